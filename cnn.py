@@ -1,0 +1,46 @@
+"""The convolutional network: (N, 1, 28, 28) -> (N, 10) logits. Modules only, no training."""
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+
+class Conv_Net(nn.Module):
+    """Three conv stages (3x3 conv -> batch norm -> ReLU -> 2x2 max-pool), then one linear layer.
+
+    Inputs are ToTensor + Normalize(0.5, 0.5) images, values in [-1, 1]. `features` holds
+    every stage in forward order under role names (conv1, bn1, relu1, pool1, ...), so code
+    can walk it without hooks. With `flip_tta`, evaluation mode averages the logits of the
+    image and its mirror image (garments are left-right symmetric in meaning).
+    """
+
+    def __init__(self, widths=(32, 64, 128), dropout=0.1, num_classes=10, flip_tta=True):
+        super().__init__()
+        layers, in_ch, side = [], 1, 28
+        for i, out_ch in enumerate(widths, start=1):
+            layers += [(f"conv{i}", nn.Conv2d(in_ch, out_ch, kernel_size=3, padding=1, bias=False)),
+                       (f"bn{i}", nn.BatchNorm2d(out_ch)),
+                       (f"relu{i}", nn.ReLU(inplace=True)),
+                       (f"pool{i}", nn.MaxPool2d(2))]
+            in_ch, side = out_ch, side // 2  # 28 -> 14 -> 7 -> 3 (floor)
+        self.features = nn.Sequential(OrderedDict(layers))
+        self.classifier = nn.Sequential(OrderedDict([
+            ("flatten", nn.Flatten()),
+            ("dropout", nn.Dropout(dropout)),
+            ("fc", nn.Linear(in_ch * side * side, num_classes)),  # channels x H x W after the pools
+        ]))
+        self.flip_tta = flip_tta
+
+    @property
+    def conv1(self) -> nn.Conv2d:
+        """The first convolution (single-channel 3x3 kernels), as the assignment names it."""
+        return self.features.conv1
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)        # (N, 1, 28, 28) -> (N, C3, 3, 3)
+        return self.classifier(x)   # (N, C3 * 3 * 3) -> (N, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training or not self.flip_tta:
+            return self._logits(x)
+        return (self._logits(x) + self._logits(x.flip(-1))) / 2  # (N, 10)

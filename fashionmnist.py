@@ -1,0 +1,243 @@
+"""Train, evaluate and plot a feed-forward net and a CNN on Fashion-MNIST.
+
+    python fashionmnist.py                 # both networks, default settings
+    python fashionmnist.py --model cnn --epochs 5 --lr 0.05
+    python fashionmnist.py --quick         # a smoke run on a small subset
+    python fashionmnist.py --skip-train    # reload outputs/*.pth, redo evaluation and figures
+
+Writes ffn.pth, cnn.pth, metrics.json, the figures of questions 1-4 and figures.pdf to
+--out-dir (default: outputs/ beside this file). Run kernel_vis.py afterwards for 5-7.
+
+Collaborators and generative-AI tools must be declared here, in a code comment, as the
+assignment requires. Collaborators: none. Generative AI: (declare here if used).
+"""
+import argparse
+import platform
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+import data
+import report
+import storage
+from cnn import Conv_Net
+from ffn import FF_Net
+from training import Diverged, TrainSettings, fit, init_weights, predict
+
+HERE = Path(__file__).resolve().parent
+MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
+# Per-network defaults; --epochs, --batch-size and --lr override them for both networks.
+DEFAULTS = {"ffn": dict(epochs=15, batch_size=256, lr=0.1),
+            "cnn": dict(epochs=12, batch_size=256, lr=0.1)}
+QUICK = dict(train=4000, val=1000, epochs=2)
+LEADERBOARD_SUBSET = 10_000
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage dump
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _number(kind, minimum, what):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}") from None
+        if not value >= minimum or value != value or value in (float("inf"),):
+            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}")
+        return value
+    return parse
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = Parser(prog="fashionmnist.py", description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=["ffn", "cnn", "both"], default="both")
+    p.add_argument("--epochs", type=_number(int, 1, "a whole number >= 1"))
+    p.add_argument("--batch-size", "--batch_size", dest="batch_size",
+                   type=_number(int, 2, "a whole number >= 2 (batch norm needs two images a batch)"))
+    p.add_argument("--lr", type=_number(float, 1e-12, "a positive number"), help="peak learning rate")
+    p.add_argument("--seed", type=_number(int, 0, "a whole number >= 0"), default=0)
+    p.add_argument("--patience", type=_number(int, 1, "a whole number >= 1"), default=5,
+                   help="stop after this many epochs without a lower validation loss")
+    p.add_argument("--init", choices=["default", "xavier", "he"], default="default")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--out-dir", "--save-dir", "--save_dir", dest="out_dir", type=Path, default=HERE / "outputs")
+    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--quick", action="store_true", help="small subset, 2 epochs: a smoke run")
+    p.add_argument("--skip-train", action="store_true", help="load the saved weights, redo evaluation and figures")
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("argument --device: cuda is not available on this machine; use auto or cpu")
+    if args.device == "mps" and not torch.backends.mps.is_available():
+        p.error("argument --device: mps is not available on this machine; use auto or cpu")
+    return args
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    return torch.device(name)
+
+
+def settings_for(key: str, args) -> TrainSettings:
+    chosen = dict(DEFAULTS[key])
+    for field in ("epochs", "batch_size", "lr"):
+        if getattr(args, field) is not None:
+            chosen[field] = getattr(args, field)
+    if args.quick and args.epochs is None:
+        chosen["epochs"] = QUICK["epochs"]
+    return TrainSettings(patience=args.patience, **chosen)
+
+
+def count_parameters(model: torch.nn.Module) -> dict:
+    """Trainable parameters per tensor, in total, and split into convolutional and fully connected."""
+    layers = [(name, list(p.shape), p.numel()) for name, p in model.named_parameters() if p.requires_grad]
+    conv = sum(n for name, shape, n in layers if "conv" in name or (len(shape) == 1 and ".bn" in name
+                                                                       and isinstance(model, Conv_Net)))
+    total = sum(n for _, _, n in layers)
+    by_kind = {"convolutional": conv, "fully connected": total - conv} if conv else {"fully connected": total}
+    return {"total": total, "layers": layers, "by_kind": by_kind}
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 10) -> np.ndarray:
+    """Rows: true class, columns: predicted class."""
+    return torch.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).numpy()
+
+
+def per_class(confusion: np.ndarray) -> dict:
+    tp = np.diag(confusion).astype(float)
+    precision = tp / np.maximum(confusion.sum(axis=0), 1)
+    recall = tp / np.maximum(confusion.sum(axis=1), 1)
+    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    return {name: {"precision": float(p), "recall": float(r), "f1": float(f)}
+            for name, p, r, f in zip(data.CLASSES, precision, recall, f1)}
+
+
+def pick_examples(x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor, seed: int) -> dict:
+    """One correct and one incorrect test prediction, chosen reproducibly."""
+    probs = logits.softmax(1)
+    pred = probs.argmax(1)
+    rng = torch.Generator().manual_seed(seed)
+    examples = {}
+    for key, mask in (("correct", pred == y), ("wrong", pred != y)):
+        candidates = mask.nonzero().flatten()
+        if len(candidates) == 0:  # a perfect (or hopeless) model: show what there is
+            candidates = torch.arange(len(y))
+        i = int(candidates[torch.randint(len(candidates), (1,), generator=rng)])
+        pixels = ((x[i, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        examples[key] = {"index": i, "true": int(y[i]), "pred": int(pred[i]),
+                         "true_name": data.CLASSES[int(y[i])], "pred_name": data.CLASSES[int(pred[i])],
+                         "confidence": float(probs[i, pred[i]]), "pixels": pixels.flatten().tolist()}
+    return examples
+
+
+def evaluate(model, splits: dict, device, seed: int) -> tuple[dict, dict]:
+    """Everything about one trained network from a single prediction pass per split."""
+    x_test, y_test = splits["test"]
+    logits = predict(model, x_test, device)
+    pred = logits.argmax(1)
+    confusion = confusion_matrix(y_test, pred)
+    accuracy = float(np.trace(confusion) / len(y_test))
+    x_all = torch.cat([splits["train"][0], splits["val"][0]])
+    y_all = torch.cat([splits["train"][1], splits["val"][1]])
+    subset = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))[:LEADERBOARD_SUBSET]
+    train_acc = float((predict(model, x_all[subset], device).argmax(1) == y_all[subset]).float().mean())
+    test = {"accuracy": accuracy, "loss": float(torch.nn.functional.cross_entropy(logits, y_test)),
+            "train_subset_accuracy": train_acc, "leaderboard": (accuracy + train_acc) / 2,
+            "confusion": confusion.tolist(), "per_class": per_class(confusion)}
+    return test, pick_examples(x_test, y_test, logits, seed)
+
+
+def environment(device) -> dict:
+    return {"versions": {"python": platform.python_version(), "torch": torch.__version__,
+                         "torchvision": torchvision.__version__, "numpy": np.__version__},
+            "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {device}",
+            "command": " ".join(sys.argv)}
+
+
+def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> dict:
+    model = MODELS[key]()
+    settings = settings_for(key, args)
+    if args.skip_train:
+        if "history" not in previous:
+            raise storage.UserError(f"--skip-train needs the {key.upper()} history in metrics.json "
+                                    f"from an earlier run in {args.out_dir}")
+        storage.load_weights(model, args.out_dir / f"{key}.pth", key.upper(),
+                             "run python fashionmnist.py without --skip-train first")
+        model.to(device, memory_format=torch.channels_last)
+        record = {k: previous[k] for k in ("history", "train_seconds", "seed", "config", "finished")}
+    else:
+        torch.manual_seed(args.seed)
+        init_weights(model, args.init)
+        start = time.perf_counter()
+        history = fit(model, splits["train"], splits["val"], settings, device, args.seed, name=key.upper())
+        record = {"history": history, "train_seconds": time.perf_counter() - start, "seed": args.seed,
+                  "config": {**settings.__dict__, "init": args.init, "quick": args.quick},
+                  "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    record["test"], record["examples"] = evaluate(model, splits, device, args.seed)
+    record["parameters"] = count_parameters(model)
+    record["device"] = str(device)
+    torch.save({k: v.cpu() for k, v in model.state_dict().items()}, stage / f"{key}.pth")
+    t = record["test"]
+    print(f"{key.upper()}: test accuracy {100 * t['accuracy']:.2f}%  test loss {t['loss']:.4f}  "
+          f"leaderboard {100 * t['leaderboard']:.2f}%  parameters {record['parameters']['total']:,}  "
+          f"training {record['train_seconds']:.0f}s", flush=True)
+    return record
+
+
+def run(args) -> int:
+    out_dir = storage.check_out_dir(args.out_dir)
+    device = pick_device(args.device)
+    splits = data.load(args.data_dir)
+    if args.quick:
+        splits["train"] = tuple(t[:QUICK["train"]] for t in splits["train"])
+        splits["val"] = tuple(t[:QUICK["val"]] for t in splits["val"])
+    print(f"data: {len(splits['train'][1]):,} training, {len(splits['val'][1]):,} validation, "
+          f"{len(splits['test'][1]):,} test images from {Path(splits['files']['t10k-images-idx3-ubyte']).parent}; "
+          f"device {device}", flush=True)
+    metrics = storage.read_json(out_dir / "metrics.json")
+    metrics.setdefault("networks", {})
+    keys = ["ffn", "cnn"] if args.model == "both" else [args.model]
+    with storage.staged(out_dir) as stage:
+        for key in keys:
+            metrics["networks"][key] = run_network(key, args, splits, device, stage,
+                                                   metrics["networks"].get(key, {}))
+        metrics["environment"] = environment(device)
+        metrics["data_files"] = splits["files"]
+        storage.write_json(metrics, stage / "metrics.json")
+        for page in report.training_pages(metrics):
+            page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
+        pages = report.write_pdf(stage / "figures.pdf", metrics,
+                                 note="Questions 5-7: run python kernel_vis.py to add them.")
+    print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4 figures and "
+          f"figures.pdf ({pages} pages) to {out_dir}")
+    return 0
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(args)
+    except (storage.UserError, data.DataError, Diverged) as err:
+        print(f"fashionmnist.py: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nfashionmnist.py: interrupted; nothing from this run was kept, and the last complete "
+              f"results are unchanged in {args.out_dir}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The hand-in: the figures of questions 1-4 rebuilt from metrics.json, and the one PDF.
+
+fashionmnist.py and kernel_vis.py both call `write_pdf`; the pages of questions 1-4 come
+from metrics.json alone, so kernel_vis.py can rebuild the whole document without training.
+"""
+from pathlib import Path
+
+import matplotlib
+from matplotlib.backends.backend_pdf import PdfPages
+
+import plots
+from data import CLASSES
+
+matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
+
+NETWORKS = {"ffn": "Feed-forward network (FF_Net)", "cnn": "Convolutional network (Conv_Net)"}
+
+
+class Page:
+    """One figure of the hand-in: its file stem, question heading and one-line caption."""
+
+    def __init__(self, stem: str, heading: str, caption: str, fig):
+        self.stem, self.heading, self.caption, self.fig = stem, heading, caption, fig
+        title = fig.get_suptitle()
+        fig.suptitle(f"{heading}: {caption}" + (f"\n{title}" if title else ""), fontsize=12)
+
+
+def training_pages(metrics: dict) -> list[Page]:
+    """Questions 1-4 for each network in metrics.json, in question order."""
+    nets = [(key, NETWORKS[key], metrics["networks"][key]) for key in NETWORKS
+            if key in metrics.get("networks", {})]
+    pages = []
+    for key, label, net in nets:
+        pages.append(Page(f"{key}_examples", f"Q1 ({key.upper()})",
+                          "a correct and an incorrect test prediction, predicted and true labels",
+                          plots.examples_figure(label, net["examples"])))
+    for key, label, net in nets:
+        pages.append(Page(f"{key}_loss", f"Q2 ({key.upper()})", "training loss over time",
+                          plots.loss_figure(label, net["history"])))
+    for key, label, net in nets:
+        pages.append(Page(f"{key}_parameters", f"Q3 ({key.upper()})", "parameter counts",
+                          plots.params_figure(label, net["parameters"])))
+    for key, label, net in nets:
+        pages.append(Page(f"{key}_confusion", f"Q4 ({key.upper()})",
+                          "confusion matrices on the test set, predicted vs true class",
+                          plots.confusion_figure(label, net["test"]["confusion"], CLASSES)))
+    return pages
+
+
+def summary_lines(metrics: dict) -> list[str]:
+    lines = [f"{'network':8} {'test acc':>9} {'leaderboard':>12} {'parameters':>11} "
+             f"{'epochs':>7} {'train time':>11}"]
+    for key in NETWORKS:
+        net = metrics.get("networks", {}).get(key)
+        if net is None:
+            continue
+        test = net["test"]
+        lines.append(f"{key.upper():8} {100 * test['accuracy']:8.2f}% {100 * test['leaderboard']:11.2f}% "
+                     f"{net['parameters']['total']:>11,} {len(net['history']['epochs']):>7} "
+                     f"{net['train_seconds']:>10.1f}s")
+    lines += ["", "leaderboard = mean of test accuracy and accuracy on a random",
+              "              10,000-image subset of the 60,000 training images", ""]
+    for key in NETWORKS:
+        net = metrics.get("networks", {}).get(key)
+        if net is None:
+            continue
+        cfg = net["config"]
+        lines += [f"{key.upper()}: trained {net['finished']} on {net['device']}, seed {net['seed']}",
+                  f"     epochs {cfg['epochs']}, batch {cfg['batch_size']}, peak lr {cfg['lr']}, "
+                  f"init {cfg['init']}, best epoch {net['history']['best_epoch']}"]
+    env = metrics.get("environment", {})
+    lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
+              f"machine: {env.get('machine', '?')}", ""]
+    return lines
+
+
+def write_pdf(path: Path, metrics: dict, extra: list[Page] = (), note: str = "") -> int:
+    """Write the summary page, questions 1-4 from `metrics` and the `extra` pages; return the page count."""
+    pages = training_pages(metrics) + list(extra)
+    contents = [f"  page {i}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
+    summary = plots.text_figure("Fashion-MNIST: feed-forward and convolutional networks",
+                                summary_lines(metrics) + ([note, ""] if note else [])
+                                + ["Contents:"] + contents)
+    with PdfPages(path, metadata={"Title": "Fashion-MNIST coursework figures"}) as pdf:
+        pdf.savefig(summary)
+        for page in pages:
+            pdf.savefig(page.fig)
+    return len(pages) + 1

@@ -1,0 +1,103 @@
+"""Files in and out without losing anything: staged outputs, safe checkpoint loading.
+
+A run writes every output into a hidden staging folder inside the output directory and
+moves them into place only when the whole run has succeeded, so a crash, a Ctrl-C or a
+diverging loss leaves the previous complete results untouched and no partial files.
+"""
+import contextlib
+import json
+import os
+import pickle
+import shutil
+import signal
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+MIN_FREE_BYTES = 64 * 2**20  # weights + figures + PDF take well under this
+
+
+class UserError(Exception):
+    """A problem the user can fix; the scripts print its message on one line, no traceback."""
+
+
+def check_out_dir(path: Path) -> Path:
+    """Create `path` if needed and prove it can take a run's files, before any training."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"output directory {path} is a file, not a directory; pass another --out-dir")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"output directory {path} cannot be written ({err.strerror}); "
+                        "pass another --out-dir") from None
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(f"output directory {path} has only {free // 2**20} MiB free, "
+                        f"a run needs {MIN_FREE_BYTES // 2**20} MiB; free some space or pass another --out-dir")
+    return path
+
+
+@contextlib.contextmanager
+def staged(out_dir: Path):
+    """Yield a staging folder; on success move its files into `out_dir`, else delete it."""
+    stage = Path(out_dir) / f".staging-{os.getpid()}"
+    stage.mkdir()
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the moves are not to be cut short
+    try:
+        for item in sorted(stage.iterdir()):
+            os.replace(item, Path(out_dir) / item.name)
+        stage.rmdir()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def write_json(obj, path: Path) -> None:
+    path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def read_json(path: Path) -> dict:
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} cannot be read ({err}); delete it or run python fashionmnist.py again") from None
+
+
+def load_weights(model: nn.Module, path: Path, what: str, hint: str) -> nn.Module:
+    """Load a plain state_dict into `model` (strict, weights_only=True) or explain what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no trained {what} at {path}: {hint}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path} holds pickled objects other than tensors; it was refused unread "
+                        "(only plain state_dicts are loaded, never code)") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"{path} is not a readable PyTorch checkpoint (truncated or damaged: {reason})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path} is not a state_dict of tensors")
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        raise UserError(f"{path} holds the weights of another network, not {what} "
+                        f"({len(set(expected) - set(state))} of its {len(expected)} tensors are missing)")
+    wrong = [k for k in expected if state[k].shape != expected[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise UserError(f"{path} holds {what} weights of a different size: {k} is "
+                        f"{tuple(state[k].shape)}, this {what} has {tuple(expected[k].shape)}")
+    model.load_state_dict(state, strict=True)
+    return model

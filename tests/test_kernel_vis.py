@@ -1,0 +1,98 @@
+"""kernel_vis.py: kernel grid, responses, feature-map progression, image loading, the PDF."""
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import fashionmnist
+import kernel_vis
+import plots
+from cnn import Conv_Net
+
+
+def pdf_pages(path) -> int:
+    """Count page objects by parsing the PDF (their dictionaries are not compressed)."""
+    return len(re.findall(rb"/Type\s*/Page[^s]", path.read_bytes()))
+
+
+def test_kernel_grid_has_one_panel_per_kernel():
+    kernels = Conv_Net().conv1.weight.detach()[:, 0].numpy()
+    fig = plots.kernel_grid_figure(kernels, "t")
+    shown = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
+    assert len(shown) == Conv_Net().conv1.out_channels
+
+
+def test_stages_cover_every_conv_and_pool_in_forward_order():
+    model = Conv_Net().eval()
+    stages = kernel_vis.feature_stages(model, torch.randn(1, 1, 28, 28))
+    names = [label for label, _ in stages]
+    assert names == ["conv1 + bn1 + relu1", "pool1", "conv2 + bn2 + relu2", "pool2",
+                     "conv3 + bn3 + relu3", "pool3"]
+    x = torch.randn(1, 1, 28, 28)
+    expected = []
+    with torch.no_grad():
+        for layer in model.features:
+            x = layer(x)
+            if isinstance(layer, (torch.nn.ReLU, torch.nn.MaxPool2d)):
+                expected.append(tuple(x.shape[1:]))
+    assert [m.shape for _, m in stages] == expected
+    assert expected[-1] == (model.features.conv3.out_channels, 3, 3)
+
+
+def test_responses_have_the_shape_the_layer_gives(tmp_path):
+    model = Conv_Net().eval()
+    image = torch.rand(1, 28, 28) * 2 - 1
+    pages = kernel_vis.kernel_pages(model, image, "note", channels=2)
+    assert [p.heading for p in pages] == ["Q5", "Q6", "Q7", "Extra"]
+    response_axes = [ax for ax in pages[1].fig.axes if ax.images]
+    assert len(response_axes) == model.conv1.out_channels + 1  # the sample image beside them
+    expected = model.conv1(image[None]).shape[-2:]
+    assert all(ax.images[0].get_array().shape == tuple(expected) for ax in response_axes)
+
+
+@pytest.mark.parametrize("mode,size", [("L", (28, 28)), ("RGB", (64, 40)), ("RGBA", (28, 28)), ("RGBA", (90, 120))])
+def test_image_loader_accepts_common_formats(tmp_path, mode, size):
+    rng = np.random.default_rng(0)
+    channels = {"L": 1, "RGB": 3, "RGBA": 4}[mode]
+    pixels = rng.integers(0, 60, size=(size[1], size[0], channels), dtype=np.uint8)
+    pixels[size[1] // 4: 3 * size[1] // 4, size[0] // 4: 3 * size[0] // 4, :3 if channels > 1 else 1] = 230
+    if mode == "RGBA":
+        pixels[..., 3] = 255
+    img = Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode=mode)
+    path = tmp_path / "x.png"
+    img.save(path)
+    x, note = kernel_vis.load_image(path)
+    assert x.shape == (1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert ("resized" in note) == (size != (28, 28))
+    assert "inverted" not in note
+
+
+def test_dark_on_light_image_is_inverted(tmp_path):
+    pixels = np.full((28, 28), 255, dtype=np.uint8)
+    pixels[8:20, 8:20] = 0
+    Image.fromarray(pixels, mode="L").save(tmp_path / "dark.png")
+    x, note = kernel_vis.load_image(tmp_path / "dark.png")
+    assert "inverted" in note
+    assert x[0, 0, 0] == -1 and x[0, 14, 14] == 1  # now a light garment on a dark background
+
+
+def test_image_loader_rejects_a_non_image(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image")
+    with pytest.raises(Exception, match="not a readable PNG or JPEG"):
+        kernel_vis.load_image(path)
+
+
+def test_pdf_after_both_scripts_has_every_page(data_dir, tmp_path):
+    out = tmp_path / "out"
+    assert fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "1"]) == 0
+    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2
+    assert kernel_vis.main(["--checkpoint", str(out / "cnn.pth"), "--out-dir", str(out),
+                            "--data-dir", str(data_dir), "--index", "3"]) == 0
+    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 4
+    for name in ("cnn_kernels.png", "cnn_kernel_responses.png", "cnn_feature_maps.png",
+                 "cnn_last_kernels.png", "sample_image.png"):
+        assert (out / name).stat().st_size > 0
+    assert Image.open(out / "sample_image.png").size == (28, 28)

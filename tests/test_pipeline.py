@@ -1,0 +1,86 @@
+"""fashionmnist.py end to end on synthetic data, its metrics against scikit-learn, its flags."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+import fashionmnist
+from cnn import Conv_Net
+from ffn import FF_Net
+
+TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
+    f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")]
+
+
+def test_confusion_and_per_class_metrics_agree_with_sklearn():
+    gen = torch.Generator().manual_seed(0)
+    y_true = torch.randint(0, 10, (500,), generator=gen)
+    y_pred = torch.where(torch.rand(500, generator=gen) < 0.7, y_true, torch.randint(0, 10, (500,), generator=gen))
+    ours = fashionmnist.confusion_matrix(y_true, y_pred)
+    assert np.array_equal(ours, confusion_matrix(y_true, y_pred, labels=range(10)))
+    assert np.trace(ours) / ours.sum() == pytest.approx(accuracy_score(y_true, y_pred))
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(10), zero_division=0)
+    table = fashionmnist.per_class(ours)
+    assert [v["precision"] for v in table.values()] == pytest.approx(p)
+    assert [v["recall"] for v in table.values()] == pytest.approx(r)
+    assert [v["f1"] for v in table.values()] == pytest.approx(f)
+
+
+@pytest.mark.parametrize("argv,flag", [
+    (["--epochs", "0"], "--epochs"), (["--epochs", "-3"], "--epochs"), (["--epochs", "two"], "--epochs"),
+    (["--batch-size", "0"], "--batch-size"), (["--batch_size", "1"], "--batch-size"),
+    (["--lr", "fast"], "--lr"), (["--lr", "0"], "--lr"), (["--lr", "-0.1"], "--lr"), (["--lr", "nan"], "--lr"),
+    (["--model", "rnn"], "--model"), (["--device", "tpu"], "--device"), (["--init", "zeros"], "--init"),
+    (["--patience", "0"], "--patience"),
+])
+def test_bad_flag_values_get_one_line_and_exit_2(argv, flag, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fashionmnist.parse_args(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and flag in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_cuda_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        fashionmnist.parse_args(["--device", "cuda"])
+    assert exit_info.value.code == 2 and "cuda is not available" in capsys.readouterr().err
+
+
+def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
+    out = tmp_path / "out"
+    code = fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "2",
+                              "--batch-size", "32"])
+    assert code == 0
+    for name in TRAINING_FILES:
+        assert (out / name).stat().st_size > 0, name
+    assert not list(out.glob(".staging*"))
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key, make in (("ffn", FF_Net), ("cnn", Conv_Net)):
+        net = metrics["networks"][key]
+        assert len(net["history"]["epochs"]) == 2
+        assert len(net["history"]["iterations"]) == 2 * ((220 + 31) // 32)
+        assert net["parameters"]["total"] == sum(p.numel() for p in make().parameters())
+        model = make()
+        model.load_state_dict(torch.load(out / f"{key}.pth", map_location="cpu", weights_only=True))
+        x, y = __import__("data").load_test(data_dir, download=False)
+        acc = (model.eval()(x).argmax(1) == y).float().mean().item()
+        assert net["test"]["accuracy"] == pytest.approx(acc)
+        assert np.trace(net["test"]["confusion"]) == round(acc * len(y))
+        ex = net["examples"]
+        assert ex["correct"]["true"] == ex["correct"]["pred"] or acc == 0
+        assert ex["wrong"]["true"] != ex["wrong"]["pred"] or acc == 1
+    assert metrics["environment"]["versions"]["torch"] == torch.__version__
+
+
+def test_skip_train_reproduces_the_evaluation(data_dir, tmp_path):
+    out = tmp_path / "out"
+    args = ["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "1", "--model", "cnn"]
+    assert fashionmnist.main(args) == 0
+    first = json.loads((out / "metrics.json").read_text())["networks"]["cnn"]
+    assert fashionmnist.main(args + ["--skip-train"]) == 0
+    second = json.loads((out / "metrics.json").read_text())["networks"]["cnn"]
+    assert second["test"] == first["test"] and second["history"] == first["history"]

@@ -1,0 +1,153 @@
+"""One training loop and one prediction pass, shared by both networks.
+
+`fit` trains on whole in-memory tensors (batches are index slices, augmentation is a
+batched tensor operation), keeps the weights of the best validation epoch and returns
+the history; `predict` returns logits, from which every metric is derived.
+"""
+import math
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    epochs: int
+    batch_size: int
+    lr: float              # peak learning rate of the one-cycle schedule
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.1
+    patience: int = 5      # epochs without a lower validation loss before stopping
+    shift: int = 2         # augmentation: random shifts of up to this many pixels (0: none)
+    flip: bool = True      # augmentation: mirror half of each batch left-right
+    warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+def init_weights(model: nn.Module, scheme: str) -> None:
+    """Re-initialise conv and linear weights: 'default' keeps PyTorch's, else xavier or he."""
+    if scheme == "default":
+        return
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            if scheme == "xavier":
+                nn.init.xavier_uniform_(module.weight)
+            else:
+                nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, shift: int, flip: bool) -> torch.Tensor:
+    """Shift each image by up to `shift` pixels (the border filled with background, -1)
+    and, with `flip`, mirror half of them: all as one batched gather."""
+    n, _, h, w = x.shape
+    padded = F.pad(x, (shift,) * 4, value=-1.0)
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1), generator=generator)
+    rows = (torch.arange(h) + dy)[:, :, None]                   # (N, H, 1)
+    cols = (torch.arange(w) + dx)[:, None, :]                   # (N, 1, W)
+    if flip:
+        mirror = torch.rand(n, generator=generator) < 0.5
+        cols = torch.where(mirror[:, None, None], cols.flip(-1), cols)
+    out = padded[torch.arange(n)[:, None, None], 0, rows, cols]  # (N, H, W)
+    return out.unsqueeze(1)
+
+
+def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
+    """Logits (N, 10) on the CPU for inputs (N, 1, 28, 28), in evaluation mode."""
+    model.eval()
+    return torch.cat([model(_to(x[i:i + batch_size], device)).float().cpu()
+                      for i in range(0, len(x), batch_size)])
+
+
+def _lr_factor(step: int, total: int, warmup: float) -> float:
+    """One cycle: linear warm-up to the peak, then cosine decay to zero."""
+    ramp = max(1, int(total * warmup))
+    if step < ramp:
+        return (step + 1) / ramp
+    return 0.5 * (1 + math.cos(math.pi * (step - ramp) / max(1, total - ramp)))
+
+
+def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, device: torch.device,
+        seed: int, name: str = "model", log=print) -> dict:
+    """Train `model` in place; return {"iterations": [...], "epochs": [...], "best_epoch": k}.
+
+    Raises Diverged if the loss stops being finite. The model ends with the weights of
+    the epoch with the lowest validation loss.
+    """
+    (x_train, y_train), (x_val, y_val) = train, val
+    generator = torch.Generator().manual_seed(seed)
+    model.to(device, memory_format=torch.channels_last)
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]  # biases and norm scales
+    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": settings.weight_decay},
+                                 {"params": no_decay, "weight_decay": 0.0}],
+                                lr=settings.lr, momentum=0.9, nesterov=True)
+    steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
+    if len(x_train) % settings.batch_size == 1:
+        steps_per_epoch -= 1  # a last batch of one image: batch norm cannot train on it
+    total = settings.epochs * steps_per_epoch
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: _lr_factor(step, total, settings.warmup))
+    history = {"iterations": [], "epochs": [], "best_epoch": 0}
+    best_loss, best_state, stale = math.inf, None, 0
+    for epoch in range(1, settings.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        bar = tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch}/{settings.epochs}",
+                   leave=False, file=sys.stderr, disable=None, unit="batch")
+        running = 0.0
+        for i in bar:
+            idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
+            xb = x_train[idx]
+            if settings.shift or settings.flip:
+                xb = augment(xb, generator, settings.shift, settings.flip)
+            loss = F.cross_entropy(model(_to(xb, device)), y_train[idx].to(device),
+                                   label_smoothing=settings.label_smoothing)
+            if not torch.isfinite(loss):
+                raise Diverged(f"{name}: the training loss became {loss.item()} in epoch {epoch}, "
+                               f"batch {i + 1}; lower --lr (it was {settings.lr:g}) and try again")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            history["iterations"].append(loss.item())
+            running += history["iterations"][-1]
+            if i % 20 == 0:
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+        val_logits = predict(model, x_val, device)
+        val_loss = F.cross_entropy(val_logits, y_val).item()
+        val_acc = (val_logits.argmax(1) == y_val).float().mean().item()
+        record = {"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss,
+                  "val_acc": val_acc, "seconds": time.perf_counter() - start,
+                  "lr_end": schedule.get_last_lr()[0]}
+        history["epochs"].append(record)
+        improved = val_loss < best_loss
+        if improved:
+            best_loss, stale, history["best_epoch"] = val_loss, 0, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        log(f"{name} epoch {epoch:2d}/{settings.epochs}  train loss {record['train_loss']:.4f}  "
+            f"val loss {val_loss:.4f}  val acc {100 * val_acc:5.2f}%  {record['seconds']:5.1f}s"
+            + ("  *" if improved else ""))
+        if stale >= settings.patience:
+            log(f"{name}: no lower validation loss for {stale} epochs; stopping early")
+            break
+    model.load_state_dict(best_state)
+    return history
