@@ -29,7 +29,7 @@ def examples_figure(network: str, examples: dict) -> Figure:
                      f"({100 * ex['confidence']:.0f}%)\nTrue: {ex['true_name']}", color=colour, fontsize=11)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle(f"{network}: one correct and one incorrect test prediction", fontsize=12)
+    fig.suptitle(network, fontsize=12)
     return fig
 
 
@@ -170,7 +170,9 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
             if row < len(maps):
                 ax.imshow(_normalise(maps[row]), cmap="viridis", vmin=0, vmax=1)
                 shape = " x ".join(map(str, maps.shape))
-                ax.set_title(f"{label}\n{shape}\nchannel {row}" if row == 0 else f"channel {row}", fontsize=8)
+                flat = " (constant)" if maps[row].min() == maps[row].max() else ""
+                ax.set_title(f"{label}\n{shape}\nchannel {row}{flat}" if row == 0 else f"channel {row}{flat}",
+                             fontsize=8)
     fig.suptitle("Feature maps of the sample image through the CNN, in forward order "
                  "(each map scaled to [0, 1]: dark = low, yellow = high)", fontsize=11)
     return fig

@@ -1,0 +1,202 @@
+"""Measure speed and accuracy of the default configuration; print a table, save it.
+
+    python benchmark.py                  # throughput + 3 full default runs (about 17 minutes on 2 cores)
+    python benchmark.py --seeds 1        # one full run
+    python benchmark.py --seeds 0        # throughput only (a minute)
+    python benchmark.py --device cuda    # the same on a GPU
+
+Writes benchmark.md and benchmark.json to --out-dir (default outputs/). Each full run is
+`python fashionmnist.py --seed S` then `python kernel_vis.py`, timed as a user would
+time `make run`, in a scratch directory so outputs/ keeps its own results.
+"""
+import argparse
+import json
+import math
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+import fashionmnist
+from training import _to
+
+HERE = Path(__file__).resolve().parent
+TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
+
+
+def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
+    """float32 GFLOP/s of a large square matrix multiply: the practical peak."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    for _ in range(2):
+        a @ b
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    _sync(device)
+    return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def throughput(key: str, device: torch.device, reps: int = 20) -> dict:
+    """Time the forward and backward passes of one training batch; count their FLOPs."""
+    settings = fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None,
+                                                                  quick=False, patience=5))
+    model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
+    x = _to(torch.randn(settings.batch_size, 1, 28, 28), device)
+    y = torch.randint(0, 10, (settings.batch_size,), device=device)
+    counter = FlopCounterMode(display=False)
+    with counter:
+        loss = F.cross_entropy(model(x), y)
+    forward_flops = counter.get_total_flops()
+    with counter:
+        loss.backward()
+    backward_flops = counter.get_total_flops()
+    timings = {"forward": 0.0, "backward": 0.0}
+    for i in range(reps + 3):
+        _sync(device)
+        t0 = time.perf_counter()
+        loss = F.cross_entropy(model(x), y)
+        _sync(device)
+        t1 = time.perf_counter()
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        _sync(device)
+        if i >= 3:  # the first passes warm caches up
+            timings["forward"] += t1 - t0
+            timings["backward"] += time.perf_counter() - t1
+    fwd, bwd = timings["forward"] / reps, timings["backward"] / reps
+    return {"batch_size": settings.batch_size, "forward_gflop": forward_flops / 1e9,
+            "backward_gflop": backward_flops / 1e9, "forward_gflops": forward_flops / fwd / 1e9,
+            "backward_gflops": backward_flops / bwd / 1e9, "images_per_s": settings.batch_size / (fwd + bwd)}
+
+
+def full_run(seed: int, device: str, scratch: Path) -> dict:
+    """One default `make run` (both scripts) in a scratch directory; wall time and metrics."""
+    out = scratch / f"seed{seed}"
+    start = time.perf_counter()
+    for cmd in ([sys.executable, str(HERE / "fashionmnist.py"), "--seed", str(seed), "--device", device,
+                 "--out-dir", str(out)],
+                [sys.executable, str(HERE / "kernel_vis.py"), "--checkpoint", str(out / "cnn.pth"),
+                 "--out-dir", str(out)]):
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    metrics = json.loads((out / "metrics.json").read_text())
+    # ru_maxrss of the children is in KiB on Linux: the largest of the runs so far
+    return {"seed": seed, "wall_s": wall, "networks": metrics["networks"],
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+
+
+def time_to(history: dict, target: float) -> float | None:
+    """Seconds of training until the validation accuracy first reached `target`."""
+    elapsed = 0.0
+    for epoch in history["epochs"]:
+        elapsed += epoch["seconds"]
+        if epoch["val_acc"] >= target:
+            return elapsed
+    return None
+
+
+def summarise(runs: list, peak: float, speed: dict) -> dict:
+    result = {"matmul_peak_gflops": peak, "networks": {}, "runs": len(runs)}
+    for key in ("ffn", "cnn"):
+        entry = dict(speed[key])
+        entry["forward_peak_fraction"] = entry["forward_gflops"] / peak
+        entry["backward_peak_fraction"] = entry["backward_gflops"] / peak
+        if runs:
+            accs = [r["networks"][key]["test"]["accuracy"] for r in runs]
+            epochs = [e for r in runs for e in r["networks"][key]["history"]["epochs"]]
+            per_epoch = statistics.mean(e["seconds"] for e in epochs)
+            n_train = 55_000
+            entry.update({
+                "test_acc": accs, "test_acc_mean": statistics.mean(accs),
+                "test_acc_std": statistics.stdev(accs) if len(accs) > 1 else 0.0, "test_acc_min": min(accs),
+                "seconds_per_epoch": per_epoch, "epoch_images_per_s": n_train / per_epoch,
+                "achieved_train_gflops": n_train / per_epoch * (entry["forward_gflop"] + entry["backward_gflop"])
+                / entry["batch_size"],
+                "time_to_val_acc": {f"{t:.0%}": [time_to(r["networks"][key]["history"], t) for r in runs]
+                                    for t in TARGETS[key]}})
+        result["networks"][key] = entry
+    if runs:
+        result["wall_s"] = [r["wall_s"] for r in runs]
+        result["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    return result
+
+
+def markdown(result: dict, device: str) -> str:
+    peak = result["matmul_peak_gflops"]
+    lines = [f"Device: {device}; float32 matmul peak measured: {peak:.0f} GFLOP/s; "
+             f"torch {torch.__version__}, {torch.get_num_threads()} threads", "",
+             "| network | batch | fwd GFLOP/s (of peak) | bwd GFLOP/s (of peak) | train img/s (batch) |"
+             + (" s/epoch | img/s (epoch) | test acc mean ± std (min) |" if result["runs"] else ""),
+             "|---|---|---|---|---|" + ("---|---|---|" if result["runs"] else "")]
+    for key, n in result["networks"].items():
+        row = (f"| {key.upper()} | {n['batch_size']} | {n['forward_gflops']:.1f} ({n['forward_peak_fraction']:.0%}) "
+               f"| {n['backward_gflops']:.1f} ({n['backward_peak_fraction']:.0%}) | {n['images_per_s']:,.0f} |")
+        if result["runs"]:
+            row += (f" {n['seconds_per_epoch']:.1f} | {n['epoch_images_per_s']:,.0f} | "
+                    f"{100 * n['test_acc_mean']:.2f}% ± {100 * n['test_acc_std']:.2f} "
+                    f"({100 * n['test_acc_min']:.2f}%) |")
+        lines.append(row)
+    if result["runs"]:
+        lines += ["", f"Time to reach a validation accuracy (seconds of training; {result['runs']} seeds):", "",
+                  "| network | target | seconds per seed |", "|---|---|---|"]
+        for key, n in result["networks"].items():
+            for target, times in n["time_to_val_acc"].items():
+                shown = ", ".join("never" if t is None else f"{t:.0f}" for t in times)
+                lines.append(f"| {key.upper()} | {target} | {shown} |")
+        walls = result["wall_s"]
+        lines += ["", f"Whole default run (fashionmnist.py + kernel_vis.py), wall time per seed: "
+                  + ", ".join(f"{w:.0f} s" for w in walls) + f" (mean {statistics.mean(walls):.0f} s); "
+                  f"peak memory (largest process): {result['peak_rss_mib']:.0f} MiB"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seeds", type=int, default=3, help="full default runs, seeds 0..N-1 (0: throughput only)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
+    args = p.parse_args(argv)
+    if args.seeds < 0:
+        p.error("--seeds expects a whole number >= 0")
+    device = fashionmnist.pick_device(args.device)
+    if args.device == "cuda" and device.type != "cuda":
+        p.error("--device cuda: no CUDA device on this machine")
+    peak = matmul_peak(device)
+    speed = {key: throughput(key, device) for key in ("ffn", "cnn")}
+    print(f"matmul peak {peak:.0f} GFLOP/s; " + "; ".join(
+        f"{k.upper()} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s" for k, v in speed.items()),
+        flush=True)
+    runs = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for seed in range(args.seeds):
+            runs.append(full_run(seed, device.type, Path(scratch)))
+            r = runs[-1]
+            print(f"seed {seed}: FFN {100 * r['networks']['ffn']['test']['accuracy']:.2f}%  "
+                  f"CNN {100 * r['networks']['cnn']['test']['accuracy']:.2f}%  wall {r['wall_s']:.0f} s", flush=True)
+    result = summarise(runs, peak, speed)
+    result["device"] = f"{device} ({platform.processor() or platform.machine()})"
+    table = markdown(result, result["device"])
+    print(table)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = "" if device.type == "cpu" else f"_{device.type}"
+    (args.out_dir / f"benchmark{suffix}.md").write_text(table)
+    (args.out_dir / f"benchmark{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
