@@ -14,7 +14,7 @@ class Conv_Net(nn.Module):
     image and its mirror image (garments are left-right symmetric in meaning).
     """
 
-    def __init__(self, widths=(32, 64, 128), dropout=0.1, num_classes=10, flip_tta=True):
+    def __init__(self, widths=(32, 64, 128), hidden=0, dropout=0.1, num_classes=10, flip_tta=True):
         super().__init__()
         layers, in_ch, side = [], 1, 28
         for i, out_ch in enumerate(widths, start=1):
@@ -24,11 +24,14 @@ class Conv_Net(nn.Module):
                        (f"pool{i}", nn.MaxPool2d(2))]
             in_ch, side = out_ch, side // 2  # 28 -> 14 -> 7 -> 3 (floor)
         self.features = nn.Sequential(OrderedDict(layers))
-        self.classifier = nn.Sequential(OrderedDict([
-            ("flatten", nn.Flatten()),
-            ("dropout", nn.Dropout(dropout)),
-            ("fc", nn.Linear(in_ch * side * side, num_classes)),  # channels x H x W after the pools
-        ]))
+        flat = in_ch * side * side  # channels x H x W after the pools
+        head = [("flatten", nn.Flatten()), ("dropout", nn.Dropout(dropout))]
+        if hidden:
+            head += [("fc1", nn.Linear(flat, hidden)), ("bn_fc1", nn.BatchNorm1d(hidden)),
+                     ("relu_fc1", nn.ReLU(inplace=True)), ("dropout_fc1", nn.Dropout(dropout))]
+            flat = hidden
+        head += [("fc", nn.Linear(flat, num_classes))]
+        self.classifier = nn.Sequential(OrderedDict(head))
         self.flip_tta = flip_tta
 
     @property

@@ -163,6 +163,7 @@ def environment(device) -> dict:
 
 
 def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> dict:
+    torch.manual_seed(args.seed)  # the initial weights and dropout masks
     model = MODELS[key]()
     settings = settings_for(key, args)
     if args.skip_train:
@@ -174,7 +175,6 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
         model.to(device, memory_format=torch.channels_last)
         record = {k: previous[k] for k in ("history", "train_seconds", "seed", "config", "finished")}
     else:
-        torch.manual_seed(args.seed)
         init_weights(model, args.init)
         start = time.perf_counter()
         history = fit(model, splits["train"], splits["val"], settings, device, args.seed, name=key.upper())

@@ -80,6 +80,9 @@ def load_weights(model: nn.Module, path: Path, what: str, hint: str) -> nn.Modul
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no trained {what} at {path}: {hint}")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise UserError(f"{path} is not a PyTorch checkpoint (not a zip archive: truncated, damaged "
+                        "or another kind of file)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

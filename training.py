@@ -28,8 +28,13 @@ class TrainSettings:
     warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
 
 
+# A uniform guess over 10 classes costs ln(10) = 2.3; a batch loss 100 times that only
+# happens when the weights are blowing up (batch norm can keep such a loss finite for a while).
+EXPLODED_LOSS = 100 * math.log(10)
+
+
 class Diverged(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN, infinite or exploded past EXPLODED_LOSS."""
 
 
 def init_weights(model: nn.Module, scheme: str) -> None:
@@ -119,8 +124,8 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
                 xb = augment(xb, generator, settings.shift, settings.flip)
             loss = F.cross_entropy(model(_to(xb, device)), y_train[idx].to(device),
                                    label_smoothing=settings.label_smoothing)
-            if not torch.isfinite(loss):
-                raise Diverged(f"{name}: the training loss became {loss.item()} in epoch {epoch}, "
+            if not loss.item() < EXPLODED_LOSS:  # also true for NaN
+                raise Diverged(f"{name}: training diverged: the loss became {loss.item():.4g} in epoch {epoch}, "
                                f"batch {i + 1}; lower --lr (it was {settings.lr:g}) and try again")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
