@@ -6,32 +6,38 @@ from torch import nn
 
 
 class Conv_Net(nn.Module):
-    """Three conv stages (3x3 conv -> batch norm -> ReLU -> 2x2 max-pool), then one linear layer.
+    """Three conv stages (3x3 conv -> 2x2 max-pool -> batch norm -> ReLU), then a hidden
+    fully connected layer and the linear classifier.
 
-    Inputs are ToTensor + Normalize(0.5, 0.5) images, values in [-1, 1]. `features` holds
-    every stage in forward order under role names (conv1, bn1, relu1, pool1, ...), so code
-    can walk it without hooks. With `flip_tta`, evaluation mode averages the logits of the
-    image and its mirror image (garments are left-right symmetric in meaning).
+    Pooling comes before batch norm and ReLU (as in fast CIFAR trainers): max-pool commutes
+    with ReLU, and normalising the pooled maps costs a quarter as much, which on a CPU is a
+    quarter of the training time. Inputs are ToTensor + Normalize(0.5, 0.5) images, values
+    in [-1, 1]. `features` holds every stage in forward order under role names (conv1,
+    pool1, bn1, relu1, ...), so code can walk it without hooks. With `flip_tta`, evaluation
+    mode averages the logits of the image and its mirror image (trained with flips, the
+    network treats both alike).
     """
 
-    def __init__(self, widths=(32, 64, 128), hidden=0, dropout=0.1, num_classes=10, flip_tta=True):
+    def __init__(self, widths=(24, 48, 96), hidden=256, dropout=0.1, num_classes=10, flip_tta=True):
         super().__init__()
         layers, in_ch, side = [], 1, 28
         for i, out_ch in enumerate(widths, start=1):
             layers += [(f"conv{i}", nn.Conv2d(in_ch, out_ch, kernel_size=3, padding=1, bias=False)),
+                       (f"pool{i}", nn.MaxPool2d(2)),
                        (f"bn{i}", nn.BatchNorm2d(out_ch)),
-                       (f"relu{i}", nn.ReLU(inplace=True)),
-                       (f"pool{i}", nn.MaxPool2d(2))]
+                       (f"relu{i}", nn.ReLU(inplace=True))]
             in_ch, side = out_ch, side // 2  # 28 -> 14 -> 7 -> 3 (floor)
         self.features = nn.Sequential(OrderedDict(layers))
-        flat = in_ch * side * side  # channels x H x W after the pools
-        head = [("flatten", nn.Flatten()), ("dropout", nn.Dropout(dropout))]
-        if hidden:
-            head += [("fc1", nn.Linear(flat, hidden)), ("bn_fc1", nn.BatchNorm1d(hidden)),
-                     ("relu_fc1", nn.ReLU(inplace=True)), ("dropout_fc1", nn.Dropout(dropout))]
-            flat = hidden
-        head += [("fc", nn.Linear(flat, num_classes))]
-        self.classifier = nn.Sequential(OrderedDict(head))
+        flat = in_ch * side * side  # channels x H x W after the last pool
+        self.classifier = nn.Sequential(OrderedDict([
+            ("flatten", nn.Flatten()),
+            ("dropout", nn.Dropout(dropout)),
+            ("fc1", nn.Linear(flat, hidden)),
+            ("bn_fc1", nn.BatchNorm1d(hidden)),
+            ("relu_fc1", nn.ReLU(inplace=True)),
+            ("dropout_fc1", nn.Dropout(dropout)),
+            ("fc", nn.Linear(hidden, num_classes)),
+        ]))
         self.flip_tta = flip_tta
 
     @property
@@ -41,7 +47,7 @@ class Conv_Net(nn.Module):
 
     def _logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.features(x)        # (N, 1, 28, 28) -> (N, C3, 3, 3)
-        return self.classifier(x)   # (N, C3 * 3 * 3) -> (N, 10)
+        return self.classifier(x)   # (N, C3 * 3 * 3) -> (N, hidden) -> (N, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.training or not self.flip_tta:

@@ -143,6 +143,11 @@ def _plain(images_u8: torch.Tensor) -> torch.Tensor:
     return PREPROCESS(images_u8).as_subclass(torch.Tensor)
 
 
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """Undo PREPROCESS: values in [-1, 1] back to 0-255 pixels."""
+    return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
 def load_test(data_dir=None, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Only the 10,000 test images and labels, preprocessed."""
     images, labels = _load_split(locate(data_dir, download), "test")

@@ -33,8 +33,10 @@ from training import Diverged, TrainSettings, fit, init_weights, predict
 HERE = Path(__file__).resolve().parent
 MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
 # Per-network defaults; --epochs, --batch-size and --lr override them for both networks.
-DEFAULTS = {"ffn": dict(epochs=15, batch_size=256, lr=0.1),
-            "cnn": dict(epochs=12, batch_size=256, lr=0.1)}
+# The FFN trains on the images as they are: mirrored copies cost it accuracy (measured:
+# 90.5% without, 90.1% with flips and flip averaging); the CNN gains from both.
+DEFAULTS = {"ffn": dict(epochs=15, batch_size=256, lr=0.1, flip=False),
+            "cnn": dict(epochs=12, batch_size=256, lr=0.2, flip=True)}
 QUICK = dict(train=4000, val=1000, epochs=2)
 LEADERBOARD_SUBSET = 10_000
 
@@ -99,10 +101,11 @@ def settings_for(key: str, args) -> TrainSettings:
 def count_parameters(model: torch.nn.Module) -> dict:
     """Trainable parameters per tensor, in total, and split into convolutional and fully connected."""
     layers = [(name, list(p.shape), p.numel()) for name, p in model.named_parameters() if p.requires_grad]
-    conv = sum(n for name, shape, n in layers if "conv" in name or (len(shape) == 1 and ".bn" in name
-                                                                       and isinstance(model, Conv_Net)))
     total = sum(n for _, _, n in layers)
-    by_kind = {"convolutional": conv, "fully connected": total - conv} if conv else {"fully connected": total}
+    if not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        return {"total": total, "layers": layers, "by_kind": {"fully connected": total}}
+    conv = sum(n for name, _, n in layers if name.startswith("features."))  # convs and their batch norms
+    by_kind = {"convolutional": conv, "fully connected": total - conv}
     return {"total": total, "layers": layers, "by_kind": by_kind}
 
 
@@ -120,6 +123,16 @@ def per_class(confusion: np.ndarray) -> dict:
             for name, p, r, f in zip(data.CLASSES, precision, recall, f1)}
 
 
+def per_class_table(networks: dict) -> str:
+    """Test recall and F1 per class, one row per class, a column pair per network."""
+    head = f"{'class':12}" + "".join(f" {k.upper() + ' recall':>11} {k.upper() + ' F1':>7}" for k in networks)
+    rows = [head]
+    for name in data.CLASSES:
+        rows.append(f"{name:12}" + "".join(f" {100 * n['test']['per_class'][name]['recall']:10.1f}% "
+                                          f"{n['test']['per_class'][name]['f1']:7.3f}" for n in networks.values()))
+    return "\n".join(rows)
+
+
 def pick_examples(x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor, seed: int) -> dict:
     """One correct and one incorrect test prediction, chosen reproducibly."""
     probs = logits.softmax(1)
@@ -131,10 +144,9 @@ def pick_examples(x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor, seed: 
         if len(candidates) == 0:  # a perfect (or hopeless) model: show what there is
             candidates = torch.arange(len(y))
         i = int(candidates[torch.randint(len(candidates), (1,), generator=rng)])
-        pixels = ((x[i, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         examples[key] = {"index": i, "true": int(y[i]), "pred": int(pred[i]),
                          "true_name": data.CLASSES[int(y[i])], "pred_name": data.CLASSES[int(pred[i])],
-                         "confidence": float(probs[i, pred[i]]), "pixels": pixels.flatten().tolist()}
+                         "confidence": float(probs[i, pred[i]]), "pixels": data.to_uint8(x[i, 0]).flatten().tolist()}
     return examples
 
 
@@ -216,6 +228,7 @@ def run(args) -> int:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         pages = report.write_pdf(stage / "figures.pdf", metrics,
                                  note="Questions 5-7: run python kernel_vis.py to add them.")
+    print(per_class_table({k: metrics["networks"][k] for k in keys}))
     print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4 figures and "
           f"figures.pdf ({pages} pages) to {out_dir}")
     return 0

@@ -11,11 +11,10 @@ class FF_Net(nn.Module):
     """Fully connected layers (linear -> batch norm -> ReLU -> dropout), then a linear classifier.
 
     Inputs are ToTensor + Normalize(0.5, 0.5) images, values in [-1, 1], either flat
-    (N, 784) or as images (N, 1, 28, 28). With `flip_tta`, evaluation mode averages the
-    logits of the image and its mirror image.
+    (N, 784) or as images (N, 1, 28, 28).
     """
 
-    def __init__(self, hidden=(1024, 512), dropout=0.2, num_classes=10, flip_tta=True):
+    def __init__(self, hidden=(1024, 512), dropout=0.2, num_classes=10):
         super().__init__()
         layers, width = [("flatten", nn.Flatten())], SIDE * SIDE  # 1 x 28 x 28 pixels
         for i, out in enumerate(hidden, start=1):
@@ -26,13 +25,7 @@ class FF_Net(nn.Module):
             width = out
         self.features = nn.Sequential(OrderedDict(layers))
         self.classifier = nn.Linear(width, num_classes)
-        self.flip_tta = flip_tta
-
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))  # (N, 784) -> (N, hidden[-1]) -> (N, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training or not self.flip_tta:
-            return self._logits(x)
-        mirrored = x.reshape(-1, 1, SIDE, SIDE).flip(-1)  # (N, 1, 28, 28), left-right
-        return (self._logits(x) + self._logits(mirrored)) / 2  # (N, 10)
+        x = self.features(x)       # (N, 784) or (N, 1, 28, 28) -> (N, hidden[-1])
+        return self.classifier(x)  # (N, 10)

@@ -84,14 +84,14 @@ def load_image(path: Path) -> tuple[torch.Tensor, str]:
 
 
 def feature_stages(model: Conv_Net, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
-    """Run x (1, 1, 28, 28) through `model.features`, recording the output of every
-    conv(+norm)+activation and every pooling stage, in forward order."""
+    """Run x (1, 1, 28, 28) through `model.features`, recording in forward order the output
+    of every convolution and of every pooling + normalisation + activation stage after it."""
     stages, pending = [], []
     with torch.no_grad():
         for name, layer in model.features.named_children():
             x = layer(x)
             pending.append(name)
-            if isinstance(layer, (nn.ReLU, nn.MaxPool2d)):
+            if isinstance(layer, (nn.Conv2d, nn.ReLU)):
                 stages.append((" + ".join(pending), x[0].numpy().copy()))
                 pending = []
     return stages
@@ -148,8 +148,7 @@ def run(args) -> int:
     pages = kernel_pages(model, image, note, args.channels)
     metrics = storage.read_json(out_dir / "metrics.json")
     with storage.staged(out_dir) as stage:
-        pixels = ((image[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
-        Image.fromarray(pixels, mode="L").save(stage / "sample_image.png")
+        Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, pages,

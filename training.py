@@ -1,7 +1,7 @@
 """One training loop and one prediction pass, shared by both networks.
 
-`fit` trains on whole in-memory tensors (batches are index slices, augmentation is a
-batched tensor operation), keeps the weights of the best validation epoch and returns
+`fit` trains on whole in-memory tensors (batches are index slices, the flip augmentation
+is one batched tensor operation), keeps the weights of the best validation epoch and returns
 the history; `predict` returns logits, from which every metric is derived.
 """
 import math
@@ -23,7 +23,6 @@ class TrainSettings:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     patience: int = 5      # epochs without a lower validation loss before stopping
-    shift: int = 2         # augmentation: random shifts of up to this many pixels (0: none)
     flip: bool = True      # augmentation: mirror half of each batch left-right
     warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
 
@@ -51,19 +50,10 @@ def init_weights(model: nn.Module, scheme: str) -> None:
                 nn.init.zeros_(module.bias)
 
 
-def augment(x: torch.Tensor, generator: torch.Generator, shift: int, flip: bool) -> torch.Tensor:
-    """Shift each image by up to `shift` pixels (the border filled with background, -1)
-    and, with `flip`, mirror half of them: all as one batched gather."""
-    n, _, h, w = x.shape
-    padded = F.pad(x, (shift,) * 4, value=-1.0)
-    dy, dx = torch.randint(0, 2 * shift + 1, (2, n, 1), generator=generator)
-    rows = (torch.arange(h) + dy)[:, :, None]                   # (N, H, 1)
-    cols = (torch.arange(w) + dx)[:, None, :]                   # (N, 1, W)
-    if flip:
-        mirror = torch.rand(n, generator=generator) < 0.5
-        cols = torch.where(mirror[:, None, None], cols.flip(-1), cols)
-    out = padded[torch.arange(n)[:, None, None], 0, rows, cols]  # (N, H, W)
-    return out.unsqueeze(1)
+def mirror_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Mirror a random half of the batch left-right (a shirt mirrored is still a shirt)."""
+    flip = torch.rand(len(x), generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
 def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -119,9 +109,7 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         running = 0.0
         for i in bar:
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb = x_train[idx]
-            if settings.shift or settings.flip:
-                xb = augment(xb, generator, settings.shift, settings.flip)
+            xb = mirror_half(x_train[idx], generator) if settings.flip else x_train[idx]
             loss = F.cross_entropy(model(_to(xb, device)), y_train[idx].to(device),
                                    label_smoothing=settings.label_smoothing)
             if not loss.item() < EXPLODED_LOSS:  # also true for NaN

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny synthetic Fashion-MNIST files in the real IDX format."""
 import gzip
+import shutil
 import struct
 import sys
 from pathlib import Path
@@ -47,6 +48,25 @@ def write_dataset(folder: Path, n_train: int = 240, n_test: int = 100, gz: bool 
     return folder
 
 
+@pytest.fixture(scope="session")
+def _pristine(tmp_path_factory) -> tuple[Path, Path]:
+    """Written once a session: a synthetic dataset and a complete one-epoch run on it."""
+    import fashionmnist
+    root = tmp_path_factory.mktemp("pristine")
+    data = write_dataset(root / "fmnist")
+    out = root / "out"
+    assert fashionmnist.main(["--data-dir", str(data), "--out-dir", str(out), "--epochs", "1"]) == 0
+    return data, out
+
+
 @pytest.fixture
-def data_dir(tmp_path) -> Path:
-    return write_dataset(tmp_path / "fmnist")
+def data_dir(_pristine, tmp_path) -> Path:
+    """A private copy of the synthetic dataset, free to damage."""
+    return Path(shutil.copytree(_pristine[0], tmp_path / "fmnist"))
+
+
+@pytest.fixture
+def earlier_run(_pristine, tmp_path) -> tuple[Path, dict]:
+    """A private copy of a complete earlier run's output directory, and its bytes."""
+    out = Path(shutil.copytree(_pristine[1], tmp_path / "out"))
+    return out, {p.name: p.read_bytes() for p in sorted(out.iterdir())}

@@ -26,14 +26,6 @@ def snapshot(folder: Path) -> dict:
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
 
 
-@pytest.fixture
-def earlier_run(data_dir, tmp_path):
-    """An output directory holding a complete earlier run, and its bytes."""
-    out = tmp_path / "out"
-    assert fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "1"]) == 0
-    return out, snapshot(out)
-
-
 def assert_clean_failure(result, *phrases, code=1):
     assert result.returncode == code, result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout

@@ -84,3 +84,16 @@ def test_skip_train_reproduces_the_evaluation(data_dir, tmp_path):
     assert fashionmnist.main(args + ["--skip-train"]) == 0
     second = json.loads((out / "metrics.json").read_text())["networks"]["cnn"]
     assert second["test"] == first["test"] and second["history"] == first["history"]
+
+
+def test_parameter_split_by_hand():
+    c1, c2, c3, hidden = 8, 16, 32, 64
+    model = Conv_Net(widths=(c1, c2, c3), hidden=hidden)
+    conv = 9 * (c1 + c1 * c2 + c2 * c3) + 2 * (c1 + c2 + c3)
+    fc = (c3 * 3 * 3 * hidden + hidden) + 2 * hidden + (hidden * 10 + 10)
+    counts = fashionmnist.count_parameters(model)
+    assert counts["by_kind"] == {"convolutional": conv, "fully connected": fc}
+    assert counts["total"] == conv + fc
+    ffn = FF_Net(hidden=(20, 30))
+    by_hand = (784 * 20 + 20) + 2 * 20 + (20 * 30 + 30) + 2 * 30 + (30 * 10 + 10)
+    assert fashionmnist.count_parameters(ffn)["by_kind"] == {"fully connected": by_hand}
