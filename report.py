@@ -22,7 +22,9 @@ class Page:
     def __init__(self, stem: str, heading: str, caption: str, fig):
         self.stem, self.heading, self.caption, self.fig = stem, heading, caption, fig
         title = fig.get_suptitle()
-        fig.suptitle(f"{heading}: {caption}" + (f"\n{title}" if title else ""), fontsize=12)
+        position = fig._suptitle.get_position() if title else (0.5, 0.98)  # keep a fixed layout's place
+        fig.suptitle(f"{heading}: {caption}" + (f"\n{title}" if title else ""), fontsize=12,
+                     x=position[0], y=position[1], va="top")
 
 
 def training_pages(metrics: dict) -> list[Page]:
