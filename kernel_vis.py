@@ -116,9 +116,10 @@ def kernel_pages(model: Conv_Net, image: torch.Tensor, note: str, channels: int)
                     plots.kernel_grid_figure(kernels, f"conv1: all {k} kernels ({kh}x{kw}), "
                                              "each scaled to [0, 1] on its own")),
         report.Page("cnn_kernel_responses", "Q6", "the sample image filtered by each first-layer kernel",
-                    plots.responses_figure(shown, responses, f"conv1 responses: the sample image convolved "
-                                           f"with each of the {k} kernels (stride {conv1.stride[0]}, padding "
-                                           f"{conv1.padding[0]}), each scaled to [0, 1]", note)),
+                    plots.responses_figure(shown, responses, f"conv1 responses: the sample image convolved with "
+                                           f"each of the {k} kernels\n(stride {conv1.stride[0]}, padding "
+                                           f"{conv1.padding[0]}, {'its bias' if conv1.bias is not None else 'no bias: batch norm follows'}), "
+                                           "each scaled to [0, 1]", note)),
         report.Page("cnn_feature_maps", "Q7", "feature maps of the sample image through every layer",
                     plots.progression_figure(shown, feature_stages(model, image[None]), channels, note)),
         report.Page("cnn_last_kernels", "Extra", f"kernels of the last convolution layer ({last_name})",
@@ -152,7 +153,7 @@ def run(args) -> int:
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, pages,
-                                 note=f"Questions 5-7 use the sample image {note.splitlines()[0]}.")
+                                 note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
           f"figures.pdf ({count} pages) to {out_dir}")
     return 0

@@ -22,9 +22,12 @@ class Page:
     def __init__(self, stem: str, heading: str, caption: str, fig):
         self.stem, self.heading, self.caption, self.fig = stem, heading, caption, fig
         title = fig.get_suptitle()
-        position = fig._suptitle.get_position() if title else (0.5, 0.98)  # keep a fixed layout's place
-        fig.suptitle(f"{heading}: {caption}" + (f"\n{title}" if title else ""), fontsize=12,
-                     x=position[0], y=position[1], va="top")
+        text = f"{heading}: {caption}" + (f"\n{title}" if title else "")
+        if fig.get_layout_engine() is None and title:  # a fixed layout left room where its title is
+            x, y = fig._suptitle.get_position()
+            fig.suptitle(text, fontsize=12, x=x, y=y, va="top")
+        else:  # constrained layout makes room for the title itself
+            fig.suptitle(text, fontsize=12)
 
 
 def training_pages(metrics: dict) -> list[Page]:
@@ -79,7 +82,7 @@ def summary_lines(metrics: dict) -> list[str]:
 def write_pdf(path: Path, metrics: dict, extra: list[Page] = (), note: str = "") -> int:
     """Write the summary page, questions 1-4 from `metrics` and the `extra` pages; return the page count."""
     pages = training_pages(metrics) + list(extra)
-    contents = [f"  page {i}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
+    contents = [f"  page {i:2d}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
     summary = plots.text_figure("Fashion-MNIST: feed-forward and convolutional networks",
                                 summary_lines(metrics) + ([note, ""] if note else [])
                                 + ["Contents:"] + contents)
