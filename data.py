@@ -131,7 +131,8 @@ def locate(data_dir: str | os.PathLike | None = None, download: bool = True) -> 
         try:
             _download(LOCAL_DIR)
         except Exception:  # no network, a refused mirror, a bad checksum: all mean "not here"
-            pass
+            with contextlib.suppress(OSError):  # leave no empty folders behind
+                os.removedirs(LOCAL_DIR / "FashionMNIST" / "raw")
         files = _files_in(LOCAL_DIR)
         if all(files.values()):
             return files
