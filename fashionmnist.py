@@ -41,11 +41,6 @@ QUICK = dict(train=4000, val=1000, epochs=2)
 LEADERBOARD_SUBSET = 10_000
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def _number(kind, minimum, what):
     def parse(text):
         try:
@@ -59,7 +54,7 @@ def _number(kind, minimum, what):
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = Parser(prog="fashionmnist.py", description=__doc__.split("\n")[0])
+    p = storage.Parser(prog="fashionmnist.py", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["ffn", "cnn", "both"], default="both")
     p.add_argument("--epochs", type=_number(int, 1, "a whole number >= 1"))
     p.add_argument("--batch-size", "--batch_size", dest="batch_size",

@@ -28,13 +28,8 @@ HERE = Path(__file__).resolve().parent
 SIDE = 28
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage dump
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 def parse_args(argv=None) -> argparse.Namespace:
-    p = Parser(prog="kernel_vis.py", description=__doc__.split("\n")[0])
+    p = storage.Parser(prog="kernel_vis.py", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", type=Path, default=HERE / "outputs" / "cnn.pth")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--image", type=Path, help="a PNG or JPEG to use as the sample image")

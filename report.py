@@ -30,10 +30,15 @@ class Page:
             fig.suptitle(text, fontsize=12)
 
 
+def _present(metrics: dict) -> list[tuple[str, str, dict]]:
+    """(key, label, record) for each network that metrics.json holds, FFN first."""
+    return [(key, NETWORKS[key], metrics["networks"][key]) for key in NETWORKS
+            if key in metrics.get("networks", {})]
+
+
 def training_pages(metrics: dict) -> list[Page]:
     """Questions 1-4 for each network in metrics.json, in question order."""
-    nets = [(key, NETWORKS[key], metrics["networks"][key]) for key in NETWORKS
-            if key in metrics.get("networks", {})]
+    nets = _present(metrics)
     pages = []
     for key, label, net in nets:
         pages.append(Page(f"{key}_examples", f"Q1 ({key.upper()})",
@@ -55,20 +60,14 @@ def training_pages(metrics: dict) -> list[Page]:
 def summary_lines(metrics: dict) -> list[str]:
     lines = [f"{'network':8} {'test acc':>9} {'leaderboard':>12} {'parameters':>11} "
              f"{'epochs':>7} {'train time':>11}"]
-    for key in NETWORKS:
-        net = metrics.get("networks", {}).get(key)
-        if net is None:
-            continue
+    for key, _, net in _present(metrics):
         test = net["test"]
         lines.append(f"{key.upper():8} {100 * test['accuracy']:8.2f}% {100 * test['leaderboard']:11.2f}% "
                      f"{net['parameters']['total']:>11,} {len(net['history']['epochs']):>7} "
                      f"{net['train_seconds']:>10.1f}s")
     lines += ["", "leaderboard = mean of test accuracy and accuracy on a random",
               "              10,000-image subset of the 60,000 training images", ""]
-    for key in NETWORKS:
-        net = metrics.get("networks", {}).get(key)
-        if net is None:
-            continue
+    for key, _, net in _present(metrics):
         cfg = net["config"]
         lines += [f"{key.upper()}: trained {net['finished']} on {net['device']}, seed {net['seed']}",
                   f"     epochs {cfg['epochs']}, batch {cfg['batch_size']}, peak lr {cfg['lr']}, "

@@ -4,6 +4,7 @@ A run writes every output into a hidden staging folder inside the output directo
 moves them into place only when the whole run has succeeded, so a crash, a Ctrl-C or a
 diverging loss leaves the previous complete results untouched and no partial files.
 """
+import argparse
 import contextlib
 import json
 import os
@@ -21,6 +22,13 @@ MIN_FREE_BYTES = 64 * 2**20  # weights + figures + PDF take well under this
 
 class UserError(Exception):
     """A problem the user can fix; the scripts print its message on one line, no traceback."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag in one line (exit status 2), without the usage dump."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def check_out_dir(path: Path) -> Path:
