@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
-from training import _to
+from training import to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -55,7 +55,7 @@ def throughput(key: str, device: torch.device, reps: int = 20) -> dict:
     settings = fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None,
                                                                   quick=False, patience=5))
     model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
-    x = _to(torch.randn(settings.batch_size, 1, 28, 28), device)
+    x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
     y = torch.randint(0, 10, (settings.batch_size,), device=device)
     counter = FlopCounterMode(display=False)
     with counter:

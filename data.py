@@ -139,9 +139,9 @@ def locate(data_dir: str | os.PathLike | None = None, download: bool = True) -> 
     raise DataError(NO_DATA_HELP)
 
 
-def _plain(images_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 (N, 1, 28, 28) -> float32 in [-1, 1], without the tv_tensors.Image wrapper."""
-    return PREPROCESS(images_u8).as_subclass(torch.Tensor)
+def preprocess(images) -> torch.Tensor:
+    """A PIL image or uint8 (N, 1, 28, 28) -> float32 in [-1, 1], without the tv_tensors.Image wrapper."""
+    return PREPROCESS(images).as_subclass(torch.Tensor)
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
@@ -152,7 +152,7 @@ def to_uint8(x: torch.Tensor) -> torch.Tensor:
 def load_test(data_dir=None, download: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """Only the 10,000 test images and labels, preprocessed."""
     images, labels = _load_split(locate(data_dir, download), "test")
-    return _plain(images), labels
+    return preprocess(images), labels
 
 
 def load(data_dir=None, download: bool = True):
@@ -165,8 +165,8 @@ def load(data_dir=None, download: bool = True):
     order = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(SPLIT_SEED))
     n_val = len(train_y) // 12
     val_idx, train_idx = order[:n_val], order[n_val:]
-    train_x = _plain(train_u8)
+    train_x = preprocess(train_u8)
     return {"train": (train_x[train_idx], train_y[train_idx]),
             "val": (train_x[val_idx], train_y[val_idx]),
-            "test": (_plain(test_u8), test_y),
+            "test": (preprocess(test_u8), test_y),
             "files": {name: str(path) for name, path in files.items()}}

@@ -219,13 +219,14 @@ def run(args) -> int:
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
         storage.write_json(metrics, stage / "metrics.json")
-        for page in report.training_pages(metrics):
+        pages = report.training_pages(metrics)
+        for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        pages = report.write_pdf(stage / "figures.pdf", metrics,
+        count = report.write_pdf(stage / "figures.pdf", metrics, pages,
                                  note="Questions 5-7: run python kernel_vis.py to add them.")
     print(per_class_table({k: metrics["networks"][k] for k in keys}))
     print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4 figures and "
-          f"figures.pdf ({pages} pages) to {out_dir}")
+          f"figures.pdf ({count} pages) to {out_dir}")
     return 0
 
 

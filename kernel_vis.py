@@ -75,7 +75,7 @@ def load_image(path: Path) -> tuple[torch.Tensor, str]:
         gray = square.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
         notes.append(f"resized from {size[0]}x{size[1]}")
     note = f"{path.name} ({mode})" + ("".join(f"\n{n}" for n in notes))
-    return data.PREPROCESS(gray).as_subclass(torch.Tensor), note
+    return data.preprocess(gray), note
 
 
 def feature_stages(model: Conv_Net, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:
@@ -147,7 +147,7 @@ def run(args) -> int:
         Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        count = report.write_pdf(stage / "figures.pdf", metrics, pages,
+        count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages,
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
           f"figures.pdf ({count} pages) to {out_dir}")

@@ -78,9 +78,8 @@ def summary_lines(metrics: dict) -> list[str]:
     return lines
 
 
-def write_pdf(path: Path, metrics: dict, extra: list[Page] = (), note: str = "") -> int:
-    """Write the summary page, questions 1-4 from `metrics` and the `extra` pages; return the page count."""
-    pages = training_pages(metrics) + list(extra)
+def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
+    """Write the summary page of `metrics`, then `pages` in order; return the page count."""
     contents = [f"  page {i:2d}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
     summary = plots.text_figure("Fashion-MNIST: feed-forward and convolutional networks",
                                 summary_lines(metrics) + ([note, ""] if note else [])

@@ -56,7 +56,7 @@ def mirror_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
@@ -65,7 +65,7 @@ def _to(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
     """Logits (N, 10) on the CPU for inputs (N, 1, 28, 28), in evaluation mode."""
     model.eval()
-    return torch.cat([model(_to(x[i:i + batch_size], device)).float().cpu()
+    return torch.cat([model(to_device(x[i:i + batch_size], device)).float().cpu()
                       for i in range(0, len(x), batch_size)])
 
 
@@ -110,7 +110,7 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         for i in bar:
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
             xb = mirror_half(x_train[idx], generator) if settings.flip else x_train[idx]
-            loss = F.cross_entropy(model(_to(xb, device)), y_train[idx].to(device),
+            loss = F.cross_entropy(model(to_device(xb, device)), y_train[idx].to(device),
                                    label_smoothing=settings.label_smoothing)
             if not loss.item() < EXPLODED_LOSS:  # also true for NaN
                 raise Diverged(f"{name}: training diverged: the loss became {loss.item():.4g} in epoch {epoch}, "
