@@ -22,4 +22,4 @@ benchmark: $(VENV)/.installed
 	$(PY) benchmark.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache __pycache__ tests/__pycache__
+	rm -rf $(VENV) .pytest_cache __pycache__ tests/__pycache__ fmnist/__pycache__

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
-from training import to_device
+from fmnist.training import pick_device, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.seeds < 0:
         p.error("--seeds expects a whole number >= 0")
-    device = fashionmnist.pick_device(args.device)
+    device = pick_device(args.device)
     if args.device == "cuda" and device.type != "cuda":
         p.error("--device cuda: no CUDA device on this machine")
     peak = matmul_peak(device)

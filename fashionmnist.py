@@ -23,12 +23,11 @@ import numpy as np
 import torch
 import torchvision
 
-import data
-import report
-import storage
 from cnn import Conv_Net
 from ffn import FF_Net
-from training import Diverged, TrainSettings, fit, init_weights, predict
+from fmnist import data, report, storage
+from fmnist.metrics import count_parameters, evaluate, per_class_table
+from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
@@ -38,7 +37,6 @@ MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
 DEFAULTS = {"ffn": dict(epochs=12, batch_size=256, lr=0.1, flip=False),
             "cnn": dict(epochs=11, batch_size=256, lr=0.2, flip=True)}
 QUICK = dict(train=4000, val=1000, epochs=2)
-LEADERBOARD_SUBSET = 10_000
 
 
 def _number(kind, minimum, what):
@@ -77,12 +75,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-    return torch.device(name)
-
-
 def settings_for(key: str, args) -> TrainSettings:
     chosen = dict(DEFAULTS[key])
     for field in ("epochs", "batch_size", "lr"):
@@ -91,75 +83,6 @@ def settings_for(key: str, args) -> TrainSettings:
     if args.quick and args.epochs is None:
         chosen["epochs"] = QUICK["epochs"]
     return TrainSettings(patience=args.patience, **chosen)
-
-
-def count_parameters(model: torch.nn.Module) -> dict:
-    """Trainable parameters per tensor, in total, and split into convolutional and fully connected."""
-    layers = [(name, list(p.shape), p.numel()) for name, p in model.named_parameters() if p.requires_grad]
-    total = sum(n for _, _, n in layers)
-    if not any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
-        return {"total": total, "layers": layers, "by_kind": {"fully connected": total}}
-    conv = sum(n for name, _, n in layers if name.startswith("features."))  # convs and their batch norms
-    by_kind = {"convolutional": conv, "fully connected": total - conv}
-    return {"total": total, "layers": layers, "by_kind": by_kind}
-
-
-def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 10) -> np.ndarray:
-    """Rows: true class, columns: predicted class."""
-    return torch.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).numpy()
-
-
-def per_class(confusion: np.ndarray) -> dict:
-    tp = np.diag(confusion).astype(float)
-    precision = tp / np.maximum(confusion.sum(axis=0), 1)
-    recall = tp / np.maximum(confusion.sum(axis=1), 1)
-    f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
-    return {name: {"precision": float(p), "recall": float(r), "f1": float(f)}
-            for name, p, r, f in zip(data.CLASSES, precision, recall, f1)}
-
-
-def per_class_table(networks: dict) -> str:
-    """Test recall and F1 per class, one row per class, a column pair per network."""
-    head = f"{'class':12}" + "".join(f" {k.upper() + ' recall':>11} {k.upper() + ' F1':>7}" for k in networks)
-    rows = [head]
-    for name in data.CLASSES:
-        rows.append(f"{name:12}" + "".join(f" {100 * n['test']['per_class'][name]['recall']:10.1f}% "
-                                          f"{n['test']['per_class'][name]['f1']:7.3f}" for n in networks.values()))
-    return "\n".join(rows)
-
-
-def pick_examples(x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor, seed: int) -> dict:
-    """One correct and one incorrect test prediction, chosen reproducibly."""
-    probs = logits.softmax(1)
-    pred = probs.argmax(1)
-    rng = torch.Generator().manual_seed(seed)
-    examples = {}
-    for key, mask in (("correct", pred == y), ("wrong", pred != y)):
-        candidates = mask.nonzero().flatten()
-        if len(candidates) == 0:  # a perfect (or hopeless) model: show what there is
-            candidates = torch.arange(len(y))
-        i = int(candidates[torch.randint(len(candidates), (1,), generator=rng)])
-        examples[key] = {"index": i, "true": int(y[i]), "pred": int(pred[i]),
-                         "true_name": data.CLASSES[int(y[i])], "pred_name": data.CLASSES[int(pred[i])],
-                         "confidence": float(probs[i, pred[i]]), "pixels": data.to_uint8(x[i, 0]).flatten().tolist()}
-    return examples
-
-
-def evaluate(model, splits: dict, device, seed: int) -> tuple[dict, dict]:
-    """Everything about one trained network from a single prediction pass per split."""
-    x_test, y_test = splits["test"]
-    logits = predict(model, x_test, device)
-    pred = logits.argmax(1)
-    confusion = confusion_matrix(y_test, pred)
-    accuracy = float(np.trace(confusion) / len(y_test))
-    x_all = torch.cat([splits["train"][0], splits["val"][0]])
-    y_all = torch.cat([splits["train"][1], splits["val"][1]])
-    subset = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(seed))[:LEADERBOARD_SUBSET]
-    train_acc = float((predict(model, x_all[subset], device).argmax(1) == y_all[subset]).float().mean())
-    test = {"accuracy": accuracy, "loss": float(torch.nn.functional.cross_entropy(logits, y_test)),
-            "train_subset_accuracy": train_acc, "leaderboard": (accuracy + train_acc) / 2,
-            "confusion": confusion.tolist(), "per_class": per_class(confusion)}
-    return test, pick_examples(x_test, y_test, logits, seed)
 
 
 def environment(device) -> dict:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-import data
+from fmnist import data
 from conftest import NAMES, idx_bytes, write_dataset
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import fashionmnist
-import storage
+from fmnist import storage
 from cnn import Conv_Net
 from conftest import NAMES, ROOT
 

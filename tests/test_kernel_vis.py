@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import kernel_vis
-import plots
+from fmnist import kernels, plots
 from cnn import Conv_Net
 
 
@@ -25,7 +25,7 @@ def test_kernel_grid_has_one_panel_per_kernel():
 
 def test_stages_cover_every_conv_and_pool_in_forward_order():
     model = Conv_Net().eval()
-    stages = kernel_vis.feature_stages(model, torch.randn(1, 1, 28, 28))
+    stages = kernels.feature_stages(model, torch.randn(1, 1, 28, 28))
     names = [label for label, _ in stages]
     assert names == ["conv1", "pool1 + bn1 + relu1", "conv2", "pool2 + bn2 + relu2",
                      "conv3", "pool3 + bn3 + relu3"]
@@ -39,7 +39,7 @@ def test_stages_cover_every_conv_and_pool_in_forward_order():
 def test_responses_have_the_shape_the_layer_gives(tmp_path):
     model = Conv_Net().eval()
     image = torch.rand(1, 28, 28) * 2 - 1
-    pages = kernel_vis.kernel_pages(model, image, "note", channels=2)
+    pages = kernels.kernel_pages(model, image, "note", channels=2)
     assert [p.heading for p in pages] == ["Q5", "Q6", "Q7", "Extra"]
     response_axes = [ax for ax in pages[1].fig.axes if ax.images]
     assert len(response_axes) == model.conv1.out_channels + 1  # the sample image beside them
@@ -58,7 +58,7 @@ def test_image_loader_accepts_common_formats(tmp_path, mode, size):
     img = Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels, mode=mode)
     path = tmp_path / "x.png"
     img.save(path)
-    x, note = kernel_vis.load_image(path)
+    x, note = kernels.load_image(path)
     assert x.shape == (1, 28, 28) and x.min() >= -1 and x.max() <= 1
     assert ("resized" in note) == (size != (28, 28))
     assert "inverted" not in note
@@ -68,7 +68,7 @@ def test_dark_on_light_image_is_inverted(tmp_path):
     pixels = np.full((28, 28), 255, dtype=np.uint8)
     pixels[8:20, 8:20] = 0
     Image.fromarray(pixels, mode="L").save(tmp_path / "dark.png")
-    x, note = kernel_vis.load_image(tmp_path / "dark.png")
+    x, note = kernels.load_image(tmp_path / "dark.png")
     assert "inverted" in note
     assert x[0, 0, 0] == -1 and x[0, 14, 14] == 1  # now a light garment on a dark background
 
@@ -77,7 +77,7 @@ def test_image_loader_rejects_a_non_image(tmp_path):
     path = tmp_path / "notes.png"
     path.write_text("not an image")
     with pytest.raises(Exception, match="not a readable PNG or JPEG"):
-        kernel_vis.load_image(path)
+        kernels.load_image(path)
 
 
 def test_pdf_after_both_scripts_has_every_page(data_dir, earlier_run):

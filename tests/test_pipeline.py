@@ -9,6 +9,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 import fashionmnist
 from cnn import Conv_Net
 from ffn import FF_Net
+from fmnist import data, metrics
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
     f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")]
@@ -18,11 +19,11 @@ def test_confusion_and_per_class_metrics_agree_with_sklearn():
     gen = torch.Generator().manual_seed(0)
     y_true = torch.randint(0, 10, (500,), generator=gen)
     y_pred = torch.where(torch.rand(500, generator=gen) < 0.7, y_true, torch.randint(0, 10, (500,), generator=gen))
-    ours = fashionmnist.confusion_matrix(y_true, y_pred)
+    ours = metrics.confusion_matrix(y_true, y_pred)
     assert np.array_equal(ours, confusion_matrix(y_true, y_pred, labels=range(10)))
     assert np.trace(ours) / ours.sum() == pytest.approx(accuracy_score(y_true, y_pred))
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=range(10), zero_division=0)
-    table = fashionmnist.per_class(ours)
+    table = metrics.per_class(ours)
     assert [v["precision"] for v in table.values()] == pytest.approx(p)
     assert [v["recall"] for v in table.values()] == pytest.approx(r)
     assert [v["f1"] for v in table.values()] == pytest.approx(f)
@@ -66,7 +67,7 @@ def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
         assert net["parameters"]["total"] == sum(p.numel() for p in make().parameters())
         model = make()
         model.load_state_dict(torch.load(out / f"{key}.pth", map_location="cpu", weights_only=True))
-        x, y = __import__("data").load_test(data_dir, download=False)
+        x, y = data.load_test(data_dir, download=False)
         acc = (model.eval()(x).argmax(1) == y).float().mean().item()
         assert net["test"]["accuracy"] == pytest.approx(acc)
         assert np.trace(net["test"]["confusion"]) == round(acc * len(y))
@@ -91,9 +92,9 @@ def test_parameter_split_by_hand():
     model = Conv_Net(widths=(c1, c2, c3), hidden=hidden)
     conv = 9 * (c1 + c1 * c2 + c2 * c3) + 2 * (c1 + c2 + c3)
     fc = (c3 * 3 * 3 * hidden + hidden) + 2 * hidden + (hidden * 10 + 10)
-    counts = fashionmnist.count_parameters(model)
+    counts = metrics.count_parameters(model)
     assert counts["by_kind"] == {"convolutional": conv, "fully connected": fc}
     assert counts["total"] == conv + fc
     ffn = FF_Net(hidden=(20, 30))
     by_hand = (784 * 20 + 20) + 2 * 20 + (20 * 30 + 30) + 2 * 30 + (30 * 10 + 10)
-    assert fashionmnist.count_parameters(ffn)["by_kind"] == {"fully connected": by_hand}
+    assert metrics.count_parameters(ffn)["by_kind"] == {"fully connected": by_hand}

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-import data
-import training
+from fmnist import data
+from fmnist import training
 from ffn import FF_Net
 
 

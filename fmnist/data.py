@@ -2,7 +2,7 @@
 
 Where the data comes from (first match wins):
   1. an explicit directory (--data-dir, else $FASHION_MNIST_DIR): the only place looked at;
-  2. data/ beside these scripts;
+  2. data/ in the repository, beside the scripts;
   3. Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist);
   4. torchvision's download into data/.
 Each place may hold the four Zalando files (.gz or not) directly or in torchvision's
@@ -20,8 +20,8 @@ from torchvision.transforms import v2
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-HERE = Path(__file__).resolve().parent
-LOCAL_DIR = HERE / "data"
+ROOT = Path(__file__).resolve().parent.parent  # the repository: fmnist/ sits in it
+LOCAL_DIR = ROOT / "data"
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 ENV_VAR = "FASHION_MNIST_DIR"
 FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

@@ -8,8 +8,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 
-import plots
-from data import CLASSES
+from . import plots
+from .data import CLASSES
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
 
