@@ -1,10 +1,11 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF.
 # make test: the test suite (CPU, no network, synthetic data).
+# make analyze: after make run, what the networks learned (analysis.pdf).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test benchmark clean
+.PHONY: run test analyze benchmark clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +18,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+analyze: $(VENV)/.installed
+	$(PY) analyze.py
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmark.py

@@ -78,14 +78,19 @@ def summary_lines(metrics: dict) -> list[str]:
     return lines
 
 
-def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
-    """Write the summary page of `metrics`, then `pages` in order; return the page count."""
+def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str) -> int:
+    """A summary page (`lines`, then a list of contents), then `pages` in order; return the page count."""
     contents = [f"  page {i:2d}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
-    summary = plots.text_figure("Fashion-MNIST: feed-forward and convolutional networks",
-                                summary_lines(metrics) + ([note, ""] if note else [])
-                                + ["Contents:"] + contents)
-    with PdfPages(path, metadata={"Title": "Fashion-MNIST coursework figures"}) as pdf:
+    summary = plots.text_figure(title, lines + ["Contents:"] + contents)
+    with PdfPages(path, metadata={"Title": pdf_title}) as pdf:
         pdf.savefig(summary)
         for page in pages:
             pdf.savefig(page.fig)
     return len(pages) + 1
+
+
+def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
+    """The hand-in: the summary page of `metrics`, then `pages` in order; return the page count."""
+    return write_document(path, "Fashion-MNIST: feed-forward and convolutional networks",
+                          summary_lines(metrics) + ([note, ""] if note else []), pages,
+                          "Fashion-MNIST coursework figures")

@@ -64,7 +64,14 @@ def staged(out_dir: Path):
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the moves are not to be cut short
     try:
         for item in sorted(stage.iterdir()):
-            os.replace(item, Path(out_dir) / item.name)
+            target = Path(out_dir) / item.name
+            if item.is_dir() and target.is_dir():  # a folder of figures: swap it whole
+                old = stage / f".old-{item.name}"
+                os.replace(target, old)
+                os.replace(item, target)
+                shutil.rmtree(old)
+            else:
+                os.replace(item, target)
         stage.rmdir()
     finally:
         signal.signal(signal.SIGINT, previous)

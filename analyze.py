@@ -1,0 +1,186 @@
+"""What the trained networks learned, beyond questions 5-7: one command, one document.
+
+    python analyze.py                  # after python fashionmnist.py; about 2 minutes on 2 cores
+    python analyze.py --quick          # small subsets: a smoke run
+    python analyze.py --out-dir DIR --data-dir DIR --device auto
+
+Reads ffn.pth, cnn.pth and metrics.json from --out-dir and the test set; writes
+analysis/*.png, analysis.pdf (a summary page, then one page per figure), analysis.json
+(every number on the pages) and predictions_ffn.csv / predictions_cnn.csv (id,label: the
+predicted class of each test image, in test-set order) to --out-dir.
+"""
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import torch
+
+from cnn import Conv_Net
+from ffn import FF_Net
+from fmnist import data, report, storage
+from fmnist import analysis as an
+from fmnist import analysis_plots as aplots
+from fmnist.training import pick_device, predict
+
+HERE = Path(__file__).resolve().parent
+NETWORKS = {"ffn": FF_Net, "cnn": Conv_Net}
+
+
+def parse_args(argv=None):
+    p = storage.Parser(prog="analyze.py", description=__doc__.split("\n")[0])
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the trained networks are")
+    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_argument("--quick", action="store_true", help="small subsets and few attack steps: a smoke run")
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("argument --device: cuda is not available on this machine; use auto or cpu")
+    if args.device == "mps" and not torch.backends.mps.is_available():
+        p.error("argument --device: mps is not available on this machine; use auto or cpu")
+    return args
+
+
+class Timer:
+    """Prints how long each part took, and keeps the times for analysis.json."""
+
+    def __init__(self):
+        self.seconds, self.start = {}, time.perf_counter()
+
+    def part(self, name, fn, *args):
+        start = time.perf_counter()
+        result = fn(*args)
+        self.seconds[name] = round(time.perf_counter() - start, 2)
+        print(f"  {name:34} {self.seconds[name]:6.1f}s", flush=True)
+        return result
+
+
+def summary_lines(results: dict, settings) -> list[str]:
+    lines = [f"{'network':8} {'test acc':>9} {'(metrics.json)':>15} {'macro AUC':>10} {'parameters':>11} "
+             f"{'neurons':>8} {'mult-adds':>10}"]
+    for key, r in results["networks"].items():
+        t = r["layers"]["totals"]["total"]
+        lines.append(f"{key.upper():8} {100 * r['accuracy']:8.2f}% {100 * r['metrics_json_accuracy']:14.2f}% "
+                     f"{r['roc']['macro_auc']:10.4f} {t['parameters']:>11,} {t['neurons']:>8,} "
+                     f"{t['multiply_adds']:>10,}")
+    f = results["fooling"]
+    lines += ["", f"neuron: {results['networks']['cnn']['layers']['definition']}.", ""]
+    for key in results["networks"]:
+        g = f[key]["greedy_accuracy"]
+        at = lambda k: f"{100 * g[min(k, len(g) - 1)]:.1f}%"  # noqa: E731
+        fewest = f[key].get("fewest_pixels")
+        lines.append(f"{key.upper()} fooling, greedy: accuracy {at(0)} -> {at(1)} (1 pixel) -> {at(5)} (5) -> "
+                     f"{at(len(g) - 1)} ({len(g) - 1}); random: {100 * f[key]['random_accuracy'][-1]:.1f}% at "
+                     f"{f['counts'][-1]} pixels" + (f"; fewest pixels to fool: {fewest['pixels']}" if fewest else ""))
+    lines += [f"  (greedy on the first {f['greedy_images']:,} test images, random on the first "
+              f"{f['random_images']:,}, mean of {settings.random_draws} draws)"]
+    lines += ["", f"guided backprop: {results['guided']['tensor']};",
+              f"  channels {', '.join(str(c['channel']) for c in results['guided']['channels'])}, chosen "
+              "one per class:", "  " + results["guided"]["how_chosen"] + ".",
+              f"t-SNE: {results['tsne']['note']}.",
+              f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
+              "", "time per part: " + ", ".join(f"{k} {v:.0f}s" for k, v in results["seconds"].items()),
+              f"settings: {settings}", ""]
+    return [part for line in lines for part in (textwrap.wrap(line, 92, subsequent_indent="  ") or [""])]
+
+
+def run(args) -> int:
+    settings = an.QUICK if args.quick else an.AnalysisSettings()
+    out_dir = storage.check_out_dir(args.out_dir)
+    metrics = storage.read_json(out_dir / "metrics.json")
+    if not all(k in metrics.get("networks", {}) for k in NETWORKS):
+        raise storage.UserError(f"{out_dir / 'metrics.json'} lacks the results of both networks: "
+                                "run python fashionmnist.py first, or pass --out-dir")
+    models = {}
+    for key, make in NETWORKS.items():
+        model = storage.load_weights(make(), out_dir / f"{key}.pth", key.upper(),
+                                     "run python fashionmnist.py first, or pass --out-dir")
+        models[key] = (report.NETWORKS[key], model.eval())
+    device = pick_device(args.device)
+    x, y = data.load_test(args.data_dir)
+    print(f"analysing {out_dir}/ffn.pth and cnn.pth on {len(y):,} test images, device {device}", flush=True)
+    timer = Timer()
+    results, pages = {"networks": {}}, []
+    logits = {}
+    for key, (label, model) in models.items():
+        model.to(device, memory_format=torch.channels_last)
+        logits[key] = timer.part(f"{key.upper()} predictions", predict, model, x, device)
+        table, page = timer.part(f"{key.upper()} layer table", an.layers_part, label, key, model)
+        pages.append(page)
+        results["networks"][key] = {"accuracy": float((logits[key].argmax(1) == y).float().mean()),
+                                    "metrics_json_accuracy": metrics["networks"][key]["test"]["accuracy"],
+                                    "layers": table}
+    cnn = models["cnn"][1]
+    results["guided"], page = timer.part("CNN guided backpropagation", an.guided_part, cnn, x, y, device, settings)
+    pages.append(page)
+    results["class_feature_maps"], page = timer.part("CNN feature maps per class", an.class_maps_part,
+                                                     cnn, x, y, settings)
+    pages.append(page)
+    for key, (label, model) in models.items():
+        chosen, page = timer.part(f"{key.upper()} right and wrong", an.right_wrong_part, label, key, x, y,
+                                  logits[key], settings.seed)
+        results["networks"][key]["right_wrong"] = [{k: v for k, v in e.items() if k != "pixels"} for e in chosen]
+        pages.append(page)
+    curves = {}
+    for key, (label, _) in models.items():
+        curves[label] = timer.part(f"{key.upper()} ROC", an.roc, y, logits[key])
+        results["networks"][key]["roc"] = {"macro_auc": curves[label]["macro_auc"],
+                                           "auc": {k: c["auc"] for k, c in curves[label]["classes"].items()}}
+    pages.append(report.Page("roc", "Spec 003, ROC curves", "one-vs-rest, per class and macro AUC",
+                             aplots.roc_figure(curves, data.CLASSES)))
+    subset = an.stratified(y, settings.tsne_per_class, settings.seed)
+    embeddings = {}
+    for key, (label, model) in models.items():
+        feats, layer = an.penultimate(model, x[subset], device)
+        embeddings[label] = (timer.part(f"{key.upper()} t-SNE", an.tsne, feats, settings.seed), y[subset].numpy(), layer)
+    note = (f"a stratified random subset of {len(subset):,} test images, "
+            f"{settings.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
+    results["tsne"] = {"note": note, "indices": subset.tolist()}
+    pages.append(report.Page("tsne", "Spec 003, t-SNE", "penultimate-layer features in 2-D",
+                             aplots.tsne_figure(embeddings, data.CLASSES, note)))
+    results["fooling"], page = timer.part("fooling (both networks)", an.fooling_part, models, x, y, device, settings)
+    pages.append(page)
+    results["seconds"] = timer.seconds
+    results["csv_rows"] = len(y)
+    results["settings"] = settings.__dict__
+    with storage.staged(out_dir) as stage:
+        (stage / "analysis").mkdir()
+        for key in models:
+            rows = "".join(f"{i},{int(p)}\n" for i, p in enumerate(logits[key].argmax(1)))
+            (stage / f"predictions_{key}.csv").write_text("id,label\n" + rows)
+        for page in pages:
+            page.fig.savefig(stage / "analysis" / f"{page.stem}.png", dpi=110)
+        count = report.write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
+                                      summary_lines(results, settings), pages, "Fashion-MNIST analysis")
+        storage.write_json(results, stage / "analysis.json")
+    for key, r in results["networks"].items():
+        agree = "agrees with" if round(r["accuracy"] * len(y)) == round(r["metrics_json_accuracy"] * len(y)) \
+            else "DIFFERS from"
+        print(f"{key.upper()}: test accuracy {100 * r['accuracy']:.2f}% ({agree} metrics.json), "
+              f"macro AUC {r['roc']['macro_auc']:.4f}")
+    print(f"wrote analysis.pdf ({count} pages), analysis/ ({len(pages)} figures), analysis.json, "
+          f"predictions_ffn.csv and predictions_cnn.csv to {out_dir} in {time.perf_counter() - timer.start:.0f}s")
+    return 0
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(args)
+    except (storage.UserError, data.DataError) as err:
+        print(f"analyze.py: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nanalyze.py: interrupted; nothing from this run was kept, and the last complete analysis "
+              f"is unchanged in {args.out_dir}", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

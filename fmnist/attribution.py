@@ -1,0 +1,83 @@
+"""Guided backpropagation and plain gradient saliency, with hooks of our own.
+
+Guided backpropagation (Springenberg et al., 2015) passes a gradient back through a ReLU
+only where the ReLU's output was positive *and* the incoming gradient is positive, so the
+map keeps the input pixels that raise the chosen neuron. The ReLU modules are swapped for
+a function with that backward pass for the duration of the `guided` context; it computes
+out of place, so the networks' in-place ReLUs are no problem. Targets are channels of a
+named `features` stage, computed by running `features` once (never the flip-averaged
+`forward`, which would run it twice).
+"""
+import contextlib
+
+import torch
+from torch import nn
+
+
+class _GuidedReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = x.clamp(min=0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad.clamp(min=0) * (out > 0)
+
+
+@contextlib.contextmanager
+def guided(model: nn.Module):
+    """Within the block, every nn.ReLU of `model` back-propagates the guided way."""
+    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
+    for m in relus:
+        m.forward = _GuidedReLU.apply
+    try:
+        yield model
+    finally:
+        for m in relus:
+            del m.forward  # back to the class's own forward
+
+
+def stage_output(features: nn.Sequential, x: torch.Tensor, stage: str) -> torch.Tensor:
+    """Run `features` up to and including the child named `stage`; return its output."""
+    for name, layer in features.named_children():
+        x = layer(x)
+        if name == stage:
+            return x
+    raise KeyError(f"no stage {stage!r} in features")
+
+
+def channel_gradient(model: nn.Module, x: torch.Tensor, stage: str, channels, guided_relu: bool) -> torch.Tensor:
+    """d(sum over positions of channel c of `stage`) / d(input), one map per image:
+    x (N, 1, H, W) and channels (N,) -> (N, 1, H, W). Guided or plain gradient."""
+    model.eval()
+    x = x.clone().requires_grad_(True)
+    with guided(model) if guided_relu else contextlib.nullcontext():
+        out = stage_output(model.features, x, stage)  # (N, C, h, w)
+        picked = out[torch.arange(len(x)), torch.as_tensor(channels)]  # (N, h, w)
+        (grad,) = torch.autograd.grad(picked.sum(), x)
+    return grad.detach()
+
+
+def channel_activations(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = 1000) -> torch.Tensor:
+    """The strongest response of each channel of `stage` per image: (N, C), max over positions."""
+    model.eval()
+    with torch.no_grad():
+        return torch.cat([stage_output(model.features, x[i:i + batch_size], stage).amax(dim=(2, 3))
+                          for i in range(0, len(x), batch_size)])
+
+
+def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 10) -> list[int]:
+    """One channel per class, in class order: the unpicked channel whose mean activation on
+    that class is largest relative to its mean on all images (the most class-selective)."""
+    overall = activations.mean(0).clamp(min=1e-6)
+    chosen = []
+    for k in range(count):
+        selectivity = activations[labels == k % 10].mean(0) / overall if (labels == k % 10).any() else overall
+        for c in selectivity.argsort(descending=True).tolist():
+            if c not in chosen:
+                chosen.append(c)
+                break
+    return chosen

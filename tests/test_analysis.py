@@ -1,0 +1,193 @@
+"""analyze.py and its parts against oracles: hand derivations, scikit-learn, invariants."""
+import csv
+import json
+import shutil
+from collections import OrderedDict
+from pathlib import Path
+
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+import analyze
+from cnn import Conv_Net
+from ffn import FF_Net
+from fmnist import analysis as an
+from fmnist import data
+from fmnist.attribution import channel_gradient, pick_channels
+from fmnist.fooling import greedy, random_pixels
+from fmnist.layers import layer_table
+from fmnist.training import predict
+
+CPU = torch.device("cpu")
+
+
+def test_cnn_layer_table_totals_match_a_hand_derivation():
+    table = layer_table(Conv_Net())
+    c1, c2, c3, hidden = 24, 48, 96, 256
+    conv_params = 9 * (1 * c1 + c1 * c2 + c2 * c3) + 2 * (c1 + c2 + c3)   # 3x3 kernels, no bias; BN scale+shift
+    conv_neurons = c1 * 28 * 28 + c2 * 14 * 14 + c3 * 7 * 7                # conv outputs before each pool
+    conv_macs = 9 * (28 * 28 * 1 * c1 + 14 * 14 * c1 * c2 + 7 * 7 * c2 * c3)
+    flat = c3 * 3 * 3
+    fc_params = flat * hidden + hidden + 2 * hidden + hidden * 10 + 10
+    assert table["totals"]["convolutional"] == {"parameters": conv_params, "neurons": conv_neurons,
+                                                "multiply_adds": conv_macs}
+    assert table["totals"]["fully connected"] == {"parameters": fc_params, "neurons": hidden + 10,
+                                                  "multiply_adds": flat * hidden + hidden * 10}
+    assert table["totals"]["total"]["parameters"] == sum(p.numel() for p in Conv_Net().parameters())
+    kinds = [r["kind"] for r in table["layers"]]
+    assert kinds[:4] == ["conv", "pool", "batch norm", "activation"] and kinds.count("conv") == 3
+    assert table["layers"][0]["output"] == [c1, 28, 28] and table["layers"][1]["output"] == [c1, 14, 14]
+
+
+def test_ffn_layer_table_is_all_fully_connected():
+    table = layer_table(FF_Net())
+    assert list(table["totals"]) == ["fully connected", "total"]
+    assert table["totals"]["total"] == {"parameters": 784 * 1024 + 1024 + 2 * 1024 + 1024 * 512 + 512 + 2 * 512
+                                        + 512 * 10 + 10, "neurons": 1024 + 512 + 10,
+                                        "multiply_adds": 784 * 1024 + 1024 * 512 + 512 * 10}
+
+
+class Tiny(nn.Module):
+    """x -> 1x1 conv [1, -1] -> ReLU -> 1x1 conv [2, -3] + 10 -> ReLU: small enough to differentiate by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(OrderedDict(
+            conv1=nn.Conv2d(1, 2, 1, bias=False), relu1=nn.ReLU(inplace=True),
+            conv2=nn.Conv2d(2, 1, 1), relu2=nn.ReLU(inplace=True)))
+        with torch.no_grad():
+            self.features.conv1.weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+            self.features.conv2.weight.copy_(torch.tensor([2.0, -3.0]).view(1, 2, 1, 1))
+            self.features.conv2.bias.fill_(10.0)
+
+
+def test_guided_backprop_matches_gradients_worked_out_by_hand():
+    # h = (relu(x), relu(-x)); z = 2 h0 - 3 h1 + 10 > 0 here, so d relu(z) / dx is 2 where x > 0 and
+    # (-3)(-1) = 3 where x < 0. Guided backprop zeroes the negative gradient (-3) entering relu1's
+    # second channel, so only the x > 0 path survives: 2 where x > 0, 0 elsewhere.
+    x = torch.tensor([[[[1.0, -2.0], [3.0, -0.5]]]])
+    model = Tiny()
+    plain = channel_gradient(model, x, "relu2", [0], guided_relu=False)
+    guided = channel_gradient(model, x, "relu2", [0], guided_relu=True)
+    assert torch.equal(plain, torch.tensor([[[[2.0, 3.0], [2.0, 3.0]]]]))
+    assert torch.equal(guided, torch.tensor([[[[2.0, 0.0], [2.0, 0.0]]]]))
+    assert type(model.features.relu1).forward is nn.ReLU.forward and "forward" not in vars(model.features.relu1)
+
+
+def test_pick_channels_are_distinct_and_class_selective():
+    acts = torch.rand(200, 16)
+    labels = torch.arange(200) % 10
+    acts[labels == 3, 7] += 5  # channel 7 fires for class 3
+    chosen = pick_channels(acts, labels, 10)
+    assert len(set(chosen)) == 10 and chosen[3] == 7
+
+
+def test_roc_auc_agrees_with_sklearn():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(300) % 10
+    logits = torch.randn(300, 10, generator=gen) + 2 * nn.functional.one_hot(y, 10)
+    result = an.roc(y, logits)
+    probs = logits.softmax(1).numpy()
+    for k, name in enumerate(data.CLASSES):
+        assert result["classes"][name]["auc"] == pytest.approx(roc_auc_score((y == k).numpy(), probs[:, k]))
+    assert result["macro_auc"] == pytest.approx(roc_auc_score(y.numpy(), probs, multi_class="ovr", average="macro"))
+
+
+@pytest.fixture(scope="module")
+def small_ffn():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 28, 28) * 2 - 1
+    y = torch.arange(64) % 10
+    model = FF_Net().eval()
+    with torch.no_grad():  # make it right on about half the images so that there is something to fool
+        model.classifier.bias.zero_()
+    return model, x, y
+
+
+def test_zero_pixels_changed_gives_the_clean_accuracy(small_ffn):
+    model, x, y = small_ffn
+    clean = (predict(model, x, CPU).argmax(1) == y).float().mean().item()
+    assert random_pixels(model, x, y, [0, 10], draws=2, seed=0, device=CPU)[0] == pytest.approx(clean)
+    assert greedy(model, x, y, steps=3, device=CPU)["accuracy"][0] == pytest.approx(clean)
+
+
+def test_greedy_attack_loss_never_decreases_and_changes_one_pixel_a_step(small_ffn):
+    model, x, y = small_ffn
+    result = greedy(model, x, y, steps=15, device=CPU)
+    assert (result["losses"][1:] >= result["losses"][:-1]).all()
+    assert all(a >= b for a, b in zip(result["accuracy"], result["accuracy"][1:]))
+    changed = (result["images"] != x).flatten(1).sum(1)
+    assert torch.equal(changed, result["pixels_changed"]) and changed.max() <= 15
+    assert result["images"].min() >= -1 and result["images"].max() <= 1
+    fooled = result["fooled_at"] > 0
+    assert (predict(model, result["images"][fooled], CPU).argmax(1) != y[fooled]).all()
+
+
+def test_stratified_subset_takes_the_same_number_of_each_class():
+    y = torch.arange(1000) % 10
+    idx = an.stratified(y, 7, seed=0)
+    assert torch.equal(torch.bincount(y[idx]), torch.full((10,), 7))
+
+
+@pytest.fixture(scope="module")
+def analysed(_pristine, tmp_path_factory):
+    """A complete --quick analysis of the synthetic run, made once for this module (read only)."""
+    data_dir, run = _pristine
+    out = Path(shutil.copytree(run, tmp_path_factory.mktemp("analysed") / "out"))
+    assert analyze.main(["--quick", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 0
+    return out, data_dir
+
+
+def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
+    out, data_dir = analysed
+    x, y = data.load_test(data_dir, download=False)
+    results = json.loads((out / "analysis.json").read_text())
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key, make in (("ffn", FF_Net), ("cnn", Conv_Net)):
+        with open(out / f"predictions_{key}.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["id", "label"] and len(rows) == len(y) + 1
+        model = make()
+        model.load_state_dict(torch.load(out / f"{key}.pth", weights_only=True))
+        pred = predict(model, x, CPU).argmax(1)
+        assert [int(r[1]) for r in rows[1:]] == pred.tolist() and [int(r[0]) for r in rows[1:]] == list(range(len(y)))
+        accuracy = (pred == y).float().mean().item()
+        assert accuracy == pytest.approx(metrics["networks"][key]["test"]["accuracy"])
+        assert results["networks"][key]["accuracy"] == pytest.approx(accuracy)
+    stems = {p.stem for p in (out / "analysis").glob("*.png")}
+    assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
+                     "cnn_right_wrong", "roc", "tsne", "fooling"}
+    assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
+
+
+def test_a_failed_analysis_leaves_the_previous_one_untouched(analysed, tmp_path, monkeypatch):
+    out, data_dir = Path(shutil.copytree(analysed[0], tmp_path / "out")), analysed[1]
+    before = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(an, "fooling_part", interrupted)
+    assert analyze.main(["--quick", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 130
+    after = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize("argv", [["--device", "tpu"], ["--fast"], ["--quick", "yes"]])
+def test_bad_flags_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as info:
+        analyze.parse_args(argv)
+    assert info.value.code == 2 and len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_missing_or_foreign_checkpoint_gets_one_line_and_exit_1(earlier_run, data_dir, capsys):
+    out, _ = earlier_run
+    (out / "cnn.pth").write_bytes((out / "ffn.pth").read_bytes())
+    assert analyze.main(["--quick", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 1
+    assert "weights of another network" in capsys.readouterr().err
+    (out / "ffn.pth").unlink()
+    assert analyze.main(["--quick", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "run python fashionmnist.py first" in err
+    assert not (out / "analysis.pdf").exists()
