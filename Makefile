@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 .PHONY: run test analyze benchmark clean
 
 $(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:3]; sys.exit(0 if v >= (3, 11) else "make: Python 3.11 or newer is needed, $(PYTHON) is %d.%d.%d; run make PYTHON=python3.11 (or newer)" % v)'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
@@ -26,4 +27,4 @@ benchmark: $(VENV)/.installed
 	$(PY) benchmark.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache __pycache__ tests/__pycache__ fmnist/__pycache__
+	rm -rf $(VENV) .venv-plain .pytest_cache __pycache__ tests/__pycache__ fmnist/__pycache__

@@ -9,7 +9,10 @@ analysis/*.png, analysis.pdf (a summary page, then one page per figure), analysi
 (every number on the pages) and predictions_ffn.csv / predictions_cnn.csv (id,label: the
 predicted class of each test image, in test-set order) to --out-dir.
 """
-import signal
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("analyze.py")
+
 import sys
 import textwrap
 import time
@@ -161,25 +164,15 @@ def run(args) -> int:
               f"macro AUC {r['roc']['macro_auc']:.4f}")
     print(f"wrote analysis.pdf ({count} pages), analysis/ ({len(pages)} figures), analysis.json, "
           f"predictions_ffn.csv and predictions_cnn.csv to {out_dir} in {time.perf_counter() - timer.start:.0f}s")
+    print(f"look at {out_dir / 'analysis.pdf'} (the figures one by one: {out_dir / 'analysis'}/); "
+          f"the hand-in is {out_dir / 'figures.pdf'}")
     return 0
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return run(args)
-    except (storage.UserError, data.DataError) as err:
-        print(f"analyze.py: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\nanalyze.py: interrupted; nothing from this run was kept, and the last complete analysis "
-              f"is unchanged in {args.out_dir}", file=sys.stderr)
-        return 130
+    return storage.run_script("analyze.py", run, args, (data.DataError,),
+                              f"nothing from this run was kept, and the last complete analysis is unchanged in {args.out_dir}")
 
 
 if __name__ == "__main__":

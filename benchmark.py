@@ -9,6 +9,10 @@ Writes benchmark.md and benchmark.json to --out-dir (default outputs/). Each ful
 `python fashionmnist.py --seed S` then `python kernel_vis.py`, timed as a user would
 time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("benchmark.py")
+
 import argparse
 import json
 import math

@@ -11,9 +11,12 @@ Writes ffn.pth, cnn.pth, metrics.json, the figures of questions 1-4 and figures.
 Collaborators and generative-AI tools must be declared here, in a code comment, as the
 assignment requires. Collaborators: none. Generative AI: (declare here if used).
 """
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("fashionmnist.py")
+
 import argparse
 import platform
-import signal
 import sys
 import time
 from datetime import datetime, timezone
@@ -150,25 +153,15 @@ def run(args) -> int:
     print(per_class_table({k: metrics["networks"][k] for k in keys}))
     print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4 figures and "
           f"figures.pdf ({count} pages) to {out_dir}")
+    print(f"look at {out_dir / 'figures.pdf'}; next: python kernel_vis.py (questions 5-7, added to the PDF), "
+          "then python analyze.py (what the networks learned)")
     return 0
-
-
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    try:
-        return run(args)
-    except (storage.UserError, data.DataError, Diverged) as err:
-        print(f"fashionmnist.py: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\nfashionmnist.py: interrupted; nothing from this run was kept, and the last complete "
-              f"results are unchanged in {args.out_dir}", file=sys.stderr)
-        return 130
+    return storage.run_script("fashionmnist.py", run, args, (data.DataError, Diverged),
+                              f"nothing from this run was kept, and the last complete results are unchanged in {args.out_dir}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ Writes cnn_kernels.png (Q5), cnn_kernel_responses.png (Q6), cnn_feature_maps.png
 cnn_last_kernels.png and sample_image.png to --out-dir, and rebuilds figures.pdf with
 every figure of questions 1-7.
 """
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("kernel_vis.py")
+
 import argparse
 import sys
 from pathlib import Path
@@ -66,19 +70,14 @@ def run(args) -> int:
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
           f"figures.pdf ({count} pages) to {out_dir}")
+    print(f"look at {out_dir / 'figures.pdf'} (questions 1-7); next: python analyze.py (what the networks learned)")
     return 0
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        return run(args)
-    except (storage.UserError, data.DataError) as err:
-        print(f"kernel_vis.py: error: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"\nkernel_vis.py: interrupted; nothing was changed in {args.out_dir}", file=sys.stderr)
-        return 130
+    return storage.run_script("kernel_vis.py", run, args, (data.DataError,),
+                              f"nothing was changed in {args.out_dir}")
 
 
 if __name__ == "__main__":

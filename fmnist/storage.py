@@ -11,6 +11,7 @@ import os
 import pickle
 import shutil
 import signal
+import sys
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,24 @@ import torch
 from torch import nn
 
 MIN_FREE_BYTES = 64 * 2**20  # weights + figures + PDF take well under this
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def run_script(prog: str, run, args, errors: tuple, interrupted: str) -> int:
+    """Call run(args) the way every script does: SIGTERM is treated as Ctrl-C, a problem the
+    user can fix is one line on stderr and exit 1, an interruption says `interrupted` (130)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return run(args)
+    except (UserError,) + errors as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{prog}: interrupted; {interrupted}", file=sys.stderr)
+        return 130
 
 
 class UserError(Exception):
