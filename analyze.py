@@ -35,14 +35,9 @@ def parse_args(argv=None):
     p = storage.Parser(prog="analyze.py", description=__doc__.split("\n")[0])
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the trained networks are")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_device()
     p.add_argument("--quick", action="store_true", help="small subsets and few attack steps: a smoke run")
-    args = p.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("argument --device: cuda is not available on this machine; use auto or cpu")
-    if args.device == "mps" and not torch.backends.mps.is_available():
-        p.error("argument --device: mps is not available on this machine; use auto or cpu")
-    return args
+    return p.parse_args(argv)
 
 
 class Timer:

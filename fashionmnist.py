@@ -65,17 +65,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--patience", type=_number(int, 1, "a whole number >= 1"), default=5,
                    help="stop after this many epochs without a lower validation loss")
     p.add_argument("--init", choices=["default", "xavier", "he"], default="default")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
+    p.add_device()
     p.add_argument("--out-dir", "--save-dir", "--save_dir", dest="out_dir", type=Path, default=HERE / "outputs")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs: a smoke run")
     p.add_argument("--skip-train", action="store_true", help="load the saved weights, redo evaluation and figures")
-    args = p.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("argument --device: cuda is not available on this machine; use auto or cpu")
-    if args.device == "mps" and not torch.backends.mps.is_available():
-        p.error("argument --device: mps is not available on this machine; use auto or cpu")
-    return args
+    return p.parse_args(argv)
 
 
 def settings_for(key: str, args) -> TrainSettings:

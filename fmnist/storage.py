@@ -49,6 +49,18 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def add_device(self):
+        self.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
+                          help="auto: CUDA if there is a GPU, else Apple's MPS, else the CPU")
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse, then refuse a --device this machine does not have."""
+        parsed = super().parse_args(args, namespace)
+        device = getattr(parsed, "device", None)
+        if device == "cuda" and not torch.cuda.is_available() or device == "mps" and not torch.backends.mps.is_available():
+            self.error(f"argument --device: {device} is not available on this machine; use auto or cpu")
+        return parsed
+
 
 def check_out_dir(path: Path) -> Path:
     """Create `path` if needed and prove it can take a run's files, before any training."""
