@@ -24,7 +24,6 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, report, storage
 from fmnist import analysis as an
-from fmnist import analysis_plots as aplots
 from fmnist.training import pick_device, predict
 
 HERE = Path(__file__).resolve().parent
@@ -120,23 +119,12 @@ def run(args) -> int:
                                   logits[key], settings.seed)
         results["networks"][key]["right_wrong"] = [{k: v for k, v in e.items() if k != "pixels"} for e in chosen]
         pages.append(page)
-    curves = {}
-    for key, (label, _) in models.items():
-        curves[label] = timer.part(f"{key.upper()} ROC", an.roc, y, logits[key])
-        results["networks"][key]["roc"] = {"macro_auc": curves[label]["macro_auc"],
-                                           "auc": {k: c["auc"] for k, c in curves[label]["classes"].items()}}
-    pages.append(report.Page("roc", "Spec 003, ROC curves", "one-vs-rest, per class and macro AUC",
-                             aplots.roc_figure(curves, data.CLASSES)))
-    subset = an.stratified(y, settings.tsne_per_class, settings.seed)
-    embeddings = {}
-    for key, (label, model) in models.items():
-        feats, layer = an.penultimate(model, x[subset], device)
-        embeddings[label] = (timer.part(f"{key.upper()} t-SNE", an.tsne, feats, settings.seed), y[subset].numpy(), layer)
-    note = (f"a stratified random subset of {len(subset):,} test images, "
-            f"{settings.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
-    results["tsne"] = {"note": note, "indices": subset.tolist()}
-    pages.append(report.Page("tsne", "Spec 003, t-SNE", "penultimate-layer features in 2-D",
-                             aplots.tsne_figure(embeddings, data.CLASSES, note)))
+    roc, page = timer.part("ROC (both networks)", an.roc_part, {k: m[0] for k, m in models.items()}, y, logits)
+    for key in models:
+        results["networks"][key]["roc"] = roc[key]
+    pages.append(page)
+    results["tsne"], page = timer.part("t-SNE (both networks)", an.tsne_part, models, x, y, device, settings)
+    pages.append(page)
     results["fooling"], page = timer.part("fooling (both networks)", an.fooling_part, models, x, y, device, settings)
     pages.append(page)
     results["seconds"] = timer.seconds

@@ -1,7 +1,6 @@
 """What the trained networks learned (analyze.py): each part returns its numbers (for
 analysis.json) and its page (for analysis.pdf). Every part reads the same test-set logits
 from one prediction pass per network."""
-import copy
 import time
 from dataclasses import dataclass
 
@@ -126,8 +125,8 @@ def stage_shape(model, stage: str, device) -> list[int]:
 def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, Page]:
     """The first test image of each class through every conv stage (activated outputs)."""
     indices = [int((y == k).nonzero()[0]) for k in range(len(CLASSES)) if (y == k).any()]
-    cpu_model = copy.deepcopy(model).cpu()
-    per_image = [feature_stages(cpu_model, x[i][None]) for i in indices]
+    device = next(model.parameters()).device
+    per_image = [feature_stages(model, x[i][None].to(device)) for i in indices]
     stages = []
     for j in range(1, len(per_image[0]), 2):  # feature_stages alternates conv output, activated output
         conv, act = per_image[0][j - 1][0], per_image[0][j][0]
@@ -137,6 +136,29 @@ def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, Page]:
             Page("cnn_class_feature_maps", "Spec 004, feature maps per class (CNN)",
                  "every conv stage for one image of each class",
                  aplots.class_feature_maps_figure(x[indices, 0].numpy(), names, indices, stages, s.map_channels)))
+
+
+def roc_part(labels: dict, y: torch.Tensor, logits: dict) -> tuple[dict, Page]:
+    """ROC of every network (`labels` and `logits` keyed alike): AUCs for analysis.json, one page."""
+    curves = {labels[key]: roc(y, logits[key]) for key in logits}
+    numbers = {key: {"macro_auc": curves[labels[key]]["macro_auc"],
+                     "auc": {k: c["auc"] for k, c in curves[labels[key]]["classes"].items()}} for key in logits}
+    return numbers, Page("roc", "Spec 003, ROC curves", "one-vs-rest, per class and macro AUC",
+                         aplots.roc_figure(curves, CLASSES))
+
+
+def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
+    """t-SNE of every network's penultimate features on one stratified test subset."""
+    subset = stratified(y, s.tsne_per_class, s.seed)
+    embeddings = {}
+    for label, model in models.values():
+        feats, layer = penultimate(model, x[subset], device)
+        embeddings[label] = (tsne(feats, s.seed), y[subset].numpy(), layer)
+    note = (f"a stratified random subset of {len(subset):,} test images, "
+            f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
+    return ({"note": note, "indices": subset.tolist()},
+            Page("tsne", "Spec 003, t-SNE", "penultimate-layer features in 2-D",
+                 aplots.tsne_figure(embeddings, CLASSES, note)))
 
 
 def tsne(features: np.ndarray, seed: int) -> np.ndarray:

@@ -49,8 +49,9 @@ def greedy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, devic
     changed = torch.zeros(n, pixels, dtype=torch.bool, device=device)
     refused = torch.zeros(n, 2 * pixels, dtype=torch.bool, device=device)  # tried, and lowered the loss
     with torch.no_grad():
-        loss = _loss(model, x, y)
-        correct = model(x).argmax(1) == y
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, reduction="none")
+        correct = logits.argmax(1) == y
     accuracy, losses = [correct.float().mean().item()], [loss.cpu()]
     fooled_at = torch.where(correct, -1, 0).to(device)  # pixels changed when first misclassified
     for step in range(1, steps + 1):

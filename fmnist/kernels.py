@@ -57,7 +57,7 @@ def feature_stages(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndar
             x = layer(x)
             pending.append(name)
             if isinstance(layer, (nn.Conv2d, nn.ReLU)):
-                stages.append((" + ".join(pending), x[0].numpy().copy()))
+                stages.append((" + ".join(pending), x[0].cpu().numpy().copy()))
                 pending = []
     return stages
 
