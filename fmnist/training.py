@@ -2,8 +2,10 @@
 
 `fit` trains on whole in-memory tensors (batches are index slices, the flip augmentation
 is one batched tensor operation), keeps the weights of the best validation epoch and returns
-the history; `predict` returns logits, from which every metric is derived.
+the history; `predict` returns logits (or, for an autoencoder, images), from which every
+metric is derived.
 """
+import functools
 import math
 import sys
 import time
@@ -25,6 +27,12 @@ class TrainSettings:
     patience: int = 5      # epochs without a lower validation loss before stopping
     flip: bool = True      # augmentation: mirror half of each batch left-right
     warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
+    optimizer: str = "sgd"  # sgd (Nesterov when momentum > 0), adam or rmsprop
+    momentum: float = 0.9  # sgd and rmsprop only
+    objective: str = "classify"  # classify: cross-entropy on labels; reconstruct: MSE to the input
+
+
+OPTIMIZERS = ("sgd", "adam", "rmsprop")
 
 
 # A uniform guess over 10 classes costs ln(10) = 2.3; a batch loss 100 times that only
@@ -70,7 +78,8 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
-    """Logits (N, 10) on the CPU for inputs (N, 1, 28, 28), in evaluation mode."""
+    """Outputs on the CPU (logits (N, 10), or an autoencoder's images) for inputs (N, 1, 28, 28),
+    in evaluation mode."""
     model.eval()
     return torch.cat([model(to_device(x[i:i + batch_size], device)).float().cpu()
                       for i in range(0, len(x), batch_size)])
@@ -84,24 +93,47 @@ def _lr_factor(step: int, total: int, warmup: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - ramp) / max(1, total - ramp)))
 
 
+def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
+    """Weight decay (L2) on weight matrices and kernels only, never on biases and norm scales."""
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": settings.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if settings.optimizer == "adam":
+        return torch.optim.Adam(groups, lr=settings.lr)
+    if settings.optimizer == "rmsprop":
+        return torch.optim.RMSprop(groups, lr=settings.lr, momentum=settings.momentum)
+    if settings.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=settings.lr, momentum=settings.momentum,
+                               nesterov=settings.momentum > 0)
+    raise ValueError(f"optimizer {settings.optimizer!r}: not one of {', '.join(OPTIMIZERS)}")
+
+
+def batch_loss(output: torch.Tensor, target: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
+    if settings.objective == "reconstruct":
+        return F.mse_loss(output, target)
+    return F.cross_entropy(output, target, label_smoothing=settings.label_smoothing)
+
+
 def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, device: torch.device,
-        seed: int, name: str = "model", log=print) -> dict:
+        seed: int, name: str = "model", log=None) -> dict:
     """Train `model` in place; return {"iterations": [...], "epochs": [...], "best_epoch": k}.
 
     Raises Diverged if the loss stops being finite. The model ends with the weights of
-    the epoch with the lowest validation loss.
+    the epoch with the lowest validation loss. With objective "reconstruct" the labels are
+    ignored and the target is the (augmented) input itself. Each epoch's line goes to `log`
+    (default: printed at once, so a pipe or a log file shows it live).
     """
+    log = log or functools.partial(print, flush=True)
     (x_train, y_train), (x_val, y_val) = train, val
     generator = torch.Generator().manual_seed(seed)
     model.to(device, memory_format=torch.channels_last)
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    no_decay = [p for p in model.parameters() if p.dim() <= 1]  # biases and norm scales
-    optimizer = torch.optim.SGD([{"params": decay, "weight_decay": settings.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}],
-                                lr=settings.lr, momentum=0.9, nesterov=True)
+    optimizer = make_optimizer(model, settings)
+    classify = settings.objective == "classify"
     steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
-    if len(x_train) % settings.batch_size == 1:
-        steps_per_epoch -= 1  # a last batch of one image: batch norm cannot train on it
+    if 0 < len(x_train) % settings.batch_size < settings.batch_size / 2 and steps_per_epoch > 1:
+        # A last batch under half the size is skipped (its images come in other epochs' shuffles):
+        # batch norm's statistics over a handful of images make its step mostly noise.
+        steps_per_epoch -= 1
     total = settings.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: _lr_factor(step, total, settings.warmup))
@@ -113,12 +145,13 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         order = torch.randperm(len(x_train), generator=generator)
         bar = tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch}/{settings.epochs}",
                    leave=False, file=sys.stderr, disable=None, unit="batch")
-        running = 0.0
+        running, correct, seen = 0.0, 0, 0
         for i in bar:
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb = mirror_half(x_train[idx], generator) if settings.flip else x_train[idx]
-            loss = F.cross_entropy(model(to_device(xb, device)), y_train[idx].to(device),
-                                   label_smoothing=settings.label_smoothing)
+            xb = to_device(mirror_half(x_train[idx], generator) if settings.flip else x_train[idx], device)
+            target = y_train[idx].to(device) if classify else xb
+            output = model(xb)
+            loss = batch_loss(output, target, settings)
             if not loss.item() < EXPLODED_LOSS:  # also true for NaN
                 raise Diverged(f"{name}: training diverged: the loss became {loss.item():.4g} in epoch {epoch}, "
                                f"batch {i + 1}; lower --lr (it was {settings.lr:g}) and try again")
@@ -127,13 +160,20 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
             optimizer.step()
             schedule.step()
             history["iterations"].append(loss.item())
-            running += history["iterations"][-1]
+            running += history["iterations"][-1] * len(idx)  # per image: a small last batch weighs less
+            seen += len(idx)
+            if classify:
+                correct += int((output.detach().argmax(1) == target).sum())
             if i % 20 == 0:
                 bar.set_postfix(loss=f"{loss.item():.3f}")
-        val_logits = predict(model, x_val, device)
-        val_loss = F.cross_entropy(val_logits, y_val).item()
-        val_acc = (val_logits.argmax(1) == y_val).float().mean().item()
-        record = {"epoch": epoch, "train_loss": running / steps_per_epoch, "val_loss": val_loss,
+        val_out = predict(model, x_val, device)
+        if classify:
+            val_loss = F.cross_entropy(val_out, y_val).item()
+            val_acc = (val_out.argmax(1) == y_val).float().mean().item()
+        else:
+            val_loss, val_acc = F.mse_loss(val_out, x_val).item(), None
+        record = {"epoch": epoch, "train_loss": running / seen,
+                  "train_acc": correct / seen if classify else None, "val_loss": val_loss,
                   "val_acc": val_acc, "seconds": time.perf_counter() - start,
                   "lr_end": schedule.get_last_lr()[0]}
         history["epochs"].append(record)
@@ -144,7 +184,8 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         else:
             stale += 1
         log(f"{name} epoch {epoch:2d}/{settings.epochs}  train loss {record['train_loss']:.4f}  "
-            f"val loss {val_loss:.4f}  val acc {100 * val_acc:5.2f}%  {record['seconds']:5.1f}s"
+            f"val loss {val_loss:.4f}" + (f"  val acc {100 * val_acc:5.2f}%" if classify else "")
+            + f"  {record['seconds']:5.1f}s"
             + ("  *" if improved else ""))
         if stale >= settings.patience:
             log(f"{name}: no lower validation loss for {stale} epochs; stopping early")

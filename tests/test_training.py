@@ -67,3 +67,45 @@ def test_exploding_loss_raises(splits):
     with pytest.raises(training.Diverged, match="lower --lr"):
         training.fit(FF_Net(), splits["train"], splits["val"], settings, torch.device("cpu"), 0,
                      log=lambda *a: None)
+
+
+@pytest.mark.parametrize("batch, sizes", [(64, [64, 64, 64]), (80, [80, 80, 60]), (100, [100, 100])])
+def test_epoch_loss_weighs_images_and_a_small_last_batch_is_skipped(splits, batch, sizes):
+    # 220 training images: a last batch of 28 of 64 (under half) is skipped, 60 of 80 is kept
+    assert len(splits["train"][1]) == 220
+    settings = training.TrainSettings(epochs=2, batch_size=batch, lr=0.01, flip=False)
+    history = training.fit(FF_Net(hidden=(16,)), splits["train"], splits["val"], settings, torch.device("cpu"), 0,
+                           log=lambda *a: None)
+    assert len(history["iterations"]) == 2 * len(sizes)
+    for epoch, losses in zip(history["epochs"], (history["iterations"][:len(sizes)], history["iterations"][len(sizes):])):
+        expected = sum(n * loss for n, loss in zip(sizes, losses)) / sum(sizes)
+        assert epoch["train_loss"] == pytest.approx(expected, rel=1e-9)
+        assert 0 <= epoch["train_acc"] <= 1
+
+
+def test_reconstruct_objective_trains_an_autoencoder_on_mse(splits):
+    from fmnist.networks import ConvAutoencoder
+    torch.manual_seed(0)
+    model = ConvAutoencoder()
+    settings = training.TrainSettings(epochs=1, batch_size=32, lr=0.01, objective="reconstruct")
+    history = training.fit(model, splits["train"], splits["val"], settings, torch.device("cpu"), 0,
+                           log=lambda *a: None)
+    x_val = splits["val"][0]
+    mse = torch.nn.functional.mse_loss(training.predict(model, x_val, torch.device("cpu")), x_val)
+    assert history["epochs"][0]["val_loss"] == pytest.approx(mse.item(), rel=1e-5)
+    assert history["epochs"][0]["val_acc"] is None and history["epochs"][0]["train_acc"] is None
+
+
+@pytest.mark.parametrize("name, kind, momentum", [("sgd", torch.optim.SGD, 0.9), ("sgd", torch.optim.SGD, 0.0),
+                                                  ("adam", torch.optim.Adam, 0.0),
+                                                  ("rmsprop", torch.optim.RMSprop, 0.0)])
+def test_optimizer_choice_and_weight_decay_only_on_weights(name, kind, momentum):
+    model = FF_Net(hidden=(8,))
+    opt = training.make_optimizer(model, training.TrainSettings(epochs=1, batch_size=2, lr=0.1, weight_decay=1e-3,
+                                                                optimizer=name, momentum=momentum))
+    assert type(opt) is kind
+    decayed, plain = opt.param_groups
+    assert decayed["weight_decay"] == 1e-3 and plain["weight_decay"] == 0.0
+    assert all(p.dim() > 1 for p in decayed["params"]) and all(p.dim() <= 1 for p in plain["params"])
+    if name == "sgd":
+        assert opt.defaults["nesterov"] == (momentum > 0)
