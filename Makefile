@@ -1,11 +1,12 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF.
 # make test: the test suite (CPU, no network, synthetic data).
 # make analyze: after make run, what the networks learned (analysis.pdf).
+# make experiments: every study of experiments.py (about 40 min on 2 cores; experiments.pdf).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test analyze benchmark clean
+.PHONY: run test analyze experiments benchmark clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:3]; sys.exit(0 if v >= (3, 11) else "make: Python 3.11 or newer is needed, $(PYTHON) is %d.%d.%d; run make PYTHON=python3.11 (or newer)" % v)'
@@ -22,6 +23,9 @@ test: $(VENV)/.installed
 
 analyze: $(VENV)/.installed
 	$(PY) analyze.py
+
+experiments: $(VENV)/.installed
+	$(PY) experiments.py all
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmark.py

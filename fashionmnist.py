@@ -42,27 +42,15 @@ DEFAULTS = {"ffn": dict(epochs=12, batch_size=256, lr=0.1, flip=False),
 QUICK = dict(train=4000, val=1000, epochs=2)
 
 
-def _number(kind, minimum, what):
-    def parse(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}") from None
-        if not value >= minimum or value != value or value in (float("inf"),):
-            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}")
-        return value
-    return parse
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = storage.Parser(prog="fashionmnist.py", description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["ffn", "cnn", "both"], default="both")
-    p.add_argument("--epochs", type=_number(int, 1, "a whole number >= 1"))
+    p.add_argument("--epochs", type=storage.number(int, 1, "a whole number >= 1"))
     p.add_argument("--batch-size", "--batch_size", dest="batch_size",
-                   type=_number(int, 2, "a whole number >= 2 (batch norm needs two images a batch)"))
-    p.add_argument("--lr", type=_number(float, 1e-12, "a positive number"), help="peak learning rate")
-    p.add_argument("--seed", type=_number(int, 0, "a whole number >= 0"), default=0)
-    p.add_argument("--patience", type=_number(int, 1, "a whole number >= 1"), default=5,
+                   type=storage.number(int, 2, "a whole number >= 2 (batch norm needs two images a batch)"))
+    p.add_argument("--lr", type=storage.number(float, 1e-12, "a positive number"), help="peak learning rate")
+    p.add_argument("--seed", type=storage.number(int, 0, "a whole number >= 0"), default=0)
+    p.add_argument("--patience", type=storage.number(int, 1, "a whole number >= 1"), default=5,
                    help="stop after this many epochs without a lower validation loss")
     p.add_argument("--init", choices=["default", "xavier", "he"], default="default")
     p.add_device()

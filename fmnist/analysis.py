@@ -67,14 +67,19 @@ def layers_part(label: str, key: str, model) -> tuple[dict, Page]:
                        aplots.layer_table_figure(label, table))
 
 
-def right_wrong_part(label: str, key: str, x, y, logits, seed: int) -> tuple[list, Page]:
+def pick_right_wrong(x, y, logits, seed: int) -> list[dict]:
+    """4 random correct predictions (seeded), then the 4 most confident mistakes."""
     probs = logits.softmax(1)
     pred = probs.argmax(1)
     right, wrong = (pred == y).nonzero().flatten(), (pred != y).nonzero().flatten()
     gen = torch.Generator().manual_seed(seed)
     right = right[torch.randperm(len(right), generator=gen)[:4]].sort().values
-    wrong = wrong[probs[wrong].amax(1).argsort(descending=True)[:4]]  # the most confident mistakes
-    chosen = [example(x, y, probs, int(i)) for i in torch.cat([right, wrong])]
+    wrong = wrong[probs[wrong].amax(1).argsort(descending=True)[:4]]
+    return [example(x, y, probs, int(i)) for i in torch.cat([right, wrong])]
+
+
+def right_wrong_part(label: str, key: str, x, y, logits, seed: int) -> tuple[list, Page]:
+    chosen = pick_right_wrong(x, y, logits, seed)
     return chosen, Page(f"{key}_right_wrong", f"Spec 003, right and wrong ({key.upper()})",
                         "4 correct, and the 4 most confident mistakes",
                         aplots.right_wrong_figure(label, chosen))

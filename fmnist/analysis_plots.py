@@ -16,7 +16,8 @@ def _image(ax, pixels, title="", colour="black", fontsize=8):
     ax.set_axis_off()
 
 
-def layer_table_figure(network: str, table: dict) -> Figure:
+def layer_table_figure(network: str, table: dict,
+                       note: str = " (flip averaging in evaluation runs the CNN twice)") -> Figure:
     """The layer table: shapes, parameters, neurons and multiply-adds, with part totals."""
     shape = lambda s: " x ".join(map(str, s))  # noqa: E731
     rows = [[r["name"], r["kind"], shape(r["input"]), shape(r["output"]), f"{r['parameters']:,}",
@@ -40,7 +41,7 @@ def layer_table_figure(network: str, table: dict) -> Figure:
             cells[row, col].set_facecolor("#eeeeee")
     ax.set_title(f"{network}: every layer in forward order, per image\n"
                  + "\n".join(textwrap.wrap(f"Definition: {table['definition']}. Multiply-adds are those of one "
-                                            "forward pass (flip averaging in evaluation runs the CNN twice).", 120)),
+                                            f"forward pass{note}.", 120)),
                  fontsize=10)
     return fig
 

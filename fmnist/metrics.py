@@ -22,18 +22,28 @@ def count_parameters(model: nn.Module) -> dict:
     return {"total": total, "layers": layers, "by_kind": by_kind}
 
 
+def scores(logits: torch.Tensor, y: torch.Tensor) -> dict:
+    """Plain cross-entropy (no label smoothing, no regulariser) and accuracy of one prediction pass."""
+    return {"loss": float(F.cross_entropy(logits, y)), "accuracy": float((logits.argmax(1) == y).float().mean())}
+
+
 def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, k: int = 10) -> np.ndarray:
     """Rows: true class, columns: predicted class."""
     return torch.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k).numpy()
 
 
-def per_class(confusion: np.ndarray) -> dict:
+def per_class(confusion: np.ndarray, names=CLASSES) -> dict:
     tp = np.diag(confusion).astype(float)
     precision = tp / np.maximum(confusion.sum(axis=0), 1)
     recall = tp / np.maximum(confusion.sum(axis=1), 1)
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
     return {name: {"precision": float(p), "recall": float(r), "f1": float(f)}
-            for name, p, r, f in zip(CLASSES, precision, recall, f1)}
+            for name, p, r, f in zip(names, precision, recall, f1, strict=True)}
+
+
+def macro_f1(confusion: np.ndarray) -> float:
+    """The unweighted mean of the per-class F1 scores."""
+    return float(np.mean([c["f1"] for c in per_class(confusion, range(len(confusion))).values()]))
 
 
 def per_class_table(networks: dict) -> str:

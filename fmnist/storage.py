@@ -43,6 +43,19 @@ class UserError(Exception):
     """A problem the user can fix; the scripts print its message on one line, no traceback."""
 
 
+def number(kind, minimum, what: str):
+    """An argparse type: `kind` (int or float), finite and at least `minimum`, else one clear line."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}") from None
+        if not value >= minimum or value != value or value in (float("inf"),):
+            raise argparse.ArgumentTypeError(f"expects {what}, got {text!r}")
+        return value
+    return parse
+
+
 class Parser(argparse.ArgumentParser):
     """argparse that reports a bad flag in one line (exit status 2), without the usage dump."""
 

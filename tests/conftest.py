@@ -70,3 +70,21 @@ def earlier_run(_pristine, tmp_path) -> tuple[Path, dict]:
     """A private copy of a complete earlier run's output directory, and its bytes."""
     out = Path(shutil.copytree(_pristine[1], tmp_path / "out"))
     return out, {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def interrupt_study(monkeypatch, name: str, after: int):
+    """Make experiments.py's study `name` raise KeyboardInterrupt (Ctrl-C) when its run number
+    `after + 1` starts; return the real study, to put back with monkeypatch.setitem."""
+    import dataclasses
+
+    import experiments
+    study, calls = experiments.STUDIES[name], []
+
+    def run(config, ctx):
+        calls.append(config["name"])
+        if len(calls) > after:
+            raise KeyboardInterrupt
+        return study.run(config, ctx)
+
+    monkeypatch.setitem(experiments.STUDIES, name, dataclasses.replace(study, run=run))
+    return study

@@ -1,0 +1,95 @@
+"""Studies that train many networks on Fashion-MNIST, one command each.
+
+    python experiments.py mobilenet     # spec 003: standard against MobileNet blocks (about 10 min on 2 cores)
+    python experiments.py variants      # spec 004 3.2 / 000: a base CNN and 16 variants (about 10 min)
+    python experiments.py pretrain      # spec 004 3.4: autoencoder pre-training, swept over data fractions
+    python experiments.py transfer      # spec 004 3.5: transfer from the other five classes, same sweep
+    python experiments.py all --quick   # every study on small subsets, one epoch: a smoke run
+    python experiments.py NAME --fresh  # redo the runs already finished
+
+Writes experiments/NAME/ under --out-dir (results.json with every run's configuration,
+per-epoch history and final metrics; table.md, table.csv and the figures), then rebuilds
+experiments.pdf from every study finished so far. Each run is saved as it finishes, so an
+interrupted study goes on where it stopped when the same command is run again.
+"""
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("experiments.py")
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from fmnist import data, storage
+from fmnist import experiment as ex
+from fmnist.study_mobilenet import STUDY as MOBILENET
+from fmnist.study_plots import table_figure
+from fmnist.study_transfer import PRETRAIN, TRANSFER
+from fmnist.study_variants import STUDY as VARIANTS
+from fmnist.training import pick_device
+
+HERE = Path(__file__).resolve().parent
+STUDIES = {s.name: s for s in (MOBILENET, VARIANTS, PRETRAIN, TRANSFER)}
+
+
+def fractions(text: str) -> tuple:
+    try:
+        values = tuple(sorted({float(v) for v in text.split(",")}))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expects fractions in (0, 1] separated by commas, got {text!r}")
+    return values
+
+
+def parse_args(argv=None):
+    p = storage.Parser(prog="experiments.py", description=__doc__.split("\n")[0])
+    p.add_argument("study", choices=[*STUDIES, "all"], help="the study to run, or all of them")
+    p.add_argument("--quick", action="store_true", help="small subsets, one epoch: a smoke run (under a minute)")
+    p.add_argument("--fresh", action="store_true", help="redo the runs that are already finished")
+    p.add_argument("--epochs", type=storage.number(int, 1, "a whole number >= 1"),
+                   help="epochs of every run (default: the study's own)")
+    p.add_argument("--seed", type=storage.number(int, 0, "a whole number >= 0"), default=0)
+    p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
+                   "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
+    p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%")
+    p.add_device()
+    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="experiments/ and experiments.pdf go here")
+    return p.parse_args(argv)
+
+
+def run(args) -> int:
+    start = time.perf_counter()
+    out_dir = storage.check_out_dir(args.out_dir)
+    names = list(STUDIES) if args.study == "all" else [args.study]
+    options = ex.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
+                         fractions=args.fractions, full=args.full)
+    device = pick_device(args.device)
+    splits = data.load(args.data_dir)
+    print(f"experiments: {', '.join(names)}{' (quick)' if args.quick else ''} on {device}; "
+          f"results in {out_dir / 'experiments'}", flush=True)
+    drawn = {}
+    for name in names:
+        began = time.perf_counter()
+        folder = out_dir / "experiments" / name
+        results = ex.run_study(STUDIES[name], ex.Context(options, splits, device, folder))
+        drawn[name] = results.pop("pages")
+        print(f"\n{ex.markdown(STUDIES[name], results)}\n{name}: done in {ex.clock(time.perf_counter() - began)}; "
+              f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
+    included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    print(f"wrote {out_dir / ex.PDF_NAME} ({', '.join(included)}) in {ex.clock(time.perf_counter() - start)} in all")
+    print(f"look at {out_dir / ex.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return storage.run_script("experiments.py", run, args, (data.DataError,),
+                              "every finished run is kept in its study's results.json; "
+                              "run the same command again to go on from there")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""experiments.py's machinery: a study is a list of runs, each saved the moment it finishes.
+
+A run is keyed by its full configuration (a hash of its canonical JSON), so a rerun skips
+what is already in results.json and `--fresh` redoes it. results.json is replaced whole
+(written beside it, then renamed), so Ctrl-C or a crash loses at most the run in progress
+and never leaves a half-written file. When every run is in, the study's table, figures and
+the shared experiments.pdf are rebuilt from results.json alone.
+"""
+import csv
+import datetime
+import hashlib
+import io
+import json
+import os
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from . import report, storage
+from .analysis import stratified
+from .training import Diverged
+
+PDF_NAME = "experiments.pdf"
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    fresh: bool = False
+    epochs: int | None = None      # None: each study's own default
+    seed: int = 0
+    fractions: tuple | None = None  # pretrain and transfer: fractions of the labelled set
+    full: bool = False
+
+
+@dataclass
+class Context:
+    """What every run of a study sees: the options, the data, the device and its folder."""
+    options: Options
+    splits: dict
+    device: torch.device
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    key: str
+    fmt: str = "{}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study. plan: the run configurations (each with a unique "name"); run: train and
+    measure one, returning its record; finish: numbers computed once all runs are in;
+    rows: the planned records -> one table row (dict by column key) each; pages: the figures;
+    notes: lines under the table."""
+    name: str
+    spec: str
+    title: str
+    plan: Callable
+    run: Callable
+    columns: tuple
+    rows: Callable
+    pages: Callable
+    finish: Callable = lambda results, ctx: {}
+    notes: Callable = lambda results: []
+    files: Callable = lambda config: []  # files in the study folder a finished run must have left
+    headline: Callable = lambda results: []  # the summary page's lines: what the study found
+
+
+def run_key(config: dict) -> str:
+    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def subset(split: tuple, per_class: int | None, seed: int = 0) -> tuple:
+    """A class-stratified subset (`per_class` images of each class), or the whole split."""
+    if per_class is None:
+        return split
+    idx = stratified(split[1], per_class, seed)
+    return split[0][idx], split[1][idx]
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_results(results: dict, path: Path) -> None:
+    """One line per run (figure data makes the records long), written atomically."""
+    def write(tmp: Path) -> None:
+        runs = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in results["runs"].items())
+        rest = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)
+        tmp.write_text(rest[:-2] + ',\n"runs": {\n' + runs + "\n}}\n")
+    write_atomic(path, write)
+
+
+def load_results(path: Path, name: str) -> dict:
+    results = storage.read_json(path) if path.exists() else {}
+    if results and results.get("study") != name:
+        raise storage.UserError(f"{path} holds the results of study {results.get('study')!r}, not {name!r}; "
+                                "move it away or pass another --out-dir")
+    return results or {"study": name, "runs": {}, "plan": [], "finished": None}
+
+
+def planned(results: dict) -> list[dict]:
+    """The records of the study's last plan, in plan order."""
+    return [results["runs"][k] for k in results["plan"] if k in results["runs"]]
+
+
+def clock(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def run_study(study: Study, ctx: Context, log=print) -> dict:
+    """Run every unfinished run of the study's plan, saving each; then finish and write outputs."""
+    ctx.folder.mkdir(parents=True, exist_ok=True)
+    path = ctx.folder / "results.json"
+    results = load_results(path, study.name)
+    configs = study.plan(ctx)
+    keys = [run_key(c) for c in configs]
+    if ctx.options.fresh:
+        for k in keys:
+            results["runs"].pop(k, None)
+    results.update(plan=keys, finished=None)
+    results.pop("finish", None)
+    save_results(results, path)
+    done = lambda k, c: k in results["runs"] and all((ctx.folder / f).is_file() for f in study.files(c))  # noqa: E731
+    todo = [(k, c) for k, c in zip(keys, configs) if not done(k, c)]
+    kept = [c["name"] for k, c in zip(keys, configs) if done(k, c)]
+    names = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+    log(f"{study.name}: {len(configs)} runs" + (f"; {len(kept)} finished earlier are kept ({names}); "
+                                                 "--fresh redoes them" if kept else ""))
+    start = time.perf_counter()
+    for n, (key, config) in enumerate(todo, start=1):
+        began = time.perf_counter()
+        try:
+            record = study.run(config, ctx)
+        except Diverged as err:
+            record = {"diverged": str(err)}
+        record.update(config=config, seconds=round(time.perf_counter() - began, 1),
+                      finished_at=datetime.datetime.now().isoformat())
+        results["runs"][key] = record
+        save_results(results, path)
+        elapsed = time.perf_counter() - start
+        left = elapsed / n * (len(todo) - n)
+        outcome = "DIVERGED" if "diverged" in record else f"val acc {100 * record['val']['accuracy']:.2f}%" \
+            if "val" in record and "accuracy" in record["val"] else "done"
+        log(f"[{len(configs) - len(todo) + n}/{len(configs)}] {config['name']}: {outcome} in {clock(record['seconds'])}"
+            f"; about {clock(left)} left for the study")
+    results["finish"] = study.finish(results, ctx)
+    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    results["seconds_this_session"] = round(time.perf_counter() - start, 1)
+    save_results(results, path)
+    results["pages"] = write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
+    return results
+
+
+def table(study: Study, results: dict) -> tuple[list[str], list[list]]:
+    """The column titles and, per planned run, the raw values (None where not measured)."""
+    rows = study.rows(planned(results))
+    return [c.title for c in study.columns], [[r.get(c.key) for c in study.columns] for r in rows]
+
+
+def formatted(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    titles, rows = table(study, results)
+    return titles, [["-" if v is None else c.fmt.format(v) for c, v in zip(study.columns, row)] for row in rows]
+
+
+def markdown(study: Study, results: dict) -> str:
+    titles, rows = formatted(study, results)
+    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines + [""] + [f"{n}  " for n in study.notes(results)]) + "\n"
+
+
+def csv_text(study: Study, results: dict) -> str:
+    titles, rows = table(study, results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(titles)
+    writer.writerows([[round(v, 6) if isinstance(v, float) else v for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
+    """table.md, table.csv and the figures (PNG; --quick draws them coarser, to be quick);
+    returns the pages, so that the PDF need not draw them again."""
+    write_atomic(folder / "table.md", lambda tmp: tmp.write_text(markdown(study, results)))
+    write_atomic(folder / "table.csv", lambda tmp: tmp.write_text(csv_text(study, results)))
+    pages = study.pages(results)
+    for page in pages:
+        write_atomic(folder / f"{page.stem}.png", lambda tmp: page.fig.savefig(tmp, dpi=dpi, format="png"))
+    return pages
+
+
+def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | None = None) -> list[str]:
+    """experiments.pdf from every finished study under out_dir/experiments (the pages of the
+    studies in `drawn`, name -> pages, are reused); returns the studies' names."""
+    drawn = drawn or {}
+    lines, pages, included = [], [], []
+    for name, study in studies.items():
+        path = out_dir / "experiments" / name / "results.json"
+        results = storage.read_json(path) if path.is_file() else {}
+        if not results.get("finished"):
+            continue
+        included.append(name)
+        records = planned(results)
+        lines += [f"{name} ({study.spec}): {study.title}",
+                  f"  {len(records)} runs, finished {results['finished']}, "
+                  f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
+        lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
+                  for line in study.headline(results)] + [""]
+        titles, rows = formatted(study, results)
+        pages.append(report.Page(f"{name}_table", f"{study.spec}, {name}", "the table",
+                                 table_page(study.title, titles, rows, study.notes(results))))
+        pages += drawn[name] if name in drawn else study.pages(results)
+    if included:
+        write_atomic(out_dir / PDF_NAME, lambda tmp: report.write_document(
+            tmp, "Fashion-MNIST experiments", lines, pages, "Fashion-MNIST experiments"))
+    return included
+

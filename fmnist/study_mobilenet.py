@@ -1,0 +1,196 @@
+"""Study `mobilenet` (spec 003): networks of standard and MobileNet (depthwise-separable)
+blocks, compared on accuracy, parameters, multiply-adds and time on this machine."""
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from . import analysis_plots as aplots
+from . import plots
+from . import study_plots as splots
+from .data import CLASSES
+from .experiment import Column, Context, Study, planned
+from .networks import SCHEDULE, ConvDw, conv_block, init_network
+from .report import Page
+from .study_runs import epochs, rounded, splits, test_extras, train_and_measure
+
+COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
+PLAIN = (4, 0)  # spec 003's second network: four conv blocks
+QUICK_COMBINATIONS = ((4, 0), (1, 3), (0, 4))  # --quick: the plain network and two MobileNet ones
+
+
+def plan(ctx: Context) -> list[dict]:
+    n = epochs(ctx, 4)
+    return [{"study": "mobilenet", "name": f"conv {c} + mobile {m}", "conv_blocks": c, "mobilenet_blocks": m,
+             "epochs": n, "train_per_class": None, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4,
+             "optimizer": "sgd", "momentum": 0.9, "flip": True, "seed": ctx.options.seed,
+             "quick": ctx.options.quick} for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)]
+
+
+def last_conv_filters(model) -> dict:
+    """The last block's filters: a standard block's 3x3 kernels (the first 8 output channels x
+    the first 16 input channels), or a MobileNet block's depthwise 3x3 kernels and its 1x1
+    pointwise matrix."""
+    name, block = list(model.features.named_children())[-1]
+    if hasattr(block, "depthwise"):
+        dw, pw = block.depthwise.weight.detach().cpu(), block.pointwise.weight.detach().cpu()[:, :, 0, 0]
+        return {"layer": name, "kernels": rounded(dw[:64, 0].reshape(-1, 8, 3, 3)),
+                "kernels_label": f"{name}.depthwise: one 3x3 kernel per input channel (channels row by row, "
+                                 f"{min(64, len(dw))} of {len(dw)})",
+                "rows": "channel // 8", "columns": "channel % 8",
+                "pointwise": rounded(pw), "pointwise_label": f"{name}.pointwise: {pw.shape[0]} x {pw.shape[1]} 1x1 weights"}
+    w = block.conv.weight.detach().cpu()
+    return {"layer": name, "kernels": rounded(w[:8, :16]), "rows": "output channel", "columns": "input channel",
+            "kernels_label": f"{name}.conv: 3x3 kernels of output channels 0-7 x input channels 0-15 "
+                             f"(of {w.shape[0]} x {w.shape[1]})"}
+
+
+def run(config: dict, ctx: Context) -> dict:
+    model = init_network(config["conv_blocks"], config["mobilenet_blocks"])
+    data = splits(ctx, config["train_per_class"])
+    record, logits = train_and_measure(model, config, data, ctx)
+    record["extras"] = {**test_extras(model, data, logits, ctx), "filters": last_conv_filters(model)}
+    return record
+
+
+def _seconds(module, x: torch.Tensor, repeats: int) -> float:
+    """Median time of a forward and backward pass of `module` on `x`."""
+    times = []
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        module(x).square().mean().backward()
+        if i >= 2:  # the first two passes warm up the kernels
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cost_ratios(device, repeats: int) -> list[dict]:
+    """For every block shape of SCHEDULE after the first: a MobileNet block's cost over a
+    standard block's with the same input and output, in theory, counted FLOPs and time."""
+    layers, side = [], 28
+    for (c_in, _), (c_out, stride) in zip(SCHEDULE, SCHEDULE[1:]):
+        x = torch.randn(128, c_in, side, side, device=device).contiguous(memory_format=torch.channels_last)
+        blocks = [b.to(device, memory_format=torch.channels_last) for b in (conv_block(c_in, c_out, stride),
+                                                                            ConvDw(c_in, c_out, stride))]
+        flops = []
+        for block in blocks:
+            with FlopCounterMode(display=False) as counter:
+                block(x[:1])
+            flops.append(counter.get_total_flops())
+        times = [_seconds(b, x, repeats) for b in blocks]
+        side //= stride
+        key = (c_in, c_out, side)
+        if key not in [(layer["in"], layer["out"], layer["side"]) for layer in layers]:
+            layers.append({"in": c_in, "out": c_out, "side": side, "theory": 1 / c_out + 1 / 9,
+                           "flops": flops[1] / flops[0], "time": times[1] / times[0],
+                           "standard_ms": 1000 * times[0], "separable_ms": 1000 * times[1]})
+    return layers
+
+
+def finish(results: dict, ctx: Context) -> dict:
+    return {"cost_ratios": cost_ratios(ctx.device, 2 if ctx.options.quick else 7)}
+
+
+def _best_mobile(records: list[dict]) -> dict | None:
+    mobile = [r for r in records if r["config"]["mobilenet_blocks"] and "diverged" not in r]
+    return max(mobile, key=lambda r: r["val"]["accuracy"], default=None)
+
+
+def rows(records: list[dict]) -> list[dict]:
+    best = _best_mobile(records)
+    out = []
+    for r in records:
+        c = r["config"]
+        row = {"name": c["name"] + (" *" if r is best else ""), "conv": c["conv_blocks"],
+               "mobile": c["mobilenet_blocks"], "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "diverged" not in r:
+            row.update(params=r["parameters"], macs=r["multiply_adds"] / 1e6, epoch_s=r["seconds_per_epoch"],
+                       train_loss=r["train"]["loss"], train_acc=100 * r["train"]["accuracy"],
+                       val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                       test_loss=r["test"]["loss"], test_acc=100 * r["test"]["accuracy"], f1=r["test"]["macro_f1"])
+        out.append(row)
+    return out
+
+
+COLUMNS = (Column("network", "name"), Column("conv blocks", "conv"), Column("MobileNet blocks", "mobile"),
+           Column("parameters", "params", "{:,}"), Column("mult-adds / image (M)", "macs", "{:.2f}"),
+           Column("s / epoch", "epoch_s", "{:.1f}"), Column("epochs", "epochs"),
+           Column("train loss", "train_loss", "{:.4f}"), Column("train acc %", "train_acc", "{:.2f}"),
+           Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
+           Column("test loss", "test_loss", "{:.4f}"), Column("test acc %", "test_acc", "{:.2f}"),
+           Column("test macro F1", "f1", "{:.4f}"), Column("run s", "seconds", "{:.0f}"))
+
+
+def _by_combo(records, combo):
+    return next((r for r in records if (r["config"]["conv_blocks"], r["config"]["mobilenet_blocks"]) == combo
+                 and "diverged" not in r), None)
+
+
+def notes(results: dict) -> list[str]:
+    records = planned(results)
+    first = records[0] if records else {}
+    lines = [f"Channels and strides by block position (whatever the block's kind): "
+             + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
+             + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
+             "pooling and one linear layer.",
+             f"Every run: seed {first.get('config', {}).get('seed')}, {first.get('sizes', {}).get('train', 0):,} "
+             f"training images, {first.get('sizes', {}).get('val', 0):,} validation, "
+             f"{first.get('sizes', {}).get('test', 0):,} test; SGD (Nesterov, momentum 0.9), one-cycle lr, peak 0.1, "
+             "L2 5e-4, batch 128, random mirroring; the weights of the lowest validation loss are kept. Losses are "
+             "plain cross-entropy in evaluation mode; * = the best MobileNet network by validation accuracy."]
+    plain, deep = _by_combo(records, PLAIN), _by_combo(records, (0, 4))
+    if plain and deep:
+        lines.append(f"Whole networks, (0, 4) over (4, 0): multiply-adds x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "
+                     f"seconds per epoch x{deep['seconds_per_epoch'] / plain['seconds_per_epoch']:.2f}.")
+    ratios = results.get("finish", {}).get("cost_ratios", [])
+    if ratios:
+        lines.append("One block, depthwise-separable over standard: " + "; ".join(
+            f"{r['in']}->{r['out']} at {r['side']}x{r['side']}: theory {r['theory']:.3f}, FLOPs {r['flops']:.3f}, "
+            f"time {r['time']:.2f}" for r in ratios) + ".")
+        lines.append("Why time and FLOPs differ on a CPU: a depthwise conv does 9 multiply-adds per value it "
+                     "reads, so it waits on memory rather than arithmetic and its kernels vectorise poorly; the "
+                     "separable block also runs two batch norms and two ReLUs over full-size maps, work the FLOP "
+                     "count leaves out and that costs as much time per value as a cheap conv.")
+    return lines
+
+
+def pages(results: dict) -> list[Page]:
+    records = planned(results)
+    plain, best = _by_combo(records, PLAIN), _best_mobile(records)
+    chosen = {r["config"]["name"]: r for r in (plain, best) if r is not None}
+    out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
+                splots.cost_ratio_figure(results["finish"]["cost_ratios"]))]
+    out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",
+                    splots.curves_figure("Plain network and best MobileNet network",
+                                         {n: r["history"] for n, r in chosen.items()})))
+    for i, (n, r) in enumerate(chosen.items()):
+        out.append(Page(f"mobilenet_confusion_{i}", f"Spec 003, confusion ({n})", "test set",
+                        plots.confusion_figure(n, np.asarray(r["test"]["confusion"]), CLASSES)))
+    out.append(Page("mobilenet_roc", "Spec 003, ROC", "one-vs-rest, test set",
+                    aplots.roc_figure({n: r["extras"]["roc"] for n, r in chosen.items()}, CLASSES)))
+    embeddings = {n: (np.asarray(r["extras"]["tsne"]["points"]), np.asarray(r["extras"]["tsne"]["labels"]),
+                      r["extras"]["tsne"]["layer"]) for n, r in chosen.items()}
+    note = next(iter(chosen.values()))["extras"]["tsne"]["note"] if chosen else ""
+    out.append(Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", aplots.tsne_figure(embeddings, CLASSES, note)))
+    for i, (n, r) in enumerate(chosen.items()):
+        out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
+                        splots.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
+        out.append(Page(f"mobilenet_right_wrong_{i}", f"Spec 003, right and wrong ({n})",
+                        "4 correct, the 4 most confident mistakes", aplots.right_wrong_figure(n, r["extras"]["right_wrong"])))
+    return out
+
+
+def headline(results: dict) -> list[str]:
+    records = planned(results)
+    plain, best = _by_combo(records, PLAIN), _best_mobile(records)
+    if not (plain and best):
+        return []
+    say = lambda r: (f"{r['config']['name']}: test {100 * r['test']['accuracy']:.2f}%, {r['parameters']:,} parameters, "  # noqa: E731
+                     f"{r['multiply_adds'] / 1e6:.2f} M mult-adds, {r['seconds_per_epoch']:.1f} s/epoch")
+    return [f"plain {say(plain)}", f"best MobileNet (by validation accuracy) {say(best)}"]
+
+
+STUDY = Study(name="mobilenet", spec="Spec 003", title="Standard against MobileNet (depthwise-separable) blocks",
+              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, finish=finish, notes=notes, headline=headline)

@@ -1,0 +1,157 @@
+"""Studies `pretrain` (spec 004 section 3.4) and `transfer` (3.5): where should a network's
+starting weights come from when labelled data is scarce? Each first trains its upstream
+network once (an autoencoder; a Fashion-MNIST-2 classifier), saves it in the study folder,
+then sweeps the fraction of labelled Fashion-MNIST-1 images (fmnist/sweep.py), starting every
+run from a fresh copy of those weights or from random ones.
+"""
+import torch
+import torch.nn.functional as F
+
+from . import storage
+from . import study_plots as splots
+from .data import CLASSES
+from .experiment import Context, Study, planned
+from .networks import ConvAutoencoder, HalfCNN
+from .report import Page
+from .study_runs import rounded, settings, train_and_measure
+from .sweep import COLUMNS, HALF1, HALF2, halves, rows, sweep_page, sweep_plan, sweep_run, verdicts
+from .training import fit, predict
+
+# --- pretrain -------------------------------------------------------------------------------
+
+def pretrain_plan(ctx: Context) -> list[dict]:
+    return sweep_plan(ctx, "pretrain", ("random", "pretrained"),
+                      {"name": "autoencoder", "objective": "reconstruct", "file": "autoencoder.pth"})
+
+
+def pretrain_run(config: dict, ctx: Context) -> dict:
+    torch.manual_seed(config["seed"])
+    if config["kind"] == "upstream":
+        return autoencoder_run(config, ctx)
+    model = HalfCNN(len(HALF1))
+    if config["start"] == "pretrained":
+        copy_encoder(model, storage.load_weights(ConvAutoencoder(), ctx.folder / "autoencoder.pth", "autoencoder",
+                                                 "run the study again: its autoencoder run is redone first"))
+    return sweep_run(model, config, ctx)
+
+
+def copy_encoder(model: HalfCNN, autoencoder: ConvAutoencoder) -> None:
+    """The encoder's values into the classifier's convolutional part (same structure): copied
+    into the classifier's own tensors, so training one never changes the other."""
+    model.features.load_state_dict(autoencoder.encoder.state_dict())
+
+
+def autoencoder_run(config: dict, ctx: Context) -> dict:
+    """Every Fashion-MNIST-2 image (training, validation and test, as spec 004 does) and the
+    Fashion-MNIST-1 training images; the Fashion-MNIST-1 validation images are held out."""
+    one, two = halves(ctx, HALF1), halves(ctx, HALF2)
+    x = torch.cat([two["train"][0], two["val"][0], two["test"][0], one["train"][0]])
+    model = ConvAutoencoder()
+    history = fit(model, (x, torch.zeros(len(x), dtype=torch.long)), one["val"], settings(config), ctx.device,
+                  config["seed"], name="autoencoder", log=lambda line: None)
+    torch.save(model.state_dict(), ctx.folder / "autoencoder.pth")
+    examples = {}
+    for name, split, classes in (("Fashion-MNIST-1", one, HALF1), ("Fashion-MNIST-2", two, HALF2)):
+        x_test, y_test = split["test"]
+        idx = torch.stack([(y_test == k).nonzero()[0, 0] for k in range(len(classes)) if (y_test == k).any()])
+        out = predict(model, x_test[idx], ctx.device)
+        examples[name] = {"images": rounded(x_test[idx, 0], 3), "reconstructions": rounded(out[:, 0], 3),
+                          "classes": [CLASSES[classes[int(k)]] for k in y_test[idx]],
+                          "test_mse": float(F.mse_loss(predict(model, x_test, ctx.device), x_test))}
+    return {"history": history["epochs"], "best_epoch": history["best_epoch"], "images": len(x),
+            "parameters": sum(p.numel() for p in model.parameters()), "examples": examples}
+
+
+def pretrain_notes(results: dict) -> list[str]:
+    records = planned(results)
+    ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
+    lines = _common_notes(records, "random initialisation", "the autoencoder's encoder weights (copied; nothing frozen)")
+    if ae:
+        best = ae["history"][ae["best_epoch"] - 1]
+        lines.insert(0, f"Autoencoder: {ae['images']:,} images (every Fashion-MNIST-2 image and the Fashion-MNIST-1 "
+                        f"training images), {len(ae['history'])} epochs, validation MSE {best['val_loss']:.4f} on the "
+                        "held-out Fashion-MNIST-1 validation images; test MSE " + ", ".join(
+                            f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items()) + ".")
+    return lines + verdicts(records, ("random", "pretrained"))
+
+
+def pretrain_pages(results: dict) -> list[Page]:
+    records = planned(results)
+    ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
+    out = [Page("pretrain_autoencoder", "Spec 004 3.4, autoencoder", "its loss and reconstructions",
+                splots.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
+    return out + [sweep_page("pretrain_sweep", "Spec 004 3.4, pre-training", records, ("random", "pretrained"))]
+
+
+def _common_notes(records: list[dict], first: str, second: str) -> list[str]:
+    sweep = [r for r in records if r["config"]["kind"] == "sweep" and "diverged" not in r]
+    sizes = sweep[0]["sizes"] if sweep else {}
+    return [f"Fashion-MNIST-1 = {', '.join(CLASSES[k] for k in HALF1)}; Fashion-MNIST-2 = "
+            f"{', '.join(CLASSES[k] for k in HALF2)}; each relabelled 0-4. Every sweep run: a fresh HalfCNN, "
+            f"the same {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images, "
+            f"{sweep[0]['config']['epochs'] if sweep else '-'} epochs; the training subsets are class-stratified "
+            "and nested, drawn once with a fixed seed; 3 seeds at fractions up to 10%.",
+            f"Starts: random = {first}; the other = {second}. Accuracies are at the epoch of the lowest validation "
+            "loss, counted over every image (no per-batch division); losses are plain cross-entropy."]
+
+
+# --- transfer -------------------------------------------------------------------------------
+
+def transfer_plan(ctx: Context) -> list[dict]:
+    return sweep_plan(ctx, "transfer", ("random", "transferred"), {"name": "source (Fashion-MNIST-2)", "file": "source.pth"})
+
+
+def transfer_run(config: dict, ctx: Context) -> dict:
+    torch.manual_seed(config["seed"])
+    if config["kind"] == "upstream":
+        model = HalfCNN(len(HALF2))
+        record, _ = train_and_measure(model, config, halves(ctx, HALF2), ctx, num_classes=len(HALF2))
+        torch.save(model.state_dict(), ctx.folder / "source.pth")
+        return record
+    model = HalfCNN(len(HALF1))
+    if config["start"] == "transferred":
+        transfer_weights(model, ctx)
+    return sweep_run(model, config, ctx)
+
+
+def transfer_weights(model: HalfCNN, ctx: Context) -> None:
+    """Everything but the classification layer from a fresh read of source.pth; that layer
+    keeps its own new random weights."""
+    source = storage.load_weights(HalfCNN(len(HALF2)), ctx.folder / "source.pth", "Fashion-MNIST-2 network",
+                                  "run the study again: its source run is redone first")
+    state = {k: v for k, v in source.state_dict().items() if not k.startswith("classifier.fc.")}
+    missing, _ = model.load_state_dict(state, strict=False)
+    assert sorted(missing) == ["classifier.fc.bias", "classifier.fc.weight"], missing
+
+
+def transfer_notes(results: dict) -> list[str]:
+    records = planned(results)
+    source = next((r for r in records if r["config"]["kind"] == "upstream" and "test" in r), None)
+    lines = _common_notes(records, "random initialisation",
+                          "the Fashion-MNIST-2 network's weights with a new classification layer (nothing frozen)")
+    if source:
+        lines.insert(0, f"Source network on Fashion-MNIST-2 ({source['sizes']['train']:,} training images, "
+                        f"{source['config']['epochs']} epochs): train {100 * source['train']['accuracy']:.2f}%, "
+                        f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.")
+    return lines + verdicts(records, ("random", "transferred"))
+
+
+def transfer_pages(results: dict) -> list[Page]:
+    return [sweep_page("transfer_sweep", "Spec 004 3.5, transfer learning", planned(results), ("random", "transferred"))]
+
+
+def _files(config: dict) -> list[str]:
+    """A finished run counts only while the upstream weights it was started from are there."""
+    if config["kind"] == "upstream":
+        return [config["file"]]
+    return [] if config["start"] == "random" else ["autoencoder.pth" if config["study"] == "pretrain" else "source.pth"]
+
+
+PRETRAIN = Study(name="pretrain", spec="Spec 004 3.4", title="Autoencoder pre-training against random initialisation",
+                 plan=pretrain_plan, run=pretrain_run, columns=COLUMNS, rows=rows, pages=pretrain_pages,
+                 notes=pretrain_notes, files=_files,
+                 headline=lambda results: verdicts(planned(results), ("random", "pretrained"))[1::2])
+TRANSFER = Study(name="transfer", spec="Spec 004 3.5", title="Transfer from Fashion-MNIST-2 against random initialisation",
+                 plan=transfer_plan, run=transfer_run, columns=COLUMNS, rows=rows, pages=transfer_pages,
+                 notes=transfer_notes, files=_files,
+                 headline=lambda results: verdicts(planned(results), ("random", "transferred"))[1::2])

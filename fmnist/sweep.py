@@ -1,0 +1,163 @@
+"""The fraction sweep of the pretrain and transfer studies (spec 004 sections 3.4, 3.5): the
+two halves of Fashion-MNIST, nested class-stratified fractions of the labelled half, the runs
+of every fraction, seed and start, and what is read off them: table rows, the verdicts of
+the summary, the sweep figure.
+
+Fashion-MNIST-1 = classes 0, 1, 4, 5, 8 and Fashion-MNIST-2 = classes 2, 3, 6, 7, 9, each
+relabelled 0-4, filtered from the package's own training, validation and test splits.
+"""
+import torch
+
+from . import study_plots as splots
+from .experiment import Column, Context, subset
+from .report import Page
+from .networks import HalfCNN
+from .study_runs import QUICK_PER_CLASS, epochs, train_and_measure
+
+HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
+FRACTIONS = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+FULL_FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
+QUICK_FRACTIONS = (0.1, 1.0)
+SMALL, SMALL_SEEDS = 0.1, 3    # fractions up to 10% are noisiest: 3 seeds each
+FRACTION_SEED = 0              # the subsets never change with --seed
+TRAINING = {"batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
+
+
+def half(split: tuple, classes: tuple) -> tuple:
+    """The images of `classes`, relabelled 0..len(classes)-1 in the order given."""
+    x, y = split
+    lookup = torch.full((10,), -1, dtype=torch.long)
+    lookup[list(classes)] = torch.arange(len(classes))
+    keep = lookup[y] >= 0
+    return x[keep], lookup[y[keep]]
+
+
+def halves(ctx: Context, classes: tuple) -> dict:
+    chosen = ({k: subset(ctx.splits[k], n) for k, n in QUICK_PER_CLASS.items()} if ctx.options.quick
+              else ctx.splits)
+    return {k: half(chosen[k], classes) for k in ("train", "val", "test")}
+
+
+def nested(y: torch.Tensor, fraction: float, seed: int = FRACTION_SEED) -> torch.Tensor:
+    """Indices of a class-stratified `fraction` of y: each class in one fixed random order,
+    cut at round(fraction x its size), so every subset contains the smaller ones."""
+    gen = torch.Generator().manual_seed(seed)
+    picks = []
+    for k in range(int(y.max()) + 1):
+        idx = (y == k).nonzero().flatten()
+        picks.append(idx[torch.randperm(len(idx), generator=gen)][:max(1, round(fraction * len(idx)))])
+    return torch.cat(picks).sort().values
+
+
+def fractions(ctx: Context) -> tuple:
+    o = ctx.options
+    return o.fractions or (QUICK_FRACTIONS if o.quick else FULL_FRACTIONS if o.full else FRACTIONS)
+
+
+def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[dict]:
+    n = epochs(ctx, 6)
+    configs = [{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream, "epochs": n,
+                "seed": ctx.options.seed, "quick": ctx.options.quick}]
+    for f in fractions(ctx):
+        for s in range(SMALL_SEEDS if f <= SMALL + 1e-9 else 1):
+            for start in starts:
+                configs.append({"study": study, "name": f"{start} {100 * f:g}% seed {ctx.options.seed + s}",
+                                "kind": "sweep", "start": start, "fraction": f, **TRAINING, "epochs": n,
+                                "seed": ctx.options.seed + s, "quick": ctx.options.quick,
+                                "upstream": upstream["name"]})
+    return configs
+
+
+def sweep_run(model: HalfCNN, config: dict, ctx: Context) -> dict:
+    """Train `model` on the fraction of Fashion-MNIST-1 and measure it."""
+    data = halves(ctx, HALF1)
+    chosen = nested(data["train"][1], config["fraction"])
+    data["train"] = (data["train"][0][chosen], data["train"][1][chosen])
+    record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))
+    record["lowest_train_loss"] = min(e["train_loss"] for e in record["history"])
+    record["lowest_val_loss"] = min(e["val_loss"] for e in record["history"])
+    return record
+
+
+# --- what is read off the runs ------------------------------------------------------------------
+
+METRICS = (("test_acc", "test accuracy (%)", True), ("lowest_val_loss", "lowest validation loss", False),
+           ("lowest_train_loss", "lowest training loss", False))
+
+
+def rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        c = r["config"]
+        if c["kind"] != "sweep":
+            continue
+        row = {"name": c["name"], "start": c["start"], "fraction": 100 * c["fraction"], "seed": c["seed"],
+               "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "diverged" not in r:
+            row.update(images=r["sizes"]["train"], lowest_train_loss=r["lowest_train_loss"],
+                       lowest_val_loss=r["lowest_val_loss"], best_epoch=r["best_epoch"],
+                       train_acc=100 * r["train"]["accuracy"], val_acc=100 * r["val"]["accuracy"],
+                       test_acc=100 * r["test"]["accuracy"])
+        out.append(row)
+    return out
+
+
+def by_fraction(records: list[dict], starts: tuple) -> dict:
+    """{metric: {start: {fraction: [value per seed]}}} from the finished sweep runs."""
+    table = {m: {s: {} for s in starts} for m, _, _ in METRICS}
+    for row in rows(records):
+        for metric, _, _ in METRICS:
+            if row.get(metric) is not None:
+                table[metric][row["start"]].setdefault(row["fraction"], []).append(row[metric])
+    return table
+
+
+def verdicts(records: list[dict], starts: tuple) -> list[str]:
+    """For each metric and fraction: the second start minus the first, and whether the gap is
+    beyond the seed spread. Where both starts have several seeds, beyond means their ranges do
+    not overlap; where a fraction has one seed, the gap must exceed the widest range measured
+    at any fraction of the study."""
+    first, second = starts
+    lines = []
+    for metric, label, higher in METRICS[:2]:
+        values = by_fraction(records, starts)[metric]
+        ranges = [max(v) - min(v) for s in starts for v in values[s].values() if len(v) > 1]
+        widest = max(ranges, default=None)
+        parts, wins, better_mean = [], {first: [], second: []}, 0
+        fractions = sorted(set(values[first]) & set(values[second]))
+        for f in fractions:
+            a, b = values[first][f], values[second][f]
+            gap = sum(b) / len(b) - sum(a) / len(a)
+            if len(a) > 1 and len(b) > 1:
+                beyond, how = max(a) < min(b) or max(b) < min(a), f"{len(a)} seeds each"
+            elif widest is not None:
+                beyond, how = abs(gap) > widest, f"1 seed; widest seed range {widest:.3g}"
+            else:
+                beyond, how = False, "1 seed, no spread measured"
+            winner = second if (gap > 0) == higher else first
+            better_mean += winner == second
+            if beyond and gap != 0:
+                wins[winner].append(f"{f:g}%")
+            parts.append(f"{f:g}%: {gap:+.3g} ({how}; {'beyond' if beyond else 'within'} the spread)")
+        lines.append(f"{label}, {second} minus {first}: " + "; ".join(parts) + ".")
+        lines.append(f"  {label}: {second} better beyond the seed spread at: {', '.join(wins[second]) or 'no fraction'}; "
+                     f"{first} better beyond it at: {', '.join(wins[first]) or 'no fraction'}; {second} has the "
+                     f"better mean at {better_mean} of {len(fractions)} fractions"
+                     + (" (every one)." if better_mean == len(fractions) and fractions else "."))
+    return lines
+
+
+COLUMNS = (Column("run", "name"), Column("start", "start"), Column("fraction %", "fraction", "{:g}"),
+           Column("training images", "images", "{:,}"), Column("seed", "seed"), Column("epochs", "epochs"),
+           Column("lowest train loss", "lowest_train_loss", "{:.4f}"),
+           Column("lowest val loss", "lowest_val_loss", "{:.4f}"), Column("best epoch", "best_epoch"),
+           Column("train acc %", "train_acc", "{:.2f}"), Column("val acc %", "val_acc", "{:.2f}"),
+           Column("test acc %", "test_acc", "{:.2f}"), Column("seconds", "seconds", "{:.0f}"))
+
+
+def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> Page:
+    values = by_fraction(records, starts)
+    return Page(stem, heading, "against the fraction of labelled data",
+                splots.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: each run "
+                                    "measured at its epoch of lowest validation loss",
+                                    [(label, values[m]) for m, label, _ in METRICS]))

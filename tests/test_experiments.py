@@ -1,0 +1,136 @@
+"""experiments.py: study networks against hand derivations, every variant trains, resuming
+after an interruption, and the quick run end to end on the synthetic data."""
+import csv
+import dataclasses
+import json
+
+import pytest
+import torch
+from sklearn.metrics import f1_score
+
+import experiments
+from conftest import interrupt_study
+from fmnist.layers import layer_table
+from fmnist.metrics import confusion_matrix, macro_f1
+from fmnist.networks import ConvDw, init_network
+from fmnist.study_runs import multiply_adds, settings
+from fmnist.study_variants import VARIANTS, build
+from fmnist.study_variants import plan as variants_plan
+from fmnist.training import make_optimizer, to_device
+
+
+@pytest.mark.parametrize("c_in, c_out, stride, side_in, side", [(16, 32, 2, 28, 14), (64, 128, 1, 7, 7),
+                                                                 (1, 8, 1, 28, 28), (32, 64, 2, 7, 4)])
+def test_convdw_parameters_and_shape(c_in, c_out, stride, side_in, side):
+    block = ConvDw(c_in, c_out, stride)
+    depthwise, pointwise, norms = 9 * c_in, c_in * c_out, 2 * c_in + 2 * c_out  # no biases; BN scale + shift
+    assert sum(p.numel() for p in block.parameters()) == depthwise + pointwise + norms
+    assert block(torch.zeros(2, c_in, side_in, side_in)).shape == (2, c_out, side, side)
+
+
+# Hand derivation with the schedule 16, 32/2, 64, 64/2, 128, ...:
+#   conv block i->o: 9*i*o + 2*o;   ConvDw i->o: 9*i + 2*i + i*o + 2*o;   linear C->10: 10*C + 10
+HAND = {(4, 0): (9 * 16 + 32) + (9 * 16 * 32 + 64) + (9 * 32 * 64 + 128) + (9 * 64 * 64 + 128) + 650,
+        (1, 3): (9 * 16 + 32) + (9 * 16 + 32 + 16 * 32 + 64) + (9 * 32 + 64 + 32 * 64 + 128)
+        + (9 * 64 + 128 + 64 * 64 + 128) + 650,
+        (0, 1): (9 + 2 + 16 + 32) + (16 * 10 + 10),
+        (1, 5): (9 * 16 + 32) + (9 * 16 + 32 + 16 * 32 + 64) + (9 * 32 + 64 + 32 * 64 + 128)
+        + (9 * 64 + 128 + 64 * 64 + 128) + (9 * 64 + 128 + 64 * 128 + 256) + (9 * 128 + 256 + 128 * 128 + 256)
+        + (128 * 10 + 10)}
+
+
+@pytest.mark.parametrize("pair", sorted(HAND))
+def test_init_network_parameters_and_shapes(pair):
+    net = init_network(*pair)
+    assert sum(p.numel() for p in net.parameters()) == HAND[pair]
+    side = {1: 28, 2: 14, 3: 14}.get(sum(pair), 7)
+    x = torch.zeros(3, 1, 28, 28)
+    assert net.features(x).shape[2:] == (side, side)
+    assert net(x).shape == (3, 10)
+
+
+def test_flop_counter_agrees_with_the_layer_table():
+    for pair in ((4, 0), (2, 2), (0, 4)):
+        net = init_network(*pair)
+        assert multiply_adds(net) == layer_table(net)["totals"]["total"]["multiply_adds"]
+
+
+def test_macro_f1_matches_scikit_learn():
+    gen = torch.Generator().manual_seed(0)
+    y, pred = torch.randint(0, 10, (500,), generator=gen), torch.randint(0, 10, (500,), generator=gen)
+    pred[:200] = y[:200]
+    assert macro_f1(confusion_matrix(y, pred)) == pytest.approx(f1_score(y, pred, average="macro"), abs=1e-12)
+
+
+class _Options:
+    quick, epochs, seed = False, None, 0
+
+
+def test_every_variant_builds_and_trains_one_step():
+    ctx = dataclasses.make_dataclass("Ctx", ["options"])(_Options())
+    configs = variants_plan(ctx)
+    assert len(configs) == len(VARIANTS) >= 12 and len({c["name"] for c in configs}) == len(configs)
+    x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
+    for config in configs:
+        model = build(config)
+        before = [p.detach().clone() for p in model.parameters()]
+        optimizer = make_optimizer(model, settings(config))
+        loss = torch.nn.functional.cross_entropy(model(to_device(x, torch.device("cpu"))), y)
+        loss.backward()
+        optimizer.step()
+        assert torch.isfinite(loss), config["name"]
+        assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters())), config["name"]
+
+
+def _quick(study, data_dir, out, *more):
+    return experiments.main([study, "--quick", "--data-dir", str(data_dir), "--out-dir", str(out), *more])
+
+
+def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, monkeypatch, capsys):
+    # Ctrl-C during the second run of `variants`: its first run is saved, nothing else
+    study = interrupt_study(monkeypatch, "variants", after=1)
+    out = tmp_path / "out"
+    assert _quick("variants", data_dir, out) == 130
+    first = json.loads((out / "experiments" / "variants" / "results.json").read_text())
+    assert len(first["runs"]) == 1 and first["finished"] is None
+    assert "kept in its study's results.json" in capsys.readouterr().err
+
+    # `all` goes on: the finished run is kept as it was, every study is written
+    monkeypatch.setitem(experiments.STUDIES, "variants", study)
+    assert _quick("all", data_dir, out) == 0
+    text = capsys.readouterr().out
+    assert "variants: 17 runs; 1 finished earlier are kept (base)" in text
+    assert "experiments.pdf (mobilenet, variants, pretrain, transfer)" in text
+    assert (out / "experiments.pdf").stat().st_size > 10_000
+    for name, study in experiments.STUDIES.items():
+        folder = out / "experiments" / name
+        results = json.loads((folder / "results.json").read_text())
+        assert results["finished"] and len(results["plan"]) == len(results["runs"])
+        if name == "variants":
+            key = next(iter(first["runs"]))
+            assert results["runs"][key] == first["runs"][key]  # not redone
+        rows = list(csv.DictReader((folder / "table.csv").open()))
+        records = [results["runs"][k] for k in results["plan"]]
+        shown = [r for r in records if r["config"].get("kind", "sweep") == "sweep"]  # not the upstream networks
+        assert len(rows) == len(shown) > 0
+        for row, record in zip(rows, shown):  # the table is the results, not a copy made elsewhere
+            assert row[next(iter(row))].rstrip(" *") == record["config"]["name"]
+            if "diverged" not in record:
+                assert float(row["val acc %"]) == pytest.approx(100 * record["val"]["accuracy"], abs=1e-4)
+                assert sum(map(sum, record["test"]["confusion"])) == record["sizes"]["test"]
+        assert (folder / "table.md").read_text().count("\n|") == len(rows) + 1
+        assert len(list(folder.glob("*.png"))) == len(study.pages(results))
+
+
+def test_bad_study_name_is_one_line_with_the_choices(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        experiments.main(["nonsense"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "mobilenet" in err and "variants" in err and "all" in err
+
+
+def test_missing_data_gets_the_same_message_as_fashionmnist(tmp_path, capsys):
+    assert experiments.main(["variants", "--quick", "--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("experiments.py: error: --data-dir=") and "missing" in err and len(err.splitlines()) == 1

@@ -1,0 +1,111 @@
+"""The pretrain and transfer studies: the two halves, nested fractions, weights copied and
+not shared, a fresh classification layer, and resuming an interrupted sweep."""
+import json
+from types import SimpleNamespace
+
+import torch
+
+import experiments
+from conftest import interrupt_study
+from fmnist.networks import ConvAutoencoder, HalfCNN
+from fmnist.study_transfer import copy_encoder, transfer_weights
+from fmnist.sweep import HALF1, HALF2, half, nested, verdicts
+
+
+def test_halves_filter_and_relabel():
+    y = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 8, 2])
+    x = y.float()[:, None, None, None].expand(-1, 1, 28, 28)
+    x1, y1 = half((x, y), HALF1)
+    x2, y2 = half((x, y), HALF2)
+    assert y1.tolist() == [0, 1, 2, 3, 4, 4] and x1[:, 0, 0, 0].tolist() == [0, 1, 4, 5, 8, 8]
+    assert y2.tolist() == [0, 1, 2, 3, 4, 0] and x2[:, 0, 0, 0].tolist() == [2, 3, 6, 7, 9, 2]
+
+
+def test_fractions_are_stratified_nested_and_the_right_size():
+    y = torch.cat([torch.full((n,), k) for k, n in enumerate((100, 80, 61, 40, 7))])[torch.randperm(288)]
+    previous = set()
+    for f in (0.05, 0.1, 0.2, 0.6, 1.0):
+        idx = nested(y, f)
+        counts = torch.bincount(y[idx], minlength=5).tolist()
+        assert counts == [max(1, round(f * n)) for n in (100, 80, 61, 40, 7)]
+        assert previous <= set(idx.tolist()) and len(set(idx.tolist())) == len(idx)
+        previous = set(idx.tolist())
+    assert nested(y, 0.2).tolist() == nested(y, 0.2).tolist()  # a fixed seed
+
+
+def test_encoder_weights_are_copied_not_shared():
+    autoencoder, model = ConvAutoencoder(), HalfCNN(5)
+    copy_encoder(model, autoencoder)
+    for (name, a), b in zip(autoencoder.encoder.state_dict().items(), model.features.state_dict().values()):
+        assert torch.equal(a, b), name
+    with torch.no_grad():
+        model.features.conv1.weight.add_(1.0)
+    assert not torch.equal(model.features.conv1.weight, autoencoder.encoder.conv1.weight)
+    with torch.no_grad():
+        autoencoder.encoder.conv2.weight.mul_(2.0)
+    assert not torch.equal(model.features.conv2.weight, autoencoder.encoder.conv2.weight)
+
+
+def test_transfer_keeps_everything_but_a_fresh_classification_layer(tmp_path):
+    source = HalfCNN(5)
+    with torch.no_grad():
+        for p in source.parameters():
+            p.add_(0.5)  # unlike any fresh initialisation
+    torch.save(source.state_dict(), tmp_path / "source.pth")
+    model = HalfCNN(5)
+    own_fc = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("classifier.fc.")}
+    transfer_weights(model, SimpleNamespace(folder=tmp_path))
+    for k, v in model.state_dict().items():
+        if k.startswith("classifier.fc."):
+            assert torch.equal(v, own_fc[k]) and not torch.equal(v, source.state_dict()[k]), k
+        else:
+            assert torch.equal(v, source.state_dict()[k]), k
+            assert v.data_ptr() != source.state_dict()[k].data_ptr()
+
+
+def test_autoencoder_output_shape_and_range():
+    out = ConvAutoencoder().eval()(torch.randn(3, 1, 28, 28))
+    assert out.shape == (3, 1, 28, 28) and out.abs().max() <= 1
+
+
+def test_verdicts_follow_the_numbers():
+    def record(start, fraction, seed, acc, loss):
+        return {"config": {"kind": "sweep", "name": f"{start} {fraction} {seed}", "start": start, "fraction": fraction,
+                           "seed": seed, "epochs": 1}, "seconds": 1.0, "sizes": {"train": 10},
+                "lowest_train_loss": loss, "lowest_val_loss": loss, "best_epoch": 1,
+                "train": {"accuracy": acc}, "val": {"accuracy": acc}, "test": {"accuracy": acc}}
+    records = [record("random", 0.05, s, a, 1.0) for s, a in enumerate((0.70, 0.72, 0.71))]
+    records += [record("pretrained", 0.05, s, a, 0.8) for s, a in enumerate((0.80, 0.81, 0.79))]
+    records += [record("random", 1.0, 0, 0.90, 0.3), record("pretrained", 1.0, 0, 0.905, 0.31)]
+    acc_line, acc_summary = verdicts(records, ("random", "pretrained"))[:2]
+    assert "5%: +9" in acc_line and "3 seeds each; beyond the spread" in acc_line
+    assert "100%: +0.5 (1 seed; widest seed range 2; within the spread)" in acc_line
+    assert "pretrained better beyond the seed spread at: 5%;" in acc_summary and "at 2 of 2 fractions (every one)" in acc_summary
+
+
+def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkeypatch, capsys):
+    study = interrupt_study(monkeypatch, "pretrain", after=3)
+    out = tmp_path / "out"
+    args = ["pretrain", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]
+    assert experiments.main(args) == 130
+    folder = out / "experiments" / "pretrain"
+    first = json.loads((folder / "results.json").read_text())
+    assert len(first["runs"]) == 3 and (folder / "autoencoder.pth").is_file()
+    monkeypatch.setitem(experiments.STUDIES, "pretrain", study)
+    assert experiments.main(args) == 0
+    assert "3 finished earlier are kept (autoencoder, random 10% seed 0, pretrained 10% seed 0)" in capsys.readouterr().out
+    second = json.loads((folder / "results.json").read_text())
+    assert second["finished"] and len(second["runs"]) == len(second["plan"]) == 1 + 2 * (3 + 1)
+    for key, record in first["runs"].items():
+        assert second["runs"][key] == record
+    (folder / "autoencoder.pth").unlink()  # without its weights, the autoencoder and the pretrained runs are redone
+    assert experiments.main(args) == 0
+    assert "4 finished earlier are kept" in capsys.readouterr().out
+    third = json.loads((folder / "results.json").read_text())
+    assert all(third["runs"][k] == second["runs"][k] for k in second["runs"]
+               if second["runs"][k]["config"].get("start") == "random")
+
+    assert experiments.main(args + ["--fresh"]) == 0  # --fresh redoes every run
+    assert "finished earlier" not in capsys.readouterr().out
+    fourth = json.loads((folder / "results.json").read_text())
+    assert all(fourth["runs"][k]["finished_at"] != third["runs"][k]["finished_at"] for k in fourth["plan"])
