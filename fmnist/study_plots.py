@@ -16,8 +16,11 @@ def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: l
     ax = fig.add_axes([0.01, 0.02, 0.98, 0.9])
     ax.axis("off")
     height = 0.3 * (len(rows) + 1) / (fig.get_figheight() * 0.9)
-    cells = ax.table(cellText=rows, colLabels=[textwrap.fill(c, 11) for c in columns], cellLoc="center",
-                     bbox=[0, 1 - height, 1, height])
+    labels = [textwrap.fill(c, 11) for c in columns]
+    chars = [max([len(line) for line in label.split("\n")] + [len(str(r[i])) for r in rows]) + 2
+             for i, label in enumerate(labels)]  # each column as wide as its longest text
+    cells = ax.table(cellText=rows, colLabels=labels, cellLoc="center", bbox=[0, 1 - height, 1, height],
+                     colWidths=[c / sum(chars) for c in chars])
     cells.auto_set_font_size(False)
     cells.set_fontsize(8)
     for col in range(len(columns)):
