@@ -74,8 +74,7 @@ def run(args) -> int:
     for name in names:
         began = time.perf_counter()
         folder = out_dir / "experiments" / name
-        results = ex.run_study(STUDIES[name], ex.Context(options, splits, device, folder))
-        drawn[name] = results.pop("pages")
+        results, drawn[name] = ex.run_study(STUDIES[name], ex.Context(options, splits, device, folder))
         print(f"\n{ex.markdown(STUDIES[name], results)}\n{name}: done in {ex.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
     included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)

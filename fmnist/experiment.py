@@ -121,8 +121,9 @@ def clock(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def run_study(study: Study, ctx: Context, log=print) -> dict:
-    """Run every unfinished run of the study's plan, saving each; then finish and write outputs."""
+def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
+    """Run every unfinished run of the study's plan, saving each; then finish and write outputs.
+    Returns the results and the pages drawn, for the PDF."""
     ctx.folder.mkdir(parents=True, exist_ok=True)
     path = ctx.folder / "results.json"
     results = load_results(path, study.name)
@@ -161,8 +162,7 @@ def run_study(study: Study, ctx: Context, log=print) -> dict:
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
     save_results(results, path)
-    results["pages"] = write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
-    return results
+    return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
 
 
 def table(study: Study, results: dict) -> tuple[list[str], list[list]]:

@@ -51,7 +51,8 @@ def multiply_adds(model: nn.Module) -> int:
 def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
                       num_classes: int = 10) -> tuple[dict, torch.Tensor]:
     """Train with `fit` (the weights of the lowest validation loss are kept), then score the
-    training, validation and test sets in evaluation mode. Returns the record and test logits."""
+    training and test sets in evaluation mode; the validation scores are fit's own, from the
+    epoch whose weights were kept. Returns the record and test logits."""
     torch.manual_seed(config["seed"])
     init_weights(model, config.get("init", "default"))
     history = fit(model, data["train"], data["val"], settings(config), ctx.device, config["seed"],
@@ -59,8 +60,9 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     record = {"parameters": sum(p.numel() for p in model.parameters()), "multiply_adds": multiply_adds(model),
               "history": history["epochs"], "best_epoch": history["best_epoch"],
               "seconds_per_epoch": float(np.mean([e["seconds"] for e in history["epochs"]]))}
-    for split in ("train", "val"):
-        record[split] = scores(predict(model, data[split][0], ctx.device), data[split][1])
+    record["train"] = scores(predict(model, data["train"][0], ctx.device), data["train"][1])
+    best = history["epochs"][history["best_epoch"] - 1]  # fit scored the validation set with these weights
+    record["val"] = {"loss": best["val_loss"], "accuracy": best["val_acc"]}
     logits = predict(model, data["test"][0], ctx.device)
     confusion = confusion_matrix(data["test"][1], logits.argmax(1), num_classes)
     record["test"] = {**scores(logits, data["test"][1]), "confusion": confusion.tolist(),

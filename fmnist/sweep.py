@@ -118,9 +118,9 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
     not overlap; where a fraction has one seed, the gap must exceed the widest range measured
     at any fraction of the study."""
     first, second = starts
-    lines = []
+    lines, table = [], by_fraction(records, starts)
     for metric, label, higher in METRICS[:2]:
-        values = by_fraction(records, starts)[metric]
+        values = table[metric]
         ranges = [max(v) - min(v) for s in starts for v in values[s].values() if len(v) > 1]
         widest = max(ranges, default=None)
         parts, wins, better_mean = [], {first: [], second: []}, 0
