@@ -4,6 +4,7 @@
     python experiments.py variants      # spec 004 3.2 / 000: a base CNN and 16 variants (about 10 min)
     python experiments.py pretrain      # spec 004 3.4: autoencoder pre-training, swept over data fractions
     python experiments.py transfer      # spec 004 3.5: transfer from the other five classes, same sweep
+    python experiments.py locality      # spec 001 Q8: both networks on images and on scrambled pixels
     python experiments.py all --quick   # every study on small subsets, one epoch: a smoke run
     python experiments.py NAME --fresh  # redo the runs already finished
 
@@ -21,8 +22,11 @@ import sys
 import time
 from pathlib import Path
 
+from cnn import Conv_Net
+from ffn import FF_Net
 from fmnist import data, storage
 from fmnist import experiment as ex
+from fmnist import study_locality
 from fmnist.study_mobilenet import STUDY as MOBILENET
 from fmnist.study_plots import table_figure
 from fmnist.study_transfer import PRETRAIN, TRANSFER
@@ -30,7 +34,8 @@ from fmnist.study_variants import STUDY as VARIANTS
 from fmnist.training import pick_device
 
 HERE = Path(__file__).resolve().parent
-STUDIES = {s.name: s for s in (MOBILENET, VARIANTS, PRETRAIN, TRANSFER)}
+LOCALITY = study_locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
+STUDIES = {s.name: s for s in (MOBILENET, VARIANTS, PRETRAIN, TRANSFER, LOCALITY)}
 
 
 def fractions(text: str) -> tuple:
@@ -53,6 +58,8 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=storage.number(int, 0, "a whole number >= 0"), default=0)
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
                    "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
+    p.add_argument("--seeds", type=storage.number(int, 2, "a whole number >= 2"),
+                   help="locality: seeds per compared setting (default 3; seeds --seed, --seed + 1, ...)")
     p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%")
     p.add_device()
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
@@ -65,7 +72,7 @@ def run(args) -> int:
     out_dir = storage.check_out_dir(args.out_dir)
     names = list(STUDIES) if args.study == "all" else [args.study]
     options = ex.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
-                         fractions=args.fractions, full=args.full)
+                         fractions=args.fractions, full=args.full, seeds=args.seeds)
     device = pick_device(args.device)
     splits = data.load(args.data_dir)
     print(f"experiments: {', '.join(names)}{' (quick)' if args.quick else ''} on {device}; "

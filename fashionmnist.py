@@ -5,8 +5,8 @@
     python fashionmnist.py --quick         # a smoke run on a small subset
     python fashionmnist.py --skip-train    # reload outputs/*.pth, redo evaluation and figures
 
-Writes ffn.pth, cnn.pth, metrics.json, the figures of questions 1-4 and figures.pdf to
---out-dir (default: outputs/ beside this file). Run kernel_vis.py afterwards for 5-7.
+Writes ffn.pth, cnn.pth, metrics.json, the figures of questions 1-4, 8 and 9 and figures.pdf
+to --out-dir (default: outputs/ beside this file). Run kernel_vis.py afterwards for 5-7.
 
 Collaborators and generative-AI tools must be declared here, in a code comment, as the
 assignment requires. Collaborators: none. Generative AI: (declare here if used).
@@ -28,7 +28,7 @@ import torchvision
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, report, storage
+from fmnist import data, evidence, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
 from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device
 
@@ -78,7 +78,7 @@ def environment(device) -> dict:
             "command": " ".join(sys.argv)}
 
 
-def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> dict:
+def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> tuple[dict, torch.nn.Module]:
     torch.manual_seed(args.seed)  # the initial weights and dropout masks
     model = MODELS[key]()
     settings = settings_for(key, args)
@@ -105,7 +105,26 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
     print(f"{key.upper()}: test accuracy {100 * t['accuracy']:.2f}%  test loss {t['loss']:.4f}  "
           f"leaderboard {100 * t['leaderboard']:.2f}%  parameters {record['parameters']['total']:,}  "
           f"training {record['train_seconds']:.0f}s", flush=True)
-    return record
+    return record, model
+
+
+def question_evidence(models: dict, metrics: dict, splits, device, out_dir: Path) -> dict | None:
+    """Questions 8 and 9, measured on both networks: those trained now and, for one not
+    retrained (--model), its weights from the earlier run; {"skipped": why} if one is missing."""
+    models = dict(models)
+    for key in set(MODELS) - set(models):
+        if key not in metrics["networks"]:
+            return {"skipped": f"the {key.upper()} has not been trained: run python fashionmnist.py --model {key}"}
+        try:
+            models[key] = storage.load_weights(MODELS[key](), out_dir / f"{key}.pth", key.upper(), "")
+        except storage.UserError as err:
+            print(f"questions 8-9 skipped: {err}", flush=True)
+            return {"skipped": str(err)}
+        models[key].to(device, memory_format=torch.channels_last)
+    found = evidence.gather(models, metrics["networks"], splits, device)
+    print(f"questions 8-9 evidence: {sum(found['seconds'].values()):.1f}s (Q8 {found['seconds']['q8']:.1f}s, "
+          f"Q9 {found['seconds']['q9']:.1f}s)", flush=True)
+    return found
 
 
 def run(args) -> int:
@@ -122,19 +141,21 @@ def run(args) -> int:
     metrics.setdefault("networks", {})
     keys = ["ffn", "cnn"] if args.model == "both" else [args.model]
     with storage.staged(out_dir) as stage:
+        models = {}
         for key in keys:
-            metrics["networks"][key] = run_network(key, args, splits, device, stage,
-                                                   metrics["networks"].get(key, {}))
+            metrics["networks"][key], models[key] = run_network(key, args, splits, device, stage,
+                                                                metrics["networks"].get(key, {}))
+        metrics["questions"] = question_evidence(models, metrics, splits, device, out_dir)
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
         storage.write_json(metrics, stage / "metrics.json")
-        pages = report.training_pages(metrics)
+        pages = report.training_pages(metrics) + report.question_pages(metrics, report.read_locality(out_dir))
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, pages,
                                  note="Questions 5-7: run python kernel_vis.py to add them.")
     print(per_class_table({k: metrics["networks"][k] for k in keys}))
-    print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4 figures and "
+    print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4, 8 and 9 figures and "
           f"figures.pdf ({count} pages) to {out_dir}")
     print(f"look at {out_dir / 'figures.pdf'}; next: python kernel_vis.py (questions 5-7, added to the PDF), "
           "then python analyze.py (what the networks learned)")

@@ -6,7 +6,8 @@
 
 Writes cnn_kernels.png (Q5), cnn_kernel_responses.png (Q6), cnn_feature_maps.png (Q7),
 cnn_last_kernels.png and sample_image.png to --out-dir, and rebuilds figures.pdf with
-every figure of questions 1-7.
+every figure of questions 1-9 (8 and 9 from metrics.json and, when it has run, the locality
+study).
 """
 from fmnist.python_version import require  # first, so an old Python gets one clear line
 
@@ -66,11 +67,14 @@ def run(args) -> int:
         Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages,
+        questions = report.question_pages(metrics, report.read_locality(out_dir))
+        for page in questions:  # redrawn with the locality study's result, if it has run since
+            page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
+        count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages + questions,
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
           f"figures.pdf ({count} pages) to {out_dir}")
-    print(f"look at {out_dir / 'figures.pdf'} (questions 1-7); next: python analyze.py (what the networks learned)")
+    print(f"look at {out_dir / 'figures.pdf'} (questions 1-9); next: python analyze.py (what the networks learned)")
     return 0
 
 

@@ -35,6 +35,7 @@ class Options:
     seed: int = 0
     fractions: tuple | None = None  # pretrain and transfer: fractions of the labelled set
     full: bool = False
+    seeds: int | None = None       # seeds per compared row (None: the study's own)
 
 
 @dataclass

@@ -71,3 +71,25 @@ def layer_table(model: nn.Module, input_shape=(1, 28, 28)) -> dict:
         if chosen:
             totals[part] = {k: sum(r[k] for r in chosen) for k in ("parameters", "neurons", "multiply_adds")}
     return {"layers": rows, "totals": totals, "definition": NEURON_DEFINITION}
+
+
+def receptive_fields(features: nn.Sequential) -> dict[str, dict]:
+    """For each child of `features`, in order: the receptive field of one of its output values
+    in input pixels (`size`), the distance in input pixels between neighbouring outputs
+    (`jump`) and the input coordinate of output (0, 0)'s centre (`start`).
+
+    The usual recurrence over convolutions and pools (kernel k, stride s, padding p):
+    size += (k - 1) * jump, start += ((k - 1) / 2 - p) * jump, jump *= s. Batch norm and
+    activations act on one value at a time and change none of them."""
+    size, jump, start, out = 1, 1, 0.0, {}
+    for name, layer in features.named_children():
+        if isinstance(layer, (nn.Conv2d, nn.MaxPool2d, nn.AvgPool2d)):
+            pair = lambda v: v if isinstance(v, tuple) else (v, v)  # noqa: E731
+            k, s, p = pair(layer.kernel_size)[0], pair(layer.stride)[0], pair(layer.padding)[0]
+            d = pair(getattr(layer, "dilation", 1))[0]
+            k = d * (k - 1) + 1
+            size += (k - 1) * jump
+            start += ((k - 1) / 2 - p) * jump
+            jump *= s
+        out[name] = {"size": size, "jump": jump, "start": start}
+    return out

@@ -6,9 +6,12 @@ from metrics.json alone, so kernel_vis.py can rebuild the whole document without
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
-from . import plots
+from . import plots, storage
+from . import question_plots as qplots
+from .answers import q8_paragraph, q9_paragraph
 from .data import CLASSES
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
@@ -55,6 +58,47 @@ def training_pages(metrics: dict) -> list[Page]:
                           "confusion matrices on the test set, predicted vs true class",
                           plots.confusion_figure(label, net["test"]["confusion"], CLASSES)))
     return pages
+
+
+Q8 = "why does the CNN do better? convolutions against fully connected layers"
+Q9 = "how do the features evolve through the CNN's layers, and how does that help?"
+LOCALITY_COMMAND = "python experiments.py locality"
+
+
+def locality_note(locality: dict | None) -> tuple[dict | None, str]:
+    """The locality study's comparisons (None when it has not finished) and a line on where they come from."""
+    finish = (locality or {}).get("finish") or {}
+    comparisons = finish.get("comparisons") if (locality or {}).get("finished") else None
+    if not comparisons or not {"ffn", "cnn"} <= set(comparisons):
+        return None, (f"not run for these outputs: {LOCALITY_COMMAND} trains both networks on images and on "
+                      "scrambled pixels (3 seeds each); then python kernel_vis.py quotes it here")
+    quick = " A --quick run: tiny subsets, one epoch, not a measurement." if finish.get("quick") else ""
+    return comparisons, (f"{LOCALITY_COMMAND}, finished {locality['finished']}, {finish.get('epochs')} epochs per run."
+                         + quick)
+
+
+def read_locality(out_dir: Path) -> dict | None:
+    """The locality study's results.json under `out_dir`, if it is there."""
+    path = Path(out_dir) / "experiments" / "locality" / "results.json"
+    return storage.read_json(path) if path.is_file() else None
+
+
+def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
+    """Questions 8 and 9 from metrics.json's "questions" (and the locality study's results,
+    when it has run); none when metrics.json has no such entry."""
+    q = metrics.get("questions") or {}
+    if "q8" not in q:
+        return []
+    comparisons, note = locality_note(locality)
+    example = metrics["networks"]["cnn"]["examples"]["correct"]
+    pixels = np.asarray(example["pixels"], dtype=float).reshape(28, 28) / 127.5 - 1
+    return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
+                 qplots.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2))),
+            Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
+                 qplots.q8_why_figure(q["q8"], pixels, comparisons, note)),
+            Page("q9_stages", "Question 9 (1 of 2)", Q9, qplots.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]))),
+            Page("q9_patches", "Question 9 (2 of 2)", "what each conv stage detects",
+                 qplots.q9_patches_figure(q["q9"]))]
 
 
 def summary_lines(metrics: dict) -> list[str]:

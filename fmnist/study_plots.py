@@ -206,3 +206,36 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
     fig.suptitle("Convolutional autoencoder (spec 004 3.4): mean squared error per epoch, and reconstructions",
                  fontsize=11)
     return fig
+
+
+def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Figure:
+    """Test accuracy of each network on the images and on scrambled pixels: a dot per seed and
+    the mean with its 95 % interval; beside it, one test image before and after scrambling."""
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 2.4])
+    for ax, key, title in zip(left.subplots(2, 1), ("images", "scrambled"),
+                              ("a test image", "the same image, pixels scrambled")):
+        ax.imshow(np.asarray(example[key]), cmap="gray", vmin=-1, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    axes = np.atleast_1d(right.subplots(1, len(comparisons)))
+    for ax, (net, c) in zip(axes, comparisons.items()):
+        for k, pixels in enumerate(("images", "scrambled")):
+            values, summary = c["per_seed"][pixels], c[pixels]
+            ax.scatter([k] * len(values), values, color=f"C{k}", alpha=0.6, zorder=3, label="one seed" if k == 0 else None)
+            half = summary["half_width"] or 0
+            ax.errorbar([k + 0.15], [summary["mean"]], yerr=[[half], [half]], fmt="s", color="black", capsize=5,
+                        label="mean, 95 % CI" if k == 0 else None)
+            ax.annotate(f"{summary['mean']:.2f}%", (k + 0.22, summary["mean"]), fontsize=9, va="center")
+        d = c["difference"]
+        ci = f"{d['low']:+.2f} to {d['high']:+.2f}" if d["low"] is not None else "one seed: no interval"
+        ax.set_title(f"{c['label']}: scrambled minus images {d['mean']:+.2f} points\n(95 % CI {ci}, {d['n']} seeds)",
+                     fontsize=10)
+        ax.set_xticks([0, 1], ["images", "scrambled pixels"])
+        ax.set_xlim(-0.5, 1.8)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle("Does the network use neighbouring pixels? The same training budget on the images and on one "
+                 "fixed scrambling of their pixels\n" + "\n".join(textwrap.wrap(" ".join(verdicts), 150)), fontsize=10)
+    return fig

@@ -100,7 +100,7 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     assert _quick("all", data_dir, out) == 0
     text = capsys.readouterr().out
     assert "variants: 17 runs; 1 finished earlier are kept (base)" in text
-    assert "experiments.pdf (mobilenet, variants, pretrain, transfer)" in text
+    assert "experiments.pdf (mobilenet, variants, pretrain, transfer, locality)" in text
     assert (out / "experiments.pdf").stat().st_size > 10_000
     for name, study in experiments.STUDIES.items():
         folder = out / "experiments" / name

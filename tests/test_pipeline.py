@@ -1,5 +1,6 @@
 """fashionmnist.py end to end on synthetic data, its metrics against scikit-learn, its flags."""
 import json
+import textwrap
 
 import numpy as np
 import pytest
@@ -9,10 +10,11 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 import fashionmnist
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, metrics
+from fmnist import answers, data, metrics, report
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
-    f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")]
+    f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")] + [
+    "q8_gains.png", "q8_why.png", "q9_stages.png", "q9_patches.png"]
 
 
 def test_confusion_and_per_class_metrics_agree_with_sklearn():
@@ -75,6 +77,27 @@ def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
         assert ex["correct"]["true"] == ex["correct"]["pred"] or acc == 0
         assert ex["wrong"]["true"] != ex["wrong"]["pred"] or acc == 1
     assert metrics["environment"]["versions"]["torch"] == torch.__version__
+
+
+def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):
+    out, _ = earlier_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    q8, q9 = metrics["questions"]["q8"], metrics["questions"]["q9"]
+    for key in ("ffn", "cnn"):  # the side-by-side numbers are the test results, not a second measurement
+        assert q8["networks"][key]["accuracy"] == pytest.approx(100 * metrics["networks"][key]["test"]["accuracy"])
+    gains = {r["class"]: r for r in q8["classes"]}
+    for k, name in enumerate(data.CLASSES):  # per class: the confusion matrices' diagonals
+        right = [metrics["networks"][n]["test"]["confusion"][k][k] for n in ("ffn", "cnn")]
+        assert gains[name]["gained_images"] == right[1] - right[0]
+    assert [r["stage"] for r in q9["stages"]] == ["input", "relu1", "relu2", "relu3", "relu_fc1"]
+    pages = report.question_pages(metrics)
+    assert [p.heading for p in pages] == ["Question 8 (1 of 2)", "Question 8 (2 of 2)", "Question 9 (1 of 2)",
+                                          "Question 9 (2 of 2)"]
+
+    def texts(fig) -> str:  # every text of a figure and of its subfigures
+        return " ".join([t.get_text() for t in fig.texts] + [texts(s) for s in fig.subfigs])
+    assert textwrap.fill(answers.q8_paragraph(q8, None, shift=2), 165) in texts(pages[0].fig)
+    assert textwrap.fill(answers.q9_paragraph(q9), 165) in texts(pages[2].fig)
 
 
 def test_skip_train_reproduces_the_evaluation(data_dir, tmp_path):

@@ -1,0 +1,182 @@
+"""Pure figure functions of questions 8 and 9: the evidence in, a matplotlib Figure out."""
+import textwrap
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from .answers import stage_name
+from .plots import GRAY
+
+PAGE = (11, 8.5)  # landscape letter
+
+
+def _answer(sub, text: str, label: str = "Answer, computed from this run's measurements") -> None:
+    sub.text(0.01, 0.97, label, fontsize=10, fontweight="bold", va="top")
+    sub.text(0.01, 0.86, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.4)
+
+
+def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], title: str, fontsize=8.5) -> None:
+    ax.axis("off")
+    cells = ax.table(cellText=rows, colLabels=header, loc="upper center", cellLoc="right", colLoc="right",
+                     colWidths=widths)
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(fontsize)
+    cells.scale(1, 1.3)
+    for col in range(len(header)):
+        cells[0, col].set_text_props(fontweight="bold")
+        cells[0, col].set_facecolor("#eeeeee")
+    ax.set_title(title, fontsize=10)
+
+
+def q8_gains_figure(q8: dict, answer: str) -> Figure:
+    """Per-class accuracy, CNN minus FFN; the networks side by side; what weight sharing saves."""
+    fig = Figure(figsize=PAGE, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.3, 1])
+    left, right = top.subfigures(1, 2, width_ratios=[1, 1.25])
+    ax = left.subplots()
+    rows = q8["classes"][::-1]  # the largest gain on top
+    points = [r["points"] for r in rows]
+    ax.barh(range(len(rows)), points, color=["tab:blue" if p >= 0 else "tab:red" for p in points])
+    for i, (r, p) in enumerate(zip(rows, points)):  # right of the bar, or right of 0 for a loss
+        ax.annotate(f"{r['gained_images']:+d} images", (max(p, 0), i), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    ax.set_yticks(range(len(rows)), [f"{r['class']}\n{r['ffn']:.1f}% -> {r['cnn']:.1f}%" for r in rows], fontsize=8)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel("test accuracy of the class: CNN minus FFN (points)")
+    ax.set_xlim(min(0, min(points)) - 1, max(0, max(points)) * 1.35 + 1)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title("Where the CNN gains (blue) and loses (red)\nlabels: FFN -> CNN accuracy on the class's "
+                 f"{rows[0]['images']:,} test images", fontsize=10)
+    upper, lower = right.subplots(2, 1, height_ratios=[1, 2.2])
+    nets = q8["networks"]
+    _table(upper, [[n.upper(), f"{v['parameters']:,}", f"{v['accuracy']:.2f}%", f"{v['loss']:.4f}"]
+                   for n, v in nets.items()], ["network", "parameters", "test accuracy", "test loss"],
+           [0.2, 0.26, 0.27, 0.22], "Side by side (10,000 test images)")
+    share = q8["weight_sharing"]
+    shape = lambda s: "x".join(map(str, s))  # noqa: E731
+    _table(lower, [[r["layer"], shape(r["kernel"]), f"{shape(r['input'])} -> {shape(r['output'])}", f"{r['shared']:,}",
+                    f"{r['local']:,}", f"{r['dense']:,}"] for r in share],
+           ["layer", "kernel", "input -> output", "conv (shared)", "locally conn.", "fully conn."],
+           [0.1, 0.1, 0.3, 0.16, 0.17, 0.17],
+           textwrap.fill("Parameters for the same outputs: the convolution shares each kernel over all positions; "
+                         "a locally connected layer has one kernel per position; a fully connected layer links every "
+                         "input value to every output value"
+                         + ("" if any(r["bias"] for r in share) else " (no biases: batch norm follows)"), 75),
+           fontsize=8)
+    _answer(bottom, answer)
+    return fig
+
+
+def q8_why_figure(q8: dict, example: np.ndarray, locality: dict | None, locality_note: str) -> Figure:
+    """Accuracy against shift for both networks, an image shifted, and the locality study's result."""
+    t = q8["translation"]
+    fig = Figure(figsize=PAGE, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 2.2])
+    strip = top.subplots(1, len(t["shifts"]))
+    for ax, s in zip(np.atleast_1d(strip), t["shifts"]):
+        shifted = np.full_like(example, t["fill"])
+        shifted[:, s:] = example[:, :example.shape[1] - s]
+        ax.imshow(shifted, cmap=GRAY, vmin=-1, vmax=1)
+        ax.set_title(f"moved {s} px right", fontsize=9)
+        ax.set_axis_off()
+    top.suptitle(f"A test image moved right; the uncovered border is filled with {t['fill']:g}, the black "
+                 "background (0 would be a grey bar no training image has)", fontsize=9)
+    curve, study = bottom.subplots(1, 2)
+    for key, colour in (("ffn", "tab:orange"), ("cnn", "tab:blue")):
+        acc = 100 * np.asarray(t["accuracy"][key])
+        curve.plot(t["shifts"], acc, "o-", color=colour, label=key.upper())
+        for s, a in zip(t["shifts"], acc):
+            curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(4, 4), fontsize=8, color=colour)
+    curve.set_xticks(t["shifts"])
+    curve.set_xlabel("pixels moved (mean of right, left, down and up)")
+    curve.set_ylabel("test accuracy (%)")
+    curve.grid(alpha=0.3)
+    curve.legend()
+    curve.set_title(f"Translation: accuracy on {t['images']:,} test images (100 per class) moved 0-{max(t['shifts'])} "
+                    "pixels", fontsize=10)
+    if locality:
+        for k, (net, c) in enumerate(locality.items()):
+            for j, pixels in enumerate(("images", "scrambled")):
+                mean, half = c[pixels]["mean"], c[pixels]["half_width"] or 0
+                study.bar(3 * k + j, mean, yerr=half, capsize=4, color=f"C{j}",
+                          label=("original images" if j == 0 else "scrambled pixels") if k == 0 else None)
+                study.scatter([3 * k + j] * len(c["per_seed"][pixels]), c["per_seed"][pixels], color="black", s=8,
+                              zorder=3)
+                study.annotate(f"{mean:.2f}", (3 * k + j, mean + half), textcoords="offset points", xytext=(0, 3),
+                               ha="center", fontsize=8)
+        study.set_xticks([3 * k + 0.5 for k in range(len(locality))], [c["label"] for c in locality.values()])
+        lows = [v for c in locality.values() for p in ("images", "scrambled") for v in c["per_seed"][p]]
+        study.set_ylim(max(0, min(lows) - 5), 100)
+        study.set_ylabel("test accuracy (%): mean, 95 % CI, each seed a dot")
+        study.legend(fontsize=8, loc="lower right")
+        study.grid(axis="y", alpha=0.3)
+    else:
+        study.axis("off")
+    study.set_title("Locality: trained on images and on scrambled pixels\n" + textwrap.fill(locality_note, 70),
+                    fontsize=9)
+    return fig
+
+
+def q9_stages_figure(q9: dict, answer: str) -> Figure:
+    """The stage table and the probe, purity and sparsity curves, with the answer."""
+    fig = Figure(figsize=PAGE, layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.2, 1])
+    left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
+    rows = q9["stages"]
+    pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
+    _table(left, [[r["stage"], " x ".join(map(str, r["shape"])), f"{r['values']:,}",
+                   f"{r['receptive_field']}x{r['receptive_field']}", pct(r["zeros"]), pct(r["probe"]), pct(r["purity"])]
+                  for r in rows], ["stage", "shape", "values", "field (px)", "zeros", "linear probe", "class purity"],
+           [0.13, 0.17, 0.1, 0.14, 0.12, 0.17, 0.17],
+           "Each stage of the CNN (conv stages after pool, batch norm and ReLU)")
+    s = q9["sizes"]
+    left.text(0.0, 0.6, textwrap.fill(
+        f"field: the receptive field, the input pixels that one value depends on (from kernel sizes, strides and pools). zeros: share "
+        f"of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test accuracy of a "
+        f"logistic regression on the stage's values ({s['probe_train']:,} training images, {s['probe_test']:,} test "
+        f"images, 100 per class, standardised). class purity: per channel, the share of its {s['purity_top']} most "
+        f"exciting test images that come from one class, averaged over live channels"
+        + (f" ({100 * s['purity_chance']:.0f}% for random responses)." if s.get("purity_chance") else "."), 80),
+        fontsize=8, va="top", transform=left.transAxes)
+    x = np.arange(len(rows))
+    for key, label, style in (("probe", "linear probe accuracy", "o-"), ("purity", "class purity of top images", "s--"),
+                              ("zeros", "zeros (sparsity)", "^:")):
+        values = [np.nan if r[key] is None else 100 * r[key] for r in rows]
+        right.plot(x, values, style, label=label)
+    short = {"input": "pixels", "relu_fc1": "fc1"}
+    right.set_xticks(x, [f"{short.get(r['stage'], r['stage'].replace('relu', 'conv '))}\nfield {r['receptive_field']}"
+                         for r in rows], fontsize=8)
+    right.set_ylabel("%")
+    right.set_ylim(0, 100)
+    right.grid(alpha=0.3)
+    right.legend(fontsize=8)
+    right.set_title("From pixels to the hidden layer", fontsize=10)
+    _answer(bottom, answer)
+    return fig
+
+
+def q9_patches_figure(q9: dict) -> Figure:
+    """For each conv stage, a few channels and the test-image patches that excite them most."""
+    lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
+    cols = max(len(ch["patches"]) for _, ch in lines)
+    fig = Figure(figsize=(1.35 * cols + 2.2, 1.25 * len(lines) + 1.2), layout="constrained")
+    axes = np.asarray(fig.subplots(len(lines), cols, squeeze=False))
+    for r, (st, ch) in enumerate(lines):
+        size = st["receptive_field"]
+        for j in range(cols):
+            ax = axes[r, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(ch["patches"]):
+                ax.set_axis_off()
+                continue
+            p = ch["patches"][j]
+            ax.imshow(np.asarray(p["pixels"], dtype=np.uint8).reshape(size, size), cmap=GRAY, vmin=0, vmax=255)
+            ax.set_title(f"{p['class']} {p['activation']:.1f}", fontsize=6.5, pad=2)
+        axes[r, 0].set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=7.5, rotation=0,
+                              ha="right", va="center")
+    fig.suptitle("What each conv stage detects: per stage, the channels with the highest mean strongest response on "
+                 f"{q9['sizes']['probe_test']:,} test images;\nfor each, the test images that excite it most, cropped to the stage's receptive "
+                 "field around the strongest position\n(title: the image's class and the channel's response; black "
+                 "beyond the image's edge)", fontsize=9)
+    return fig

@@ -1,0 +1,57 @@
+"""The one verdict rule of every comparison the package states.
+
+Two settings compared over seeds are paired by seed (same seed: same initial weights, batch
+order and data subset), so the rule is a t-interval of the per-seed differences: the mean
+difference +- t(0.975, n - 1) x its standard error. A verdict names a winner only when that
+95 % interval excludes zero; otherwise it says no difference was detected at this budget,
+with the interval, since "no difference detected" is an answer too.
+"""
+import math
+
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+
+def interval(values, confidence: float = CONFIDENCE) -> dict:
+    """Mean and the t-interval of the mean of `values` (n >= 2; with n = 1 the bounds are None)."""
+    values = [float(v) for v in values]
+    n = len(values)
+    if n == 0:
+        raise ValueError("an interval needs at least one value")
+    mean = sum(values) / n
+    if n < 2:
+        return {"mean": mean, "low": None, "high": None, "half_width": None, "n": n}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}
+
+
+def paired(a: dict, b: dict, confidence: float = CONFIDENCE) -> dict:
+    """b minus a over the seeds both have (`a` and `b` map seed -> value): the interval of the
+    per-seed differences, with the seeds used."""
+    seeds = sorted(set(a) & set(b), key=str)
+    if not seeds:
+        raise ValueError("the two settings share no seed")
+    result = interval([b[s] - a[s] for s in seeds], confidence)
+    result["seeds"] = list(seeds)
+    return result
+
+
+def excludes_zero(diff: dict) -> bool:
+    return diff["low"] is not None and (diff["low"] > 0 or diff["high"] < 0)
+
+
+def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget") -> str:
+    """One sentence for `paired(a_values, b_values)`: who is ahead, or that nothing was detected."""
+    n = diff["n"]
+    if diff["low"] is None:
+        return (f"{b} minus {a}: {diff['mean']:+.2f}{unit} from a single seed: no interval, so no verdict "
+                "(run at least 3 seeds)")
+    ci = f"95 % CI {diff['low']:+.2f} to {diff['high']:+.2f}{unit}, {n} seeds"
+    if diff["low"] > 0:
+        return f"{b} ahead of {a} by {diff['mean']:.2f}{unit} ({ci})"
+    if diff["high"] < 0:  # the interval of a minus b, so that it reads with the sentence
+        return (f"{a} ahead of {b} by {-diff['mean']:.2f}{unit} (95 % CI {-diff['high']:+.2f} to "
+                f"{-diff['low']:+.2f}{unit}, {n} seeds)")
+    return f"no difference detected between {a} and {b} at {budget} ({b} minus {a} {diff['mean']:+.2f}{unit}; {ci})"

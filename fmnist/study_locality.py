@@ -1,0 +1,137 @@
+"""Study `locality` (question 8 of spec 001): do the networks use the fact that neighbouring
+pixels belong together? Both assignment networks train for the same short budget on the
+images and on the images with their pixels scrambled by one fixed permutation.
+
+A fully connected layer has no notion of which pixels are neighbours, so a fixed
+permutation of the inputs only reorders its first layer's columns: the FFN can learn the
+scrambled task as well as the real one. A convolution's kernels see 3x3 neighbourhoods, and
+scrambling destroys them. Seeds pair the runs: the same seed gives the same initial weights
+and batch order on both inputs, so the verdict is the interval of the per-seed differences.
+"""
+import functools
+
+import torch
+
+from . import stats
+from . import study_plots as splots
+from .experiment import Column, Context, Study, planned
+from .report import Page
+from .study_runs import epochs, splits, train_and_measure
+
+NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
+PIXELS = ("images", "scrambled")
+SEEDS = 3
+PERMUTATION_SEED = 0
+EPOCHS = 5
+# Each network's own batch and peak learning rate from fashionmnist.py; no mirroring and no
+# flip averaging, since mirroring means nothing for scrambled pixels.
+TRAINING = {"ffn": {"lr": 0.1}, "cnn": {"lr": 0.2}}
+COMMON = {"batch_size": 256, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": False}
+
+
+def permutation(seed: int = PERMUTATION_SEED) -> torch.Tensor:
+    return torch.randperm(28 * 28, generator=torch.Generator().manual_seed(seed))
+
+
+def scramble(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """Images (N, 1, 28, 28) with their pixels reordered by `perm`, the same for every image."""
+    return x.flatten(1)[:, perm].reshape(x.shape)
+
+
+def seeds(ctx: Context) -> list[int]:
+    return [ctx.options.seed + s for s in range(ctx.options.seeds or SEEDS)]
+
+
+def plan(ctx: Context) -> list[dict]:
+    n = epochs(ctx, EPOCHS)
+    return [{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}", "network": net, "pixels": pixels,
+             **COMMON, **TRAINING[net], "epochs": n, "seed": s, "permutation_seed": PERMUTATION_SEED,
+             "quick": ctx.options.quick}
+            for net in NETWORKS for pixels in PIXELS for s in seeds(ctx)]
+
+
+def run(builders: dict, config: dict, ctx: Context) -> dict:
+    data = splits(ctx, None)
+    if config["pixels"] == "scrambled":
+        perm = permutation(config["permutation_seed"])
+        data = {k: (scramble(x, perm), y) for k, (x, y) in data.items()}
+    record, _ = train_and_measure(builders[config["network"]](), config, data, ctx)
+    return record
+
+
+def comparisons(records: list[dict]) -> dict:
+    """Per network: test accuracy (%) per seed on each input, and scrambled minus images."""
+    out = {}
+    for net, label in NETWORKS.items():
+        acc = {p: {r["config"]["seed"]: 100 * r["test"]["accuracy"] for r in records
+                   if r["config"]["network"] == net and r["config"]["pixels"] == p and "test" in r} for p in PIXELS}
+        if acc["images"] and acc["scrambled"] and set(acc["images"]) & set(acc["scrambled"]):
+            diff = stats.paired(acc["images"], acc["scrambled"])
+            out[net] = {"label": label, "images": stats.interval(list(acc["images"].values())),
+                        "scrambled": stats.interval(list(acc["scrambled"].values())), "difference": diff,
+                        "per_seed": {p: [acc[p][s] for s in sorted(acc[p])] for p in PIXELS},
+                        "verdict": stats.verdict(diff, f"the {label} on the images", f"the {label} on scrambled pixels",
+                                                 budget=f"{records[0]['config']['epochs']} epochs")}
+    return out
+
+
+def finish(results: dict, ctx: Context) -> dict:
+    records = planned(results)
+    x = splits(ctx, None)["test"][0][:1]
+    return {"comparisons": comparisons(records), "epochs": records[0]["config"]["epochs"] if records else None,
+            "quick": ctx.options.quick, "sizes": records[0].get("sizes") if records else None,
+            "example": {"images": x[0, 0].tolist(), "scrambled": scramble(x, permutation())[0, 0].tolist()}}
+
+
+def rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        c = r["config"]
+        row = {"name": c["name"], "network": NETWORKS[c["network"]], "pixels": c["pixels"], "seed": c["seed"],
+               "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "test" in r:
+            row.update(best_epoch=r["best_epoch"], train_acc=100 * r["train"]["accuracy"],
+                       val_acc=100 * r["val"]["accuracy"], test_acc=100 * r["test"]["accuracy"],
+                       test_loss=r["test"]["loss"])
+        out.append(row)
+    return out
+
+
+COLUMNS = (Column("run", "name"), Column("network", "network"), Column("pixels", "pixels"), Column("seed", "seed"),
+           Column("epochs", "epochs"), Column("best epoch", "best_epoch"), Column("train acc %", "train_acc", "{:.2f}"),
+           Column("val acc %", "val_acc", "{:.2f}"), Column("test acc %", "test_acc", "{:.2f}"),
+           Column("test loss", "test_loss", "{:.4f}"), Column("seconds", "seconds", "{:.0f}"))
+
+
+def headline(results: dict) -> list[str]:
+    return [c["verdict"][0].upper() + c["verdict"][1:] + "." for c in results.get("finish", {}).get("comparisons", {}).values()]
+
+
+def notes(results: dict) -> list[str]:
+    f = results.get("finish", {})
+    sizes = f.get("sizes") or {}
+    return [f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
+            f"{sizes.get('test', 0):,} test images, {f.get('epochs')} epochs, one-cycle learning rate (FFN peak 0.1, "
+            "CNN 0.2), batch 256, no mirroring and no flip averaging, no label smoothing, the weights of the "
+            "epoch with the lowest validation loss kept. Scrambled: every image's 784 pixels reordered by one fixed "
+            f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
+            f"Traded for time: {f.get('epochs')} epochs instead of the hand-in's 11-12, so accuracies are lower "
+            "than figures.pdf's; both inputs get the same budget. Runs with the same seed start from the same weights "
+            "and see the batches in the same order; the verdicts use the 95 % t-interval of the per-seed differences."]
+
+
+def pages(results: dict) -> list[Page]:
+    f = results.get("finish", {})
+    if not f.get("comparisons"):
+        return []
+    return [Page("locality", "Q8 (spec 001), locality", "test accuracy on images and on scrambled pixels",
+                 splots.locality_figure(f["comparisons"], f["example"], headline(results)))]
+
+
+def study(builders: dict) -> Study:
+    """The study, training the networks that `builders` ("ffn", "cnn" -> a function returning a
+    fresh network) make: the assignment's FF_Net and Conv_Net, passed in by experiments.py
+    (the package never imports the scripts' level)."""
+    return Study(name="locality", spec="Spec 001 Q8", title="Locality: both networks on images and on scrambled pixels",
+                 plan=plan, run=functools.partial(run, builders), columns=COLUMNS, rows=rows, pages=pages,
+                 finish=finish, notes=notes, headline=headline)

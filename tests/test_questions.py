@@ -1,0 +1,211 @@
+"""Questions 8 and 9: the evidence against hand derivations, the answers both ways, the
+statistics against scipy, and the locality study resumed after an interruption."""
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats as scipy_stats
+from torch import nn
+
+import experiments
+from cnn import Conv_Net
+from conftest import interrupt_study
+from ffn import FF_Net
+from fmnist import answers, evidence, stats
+from fmnist.layers import receptive_fields
+from fmnist.study_locality import permutation, scramble
+from fmnist.training import predict
+
+CPU = torch.device("cpu")
+
+
+def test_receptive_fields_match_a_hand_derivation():
+    # 3x3 conv (pad 1) adds 2 x jump, a 2x2 pool adds 1 x jump and doubles it:
+    # conv1 3, pool1 4 (jump 2), conv2 4 + 2*2 = 8, pool2 10 (jump 4), conv3 10 + 2*4 = 18, pool3 22 (jump 8)
+    fields = receptive_fields(Conv_Net().features)
+    assert [fields[n]["size"] for n in ("conv1", "relu1", "conv2", "relu2", "conv3", "relu3")] == [3, 4, 8, 10, 18, 22]
+    assert [fields[n]["jump"] for n in ("conv1", "relu1", "relu2", "relu3")] == [1, 2, 4, 8]
+    # output (0, 0) of pool1 covers input pixels 0-1 of conv1's outputs, whose fields reach -1..2: centre 0.5
+    assert fields["relu1"]["start"] == 0.5 and fields["relu3"]["start"] == 3.5
+
+
+def test_shift_moves_the_image_and_fills_with_the_background():
+    x = torch.full((1, 1, 28, 28), -1.0)
+    x[0, 0, 10, 10] = 1.0
+    right = evidence.shift(x, 2, 0)
+    assert right[0, 0, 10, 12] == 1 and right.sum() == x.sum()
+    up = evidence.shift(x, 0, -3)
+    assert up[0, 0, 7, 10] == 1
+    edge = evidence.shift(torch.ones(1, 1, 28, 28), -2, 1)
+    assert (edge[0, 0, :, -2:] == evidence.BACKGROUND).all() and (edge[0, 0, 0] == evidence.BACKGROUND).all()
+    assert (edge[0, 0, 1:, :-2] == 1).all()
+    assert torch.equal(evidence.shift(x, 0, 0), x)
+
+
+def test_zero_shift_gives_the_clean_accuracy():
+    torch.manual_seed(0)
+    model = Conv_Net().eval()
+    x, y = torch.randn(40, 1, 28, 28).clamp(-1, 1), torch.arange(40) % 10
+    clean = float((predict(model, x, CPU).argmax(1) == y).float().mean())
+    result = evidence.translation({"cnn": model}, x, y, (0, 1), CPU)
+    assert result["accuracy"]["cnn"][0] == clean and result["images"] == 40
+
+
+def test_linear_probe_separates_separable_features():
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 4
+    features = rng.normal(size=(200, 8)) * 0.1
+    features[np.arange(200), y] += 5  # class k lights up feature k
+    assert evidence.probe(features[:100], y[:100], features[100:], y[100:], seed=0) == 1.0
+
+
+def test_weight_sharing_counts_match_a_hand_derivation():
+    rows = {r["layer"]: r for r in evidence.weight_sharing(Conv_Net())}
+    c1 = rows["conv1"]
+    assert c1["output"] == [24, 28, 28] and c1["shared"] == 24 * 1 * 3 * 3
+    assert c1["local"] == 28 * 28 * 24 * 9 and c1["dense"] == 784 * 24 * 28 * 28
+    c2 = rows["conv2"]  # after pool1: 24 x 14 x 14 in, 48 x 14 x 14 out
+    assert c2["shared"] == 48 * 24 * 9 and c2["dense"] == (24 * 14 * 14) * (48 * 14 * 14)
+    with_bias = evidence.weight_sharing(nn.Sequential(nn.Conv2d(1, 2, 3)))[0]  # 26 x 26 outputs
+    assert with_bias["shared"] == 2 * 9 + 2 and with_bias["local"] == 26 * 26 * (2 * 9 + 2)
+
+
+def test_class_gains_against_hand_counts():
+    ffn, cnn = np.diag([100] * 10), np.diag([100] * 10)  # 100 test images a class
+    ffn[6, 6], ffn[6, 0] = 70, 30      # shirt: 70 right for the FFN, 85 for the CNN
+    cnn[6, 6], cnn[6, 0] = 85, 15
+    cnn[9, 9], cnn[9, 0] = 98, 2       # ankle boot: the CNN loses 2
+    rows = evidence.class_gains(ffn, cnn)
+    assert rows[0]["class"] == "Shirt" and rows[0]["points"] == 15 and rows[0]["gained_images"] == 15
+    assert rows[0]["ffn"] == 70 and rows[0]["cnn"] == 85
+    assert rows[-1]["class"] == "Ankle boot" and rows[-1]["gained_images"] == -2 and rows[-1]["points"] == -2
+
+
+def test_top_patch_is_cropped_around_the_strongest_position():
+    x = torch.full((3, 1, 28, 28), -1.0)
+    x[1, 0, 20, 8] = 1.0
+    acts = torch.zeros(3, 2, 14, 14)
+    acts[1, 0, 10, 4] = 5.0  # relu1 output (10, 4): centre 0.5 + 2 * (10, 4) = (20.5, 8.5)
+    field = receptive_fields(Conv_Net().features)["relu1"]
+    patch = evidence.top_patches(acts, x, torch.tensor([0, 3, 5]), field, channels=1, k=1)[0]
+    best = patch["patches"][0]
+    assert patch["channel"] == 0 and best["index"] == 1 and best["class"] == "Dress"
+    assert (best["row"], best["col"]) == (19, 7)  # a 4 x 4 window whose top-left is 20.5 - 1.5
+    pixels = np.asarray(best["pixels"]).reshape(4, 4)
+    assert pixels[1, 1] == 255 and (pixels.sum() == 255)
+
+
+def test_purity_is_one_for_a_class_detector_and_low_for_noise():
+    y = torch.arange(200) % 10
+    detector = (y == 3).float()[:, None] + 0.01 * torch.rand(200, 1)
+    assert evidence.purity(detector, y, top=20) == 1.0
+    noise = torch.rand(200, 50, generator=torch.Generator().manual_seed(0))
+    assert evidence.purity(noise, y, top=20) < 0.45
+
+
+def _q8(ffn_acc, cnn_acc, ffn_drop, cnn_drop):
+    gains = [{"class": "Shirt", "points": cnn_acc - ffn_acc, "gained_images": round(10 * (cnn_acc - ffn_acc)),
+              "ffn": ffn_acc, "cnn": cnn_acc, "images": 1000}]
+    return {"networks": {"ffn": {"parameters": 1_000_000, "accuracy": ffn_acc, "loss": 0.3},
+                         "cnn": {"parameters": 200_000, "accuracy": cnn_acc, "loss": 0.25 if cnn_acc > ffn_acc else 0.4}},
+            "classes": gains, "weight_sharing": evidence.weight_sharing(Conv_Net()),
+            "translation": {"shifts": [0, 1, 2], "images": 100, "fill": -1.0,
+                            "accuracy": {"ffn": [0.9, 0.85, 0.9 - ffn_drop], "cnn": [0.93, 0.92, 0.93 - cnn_drop]}}}
+
+
+def test_q8_answer_follows_the_numbers_both_ways():
+    cnn_wins = answers.q8_paragraph(_q8(90.0, 93.0, 0.2, 0.05), None, shift=2)
+    assert "the CNN is 3.00 points higher, with a lower test loss" in cnn_wins
+    assert "gains most on Shirt" in cnn_wins and "the CNN is the less affected" in cnn_wins
+    assert "python experiments.py locality" in cnn_wins
+    ffn_wins = answers.q8_paragraph(_q8(93.0, 90.0, 0.05, 0.2), None, shift=2)
+    assert "the CNN is 3.00 points lower, with a higher test loss" in ffn_wins
+    assert "gains on no class, and loses on Shirt" in ffn_wins and "the FFN is the less affected" in ffn_wins
+    assert "5.0 times fewer parameters" in ffn_wins
+
+
+def _locality(ffn_diffs, cnn_diffs):
+    out = {}
+    for net, diffs in (("ffn", ffn_diffs), ("cnn", cnn_diffs)):
+        d = stats.paired({s: 90.0 for s in range(len(diffs))}, {s: 90.0 + v for s, v in enumerate(diffs)})
+        out[net] = {"difference": d, "verdict": stats.verdict(d, "images", "scrambled")}
+    return out
+
+
+def test_q8_answer_quotes_the_locality_verdicts():
+    hurt = answers.q8_paragraph(_q8(90, 93, 0.2, 0.05), _locality([0.1, -0.2, 0.05], [-8.0, -7.5, -8.4]))
+    assert "So the CNN's edge comes from the images' local structure" in hurt
+    assert "no difference detected between images and scrambled" in hurt
+    unhurt = answers.q8_paragraph(_q8(90, 93, 0.2, 0.05), _locality([0.1, -0.2, 0.05], [0.3, -0.5, 0.1]))
+    assert "did not measurably cost the CNN" in unhurt
+
+
+def _q9(probes, purities, zeros):
+    shapes = [[1, 28, 28], [24, 14, 14], [48, 7, 7], [96, 3, 3], [256]]
+    names = ["input", "relu1", "relu2", "relu3", "relu_fc1"]
+    return {"stages": [{"stage": n, "shape": s, "values": int(np.prod(s)), "receptive_field": f, "probe": p,
+                        "purity": u, "zeros": z}
+                       for n, s, f, p, u, z in zip(names, shapes, [1, 4, 10, 22, 28], probes, [None] + purities,
+                                                   [None] + zeros)],
+            "sizes": {"probe_train": 2000, "probe_test": 1000, "purity_top": 20, "purity_chance": 0.22}}
+
+
+def test_q9_answer_follows_the_numbers_both_ways():
+    deeper_better = answers.q9_paragraph(_q9([0.78, 0.83, 0.86, 0.9, 0.92], [0.3, 0.4, 0.5, 0.7], [0.4, 0.5, 0.55, 0.6]))
+    assert "rises at every stage" in deeper_better and "get sparser" in deeper_better
+    assert "later ones to parts" in deeper_better and "12.0 points higher than from the raw pixels" in deeper_better
+    assert "4, 10 and 22 pixels" in deeper_better
+    worse = answers.q9_paragraph(_q9([0.9, 0.85, 0.8, 0.75, 0.7], [0.6, 0.5, 0.4, 0.3], [0.6, 0.5, 0.4, 0.3]))
+    assert "falls at every stage" in worse and "get denser" in worse
+    assert "do not become more class-specific" in worse and "does not make the class easier" in worse
+    mixed = answers.trend([0.8, 0.85, 0.83, 0.9])
+    assert mixed.startswith("rises overall, but not at every stage (not from stage 2")
+
+
+def test_interval_matches_scipy_and_verdicts_go_both_ways():
+    values = [0.4, 1.1, 0.7, 0.9]
+    ours = stats.interval(values)
+    low, high = scipy_stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=scipy_stats.sem(values))
+    assert ours["low"] == pytest.approx(low) and ours["high"] == pytest.approx(high)
+    ahead = stats.paired({0: 90, 1: 91, 2: 90.5}, {0: 92, 1: 92.8, 2: 92.4})
+    assert stats.excludes_zero(ahead) and stats.verdict(ahead, "A", "B").startswith("B ahead of A by 1.90")
+    behind = stats.paired({0: 92, 1: 92.8, 2: 92.4}, {0: 90, 1: 91, 2: 90.5})
+    assert stats.verdict(behind, "A", "B").startswith("A ahead of B by 1.90")
+    unclear = stats.paired({0: 90, 1: 91, 2: 90.5}, {0: 91, 1: 90, 2: 90.6})
+    assert not stats.excludes_zero(unclear) and stats.verdict(unclear, "A", "B").startswith("no difference detected")
+    assert "no verdict" in stats.verdict(stats.paired({0: 1.0}, {0: 2.0}), "A", "B")
+
+
+def test_scrambling_is_one_fixed_permutation():
+    x = torch.arange(2 * 784, dtype=torch.float).reshape(2, 1, 28, 28)
+    perm = permutation()
+    out = scramble(x, perm)
+    assert torch.equal(out.flatten(1), x.flatten(1)[:, perm]) and torch.equal(perm, permutation())
+    assert torch.equal(out.flatten(1).sort(1).values, x.flatten(1))
+    # a fully connected layer with its columns permuted alike computes the same function
+    layer = FF_Net().features.fc1
+    moved = copy.deepcopy(layer)
+    moved.weight.data = layer.weight.data[:, perm]  # column j now weighs input pixel perm[j]
+    assert torch.allclose(moved(out.flatten(1) / 784), layer(x.flatten(1) / 784), atol=1e-5)
+
+
+def test_locality_quick_resumes_after_an_interruption(data_dir, tmp_path, monkeypatch):
+    study = interrupt_study(monkeypatch, "locality", after=2)
+    out = tmp_path / "out"
+    argv = ["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]
+    assert experiments.main(argv) == 130
+    path = out / "experiments" / "locality" / "results.json"
+    first = json.loads(path.read_text())
+    assert len(first["runs"]) == 2 and first["finished"] is None
+    monkeypatch.setitem(experiments.STUDIES, "locality", study)
+    assert experiments.main(argv) == 0
+    results = json.loads(path.read_text())
+    assert len(results["runs"]) == 12 and all(results["runs"][k] == v for k, v in first["runs"].items())
+    comparisons = results["finish"]["comparisons"]
+    for net in ("ffn", "cnn"):
+        per_seed = comparisons[net]["per_seed"]
+        diffs = [b - a for a, b in zip(per_seed["images"], per_seed["scrambled"])]
+        assert comparisons[net]["difference"]["mean"] == pytest.approx(np.mean(diffs))
+        assert comparisons[net]["difference"]["n"] == 3
