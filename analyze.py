@@ -22,7 +22,7 @@ import torch
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, report, storage
+from fmnist import data, files, report, storage
 from fmnist import analysis as an
 from fmnist.training import pick_device, predict
 
@@ -85,7 +85,7 @@ def summary_lines(results: dict, settings) -> list[str]:
 def run(args) -> int:
     settings = an.QUICK if args.quick else an.AnalysisSettings()
     out_dir = storage.check_out_dir(args.out_dir)
-    metrics = storage.read_json(out_dir / "metrics.json")
+    metrics = files.load_metrics(out_dir)
     if not all(k in metrics.get("networks", {}) for k in NETWORKS):
         raise storage.UserError(f"{out_dir / 'metrics.json'} lacks the results of both networks: "
                                 "run python fashionmnist.py first, or pass --out-dir")

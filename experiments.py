@@ -24,7 +24,7 @@ from pathlib import Path
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, storage
+from fmnist import data, files, storage
 from fmnist import experiment as ex
 from fmnist import study_locality
 from fmnist.study_mobilenet import STUDY as MOBILENET
@@ -73,6 +73,9 @@ def run(args) -> int:
     names = list(STUDIES) if args.study == "all" else [args.study]
     options = ex.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
                          fractions=args.fractions, full=args.full, seeds=args.seeds)
+    for name in STUDIES:  # every results.json the PDF reads is checked before any run
+        if not (args.fresh and name in names):
+            files.load_results(out_dir / "experiments" / name / "results.json", name)
     device = pick_device(args.device)
     splits = data.load(args.data_dir)
     print(f"experiments: {', '.join(names)}{' (quick)' if args.quick else ''} on {device}; "

@@ -28,7 +28,7 @@ import torchvision
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, evidence, report, storage
+from fmnist import data, evidence, files, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
 from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device
 
@@ -129,6 +129,11 @@ def question_evidence(models: dict, metrics: dict, splits, device, out_dir: Path
 
 def run(args) -> int:
     out_dir = storage.check_out_dir(args.out_dir)
+    keys = ["ffn", "cnn"] if args.model == "both" else [args.model]
+    # Training both networks replaces every result, so the earlier metrics.json is not read;
+    # --model and --skip-train build on it, so it is checked before any work.
+    metrics = {} if keys == list(MODELS) and not args.skip_train else files.load_metrics(out_dir)
+    locality = report.read_locality(out_dir)
     device = pick_device(args.device)
     splits = data.load(args.data_dir)
     if args.quick:
@@ -137,9 +142,7 @@ def run(args) -> int:
     print(f"data: {len(splits['train'][1]):,} training, {len(splits['val'][1]):,} validation, "
           f"{len(splits['test'][1]):,} test images from {Path(splits['files']['t10k-images-idx3-ubyte']).parent}; "
           f"device {device}", flush=True)
-    metrics = storage.read_json(out_dir / "metrics.json")
     metrics.setdefault("networks", {})
-    keys = ["ffn", "cnn"] if args.model == "both" else [args.model]
     with storage.staged(out_dir) as stage:
         models = {}
         for key in keys:
@@ -149,7 +152,7 @@ def run(args) -> int:
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
         storage.write_json(metrics, stage / "metrics.json")
-        pages = report.training_pages(metrics) + report.question_pages(metrics, report.read_locality(out_dir))
+        pages = report.training_pages(metrics) + report.question_pages(metrics, locality)
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, pages,

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from cnn import Conv_Net
-from fmnist import data, report, storage
+from fmnist import data, files, report, storage
 from fmnist.kernels import kernel_pages, load_image
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args) -> int:
     out_dir = storage.check_out_dir(args.out_dir)
+    metrics = files.load_metrics(out_dir)  # checked first: a damaged file stops the run before any work
+    locality = report.read_locality(out_dir)
     model = storage.load_weights(Conv_Net(), args.checkpoint, "CNN (Conv_Net)",
                                  "run python fashionmnist.py first, or pass --checkpoint")
     model.eval()
@@ -62,12 +64,11 @@ def run(args) -> int:
     guess = int(probs.argmax())
     print(f"sample: {note.splitlines()[0]}; the CNN says {data.CLASSES[guess]} ({100 * probs[guess]:.0f}%)")
     pages = kernel_pages(model, image, note, args.channels)
-    metrics = storage.read_json(out_dir / "metrics.json")
     with storage.staged(out_dir) as stage:
         Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        questions = report.question_pages(metrics, report.read_locality(out_dir))
+        questions = report.question_pages(metrics, locality)
         for page in questions:  # redrawn with the locality study's result, if it has run since
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages + questions,

@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from . import report, storage
+from . import files, report, storage
 from .analysis import stratified
 from .training import Diverged
 
@@ -105,11 +105,15 @@ def save_results(results: dict, path: Path) -> None:
     write_atomic(path, write)
 
 
-def load_results(path: Path, name: str) -> dict:
-    results = storage.read_json(path) if path.exists() else {}
-    if results and results.get("study") != name:
-        raise storage.UserError(f"{path} holds the results of study {results.get('study')!r}, not {name!r}; "
-                                "move it away or pass another --out-dir")
+def load_results(path: Path, name: str, fresh: bool = False) -> dict:
+    """The study's results so far, checked (files.load_results); empty when there are none.
+    With `fresh`, a file that cannot be read is started again rather than refused."""
+    try:
+        results = files.load_results(path, name)
+    except storage.UserError:
+        if not fresh:
+            raise
+        results = {}
     return results or {"study": name, "runs": {}, "plan": [], "finished": None}
 
 
@@ -127,7 +131,7 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     Returns the results and the pages drawn, for the PDF."""
     ctx.folder.mkdir(parents=True, exist_ok=True)
     path = ctx.folder / "results.json"
-    results = load_results(path, study.name)
+    results = load_results(path, study.name, ctx.options.fresh)
     configs = study.plan(ctx)
     keys = [run_key(c) for c in configs]
     if ctx.options.fresh:
@@ -211,7 +215,7 @@ def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | 
     lines, pages, included = [], [], []
     for name, study in studies.items():
         path = out_dir / "experiments" / name / "results.json"
-        results = storage.read_json(path) if path.is_file() else {}
+        results = files.load_results(path, name)
         if not results.get("finished"):
             continue
         included.append(name)

@@ -2,12 +2,14 @@
 import textwrap
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from .answers import stage_name
 from .plots import GRAY
 
 PAGE = (11, 8.5)  # landscape letter
+GAPPED = colormaps[GRAY].with_extremes(bad="#c8d8f0")  # gray, with the gaps between patches pale blue
 
 
 def _answer(sub, text: str, label: str = "Answer, computed from this run's measurements") -> None:
@@ -156,27 +158,34 @@ def q9_stages_figure(q9: dict, answer: str) -> Figure:
 
 
 def q9_patches_figure(q9: dict) -> Figure:
-    """For each conv stage, a few channels and the test-image patches that excite them most."""
+    """For each conv stage, a few channels and the test-image patches that excite them most:
+    one row per channel, its patches side by side in one image (a fixed layout: with one
+    axes per patch the layout solver and the drawing would cost a second more)."""
     lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
     cols = max(len(ch["patches"]) for _, ch in lines)
-    fig = Figure(figsize=(1.35 * cols + 2.2, 1.25 * len(lines) + 1.2), layout="constrained")
-    axes = np.asarray(fig.subplots(len(lines), cols, squeeze=False))
+    width, height = 1.2 * cols + 1.6, 1.3 * len(lines) + 1.6
+    fig = Figure(figsize=(width, height))
+    grid = fig.add_gridspec(len(lines), 1, left=1.3 / width, right=1 - 0.2 / width, bottom=0.1 / height,
+                            top=1 - 1.55 / height, hspace=0.45)
     for r, (st, ch) in enumerate(lines):
-        size = st["receptive_field"]
-        for j in range(cols):
-            ax = axes[r, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if j >= len(ch["patches"]):
-                ax.set_axis_off()
-                continue
-            p = ch["patches"][j]
-            ax.imshow(np.asarray(p["pixels"], dtype=np.uint8).reshape(size, size), cmap=GRAY, vmin=0, vmax=255)
-            ax.set_title(f"{p['class']} {p['activation']:.1f}", fontsize=6.5, pad=2)
-        axes[r, 0].set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=7.5, rotation=0,
-                              ha="right", va="center")
-    fig.suptitle("What each conv stage detects: per stage, the channels with the highest mean strongest response on "
-                 f"{q9['sizes']['probe_test']:,} test images;\nfor each, the test images that excite it most, cropped to the stage's receptive "
-                 "field around the strongest position\n(title: the image's class and the channel's response; black "
-                 "beyond the image's edge)", fontsize=9)
+        size, gap = st["receptive_field"], max(1, st["receptive_field"] // 8)
+        mosaic = np.full((size, cols * (size + gap) - gap), np.nan)
+        ax = fig.add_subplot(grid[r])
+        for j, p in enumerate(ch["patches"]):
+            left = j * (size + gap)
+            mosaic[:, left:left + size] = np.asarray(p["pixels"], dtype=float).reshape(size, size)
+            ax.text(left + size / 2 - 0.5, -0.7, f"{p['class']} {p['activation']:.1f}", ha="center", va="bottom",
+                    fontsize=6.5)
+        ax.imshow(np.ma.masked_invalid(mosaic), cmap=GAPPED, vmin=0, vmax=255, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_frame_on(False)
+        ax.set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=7.5, rotation=0,
+                      ha="right", va="center")
+    fig.suptitle(textwrap.fill(
+        "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
+        f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to the "
+        "stage's receptive field around the strongest position (above each patch: the image's class and the "
+        "channel's response; black beyond the image's edge, blue between patches)", 105),
+        fontsize=9, y=1 - 0.1 / height, va="top")
     return fig

@@ -9,7 +9,7 @@ import matplotlib
 import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
-from . import plots, storage
+from . import files, plots
 from . import question_plots as qplots
 from .answers import q8_paragraph, q9_paragraph
 from .data import CLASSES
@@ -80,7 +80,7 @@ def locality_note(locality: dict | None) -> tuple[dict | None, str]:
 def read_locality(out_dir: Path) -> dict | None:
     """The locality study's results.json under `out_dir`, if it is there."""
     path = Path(out_dir) / "experiments" / "locality" / "results.json"
-    return storage.read_json(path) if path.is_file() else None
+    return files.load_results(path, "locality") or None
 
 
 def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:

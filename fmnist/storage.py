@@ -125,13 +125,99 @@ def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=1) + "\n")
 
 
-def read_json(path: Path) -> dict:
+def read_json(path: Path, remake: str = "delete it or run python fashionmnist.py again"):
+    """The parsed file ({} if there is none); damaged JSON is one line naming the file and `remake`."""
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as err:
-        raise UserError(f"{path} cannot be read ({err}); delete it or run python fashionmnist.py again") from None
+        raise UserError(f"{path} cannot be read ({err}); {remake}") from None
+
+
+# --- the shape of the package's own JSON files --------------------------------------------------
+# A schema is a type (or a tuple of types), a dict of keys (a key ending in "?" may be absent),
+# a one-item list (every item has that shape) or Each (an object of any keys, every value alike).
+
+NUMBER = (int, float)
+NULL = type(None)
+
+
+class Each:
+    def __init__(self, schema, keyed_by: str):
+        self.schema, self.keyed_by = schema, keyed_by
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "an object", list: "a list", str: "a string", NULL: "null"}.get(
+        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _expected(schema) -> str:
+    if isinstance(schema, Each):
+        return f"an object keyed by {schema.keyed_by}"
+    if isinstance(schema, dict):
+        return "an object"
+    if isinstance(schema, list):
+        return "a list"
+    kinds = schema if isinstance(schema, tuple) else (schema,)
+    names = []
+    for k in kinds:
+        name = {dict: "an object", list: "a list", str: "a string", NULL: "null", int: "a number",
+                float: "a number", bool: "true/false"}.get(k, k.__name__)
+        if name not in names:
+            names.append(name)
+    return " or ".join(names)
+
+
+def _problem(value, schema, where: str) -> str | None:
+    """The first place where `value` does not have the shape `schema`, in words; None if it does."""
+    if isinstance(schema, (dict, Each)):
+        if not isinstance(value, dict):
+            return f"`{where}` is {_kind(value)}, expected {_expected(schema)}"
+        items = ([(k, schema.schema, False) for k in value] if isinstance(schema, Each)
+                 else [(k.rstrip("?"), v, k.endswith("?")) for k, v in schema.items()])
+        for key, sub, optional in items:
+            if key not in value:
+                if not optional:
+                    return f"`{where + '.' if where else ''}{key}` is missing"
+                continue
+            found = _problem(value[key], sub, f"{where + '.' if where else ''}{key}")
+            if found:
+                return found
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"`{where}` is {_kind(value)}, expected a list"
+        for i, item in enumerate(value):
+            found = _problem(item, schema[0], f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    kinds = schema if isinstance(schema, tuple) else (schema,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        return f"`{where}` is {_kind(value)}, expected {_expected(schema)}"
+    return None
+
+
+def load_checked(path: Path, schema, remake: str, missing_ok: bool = True):
+    """Read one of the package's JSON files and check the shape its readers rely on; refuse a
+    damaged or misshapen file in one line that names it, what is wrong and `remake`. A missing
+    file gives {} where `missing_ok`."""
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok:
+            return {}
+        raise UserError(f"no {path.name} at {path}; {remake}")
+    value = read_json(path, remake)
+    if not isinstance(value, dict):
+        raise UserError(f"{path} holds {_kind(value)}, expected an object; {remake}")
+    found = _problem(value, schema, "")
+    if found:
+        raise UserError(f"{path}: {found}; {remake}")
+    return value
 
 
 def load_weights(model: nn.Module, path: Path, what: str, hint: str) -> nn.Module:
