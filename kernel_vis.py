@@ -69,7 +69,7 @@ def run(args) -> int:
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         questions = report.question_pages(metrics, locality)
-        for page in questions:  # redrawn with the locality study's result, if it has run since
+        for page in questions[:2]:  # question 8 quotes the locality study, which may have run since
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages + questions,
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")

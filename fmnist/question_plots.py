@@ -12,9 +12,12 @@ PAGE = (11, 8.5)  # landscape letter
 GAPPED = colormaps[GRAY].with_extremes(bad="#c8d8f0")  # gray, with the gaps between patches pale blue
 
 
-def _answer(sub, text: str, label: str = "Answer, computed from this run's measurements") -> None:
-    sub.text(0.01, 0.97, label, fontsize=10, fontweight="bold", va="top")
-    sub.text(0.01, 0.86, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.4)
+def _answer(sub, text: str, question: str) -> None:
+    """The question as the assignment asks it, then the answer computed from this run."""
+    sub.text(0.01, 0.99, textwrap.fill(question, 125), fontsize=9.5, fontweight="bold", va="top")
+    sub.text(0.01, 0.80, "Answer, every number and direction computed from this run's measurements:", fontsize=9,
+             style="italic", va="top")
+    sub.text(0.01, 0.71, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.4)
 
 
 def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], title: str, fontsize=8.5) -> None:
@@ -30,10 +33,10 @@ def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], ti
     ax.set_title(title, fontsize=10)
 
 
-def q8_gains_figure(q8: dict, answer: str) -> Figure:
+def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     """Per-class accuracy, CNN minus FFN; the networks side by side; what weight sharing saves."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.3, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.1, 1])
     left, right = top.subfigures(1, 2, width_ratios=[1, 1.25])
     ax = left.subplots()
     rows = q8["classes"][::-1]  # the largest gain on top
@@ -65,7 +68,7 @@ def q8_gains_figure(q8: dict, answer: str) -> Figure:
                          "input value to every output value"
                          + ("" if any(r["bias"] for r in share) else " (no biases: batch norm follows)"), 75),
            fontsize=8)
-    _answer(bottom, answer)
+    _answer(bottom, answer, question)
     return fig
 
 
@@ -119,10 +122,10 @@ def q8_why_figure(q8: dict, example: np.ndarray, locality: dict | None, locality
     return fig
 
 
-def q9_stages_figure(q9: dict, answer: str) -> Figure:
+def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     """The stage table and the probe, purity and sparsity curves, with the answer."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.2, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[2.0, 1])
     left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
     rows = q9["stages"]
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
@@ -153,7 +156,7 @@ def q9_stages_figure(q9: dict, answer: str) -> Figure:
     right.grid(alpha=0.3)
     right.legend(fontsize=8)
     right.set_title("From pixels to the hidden layer", fontsize=10)
-    _answer(bottom, answer)
+    _answer(bottom, answer, question)
     return fig
 
 

@@ -60,8 +60,13 @@ def training_pages(metrics: dict) -> list[Page]:
     return pages
 
 
-Q8 = "why does the CNN do better? convolutions against fully connected layers"
-Q9 = "how do the features evolve through the CNN's layers, and how does that help?"
+Q8 = "why the CNN does better"
+Q9 = "how the features evolve through the CNN"
+# The questions as the assignment (spec 001) asks them, above each answer.
+Q8_TEXT = ("Why does the CNN achieve better performance on image classification? Consider the role of "
+           "convolutional layers in feature extraction versus the fully connected layers.")
+Q9_TEXT = ("Looking at the feature-map progression, how do the features evolve through the CNN's layers? What does "
+           "each layer appear to detect, and how does this hierarchy help classification?")
 LOCALITY_COMMAND = "python experiments.py locality"
 
 
@@ -93,10 +98,10 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     example = metrics["networks"]["cnn"]["examples"]["correct"]
     pixels = np.asarray(example["pixels"], dtype=float).reshape(28, 28) / 127.5 - 1
     return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
-                 qplots.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2))),
+                 qplots.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2), Q8_TEXT)),
             Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
                  qplots.q8_why_figure(q["q8"], pixels, comparisons, note)),
-            Page("q9_stages", "Question 9 (1 of 2)", Q9, qplots.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]))),
+            Page("q9_stages", "Question 9 (1 of 2)", Q9, qplots.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT)),
             Page("q9_patches", "Question 9 (2 of 2)", "what each conv stage detects",
                  qplots.q9_patches_figure(q["q9"]))]
 
