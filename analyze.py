@@ -22,7 +22,7 @@ import torch
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, files, report, storage
+from fmnist import data, files, provenance, report, storage
 from fmnist import analysis as an
 from fmnist.training import pick_device, predict
 
@@ -78,21 +78,25 @@ def summary_lines(results: dict, settings) -> list[str]:
               f"t-SNE: {results['tsne']['note']}.",
               f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
               "", "time per part: " + ", ".join(f"{k} {v:.0f}s" for k, v in results["seconds"].items()),
-              f"settings: {settings}", ""]
+              f"settings: {settings}", "",
+              "weights: " + ", ".join(f"{k}.pth sha256 {v[:16]}..." for k, v in results["weights_sha256"].items()),
+              provenance.line(results["provenance"]), ""]
     return [part for line in lines for part in (textwrap.wrap(line, 92, subsequent_indent="  ") or [""])]
 
 
 def run(args) -> int:
+    started = provenance.now()
     settings = an.QUICK if args.quick else an.AnalysisSettings()
     out_dir = storage.check_out_dir(args.out_dir)
     metrics = files.load_metrics(out_dir)
     if not all(k in metrics.get("networks", {}) for k in NETWORKS):
         raise storage.UserError(f"{out_dir / 'metrics.json'} lacks the results of both networks: "
                                 "run python fashionmnist.py first, or pass --out-dir")
-    models = {}
+    models, shas = {}, {}
     for key, make in NETWORKS.items():
         model = storage.load_weights(make(), out_dir / f"{key}.pth", key.upper(),
                                      "run python fashionmnist.py first, or pass --out-dir")
+        shas[key] = files.check_weights(metrics, out_dir / "metrics.json", key, out_dir / f"{key}.pth")
         models[key] = (report.NETWORKS[key], model.eval())
     device = pick_device(args.device)
     x, y = data.load_test(args.data_dir)
@@ -130,6 +134,8 @@ def run(args) -> int:
     results["seconds"] = timer.seconds
     results["csv_rows"] = len(y)
     results["settings"] = settings.__dict__
+    results["weights_sha256"] = shas
+    results["provenance"] = provenance.record(device, settings.seed, data.locate(args.data_dir), started)
     with storage.staged(out_dir) as stage:
         (stage / "analysis").mkdir()
         for key in models:

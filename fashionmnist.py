@@ -28,7 +28,7 @@ import torchvision
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, evidence, files, report, storage
+from fmnist import data, evidence, files, provenance, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
 from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device
 
@@ -88,6 +88,8 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
                                     f"from an earlier run in {args.out_dir}")
         storage.load_weights(model, args.out_dir / f"{key}.pth", key.upper(),
                              "run python fashionmnist.py without --skip-train first")
+        files.check_weights({"networks": {key: previous}}, args.out_dir / "metrics.json", key,
+                            args.out_dir / f"{key}.pth")
         model.to(device, memory_format=torch.channels_last)
         record = {k: previous[k] for k in ("history", "train_seconds", "seed", "config", "finished")}
     else:
@@ -101,6 +103,7 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
     record["parameters"] = count_parameters(model)
     record["device"] = str(device)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, stage / f"{key}.pth")
+    record["weights_sha256"] = provenance.sha256(stage / f"{key}.pth")  # ties these numbers to these weights
     t = record["test"]
     print(f"{key.upper()}: test accuracy {100 * t['accuracy']:.2f}%  test loss {t['loss']:.4f}  "
           f"leaderboard {100 * t['leaderboard']:.2f}%  parameters {record['parameters']['total']:,}  "
@@ -117,6 +120,7 @@ def question_evidence(models: dict, metrics: dict, splits, device, out_dir: Path
             return {"skipped": f"the {key.upper()} has not been trained: run python fashionmnist.py --model {key}"}
         try:
             models[key] = storage.load_weights(MODELS[key](), out_dir / f"{key}.pth", key.upper(), "")
+            files.check_weights(metrics, out_dir / "metrics.json", key, out_dir / f"{key}.pth")
         except storage.UserError as err:
             print(f"questions 8-9 skipped: {err}", flush=True)
             return {"skipped": str(err)}
@@ -128,6 +132,7 @@ def question_evidence(models: dict, metrics: dict, splits, device, out_dir: Path
 
 
 def run(args) -> int:
+    started = provenance.now()
     out_dir = storage.check_out_dir(args.out_dir)
     keys = ["ffn", "cnn"] if args.model == "both" else [args.model]
     # Training both networks replaces every result, so the earlier metrics.json is not read;
@@ -151,6 +156,7 @@ def run(args) -> int:
         metrics["questions"] = question_evidence(models, metrics, splits, device, out_dir)
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
+        metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started)
         storage.write_json(metrics, stage / "metrics.json")
         pages = report.training_pages(metrics) + report.question_pages(metrics, locality)
         for page in pages:

@@ -50,6 +50,12 @@ def run(args) -> int:
     locality = report.read_locality(out_dir)
     model = storage.load_weights(Conv_Net(), args.checkpoint, "CNN (Conv_Net)",
                                  "run python fashionmnist.py first, or pass --checkpoint")
+    # The weights must be the CNN that the metrics.json beside them and the one whose pages
+    # this PDF shows describe; a checkpoint with no metrics.json beside it is shown as itself.
+    sha = files.check_weights(metrics, out_dir / "metrics.json", "cnn", args.checkpoint)
+    beside = args.checkpoint.parent / "metrics.json"
+    if beside.resolve() != (out_dir / "metrics.json").resolve():
+        files.check_weights(files.load_metrics(args.checkpoint.parent), beside, "cnn", args.checkpoint)
     model.eval()
     if args.image is not None:
         image, note = load_image(args.image)
@@ -72,7 +78,8 @@ def run(args) -> int:
         for page in questions[:2]:  # question 8 quotes the locality study, which may have run since
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
         count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages + questions,
-                                 note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}.")
+                                 note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}, and the "
+                                      f"weights {args.checkpoint.name} (sha256 {sha[:16]}...).")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
           f"figures.pdf ({count} pages) to {out_dir}")
     print(f"look at {out_dir / 'figures.pdf'} (questions 1-9); next: python analyze.py (what the networks learned)")

@@ -20,9 +20,9 @@ from typing import Callable
 
 import torch
 
-from . import files, report, storage
+from . import files, provenance, report, storage
 from .analysis import stratified
-from .training import Diverged
+from .training import Diverged, batch_loss
 
 PDF_NAME = "experiments.pdf"
 
@@ -72,10 +72,21 @@ class Study:
     notes: Callable = lambda results: []
     files: Callable = lambda config: []  # files in the study folder a finished run must have left
     headline: Callable = lambda results: []  # the summary page's lines: what the study found
+    networks: Callable = lambda config: []  # fresh networks whose code computes a run: its own,
+    #                                         then those whose weights it starts from
 
 
 def run_key(config: dict) -> str:
     return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def fingerprint(study: Study, config: dict) -> str:
+    """What computes a run besides its configuration: the structure and class source of each
+    of its networks and the training objective (provenance.network_fingerprint). A finished
+    run whose fingerprint differs from today's was computed by other code and is redone."""
+    torch.manual_seed(0)  # building the networks draws initial weights: keep the global state fixed
+    parts = [provenance.network_fingerprint(m, batch_loss) for m in study.networks(config)]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 
 
 def subset(split: tuple, per_class: int | None, seed: int = 0) -> tuple:
@@ -122,6 +133,10 @@ def planned(results: dict) -> list[dict]:
     return [results["runs"][k] for k in results["plan"] if k in results["runs"]]
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
 def clock(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
@@ -140,21 +155,29 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     results.update(plan=keys, finished=None)
     results.pop("finish", None)
     save_results(results, path)
-    done = lambda k, c: k in results["runs"] and all((ctx.folder / f).is_file() for f in study.files(c))  # noqa: E731
+    prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
+    stale = [c["name"] for k, c in zip(keys, configs)
+             if k in results["runs"] and results["runs"][k].get("fingerprint") != prints[k]]
+    done = lambda k, c: (k in results["runs"] and results["runs"][k].get("fingerprint") == prints[k]  # noqa: E731
+                         and all((ctx.folder / f).is_file() for f in study.files(c)))
     todo = [(k, c) for k, c in zip(keys, configs) if not done(k, c)]
     kept = [c["name"] for k, c in zip(keys, configs) if done(k, c)]
-    names = ", ".join(kept[:5]) + (f" and {len(kept) - 5} more" if len(kept) > 5 else "")
-    log(f"{study.name}: {len(configs)} runs" + (f"; {len(kept)} finished earlier are kept ({names}); "
+    log(f"{study.name}: {len(configs)} runs" + (f"; {len(kept)} finished earlier are kept ({_names(kept)}); "
                                                  "--fresh redoes them" if kept else ""))
-    start = time.perf_counter()
+    if stale:
+        log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
+            f"ran ({_names(stale)})")
+    start, started = time.perf_counter(), provenance.now()
     for n, (key, config) in enumerate(todo, start=1):
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), provenance.now()
+        torch.manual_seed(config.get("seed", 0))  # a run's initial weights never depend on the runs before it
         try:
             record = study.run(config, ctx)
         except Diverged as err:
             record = {"diverged": str(err)}
         record.update(config=config, seconds=round(time.perf_counter() - began, 1),
-                      finished_at=datetime.datetime.now().isoformat())
+                      finished_at=datetime.datetime.now().isoformat(), fingerprint=prints[key],
+                      provenance=provenance.record(ctx.device, config.get("seed"), ctx.splits.get("files"), began_at))
         results["runs"][key] = record
         save_results(results, path)
         elapsed = time.perf_counter() - start
@@ -166,6 +189,7 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
+    results["provenance"] = provenance.record(ctx.device, ctx.options.seed, ctx.splits.get("files"), started)
     save_results(results, path)
     return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
 
@@ -223,6 +247,9 @@ def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | 
         lines += [f"{name} ({study.spec}): {study.title}",
                   f"  {len(records)} runs, finished {results['finished']}, "
                   f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
+        if results.get("provenance"):
+            lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
+                                       subsequent_indent="    "))
         lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
                   for line in study.headline(results)] + [""]
         titles, rows = formatted(study, results)

@@ -6,15 +6,20 @@ remakes it; nothing is written or deleted when a file is refused.
 """
 from pathlib import Path
 
+from . import provenance
 from .storage import NULL, NUMBER, Each, UserError, load_checked
 
 METRICS_REMAKE = "run python fashionmnist.py to remake it (it replaces the file)"
+
+PROVENANCE = {"commit": str, "dirty": (bool, NULL), "python": str, "torch": str, "torchvision": str, "numpy": str,
+              "device": str, "precision": str, "cpu": str, "threads": int, "seed": (int, NULL),
+              "data_sha256": Each(str, "data file"), "command": str, "started": str, "ended": str}
 
 EXAMPLE = {"index": int, "true_name": str, "pred_name": str, "confidence": NUMBER, "pixels": [int]}
 EPOCH = {"epoch": int, "train_loss": NUMBER, "val_loss": NUMBER, "val_acc": (NUMBER, NULL), "seconds": NUMBER}
 NETWORK = {
     "history": {"iterations": [NUMBER], "epochs": [EPOCH], "best_epoch": int},
-    "train_seconds": NUMBER, "seed": int, "finished": str, "device": str,
+    "train_seconds": NUMBER, "seed": int, "finished": str, "device": str, "weights_sha256": str,
     "config": {"epochs": int, "batch_size": int, "lr": NUMBER, "init": str},
     "test": {"accuracy": NUMBER, "loss": NUMBER, "leaderboard": NUMBER, "confusion": [[int]],
              "per_class": Each({"precision": NUMBER, "recall": NUMBER, "f1": NUMBER}, "class")},
@@ -36,13 +41,15 @@ METRICS = {
     "questions": {"q8?": Q8, "q9?": Q9, "skipped?": str},
     "environment": {"versions": Each(str, "package"), "machine": str, "command": str},
     "data_files": Each(str, "file name"),
+    "provenance": PROVENANCE,
 }
 
 RUN = {"config": {"name": str, "seed?": int}, "seconds": NUMBER, "finished_at?": str, "diverged?": str,
        "val?": {"loss": NUMBER, "accuracy": (NUMBER, NULL)}, "test?": dict, "train?": dict,
-       "history?": [dict], "best_epoch?": int, "sizes?": Each(int, "split")}
+       "history?": [dict], "best_epoch?": int, "sizes?": Each(int, "split"), "fingerprint?": str,
+       "provenance?": PROVENANCE}
 RESULTS = {"study": str, "plan": [str], "runs": Each(RUN, "run"), "finished": (str, NULL), "finish?": dict,
-           "seconds_this_session?": NUMBER}
+           "seconds_this_session?": NUMBER, "provenance?": PROVENANCE}
 INTERVAL = {"mean": NUMBER, "low": (NUMBER, NULL), "high": (NUMBER, NULL), "half_width": (NUMBER, NULL), "n": int}
 LOCALITY_FINISH = {"comparisons": Each({"label": str, "images": INTERVAL, "scrambled": INTERVAL,
                                         "difference": INTERVAL, "verdict": str,
@@ -55,6 +62,21 @@ FINISH = {"locality": LOCALITY_FINISH}  # the studies whose finish other scripts
 def load_metrics(out_dir: Path) -> dict:
     """metrics.json of `out_dir` ({} when there is none yet)."""
     return load_checked(Path(out_dir) / "metrics.json", METRICS, METRICS_REMAKE)
+
+
+def check_weights(metrics: dict, metrics_path: Path, key: str, weights: Path) -> str | None:
+    """The SHA-256 of `weights` (None if there is no such file), refused when `metrics` (read
+    from `metrics_path`) records another for network `key`: the two come from different runs."""
+    weights = Path(weights)
+    if not weights.is_file():
+        return None
+    actual = provenance.sha256(weights)
+    recorded = metrics.get("networks", {}).get(key, {}).get("weights_sha256")
+    if recorded is not None and actual != recorded:
+        raise UserError(f"{weights} is not the {key.upper()} that {metrics_path} describes (SHA-256 {actual[:12]}..., "
+                        f"it records {recorded[:12]}...): the two files come from different runs; run python "
+                        "fashionmnist.py to remake both, or keep each checkpoint beside its own metrics.json")
+    return actual
 
 
 def study_remake(name: str) -> str:

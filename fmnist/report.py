@@ -5,11 +5,13 @@ from metrics.json alone, so kernel_vis.py can rebuild the whole document without
 """
 from pathlib import Path
 
+import textwrap
+
 import matplotlib
 import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 
-from . import files, plots
+from . import files, plots, provenance
 from . import question_plots as qplots
 from .answers import q8_paragraph, q9_paragraph
 from .data import CLASSES
@@ -123,8 +125,12 @@ def summary_lines(metrics: dict) -> list[str]:
                   f"init {cfg['init']}, best epoch {net['history']['best_epoch']}"]
     env = metrics.get("environment", {})
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
-              f"machine: {env.get('machine', '?')}", ""]
-    return lines
+              f"machine: {env.get('machine', '?')}"]
+    if metrics.get("provenance"):
+        lines += textwrap.wrap(provenance.line(metrics["provenance"]), 92, subsequent_indent="  ")
+    for key, _, net in _present(metrics):
+        lines.append(f"{key}.pth sha256 {net.get('weights_sha256', '?')[:16]}...")
+    return lines + [""]
 
 
 def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str) -> int:

@@ -134,4 +134,4 @@ def study(builders: dict) -> Study:
     (the package never imports the scripts' level)."""
     return Study(name="locality", spec="Spec 001 Q8", title="Locality: both networks on images and on scrambled pixels",
                  plan=plan, run=functools.partial(run, builders), columns=COLUMNS, rows=rows, pages=pages,
-                 finish=finish, notes=notes, headline=headline)
+                 finish=finish, notes=notes, headline=headline, networks=lambda c: [builders[c["network"]]()])

@@ -193,4 +193,5 @@ def headline(results: dict) -> list[str]:
 
 
 STUDY = Study(name="mobilenet", spec="Spec 003", title="Standard against MobileNet (depthwise-separable) blocks",
-              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, finish=finish, notes=notes, headline=headline)
+              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, finish=finish, notes=notes, headline=headline,
+              networks=lambda c: [init_network(c["conv_blocks"], c["mobilenet_blocks"])])

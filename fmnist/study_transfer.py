@@ -147,11 +147,19 @@ def _files(config: dict) -> list[str]:
     return [] if config["start"] == "random" else ["autoencoder.pth" if config["study"] == "pretrain" else "source.pth"]
 
 
+def _networks(config: dict) -> list:
+    """A run's own network, then the network whose weights it starts from (if any)."""
+    upstream = ConvAutoencoder() if config["study"] == "pretrain" else HalfCNN(len(HALF2))
+    if config["kind"] == "upstream":
+        return [upstream]
+    return [HalfCNN(len(HALF1))] + ([] if config["start"] == "random" else [upstream])
+
+
 PRETRAIN = Study(name="pretrain", spec="Spec 004 3.4", title="Autoencoder pre-training against random initialisation",
                  plan=pretrain_plan, run=pretrain_run, columns=COLUMNS, rows=rows, pages=pretrain_pages,
-                 notes=pretrain_notes, files=_files,
+                 notes=pretrain_notes, files=_files, networks=_networks,
                  headline=lambda results: verdicts(planned(results), ("random", "pretrained"))[1::2])
 TRANSFER = Study(name="transfer", spec="Spec 004 3.5", title="Transfer from Fashion-MNIST-2 against random initialisation",
                  plan=transfer_plan, run=transfer_run, columns=COLUMNS, rows=rows, pages=transfer_pages,
-                 notes=transfer_notes, files=_files,
+                 notes=transfer_notes, files=_files, networks=_networks,
                  headline=lambda results: verdicts(planned(results), ("random", "transferred"))[1::2])

@@ -132,4 +132,5 @@ def headline(results: dict) -> list[str]:
 
 
 STUDY = Study(name="variants", spec="Spec 004 3.2 / 000", title="A base CNN and variants, one change at a time",
-              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes, headline=headline)
+              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes, headline=headline,
+              networks=lambda c: [build(c)])

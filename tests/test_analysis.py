@@ -160,6 +160,9 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
     assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
                      "cnn_right_wrong", "roc", "tsne", "fooling"}
     assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
+    from test_provenance import check_record
+    check_record(results["provenance"], data_dir)
+    assert results["weights_sha256"] == {k: metrics["networks"][k]["weights_sha256"] for k in ("ffn", "cnn")}
 
 
 def test_a_failed_analysis_leaves_the_previous_one_untouched(analysed, tmp_path, monkeypatch):
