@@ -30,14 +30,15 @@ def now() -> str:
 
 @functools.cache
 def git_state(root: Path = ROOT) -> dict:
-    """{"commit": HEAD's hash, "dirty": whether tracked or new files differ from it}; the commit
+    """{"commit": HEAD's hash, "dirty": whether tracked files outside outputs/ differ from it}; the commit
     says "not a git checkout" (dirty None) where there is no git or no repository."""
     try:
         run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=10, cwd=root)
         head = run(["git", "rev-parse", "HEAD"])
         if head.returncode != 0:
             return {"commit": NOT_GIT, "dirty": None}
-        status = run(["git", "status", "--porcelain", "--untracked-files=no"])
+        # the code, not the results: outputs/ is tracked too, and every run rewrites it
+        status = run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)outputs"])
         return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
     except (OSError, subprocess.SubprocessError):
         return {"commit": NOT_GIT, "dirty": None}
