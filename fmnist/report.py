@@ -147,5 +147,5 @@ def write_document(path: Path, title: str, lines: list[str], pages: list[Page], 
 def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
     """The hand-in: the summary page of `metrics`, then `pages` in order; return the page count."""
     return write_document(path, "Fashion-MNIST: feed-forward and convolutional networks",
-                          summary_lines(metrics) + ([note, ""] if note else []), pages,
+                          summary_lines(metrics) + (textwrap.wrap(note, 92) + [""] if note else []), pages,
                           "Fashion-MNIST coursework figures")
