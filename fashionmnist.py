@@ -30,7 +30,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, evidence, files, provenance, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
-from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device
+from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device, pick_precision
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
@@ -40,6 +40,7 @@ MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
 DEFAULTS = {"ffn": dict(epochs=12, batch_size=256, lr=0.1, flip=False),
             "cnn": dict(epochs=11, batch_size=256, lr=0.2, flip=True)}
 QUICK = dict(train=4000, val=1000, epochs=2)
+PRECISION = "auto"  # bf16 where native: 3 seeds each on an AVX-512 BF16 CPU found no accuracy difference (README)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,6 +55,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="stop after this many epochs without a lower validation loss")
     p.add_argument("--init", choices=["default", "xavier", "he"], default="default")
     p.add_device()
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=PRECISION,
+                   help="training arithmetic: bf16 runs the forward pass and loss in bfloat16 (weights and "
+                        "evaluation stay float32); auto picks bf16 where the device computes it natively")
     p.add_argument("--out-dir", "--save-dir", "--save_dir", dest="out_dir", type=Path, default=HERE / "outputs")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs: a smoke run")
@@ -68,7 +72,7 @@ def settings_for(key: str, args) -> TrainSettings:
             chosen[field] = getattr(args, field)
     if args.quick and args.epochs is None:
         chosen["epochs"] = QUICK["epochs"]
-    return TrainSettings(patience=args.patience, **chosen)
+    return TrainSettings(patience=args.patience, precision=args.precision, **chosen)
 
 
 def environment(device) -> dict:
@@ -140,13 +144,14 @@ def run(args) -> int:
     metrics = {} if keys == list(MODELS) and not args.skip_train else files.load_metrics(out_dir)
     locality = report.read_locality(out_dir)
     device = pick_device(args.device)
+    args.precision = pick_precision(args.precision, device)
     splits = data.load(args.data_dir)
     if args.quick:
         splits["train"] = tuple(t[:QUICK["train"]] for t in splits["train"])
         splits["val"] = tuple(t[:QUICK["val"]] for t in splits["val"])
     print(f"data: {len(splits['train'][1]):,} training, {len(splits['val'][1]):,} validation, "
           f"{len(splits['test'][1]):,} test images from {Path(splits['files']['t10k-images-idx3-ubyte']).parent}; "
-          f"device {device}", flush=True)
+          f"device {device}, training precision {args.precision}", flush=True)
     metrics.setdefault("networks", {})
     with storage.staged(out_dir) as stage:
         models = {}
@@ -156,7 +161,7 @@ def run(args) -> int:
         metrics["questions"] = question_evidence(models, metrics, splits, device, out_dir)
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
-        metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started)
+        metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started, args.precision)
         storage.write_json(metrics, stage / "metrics.json")
         pages = report.training_pages(metrics) + report.question_pages(metrics, locality)
         for page in pages:

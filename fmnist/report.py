@@ -122,7 +122,7 @@ def summary_lines(metrics: dict) -> list[str]:
         cfg = net["config"]
         lines += [f"{key.upper()}: trained {net['finished']} on {net['device']}, seed {net['seed']}",
                   f"     epochs {cfg['epochs']}, batch {cfg['batch_size']}, peak lr {cfg['lr']}, "
-                  f"init {cfg['init']}, best epoch {net['history']['best_epoch']}"]
+                  f"init {cfg['init']}, {cfg.get('precision', 'fp32')}, best epoch {net['history']['best_epoch']}"]
     env = metrics.get("environment", {})
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
               f"machine: {env.get('machine', '?')}"]

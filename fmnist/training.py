@@ -30,6 +30,8 @@ class TrainSettings:
     optimizer: str = "sgd"  # sgd (Nesterov when momentum > 0), adam or rmsprop
     momentum: float = 0.9  # sgd and rmsprop only
     objective: str = "classify"  # classify: cross-entropy on labels; reconstruct: MSE to the input
+    precision: str = "fp32"  # bf16: the forward pass and loss under bfloat16 autocast (weights,
+    #                          optimizer state, batch-norm statistics and evaluation stay float32)
 
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
@@ -69,6 +71,28 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
     return torch.device(name)
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 natively: a CUDA GPU that says so, or a CPU whose
+    flags list AVX-512 BF16 or AMX-BF16 (read from /proc/cpuinfo, where oneDNN gets its fast
+    bfloat16 kernels; elsewhere bfloat16 is emulated and slower than float32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return False
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def pick_precision(name: str, device: torch.device) -> str:
+    """auto: bf16 where the device computes it natively, else fp32."""
+    if name == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return name
 
 
 def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -150,8 +174,9 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
             xb = to_device(mirror_half(x_train[idx], generator) if settings.flip else x_train[idx], device)
             target = y_train[idx].to(device) if classify else xb
-            output = model(xb)
-            loss = batch_loss(output, target, settings)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
+                output = model(xb)
+                loss = batch_loss(output.float(), target, settings)
             if not loss.item() < EXPLODED_LOSS:  # also true for NaN
                 raise Diverged(f"{name}: training diverged: the loss became {loss.item():.4g} in epoch {epoch}, "
                                f"batch {i + 1}; lower --lr (it was {settings.lr:g}) and try again")

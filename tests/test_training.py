@@ -109,3 +109,18 @@ def test_optimizer_choice_and_weight_decay_only_on_weights(name, kind, momentum)
     assert all(p.dim() > 1 for p in decayed["params"]) and all(p.dim() <= 1 for p in plain["params"])
     if name == "sgd":
         assert opt.defaults["nesterov"] == (momentum > 0)
+
+
+def test_bf16_training_keeps_float32_weights_and_learns():
+    from fmnist.training import TrainSettings, fit, pick_precision
+    assert pick_precision("fp32", torch.device("cpu")) == "fp32"
+    assert pick_precision("auto", torch.device("cpu")) in ("fp32", "bf16")
+    gen = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 1, 28, 28, generator=gen), torch.arange(64) % 10
+    torch.manual_seed(0)
+    model = FF_Net()
+    settings = TrainSettings(epochs=8, batch_size=32, lr=0.05, flip=False, precision="bf16")
+    history = fit(model, (x, y), (x, y), settings, torch.device("cpu"), seed=0, log=lambda line: None)
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert all(b.dtype == torch.float32 for b in model.buffers() if b.is_floating_point())
+    assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
