@@ -189,6 +189,6 @@ def q9_patches_figure(q9: dict) -> Figure:
         "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
         f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to the "
         "stage's receptive field around the strongest position (above each patch: the image's class and the "
-        "channel's response; black beyond the image's edge, blue between patches)", 105),
+        "channel's response; black beyond the image's edge, blue between patches)", 90),
         fontsize=9, y=1 - 0.1 / height, va="top")
     return fig
