@@ -144,6 +144,21 @@ def preprocess(images) -> torch.Tensor:
     return PREPROCESS(images).as_subclass(torch.Tensor)
 
 
+# Fashion-MNIST's background is black: pixel 0, which PREPROCESS makes -1. A shifted image is
+# filled with it, so the uncovered border looks like the rest of the background; zero would be
+# mid-grey, a bar that no training image has.
+BACKGROUND = -1.0
+
+
+def shift(x: torch.Tensor, right: int, down: int, fill: float = BACKGROUND) -> torch.Tensor:
+    """Images (..., H, W) moved `right` and `down` pixels (negative: left, up), the uncovered
+    border set to `fill`; what moves out of the frame is lost."""
+    h, w = x.shape[-2:]
+    padded = torch.nn.functional.pad(x, (max(right, 0), max(-right, 0), max(down, 0), max(-down, 0)), value=fill)
+    top, left = max(-down, 0), max(-right, 0)
+    return padded[..., top:top + h, left:left + w]
+
+
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
     """Undo PREPROCESS: values in [-1, 1] back to 0-255 pixels."""
     return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)

@@ -17,14 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from .analysis import stratified
-from .data import CLASSES, SIDE, to_uint8
+from .data import BACKGROUND, CLASSES, SIDE, shift, to_uint8
 from .layers import layer_table, receptive_fields
 from .training import predict, to_device
 
-# Fashion-MNIST's background is black: pixel 0, which ToTensor + Normalize(0.5, 0.5) makes -1.
-# A shifted image is filled with it, so the uncovered border looks like the rest of the
-# background; zero would be mid-grey, a bar that no training image has.
-BACKGROUND = -1.0
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (right, down) steps: right, left, down, up
 
 
@@ -38,15 +34,6 @@ class EvidenceSettings:
     patch_images: int = 6               # ... and images per channel
     purity_top: int = 20                # class purity: the top 20 images of each channel
     seed: int = 0
-
-
-def shift(x: torch.Tensor, right: int, down: int, fill: float = BACKGROUND) -> torch.Tensor:
-    """Images (N, C, H, W) moved `right` and `down` pixels (negative: left, up), the uncovered
-    border set to `fill`; what moves out of the frame is lost."""
-    h, w = x.shape[-2:]
-    padded = F.pad(x, (max(right, 0), max(-right, 0), max(down, 0), max(-down, 0)), value=fill)
-    top, left = max(-down, 0), max(-right, 0)
-    return padded[..., top:top + h, left:left + w]
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device) -> float:

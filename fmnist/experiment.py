@@ -83,8 +83,8 @@ def run_key(config: dict) -> str:
 def fingerprint(study: Study, config: dict) -> str:
     """What computes a run besides its configuration: the structure and class source of each
     of its networks and the training objective (provenance.network_fingerprint). A finished
-    run whose fingerprint differs from today's was computed by other code and is redone."""
-    torch.manual_seed(0)  # building the networks draws initial weights: keep the global state fixed
+    run whose fingerprint differs from today's was computed by other code and is redone.
+    (Building the networks draws from torch's global generator; every run is seeded anew.)"""
     parts = [provenance.network_fingerprint(m, batch_loss) for m in study.networks(config)]
     return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 

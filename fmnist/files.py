@@ -71,7 +71,7 @@ def check_weights(metrics: dict, metrics_path: Path, key: str, weights: Path) ->
     if not weights.is_file():
         return None
     actual = provenance.sha256(weights)
-    recorded = metrics.get("networks", {}).get(key, {}).get("weights_sha256")
+    recorded = metrics.get("networks", {}).get(key, {}).get("weights_sha256")  # absent: nothing to hold it to
     if recorded is not None and actual != recorded:
         raise UserError(f"{weights} is not the {key.upper()} that {metrics_path} describes (SHA-256 {actual[:12]}..., "
                         f"it records {recorded[:12]}...): the two files come from different runs; run python "

@@ -72,16 +72,14 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     return fig
 
 
-def q8_why_figure(q8: dict, example: np.ndarray, locality: dict | None, locality_note: str) -> Figure:
-    """Accuracy against shift for both networks, an image shifted, and the locality study's result."""
+def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, locality_note: str) -> Figure:
+    """Accuracy against shift for both networks, an image moved right by each shift
+    (`shifted`, one per shift), and the locality study's result."""
     t = q8["translation"]
     fig = Figure(figsize=PAGE, layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 2.2])
-    strip = top.subplots(1, len(t["shifts"]))
-    for ax, s in zip(np.atleast_1d(strip), t["shifts"]):
-        shifted = np.full_like(example, t["fill"])
-        shifted[:, s:] = example[:, :example.shape[1] - s]
-        ax.imshow(shifted, cmap=GRAY, vmin=-1, vmax=1)
+    for ax, s, image in zip(np.atleast_1d(top.subplots(1, len(t["shifts"]))), t["shifts"], shifted):
+        ax.imshow(image, cmap=GRAY, vmin=-1, vmax=1)
         ax.set_title(f"moved {s} px right", fontsize=9)
         ax.set_axis_off()
     top.suptitle(f"A test image moved right; the uncovered border is filled with {t['fill']:g}, the black "

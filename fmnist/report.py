@@ -8,13 +8,13 @@ from pathlib import Path
 import textwrap
 
 import matplotlib
-import numpy as np
+import torch
 from matplotlib.backends.backend_pdf import PdfPages
 
 from . import files, plots, provenance
 from . import question_plots as qplots
 from .answers import q8_paragraph, q9_paragraph
-from .data import CLASSES
+from .data import CLASSES, shift
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
 
@@ -98,11 +98,12 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
         return []
     comparisons, note = locality_note(locality)
     example = metrics["networks"]["cnn"]["examples"]["correct"]
-    pixels = np.asarray(example["pixels"], dtype=float).reshape(28, 28) / 127.5 - 1
+    pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
+    shifted = [shift(pixels, s, 0, q["q8"]["translation"]["fill"]).numpy() for s in q["q8"]["translation"]["shifts"]]
     return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
                  qplots.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2), Q8_TEXT)),
             Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
-                 qplots.q8_why_figure(q["q8"], pixels, comparisons, note)),
+                 qplots.q8_why_figure(q["q8"], shifted, comparisons, note)),
             Page("q9_stages", "Question 9 (1 of 2)", Q9, qplots.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT)),
             Page("q9_patches", "Question 9 (2 of 2)", "what each conv stage detects",
                  qplots.q9_patches_figure(q["q9"]))]
@@ -123,11 +124,13 @@ def summary_lines(metrics: dict) -> list[str]:
         lines += [f"{key.upper()}: trained {net['finished']} on {net['device']}, seed {net['seed']}",
                   f"     epochs {cfg['epochs']}, batch {cfg['batch_size']}, peak lr {cfg['lr']}, "
                   f"init {cfg['init']}, {cfg.get('precision', 'fp32')}, best epoch {net['history']['best_epoch']}"]
-    env = metrics.get("environment", {})
-    lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
-              f"machine: {env.get('machine', '?')}"]
-    if metrics.get("provenance"):
+    lines.append("")
+    if metrics.get("provenance"):  # versions, machine, command and more, in one record
         lines += textwrap.wrap(provenance.line(metrics["provenance"]), 92, subsequent_indent="  ")
+    else:
+        env = metrics.get("environment", {})
+        lines += ["versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
+                  f"machine: {env.get('machine', '?')}"]
     for key, _, net in _present(metrics):
         lines.append(f"{key}.pth sha256 {net.get('weights_sha256', '?')[:16]}...")
     return lines + [""]

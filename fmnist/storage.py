@@ -148,28 +148,21 @@ class Each:
         self.schema, self.keyed_by = schema, keyed_by
 
 
+KINDS = {dict: "an object", list: "a list", str: "a string", NULL: "null", int: "a number", float: "a number",
+         bool: "true/false"}
+
+
 def _kind(value) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    return {dict: "an object", list: "a list", str: "a string", NULL: "null"}.get(
-        type(value), "a number" if isinstance(value, (int, float)) else type(value).__name__)
+    return KINDS.get(type(value), type(value).__name__)
 
 
 def _expected(schema) -> str:
     if isinstance(schema, Each):
         return f"an object keyed by {schema.keyed_by}"
-    if isinstance(schema, dict):
-        return "an object"
-    if isinstance(schema, list):
-        return "a list"
+    if isinstance(schema, (dict, list)):
+        return KINDS[type(schema)]
     kinds = schema if isinstance(schema, tuple) else (schema,)
-    names = []
-    for k in kinds:
-        name = {dict: "an object", list: "a list", str: "a string", NULL: "null", int: "a number",
-                float: "a number", bool: "true/false"}.get(k, k.__name__)
-        if name not in names:
-            names.append(name)
-    return " or ".join(names)
+    return " or ".join(dict.fromkeys(KINDS.get(k, k.__name__) for k in kinds))
 
 
 def _problem(value, schema, where: str) -> str | None:

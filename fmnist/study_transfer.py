@@ -25,7 +25,6 @@ def pretrain_plan(ctx: Context) -> list[dict]:
 
 
 def pretrain_run(config: dict, ctx: Context) -> dict:
-    torch.manual_seed(config["seed"])
     if config["kind"] == "upstream":
         return autoencoder_run(config, ctx)
     model = HalfCNN(len(HALF1))
@@ -102,7 +101,6 @@ def transfer_plan(ctx: Context) -> list[dict]:
 
 
 def transfer_run(config: dict, ctx: Context) -> dict:
-    torch.manual_seed(config["seed"])
     if config["kind"] == "upstream":
         model = HalfCNN(len(HALF2))
         record, _ = train_and_measure(model, config, halves(ctx, HALF2), ctx, num_classes=len(HALF2))
