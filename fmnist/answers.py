@@ -48,7 +48,9 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> s
     ffn, cnn = q8["networks"]["ffn"], q8["networks"]["cnn"]
     gap = cnn["accuracy"] - ffn["accuracy"]
     ratio = max(ffn["parameters"], cnn["parameters"]) / max(1, min(ffn["parameters"], cnn["parameters"]))
-    out = [f"The CNN classifies {cnn['accuracy']:.2f}% of the test images correctly and the FFN {ffn['accuracy']:.2f}%: "
+    seeds = sorted({n["seed"] for n in (ffn, cnn) if "seed" in n})
+    run = f"In this run (one trained network of each, seed {', '.join(map(str, seeds))}), t" if seeds else "T"
+    out = [f"{run}he CNN classifies {cnn['accuracy']:.2f}% of the test images correctly and the FFN {ffn['accuracy']:.2f}%: "
            f"the CNN is {abs(gap):.2f} points {compare(gap, 0)}, with a {compare(cnn['loss'], ffn['loss'])} test loss "
            f"({cnn['loss']:.3f} against {ffn['loss']:.3f}) and {ratio:.1f} times "
            f"{compare(cnn['parameters'], ffn['parameters'], 'more', 'fewer', 'as many')} parameters "

@@ -164,7 +164,7 @@ def question8(models: dict, records: dict, x: torch.Tensor, y: torch.Tensor, dev
     """`models` and `records` (metrics.json's entries) keyed "ffn" and "cnn"."""
     subset = stratified(y, s.shift_per_class, s.seed)
     nets = {k: {"parameters": r["parameters"]["total"], "accuracy": 100 * r["test"]["accuracy"],
-                "loss": r["test"]["loss"]} for k, r in records.items()}
+                "loss": r["test"]["loss"], "seed": r["seed"]} for k, r in records.items()}
     return {"networks": nets,
             "classes": class_gains(records["ffn"]["test"]["confusion"], records["cnn"]["test"]["confusion"]),
             "weight_sharing": weight_sharing(models["cnn"]),

@@ -126,7 +126,8 @@ def summary_lines(metrics: dict) -> list[str]:
                   f"init {cfg['init']}, {cfg.get('precision', 'fp32')}, best epoch {net['history']['best_epoch']}"]
     lines.append("")
     if metrics.get("provenance"):  # versions, machine, command and more, in one record
-        lines += textwrap.wrap(provenance.line(metrics["provenance"]), 92, subsequent_indent="  ")
+        lines += textwrap.wrap(provenance.line(metrics["provenance"]), 92, subsequent_indent="  ",
+                               break_on_hyphens=False)
     else:
         env = metrics.get("environment", {})
         lines += ["versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
