@@ -25,16 +25,16 @@ from pathlib import Path
 from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, files, storage
-from fmnist import experiment as ex
-from fmnist import study_locality
-from fmnist.study_mobilenet import STUDY as MOBILENET
-from fmnist.study_plots import table_figure
-from fmnist.study_transfer import PRETRAIN, TRANSFER
-from fmnist.study_variants import STUDY as VARIANTS
+from fmnist.studies import locality
+from fmnist.studies import runner as ex
+from fmnist.studies.mobilenet import STUDY as MOBILENET
+from fmnist.studies.plots import table_figure
+from fmnist.studies.transfer import PRETRAIN, TRANSFER
+from fmnist.studies.variants import STUDY as VARIANTS
 from fmnist.training import pick_device
 
 HERE = Path(__file__).resolve().parent
-LOCALITY = study_locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
+LOCALITY = locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
 STUDIES = {s.name: s for s in (MOBILENET, VARIANTS, PRETRAIN, TRANSFER, LOCALITY)}
 
 

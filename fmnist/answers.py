@@ -44,7 +44,7 @@ def trend(values: list[float]) -> str:
 
 def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> str:
     """The answer to question 8 from the evidence of `evidence.question8` and, when the study
-    has run, `study_locality.comparisons` (None: it has not)."""
+    has run, `studies.locality.comparisons` (None: it has not)."""
     ffn, cnn = q8["networks"]["ffn"], q8["networks"]["cnn"]
     gap = cnn["accuracy"] - ffn["accuracy"]
     ratio = max(ffn["parameters"], cnn["parameters"]) / max(1, min(ffn["parameters"], cnn["parameters"]))

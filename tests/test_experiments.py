@@ -13,9 +13,9 @@ from conftest import interrupt_study
 from fmnist.layers import layer_table
 from fmnist.metrics import confusion_matrix, macro_f1
 from fmnist.networks import ConvDw, init_network
-from fmnist.study_runs import multiply_adds, settings
-from fmnist.study_variants import VARIANTS, build
-from fmnist.study_variants import plan as variants_plan
+from fmnist.studies.runs import multiply_adds, settings
+from fmnist.studies.variants import VARIANTS, build
+from fmnist.studies.variants import plan as variants_plan
 from fmnist.training import make_optimizer, to_device
 
 

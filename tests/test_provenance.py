@@ -15,7 +15,8 @@ import kernel_vis
 from cnn import Conv_Net
 from conftest import ROOT
 from ffn import FF_Net
-from fmnist import provenance, study_locality
+from fmnist import provenance
+from fmnist.studies import locality as study_locality
 
 FIELDS = {"commit", "dirty", "python", "torch", "torchvision", "numpy", "device", "precision", "cpu", "threads",
           "seed", "data_sha256", "command", "started", "ended"}

@@ -13,9 +13,10 @@ import experiments
 from cnn import Conv_Net
 from conftest import interrupt_study
 from ffn import FF_Net
-from fmnist import answers, evidence, stats
+from fmnist import answers, evidence
+from fmnist.studies import stats
 from fmnist.layers import receptive_fields
-from fmnist.study_locality import permutation, scramble
+from fmnist.studies.locality import permutation, scramble
 from fmnist.training import predict
 
 CPU = torch.device("cpu")

@@ -8,8 +8,8 @@ import torch
 import experiments
 from conftest import interrupt_study
 from fmnist.networks import ConvAutoencoder, HalfCNN
-from fmnist.study_transfer import copy_encoder, transfer_weights
-from fmnist.sweep import HALF1, HALF2, half, nested, verdicts
+from fmnist.studies.transfer import copy_encoder, transfer_weights
+from fmnist.studies.sweep import HALF1, HALF2, half, nested, verdicts
 
 
 def test_halves_filter_and_relabel():

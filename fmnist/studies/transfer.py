@@ -1,21 +1,21 @@
 """Studies `pretrain` (spec 004 section 3.4) and `transfer` (3.5): where should a network's
 starting weights come from when labelled data is scarce? Each first trains its upstream
 network once (an autoencoder; a Fashion-MNIST-2 classifier), saves it in the study folder,
-then sweeps the fraction of labelled Fashion-MNIST-1 images (fmnist/sweep.py), starting every
+then sweeps the fraction of labelled Fashion-MNIST-1 images (studies/sweep.py), starting every
 run from a fresh copy of those weights or from random ones.
 """
 import torch
 import torch.nn.functional as F
 
-from . import storage
-from . import study_plots as splots
-from .data import CLASSES
-from .experiment import Context, Study, planned
-from .networks import ConvAutoencoder, HalfCNN
-from .report import Page
-from .study_runs import rounded, settings, train_and_measure
+from .. import storage
+from . import plots as splots
+from ..data import CLASSES
+from .runner import Context, Study, planned
+from ..networks import ConvAutoencoder, HalfCNN
+from ..report import Page
+from .runs import rounded, settings, train_and_measure
 from .sweep import COLUMNS, HALF1, HALF2, halves, rows, sweep_page, sweep_plan, sweep_run, verdicts
-from .training import fit, predict
+from ..training import fit, predict
 
 # --- pretrain -------------------------------------------------------------------------------
 

@@ -13,10 +13,10 @@ import functools
 import torch
 
 from . import stats
-from . import study_plots as splots
-from .experiment import Column, Context, Study, planned
-from .report import Page
-from .study_runs import epochs, splits, train_and_measure
+from . import plots as splots
+from .runner import Column, Context, Study, planned
+from ..report import Page
+from .runs import epochs, splits, train_and_measure
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")

@@ -8,11 +8,11 @@ relabelled 0-4, filtered from the package's own training, validation and test sp
 """
 import torch
 
-from . import study_plots as splots
-from .experiment import Column, Context, subset
-from .report import Page
-from .networks import HalfCNN
-from .study_runs import QUICK_PER_CLASS, epochs, train_and_measure
+from . import plots as splots
+from .runner import Column, Context, subset
+from ..report import Page
+from ..networks import HalfCNN
+from .runs import QUICK_PER_CLASS, epochs, train_and_measure
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
 FRACTIONS = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)

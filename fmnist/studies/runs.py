@@ -5,11 +5,11 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import analysis as an
-from .data import CLASSES
-from .experiment import Context, subset
-from .metrics import confusion_matrix, macro_f1, scores
-from .training import TrainSettings, fit, init_weights, predict
+from .. import analysis as an
+from ..data import CLASSES
+from .runner import Context, subset
+from ..metrics import confusion_matrix, macro_f1, scores
+from ..training import TrainSettings, fit, init_weights, predict
 
 # --quick: a small stratified subset of every split and one epoch: a smoke run for CI and tests.
 QUICK_PER_CLASS = {"train": 50, "val": 30, "test": 50}

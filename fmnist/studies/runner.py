@@ -20,9 +20,9 @@ from typing import Callable
 
 import torch
 
-from . import files, provenance, report, storage
-from .analysis import stratified
-from .training import Diverged, batch_loss
+from .. import files, provenance, report, storage
+from ..analysis import stratified
+from ..training import Diverged, batch_loss
 
 PDF_NAME = "experiments.pdf"
 

@@ -2,14 +2,14 @@
 change one thing, plus spec 000's reference network, judged on validation loss."""
 import numpy as np
 
-from . import analysis_plots as aplots
-from . import plots
-from . import study_plots as splots
-from .experiment import Column, Context, Study, planned
-from .layers import layer_table
-from .networks import ReferenceNet, VariantCNN
-from .report import Page
-from .study_runs import epochs, splits, train_and_measure
+from .. import analysis_plots as aplots
+from .. import plots
+from . import plots as splots
+from .runner import Column, Context, Study, planned
+from ..layers import layer_table
+from ..networks import ReferenceNet, VariantCNN
+from ..report import Page
+from .runs import epochs, splits, train_and_measure
 
 TRAIN_PER_CLASS = 1200  # 12,000 training images: 17 networks in 15 minutes on 2 cores
 BASE = {"network": "variant", "widths": [24, 48, 96], "hidden": 128, "dropout": 0.25, "batch_norm": True,

@@ -5,7 +5,7 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import _grid
+from ..plots import _grid
 
 
 def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> Figure:

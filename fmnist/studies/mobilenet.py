@@ -7,14 +7,14 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import analysis_plots as aplots
-from . import plots
-from . import study_plots as splots
-from .data import CLASSES
-from .experiment import Column, Context, Study, planned
-from .networks import SCHEDULE, ConvDw, conv_block, init_network
-from .report import Page
-from .study_runs import epochs, rounded, splits, test_extras, train_and_measure
+from .. import analysis_plots as aplots
+from .. import plots
+from . import plots as splots
+from ..data import CLASSES
+from .runner import Column, Context, Study, planned
+from ..networks import SCHEDULE, ConvDw, conv_block, init_network
+from ..report import Page
+from .runs import epochs, rounded, splits, test_extras, train_and_measure
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks
