@@ -59,7 +59,7 @@ def parse_args(argv=None):
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
                    "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
     p.add_argument("--seeds", type=storage.number(int, 2, "a whole number >= 2"),
-                   help="locality: seeds per compared setting (default 3; seeds --seed, --seed + 1, ...)")
+                   help="seeds of every compared row (default 3, --quick 2; seeds --seed, --seed + 1, ...)")
     p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%")
     p.add_device()
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")

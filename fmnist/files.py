@@ -48,7 +48,7 @@ RUN = {"config": {"name": str, "seed?": int}, "seconds": NUMBER, "finished_at?":
        "val?": {"loss": NUMBER, "accuracy": (NUMBER, NULL)}, "test?": dict, "train?": dict,
        "history?": [dict], "best_epoch?": int, "sizes?": Each(int, "split"), "fingerprint?": str,
        "provenance?": PROVENANCE}
-RESULTS = {"study": str, "plan": [str], "runs": Each(RUN, "run"), "finished": (str, NULL), "finish?": dict,
+RESULTS = {"study": str, "plan": [str], "longer?": [str], "runs": Each(RUN, "run"), "finished": (str, NULL), "finish?": dict,
            "seconds_this_session?": NUMBER, "provenance?": PROVENANCE}
 INTERVAL = {"mean": NUMBER, "low": (NUMBER, NULL), "high": (NUMBER, NULL), "half_width": (NUMBER, NULL), "n": int}
 LOCALITY_FINISH = {"comparisons": Each({"label": str, "images": INTERVAL, "scrambled": INTERVAL,

@@ -13,6 +13,7 @@ from conftest import interrupt_study
 from fmnist.layers import layer_table
 from fmnist.metrics import confusion_matrix, macro_f1
 from fmnist.networks import ConvDw, init_network
+from fmnist.studies.runner import Options
 from fmnist.studies.runs import multiply_adds, settings
 from fmnist.studies.variants import VARIANTS, build
 from fmnist.studies.variants import plan as variants_plan
@@ -62,14 +63,12 @@ def test_macro_f1_matches_scikit_learn():
     assert macro_f1(confusion_matrix(y, pred)) == pytest.approx(f1_score(y, pred, average="macro"), abs=1e-12)
 
 
-class _Options:
-    quick, epochs, seed = False, None, 0
-
-
 def test_every_variant_builds_and_trains_one_step():
-    ctx = dataclasses.make_dataclass("Ctx", ["options"])(_Options())
+    ctx = dataclasses.make_dataclass("Ctx", ["options"])(Options())
     configs = variants_plan(ctx)
-    assert len(configs) == len(VARIANTS) >= 12 and len({c["name"] for c in configs}) == len(configs)
+    assert len({c["row"] for c in configs}) == len(VARIANTS) >= 12 and len({c["name"] for c in configs}) == len(configs)
+    assert len(configs) == 3 * (len(VARIANTS) - 1) + 1  # 3 seeds a row; the reference network (not ranked) once
+    configs = [c for c in configs if c["seed"] == 0]
     x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
     for config in configs:
         model = build(config)
@@ -99,18 +98,18 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     monkeypatch.setitem(experiments.STUDIES, "variants", study)
     assert _quick("all", data_dir, out) == 0
     text = capsys.readouterr().out
-    assert "variants: 17 runs; 1 finished earlier are kept (base)" in text
+    assert "variants: 7 runs; 1 finished earlier are kept (base seed 0)" in text  # 3 rows x 2 seeds + the reference
     assert "experiments.pdf (mobilenet, variants, pretrain, transfer, locality)" in text
     assert (out / "experiments.pdf").stat().st_size > 10_000
     for name, study in experiments.STUDIES.items():
         folder = out / "experiments" / name
         results = json.loads((folder / "results.json").read_text())
-        assert results["finished"] and len(results["plan"]) == len(results["runs"])
+        assert results["finished"] and len(results["plan"]) + len(results["longer"]) == len(results["runs"])
         if name == "variants":
             key = next(iter(first["runs"]))
             assert results["runs"][key] == first["runs"][key]  # not redone
         rows = list(csv.DictReader((folder / "table.csv").open()))
-        records = [results["runs"][k] for k in results["plan"]]
+        records = [results["runs"][k] for k in results["plan"] + results["longer"]]
         shown = [r for r in records if r["config"].get("kind", "sweep") == "sweep"]  # not the upstream networks
         assert len(rows) == len(shown) > 0
         for row, record in zip(rows, shown):  # the table is the results, not a copy made elsewhere
@@ -118,7 +117,9 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
             if "diverged" not in record:
                 assert float(row["val acc %"]) == pytest.approx(100 * record["val"]["accuracy"], abs=1e-4)
                 assert sum(map(sum, record["test"]["confusion"])) == record["sizes"]["test"]
-        assert (folder / "table.md").read_text().count("\n|") == len(rows) + 1
+        measured = [r for r in records if "test" in r and "val" in r and not r["config"].get("longer")]
+        rows_by_setting = len({r["config"].get("row", r["config"]["name"]) for r in measured}) + 2  # the 2 rows rerun with 2x epochs
+        assert (folder / "table.md").read_text().count("\n|") == len(rows) + 1 + rows_by_setting + 2
         assert len(list(folder.glob("*.png"))) == len(study.pages(results))
 
 

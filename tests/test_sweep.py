@@ -9,6 +9,7 @@ import experiments
 from conftest import interrupt_study
 from fmnist.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.transfer import copy_encoder, transfer_weights
+from fmnist.studies import stats
 from fmnist.studies.sweep import HALF1, HALF2, half, nested, verdicts
 
 
@@ -68,19 +69,38 @@ def test_autoencoder_output_shape_and_range():
     assert out.shape == (3, 1, 28, 28) and out.abs().max() <= 1
 
 
+def _sweep_record(start, fraction, seed, acc, loss):
+    return {"config": {"kind": "sweep", "name": f"{start} {100 * fraction:g}% seed {seed}",
+                       "row": f"{start} {100 * fraction:g}%", "start": start, "fraction": fraction,
+                       "seed": seed, "epochs": 1}, "seconds": 1.0, "sizes": {"train": 10},
+            "lowest_train_loss": loss, "lowest_val_loss": loss, "best_epoch": 1, "history": [{}],
+            "train": {"accuracy": acc}, "val": {"accuracy": acc, "loss": loss}, "test": {"accuracy": acc}}
+
+
 def test_verdicts_follow_the_numbers():
-    def record(start, fraction, seed, acc, loss):
-        return {"config": {"kind": "sweep", "name": f"{start} {fraction} {seed}", "start": start, "fraction": fraction,
-                           "seed": seed, "epochs": 1}, "seconds": 1.0, "sizes": {"train": 10},
-                "lowest_train_loss": loss, "lowest_val_loss": loss, "best_epoch": 1,
-                "train": {"accuracy": acc}, "val": {"accuracy": acc}, "test": {"accuracy": acc}}
-    records = [record("random", 0.05, s, a, 1.0) for s, a in enumerate((0.70, 0.72, 0.71))]
-    records += [record("pretrained", 0.05, s, a, 0.8) for s, a in enumerate((0.80, 0.81, 0.79))]
-    records += [record("random", 1.0, 0, 0.90, 0.3), record("pretrained", 1.0, 0, 0.905, 0.31)]
-    acc_line, acc_summary = verdicts(records, ("random", "pretrained"))[:2]
-    assert "5%: +9" in acc_line and "3 seeds each; beyond the spread" in acc_line
-    assert "100%: +0.5 (1 seed; widest seed range 2; within the spread)" in acc_line
-    assert "pretrained better beyond the seed spread at: 5%;" in acc_summary and "at 2 of 2 fractions (every one)" in acc_summary
+    records = [_sweep_record("random", 0.05, s, a, 1.0 + s / 100) for s, a in enumerate((0.70, 0.72, 0.71))]
+    records += [_sweep_record("pretrained", 0.05, s, a, 0.8 + s / 50) for s, a in enumerate((0.80, 0.81, 0.79))]
+    records += [_sweep_record("random", 1.0, s, a, 0.3) for s, a in enumerate((0.90, 0.91, 0.905))]
+    records += [_sweep_record("pretrained", 1.0, s, a, 0.3) for s, a in enumerate((0.905, 0.905, 0.91))]
+    acc_line, acc_summary, loss_line, loss_summary = verdicts(records, ("random", "pretrained"))
+    assert acc_line.startswith("test accuracy (%), pretrained minus random") and "5%: +9 (" in acc_line
+    assert acc_line.count("excludes 0") == 1 and "100%: +0.167 (" in acc_line  # +0.5, -0.5, +0.5
+    assert "pretrained ahead at 1 and random ahead at 0 of 2 settings" in acc_summary
+    assert "2 of 2 favour pretrained, p = 0.500" in acc_summary
+    assert "random minus pretrained (lower is better)" in loss_line and "5%: +0.19" in loss_line
+    # the same numbers with the starts' roles swapped give the mirrored sentence
+    swapped = [{**r, "config": {**r["config"], "start": {"random": "pretrained", "pretrained": "random"}[r["config"]["start"]],
+                                "row": r["config"]["row"].replace("random", "X").replace("pretrained", "random").replace("X", "pretrained")}}
+               for r in records]
+    assert "pretrained ahead at 0 and random ahead at 1" in verdicts(swapped, ("random", "pretrained"))[1]
+
+
+def test_a_claim_across_every_setting_needs_every_interval():
+    ahead = {f: stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 3.1, 2: 3.9}) for f in ("5%", "10%", "20%", "50%", "100%")}
+    assert stats.across(ahead, "A", "B").startswith("B ahead of A at every one of the 5 settings")
+    assert "5 of 5 favour B, p = 0.062" in stats.across(ahead, "A", "B")  # 2 / 2**5, by hand
+    ahead["100%"] = stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 1.0, 2: 3.1})
+    assert stats.across(ahead, "A", "B").startswith("B ahead at 4 and A ahead at 0 of 5 settings")
 
 
 def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkeypatch, capsys):
@@ -95,7 +115,8 @@ def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkey
     assert experiments.main(args) == 0
     assert "3 finished earlier are kept (autoencoder, random 10% seed 0, pretrained 10% seed 0)" in capsys.readouterr().out
     second = json.loads((folder / "results.json").read_text())
-    assert second["finished"] and len(second["runs"]) == len(second["plan"]) == 1 + 2 * (3 + 1)
+    assert second["finished"] and len(second["plan"]) == 1 + 2 * 2 * 2  # the autoencoder; 2 fractions x 2 seeds x 2 starts
+    assert len(second["runs"]) == len(second["plan"]) + len(second["longer"]) and len(second["longer"]) == 2 * 2
     for key, record in first["runs"].items():
         assert second["runs"][key] == record
     (folder / "autoencoder.pth").unlink()  # without its weights, the autoencoder and the pretrained runs are redone

@@ -23,6 +23,7 @@ import torch
 from .. import files, provenance, report, storage
 from ..analysis import stratified
 from ..training import Diverged, batch_loss
+from . import groups
 
 PDF_NAME = "experiments.pdf"
 
@@ -74,6 +75,9 @@ class Study:
     headline: Callable = lambda results: []  # the summary page's lines: what the study found
     networks: Callable = lambda config: []  # fresh networks whose code computes a run: its own,
     #                                         then those whose weights it starts from
+    measure: str = "val_loss"                 # what ranks the rows (groups.MEASURES)
+    compared: Callable = lambda config: True  # whether a run's row is ranked (not an upstream run)
+    describe: Callable = lambda runs, records: {}  # a row's runs (and all) -> {column title: text}
 
 
 def run_key(config: dict) -> str:
@@ -133,6 +137,21 @@ def planned(results: dict) -> list[dict]:
     return [results["runs"][k] for k in results["plan"] if k in results["runs"]]
 
 
+def longer(results: dict) -> list[dict]:
+    """The records of the convergence check: the top two rows with twice the epochs."""
+    return [results["runs"][k] for k in results.get("longer", []) if k in results["runs"]]
+
+
+def convergence(study: Study, results: dict) -> dict | None:
+    return groups.convergence(planned(results), longer(results), study.measure)
+
+
+def notes(study: Study, results: dict) -> list[str]:
+    """The lines under a study's table: its own notes, then the convergence check's sentence."""
+    check = convergence(study, results)
+    return study.notes(results) + ([check["sentence"]] if check else [])
+
+
 def _names(names: list[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
@@ -142,7 +161,8 @@ def clock(seconds: float) -> str:
 
 
 def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
-    """Run every unfinished run of the study's plan, saving each; then finish and write outputs.
+    """Run every unfinished run of the study's plan, saving each; then the convergence check
+    (the top two rows again with twice the epochs); then finish and write the outputs.
     Returns the results and the pages drawn, for the PDF."""
     ctx.folder.mkdir(parents=True, exist_ok=True)
     path = ctx.folder / "results.json"
@@ -150,11 +170,30 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     configs = study.plan(ctx)
     keys = [run_key(c) for c in configs]
     if ctx.options.fresh:
-        for k in keys:
-            results["runs"].pop(k, None)
-    results.update(plan=keys, finished=None)
+        for k in list(results["runs"]):
+            results["runs"].pop(k)
+    results.update(plan=keys, longer=[], finished=None)
     results.pop("finish", None)
     save_results(results, path)
+    start, started = time.perf_counter(), provenance.now()
+    _run_all(study, ctx, results, path, configs, log, start)
+    extra = groups.longer_configs(planned(results), study.measure, study.compared)
+    if extra:
+        results["longer"] = [run_key(c) for c in extra]
+        log(f"{study.name}: convergence check, the top two rows by {groups.MEASURES[study.measure][0]} with "
+            f"{groups.LONGER}x the epochs: {', '.join(dict.fromkeys(groups.row_of(c) for c in extra))}")
+        _run_all(study, ctx, results, path, extra, log, time.perf_counter())
+    results["finish"] = study.finish(results, ctx)
+    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    results["seconds_this_session"] = round(time.perf_counter() - start, 1)
+    results["provenance"] = provenance.record(ctx.device, ctx.options.seed, ctx.splits.get("files"), started)
+    save_results(results, path)
+    return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
+
+
+def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float) -> None:
+    """Run the configs not finished yet by today's code (each saved as it finishes)."""
+    keys = [run_key(c) for c in configs]
     prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
     stale = [c["name"] for k, c in zip(keys, configs)
              if k in results["runs"] and results["runs"][k].get("fingerprint") != prints[k]]
@@ -167,7 +206,6 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     if stale:
         log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
             f"ran ({_names(stale)})")
-    start, started = time.perf_counter(), provenance.now()
     for n, (key, config) in enumerate(todo, start=1):
         began, began_at = time.perf_counter(), provenance.now()
         torch.manual_seed(config.get("seed", 0))  # a run's initial weights never depend on the runs before it
@@ -185,18 +223,32 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
         outcome = "DIVERGED" if "diverged" in record else f"val acc {100 * record['val']['accuracy']:.2f}%" \
             if "val" in record and "accuracy" in record["val"] else "done"
         log(f"[{len(configs) - len(todo) + n}/{len(configs)}] {config['name']}: {outcome} in {clock(record['seconds'])}"
-            f"; about {clock(left)} left for the study")
-    results["finish"] = study.finish(results, ctx)
-    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
-    results["seconds_this_session"] = round(time.perf_counter() - start, 1)
-    results["provenance"] = provenance.record(ctx.device, ctx.options.seed, ctx.splits.get("files"), started)
-    save_results(results, path)
-    return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
+            f"; about {clock(left)} left")
+
+
+def summary_table(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per setting over its seeds: mean ± the 95 % interval's half-width, n, the best
+    epochs and why the runs stopped; then the convergence check's rows."""
+    rows = []
+    for phase, records in (("", planned(results)), (f" ({groups.LONGER}x epochs)", longer(results))):
+        best = groups.ranked(planned(results), study.measure, study.compared)[:1]
+        for row, runs in groups.by_row(records).items():
+            s = groups.summary(runs)
+            described = study.describe(runs, records)
+            mark = " *" if not phase and best and best[0][0] == row else ""
+            cells = {"setting": row + phase + mark, **described, "n": str(s["n"]),
+                     "val loss": groups.cell(s["val_loss"], 4), "val acc %": groups.cell(s["val_acc"], 2),
+                     "test acc %": groups.cell(s["test_acc"], 2),
+                     "best epoch (of)": f"{','.join(map(str, s['best_epochs']))} ({s['epochs']})",
+                     "stopped": s["stopped"], "s / run": f"{s['seconds']:.0f}"}
+            rows.append(cells)
+    titles = list(dict.fromkeys(k for cells in rows for k in cells))  # every row's columns, in order
+    return titles, [[cells.get(k, "-") for k in titles] for cells in rows]
 
 
 def table(study: Study, results: dict) -> tuple[list[str], list[list]]:
     """The column titles and, per planned run, the raw values (None where not measured)."""
-    rows = study.rows(planned(results))
+    rows = study.rows(planned(results) + longer(results))
     return [c.title for c in study.columns], [[r.get(c.key) for c in study.columns] for r in rows]
 
 
@@ -205,11 +257,15 @@ def formatted(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
     return titles, [["-" if v is None else c.fmt.format(v) for c, v in zip(study.columns, row)] for row in rows]
 
 
+def _markdown_table(titles: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def markdown(study: Study, results: dict) -> str:
-    titles, rows = formatted(study, results)
-    lines = ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines + [""] + [f"{n}  " for n in study.notes(results)]) + "\n"
+    """The summary over seeds (mean ± 95 % half-width), its notes, then every run."""
+    lines = _markdown_table(*summary_table(study, results)) + [""] + [f"{n}  " for n in notes(study, results)]
+    lines += ["", "Every run:", ""] + _markdown_table(*formatted(study, results))
+    return "\n".join(lines) + "\n"
 
 
 def csv_text(study: Study, results: dict) -> str:
@@ -243,18 +299,19 @@ def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | 
         if not results.get("finished"):
             continue
         included.append(name)
-        records = planned(results)
+        records = planned(results) + longer(results)
         lines += [f"{name} ({study.spec}): {study.title}",
                   f"  {len(records)} runs, finished {results['finished']}, "
                   f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
         if results.get("provenance"):
             lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
                                        subsequent_indent="    "))
+        check = convergence(study, results)
         lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
-                  for line in study.headline(results)] + [""]
-        titles, rows = formatted(study, results)
-        pages.append(report.Page(f"{name}_table", f"{study.spec}, {name}", "the table",
-                                 table_page(study.title, titles, rows, study.notes(results))))
+                  for line in study.headline(results) + ([check["sentence"]] if check else [])] + [""]
+        titles, rows = summary_table(study, results)
+        pages.append(report.Page(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
+                                 table_page(study.title, titles, rows, notes(study, results))))
         pages += drawn[name] if name in drawn else study.pages(results)
     if included:
         write_atomic(out_dir / PDF_NAME, lambda tmp: report.write_document(

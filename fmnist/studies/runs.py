@@ -16,17 +16,32 @@ QUICK_PER_CLASS = {"train": 50, "val": 30, "test": 50}
 TSNE_PER_CLASS, QUICK_TSNE_PER_CLASS = 100, 10
 
 
-def splits(ctx: Context, train_per_class: int | None) -> dict:
-    """The study's data: a stratified training subset (None: all of it), the validation and
-    test splits; under --quick, small subsets of all three."""
+SEEDS, QUICK_SEEDS = 3, 2  # seeds per compared row; --quick: two, the fewest an interval needs
+
+
+def splits(ctx: Context, train_per_class: int | None, seed: int = 0) -> dict:
+    """The study's data: a stratified training subset drawn with the run's seed (None: all of
+    it), so runs of one seed in different rows see the same images; the validation and test
+    splits whole. Under --quick, small fixed subsets of all three."""
     if ctx.options.quick:
         return {k: subset(ctx.splits[k], n) for k, n in QUICK_PER_CLASS.items()}
-    return {"train": subset(ctx.splits["train"], train_per_class), "val": ctx.splits["val"],
+    return {"train": subset(ctx.splits["train"], train_per_class, seed), "val": ctx.splits["val"],
             "test": ctx.splits["test"]}
 
 
 def epochs(ctx: Context, default: int) -> int:
     return ctx.options.epochs or (1 if ctx.options.quick else default)
+
+
+def seeds(ctx: Context) -> list[int]:
+    """The seeds of every compared row: --seed, --seed + 1, ... (--seeds of them)."""
+    n = ctx.options.seeds or (QUICK_SEEDS if ctx.options.quick else SEEDS)
+    return [ctx.options.seed + s for s in range(n)]
+
+
+def seeded(configs: list[dict], ctx: Context) -> list[dict]:
+    """Each row's configuration once per seed, the row name kept in "row"."""
+    return [{**c, "row": c["name"], "name": f"{c['name']} seed {s}", "seed": s} for c in configs for s in seeds(ctx)]
 
 
 def settings(config: dict) -> TrainSettings:

@@ -55,3 +55,31 @@ def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "th
         return (f"{a} ahead of {b} by {-diff['mean']:.2f}{unit} (95 % CI {-diff['high']:+.2f} to "
                 f"{-diff['low']:+.2f}{unit}, {n} seeds)")
     return f"no difference detected between {a} and {b} at {budget} ({b} minus {a} {diff['mean']:+.2f}{unit}; {ci})"
+
+
+def sign_test(differences) -> dict:
+    """Two-sided sign test of "the differences are as often above zero as below" (zeros dropped):
+    how many are positive, of how many, and the exact binomial p-value."""
+    signs = [d for d in differences if d != 0]
+    positive = sum(d > 0 for d in signs)
+    p = float(stats.binomtest(positive, len(signs), 0.5).pvalue) if signs else 1.0
+    return {"positive": positive, "n": len(signs), "p": p}
+
+
+def across(diffs: dict, a: str, b: str, unit: str = " points") -> str:
+    """A claim across a sweep (`diffs`: setting -> paired(...) of b minus a, each with its own
+    seeds). "b is better at every setting" is claimed only when every interval excludes zero
+    on b's side (an intersection-union test: no correction needed); beside it, the sign test of
+    the mean differences."""
+    values = list(diffs.values())
+    ahead = [k for k, d in diffs.items() if excludes_zero(d) and d["low"] > 0]
+    behind = [k for k, d in diffs.items() if excludes_zero(d) and d["high"] < 0]
+    test = sign_test([d["mean"] for d in values])
+    sign = (f"sign test over the {len(values)} settings' mean differences: {test['positive']} of {test['n']} "
+            f"favour {b}, p = {test['p']:.3f}")
+    if values and len(ahead) == len(values):
+        return f"{b} ahead of {a} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
+    if values and len(behind) == len(values):
+        return f"{a} ahead of {b} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
+    return (f"{b} ahead at {len(ahead)} and {a} ahead at {len(behind)} of {len(values)} settings (95 % interval "
+            f"excludes 0); no difference detected at the other {len(values) - len(ahead) - len(behind)}; {sign}")

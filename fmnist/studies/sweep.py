@@ -8,18 +8,18 @@ relabelled 0-4, filtered from the package's own training, validation and test sp
 """
 import torch
 
+from . import groups, stats
 from . import plots as splots
 from .runner import Column, Context, subset
 from ..report import Page
 from ..networks import HalfCNN
-from .runs import QUICK_PER_CLASS, epochs, train_and_measure
+from .runs import QUICK_PER_CLASS, epochs, seeds, train_and_measure
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
-FRACTIONS = (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0)
+# 3 seeds at each of 5 fractions, both starts, and the convergence check fit 5 times the default run
+FRACTIONS = (0.05, 0.1, 0.2, 0.5, 1.0)
 FULL_FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
 QUICK_FRACTIONS = (0.1, 1.0)
-SMALL, SMALL_SEEDS = 0.1, 3    # fractions up to 10% are noisiest: 3 seeds each
-FRACTION_SEED = 0              # the subsets never change with --seed
 TRAINING = {"batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
 
 
@@ -38,7 +38,7 @@ def halves(ctx: Context, classes: tuple) -> dict:
     return {k: half(chosen[k], classes) for k in ("train", "val", "test")}
 
 
-def nested(y: torch.Tensor, fraction: float, seed: int = FRACTION_SEED) -> torch.Tensor:
+def nested(y: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
     """Indices of a class-stratified `fraction` of y: each class in one fixed random order,
     cut at round(fraction x its size), so every subset contains the smaller ones."""
     gen = torch.Generator().manual_seed(seed)
@@ -59,19 +59,30 @@ def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[
     configs = [{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream, "epochs": n,
                 "seed": ctx.options.seed, "quick": ctx.options.quick}]
     for f in fractions(ctx):
-        for s in range(SMALL_SEEDS if f <= SMALL + 1e-9 else 1):
+        for s in seeds(ctx):
             for start in starts:
-                configs.append({"study": study, "name": f"{start} {100 * f:g}% seed {ctx.options.seed + s}",
+                configs.append({"study": study, "name": f"{start} {100 * f:g}% seed {s}", "row": f"{start} {100 * f:g}%",
                                 "kind": "sweep", "start": start, "fraction": f, **TRAINING, "epochs": n,
-                                "seed": ctx.options.seed + s, "quick": ctx.options.quick,
-                                "upstream": upstream["name"]})
+                                "seed": s, "quick": ctx.options.quick, "upstream": upstream["name"]})
     return configs
 
 
+def compared(config: dict) -> bool:
+    return config["kind"] == "sweep"
+
+
+def describe(runs: list[dict], records: list[dict]) -> dict:
+    c = runs[0]["config"]
+    if c["kind"] != "sweep":
+        return {"start": "the upstream network", "training images": f"{runs[0]['sizes']['train']:,}"}
+    return {"start": c["start"], "fraction %": f"{100 * c['fraction']:g}", "training images": f"{runs[0]['sizes']['train']:,}"}
+
+
 def sweep_run(model: HalfCNN, config: dict, ctx: Context) -> dict:
-    """Train `model` on the fraction of Fashion-MNIST-1 and measure it."""
+    """Train `model` on the fraction of Fashion-MNIST-1 (drawn with the run's seed, the same for
+    both starts) and measure it."""
     data = halves(ctx, HALF1)
-    chosen = nested(data["train"][1], config["fraction"])
+    chosen = nested(data["train"][1], config["fraction"], config["seed"])
     data["train"] = (data["train"][0][chosen], data["train"][1][chosen])
     record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))
     record["lowest_train_loss"] = min(e["train_loss"] for e in record["history"])
@@ -113,37 +124,33 @@ def by_fraction(records: list[dict], starts: tuple) -> dict:
 
 
 def verdicts(records: list[dict], starts: tuple) -> list[str]:
-    """For each metric and fraction: the second start minus the first, and whether the gap is
-    beyond the seed spread. Where both starts have several seeds, beyond means their ranges do
-    not overlap; where a fraction has one seed, the gap must exceed the widest range measured
-    at any fraction of the study."""
+    """For test accuracy and the lowest validation loss: the second start minus the first at
+    each fraction, paired by seed (same subset, batch order and new layers), then the claim
+    across the sweep (stats.across)."""
     first, second = starts
-    lines, table = [], by_fraction(records, starts)
-    for metric, label, higher in METRICS[:2]:
-        values = table[metric]
-        ranges = [max(v) - min(v) for s in starts for v in values[s].values() if len(v) > 1]
-        widest = max(ranges, default=None)
-        parts, wins, better_mean = [], {first: [], second: []}, 0
-        fractions = sorted(set(values[first]) & set(values[second]))
+    rows = groups.by_row([r for r in records if r["config"]["kind"] == "sweep"])
+    fractions = sorted({r[0]["config"]["fraction"] for r in rows.values()})
+    lines = []
+    for measure, unit in (("test_acc", " points"), ("val_loss", "")):
+        label, _, higher = groups.MEASURES[measure]
+        diffs = {}
         for f in fractions:
-            a, b = values[first][f], values[second][f]
-            gap = sum(b) / len(b) - sum(a) / len(a)
-            if len(a) > 1 and len(b) > 1:
-                beyond, how = max(a) < min(b) or max(b) < min(a), f"{len(a)} seeds each"
-            elif widest is not None:
-                beyond, how = abs(gap) > widest, f"1 seed; widest seed range {widest:.3g}"
-            else:
-                beyond, how = False, "1 seed, no spread measured"
-            winner = second if (gap > 0) == higher else first
-            better_mean += winner == second
-            if beyond and gap != 0:
-                wins[winner].append(f"{f:g}%")
-            parts.append(f"{f:g}%: {gap:+.3g} ({how}; {'beyond' if beyond else 'within'} the spread)")
-        lines.append(f"{label}, {second} minus {first}: " + "; ".join(parts) + ".")
-        lines.append(f"  {label}: {second} better beyond the seed spread at: {', '.join(wins[second]) or 'no fraction'}; "
-                     f"{first} better beyond it at: {', '.join(wins[first]) or 'no fraction'}; {second} has the "
-                     f"better mean at {better_mean} of {len(fractions)} fractions"
-                     + (" (every one)." if better_mean == len(fractions) and fractions else "."))
+            a, b = rows.get(f"{first} {100 * f:g}%"), rows.get(f"{second} {100 * f:g}%")
+            if a and b:
+                d = groups.difference(a, b, measure)
+                if not higher:  # a loss: read as "lower is ahead", so the sentence's sides stay right
+                    d = {**d, "mean": -d["mean"], "low": None if d["low"] is None else -d["high"],
+                         "high": None if d["high"] is None else -d["low"]}
+                diffs[f"{100 * f:g}%"] = d
+        if not diffs:
+            continue
+        parts = [f"{k}: {d['mean']:+.3g}" + ("" if d["low"] is None else f" ({d['low']:+.3g} to {d['high']:+.3g})"
+                 + (" excludes 0" if stats.excludes_zero(d) else "")) for k, d in diffs.items()]
+        ns = sorted({d["n"] for d in diffs.values()})
+        n = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
+        direction = f"{second} minus {first}" if higher else f"{first} minus {second} (lower is better)"
+        lines.append(f"{label}, {direction}, mean and 95 % CI over {n} seeds per fraction: " + "; ".join(parts) + ".")
+        lines.append(f"  {label}: " + stats.across(diffs, first, second, unit) + ".")
     return lines
 
 

@@ -14,7 +14,7 @@ from .runner import Context, Study, planned
 from ..networks import ConvAutoencoder, HalfCNN
 from ..report import Page
 from .runs import rounded, settings, train_and_measure
-from .sweep import COLUMNS, HALF1, HALF2, halves, rows, sweep_page, sweep_plan, sweep_run, verdicts
+from .sweep import COLUMNS, HALF1, HALF2, compared, describe, halves, rows, sweep_page, sweep_plan, sweep_run, verdicts
 from ..training import fit, predict
 
 # --- pretrain -------------------------------------------------------------------------------
@@ -88,8 +88,13 @@ def _common_notes(records: list[dict], first: str, second: str) -> list[str]:
     return [f"Fashion-MNIST-1 = {', '.join(CLASSES[k] for k in HALF1)}; Fashion-MNIST-2 = "
             f"{', '.join(CLASSES[k] for k in HALF2)}; each relabelled 0-4. Every sweep run: a fresh HalfCNN, "
             f"the same {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images, "
-            f"{sweep[0]['config']['epochs'] if sweep else '-'} epochs; the training subsets are class-stratified "
-            "and nested, drawn once with a fixed seed; 3 seeds at fractions up to 10%.",
+            f"{sweep[0]['config']['epochs'] if sweep else '-'} epochs; seeds "
+            f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in sweep}))} at every fraction, each seed "
+            "its own class-stratified, nested training subsets, the same for both starts (as are its batch order "
+            "and its new layers' initial weights).",
+            "Cells: mean ± the 95 % t-interval's half-width over the seeds (n); * = the lowest mean validation "
+            f"loss. Traded for time: {len({r['config']['fraction'] for r in sweep})} fractions (spec 004: every 5 %, "
+            f"--full) and {sweep[0]['config']['epochs'] if sweep else '-'} epochs per run.",
             f"Starts: random = {first}; the other = {second}. Accuracies are at the epoch of the lowest validation "
             "loss, counted over every image (no per-batch division); losses are plain cross-entropy."]
 
@@ -155,9 +160,9 @@ def _networks(config: dict) -> list:
 
 PRETRAIN = Study(name="pretrain", spec="Spec 004 3.4", title="Autoencoder pre-training against random initialisation",
                  plan=pretrain_plan, run=pretrain_run, columns=COLUMNS, rows=rows, pages=pretrain_pages,
-                 notes=pretrain_notes, files=_files, networks=_networks,
+                 notes=pretrain_notes, files=_files, networks=_networks, compared=compared, describe=describe,
                  headline=lambda results: verdicts(planned(results), ("random", "pretrained"))[1::2])
 TRANSFER = Study(name="transfer", spec="Spec 004 3.5", title="Transfer from Fashion-MNIST-2 against random initialisation",
                  plan=transfer_plan, run=transfer_run, columns=COLUMNS, rows=rows, pages=transfer_pages,
-                 notes=transfer_notes, files=_files, networks=_networks,
+                 notes=transfer_notes, files=_files, networks=_networks, compared=compared, describe=describe,
                  headline=lambda results: verdicts(planned(results), ("random", "transferred"))[1::2])
