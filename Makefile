@@ -1,12 +1,13 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF.
 # make test: the test suite (CPU, no network, synthetic data).
 # make analyze: after make run, what the networks learned (analysis.pdf).
-# make experiments: every study of experiments.py (about 40 min on 2 cores; experiments.pdf).
+# make experiments: every study of experiments.py (experiments.pdf; each study within 5x make run's time).
+# make reports: one report per spec (report_000/001/003/004.pdf) from what the others wrote; trains nothing.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test analyze experiments benchmark clean
+.PHONY: run test analyze experiments reports benchmark clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:3]; sys.exit(0 if v >= (3, 11) else "make: Python 3.11 or newer is needed, $(PYTHON) is %d.%d.%d; run make PYTHON=python3.11 (or newer)" % v)'
@@ -26,6 +27,9 @@ analyze: $(VENV)/.installed
 
 experiments: $(VENV)/.installed
 	$(PY) experiments.py all
+
+reports: $(VENV)/.installed
+	$(PY) report.py all
 
 benchmark: $(VENV)/.installed
 	$(PY) benchmark.py

@@ -24,6 +24,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, files, provenance, report, storage
 from fmnist import analysis as an
+from fmnist import visual_parts as vparts
 from fmnist.training import pick_device, predict
 
 HERE = Path(__file__).resolve().parent
@@ -67,11 +68,23 @@ def summary_lines(results: dict, settings) -> list[str]:
         g = f[key]["greedy_accuracy"]
         at = lambda k: f"{100 * g[min(k, len(g) - 1)]:.1f}%"  # noqa: E731
         fewest = f[key].get("fewest_pixels")
+        zero = next((k for k, v in enumerate(g) if v == 0), None)  # the first count where no image is right
+        end = f"0% first at {zero} pixels" if zero is not None else f"{at(len(g) - 1)} ({len(g) - 1})"
         lines.append(f"{key.upper()} fooling, greedy: accuracy {at(0)} -> {at(1)} (1 pixel) -> {at(5)} (5) -> "
-                     f"{at(len(g) - 1)} ({len(g) - 1}); random: {100 * f[key]['random_accuracy'][-1]:.1f}% at "
+                     f"{end}; random: {100 * f[key]['random_accuracy'][-1]:.1f}% at "
                      f"{f['counts'][-1]} pixels" + (f"; fewest pixels to fool: {fewest['pixels']}" if fewest else ""))
     lines += [f"  (greedy on the first {f['greedy_images']:,} test images, random on the first "
               f"{f['random_images']:,}, mean of {settings.random_draws} draws)"]
+    cm = results["class_models"]
+    lines += ["", "class models: softmax probability of its own class, median " + ", ".join(
+        f"{k.upper()} {sorted(cm[k]['probability'])[len(cm[k]['probability']) // 2]:.2f}" for k in results["networks"])
+        + f" ({cm['method']})"]
+    if "channel_visuals" in results:
+        stages = results["channel_visuals"]["stages"]
+        above = sum(o > b for s in stages for o, b in zip(s["optimised"], s["best_test_image"]))
+        lines.append(f"channel visualisations: {above} of {sum(len(s['channels']) for s in stages)} optimised inputs "
+                     "excite their channel more than its best test image")
+    lines.append("targeted fooling: " + results["targeted"]["sentence"])
     lines += ["", f"guided backprop: {results['guided']['tensor']};",
               f"  channels {', '.join(str(c['channel']) for c in results['guided']['channels'])}, chosen "
               "one per class:", "  " + results["guided"]["how_chosen"] + ".",
@@ -82,6 +95,27 @@ def summary_lines(results: dict, settings) -> list[str]:
               "weights: " + ", ".join(f"{k}.pth sha256 {v[:16]}..." for k, v in results["weights_sha256"].items()),
               provenance.line(results["provenance"]), ""]
     return [part for line in lines for part in (textwrap.wrap(line, 92, subsequent_indent="  ") or [""])]
+
+
+def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer) -> list:
+    """What the networks see, by optimisation: class models, channel visualisations (of the
+    question 9 channels), saliency beside guided backpropagation, targeted fooling."""
+    pages = []
+    results["class_models"], page = timer.part("class models (both networks)", vparts.class_models_part, models, vs,
+                                               device)
+    pages.append(page)
+    q9 = (metrics.get("questions") or {}).get("q9")
+    if q9:
+        results["channel_visuals"], page = timer.part("CNN channel visualisations", vparts.channel_part,
+                                                      models["cnn"][1], q9, x, vs, device)
+        pages.append(page)
+    examples = {k: results["networks"][k]["right_wrong"] for k in models}
+    results["saliency"], page = timer.part("saliency (both networks)", vparts.saliency_part, models, examples, x, device)
+    pages.append(page)
+    results["targeted"], page = timer.part("targeted fooling (both networks)", vparts.targeted_part, models, metrics,
+                                           x, y, logits, vs, device)
+    pages.append(page)
+    return pages
 
 
 def run(args) -> int:
@@ -131,6 +165,10 @@ def run(args) -> int:
     pages.append(page)
     results["fooling"], page = timer.part("fooling (both networks)", an.fooling_part, models, x, y, device, settings)
     pages.append(page)
+    seen = optimisation_pages(results, models, metrics, x, y, logits, device, vparts.QUICK if args.quick
+                              else vparts.VisualSettings(), timer)
+    at = next(i for i, p in enumerate(pages) if p.stem == "cnn_guided_backprop") + 1
+    pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds
     results["csv_rows"] = len(y)
     results["settings"] = settings.__dict__

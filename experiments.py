@@ -1,8 +1,11 @@
 """Studies that train many networks on Fashion-MNIST, one command each.
 
-    python experiments.py mobilenet     # spec 003: standard against MobileNet blocks (about 10 min on 2 cores)
+    python experiments.py reference     # spec 000: its network, Xavier or He at two lr, batch norm on or off
+    python experiments.py mobilenet     # spec 003: standard against MobileNet blocks
+    python experiments.py settings      # spec 003: one training setting at a time (loss, batch, lr, epochs, ratio)
     python experiments.py variants      # spec 004 3.2 / 000: a base CNN and 16 variants (about 10 min)
     python experiments.py pretrain      # spec 004 3.4: autoencoder pre-training, swept over data fractions
+    python experiments.py tuning        # spec 004 3.5.2: the Fashion-MNIST-2 network's optimizer, lr and dropout
     python experiments.py transfer      # spec 004 3.5: transfer from the other five classes, same sweep
     python experiments.py locality      # spec 001 Q8: both networks on images and on scrambled pixels
     python experiments.py all --quick   # every study on small subsets, one epoch: a smoke run
@@ -29,13 +32,16 @@ from fmnist.studies import locality
 from fmnist.studies import runner as ex
 from fmnist.studies.mobilenet import STUDY as MOBILENET
 from fmnist.studies.plots import table_figure
+from fmnist.studies.reference import STUDY as REFERENCE
+from fmnist.studies.settings import STUDY as SETTINGS
 from fmnist.studies.transfer import PRETRAIN, TRANSFER
+from fmnist.studies.tuning import STUDY as TUNING
 from fmnist.studies.variants import STUDY as VARIANTS
 from fmnist.training import pick_device
 
 HERE = Path(__file__).resolve().parent
 LOCALITY = locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
-STUDIES = {s.name: s for s in (MOBILENET, VARIANTS, PRETRAIN, TRANSFER, LOCALITY)}
+STUDIES = {s.name: s for s in (REFERENCE, MOBILENET, SETTINGS, VARIANTS, PRETRAIN, TUNING, TRANSFER, LOCALITY)}
 
 
 def fractions(text: str) -> tuple:
@@ -60,7 +66,7 @@ def parse_args(argv=None):
                    "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
     p.add_argument("--seeds", type=storage.number(int, 2, "a whole number >= 2"),
                    help="seeds of every compared row (default 3, --quick 2; seeds --seed, --seed + 1, ...)")
-    p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%")
+    p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%; reference: spec 000's protocol (all data, up to 30 epochs)")
     p.add_device()
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="experiments/ and experiments.pdf go here")

@@ -11,7 +11,7 @@ from sklearn.metrics import auc, roc_curve
 from torch import nn
 
 from . import analysis_plots as aplots
-from .attribution import channel_activations, channel_gradient, pick_channels, stage_output
+from .attribution import PURITY_TOP, channel_activations, channel_gradient, class_share, pick_channels, stage_output
 from .data import CLASSES
 from .fooling import greedy, random_pixels
 from .kernels import feature_stages
@@ -105,7 +105,8 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
     for k, c in enumerate(chosen):
         top = acts[:, c].argsort(descending=True)[:s.top_images]
         maps = channel_gradient(model, x[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()
-        rows.append({"channel": c, "picked_for": CLASSES[k % 10], "indices": top.tolist(),
+        share = float(class_share(acts, y, k % 10)[c])
+        rows.append({"channel": c, "picked_for": CLASSES[k % 10], "share": share, "indices": top.tolist(),
                      "images": x[top, 0].numpy(), "maps": maps[:, 0].numpy(),
                      "activations": acts[top, c].tolist(), "classes": [CLASSES[int(y[i])] for i in top]})
     first = rows[0]
@@ -114,12 +115,13 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
     saliency = {"channel": first["channel"], "images": first["images"], "maps": plain[:, 0].numpy()}
     shape = " x ".join(map(str, stage_shape(model, stage, device)))
     where = f"features.{stage} ({shape}: the last conv stage after its pool, batch norm and ReLU)"
-    numbers = {"tensor": where, "how_chosen": "per class in order, the unpicked channel with the largest ratio "
-               "of its mean activation on that class to its mean on all test images",
-               "channels": [{k: r[k] for k in ("channel", "picked_for", "indices", "activations", "classes")}
+    numbers = {"tensor": where, "how_chosen": f"per class in order, the unpicked channel whose {PURITY_TOP} most "
+               "activating test images hold the largest share of that class (ties: the larger ratio of its mean "
+               "activation on the class to its mean on all test images)",
+               "channels": [{k: r[k] for k in ("channel", "picked_for", "share", "indices", "activations", "classes")}
                             for r in rows]}
     return numbers, Page("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)",
-                         f"10 channels of {stage}", aplots.guided_backprop_figure(rows, saliency, where))
+                         f"10 channels of {stage}", aplots.guided_backprop_figure(rows, saliency, where, numbers["how_chosen"]))
 
 
 def stage_shape(model, stage: str, device) -> list[int]:

@@ -46,7 +46,7 @@ def layer_table_figure(network: str, table: dict,
     return fig
 
 
-def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str) -> Figure:
+def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> Figure:
     """For each chosen channel, its 5 most exciting test images beside their guided-backprop
     maps; a last row repeats the first channel with plain gradient saliency."""
     n = len(rows) + 1
@@ -59,7 +59,8 @@ def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str) -> Figu
             axes[r, 2 * j + 1].imshow(_normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
             axes[r, 2 * j + 1].set_axis_off()
             axes[r, 2 * j + 1].set_title("guided backprop", fontsize=7, pad=2)
-        axes[r, 0].text(-0.35, 0.5, f"channel {row['channel']}\n(picked for\n{row['picked_for']})",
+        share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
+        axes[r, 0].text(-0.35, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}",
                         transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
     for j in range(len(saliency["images"])):
         _image(axes[-1, 2 * j], saliency["images"][j], "same image", fontsize=7)
@@ -71,7 +72,9 @@ def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str) -> Figu
     fig.suptitle(f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
                  "excite the channel most (act = its largest value over positions), each beside |d channel / d pixel|"
                  "\nwith gradients passed back only through positive ReLU outputs and positive gradients "
-                 "(bright = the pixels that raise the channel).", fontsize=10)
+                 "(bright = the pixels that raise the channel)."
+                 + ("\n" + textwrap.fill(f"Channels: {rule}; beside each, the share of its top 20 test images that "
+                                         "are of that class.", 130) if rule else ""), fontsize=10)
     return fig
 
 
@@ -166,8 +169,11 @@ def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str,
     for network, acc in random_acc.items():
         ax.plot(counts, 100 * np.asarray(acc), "o--", color=styles[network], label=f"{network}: random pixels")
     for network, acc in greedy_acc.items():
+        zero = next((k for k, v in enumerate(acc) if v == 0), None)
         ax.plot(np.arange(len(acc)), 100 * np.asarray(acc), "-", color=styles[network], lw=2,
-                label=f"{network}: greedy, gradient-guided")
+                label=f"{network}: greedy, gradient-guided" + (f" (0% first at {zero} pixels)" if zero is not None else ""))
+        if zero is not None:
+            ax.plot([zero], [0], "v", color=styles[network], ms=9)
     ax.set_xlabel("pixels changed per image (of 784)")
     ax.set_ylabel("test accuracy (%)")
     ax.set_ylim(0, 100)

@@ -69,14 +69,26 @@ def channel_activations(model: nn.Module, x: torch.Tensor, stage: str, batch_siz
                           for i in range(0, len(x), batch_size)])
 
 
+PURITY_TOP = 20  # a channel is labelled with a class by the share of that class in its top 20 images
+
+
+def class_share(activations: torch.Tensor, labels: torch.Tensor, k: int, top: int = PURITY_TOP) -> torch.Tensor:
+    """Per channel: the fraction of its `top` most activating images that are of class k."""
+    best = activations.argsort(0, descending=True)[:top]        # (top, C) image indices
+    return (labels[best] == k).float().mean(0)
+
+
 def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 10) -> list[int]:
-    """One channel per class, in class order: the unpicked channel whose mean activation on
-    that class is largest relative to its mean on all images (the most class-selective)."""
+    """One channel per class, in class order: the unpicked channel whose top PURITY_TOP images
+    hold the largest share of that class (ties: the larger mean activation on the class over
+    the mean on all images). So a channel labelled with a class is one that class excites most."""
     overall = activations.mean(0).clamp(min=1e-6)
     chosen = []
     for k in range(count):
-        selectivity = activations[labels == k % 10].mean(0) / overall if (labels == k % 10).any() else overall
-        for c in selectivity.argsort(descending=True).tolist():
+        members = labels == k % 10
+        ratio = activations[members].mean(0) / overall if members.any() else overall
+        score = class_share(activations, labels, k % 10) * 1e3 + ratio / (ratio.max() + 1e-9)
+        for c in score.argsort(descending=True).tolist():
             if c not in chosen:
                 chosen.append(c)
                 break

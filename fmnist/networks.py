@@ -171,3 +171,11 @@ class HalfCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+class ReferenceNetNoBN(ReferenceNet):
+    """Spec 000's reference network without its batch norm on the logits (for its effect)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__(num_classes)
+        self.classifier.bn_logits = nn.Identity()                                    # logits straight to softmax

@@ -15,7 +15,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import analysis as an
 from fmnist import data
-from fmnist.attribution import channel_gradient, pick_channels
+from fmnist.attribution import channel_gradient, class_share, pick_channels
 from fmnist.fooling import greedy, random_pixels
 from fmnist.layers import layer_table
 from fmnist.training import predict
@@ -80,8 +80,13 @@ def test_pick_channels_are_distinct_and_class_selective():
     acts = torch.rand(200, 16)
     labels = torch.arange(200) % 10
     acts[labels == 3, 7] += 5  # channel 7 fires for class 3
+    acts[labels == 5, 2] += 1.0  # channel 2 fires a little for class 5 ...
+    acts[:8, 2] += 50  # ... but its largest values are a few images of every class: a large mean ratio, impure top
     chosen = pick_channels(acts, labels, 10)
     assert len(set(chosen)) == 10 and chosen[3] == 7
+    assert class_share(acts, labels, 3)[7] == 1.0  # the label is true: its top 20 are all of class 3
+    top20 = acts[:, chosen[5]].argsort(descending=True)[:20]
+    assert chosen[5] == 2 or (labels[top20] == 5).float().mean() >= class_share(acts, labels, 5)[2]
 
 
 def test_roc_auc_agrees_with_sklearn():
@@ -158,7 +163,14 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         assert results["networks"][key]["accuracy"] == pytest.approx(accuracy)
     stems = {p.stem for p in (out / "analysis").glob("*.png")}
     assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
-                     "cnn_right_wrong", "roc", "tsne", "fooling"}
+                     "cnn_right_wrong", "roc", "tsne", "fooling", "class_models", "channel_visualisations", "saliency",
+                     "targeted_fooling"}
+    for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
+        t = results["targeted"][key]
+        reached = [l2 for l2, ok in zip(t["l2"], t["reached"]) if ok]
+        if reached:
+            assert t["median_l2"] == pytest.approx(float(torch.tensor(reached).median()))
+    assert len(results["class_models"]["cnn"]["probability"]) == 10
     assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
     from test_provenance import check_record
     check_record(results["provenance"], data_dir)

@@ -9,6 +9,7 @@ import torch
 from sklearn.metrics import f1_score
 
 import experiments
+import report
 from conftest import interrupt_study
 from fmnist.layers import layer_table
 from fmnist.metrics import confusion_matrix, macro_f1
@@ -99,7 +100,7 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     assert _quick("all", data_dir, out) == 0
     text = capsys.readouterr().out
     assert "variants: 7 runs; 1 finished earlier are kept (base seed 0)" in text  # 3 rows x 2 seeds + the reference
-    assert "experiments.pdf (mobilenet, variants, pretrain, transfer, locality)" in text
+    assert "experiments.pdf (reference, mobilenet, settings, variants, pretrain, tuning, transfer, locality)" in text
     assert (out / "experiments.pdf").stat().st_size > 10_000
     for name, study in experiments.STUDIES.items():
         folder = out / "experiments" / name
@@ -135,3 +136,10 @@ def test_missing_data_gets_the_same_message_as_fashionmnist(tmp_path, capsys):
     assert experiments.main(["variants", "--quick", "--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("experiments.py: error: --data-dir=") and "missing" in err and len(err.splitlines()) == 1
+
+    # report.py reads what the studies wrote: spec 003 complete; 004 waits for the hand-in and analyze.py
+    assert report.main(["all", "--out-dir", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "report_003.pdf: 10 of 10 items answered" in said and "report_001: no " in said
+    assert "report_004.pdf: 18 of 22 items answered; waiting for python analyze.py, python fashionmnist.py" in said
+    assert "report_000.pdf: 8 of 10 items answered; waiting for python analyze.py" in said

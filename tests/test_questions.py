@@ -195,7 +195,7 @@ def test_scrambling_is_one_fixed_permutation():
 def test_locality_quick_resumes_after_an_interruption(data_dir, tmp_path, monkeypatch):
     study = interrupt_study(monkeypatch, "locality", after=2)
     out = tmp_path / "out"
-    argv = ["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]
+    argv = ["locality", "--quick", "--seeds", "3", "--data-dir", str(data_dir), "--out-dir", str(out)]
     assert experiments.main(argv) == 130
     path = out / "experiments" / "locality" / "results.json"
     first = json.loads(path.read_text())
@@ -203,7 +203,9 @@ def test_locality_quick_resumes_after_an_interruption(data_dir, tmp_path, monkey
     monkeypatch.setitem(experiments.STUDIES, "locality", study)
     assert experiments.main(argv) == 0
     results = json.loads(path.read_text())
-    assert len(results["runs"]) == 12 and all(results["runs"][k] == v for k, v in first["runs"].items())
+    assert len(results["plan"]) == 12 and len(results["longer"]) == 2 * 3  # the top two rows again, 3 seeds each
+    assert len(results["runs"]) == 18 and all(results["runs"][k] == v for k, v in first["runs"].items())
+    assert all(r["config"]["epochs"] == 2 for k, r in results["runs"].items() if k in results["longer"])
     comparisons = results["finish"]["comparisons"]
     for net in ("ffn", "cnn"):
         per_seed = comparisons[net]["per_seed"]

@@ -86,7 +86,7 @@ def best_line(records: list[dict], measure: str, compared=lambda config: True, d
         unit = " points" if "%" in label else ""
         line += (f"; runner-up {say(*rows[1])}; " +
                  stats.verdict(difference(rows[1][1], rows[0][1], measure), rows[1][0], rows[0][0], unit=unit,
-                               budget=f"{rows[0][1][0]['config']['epochs']} epochs"))
+                               budget=f"{rows[0][1][0]['config']['epochs']} epochs", higher_is_better=higher))
     return line
 
 
@@ -121,6 +121,6 @@ def convergence(records: list[dict], longer: list[dict], measure: str) -> dict |
                 f"{b} {means[b]['short']:.4g} -> {means[b]['long']:.4g} from {epochs[0]} to {epochs[1]} epochs; "
                 f"their order {'holds' if holds else 'is reversed'} ({b} minus {a} {before['mean']:+.4g} -> "
                 f"{after['mean']:+.4g}). At {epochs[1]} epochs: "
-                + stats.verdict(after, a, b, unit=unit, budget=f"{epochs[1]} epochs") + ".")
+                + stats.verdict(after, a, b, unit=unit, budget=f"{epochs[1]} epochs", higher_is_better=higher) + ".")
     return {"rows": [a, b], "epochs": list(epochs), "before": before, "after": after, "holds": holds,
             "means": means, "sentence": sentence, "higher_is_better": higher}

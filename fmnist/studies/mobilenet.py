@@ -160,8 +160,9 @@ def notes(results: dict) -> list[str]:
              "L2 5e-4, batch 128, random mirroring; the weights of the lowest validation loss are kept. Losses are "
              "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
              "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
-             f"Traded for time: {first.get('sizes', {}).get('train', 0):,} of the 50,000 training images and "
-             f"{first.get('config', {}).get('epochs')} epochs, so that 3 seeds of 7 networks fit the budget."]
+             f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "
+             f"{first.get('config', {}).get('train_per_class')} per class of the training split, not all of it) and "
+             f"{first.get('config', {}).get('epochs')} epochs, so that every network's seeds fit the budget."]
     plain, deep = _by_combo(records, PLAIN), _by_combo(records, (0, 4))
     if plain and deep:
         lines.append(f"Whole networks, (0, 4) over (4, 0): multiply-adds x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "

@@ -4,6 +4,7 @@ import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from ..plots import _grid
 
@@ -51,6 +52,7 @@ def curves_figure(title: str, histories: dict) -> Figure:
     acc_ax.set_ylabel("accuracy (%)")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (augmented, dropout on); "
@@ -64,7 +66,7 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     width, height = 3.1 * cols, 2.3 * rows + 1.0
     fig = Figure(figsize=(width, height))  # a fixed layout: the layout solver would cost seconds here
     axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
-    fig.subplots_adjust(left=1.0 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 0.9 / height,
+    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 1.0 / height,
                         wspace=0.08, hspace=0.4)
     finite = [v for epochs in runs.values() for e in epochs for v in (e["train_loss"], e["val_loss"])
               if v is not None and math.isfinite(v)]
@@ -76,6 +78,10 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
                      fontweight="bold" if name == best else "normal")
         ax.grid(alpha=0.3)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.2, 0.5, 1, 2: plain numbers, no 10^x
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.xaxis.set_tick_params(labelbottom=True)  # every panel says its epochs
         if not epochs:
             ax.text(0.5, 0.5, "diverged", ha="center", transform=ax.transAxes, color="tab:red")
@@ -85,8 +91,8 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
         axes[0].set_ylim(min(finite) * 0.9, max(finite) * 1.1)
     axes[0].legend(fontsize=8)
     fig.supxlabel("epoch", y=0.15 / height)
-    fig.supylabel("cross-entropy loss (log scale)", x=0.2 / width)
-    fig.suptitle(title, fontsize=11)
+    fig.supylabel("cross-entropy loss (log scale)", x=0.15 / width)
+    fig.suptitle(textwrap.fill(title, int(11 * width)), fontsize=11)
     return fig
 
 
@@ -185,6 +191,7 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
     ax.plot(epochs, [e["train_loss"] for e in history], "o--", label="training (mean over the epoch)")
     ax.plot(epochs, [e["val_loss"] for e in history], "o-", label="held-out Fashion-MNIST-1 validation images")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("mean squared error (pixels in [-1, 1])")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -200,7 +207,9 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
                 if j < len(e[key]):
                     a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
                     a.set_title(f"{e['classes'][j]}" if r == 0 else what, fontsize=7, pad=2)
-        axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest MSE {e['test_mse']:.4f}", transform=axes[2 * h, 0].transAxes,
+        seen = "held out" if e.get("held_out") else "trained on"  # 004 trains the autoencoder on Fashion-MNIST-2's test images
+        axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest images ({seen})\nMSE {e['test_mse']:.4f}",
+                            transform=axes[2 * h, 0].transAxes,
                             ha="right", va="center", fontsize=9)
     right.suptitle("one test image of each class above its reconstruction", fontsize=10)
     fig.suptitle("Convolutional autoencoder (spec 004 3.4): mean squared error per epoch, and reconstructions",
@@ -238,4 +247,82 @@ def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Fi
         ax.legend(fontsize=8, loc="lower left")
     fig.suptitle("Does the network use neighbouring pixels? The same training budget on the images and on one "
                  "fixed scrambling of their pixels\n" + "\n".join(textwrap.wrap(" ".join(verdicts), 150)), fontsize=10)
+    return fig
+
+
+def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
+    """Horizontal bars, one per row (factor, row name, interval of its test accuracy), grouped
+    by factor, each with its 95 % interval; a dashed line at the base row's mean."""
+    fig = Figure(figsize=(10, 0.42 * len(bars) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    colours = {}
+    for i, (factor, row, iv) in enumerate(bars):
+        colour = colours.setdefault(factor, f"C{len(colours)}")
+        err = [[iv["mean"] - iv["low"]], [iv["high"] - iv["mean"]]] if iv["low"] is not None else None
+        ax.barh(i, iv["mean"], color=colour, alpha=0.75, xerr=err, capsize=3, label=factor if factor not in
+                [b[0] for b in bars[:i]] else None)
+        ax.text(iv["mean"], i, f"  {iv['mean']:.2f}", va="center", fontsize=8)
+    base = next((iv["mean"] for factor, _, iv in bars if factor == "base"), None)
+    if base is not None:
+        ax.axvline(base, ls="--", color="grey")
+    lows = [iv["low"] if iv["low"] is not None else iv["mean"] for _, _, iv in bars]
+    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 1.5)
+    ax.set_yticks(range(len(bars)), [row for _, row, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlabel("test accuracy (%)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(textwrap.fill(title, 110), fontsize=11)
+    return fig
+
+
+def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dict]) -> Figure:
+    """Spec 000's learning curve: iterations on x, negative log likelihood on y; every batch's
+    training loss (and its running mean over an epoch's batches), and the validation loss at
+    the end of each epoch, on one plot."""
+    fig = Figure(figsize=(10, 5.5), layout="constrained")
+    ax = fig.subplots()
+    steps = len(iterations) // max(len(epochs), 1)
+    x = np.arange(1, len(iterations) + 1)
+    ax.plot(x, iterations, color="tab:blue", alpha=0.35, lw=1, label="training loss, each batch (training mode)")
+    if steps > 1:
+        kernel = np.ones(steps) / steps
+        smooth = np.convolve(iterations, kernel, mode="valid")
+        ax.plot(x[steps - 1:], smooth, color="tab:blue", lw=2, label=f"training loss, mean of the last {steps} batches")
+    ax.plot([steps * e["epoch"] for e in epochs], [e["val_loss"] for e in epochs], "o-", color="tab:orange", lw=2,
+            label="validation loss, end of each epoch (evaluation mode)")
+    ax.set_xlabel("iteration (batch)")
+    ax.set_ylabel("negative log likelihood (cross-entropy)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=11)
+    return fig
+
+
+def fraction_curves_figure(title: str, curves: dict) -> Figure:
+    """One panel per fraction of the labelled data ({fraction: {start: epochs}}): each start's
+    training loss (dashed) and validation loss (solid) per epoch, shared axes."""
+    rows, cols = _grid(len(curves))
+    fig = Figure(figsize=(3.4 * cols + 0.8, 2.6 * rows + 1.2), layout="constrained")
+    axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
+    starts = list(dict.fromkeys(s for panel in curves.values() for s in panel))
+    for ax, (fraction, panel) in zip(axes, curves.items()):
+        for k, start in enumerate(starts):
+            epochs = panel.get(start, [])
+            x = [e["epoch"] for e in epochs]
+            ax.plot(x, [e["train_loss"] for e in epochs], "--", color=f"C{k}", label=f"{start}: training")
+            ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=f"C{k}", ms=3, label=f"{start}: validation")
+        ax.set_title(f"{fraction} of the labelled images", fontsize=9)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 3, 5, 7)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    for ax in axes[len(curves):]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=7)
+    fig.supxlabel("epoch")
+    fig.supylabel("cross-entropy loss (log scale)")
+    fig.suptitle(textwrap.fill(title, int(10 * fig.get_figwidth())), fontsize=11)
     return fig

@@ -19,14 +19,14 @@ TSNE_PER_CLASS, QUICK_TSNE_PER_CLASS = 100, 10
 SEEDS, QUICK_SEEDS = 3, 2  # seeds per compared row; --quick: two, the fewest an interval needs
 
 
-def splits(ctx: Context, train_per_class: int | None, seed: int = 0) -> dict:
+def splits(ctx: Context, train_per_class: int | None, seed: int = 0, val_per_class: int | None = None) -> dict:
     """The study's data: a stratified training subset drawn with the run's seed (None: all of
-    it), so runs of one seed in different rows see the same images; the validation and test
-    splits whole. Under --quick, small fixed subsets of all three."""
+    it), so runs of one seed in different rows see the same images; the validation split whole
+    (or a fixed stratified subset) and the test split whole. Under --quick, small fixed subsets."""
     if ctx.options.quick:
         return {k: subset(ctx.splits[k], n) for k, n in QUICK_PER_CLASS.items()}
-    return {"train": subset(ctx.splits["train"], train_per_class, seed), "val": ctx.splits["val"],
-            "test": ctx.splits["test"]}
+    return {"train": subset(ctx.splits["train"], train_per_class, seed),
+            "val": subset(ctx.splits["val"], val_per_class), "test": ctx.splits["test"]}
 
 
 def epochs(ctx: Context, default: int) -> int:
@@ -45,10 +45,12 @@ def seeded(configs: list[dict], ctx: Context) -> list[dict]:
 
 
 def settings(config: dict) -> TrainSettings:
-    """Training settings from a run's configuration. No label smoothing and no early stopping,
-    so every run of a study trains the same epochs and its losses are plain cross-entropy."""
+    """Training settings from a run's configuration. By default no label smoothing and no early
+    stopping (patience = the epochs), so every run trains the same epochs; the losses the tables
+    show are plain cross-entropy whatever the training loss was."""
     return TrainSettings(epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                         weight_decay=config["weight_decay"], label_smoothing=0.0, patience=config["epochs"],
+                         weight_decay=config["weight_decay"], label_smoothing=config.get("label_smoothing", 0.0),
+                         patience=config.get("patience", config["epochs"]),
                          flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
                          objective=config.get("objective", "classify"))
 
@@ -75,6 +77,8 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     record = {"parameters": sum(p.numel() for p in model.parameters()), "multiply_adds": multiply_adds(model),
               "history": history["epochs"], "best_epoch": history["best_epoch"],
               "seconds_per_epoch": float(np.mean([e["seconds"] for e in history["epochs"]]))}
+    if config.get("iterations"):  # every batch's training loss, for a learning curve over iterations
+        record["iterations"] = rounded(history["iterations"])
     record["train"] = scores(predict(model, data["train"][0], ctx.device), data["train"][1])
     best = history["epochs"][history["best_epoch"] - 1]  # fit scored the validation set with these weights
     record["val"] = {"loss": best["val_loss"], "accuracy": best["val_acc"]}

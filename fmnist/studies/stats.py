@@ -42,19 +42,28 @@ def excludes_zero(diff: dict) -> bool:
     return diff["low"] is not None and (diff["low"] > 0 or diff["high"] < 0)
 
 
-def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget") -> str:
-    """One sentence for `paired(a_values, b_values)`: who is ahead, or that nothing was detected."""
+def flipped(diff: dict) -> dict:
+    """The interval of a minus b from that of b minus a."""
+    return {**diff, "mean": -diff["mean"], "low": None if diff["high"] is None else -diff["high"],
+            "high": None if diff["low"] is None else -diff["low"]}
+
+
+def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget",
+            higher_is_better: bool = True) -> str:
+    """One sentence for `paired(a_values, b_values)` (b minus a): who is ahead, or that nothing
+    was detected. For a loss (higher_is_better False) the lower side is ahead."""
     n = diff["n"]
+    gain = diff if higher_is_better else flipped(diff)  # > 0: b is ahead
+    what = f"{b} minus {a}" if higher_is_better else f"{a} minus {b}, lower is better"
     if diff["low"] is None:
-        return (f"{b} minus {a}: {diff['mean']:+.2f}{unit} from a single seed: no interval, so no verdict "
+        return (f"{what}: {gain['mean']:+.2f}{unit} from a single seed: no interval, so no verdict "
                 "(run at least 3 seeds)")
-    ci = f"95 % CI {diff['low']:+.2f} to {diff['high']:+.2f}{unit}, {n} seeds"
-    if diff["low"] > 0:
-        return f"{b} ahead of {a} by {diff['mean']:.2f}{unit} ({ci})"
-    if diff["high"] < 0:  # the interval of a minus b, so that it reads with the sentence
-        return (f"{a} ahead of {b} by {-diff['mean']:.2f}{unit} (95 % CI {-diff['high']:+.2f} to "
-                f"{-diff['low']:+.2f}{unit}, {n} seeds)")
-    return f"no difference detected between {a} and {b} at {budget} ({b} minus {a} {diff['mean']:+.2f}{unit}; {ci})"
+    ci = lambda d: f"95 % CI {d['low']:+.2f} to {d['high']:+.2f}{unit}, {n} seeds"  # noqa: E731
+    if gain["low"] > 0:
+        return f"{b} ahead of {a} by {gain['mean']:.2f}{unit} ({ci(gain)})"
+    if gain["high"] < 0:  # the interval turned round, so that it reads with the sentence
+        return f"{a} ahead of {b} by {-gain['mean']:.2f}{unit} ({ci(flipped(gain))})"
+    return f"no difference detected between {a} and {b} at {budget} ({what} {gain['mean']:+.2f}{unit}; {ci(gain)})"
 
 
 def sign_test(differences) -> dict:

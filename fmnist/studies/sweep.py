@@ -139,8 +139,7 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
             if a and b:
                 d = groups.difference(a, b, measure)
                 if not higher:  # a loss: read as "lower is ahead", so the sentence's sides stay right
-                    d = {**d, "mean": -d["mean"], "low": None if d["low"] is None else -d["high"],
-                         "high": None if d["high"] is None else -d["low"]}
+                    d = stats.flipped(d)
                 diffs[f"{100 * f:g}%"] = d
         if not diffs:
             continue
@@ -165,6 +164,7 @@ COLUMNS = (Column("run", "name"), Column("start", "start"), Column("fraction %",
 def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> Page:
     values = by_fraction(records, starts)
     return Page(stem, heading, "against the fraction of labelled data",
-                splots.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: each run "
-                                    "measured at its epoch of lowest validation loss",
+                splots.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: test "
+                                    "accuracy at each run's epoch of lowest validation loss; the loss panels show "
+                                    "each run's lowest value over its epochs",
                                     [(label, values[m]) for m, label, _ in METRICS]))

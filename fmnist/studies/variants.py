@@ -110,7 +110,7 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     c = runs[0]["config"]
     base = groups.by_row(records).get("base")
     out = {"what changed": c["change"]}
-    if base and c["row"] != "base" and compared(c):
+    if base and groups.row_of(c) != "base" and compared(c):
         d = groups.difference(base, runs, "val_acc")
         out["val acc - base (95 % CI)"] = (f"{d['mean']:+.2f}" if d["low"] is None else
                                            f"{d['mean']:+.2f} ({d['low']:+.2f}, {d['high']:+.2f})"
@@ -144,7 +144,7 @@ def pages(results: dict) -> list[Page]:
     records = planned(results)
     first = {}
     for r in records:  # each row's first seed
-        first.setdefault(r["config"]["row"], r)
+        first.setdefault(groups.row_of(r["config"]), r)
     out = [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
                 splots.small_multiples_figure(
                     "Training loss (mean over each epoch, training mode) and validation loss per epoch, "

@@ -1,0 +1,213 @@
+"""Spec 000 (the reference CNN): its report items (section 1.3) in the spec's order, answered
+from the `reference` study, the `variants` study and analyze.py's analysis.json."""
+import numpy as np
+
+from .. import analysis_plots as aplots
+from ..studies import groups, stats
+from ..studies import reference as ref
+from ..studies import plots as splots
+from ..studies.runner import planned, summary_table
+from .build import Item
+from .words import ci, mean_of, rows
+
+R = "study:reference"
+FOLDER = "experiments/reference"
+TARGET = 96.0  # the spec's test accuracy target (%)
+
+
+def _records(src) -> list[dict]:
+    return planned(src.studies["reference"])
+
+
+def _best(src) -> dict:
+    return ref.best_run(_records(src))
+
+
+def _table(src):
+    titles, body = summary_table(ref.STUDY, src.studies["reference"])
+    return [splots.table_figure(ref.STUDY.title, titles, body, [])]
+
+
+def configuration(src) -> str:
+    records = _records(src)
+    b = _best(src)
+    c = b["config"]
+    by = rows(src.studies["reference"])
+    trials = "; ".join(f"{row}: validation loss {mean_of(runs, 'val_loss')['mean']:.4f}, accuracy "
+                       f"{mean_of(runs, 'val_acc')['mean']:.2f}%" for row, runs in by.items())
+    acc = 100 * b["test"]["accuracy"]
+    gap = acc - TARGET
+    return (f"Best model: {groups.row_of(c)} (seed {c['seed']}), chosen as the run of lowest validation loss within the row of "
+            f"lowest mean validation loss. Its setting: {c['init']} initialisation, SGD with Nesterov momentum "
+            f"{c['momentum']}, one-cycle learning rate peaking at {c['lr']:g}, batch {c['batch_size']}, L2 "
+            f"{c['weight_decay']:g}, random mirroring, batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
+            f"early stopping with patience {c['patience']} (best epoch {b['best_epoch']} of {len(b['history'])} run, "
+            f"cap {c['epochs']}), {b['sizes']['train']:,} training images.\n"
+            f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
+            f"{groups.best_line(records, 'val_loss').capitalize()}.\n"
+            f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
+            f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
+            f"(the CPU budget); python experiments.py reference --full trains on every image for up to "
+            f"{ref.FULL_EPOCHS} epochs.")
+
+
+def curve(src) -> str:
+    b = _best(src)
+    last = b["history"][-1]
+    return (f"{len(b['iterations'])} iterations ({len(b['history'])} epochs of {len(b['iterations']) // len(b['history'])} "
+            f"batches). At the last epoch the mean training loss is {last['train_loss']:.4f} and the validation loss "
+            f"{last['val_loss']:.4f}; the lowest validation loss, {min(e['val_loss'] for e in b['history']):.4f}, came at "
+            f"epoch {b['best_epoch']}.")
+
+
+def test_performance(src) -> str:
+    b = _best(src)
+    row, runs = ref.best(_records(src))
+    return (f"The model best on validation ({groups.row_of(b['config'])}, seed {b['config']['seed']}): test accuracy "
+            f"{100 * b['test']['accuracy']:.2f}%, test loss {b['test']['loss']:.4f} on {b['sizes']['test']:,} test "
+            f"images. Its row over seeds: test accuracy {ci(mean_of(runs, 'test_acc'))}.")
+
+
+def _layer_table(src) -> dict:
+    return next(r["extras"]["layer_table"] for r in _records(src) if "layer_table" in r.get("extras", {}))
+
+
+def dimensions(src) -> str:
+    t = _layer_table(src)
+    shape = lambda s: " x ".join(map(str, s))  # noqa: E731
+    steps = [f"input {shape(t['layers'][0]['input'])}"] + [f"{layer['name'].split('.')[-1]} {shape(layer['output'])}"
+                                                            for layer in t["layers"]]
+    return "Input and output of each layer, channels x height x width: " + " -> ".join(steps) + "."
+
+
+def parameters(src) -> str:
+    t = _layer_table(src)["totals"]
+    total = t["total"]["parameters"]
+    conv, fc = t["convolutional"]["parameters"], t["fully connected"]["parameters"]
+    return (f"Exactly {total:,} parameters: {conv:,} in the convolutional layers ({100 * conv / total:.1f}%) and "
+            f"{fc:,} in the fully connected layers ({100 * fc / total:.1f}%), batch norm's scale and shift counted "
+            "with the layer they follow. Counted from the trained network's tensors (fmnist/layers.py).")
+
+
+def neurons(src) -> str:
+    table = _layer_table(src)
+    t = table["totals"]
+    total = t["total"]["neurons"]
+    return (f"Exactly {total:,} neurons: {t['convolutional']['neurons']:,} in the convolutional layers and "
+            f"{t['fully connected']['neurons']:,} in the fully connected layers; a neuron is {table['definition']}.")
+
+
+def batch_norm(src) -> str:
+    by = rows(src.studies["reference"])
+    out = []
+    on, off = by.get("He, lr 0.05"), by.get("He, lr 0.05, no batch norm")
+    if on and off:
+        for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
+            d = groups.difference(off, on, measure)
+            out.append(f"{groups.MEASURES[measure][0]}, with against without batch norm on the logits (He, lr 0.05): "
+                       + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher) + ".")
+    elif on:
+        out.append("Every run without batch norm diverged.")
+    variants = src.studies.get("variants")
+    if variants:
+        v = rows(variants)
+        if "base" in v and "no batch norm" in v:
+            d = groups.difference(v["no batch norm"], v["base"], "val_acc")
+            out.append("In the variants study's base CNN (batch norm after every conv), validation accuracy with "
+                       "against without it: " + stats.verdict(d, "without", "with") + ".")
+    return "\n".join(out)
+
+
+def filter_patterns(filters: np.ndarray) -> dict:
+    """Counts of the 3x3 filters by pattern: same-sign blobs against mixed-sign (edge-like)
+    ones, and each edge-like filter's orientation by its largest correlation with a vertical,
+    horizontal or diagonal edge template (Sobel-like)."""
+    templates = {"vertical": np.array([[-1, 0, 1]] * 3, float), "horizontal": np.array([[-1] * 3, [0] * 3, [1] * 3], float),
+                 "diagonal /": np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]], float),
+                 "diagonal \\": np.array([[1, 1, 0], [1, 0, -1], [0, -1, -1]], float)}
+    out = {"filters": len(filters), "blob": 0, "edge": 0, **{k: 0 for k in templates}}
+    for w in filters:
+        w = np.asarray(w, float) - 0.0
+        if abs(w.sum()) > 0.5 * np.abs(w).sum():
+            out["blob"] += 1
+            continue
+        out["edge"] += 1
+        z = (w - w.mean()) / (w.std() + 1e-12)
+        corr = {k: abs(float((z * (t - t.mean()) / t.std()).mean())) for k, t in templates.items()}
+        out[max(corr, key=corr.get)] += 1
+    return out
+
+
+def filters(src) -> str:
+    p = filter_patterns(np.asarray(_best(src)["extras"]["first_filters"]))
+    kinds = sorted(("vertical", "horizontal", "diagonal /", "diagonal \\"), key=lambda k: -p[k])
+    return (f"Of the {p['filters']} CONV1 filters, {p['blob']} are same-signed blobs (the sum of the weights is more "
+            f"than half the sum of their sizes: they respond to brightness) and {p['edge']} mix signs, like edge "
+            f"detectors. By their closest edge template the edge-like ones are " + ", ".join(
+                f"{p[k]} {k}" for k in kinds) + f": {kinds[0]} edges are the most common. (Measured on the best "
+            "model's filters; the grid shows each scaled to its own range.)")
+
+
+def guided(src) -> str:
+    g = src.analysis["guided"]
+    shares = [sum(c == ch["picked_for"] for c in ch["classes"]) / len(ch["classes"]) for ch in g["channels"]]
+    pure = [ch for ch, s in zip(g["channels"], shares) if s == 1]
+    return (f"On {g['tensor']} of the hand-in CNN (spec 000's CONV5 has no counterpart: its network has four conv "
+            f"layers). Channels chosen {g['how_chosen']}. Of the {len(shares)} channels, {len(pure)} have all "
+            f"{len(g['channels'][0]['classes'])} of their most exciting test images in the class they are shown for"
+            + (f" ({', '.join(ch['picked_for'] for ch in pure)})" if pure else "")
+            + f"; on average {100 * float(np.mean(shares)):.0f}% are. The guided-backpropagation maps show which "
+            "pixels of those images raise the channel.")
+
+
+def fooling(src) -> str:
+    f = src.analysis["fooling"]
+    out = []
+    zero = {}
+    for key in ("ffn", "cnn"):
+        g = f[key]["greedy_accuracy"]
+        zero[key] = next((k for k, v in enumerate(g) if v == 0), None)
+        reach = f"0% at {zero[key]} pixels" if zero[key] is not None else f"{100 * g[-1]:.1f}% at {len(g) - 1} pixels"
+        out.append(f"{key.upper()}: greedy attack {100 * g[0]:.1f}% -> {100 * g[1]:.1f}% with 1 pixel -> {reach}; "
+                   f"random pixels leave {100 * f[key]['random_accuracy'][-1]:.1f}% at {f['counts'][-1]} pixels.")
+    if None not in zero.values() and zero["ffn"] != zero["cnn"]:
+        fewer = min(zero, key=zero.get)
+        out.append(f"The {fewer.upper()} is fooled on every image with fewer changed pixels ({zero[fewer]} against "
+                   f"{zero['cnn' if fewer == 'ffn' else 'ffn']}).")
+    return "\n".join(out)
+
+
+def _png(path):
+    return lambda src: [path]
+
+
+ITEMS = [
+    Item("1.3.1", "configuration of the best model, the setting that gave it (lr x init trials, the 96 % target)",
+         "Configuration and training details of your best performing model; the parameter setting which gave you the "
+         "best results (experiment with learning rate and initialisations, Xavier and He; the task is 96 % on the "
+         "test data).", (R,), _table, configuration),
+    Item("1.3.2", "learning curve over iterations, training and validation loss", "A plot of the learning curve showing "
+         "iterations on the x-axis and negative log likelihood over labels on the y-axis, training and validation "
+         "loss on a single plot.", (R,), _png(f"{FOLDER}/reference_curve.png"), curve),
+    Item("1.3.3", "test performance of the model best on validation", "The performance on the test data of the model "
+         "that performs best on the validation data.", (R,), lambda src: [], test_performance),
+    Item("1.3.4", "dimensions of the input and output at each layer", "Write down the dimensions of the input and "
+         "output at each layer.", (R,), lambda src: [aplots.layer_table_figure(
+             "Spec 000's reference network", _layer_table(src), "")], dimensions),
+    Item("1.3.5", "exact parameter count, conv and FC", "Exactly how many parameters does your network have? How many "
+         "of these are in the fully connected layers and how many are in the convolutional layers?", (R,),
+         lambda src: [], parameters),
+    Item("1.3.6", "exact neuron count, conv and FC", "Exactly how many neurons does your network have? How many of "
+         "these are in the fully connected layers and how many are in the convolutional layers?", (R,),
+         lambda src: [], neurons),
+    Item("1.3.7", "the effect of batch normalisation", "What was the effect of using batch normalization?", (R,),
+         lambda src: [], batch_norm),
+    Item("1.3.8", "the 64 CONV1 filters in an 8x8 grid, their patterns", "Plot all the 64 layer 1 filters in an 8x8 "
+         "grid. Do you observe any interesting patterns?", (R,), _png(f"{FOLDER}/reference_best_filters.png"), filters),
+    Item("1.3.9", "guided backpropagation on 10 neurons", "Apply guided back propagation on any 10 neurons in the CONV5 "
+         "layer and plot the images which excite this neuron.", ("analysis",),
+         _png("analysis/cnn_guided_backprop.png"), guided),
+    Item("1.3.10", "fooling: accuracy against pixels changed (extra credit)", "Find ways to fool the network, e.g. "
+         "change some pixels so that the class changes; plot accuracy against the number of pixels changed on the "
+         "test set.", ("analysis",), _png("analysis/fooling.png"), fooling),
+]

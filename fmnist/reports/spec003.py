@@ -1,0 +1,172 @@
+"""Spec 003 (MobileNet blocks against standard blocks): its report items in the spec's order,
+answered from the `mobilenet` study and the `settings` study."""
+import numpy as np
+
+from ..data import CLASSES
+from ..studies import groups, stats
+from ..studies import mobilenet as mb
+from ..studies import plots as splots
+from ..studies import settings as st
+from ..studies.runner import summary_table
+from .build import MEASURED, Item
+from .words import ci, higher_lower, mean_of, most_confused, pct, recall, rows
+
+M = "study:mobilenet"
+FOLDER = "experiments/mobilenet"
+PLAIN, MOBILE = "conv 4 + mobile 0", "conv 1 + mobile 3"  # the plain network, and the MobileNet one of its depth
+
+
+def _mb(src) -> dict:
+    return src.studies["mobilenet"]
+
+
+def _runs(src) -> dict:
+    return rows(_mb(src))
+
+
+def _figures_runs(src) -> dict:
+    """{row: its figures run (first seed)} for the rows whose figures the study drew."""
+    return {row: next((r for r in runs if "extras" in r), runs[0]) for row, runs in _runs(src).items()}
+
+
+def task(src) -> str:
+    """Task 1: at least 60 % test accuracy with a MobileNet network."""
+    mobile = {row: mean_of(runs, "test_acc") for row, runs in _runs(src).items()
+              if runs[0]["config"]["mobilenet_blocks"] > 0}
+    low = min(mobile, key=lambda k: mobile[k]["mean"])
+    ok = all(v["mean"] >= 60 for v in mobile.values())
+    return (f"{'Yes' if ok else 'No'}: {'every' if ok else 'not every'} network with MobileNet blocks reaches 60 % "
+            f"test accuracy; the lowest mean is {low}'s {ci(mobile[low])}, the highest "
+            f"{max(v['mean'] for v in mobile.values()):.2f}%.")
+
+
+def compare(src) -> str:
+    """Report 1: plain against MobileNet blocks, results with reasons, from the measurements."""
+    records = [r for runs in _runs(src).values() for r in runs]
+    out = []
+    for m in mb.matched(records):
+        d = m["difference"]
+        name = f"conv {m['combo'][0]} + mobile {m['combo'][1]}"
+        out.append(f"At the plain network's depth, {name} against conv 4 + mobile 0: {m['verdict']}. It has "
+                   f"{m['parameters']:.2f} times the parameters and {m['multiply_adds']:.2f} times the multiply-adds, "
+                   f"and takes {m['seconds_per_epoch']:.2f} times as long per epoch.")
+        if m["combo"] == (0, 4):
+            out.append("With no standard block at all, the first block is a depthwise conv on a one-channel image: "
+                       f"a single 3x3 filter, which is why {name} is {'behind' if d['mean'] < 0 else 'ahead'} by "
+                       f"{abs(d['mean']):.2f} points.")
+    ratios = _mb(src)["finish"]["cost_ratios"]
+    flops = [r["flops"] for r in ratios]
+    times = [r["time"] for r in ratios]
+    out.append(f"Reasons, measured per block: a depthwise-separable block needs {min(flops):.3f} to {max(flops):.3f} of a "
+               f"standard block's FLOPs (theory 1/N + 1/9), but {min(times):.2f} to {max(times):.2f} of its time here: "
+               "the saving in arithmetic is " + ("larger" if np.mean(times) > np.mean(flops) else "smaller")
+               + " than the saving in time, because a depthwise conv reads each value for only 9 multiply-adds and "
+               "its extra batch norm and ReLU cost time that FLOPs do not count.")
+    return "\n".join(out)
+
+
+def counts(src) -> str:
+    """Report 2: accuracy for different numbers of conv and MobileNet blocks."""
+    records = [r for runs in _runs(src).values() for r in runs]
+    four = [row for row, runs in _runs(src).items()
+            if sum((runs[0]["config"]["conv_blocks"], runs[0]["config"]["mobilenet_blocks"])) == 4]
+    acc = {row: mean_of(runs, "test_acc") for row, runs in _runs(src).items()}
+    seq = ", ".join(f"{row} {acc[row]['mean']:.2f}%" for row in four)
+    falls = all(acc[a]["mean"] >= acc[b]["mean"] for a, b in zip(four, four[1:]))
+    return (f"Four blocks in all, a standard block traded for a MobileNet block one at a time: {seq} (mean test "
+            f"accuracy over seeds); accuracy {'falls at every step' if falls else 'does not fall at every step'}. "
+            f"{groups.best_line(records, 'val_acc', digits=2).capitalize()}.")
+
+
+def confusion_answer(src) -> str:
+    out = []
+    for row, r in _figures_runs(src).items():
+        if "extras" not in r:
+            continue
+        rec = recall(r["test"]["confusion"])
+        worst, best = int(rec.argmin()), int(rec.argmax())
+        true, taken, n, of = most_confused(r["test"]["confusion"], list(CLASSES))
+        out.append(f"{row} (seed {r['config']['seed']}): test accuracy {pct(100 * r['test']['accuracy'])}, macro "
+                   f"recall {pct(100 * rec.mean())}; recall is lowest for {CLASSES[worst]} ({pct(100 * rec[worst], 1)}) "
+                   f"and highest for {CLASSES[best]} ({pct(100 * rec[best], 1)}); the most frequent confusion is "
+                   f"{true} taken for {taken}, {n} of its {of} test images.")
+    return "\n".join(out)
+
+
+def right_wrong_answer(src) -> str:
+    out = []
+    for row, r in _figures_runs(src).items():
+        if "extras" in r:
+            wrong = [e for e in r["extras"]["right_wrong"] if e["true"] != e["pred"]]
+            out.append(f"{row}: its most confident mistakes are " + "; ".join(
+                f"{e['true_name']} taken for {e['pred_name']} at {100 * e['confidence']:.0f}%" for e in wrong) + ".")
+    return "\n".join(out)
+
+
+def roc_answer(src) -> str:
+    out = []
+    for row, r in _figures_runs(src).items():
+        if "extras" in r:
+            aucs = r["extras"]["roc"]["classes"]
+            worst = min(aucs, key=lambda k: aucs[k]["auc"])
+            out.append(f"{row}: macro AUC {r['extras']['roc']['macro_auc']:.4f}, lowest for {worst} "
+                       f"({aucs[worst]['auc']:.4f}).")
+    runs = _runs(src)
+    if PLAIN in runs and MOBILE in runs:
+        d = groups.difference(runs[PLAIN], runs[MOBILE], "val_loss")
+        out.append("Without against with MobileNet blocks at the same depth, validation loss: " + stats.verdict(
+            d, PLAIN, MOBILE, unit="", higher_is_better=False) + ".")
+    return "\n".join(out)
+
+
+def conclusion(src) -> str:
+    runs = _runs(src)
+    acc = {row: mean_of(r, "test_acc")["mean"] for row, r in runs.items()}
+    best = max(acc, key=acc.get)
+    facts = [MEASURED,
+             f"- the best network by mean test accuracy is {best} ({acc[best]:.2f}%); the plain one reaches "
+             f"{acc.get(PLAIN, float('nan')):.2f}%;",
+             f"- {compare(src).splitlines()[0]}",
+             f"- one block: separable over standard, FLOPs {min(r['flops'] for r in _mb(src)['finish']['cost_ratios']):.3f}"
+             f" at best, time {min(r['time'] for r in _mb(src)['finish']['cost_ratios']):.2f} at best."]
+    return "\n".join(facts)
+
+
+def settings_answer(src) -> str:
+    return "\n".join(st.answer(src.studies["settings"]))
+
+
+def _png(*names):
+    return lambda src: [f"{FOLDER}/{n}.png" for n in names]
+
+
+def _table(src):
+    titles, body = summary_table(mb.STUDY, _mb(src))
+    return [splots.table_figure(mb.STUDY.title, titles, body, [])]
+
+
+ITEMS = [
+    Item("T1", "MobileNet network, at least 60 % test accuracy", "Build the MobileNet network and achieve at least 60% "
+         "test accuracy.", (M,), _table, task),
+    Item("V7", "loss and accuracy curves, training and validation", "Plot loss and accuracy curves (training and "
+         "validation, per epoch), sample images and predictions.", (M,), _png("mobilenet_curves")),
+    Item("R1", "standard against MobileNet blocks, results and reasons", "Compare results of simple convolution block "
+         "base architecture vs mobilenet block based architecture and report results with reasoning.", (M,),
+         _png("mobilenet_costs"), compare, "5.0"),
+    Item("R2", "numbers of conv and MobileNet blocks", "Use no of different conv block and mobileNet block and compare "
+         "its accuracy.", (M,), _table, counts, "5.0"),
+    Item("R3", "confusion matrices, recall and accuracy (test set)", "Confusion matrices, Recall, and Accuracy for the "
+         "testing set.", (M,), _png("mobilenet_confusion_0", "mobilenet_confusion_1"), confusion_answer, "2.5"),
+    Item("R4", "correct and wrong predictions with labels", "Figures along with labels for correct predictions and wrong "
+         "ones.", (M,), _png("mobilenet_right_wrong_0", "mobilenet_right_wrong_1"), right_wrong_answer, "2.5"),
+    Item("R5", "learned filters of the last conv layer", "Plot learned filters of your last convolution layer using "
+         "matplotlib.", (M,), _png("mobilenet_filters_0", "mobilenet_filters_1"), None, "5.0"),
+    Item("R6", "without and with MobileNet blocks: ROC, curves, confusion, t-SNE", "Show what happens when we do not use "
+         "MobileNet block and when we use MobileNet block in your architecture. Show ROC curves, accuracy/loss curve, "
+         "confusion matrix, and tsne plot.", (M,), _png("mobilenet_roc", "mobilenet_tsne"), roc_answer, "10.0"),
+    Item("R7", "conclusion: what you learned", "Report what you learned from this assignment, your analysis, and if you "
+         "find something innovative or interesting in the conclusion section.", (M,), lambda src: [], conclusion, "5.0"),
+    Item("R8", "accuracy against loss function, batch size, learning rate, epochs, train/test ratio", "Report the "
+         "accuracy by changing loss functions, batch size, learning rate, epochs, and the ratio of training and testing "
+         "data, etc.", ("study:settings",), lambda src: st.figures(src.studies["settings"]), settings_answer, "5.0"),
+]

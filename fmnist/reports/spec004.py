@@ -1,0 +1,297 @@
+"""Spec 004 (a team report on Fashion-MNIST-1 and -2): items 3.1-3.5 in the spec's order,
+answered from the `transfer`, `variants` and `pretrain` studies and the hand-in's outputs."""
+import numpy as np
+
+from .. import plots
+from ..data import CLASSES
+from ..studies import groups, stats
+from ..studies import plots as splots
+from ..studies import sweep
+from ..studies import variants as var
+from ..studies.runner import convergence, planned, summary_table
+from ..studies.transfer import TRANSFER
+from .build import Item
+from .words import ci, mean_of, most_confused, rows
+
+T, P, V = "study:transfer", "study:pretrain", "study:variants"
+HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
+# what each class is, for the hypothesis of why two classes are confused
+KIND = {"T-shirt/top": "upper-body garment", "Trouser": "legwear", "Pullover": "upper-body garment",
+        "Dress": "upper-body garment", "Coat": "upper-body garment", "Sandal": "footwear", "Shirt": "upper-body garment",
+        "Sneaker": "footwear", "Bag": "bag", "Ankle boot": "footwear"}
+
+
+def _full(src, study: str = "transfer", start: str = "random") -> list[dict]:
+    """The sweep's runs of `start` on all of the labelled Fashion-MNIST-1 data (100 %)."""
+    return rows(src.studies[study]).get(f"{start} 100%", [])
+
+
+def network(src) -> str:
+    r = _full(src)[0]
+    return (f"HalfCNN (fmnist/networks.py): conv 16, 32 and 8 channels (3x3, each followed by 2x2 max-pooling, batch "
+            f"norm and ReLU), dropout 0.25, FC 128, FC 5; {r['parameters']:,} parameters, cross-entropy loss. It is the "
+            "random-start network of the transfer study at 100 % of the labelled Fashion-MNIST-1 data: "
+            f"{r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and {r['sizes']['test']:,} test images.")
+
+
+def converged(src) -> str:
+    runs = _full(src)
+    c = runs[0]["config"]
+    out = [f"{len(runs)} seeds, SGD with Nesterov momentum 0.9, one-cycle learning rate peaking at {c['lr']:g}, "
+           f"{c['epochs']} epochs; best epochs {', '.join(str(r['best_epoch']) for r in runs)} of {c['epochs']}."]
+    check = convergence(TRANSFER, src.studies["transfer"])
+    if check:
+        out.append(check["sentence"])
+    last = [r["best_epoch"] == len(r["history"]) for r in runs]
+    out.append("The lowest validation loss came " + ("at the last epoch in every seed: the one-cycle schedule ends "
+                                                     "with the learning rate at zero, so the last epoch is the most "
+                                                     "settled one; the doubled-epoch check above is what tests convergence."
+                                                     if all(last) else f"before the last epoch in {last.count(False)} of "
+                                                     f"{len(last)} seeds: validation loss stopped improving."))
+    return " ".join(out)
+
+
+def curves(src):
+    r = _full(src)[0]
+    return [splots.curves_figure(f"HalfCNN on Fashion-MNIST-1 (100 %), seed {r['config']['seed']}", {"HalfCNN": r["history"]})]
+
+
+def accuracies(src) -> str:
+    runs = _full(src)
+    train = stats.interval([100 * r["train"]["accuracy"] for r in runs])
+    return (f"Final accuracy (weights of the lowest validation loss), mean over {len(runs)} seeds: training "
+            f"{ci(train)}, validation {ci(mean_of(runs, 'val_acc'))}, test {ci(mean_of(runs, 'test_acc'))}.")
+
+
+def _confusion(src) -> np.ndarray:
+    return np.sum([np.asarray(r["test"]["confusion"]) for r in _full(src)], axis=0)
+
+
+def confusion_figure(src):
+    return [plots.confusion_figure(f"HalfCNN on Fashion-MNIST-1, test set, summed over {len(_full(src))} seeds",
+                                   _confusion(src), HALF1_NAMES)]
+
+
+def confused(src) -> str:
+    c = _confusion(src)
+    true, taken, n, of = most_confused(c, HALF1_NAMES)
+    errors = int(c.sum() - np.trace(c))
+    i, j = HALF1_NAMES.index(true), HALF1_NAMES.index(taken)
+    pair = int(c[i, j] + c[j, i])
+    same = KIND[true] == KIND[taken]
+    return (f"Summed over the seeds, {errors:,} of {int(c.sum()):,} test predictions are wrong. The most frequent "
+            f"confusion is {true} taken for {taken} ({n} of its {of} images); the two ways between them make "
+            f"{pair} errors, {100 * pair / max(errors, 1):.0f}% of all. Hypothesis: "
+            + (f"both are {KIND[true]}s, whose 28x28 silhouettes share their outline; what tells them apart (a "
+               "collar, a zip, the length of a sleeve) is a few pixels of texture." if same else
+               f"{true} is a {KIND[true]} and {taken} a {KIND[taken]}: these are not alike in kind, so the errors "
+               "are more likely unusual images of either class than a systematic similarity."))
+
+
+def variants_table(src):
+    titles, body = summary_table(var.STUDY, src.studies["variants"])
+    return [splots.table_figure(var.STUDY.title, titles, body, [])]
+
+
+def base_info(src) -> str:
+    base = rows(src.studies["variants"])["base"]
+    r = base[0]
+    return (f"The base CNN (on all ten classes, as spec 000 and the variants share it): 3 conv layers (24, 48, 96 "
+            f"channels, 3x3, batch norm, ReLU, 2x2 max-pool), dropout 0.25, FC 128; {r['parameters']:,} parameters, "
+            f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; SGD with momentum 0.9, lr 0.05, batch 128, "
+            f"L2 1e-4, {r['config']['epochs']} epochs on {r['sizes']['train']:,} images. Over {len(base)} seeds: "
+            f"validation loss {ci(mean_of(base, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(base, 'test_acc'))}.")
+
+
+def variants_answer(src) -> str:
+    return "\n".join(var.headline(src.studies["variants"]))
+
+
+def lowest_test_loss(src) -> str:
+    records = planned(src.studies["variants"])
+    by = {row: runs for row, runs in groups.by_row(records).items() if var.compared(runs[0]["config"])}
+    val = {row: np.mean([r["val"]["loss"] for r in runs]) for row, runs in by.items()}
+    test = {row: np.mean([r["test"]["loss"] for r in runs]) for row, runs in by.items()}
+    best_val, best_test = min(val, key=val.get), min(test, key=test.get)
+    if best_val == best_test:
+        return (f"Yes: {best_val} has both the lowest mean validation loss ({val[best_val]:.4f}) and the lowest mean "
+                f"test loss ({test[best_test]:.4f}) of the {len(by)} rows.")
+    a = {r["config"]["seed"]: r["test"]["loss"] for r in by[best_val]}
+    b = {r["config"]["seed"]: r["test"]["loss"] for r in by[best_test]}
+    d = stats.paired(a, b)
+    return (f"No: the lowest mean validation loss is {best_val}'s ({val[best_val]:.4f}), the lowest mean test loss "
+            f"{best_test}'s ({test[best_test]:.4f}, against {test[best_val]:.4f} for {best_val}). Their test losses, "
+            "paired by seed: " + stats.verdict(d, best_val, best_test, unit="", higher_is_better=False) + ". Why: the "
+            "validation and test sets are different samples, and picking the best of "
+            f"{len(by)} rows on one of them favours a row that was lucky on it; "
+            + ("the gap is within the seeds' spread, so the two rows are not told apart." if not stats.excludes_zero(d)
+               else "here the gap is beyond the seeds' spread, so the validation set ranks these two rows differently "
+               "from the test set."))
+
+
+def feature_maps_net(src) -> str:
+    cnn = src.metrics["networks"]["cnn"]
+    return (f"The feature maps are the hand-in CNN's (Conv_Net, trained on all ten classes by fashionmnist.py: test "
+            f"accuracy {100 * cnn['test']['accuracy']:.2f}%, {len(cnn['history']['epochs'])} epochs, best epoch "
+            f"{cnn['history']['best_epoch']}), whose classes include Fashion-MNIST-1's five.")
+
+
+def feature_maps_answer(src) -> str:
+    q9 = src.metrics["questions"]["q9"]
+    stages = [s for s in q9["stages"] if s["purity"] is not None]
+    out = [f"Measured per stage (question 9 of the hand-in): " + "; ".join(
+        f"{s['stage']}: receptive field {s['receptive_field']} pixels, {100 * s['zeros']:.0f}% zeros, a linear probe "
+        f"{100 * s['probe']:.1f}%, class purity of each channel's top images {100 * s['purity']:.0f}%" for s in stages)
+        + "."]
+    rising = all(a["purity"] <= b["purity"] for a, b in zip(stages, stages[1:]))
+    out.append(f"Class purity {'rises at every stage' if rising else 'does not rise at every stage'} "
+               f"({100 * stages[0]['purity']:.0f}% -> {100 * stages[-1]['purity']:.0f}%): the early maps respond to "
+               "local strokes shared by many classes, the deeper ones to parts that belong to fewer classes.")
+    for p in q9["patches"][1:]:
+        classes = [[x["class"] for x in ch["patches"]] for ch in p["channels"]]
+        dominant = [max(set(c), key=c.count) for c in classes]
+        share = [c.count(d) / len(c) for c, d in zip(classes, dominant)]
+        out.append(f"{p['stage']} (receptive field {p['receptive_field']}): its shown channels' best images are mostly "
+                   + ", ".join(f"{d} ({100 * s:.0f}%)" for d, s in zip(dominant, share)) + ".")
+    return "\n".join(out)
+
+
+def autoencoder(src) -> str:
+    ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
+    best = ae["history"][ae["best_epoch"] - 1]
+    return (f"A convolutional autoencoder whose encoder is the classifier's convolutional part (to an 8 x 7 x 7 "
+            f"bottleneck), two transposed convs back to 28 x 28, tanh; {ae['parameters']:,} parameters, mean squared "
+            f"error. Trained on {ae['images']:,} images (every Fashion-MNIST-2 image and the Fashion-MNIST-1 training "
+            f"images) for {len(ae['history'])} epochs: best epoch {ae['best_epoch']}, validation MSE "
+            f"{best['val_loss']:.4f} on held-out Fashion-MNIST-1 validation images; MSE on the test images "
+            + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items()) + " (Fashion-MNIST-2's test "
+            "images were in its training set, as the spec asks).")
+
+
+def encoder_copy(src) -> str:
+    r = next(r for r in planned(src.studies["pretrain"]) if r["config"].get("start") == "pretrained")
+    return (f"The classifier (HalfCNN, {r['parameters']:,} parameters) has exactly the encoder's structure as its "
+            "convolutional part; a pretrained start copies the encoder's weights into it (nothing frozen, nothing "
+            "shared), then a hidden layer and the 5-class layer start random.")
+
+
+def _sweep_figure(name: str, starts: tuple):
+    def figures(src):
+        by = rows(src.studies[name])
+        curves = {}
+        for row, runs in by.items():
+            c = runs[0]["config"]
+            if c["kind"] == "sweep":
+                curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
+        return [splots.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
+                                              f"against {starts[1]} start, each fraction's first seed", curves)]
+    return figures
+
+
+def _sweep_answer(name: str, starts: tuple):
+    return lambda src: "\n".join(sweep.verdicts(planned(src.studies[name]), starts))
+
+
+def _best_each(name: str, starts: tuple):
+    def answer(src) -> str:
+        by = rows(src.studies[name])
+        out = []
+        for start in starts:
+            ranked = sorted(((row, runs) for row, runs in by.items() if runs[0]["config"].get("start") == start),
+                            key=lambda item: mean_of(item[1], "val_loss")["mean"])
+            row, runs = ranked[0]
+            train = stats.interval([100 * r["train"]["accuracy"] for r in runs])
+            out.append(f"{start}: the best by mean validation loss is {row} ({mean_of(runs, 'val_loss')['mean']:.4f}); "
+                       f"training {ci(train)}, validation {ci(mean_of(runs, 'val_acc'))}, test "
+                       f"{ci(mean_of(runs, 'test_acc'))}.")
+        return "\n".join(out)
+    return answer
+
+
+def source(src) -> str:
+    s = next(r for r in planned(src.studies["transfer"]) if r["config"]["kind"] == "upstream")
+    return (f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
+            f"{s['sizes']['train']:,} training images, {s['config']['epochs']} epochs; training "
+            f"{100 * s['train']['accuracy']:.2f}%, validation {100 * s['val']['accuracy']:.2f}%, test "
+            f"{100 * s['test']['accuracy']:.2f}%.")
+
+
+def tuning_answer(src) -> str:
+    from ..studies import tuning
+    return "\n".join(tuning.answer(src.studies["tuning"]))
+
+
+def tuning_figures(src):
+    from ..studies import tuning
+    titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
+    return [splots.table_figure(tuning.STUDY.title, titles, body, [])]
+
+
+def same_structure(src) -> str:
+    r = next(r for r in planned(src.studies["transfer"]) if r["config"].get("start") == "transferred")
+    return (f"The Fashion-MNIST-1 network is the same HalfCNN ({r['parameters']:,} parameters); a transferred start "
+            "reads every weight of the Fashion-MNIST-2 network except its classification layer, which starts random.")
+
+
+RANDOM_PRE, RANDOM_TRANS = ("random", "pretrained"), ("random", "transferred")
+ITEMS = [
+    Item("3.1.1", "a CNN for Fashion-MNIST-1, cross-entropy", "Implement a multi-class, convolutional neural network "
+         "with cross-entropy loss for the Fashion-MNIST-1 data.", (T,), lambda src: [], network),
+    Item("3.1.2", "trained to convergence", "Train your final model to convergence on the training set using an "
+         "optimisation algorithm of your choice.", (T,), lambda src: [], converged),
+    Item("3.1.3", "training and validation loss per epoch", "Provide a plot of the loss on the training set and "
+         "validation set for each epoch of training.", (T,), curves, None),
+    Item("3.1.4", "final training, validation and test accuracy", "Provide the final accuracy on the training, "
+         "validation, and test set.", (T,), lambda src: [], accuracies),
+    Item("3.1.5", "confusion matrix; which classes are confused, and why", "Analyse the errors of your models by "
+         "constructing a confusion matrix. Which classes are easily confused by the model? Hypothesise why.", (T,),
+         confusion_figure, confused),
+    Item("3.2.1", "the base CNN and its table", "Implement a multi-class, convolutional neural network with "
+         "cross-entropy loss, then fill in the information regarding it into a table.", (V,), variants_table, base_info),
+    Item("3.2.2", "variants that lower the validation loss, with their curves", "Iteratively make modifications to "
+         "your model based on how your changes affect the validation loss, producing nine additional variants; plot "
+         "training and validation loss across epochs.", (V,),
+         lambda src: ["experiments/variants/variants_curves.png"], variants_answer),
+    Item("3.2.3", "was the lowest test loss the lowest-validation-loss model's?", "Was the lowest test loss obtained "
+         "for model with the lowest validation loss? If not, why do you think this was the case?", (V,),
+         lambda src: [], lowest_test_loss),
+    Item("3.3.1", "a CNN whose feature maps are inspected", "Implement a multi-class, convolutional neural network "
+         "with cross-entropy loss.", ("metrics",), lambda src: [], feature_maps_net),
+    Item("3.3.2", "trained to convergence", "Train your final model to convergence on the training set.",
+         ("metrics",), lambda src: ["cnn_loss.png"], feature_maps_net),
+    Item("3.3.3", "feature maps of every layer", "Retrieve and visualise the feature maps for each layer of your "
+         "convolutional neural network.", ("analysis",), lambda src: ["analysis/cnn_class_feature_maps.png"], None),
+    Item("3.3.4", "what the feature maps capture, associated with classes", "Qualitatively analyse the feature maps "
+         "and hypothesise what they capture and if possible, in particular for the deeper layers, associate them with "
+         "the output classes.", ("metrics",), lambda src: ["q9_patches.png"], feature_maps_answer),
+    Item("3.4.1", "a convolutional autoencoder, mean squared error", "Implement a convolutional autoencoder with mean "
+         "squared error loss for the Fashion-MNIST-1 and Fashion-MNIST-2 data.", (P,),
+         lambda src: ["experiments/pretrain/pretrain_autoencoder.png"], autoencoder),
+    Item("3.4.2", "trained to convergence on the combined sets", "Train your model to convergence on the combined "
+         "training, validation, and test set of Fashion-MNIST-2 and training set of Fashion-MNIST-1.", (P,),
+         lambda src: [], autoencoder),
+    Item("3.4.3", "a CNN with the encoder's structure", "Implement a multi-class CNN with cross-entropy loss for the "
+         "Fashion-MNIST-1 data, which shares the same structure as the encoder of your autoencoder.", (P,),
+         lambda src: [], encoder_copy),
+    Item("3.4.4", "random against autoencoder weights, 5-100 % of the data", "Compare random weights to those from your "
+         "autoencoder by plotting the training and validation loss when you use 5%, 10%, ..., 100% of the training "
+         "data. Is there a point where one initialisation option is superior? Is one option always superior?", (P,),
+         _sweep_figure("pretrain", RANDOM_PRE), _sweep_answer("pretrain", RANDOM_PRE)),
+    Item("3.4.5", "the best model of each initialisation: train, validation, test accuracy", "Provide the final "
+         "accuracy on the training, validation, and test set for the best model you obtained for each of the two "
+         "initialisation strategies.", (P,), lambda src: [], _best_each("pretrain", RANDOM_PRE)),
+    Item("3.5.1", "a CNN for Fashion-MNIST-2", "Implement a multi-class, convolutional neural network with "
+         "cross-entropy loss for the Fashion-MNIST-2 data.", (T,), lambda src: [], source),
+    Item("3.5.2", "tuning on Fashion-MNIST-2's validation set", "Iteratively tune your model structure and "
+         "hyperparameters using the validation set of Fashion-MNIST-2 data.", ("study:tuning",), tuning_figures,
+         tuning_answer),
+    Item("3.5.3", "the same structure for Fashion-MNIST-1", "Implement a CNN for the Fashion-MNIST-1 data which shares "
+         "the same structure as the one you used for the Fashion-MNIST-2 data.", (T,), lambda src: [], same_structure),
+    Item("3.5.4", "random against transferred weights, 5-100 % of the data", "Compare random weights to those obtained "
+         "by training on Fashion-MNIST-2 (re-initialising the classification layer) by plotting the training and "
+         "validation loss for 5%, 10%, ..., 100% of the data. Is there a point where one option is superior? Is one "
+         "always superior?", (T,), _sweep_figure("transfer", RANDOM_TRANS), _sweep_answer("transfer", RANDOM_TRANS)),
+    Item("3.5.5", "the best model of each initialisation: train, validation, test accuracy", "Provide the final "
+         "accuracy on the training, validation, and test set for the best model you obtained for each of the two "
+         "initialisation strategies.", (T,), lambda src: [], _best_each("transfer", RANDOM_TRANS)),
+]

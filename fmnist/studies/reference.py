@@ -1,0 +1,136 @@
+"""Study `reference` (spec 000): the spec's reference network (conv 64-128-256-256, FC
+1024-1024, batch norm on the logits before the softmax) trained with early stopping on
+validation (patience 5), Xavier against He initialisation at two learning rates, and with
+against without its batch norm before the softmax. The best row by validation loss gives
+spec 000's best model: its configuration, learning curve, test accuracy and CONV1 filters.
+
+The network costs 14 times the variants' base per image, so the default is sized to the CPU
+budget (2,000 training images, 1,000 validation images, 4 epochs: the epoch cap stops every
+run before patience can); --full runs the spec's protocol (every training and validation
+image, up to 30 epochs, patience 5) for a GPU.
+"""
+import numpy as np
+
+from .. import plots
+from ..layers import layer_table
+from ..networks import ReferenceNet, ReferenceNetNoBN
+from ..report import Page
+from . import groups
+from . import plots as splots
+from .runner import Column, Context, Study, planned
+from .runs import epochs, seeded, splits, train_and_measure
+
+TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS, PATIENCE = 200, 100, 4, 5
+FULL_EPOCHS = 30
+COMMON = {"batch_size": 128, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True,
+          "patience": PATIENCE, "iterations": True}
+ROWS = (("Xavier, lr 0.01", "xavier", 0.01, True), ("Xavier, lr 0.05", "xavier", 0.05, True),
+        ("He, lr 0.01", "he", 0.01, True), ("He, lr 0.05", "he", 0.05, True),
+        ("He, lr 0.05, no batch norm", "he", 0.05, False))
+QUICK = ("He, lr 0.05", "He, lr 0.05, no batch norm")  # --quick: the batch-norm pair
+
+
+def plan(ctx: Context) -> list[dict]:
+    full = ctx.options.full and not ctx.options.quick
+    n = ctx.options.epochs or (FULL_EPOCHS if full else epochs(ctx, EPOCHS))
+    rows = [{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON, "epochs": n,
+             "train_per_class": None if full else TRAIN_PER_CLASS, "val_per_class": None if full else VAL_PER_CLASS,
+             "quick": ctx.options.quick} for name, init, lr, bn in ROWS if not ctx.options.quick or name in QUICK]
+    return seeded(rows, ctx)
+
+
+def build(config: dict):
+    return ReferenceNet() if config["batch_norm"] else ReferenceNetNoBN()
+
+
+def run(config: dict, ctx: Context) -> dict:
+    model = build(config)
+    data = splits(ctx, config["train_per_class"], config["seed"], config["val_per_class"])
+    record, _ = train_and_measure(model, config, data, ctx)
+    record["extras"] = {"first_filters": model.features.conv1.weight.detach().cpu()[:, 0].tolist()}
+    if config["seed"] == 0 and not config.get("longer"):
+        record["extras"]["layer_table"] = layer_table(model)
+    return record
+
+
+def best(records: list[dict]) -> tuple[str, list[dict]] | None:
+    """The row of the lowest mean validation loss, and its runs."""
+    ranked = groups.ranked(records, "val_loss")
+    return ranked[0] if ranked else None
+
+
+def best_run(records: list[dict]) -> dict | None:
+    """The best row's run of the lowest validation loss: spec 000's "best model"."""
+    b = best(records)
+    return min(b[1], key=lambda r: r["val"]["loss"]) if b else None
+
+
+def rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        c = r["config"]
+        row = {"name": c["name"], "seed": c["seed"], "init": c["init"], "lr": c["lr"],
+               "bn": "yes" if c["batch_norm"] else "no", "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "test" in r:
+            row.update(ran=len(r["history"]), best_epoch=r["best_epoch"], val_loss=r["val"]["loss"],
+                       val_acc=100 * r["val"]["accuracy"], test_loss=r["test"]["loss"],
+                       test_acc=100 * r["test"]["accuracy"], train_acc=100 * r["train"]["accuracy"])
+        out.append(row)
+    return out
+
+
+COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("init", "init"), Column("lr", "lr", "{:g}"),
+           Column("BN on logits", "bn"), Column("epoch cap", "epochs"), Column("epochs run", "ran"),
+           Column("best epoch", "best_epoch"), Column("train acc %", "train_acc", "{:.2f}"),
+           Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
+           Column("test loss", "test_loss", "{:.4f}"), Column("test acc %", "test_acc", "{:.2f}"),
+           Column("seconds", "seconds", "{:.0f}"))
+
+
+def notes(results: dict) -> list[str]:
+    records = planned(results)
+    r = records[0] if records else {}
+    sizes = r.get("sizes", {})
+    return [f"Every run: seeds {', '.join(str(s) for s in sorted({x['config']['seed'] for x in records}))}; "
+            f"{sizes.get('train', 0):,} training images (stratified, drawn per seed, the same in every row), "
+            f"{sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; SGD with Nesterov momentum "
+            f"0.9, one-cycle learning rate (peak as shown), L2 5e-4, batch 128, random mirroring; early stopping on "
+            f"validation loss with patience {PATIENCE} and an epoch cap of {r.get('config', {}).get('epochs')}; the "
+            "weights of the lowest validation loss kept.",
+            "Traded for time: the reference network costs 61.7 M multiply-adds per image, so the default trains on "
+            f"{sizes.get('train', 0):,} images for at most {r.get('config', {}).get('epochs')} epochs (the cap stops "
+            "runs before patience can); python experiments.py reference --full runs the spec's protocol (all data, "
+            f"up to {FULL_EPOCHS} epochs) for a GPU. Cells: mean ± the 95 % half-width over seeds (n); * = the lowest "
+            "mean validation loss."]
+
+
+def pages(results: dict) -> list[Page]:
+    records = planned(results)
+    b = best_run(records)
+    if not b:
+        return []
+    name = groups.row_of(b["config"])
+    return [Page("reference_curve", "Spec 000, learning curve", f"the best model ({name}, seed {b['config']['seed']})",
+                 splots.iteration_curve_figure(f"Spec 000's reference network, {name}, seed {b['config']['seed']}: "
+                                               "negative log likelihood over iterations", b["iterations"], b["history"])),
+            Page("reference_best_filters", "Spec 000, CONV1 filters", f"the best model ({name})",
+                 plots.kernel_grid_figure(np.asarray(b["extras"]["first_filters"]),
+                                          f"{name}, seed {b['config']['seed']}: the 64 3x3 filters of CONV1, each "
+                                          "scaled to its own range"))]
+
+
+def headline(results: dict) -> list[str]:
+    records = planned(results)
+    b = best_run(records)
+    out = [groups.best_line(records, "val_loss")]
+    if b:
+        out.append(f"best model (the best row's run of lowest validation loss): {groups.row_of(b['config'])} seed "
+                   f"{b['config']['seed']}, test accuracy {100 * b['test']['accuracy']:.2f}%")
+    return out
+
+
+STUDY = Study(name="reference", spec="Spec 000", title="Spec 000's reference network: initialisation, learning rate, "
+              "batch norm before the softmax", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes,
+              headline=headline, networks=lambda c: [build(c)], measure="val_loss",
+              describe=lambda runs, records: {"init": runs[0]["config"]["init"], "lr": f"{runs[0]['config']['lr']:g}",
+                                              "BN on logits": "yes" if runs[0]["config"]["batch_norm"] else "no"})

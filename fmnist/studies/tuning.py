@@ -1,0 +1,86 @@
+"""Study `tuning` (spec 004 section 3.5.2): the Fashion-MNIST-2 network of the transfer study
+(HalfCNN, 5 classes) tuned on Fashion-MNIST-2's validation set: a small grid of optimizer,
+learning rate and dropout, every cell with the same seeds, chosen on validation loss."""
+from ..networks import HalfCNN
+from ..report import Page
+from . import groups, stats
+from .runner import Column, Context, Study, planned, subset
+from .runs import epochs, seeded, train_and_measure
+from .sweep import HALF2, TRAINING, halves
+
+TRAIN_PER_CLASS, EPOCHS = 1000, 6  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
+USUAL_LR = {"sgd": 0.05, "adam": 1e-3}  # each optimizer's usual peak learning rate; the grid scales it
+LR_FACTORS, DROPOUTS = (0.5, 1.0, 2.0), (0.25, 0.5)
+QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
+
+
+def plan(ctx: Context) -> list[dict]:
+    n = epochs(ctx, EPOCHS)
+    cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
+    rows = [{"study": "tuning", "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
+             **TRAINING, "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
+             "dropout": d, "epochs": n, "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick}
+            for opt, f, d in cells if not ctx.options.quick or (opt, f, d) in QUICK]
+    return seeded(rows, ctx)
+
+
+def run(config: dict, ctx: Context) -> dict:
+    data = halves(ctx, HALF2)
+    if not ctx.options.quick:
+        data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
+    record, _ = train_and_measure(HalfCNN(len(HALF2), dropout=config["dropout"]), config, data, ctx,
+                                  num_classes=len(HALF2))
+    return record
+
+
+def rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        c = r["config"]
+        row = {"name": c["name"], "seed": c["seed"], "optimizer": c["optimizer"], "lr": c["lr"], "dropout": c["dropout"],
+               "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "test" in r:
+            row.update(best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                       test_acc=100 * r["test"]["accuracy"])
+        out.append(row)
+    return out
+
+
+COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("optimizer", "optimizer"), Column("lr", "lr", "{:g}"),
+           Column("dropout", "dropout", "{:g}"), Column("epochs", "epochs"), Column("best epoch", "best_epoch"),
+           Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
+           Column("test acc %", "test_acc", "{:.2f}"), Column("seconds", "seconds", "{:.0f}"))
+DEFAULT = f"SGD lr {TRAINING['lr']:g} dropout 0.25"  # the setting the transfer study's source network trains with
+
+
+def answer(results: dict) -> list[str]:
+    records = planned(results)
+    by = groups.by_row(records)
+    out = [groups.best_line(records, "val_loss").capitalize() + "."]
+    ranked = groups.ranked(records, "val_loss")
+    if ranked and DEFAULT in by and ranked[0][0] != DEFAULT:
+        d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")
+        out.append(f"Against the transfer study's setting ({DEFAULT}): " + stats.verdict(
+            d, DEFAULT, ranked[0][0], unit="", higher_is_better=False) + ".")
+    elif ranked:
+        out.append(f"The transfer study's setting ({DEFAULT}) is the grid's best, so its source network keeps it.")
+    return out
+
+
+def notes(results: dict) -> list[str]:
+    records = planned(results)
+    r = records[0] if records else {}
+    return [f"HalfCNN on Fashion-MNIST-2 (5 classes): {r.get('sizes', {}).get('train', 0):,} training images "
+            f"(stratified, drawn per seed), {r.get('sizes', {}).get('val', 0):,} validation and "
+            f"{r.get('sizes', {}).get('test', 0):,} test images, {r.get('config', {}).get('epochs')} epochs, one-cycle "
+            "learning rate, L2 5e-4, batch 128, random mirroring; each optimizer's learning rate at half, one and two "
+            "times its usual value (SGD 0.05, Adam 1e-3). Chosen on the mean validation loss (*). Cells: mean ± the "
+            "95 % half-width over seeds (n)."]
+
+
+STUDY = Study(name="tuning", spec="Spec 004 3.5.2", title="Tuning the Fashion-MNIST-2 network: optimizer, learning "
+              "rate, dropout", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=lambda results: [], notes=notes,
+              headline=answer, networks=lambda c: [HalfCNN(len(HALF2), dropout=c["dropout"])], measure="val_loss",
+              describe=lambda runs, records: {"optimizer": runs[0]["config"]["optimizer"],
+                                              "lr": f"{runs[0]['config']['lr']:g}",
+                                              "dropout": f"{runs[0]['config']['dropout']:g}"})

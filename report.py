@@ -1,0 +1,70 @@
+"""One report per spec, in the spec's own order, from what the other scripts wrote.
+
+    python report.py 000     # spec 000: the reference CNN (needs experiments.py reference, variants; analyze.py)
+    python report.py 001     # spec 001, the hand-in: figures.pdf (questions 1-9) as report_001.pdf
+    python report.py 003     # spec 003: MobileNet blocks (needs experiments.py mobilenet, settings)
+    python report.py 004     # spec 004: Fashion-MNIST-1 and -2 (needs experiments.py variants, pretrain, tuning,
+                             #           transfer; fashionmnist.py; analyze.py)
+    python report.py all     # the four
+
+Writes report_SPEC.pdf under --out-dir: a first page listing every item of the spec with the page
+that answers it, or the command that would produce it; then the items in order, each with its
+question, figures and, where the spec asks a question, an answer computed from the measurements.
+It trains nothing and takes seconds.
+"""
+from fmnist.python_version import require  # first, so an old Python gets one clear line
+
+require("report.py")
+
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from fmnist import storage
+from fmnist.reports import build, spec000, spec003, spec004
+
+HERE = Path(__file__).resolve().parent
+SPECS = {"000": ("Spec 000: a reference CNN on Fashion-MNIST", spec000.ITEMS),
+         "003": ("Spec 003: standard against MobileNet blocks", spec003.ITEMS),
+         "004": ("Spec 004: CNNs, feature maps, pre-training and transfer on Fashion-MNIST-1 and -2", spec004.ITEMS)}
+STUDY_NAMES = ("reference", "mobilenet", "settings", "variants", "pretrain", "tuning", "transfer", "locality")
+
+
+def parse_args(argv=None):
+    p = storage.Parser(prog="report.py", description=__doc__.split("\n")[0])
+    p.add_argument("spec", choices=["000", "001", "003", "004", "all"], help="the spec whose report to write")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the other scripts wrote, and the reports go")
+    return p.parse_args(argv)
+
+
+def run(args) -> int:
+    start = time.perf_counter()
+    out_dir = storage.check_out_dir(args.out_dir)
+    src = build.load(out_dir, STUDY_NAMES)
+    for spec in (["000", "001", "003", "004"] if args.spec == "all" else [args.spec]):
+        path = out_dir / f"report_{spec}.pdf"
+        if spec == "001":
+            figures = out_dir / "figures.pdf"
+            if not figures.is_file():
+                print(f"report_001: no {figures} yet; run python fashionmnist.py (then python kernel_vis.py) first")
+                continue
+            shutil.copyfile(figures, path)
+            print(f"wrote {path} (the hand-in, figures.pdf: questions 1-9)")
+            continue
+        title, items = SPECS[spec]
+        pages = build.write(path, spec, title, items, src)
+        waiting = [i for i in items if i.number not in pages]
+        print(f"wrote {path}: {len(pages)} of {len(items)} items answered" + (
+            "; waiting for " + ", ".join(sorted({build.command(n) for i in waiting for n in i.missing(src)}))
+            if waiting else ""))
+    print(f"done in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def main(argv=None) -> int:
+    return storage.run_script("report.py", run, parse_args(argv), (), "the reports already written are kept")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
