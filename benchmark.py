@@ -2,7 +2,8 @@
 
     python benchmark.py                  # throughput + 3 full default runs (about 17 minutes on 2 cores)
     python benchmark.py --seeds 1        # one full run
-    python benchmark.py --seeds 0        # throughput only (a minute)
+    python benchmark.py --seeds 0        # throughput only (a minute), in float32 and, where native, bfloat16
+    python benchmark.py --precision fp32 # the full runs in float32 (default: auto, as make run)
     python benchmark.py --device cuda    # the same on a GPU
 
 Writes benchmark.md and benchmark.json to --out-dir (default outputs/). Each full run is
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
-from fmnist.training import pick_device, to_device
+from fmnist.training import native_bf16, pick_device, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -54,16 +55,23 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def throughput(key: str, device: torch.device, reps: int = 20) -> dict:
-    """Time the forward and backward passes of one training batch; count their FLOPs."""
+def precisions(device: torch.device) -> list[str]:
+    """float32 always; bfloat16 too where the device computes it natively (what auto picks)."""
+    return ["fp32"] + (["bf16"] if native_bf16(device) else [])
+
+
+def throughput(key: str, device: torch.device, precision: str = "fp32", reps: int = 20) -> dict:
+    """Time the forward and backward passes of one training batch (under bfloat16 autocast for
+    bf16, as fit trains: the forward pass and the loss); count their FLOPs."""
     settings = fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None,
                                                                   quick=False, patience=5))
     model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
     y = torch.randint(0, 10, (settings.batch_size,), device=device)
+    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")  # noqa: E731
     counter = FlopCounterMode(display=False)
-    with counter:
-        loss = F.cross_entropy(model(x), y)
+    with counter, autocast():
+        loss = F.cross_entropy(model(x).float(), y)
     forward_flops = counter.get_total_flops()
     with counter:
         loss.backward()
@@ -72,7 +80,8 @@ def throughput(key: str, device: torch.device, reps: int = 20) -> dict:
     for i in range(reps + 3):
         _sync(device)
         t0 = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
+        with autocast():
+            loss = F.cross_entropy(model(x).float(), y)
         _sync(device)
         t1 = time.perf_counter()
         model.zero_grad(set_to_none=True)
@@ -82,17 +91,17 @@ def throughput(key: str, device: torch.device, reps: int = 20) -> dict:
             timings["forward"] += t1 - t0
             timings["backward"] += time.perf_counter() - t1
     fwd, bwd = timings["forward"] / reps, timings["backward"] / reps
-    return {"batch_size": settings.batch_size, "forward_gflop": forward_flops / 1e9,
+    return {"precision": precision, "batch_size": settings.batch_size, "forward_gflop": forward_flops / 1e9,
             "backward_gflop": backward_flops / 1e9, "forward_gflops": forward_flops / fwd / 1e9,
             "backward_gflops": backward_flops / bwd / 1e9, "images_per_s": settings.batch_size / (fwd + bwd)}
 
 
-def full_run(seed: int, device: str, scratch: Path) -> dict:
+def full_run(seed: int, device: str, scratch: Path, precision: str = "auto") -> dict:
     """One default `make run` (both scripts) in a scratch directory; wall time and metrics."""
     out = scratch / f"seed{seed}"
     start = time.perf_counter()
     for cmd in ([sys.executable, str(HERE / "fashionmnist.py"), "--seed", str(seed), "--device", device,
-                 "--out-dir", str(out)],
+                 "--precision", precision, "--out-dir", str(out)],
                 [sys.executable, str(HERE / "kernel_vis.py"), "--checkpoint", str(out / "cnn.pth"),
                  "--out-dir", str(out)]):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -114,9 +123,14 @@ def time_to(history: dict, target: float) -> float | None:
 
 
 def summarise(runs: list, peak: float, speed: dict) -> dict:
-    result = {"matmul_peak_gflops": peak, "networks": {}, "runs": len(runs)}
+    """speed: {network: {precision: throughput}}; the runs' numbers go with the precision they ran in."""
+    result = {"matmul_peak_gflops": peak, "networks": {}, "runs": len(runs),
+              "throughput": {key: {p: {**v, "forward_peak_fraction": v["forward_gflops"] / peak,
+                                       "backward_peak_fraction": v["backward_gflops"] / peak}
+                                   for p, v in by.items()} for key, by in speed.items()}}
+    ran = runs[0]["networks"]["cnn"]["config"].get("precision", "fp32") if runs else "fp32"
     for key in ("ffn", "cnn"):
-        entry = dict(speed[key])
+        entry = dict(speed[key].get(ran, speed[key]["fp32"]))
         entry["forward_peak_fraction"] = entry["forward_gflops"] / peak
         entry["backward_peak_fraction"] = entry["backward_gflops"] / peak
         if runs:
@@ -143,6 +157,15 @@ def markdown(result: dict, device: str) -> str:
     peak = result["matmul_peak_gflops"]
     lines = [f"Device: {device}; float32 matmul peak measured: {peak:.0f} GFLOP/s; "
              f"torch {torch.__version__}, {torch.get_num_threads()} threads", "",
+             "One training batch, forward and backward (the FLOPs counted are the same in both precisions):", "",
+             "| network | precision | batch | fwd GFLOP/s (of fp32 peak) | bwd GFLOP/s | train img/s | ms per step |",
+             "|---|---|---|---|---|---|---|"]
+    for key, by in result["throughput"].items():
+        for p, n in by.items():
+            lines.append(f"| {key.upper()} | {p} | {n['batch_size']} | {n['forward_gflops']:.1f} "
+                         f"({n['forward_peak_fraction']:.0%}) | {n['backward_gflops']:.1f} | {n['images_per_s']:,.0f} | "
+                         f"{1000 * n['batch_size'] / n['images_per_s']:.1f} |")
+    lines += ["", f"Full runs in {result.get('precision', 'fp32')}:" if result["runs"] else "",
              "| network | batch | fwd GFLOP/s (of peak) | bwd GFLOP/s (of peak) | train img/s (batch) |"
              + (" s/epoch | img/s (epoch) | test acc mean ± std (min) |" if result["runs"] else ""),
              "|---|---|---|---|---|" + ("---|---|---|" if result["runs"] else "")]
@@ -172,6 +195,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=3, help="full default runs, seeds 0..N-1 (0: throughput only)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="the full runs' training precision (default auto, as make run)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
     args = p.parse_args(argv)
     if args.seeds < 0:
@@ -180,19 +205,20 @@ def main(argv=None) -> int:
     if args.device == "cuda" and device.type != "cuda":
         p.error("--device cuda: no CUDA device on this machine")
     peak = matmul_peak(device)
-    speed = {key: throughput(key, device) for key in ("ffn", "cnn")}
+    speed = {key: {p: throughput(key, device, p) for p in precisions(device)} for key in ("ffn", "cnn")}
     print(f"matmul peak {peak:.0f} GFLOP/s; " + "; ".join(
-        f"{k.upper()} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s" for k, v in speed.items()),
-        flush=True)
+        f"{k.upper()} {p} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s"
+        for k, by in speed.items() for p, v in by.items()), flush=True)
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(args.seeds):
-            runs.append(full_run(seed, device.type, Path(scratch)))
+            runs.append(full_run(seed, device.type, Path(scratch), args.precision))
             r = runs[-1]
             print(f"seed {seed}: FFN {100 * r['networks']['ffn']['test']['accuracy']:.2f}%  "
                   f"CNN {100 * r['networks']['cnn']['test']['accuracy']:.2f}%  wall {r['wall_s']:.0f} s", flush=True)
     result = summarise(runs, peak, speed)
     result["device"] = f"{device} ({platform.processor() or platform.machine()})"
+    result["precision"] = runs[0]["networks"]["cnn"]["config"].get("precision", "fp32") if runs else None
     table = markdown(result, result["device"])
     print(table)
     args.out_dir.mkdir(parents=True, exist_ok=True)

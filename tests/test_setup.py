@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT
 from fmnist.python_version import MINIMUM, require
 
-SCRIPTS = ["fashionmnist.py", "kernel_vis.py", "analyze.py", "benchmark.py"]
+SCRIPTS = ["fashionmnist.py", "kernel_vis.py", "analyze.py", "experiments.py", "report.py", "benchmark.py"]
 
 
 def test_require_accepts_this_python_and_refuses_an_older_one(capsys):

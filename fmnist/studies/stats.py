@@ -51,19 +51,24 @@ def flipped(diff: dict) -> dict:
 def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget",
             higher_is_better: bool = True) -> str:
     """One sentence for `paired(a_values, b_values)` (b minus a): who is ahead, or that nothing
-    was detected. For a loss (higher_is_better False) the lower side is ahead."""
+    was detected. For a loss (higher_is_better False) the lower side is ahead, and the numbers
+    are a minus b, so that they read with the sentence. Points print with 2 decimals, a loss
+    (no unit) with 4."""
     n = diff["n"]
+    d = 2 if unit.strip() else 4
     gain = diff if higher_is_better else flipped(diff)  # > 0: b is ahead
-    what = f"{b} minus {a}" if higher_is_better else f"{a} minus {b}, lower is better"
+    what = f"{b} minus {a}" if higher_is_better else f"{a} minus {b}"
+    lower = "" if higher_is_better else ", lower is better"
     if diff["low"] is None:
-        return (f"{what}: {gain['mean']:+.2f}{unit} from a single seed: no interval, so no verdict "
+        return (f"{what}{lower}: {gain['mean']:+.{d}f}{unit} from a single seed: no interval, so no verdict "
                 "(run at least 3 seeds)")
-    ci = lambda d: f"95 % CI {d['low']:+.2f} to {d['high']:+.2f}{unit}, {n} seeds"  # noqa: E731
+    ci = lambda x: f"95 % CI {x['low']:+.{d}f} to {x['high']:+.{d}f}{unit}, {n} seeds"  # noqa: E731
     if gain["low"] > 0:
-        return f"{b} ahead of {a} by {gain['mean']:.2f}{unit} ({ci(gain)})"
+        return f"{b} ahead of {a} by {gain['mean']:.{d}f}{unit}{lower} ({ci(gain)})"
     if gain["high"] < 0:  # the interval turned round, so that it reads with the sentence
-        return f"{a} ahead of {b} by {-gain['mean']:.2f}{unit} ({ci(flipped(gain))})"
-    return f"no difference detected between {a} and {b} at {budget} ({what} {gain['mean']:+.2f}{unit}; {ci(gain)})"
+        return f"{a} ahead of {b} by {-gain['mean']:.{d}f}{unit}{lower} ({ci(flipped(gain))})"
+    return (f"no difference detected between {a} and {b} at {budget} ({what} {gain['mean']:+.{d}f}{unit}{lower}; "
+            f"{ci(gain)})")
 
 
 def sign_test(differences) -> dict:

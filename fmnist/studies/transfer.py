@@ -160,11 +160,16 @@ def _networks(config: dict) -> list:
     return [HalfCNN(len(HALF1))] + ([] if config["start"] == "random" else [upstream])
 
 
+def _headline(results: dict, starts: tuple) -> list[str]:
+    """The summary's lines: each measure's claim across the sweep."""
+    return [v.strip() for v in verdicts(planned(results), starts)[1::2]]
+
+
 PRETRAIN = Study(name="pretrain", spec="Spec 004 3.4", title="Autoencoder pre-training against random initialisation",
                  plan=pretrain_plan, run=pretrain_run, columns=COLUMNS, rows=rows, pages=pretrain_pages,
                  notes=pretrain_notes, files=_files, networks=_networks, compared=compared, describe=describe,
-                 headline=lambda results: verdicts(planned(results), ("random", "pretrained"))[1::2])
+                 headline=lambda results: _headline(results, ("random", "pretrained")))
 TRANSFER = Study(name="transfer", spec="Spec 004 3.5", title="Transfer from Fashion-MNIST-2 against random initialisation",
                  plan=transfer_plan, run=transfer_run, columns=COLUMNS, rows=rows, pages=transfer_pages,
                  notes=transfer_notes, files=_files, networks=_networks, compared=compared, describe=describe,
-                 headline=lambda results: verdicts(planned(results), ("random", "transferred"))[1::2])
+                 headline=lambda results: _headline(results, ("random", "transferred")))
