@@ -10,6 +10,7 @@
     python experiments.py locality      # spec 001 Q8: both networks on images and on scrambled pixels
     python experiments.py all --quick   # every study on small subsets, one epoch: a smoke run
     python experiments.py NAME --fresh  # redo the runs already finished
+    python experiments.py all --redraw  # rebuild tables, figures and the PDF from results.json, training nothing
 
 Writes experiments/NAME/ under --out-dir (results.json with every run's configuration,
 per-epoch history and final metrics; table.md, table.csv and the figures), then rebuilds
@@ -59,6 +60,8 @@ def parse_args(argv=None):
     p.add_argument("study", choices=[*STUDIES, "all"], help="the study to run, or all of them")
     p.add_argument("--quick", action="store_true", help="small subsets, one epoch: a smoke run (under a minute)")
     p.add_argument("--fresh", action="store_true", help="redo the runs that are already finished")
+    p.add_argument("--redraw", action="store_true", help="rebuild the tables, figures and experiments.pdf from "
+                   "results.json, training nothing (after editing a figure or a table)")
     p.add_argument("--epochs", type=storage.number(int, 1, "a whole number >= 1"),
                    help="epochs of every run (default: the study's own)")
     p.add_argument("--seed", type=storage.number(int, 0, "a whole number >= 0"), default=0)
@@ -82,6 +85,8 @@ def run(args) -> int:
     for name in STUDIES:  # every results.json the PDF reads is checked before any run
         if not (args.fresh and name in names):
             files.load_results(out_dir / "experiments" / name / "results.json", name)
+    if args.redraw:
+        return redraw(names, out_dir, start)
     device = pick_device(args.device)
     splits = data.load(args.data_dir)
     print(f"experiments: {', '.join(names)}{' (quick)' if args.quick else ''} on {device}; "
@@ -96,6 +101,23 @@ def run(args) -> int:
     included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)
     print(f"wrote {out_dir / ex.PDF_NAME} ({', '.join(included)}) in {ex.clock(time.perf_counter() - start)} in all")
     print(f"look at {out_dir / ex.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
+    return 0
+
+
+def redraw(names: list[str], out_dir: Path, start: float) -> int:
+    """Tables, figures and the PDF again from each finished study's results.json."""
+    drawn = {}
+    for name in names:
+        folder = out_dir / "experiments" / name
+        results = files.load_results(folder / "results.json", name)
+        if not results.get("finished"):
+            print(f"{name}: not finished; run python experiments.py {name} first")
+            continue
+        quick = any(r["config"].get("quick") for r in results["runs"].values())
+        drawn[name] = ex.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
+        print(f"{name}: redrew table.md, table.csv and the figures in {folder}", flush=True)
+    included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    print(f"wrote {out_dir / ex.PDF_NAME} ({', '.join(included)}) in {ex.clock(time.perf_counter() - start)}")
     return 0
 
 

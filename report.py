@@ -25,9 +25,9 @@ from fmnist import storage
 from fmnist.reports import build, spec000, spec003, spec004
 
 HERE = Path(__file__).resolve().parent
-SPECS = {"000": ("Spec 000: a reference CNN on Fashion-MNIST", spec000.ITEMS),
-         "003": ("Spec 003: standard against MobileNet blocks", spec003.ITEMS),
-         "004": ("Spec 004: CNNs, feature maps, pre-training and transfer on Fashion-MNIST-1 and -2", spec004.ITEMS)}
+SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS),
+         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS),
+         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS)}
 STUDY_NAMES = ("reference", "mobilenet", "settings", "variants", "pretrain", "tuning", "transfer", "locality")
 
 

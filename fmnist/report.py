@@ -137,15 +137,26 @@ def summary_lines(metrics: dict) -> list[str]:
     return lines + [""]
 
 
+SUMMARY_LINES = 50  # lines of text a summary page holds
+
+
 def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str) -> int:
-    """A summary page (`lines`, then a list of contents), then `pages` in order; return the page count."""
-    contents = [f"  page {i:2d}: {p.heading}: {p.caption}" for i, p in enumerate(pages, start=2)]
-    summary = plots.text_figure(title, lines + ["Contents:"] + contents)
+    """The summary (`lines`, then a list of contents) on as many pages as it needs, then `pages`
+    in order; return the page count."""
+    def text(first: int) -> list[str]:
+        return lines + ["Contents:"] + [f"  page {i:2d}: {p.heading}: {p.caption}"
+                                        for i, p in enumerate(pages, start=first)]
+    summary_pages = 1
+    while len(text(summary_pages + 1)) > SUMMARY_LINES * summary_pages:  # contents numbered after the summary
+        summary_pages += 1
+    body = text(summary_pages + 1)
     with PdfPages(path, metadata={"Title": pdf_title}) as pdf:
-        pdf.savefig(summary)
+        for k in range(summary_pages):
+            chunk = body[k * SUMMARY_LINES:(k + 1) * SUMMARY_LINES]
+            pdf.savefig(plots.text_figure(title if k == 0 else f"{title} (summary, {k + 1} of {summary_pages})", chunk))
         for page in pages:
             pdf.savefig(page.fig)
-    return len(pages) + 1
+    return len(pages) + summary_pages
 
 
 def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:

@@ -18,8 +18,10 @@ def class_models_figure(results: dict, classes: list[str], method: str) -> Figur
             ok = int(res["predicted"][k]) == k
             _image(axes[r, k], res["images"][k, 0].numpy(), f"{network}: {name}\np = {float(res['probability'][k]):.2f}",
                    colour="black" if ok else "tab:red")
-    fig.suptitle("Class models (Simonyan et al. 2014): for each class, the input in [-1, 1] that maximises its logit; "
-                 "p = the network's softmax probability of that class\n" + textwrap.fill(method, 150), fontsize=10)
+    width = int(9 * fig.get_figwidth())
+    fig.suptitle(textwrap.fill("Class models (Simonyan et al. 2014): for each class, the input in [-1, 1] that "
+                               "maximises its logit; p = the network's softmax probability of that class (red: another "
+                               "class is more probable)", width) + "\n" + textwrap.fill(method, width), fontsize=10)
     return fig
 
 
@@ -41,10 +43,11 @@ def channel_figure(rows: list[dict], method: str) -> Figure:
             if j - 1 < len(r["patches"]):
                 axes[i, j].imshow(r["patches"][j - 1], cmap=GRAY, vmin=-1, vmax=1)
                 axes[i, j].set_title("top patch" if j == 1 else "", fontsize=7, pad=2)
-    fig.suptitle("Channel visualisations: the input that maximises each channel's mean activation (the numbers: "
-                 "that mean, against the best test image's), cropped to the stage's receptive field, beside the test "
-                 "patches that excite the channel most (question 9's channels)\n" + textwrap.fill(method, 140),
-                 fontsize=9)
+    width = int(9 * fig.get_figwidth())  # the page's heading sets the title at 12 points
+    fig.suptitle(textwrap.fill("Channel visualisations: the input that maximises each channel's mean activation (the "
+                               "numbers: that mean, against the best test image's), cropped to the stage's receptive "
+                               "field, beside the test patches that excite the channel most (question 9's channels)",
+                               width) + "\n" + textwrap.fill(method, width), fontsize=9)
     return fig
 
 
@@ -66,7 +69,7 @@ def saliency_figure(results: dict) -> Figure:
     fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): |d logit of the predicted class / d pixel| (one "
                                "grayscale channel, no maximum over colours), beside guided backpropagation of the same "
                                "logit; 4 correct predictions, then the 4 most confident mistakes (red)",
-                               int(13 * fig.get_figwidth())), fontsize=9)
+                               int(9 * fig.get_figwidth())), fontsize=9)
     return fig
 
 
@@ -93,7 +96,7 @@ def targeted_figure(results: dict, classes: list[str], numbers: dict) -> Figure:
     lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f}, median L-infinity {numbers[k]['median_linf']:.2f}, "
              f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} reached their target" for k in ("ffn", "cnn")
              if k in numbers]
-    width = int(13 * fig.get_figwidth())
+    width = int(9 * fig.get_figwidth())
     fig.suptitle("\n".join([textwrap.fill("Targeted fooling (Szegedy et al. 2014): one correct test image per class, "
                                           f"moved by gradient steps (each {numbers['step']:g} in L2, at most "
                                           f"{numbers['steps']}) until the network gives the class it most often "

@@ -164,6 +164,7 @@ def fooling_sentence(medians: dict) -> str:
     linf = {a: ai, b: bi}
     agree = (linf[less] < linf[more])
     return (f"The {less} needs the smaller change to be fooled into a chosen class: median L2 {l2[less]:.2f} against "
-            f"{l2[more]:.2f} for the {more} ({l2[more] / max(l2[less], 1e-12):.1f} times as large), median L-infinity "
+            f"{l2[more]:.2f} for the {more} (the {more}'s is {l2[more] / max(l2[less], 1e-12):.1f} times as large), "
+            f"median L-infinity "
             f"{linf[less]:.2f} against {linf[more]:.2f}" + ("" if agree else
                                                           f" (by L-infinity the {more} needs less)") + ".")

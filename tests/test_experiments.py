@@ -123,6 +123,20 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
         assert (folder / "table.md").read_text().count("\n|") == len(rows) + 1 + rows_by_setting + 2
         assert len(list(folder.glob("*.png"))) == len(study.pages(results))
 
+    # --redraw rebuilds every table, figure and the PDF from results.json and changes no result
+    before = {p: p.read_bytes() for p in out.glob("experiments/*/results.json")}
+    (out / "experiments" / "mobilenet" / "table.md").unlink()
+    assert experiments.main(["all", "--redraw", "--out-dir", str(out)]) == 0
+    assert {p: p.read_bytes() for p in out.glob("experiments/*/results.json")} == before
+    assert (out / "experiments" / "mobilenet" / "table.md").is_file() and "redrew" in capsys.readouterr().out
+
+    # report.py reads what the studies wrote: spec 003 complete; 004 waits for the hand-in and analyze.py
+    assert report.main(["all", "--out-dir", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "report_003.pdf: 10 of 10 items answered" in said and "report_001: no " in said
+    assert "report_004.pdf: 18 of 22 items answered; waiting for python analyze.py, python fashionmnist.py" in said
+    assert "report_000.pdf: 8 of 10 items answered; waiting for python analyze.py" in said
+
 
 def test_bad_study_name_is_one_line_with_the_choices(capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -136,10 +150,3 @@ def test_missing_data_gets_the_same_message_as_fashionmnist(tmp_path, capsys):
     assert experiments.main(["variants", "--quick", "--data-dir", str(tmp_path), "--out-dir", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("experiments.py: error: --data-dir=") and "missing" in err and len(err.splitlines()) == 1
-
-    # report.py reads what the studies wrote: spec 003 complete; 004 waits for the hand-in and analyze.py
-    assert report.main(["all", "--out-dir", str(out)]) == 0
-    said = capsys.readouterr().out
-    assert "report_003.pdf: 10 of 10 items answered" in said and "report_001: no " in said
-    assert "report_004.pdf: 18 of 22 items answered; waiting for python analyze.py, python fashionmnist.py" in said
-    assert "report_000.pdf: 8 of 10 items answered; waiting for python analyze.py" in said

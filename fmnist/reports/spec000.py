@@ -8,7 +8,7 @@ from ..studies import reference as ref
 from ..studies import plots as splots
 from ..studies.runner import planned, summary_table
 from .build import Item
-from .words import ci, mean_of, rows
+from .words import ci, mean_of, rows, sentence
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -44,7 +44,7 @@ def configuration(src) -> str:
             f"early stopping with patience {c['patience']} (best epoch {b['best_epoch']} of {len(b['history'])} run, "
             f"cap {c['epochs']}), {b['sizes']['train']:,} training images.\n"
             f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
-            f"{groups.best_line(records, 'val_loss').capitalize()}.\n"
+            f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
             f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
             f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
             f"(the CPU budget); python experiments.py reference --full trains on every image for up to "
@@ -102,10 +102,16 @@ def batch_norm(src) -> str:
     out = []
     on, off = by.get("He, lr 0.05"), by.get("He, lr 0.05, no batch norm")
     if on and off:
+        c = on[0]["config"]
+        budget = f"{c['epochs']} epochs on {on[0]['sizes']['train']:,} images"
         for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
             d = groups.difference(off, on, measure)
-            out.append(f"{groups.MEASURES[measure][0]}, with against without batch norm on the logits (He, lr 0.05): "
-                       + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher) + ".")
+            digits = 2 if unit else 4
+            seeds = lambda runs: ", ".join(f"{v:.{digits}f}" for v in groups.per_seed(runs, measure).values())  # noqa: E731
+            out.append(f"{groups.MEASURES[measure][0]} with batch norm on the logits (He, lr 0.05) "
+                       f"{ci(mean_of(on, measure), digits, '' if not unit else '%')} (per seed {seeds(on)}), without "
+                       f"{ci(mean_of(off, measure), digits, '' if not unit else '%')} (per seed {seeds(off)}): "
+                       + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher, budget=budget) + ".")
     elif on:
         out.append("Every run without batch norm diverged.")
     variants = src.studies.get("variants")
@@ -114,7 +120,8 @@ def batch_norm(src) -> str:
         if "base" in v and "no batch norm" in v:
             d = groups.difference(v["no batch norm"], v["base"], "val_acc")
             out.append("In the variants study's base CNN (batch norm after every conv), validation accuracy with "
-                       "against without it: " + stats.verdict(d, "without", "with") + ".")
+                       "against without it: " + stats.verdict(d, "without", "with", budget=f"{v['base'][0]['config']['epochs']} "
+                                                              f"epochs on {v['base'][0]['sizes']['train']:,} images") + ".")
     return "\n".join(out)
 
 

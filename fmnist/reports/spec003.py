@@ -9,7 +9,7 @@ from ..studies import plots as splots
 from ..studies import settings as st
 from ..studies.runner import summary_table
 from .build import MEASURED, Item
-from .words import ci, higher_lower, mean_of, most_confused, pct, recall, rows
+from .words import ci, mean_of, most_confused, pct, recall, rows, sentence
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -51,9 +51,12 @@ def compare(src) -> str:
                    f"{m['parameters']:.2f} times the parameters and {m['multiply_adds']:.2f} times the multiply-adds, "
                    f"and takes {m['seconds_per_epoch']:.2f} times as long per epoch.")
         if m["combo"] == (0, 4):
-            out.append("With no standard block at all, the first block is a depthwise conv on a one-channel image: "
-                       f"a single 3x3 filter, which is why {name} is {'behind' if d['mean'] < 0 else 'ahead'} by "
-                       f"{abs(d['mean']):.2f} points.")
+            why = ("With no standard block at all, the first block is a depthwise conv on a one-channel image: a single "
+                   "3x3 filter")
+            out.append(f"{why}, the likely reason {name} is behind by {-d['mean']:.2f} points." if stats.excludes_zero(d)
+                       and d["mean"] < 0 else f"{why}; its mean is {abs(d['mean']):.2f} points "
+                       f"{'lower' if d['mean'] < 0 else 'higher'}, but the interval includes 0, so no difference is "
+                       "claimed.")
     ratios = _mb(src)["finish"]["cost_ratios"]
     flops = [r["flops"] for r in ratios]
     times = [r["time"] for r in ratios]
@@ -75,7 +78,7 @@ def counts(src) -> str:
     falls = all(acc[a]["mean"] >= acc[b]["mean"] for a, b in zip(four, four[1:]))
     return (f"Four blocks in all, a standard block traded for a MobileNet block one at a time: {seq} (mean test "
             f"accuracy over seeds); accuracy {'falls at every step' if falls else 'does not fall at every step'}. "
-            f"{groups.best_line(records, 'val_acc', digits=2).capitalize()}.")
+            f"{sentence(groups.best_line(records, 'val_acc', digits=2))}.")
 
 
 def confusion_answer(src) -> str:

@@ -189,7 +189,28 @@ def _sweep_figure(name: str, starts: tuple):
 
 
 def _sweep_answer(name: str, starts: tuple):
-    return lambda src: "\n".join(sweep.verdicts(planned(src.studies[name]), starts))
+    """The spec's two questions answered first (by test accuracy, each fraction's paired
+    interval), then the full verdicts of both measures."""
+    def answer(src) -> str:
+        first, second = starts
+        by = rows(src.studies[name])
+        ahead = {first: [], second: []}
+        fractions = sorted({runs[0]["config"]["fraction"] for runs in by.values() if runs[0]["config"]["kind"] == "sweep"})
+        for f in fractions:
+            a, b = by.get(f"{first} {100 * f:g}%"), by.get(f"{second} {100 * f:g}%")
+            if a and b:
+                d = groups.difference(a, b, "test_acc")
+                if stats.excludes_zero(d):
+                    ahead[second if d["low"] > 0 else first].append(f"{100 * f:g}%")
+        some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
+        always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
+        lines = [("Is there a point where one initialisation is superior? " + (
+                    f"Yes, by test accuracy: {'; '.join(some)} (95 % interval of the paired difference excluding 0)."
+                    if some else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0.")),
+                 "Is one always superior? " + (f"Yes: {always}, at every fraction." if always else
+                                               f"No: neither is ahead at all {len(fractions)} fractions."), ""]
+        return "\n".join(lines + sweep.verdicts(planned(src.studies[name]), starts))
+    return answer
 
 
 def _best_each(name: str, starts: tuple):

@@ -3,6 +3,7 @@ intervals, recall from a confusion matrix, and a study's rows read through its o
 import numpy as np
 
 from ..studies import groups, stats
+from ..studies.stats import sentence  # noqa: F401 (the answers' one capitaliser)
 from ..studies.runner import planned
 
 
@@ -40,6 +41,3 @@ def most_confused(confusion, names: list[str]) -> tuple[str, str, int, int]:
     i, j = np.unravel_index(off.argmax(), off.shape)
     return names[i], names[j], int(off[i, j]), int(c[i].sum())
 
-
-def higher_lower(value: float, other: float, higher: str = "higher", lower: str = "lower", same: str = "the same") -> str:
-    return higher if value > other else lower if value < other else same

@@ -114,13 +114,17 @@ def convergence(records: list[dict], longer: list[dict], measure: str) -> dict |
     before, after = difference(short[a], short[b], measure), difference(long_[a], long_[b], measure)
     unit = " points" if "%" in label else ""
     epochs = (short[a][0]["config"]["epochs"], long_[a][0]["config"]["epochs"])
+    other = (short[b][0]["config"]["epochs"], long_[b][0]["config"]["epochs"])
+    span = (f"from {epochs[0]} to {epochs[1]} epochs" if other == epochs else
+            f"each with twice its epochs ({epochs[0]} -> {epochs[1]} and {other[0]} -> {other[1]})")
+    at = f"{epochs[1]} epochs" if other == epochs else "twice the epochs"
     holds = (before["mean"] > 0) == (after["mean"] > 0)
     means = {row: {k: stats.interval(list(per_seed(runs[row], measure).values()))["mean"]
                    for k, runs in (("short", short), ("long", long_))} for row in (a, b)}
     sentence = (f"Convergence check, {label}: {a} {means[a]['short']:.4g} -> {means[a]['long']:.4g} and "
-                f"{b} {means[b]['short']:.4g} -> {means[b]['long']:.4g} from {epochs[0]} to {epochs[1]} epochs; "
+                f"{b} {means[b]['short']:.4g} -> {means[b]['long']:.4g} {span}; "
                 f"their order {'holds' if holds else 'is reversed'} ({b} minus {a} {before['mean']:+.4g} -> "
-                f"{after['mean']:+.4g}). At {epochs[1]} epochs: "
-                + stats.verdict(after, a, b, unit=unit, budget=f"{epochs[1]} epochs", higher_is_better=higher) + ".")
+                f"{after['mean']:+.4g}). At {at}: "
+                + stats.verdict(after, a, b, unit=unit, budget=at, higher_is_better=higher) + ".")
     return {"rows": [a, b], "epochs": list(epochs), "before": before, "after": after, "holds": holds,
             "means": means, "sentence": sentence, "higher_is_better": higher}

@@ -97,3 +97,9 @@ def across(diffs: dict, a: str, b: str, unit: str = " points") -> str:
         return f"{a} ahead of {b} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
     return (f"{b} ahead at {len(ahead)} and {a} ahead at {len(behind)} of {len(values)} settings (95 % interval "
             f"excludes 0); no difference detected at the other {len(values) - len(ahead) - len(behind)}; {sign}")
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter capitalised and the rest as it is (str.capitalize would
+    lower "CI" and the names)."""
+    return text[:1].upper() + text[1:]

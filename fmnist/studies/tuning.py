@@ -56,12 +56,13 @@ DEFAULT = f"SGD lr {TRAINING['lr']:g} dropout 0.25"  # the setting the transfer 
 def answer(results: dict) -> list[str]:
     records = planned(results)
     by = groups.by_row(records)
-    out = [groups.best_line(records, "val_loss").capitalize() + "."]
+    out = [stats.sentence(groups.best_line(records, "val_loss")) + "."]
     ranked = groups.ranked(records, "val_loss")
     if ranked and DEFAULT in by and ranked[0][0] != DEFAULT:
         d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")
         out.append(f"Against the transfer study's setting ({DEFAULT}): " + stats.verdict(
-            d, DEFAULT, ranked[0][0], unit="", higher_is_better=False) + ".")
+            d, DEFAULT, ranked[0][0], unit="", higher_is_better=False,
+            budget=f"{by[DEFAULT][0]['config']['epochs']} epochs") + ".")
     elif ranked:
         out.append(f"The transfer study's setting ({DEFAULT}) is the grid's best, so its source network keeps it.")
     return out

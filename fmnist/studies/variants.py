@@ -112,7 +112,7 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     out = {"what changed": c["change"]}
     if base and groups.row_of(c) != "base" and compared(c):
         d = groups.difference(base, runs, "val_acc")
-        out["val acc - base (95 % CI)"] = (f"{d['mean']:+.2f}" if d["low"] is None else
+        out["minus base (CI)"] = (f"{d['mean']:+.2f}" if d["low"] is None else
                                            f"{d['mean']:+.2f} ({d['low']:+.2f}, {d['high']:+.2f})"
                                            + (" ≠0" if stats.excludes_zero(d) else ""))
     return out
@@ -125,7 +125,7 @@ def notes(results: dict) -> list[str]:
     n_seeds = len({r["config"]["seed"] for r in records})
     return ([f"Every variant: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
              f"(each seed its own stratified {sizes.get('train', 0):,} training images, the same in every row, with "
-             f"the same initial weights where the shapes agree and the same batch order); {sizes.get('val', 0):,} "
+             f"the same initial weights wherever the network is the same, and the same batch order); {sizes.get('val', 0):,} "
              f"validation and {sizes.get('test', 0):,} test images; one-cycle learning rate (the peak is the "
              "learning rate shown); the weights of the epoch with the lowest validation loss kept.",
              f"Traded for time: {sizes.get('train', 0):,} training images and {records[0]['config']['epochs'] if records else '-'} "
@@ -134,7 +134,7 @@ def notes(results: dict) -> list[str]:
              "its filters and layer table.",
              "Base: 3 conv layers (24, 48, 96; 3x3, batch norm, ReLU, 2x2 max-pool), dropout 0.25, FC 128, SGD with "
              "Nesterov momentum 0.9, L2 1e-4, lr 0.05, batch 128, He initialisation, random mirroring.",
-             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). val acc - base: the per-seed "
+             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). minus base: validation accuracy, the per-seed "
              "difference's mean and 95 % interval; ≠0 where it excludes zero. Losses are plain cross-entropy in "
              "evaluation mode, without the L2 term. * = the lowest mean validation loss."]
             + ([f"Diverged (loss not finite): {', '.join(diverged)}."] if diverged else []))
