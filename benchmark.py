@@ -64,7 +64,7 @@ def throughput(key: str, device: torch.device, precision: str = "fp32", reps: in
     """Time the forward and backward passes of one training batch (under bfloat16 autocast for
     bf16, as fit trains: the forward pass and the loss); count their FLOPs."""
     settings = fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None,
-                                                                  quick=False, patience=5))
+                                                                  quick=False, patience=5, precision=precision))
     model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
     y = torch.randint(0, 10, (settings.batch_size,), device=device)
@@ -165,10 +165,11 @@ def markdown(result: dict, device: str) -> str:
             lines.append(f"| {key.upper()} | {p} | {n['batch_size']} | {n['forward_gflops']:.1f} "
                          f"({n['forward_peak_fraction']:.0%}) | {n['backward_gflops']:.1f} | {n['images_per_s']:,.0f} | "
                          f"{1000 * n['batch_size'] / n['images_per_s']:.1f} |")
-    lines += ["", f"Full runs in {result.get('precision', 'fp32')}:" if result["runs"] else "",
-             "| network | batch | fwd GFLOP/s (of peak) | bwd GFLOP/s (of peak) | train img/s (batch) |"
-             + (" s/epoch | img/s (epoch) | test acc mean ± std (min) |" if result["runs"] else ""),
-             "|---|---|---|---|---|" + ("---|---|---|" if result["runs"] else "")]
+    if not result["runs"]:
+        return "\n".join(lines) + "\n"
+    lines += ["", f"Full runs in {result.get('precision', 'fp32')}:", "",
+              "| network | batch | fwd GFLOP/s (of peak) | bwd GFLOP/s (of peak) | train img/s (batch) |"
+              " s/epoch | img/s (epoch) | test acc mean ± std (min) |", "|---|---|---|---|---|---|---|---|"]
     for key, n in result["networks"].items():
         row = (f"| {key.upper()} | {n['batch_size']} | {n['forward_gflops']:.1f} ({n['forward_peak_fraction']:.0%}) "
                f"| {n['backward_gflops']:.1f} ({n['backward_peak_fraction']:.0%}) | {n['images_per_s']:,.0f} |")
