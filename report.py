@@ -28,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS),
          "003": ("Spec 003: MobileNet blocks", spec003.ITEMS),
          "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS)}
-STUDY_NAMES = ("reference", "mobilenet", "settings", "variants", "pretrain", "tuning", "transfer", "locality")
 
 
 def parse_args(argv=None):
@@ -41,7 +40,7 @@ def parse_args(argv=None):
 def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
-    src = build.load(out_dir, STUDY_NAMES)
+    src = build.load(out_dir, build.studies([i for _, items in SPECS.values() for i in items]))
     for spec in (["000", "001", "003", "004"] if args.spec == "all" else [args.spec]):
         path = out_dir / f"report_{spec}.pdf"
         if spec == "001":

@@ -64,6 +64,14 @@ def load_metrics(out_dir: Path) -> dict:
     return load_checked(Path(out_dir) / "metrics.json", METRICS, METRICS_REMAKE)
 
 
+ANALYSIS = {"networks": dict, "guided": dict, "fooling": dict, "weights_sha256": dict}  # what report.py reads
+
+
+def load_analysis(out_dir: Path) -> dict:
+    """analysis.json of `out_dir` ({} when there is none yet)."""
+    return load_checked(Path(out_dir) / "analysis.json", ANALYSIS, "run python analyze.py to remake it")
+
+
 def check_weights(metrics: dict, metrics_path: Path, key: str, weights: Path) -> str | None:
     """The SHA-256 of `weights` (None if there is no such file), refused when `metrics` (read
     from `metrics_path`) records another for network `key`: the two come from different runs."""

@@ -14,10 +14,9 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .. import files, plots, storage
+from .. import files, plots
 
 COMMANDS = {"metrics": "python fashionmnist.py", "analysis": "python analyze.py"}
-ANALYSIS = {"networks": dict, "guided": dict, "fooling": dict, "weights_sha256": dict}
 MEASURED = "Measured facts to build on (the words are yours to write):"
 
 
@@ -38,6 +37,11 @@ class Sources:
         return self.out_dir / relative
 
 
+def studies(items: list) -> list[str]:
+    """The studies some item needs ("study:NAME"), in the order they are first named."""
+    return list(dict.fromkeys(n.split(":", 1)[1] for i in items for n in i.needs if n.startswith("study:")))
+
+
 def command(need: str) -> str:
     return COMMANDS.get(need) or f"python experiments.py {need.split(':', 1)[1]}"
 
@@ -50,7 +54,7 @@ def load(out_dir: Path, study_names) -> Sources:
         results = files.load_results(out_dir / "experiments" / name / "results.json", name)
         studies[name] = results if results.get("finished") else None
     metrics = files.load_metrics(out_dir) or None
-    analysis = storage.load_checked(out_dir / "analysis.json", ANALYSIS, "run python analyze.py to remake it") or None
+    analysis = files.load_analysis(out_dir) or None
     return Sources(out_dir, metrics, analysis, studies)
 
 

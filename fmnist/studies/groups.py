@@ -13,7 +13,10 @@ MEASURES = {
     "val_loss": ("validation loss", lambda r: r["val"]["loss"], False),
     "val_acc": ("validation accuracy (%)", lambda r: 100 * r["val"]["accuracy"], True),
     "test_acc": ("test accuracy (%)", lambda r: 100 * r["test"]["accuracy"], True),
+    "test_loss": ("test loss", lambda r: r["test"]["loss"], False),
+    "train_acc": ("training accuracy (%)", lambda r: 100 * r["train"]["accuracy"], True),
 }
+SUMMARISED = ("val_loss", "val_acc", "test_acc")  # the measures a table's row shows
 LONGER = 2  # the convergence check's factor on the epochs
 
 
@@ -48,7 +51,7 @@ def stopped(runs: list[dict]) -> str:
 
 def summary(runs: list[dict]) -> dict:
     """One row: n, the interval of each measure, the best epochs and why the runs stopped."""
-    out = {m: stats.interval(list(per_seed(runs, m).values())) for m in MEASURES}
+    out = {m: stats.interval(list(per_seed(runs, m).values())) for m in SUMMARISED}
     out.update(n=len(runs), best_epochs=[r["best_epoch"] for r in runs], epochs=runs[0]["config"]["epochs"],
                stopped=stopped(runs), seconds=sum(r["seconds"] for r in runs) / len(runs))
     return out

@@ -230,8 +230,8 @@ def summary_table(study: Study, results: dict) -> tuple[list[str], list[list[str
     """One row per setting over its seeds: mean ± the 95 % interval's half-width, n, the best
     epochs and why the runs stopped; then the convergence check's rows."""
     rows = []
+    best = groups.ranked(planned(results), study.measure, study.compared)[:1]
     for phase, records in (("", planned(results)), (f" ({groups.LONGER}x epochs)", longer(results))):
-        best = groups.ranked(planned(results), study.measure, study.compared)[:1]
         for row, runs in groups.by_row(records).items():
             s = groups.summary(runs)
             described = study.describe(runs, records)

@@ -123,24 +123,30 @@ def by_fraction(records: list[dict], starts: tuple) -> dict:
     return table
 
 
-def verdicts(records: list[dict], starts: tuple) -> list[str]:
-    """For test accuracy and the lowest validation loss: the second start minus the first at
-    each fraction, paired by seed (same subset, batch order and new layers), then the claim
-    across the sweep (stats.across)."""
+def differences(records: list[dict], starts: tuple, measure: str) -> dict:
+    """{"5%": interval, ...}: at each fraction the second start's gain over the first, paired
+    by seed (same subset, batch order and new layers); > 0 means the second is ahead (for a
+    loss the difference is turned round, so that lower is ahead)."""
     first, second = starts
     rows = groups.by_row([r for r in records if r["config"]["kind"] == "sweep"])
-    fractions = sorted({r[0]["config"]["fraction"] for r in rows.values()})
+    higher = groups.MEASURES[measure][2]
+    out = {}
+    for f in sorted({r[0]["config"]["fraction"] for r in rows.values()}):
+        a, b = rows.get(f"{first} {100 * f:g}%"), rows.get(f"{second} {100 * f:g}%")
+        if a and b:
+            d = groups.difference(a, b, measure)
+            out[f"{100 * f:g}%"] = d if higher else stats.flipped(d)
+    return out
+
+
+def verdicts(records: list[dict], starts: tuple) -> list[str]:
+    """For test accuracy and the lowest validation loss: each fraction's paired difference,
+    then the claim across the sweep (stats.across)."""
+    first, second = starts
     lines = []
     for measure, unit in (("test_acc", " points"), ("val_loss", "")):
         label, _, higher = groups.MEASURES[measure]
-        diffs = {}
-        for f in fractions:
-            a, b = rows.get(f"{first} {100 * f:g}%"), rows.get(f"{second} {100 * f:g}%")
-            if a and b:
-                d = groups.difference(a, b, measure)
-                if not higher:  # a loss: read as "lower is ahead", so the sentence's sides stay right
-                    d = stats.flipped(d)
-                diffs[f"{100 * f:g}%"] = d
+        diffs = differences(records, starts, measure)
         if not diffs:
             continue
         parts = [f"{k}: {d['mean']:+.3g}" + ("" if d["low"] is None else f" ({d['low']:+.3g} to {d['high']:+.3g})"
