@@ -1,12 +1,14 @@
 """Spec 004 (a team report on Fashion-MNIST-1 and -2): items 3.1-3.5 in the spec's order,
 answered from the `transfer`, `variants` and `pretrain` studies and the hand-in's outputs."""
+from collections import Counter
+
 import numpy as np
 
 from .. import plots
 from ..data import CLASSES
 from ..studies import groups, stats
 from ..studies import plots as splots
-from ..studies import sweep
+from ..studies import sweep, tuning
 from ..studies import variants as var
 from ..studies.runner import convergence, planned, summary_table
 from ..studies.transfer import TRANSFER
@@ -58,9 +60,8 @@ def curves(src):
 
 def accuracies(src) -> str:
     runs = _full(src)
-    train = stats.interval([100 * r["train"]["accuracy"] for r in runs])
     return (f"Final accuracy (weights of the lowest validation loss), mean over {len(runs)} seeds: training "
-            f"{ci(train)}, validation {ci(mean_of(runs, 'val_acc'))}, test {ci(mean_of(runs, 'test_acc'))}.")
+            f"{ci(mean_of(runs, 'train_acc'))}, validation {ci(mean_of(runs, 'val_acc'))}, test {ci(mean_of(runs, 'test_acc'))}.")
 
 
 def _confusion(src) -> np.ndarray:
@@ -109,16 +110,14 @@ def variants_answer(src) -> str:
 
 def lowest_test_loss(src) -> str:
     records = planned(src.studies["variants"])
-    by = {row: runs for row, runs in groups.by_row(records).items() if var.compared(runs[0]["config"])}
-    val = {row: np.mean([r["val"]["loss"] for r in runs]) for row, runs in by.items()}
-    test = {row: np.mean([r["test"]["loss"] for r in runs]) for row, runs in by.items()}
+    by = dict(groups.ranked(records, "val_loss", var.compared))
+    val = {row: mean_of(runs, "val_loss")["mean"] for row, runs in by.items()}
+    test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
     best_val, best_test = min(val, key=val.get), min(test, key=test.get)
     if best_val == best_test:
         return (f"Yes: {best_val} has both the lowest mean validation loss ({val[best_val]:.4f}) and the lowest mean "
                 f"test loss ({test[best_test]:.4f}) of the {len(by)} rows.")
-    a = {r["config"]["seed"]: r["test"]["loss"] for r in by[best_val]}
-    b = {r["config"]["seed"]: r["test"]["loss"] for r in by[best_test]}
-    d = stats.paired(a, b)
+    d = groups.difference(by[best_val], by[best_test], "test_loss")
     return (f"No: the lowest mean validation loss is {best_val}'s ({val[best_val]:.4f}), the lowest mean test loss "
             f"{best_test}'s ({test[best_test]:.4f}, against {test[best_val]:.4f} for {best_val}). Their test losses, "
             "paired by seed: " + stats.verdict(d, best_val, best_test, unit="", higher_is_better=False) + ". Why: the "
@@ -149,7 +148,7 @@ def feature_maps_answer(src) -> str:
                "local strokes shared by many classes, the deeper ones to parts that belong to fewer classes.")
     for p in q9["patches"][1:]:
         classes = [[x["class"] for x in ch["patches"]] for ch in p["channels"]]
-        dominant = [max(set(c), key=c.count) for c in classes]
+        dominant = [Counter(c).most_common(1)[0][0] for c in classes]  # ties: the class of the better patch
         share = [c.count(d) / len(c) for c, d in zip(classes, dominant)]
         out.append(f"{p['stage']} (receptive field {p['receptive_field']}): its shown channels' best images are mostly "
                    + ", ".join(f"{d} ({100 * s:.0f}%)" for d, s in zip(dominant, share)) + ".")
@@ -193,15 +192,12 @@ def _sweep_answer(name: str, starts: tuple):
     interval), then the full verdicts of both measures."""
     def answer(src) -> str:
         first, second = starts
-        by = rows(src.studies[name])
+        diffs = sweep.differences(planned(src.studies[name]), starts, "test_acc")
+        fractions = list(diffs)
         ahead = {first: [], second: []}
-        fractions = sorted({runs[0]["config"]["fraction"] for runs in by.values() if runs[0]["config"]["kind"] == "sweep"})
-        for f in fractions:
-            a, b = by.get(f"{first} {100 * f:g}%"), by.get(f"{second} {100 * f:g}%")
-            if a and b:
-                d = groups.difference(a, b, "test_acc")
-                if stats.excludes_zero(d):
-                    ahead[second if d["low"] > 0 else first].append(f"{100 * f:g}%")
+        for fraction, d in diffs.items():
+            if stats.excludes_zero(d):
+                ahead[second if d["low"] > 0 else first].append(fraction)
         some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
         always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
         lines = [("Is there a point where one initialisation is superior? " + (
@@ -221,9 +217,8 @@ def _best_each(name: str, starts: tuple):
             ranked = sorted(((row, runs) for row, runs in by.items() if runs[0]["config"].get("start") == start),
                             key=lambda item: mean_of(item[1], "val_loss")["mean"])
             row, runs = ranked[0]
-            train = stats.interval([100 * r["train"]["accuracy"] for r in runs])
             out.append(f"{start}: the best by mean validation loss is {row} ({mean_of(runs, 'val_loss')['mean']:.4f}); "
-                       f"training {ci(train)}, validation {ci(mean_of(runs, 'val_acc'))}, test "
+                       f"training {ci(mean_of(runs, 'train_acc'))}, validation {ci(mean_of(runs, 'val_acc'))}, test "
                        f"{ci(mean_of(runs, 'test_acc'))}.")
         return "\n".join(out)
     return answer
@@ -238,12 +233,10 @@ def source(src) -> str:
 
 
 def tuning_answer(src) -> str:
-    from ..studies import tuning
     return "\n".join(tuning.answer(src.studies["tuning"]))
 
 
 def tuning_figures(src):
-    from ..studies import tuning
     titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
     return [splots.table_figure(tuning.STUDY.title, titles, body, [])]
 
