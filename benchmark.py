@@ -5,8 +5,12 @@
     python benchmark.py --seeds 0        # throughput only (a minute), in float32 and, where native, bfloat16
     python benchmark.py --precision fp32 # the full runs in float32 (default: auto, as make run)
     python benchmark.py --device cuda    # the same on a GPU
+    python benchmark.py --budgets        # accuracy against training time: 3 CNN families at 1, 1.5
+                                         # and 2x today's CNN training time, 3 seeds (about 75 minutes)
 
-Writes benchmark.md and benchmark.json to --out-dir (default outputs/). Each full run is
+Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
+writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and
+budget.png, and benchmark.md gains their table whenever budget.json is there. Each full run is
 `python fashionmnist.py --seed S` then `python kernel_vis.py`, timed as a user would
 time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
@@ -31,7 +35,9 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
-from fmnist.training import native_bf16, pick_device, to_device
+from cnn import Conv_Net
+from fmnist import budget, data, plots, provenance
+from fmnist.training import native_bf16, pick_device, pick_precision, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -60,37 +66,50 @@ def precisions(device: torch.device) -> list[str]:
     return ["fp32"] + (["bf16"] if native_bf16(device) else [])
 
 
-def throughput(key: str, device: torch.device, precision: str = "fp32", reps: int = 20) -> dict:
-    """Time the forward and backward passes of one training batch (under bfloat16 autocast for
-    bf16, as fit trains: the forward pass and the loss); count their FLOPs."""
-    settings = fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None,
-                                                                  quick=False, patience=5, precision=precision))
-    model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
-    x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
-    y = torch.randint(0, 10, (settings.batch_size,), device=device)
-    autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")  # noqa: E731
-    counter = FlopCounterMode(display=False)
-    with counter, autocast():
-        loss = F.cross_entropy(model(x).float(), y)
-    forward_flops = counter.get_total_flops()
-    with counter:
-        loss.backward()
-    backward_flops = counter.get_total_flops()
+def _autocast(device: torch.device, precision: str):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def time_passes(model, x, y, device: torch.device, precision: str, reps: int = 20) -> tuple[float, float]:
+    """Mean seconds of the forward pass (with the loss) and of the backward pass of one batch,
+    after 3 passes that warm caches up; bf16 runs the forward pass under autocast, as fit does."""
     timings = {"forward": 0.0, "backward": 0.0}
     for i in range(reps + 3):
         _sync(device)
         t0 = time.perf_counter()
-        with autocast():
+        with _autocast(device, precision):
             loss = F.cross_entropy(model(x).float(), y)
         _sync(device)
         t1 = time.perf_counter()
         model.zero_grad(set_to_none=True)
         loss.backward()
         _sync(device)
-        if i >= 3:  # the first passes warm caches up
+        if i >= 3:
             timings["forward"] += t1 - t0
             timings["backward"] += time.perf_counter() - t1
-    fwd, bwd = timings["forward"] / reps, timings["backward"] / reps
+    return timings["forward"] / reps, timings["backward"] / reps
+
+
+def default_settings(key: str, precision: str):
+    return fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None, quick=False,
+                                                             patience=5, precision=precision))
+
+
+def throughput(key: str, device: torch.device, precision: str = "fp32", reps: int = 20) -> dict:
+    """Time the forward and backward passes of one training batch (under bfloat16 autocast for
+    bf16, as fit trains: the forward pass and the loss); count their FLOPs."""
+    settings = default_settings(key, precision)
+    model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
+    x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
+    y = torch.randint(0, 10, (settings.batch_size,), device=device)
+    counter = FlopCounterMode(display=False)
+    with counter, _autocast(device, precision):
+        loss = F.cross_entropy(model(x).float(), y)
+    forward_flops = counter.get_total_flops()
+    with counter:
+        loss.backward()
+    backward_flops = counter.get_total_flops()
+    fwd, bwd = time_passes(model, x, y, device, precision, reps)
     return {"precision": precision, "batch_size": settings.batch_size, "forward_gflop": forward_flops / 1e9,
             "backward_gflop": backward_flops / 1e9, "forward_gflops": forward_flops / fwd / 1e9,
             "backward_gflops": backward_flops / bwd / 1e9, "images_per_s": settings.batch_size / (fwd + bwd)}
@@ -192,6 +211,26 @@ def markdown(result: dict, device: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def budgets(args, device: torch.device) -> dict:
+    """benchmark.py --budgets: every CNN family of fmnist.budget at every budget and seed."""
+    precision = pick_precision(args.precision, device)
+    settings = default_settings("cnn", precision)
+    x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
+    y = torch.randint(0, 10, (settings.batch_size,), device=device)
+
+    def step(model_fn) -> float:
+        model = model_fn().to(device, memory_format=torch.channels_last).train()
+        return sum(time_passes(model, x, y, device, precision))
+
+    where = f"{device}, {provenance.cpu_model()}, {torch.get_num_threads()} threads" if device.type == "cpu" else str(device)
+    results = budget.execute(args.out_dir / "budget.json", Conv_Net, settings, data.load(args.data_dir), device, where,
+                             args.budget_seeds, step, fresh=args.fresh)
+    fig = plots.budget_figure(f"CNN families: test accuracy against training time ({precision}, {device})",
+                              budget.figure_data(results), 100 * budget.TARGET, 100 * budget.FLOOR)
+    fig.savefig(args.out_dir / "budget.png", dpi=120)
+    return results
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=3, help="full default runs, seeds 0..N-1 (0: throughput only)")
@@ -199,7 +238,15 @@ def main(argv=None) -> int:
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="the full runs' training precision (default auto, as make run)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
+    p.add_argument("--budgets", action="store_true",
+                   help="train the CNN families of fmnist/budget.py at 1, 1.5 and 2x today's training time "
+                        "(the full default runs then happen only with --seeds)")
+    p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (else the usual places)")
+    p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
+    p.add_argument("--fresh", action="store_true", help="--budgets: redo the runs already in budget.json")
     args = p.parse_args(argv)
+    if args.budgets and not any(a == "--seeds" or a.startswith("--seeds=") for a in (argv or sys.argv[1:])):
+        args.seeds = 0
     if args.seeds < 0:
         p.error("--seeds expects a whole number >= 0")
     device = pick_device(args.device)
@@ -210,6 +257,14 @@ def main(argv=None) -> int:
     print(f"matmul peak {peak:.0f} GFLOP/s; " + "; ".join(
         f"{k.upper()} {p} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s"
         for k, by in speed.items() for p, v in by.items()), flush=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    if args.budgets:
+        try:
+            budgets(args, device)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted: the finished budget runs are kept in {args.out_dir / 'budget.json'}; "
+                  "the same command goes on from there", file=sys.stderr)
+            return 130
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(args.seeds):
@@ -221,8 +276,10 @@ def main(argv=None) -> int:
     result["device"] = f"{device} ({platform.processor() or platform.machine()})"
     result["precision"] = runs[0]["networks"]["cnn"]["config"].get("precision", "fp32") if runs else None
     table = markdown(result, result["device"])
+    if (args.out_dir / "budget.json").exists() and device.type == "cpu":
+        table += "\n" + "\n".join(budget.markdown(budget.load(args.out_dir / "budget.json"))) + \
+            "\n\n![test accuracy against training time](budget.png)\n"
     print(table)
-    args.out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     (args.out_dir / f"benchmark{suffix}.md").write_text(table)
     (args.out_dir / f"benchmark{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")

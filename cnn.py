@@ -6,8 +6,9 @@ from torch import nn
 
 
 class Conv_Net(nn.Module):
-    """Three conv stages (3x3 conv -> 2x2 max-pool -> batch norm -> ReLU), then a hidden
-    fully connected layer and the linear classifier.
+    """Three conv stages (3x3 conv -> 2x2 max-pool -> batch norm -> ReLU), each followed by
+    `extra[i]` more 3x3 convs (conv -> batch norm -> ReLU, named conv{i}b, bn{i}b, relu{i}b, ...)
+    at the pooled size, then a hidden fully connected layer and the linear classifier.
 
     Pooling comes before batch norm and ReLU (as in fast CIFAR trainers): max-pool commutes
     with ReLU, and normalising the pooled maps costs a quarter as much, which on a CPU is a
@@ -18,15 +19,23 @@ class Conv_Net(nn.Module):
     network treats both alike).
     """
 
-    def __init__(self, widths=(24, 48, 96), hidden=256, dropout=0.1, num_classes=10, flip_tta=True):
+    def __init__(self, widths=(24, 48, 96), extra=(0, 0, 0), hidden=256, dropout=0.1, num_classes=10,
+                 flip_tta=True):
         super().__init__()
+        if len(extra) != len(widths):
+            raise ValueError(f"extra gives one count per stage: {len(widths)} numbers, not {len(extra)}")
         layers, in_ch, side = [], 1, 28
-        for i, out_ch in enumerate(widths, start=1):
+        for i, (out_ch, more) in enumerate(zip(widths, extra), start=1):
             layers += [(f"conv{i}", nn.Conv2d(in_ch, out_ch, kernel_size=3, padding=1, bias=False)),
                        (f"pool{i}", nn.MaxPool2d(2)),
                        (f"bn{i}", nn.BatchNorm2d(out_ch)),
                        (f"relu{i}", nn.ReLU(inplace=True))]
-            in_ch, side = out_ch, side // 2  # 28 -> 14 -> 7 -> 3 (floor)
+            side //= 2  # 28 -> 14 -> 7 -> 3 (floor)
+            for suffix in "bcd"[:more]:  # out_ch -> out_ch at the pooled size: depth where it is cheap
+                layers += [(f"conv{i}{suffix}", nn.Conv2d(out_ch, out_ch, kernel_size=3, padding=1, bias=False)),
+                           (f"bn{i}{suffix}", nn.BatchNorm2d(out_ch)),
+                           (f"relu{i}{suffix}", nn.ReLU(inplace=True))]
+            in_ch = out_ch
         self.features = nn.Sequential(OrderedDict(layers))
         flat = in_ch * side * side  # channels x H x W after the last pool
         self.classifier = nn.Sequential(OrderedDict([

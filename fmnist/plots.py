@@ -182,3 +182,31 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
     fig.suptitle("Feature maps of the sample image through the CNN, in forward order "
                  "(each map scaled to [0, 1]: dark = low, yellow = high)", fontsize=11)
     return fig
+
+
+def budget_figure(title: str, families: dict, target: float, floor: float) -> Figure:
+    """Test accuracy (%) against training seconds, a line per family through its budgets' means,
+    bars from the lowest to the highest seed, each seed a dot; the target and its floor dashed.
+    `families`: {name: [(seconds, [accuracy per seed]) per budget]}."""
+    fig = Figure(figsize=(9, 5.5), layout="constrained")
+    ax = fig.subplots()
+    for k, (name, points) in enumerate(families.items()):
+        seconds = np.array([s for s, _ in points])
+        means = np.array([np.mean(a) for _, a in points])
+        low = means - np.array([min(a) for _, a in points])
+        high = np.array([max(a) for _, a in points]) - means
+        ax.errorbar(seconds, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}", label=name)
+        for s, accs in points:
+            ax.scatter([s] * len(accs), accs, s=12, color=f"C{k}", alpha=0.5, zorder=3)
+    ax.axhline(target, color=GRAY, linestyle="--", linewidth=1)
+    ax.axhline(floor, color=GRAY, linestyle=":", linewidth=1)
+    ax.annotate(f"target: mean {target:.1f}%", (1, target), xycoords=("axes fraction", "data"), ha="right",
+                va="bottom", fontsize=8, color=GRAY)
+    ax.annotate(f"no seed below {floor:.1f}%", (1, floor), xycoords=("axes fraction", "data"), ha="right",
+                va="bottom", fontsize=8, color=GRAY)
+    ax.set_xlabel("training time per run (s; mean of the seeds)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="line: mean; bars: seed range; dots: seeds", title_fontsize=8)
+    return fig

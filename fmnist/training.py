@@ -26,6 +26,8 @@ class TrainSettings:
     label_smoothing: float = 0.1
     patience: int = 5      # epochs without a lower validation loss before stopping
     flip: bool = True      # augmentation: mirror half of each batch left-right
+    alternate: bool = False  # with flip: a fixed random half of the images mirrored in odd epochs,
+    #                          the other half in even epochs (each image seen both ways in turn)
     warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
     optimizer: str = "sgd"  # sgd (Nesterov when momentum > 0), adam or rmsprop
     momentum: float = 0.9  # sgd and rmsprop only
@@ -60,9 +62,11 @@ def init_weights(model: nn.Module, scheme: str) -> None:
                 nn.init.zeros_(module.bias)
 
 
-def mirror_half(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Mirror a random half of the batch left-right (a shirt mirrored is still a shirt)."""
-    flip = torch.rand(len(x), generator=generator) < 0.5
+def mirror_half(x: torch.Tensor, generator: torch.Generator, flip: torch.Tensor | None = None) -> torch.Tensor:
+    """Mirror a random half of the batch left-right (a shirt mirrored is still a shirt), or the
+    images where the boolean mask `flip` is set."""
+    if flip is None:
+        flip = torch.rand(len(x), generator=generator) < 0.5
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
@@ -163,6 +167,7 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         optimizer, lambda step: _lr_factor(step, total, settings.warmup))
     history = {"iterations": [], "epochs": [], "best_epoch": 0}
     best_loss, best_state, stale = math.inf, None, 0
+    halves = torch.rand(len(x_train), generator=generator) < 0.5 if settings.alternate else None
     for epoch in range(1, settings.epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -172,7 +177,8 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         running, correct, seen = 0.0, 0, 0
         for i in bar:
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            xb = to_device(mirror_half(x_train[idx], generator) if settings.flip else x_train[idx], device)
+            mask = None if halves is None else halves[idx] ^ (epoch % 2 == 0)
+            xb = to_device(mirror_half(x_train[idx], generator, mask) if settings.flip else x_train[idx], device)
             target = y_train[idx].to(device) if classify else xb
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
                 output = model(xb)
