@@ -10,6 +10,7 @@ progress. The verdicts are the package's one rule (studies.stats): a family beat
 only where the 95 % interval of the per-seed differences excludes zero.
 """
 import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -39,15 +40,17 @@ def base_name(results: dict) -> str:
     return next(iter(results["families"]))
 
 
-def calibrate(families: dict, build, time_step, base_epochs: int, rounds: int = 2) -> dict:
-    """Milliseconds per training step of each family (the fastest of `rounds` interleaved
-    measurements, so a slow spell of the machine hits every family alike) and, from them, the
-    epochs that give each budget: base_epochs x ratio x (base step / family step), rounded."""
-    times = {name: [] for name in families}
+def calibrate(families: dict, build, time_step, base_epochs: int, rounds: int = 3) -> dict:
+    """Milliseconds per training step of each family's network (the fastest of `rounds`
+    interleaved measurements, so a slow spell of the machine hits every network alike; families
+    that differ only in training share their network's time) and, from them, the epochs that
+    give each budget: base_epochs x ratio x (base step / family step), rounded."""
+    models = {json.dumps(f["model"], sort_keys=True): f["model"] for f in families.values()}
+    times = {key: [] for key in models}
     for _ in range(rounds):
-        for name, kwargs in families.items():
-            times[name].append(1000 * time_step(lambda kw=kwargs["model"]: build(**kw)))
-    step = {name: min(t) for name, t in times.items()}
+        for key, kwargs in models.items():
+            times[key].append(1000 * time_step(lambda kw=kwargs: build(**kw)))
+    step = {name: min(times[json.dumps(f["model"], sort_keys=True)]) for name, f in families.items()}
     base = step[next(iter(families))]
     epochs = {name: {f"{r:g}": max(1, round(base_epochs * r * base / ms)) for r in RATIOS} for name, ms in step.items()}
     return {"step_ms": step, "base_epochs": base_epochs, "epochs": epochs}

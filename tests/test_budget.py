@@ -97,3 +97,13 @@ def test_benchmark_budgets_writes_its_table_and_figure(data_dir, tmp_path, monke
     md = (out / "benchmark.md").read_text()
     assert "| plain | 1x |" in md and "budget.png" in md and (out / "budget.png").stat().st_size > 0
     assert "Full runs" not in md  # --budgets alone runs no full default run
+
+
+def test_families_that_differ_only_in_training_get_the_same_epochs():
+    """Timing noise must not give the same network fewer epochs because its training differs."""
+    calls = iter([0.040, 0.030, 0.050, 0.020])  # network a, network b, then again
+    fams = {"a": {"model": {"widths": [4, 8, 8]}, "train": {}}, "a alternating": {"model": {"widths": [4, 8, 8]},
+            "train": {"alternate": True}}, "b": {"model": {"widths": [8, 8, 8]}, "train": {}}}
+    cal = budget.calibrate(fams, Conv_Net, lambda fn: next(calls), base_epochs=10, rounds=2)
+    assert cal["step_ms"] == pytest.approx({"a": 40.0, "a alternating": 40.0, "b": 20.0})
+    assert cal["epochs"]["a alternating"] == cal["epochs"]["a"] == {"1": 10, "1.5": 15, "2": 20}

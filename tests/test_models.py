@@ -44,6 +44,18 @@ def test_cnn_parameter_count_by_hand():
     assert sum(p.numel() for p in Conv_Net().parameters()) == conv + norm + fc
 
 
+def test_extra_convs_add_their_count_and_keep_the_shapes():
+    # one more 96 -> 96 3x3 conv (no bias) and its batch norm after the last pool, at 3x3
+    extra = Conv_Net(extra=(0, 0, 1))
+    added = 96 * 96 * 9 + 2 * 96
+    assert sum(p.numel() for p in extra.parameters()) == sum(p.numel() for p in Conv_Net().parameters()) + added
+    names = [n for n, _ in extra.features.named_children()]
+    assert names[names.index("relu3") + 1:] == ["conv3b", "bn3b", "relu3b"]
+    assert extra(torch.randn(2, 1, 28, 28)).shape == (2, 10) and extra.conv1.in_channels == 1
+    with pytest.raises(ValueError, match="one count per stage"):
+        Conv_Net(extra=(1,))
+
+
 def test_conv1_is_the_first_single_channel_convolution():
     conv1 = Conv_Net().conv1
     assert isinstance(conv1, torch.nn.Conv2d) and conv1.in_channels == 1

@@ -18,6 +18,40 @@ def test_mirror_half_returns_each_image_or_its_mirror():
     assert 150 < mirrored.sum() < 250
 
 
+class Recorder(torch.nn.Module):
+    """A linear classifier that keeps every training batch it is given."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.seen = torch.nn.Linear(28 * 28, 10), []
+
+    def forward(self, x):
+        if self.training:
+            self.seen.append(x.detach().clone())
+        return self.fc(x.flatten(1))
+
+
+@pytest.mark.parametrize("alternate", [True, False])
+def test_alternating_flips_show_each_image_once_each_way_in_two_epochs(alternate):
+    """With alternate, each image is mirrored in exactly one of two consecutive epochs (which
+    epoch, drawn once per image); with random flips some images come the same way twice."""
+    x = torch.randn(64, 1, 28, 28)
+    y = torch.arange(64) % 10
+    model = Recorder()
+    settings = training.TrainSettings(epochs=2, batch_size=64, lr=0.01, flip=True, alternate=alternate)
+    training.fit(model, (x, y), (x[:8], y[:8]), settings, torch.device("cpu"), 0, log=lambda *a: None)
+    mirrored = []
+    for batch in model.seen:  # one batch per epoch: match each image to its source
+        flat, source, flipped = batch.flatten(1), x.flatten(1), x.flip(-1).flatten(1)
+        plain = (flat[:, None] == source[None]).all(-1)    # (batch, 64)
+        mirror = (flat[:, None] == flipped[None]).all(-1)
+        assert (plain.any(1) | mirror.any(1)).all()
+        mirrored.append(mirror.any(0))                     # by source image: mirrored this epoch
+    once = mirrored[0] ^ mirrored[1]
+    assert bool(once.all()) == alternate
+    assert 16 < int(mirrored[0].sum()) < 48
+
+
 def test_one_cycle_schedule_rises_to_the_peak_then_decays_to_zero():
     total = 100
     factors = [training._lr_factor(s, total, 0.2) for s in range(total)]
