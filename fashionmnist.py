@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 
 from cnn import Conv_Net
 from ffn import FF_Net
@@ -77,7 +76,7 @@ def settings_for(key: str, args) -> TrainSettings:
 
 def environment(device) -> dict:
     return {"versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "torchvision": torchvision.__version__, "numpy": np.__version__},
+                         "torchvision": provenance.version("torchvision"), "numpy": np.__version__},
             "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {device}",
             "command": " ".join(sys.argv)}
 

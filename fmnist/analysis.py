@@ -12,7 +12,7 @@ from torch import nn
 
 from . import analysis_plots as aplots
 from .attribution import PURITY_TOP, channel_activations, channel_gradient, class_share, pick_channels, stage_output
-from .data import CLASSES
+from .data import CLASSES, stratified
 from .fooling import greedy, random_pixels
 from .kernels import feature_stages
 from .layers import layer_table
@@ -49,14 +49,6 @@ def penultimate(model: nn.Module, x: torch.Tensor, device, batch_size: int = 100
         feats = torch.cat([body(model.features(x[i:i + batch_size].to(device))).cpu()
                            for i in range(0, len(x), batch_size)])
     return feats.numpy(), f"the {last.in_features} inputs of the last linear layer"
-
-
-def stratified(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
-    """`per_class` random indices of each class (all of a class when it has fewer), sorted."""
-    gen = torch.Generator().manual_seed(seed)
-    picks = [idx[torch.randperm(len(idx), generator=gen)[:per_class]]
-             for k in range(len(CLASSES)) if len(idx := (y == k).nonzero().flatten())]
-    return torch.cat(picks).sort().values
 
 
 def layers_part(label: str, key: str, model) -> tuple[dict, Page]:

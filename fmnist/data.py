@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.transforms import v2
 
 CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
@@ -31,9 +30,7 @@ SIDE = 28
 SPLIT_SEED = 0  # the train/validation split never changes with --seed
 
 # The assignment's preprocessing: ToTensor + Normalize(0.5, 0.5), values in [-1, 1].
-# v2 works on one image or a whole (N, 1, 28, 28) uint8 batch alike.
-PREPROCESS = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True),
-                         v2.Normalize([0.5], [0.5])])
+MEAN, STD = 0.5, 0.5
 
 NO_DATA_HELP = (
     "no Fashion-MNIST data found, and torchvision could not download it. Provide it one of three ways: "
@@ -140,14 +137,28 @@ def locate(data_dir: str | os.PathLike | None = None, download: bool = True) -> 
 
 
 def preprocess(images) -> torch.Tensor:
-    """A PIL image or uint8 (N, 1, 28, 28) -> float32 in [-1, 1], without the tv_tensors.Image wrapper."""
-    return PREPROCESS(images).as_subclass(torch.Tensor)
+    """A grayscale PIL image (-> (1, H, W)) or a uint8 (N, 1, 28, 28) batch -> float32 in [-1, 1]:
+    ToTensor then Normalize(0.5, 0.5), in the operations torchvision's v2 transforms use (x / 255
+    as a multiply by 1/255, minus the mean, over the std), so every value is the same bit for
+    bit (tests/test_data.py checks it against torchvision). Computed here because importing
+    torchvision takes about 2 s a script (its models and ops come with it)."""
+    if not isinstance(images, torch.Tensor):
+        images = torch.from_numpy(np.array(images, dtype=np.uint8))[None]
+    return images.to(torch.float32).mul_(1.0 / 255).sub_(MEAN).div_(STD)
 
 
-# Fashion-MNIST's background is black: pixel 0, which PREPROCESS makes -1. A shifted image is
+# Fashion-MNIST's background is black: pixel 0, which preprocess makes -1. A shifted image is
 # filled with it, so the uncovered border looks like the rest of the background; zero would be
 # mid-grey, a bar that no training image has.
 BACKGROUND = -1.0
+
+
+def stratified(y: torch.Tensor, per_class: int, seed: int) -> torch.Tensor:
+    """`per_class` random indices of each class (all of a class when it has fewer), sorted."""
+    gen = torch.Generator().manual_seed(seed)
+    picks = [idx[torch.randperm(len(idx), generator=gen)[:per_class]]
+             for k in range(len(CLASSES)) if len(idx := (y == k).nonzero().flatten())]
+    return torch.cat(picks).sort().values
 
 
 def shift(x: torch.Tensor, right: int, down: int, fill: float = BACKGROUND) -> torch.Tensor:
@@ -160,7 +171,7 @@ def shift(x: torch.Tensor, right: int, down: int, fill: float = BACKGROUND) -> t
 
 
 def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """Undo PREPROCESS: values in [-1, 1] back to 0-255 pixels."""
+    """Undo preprocess: values in [-1, 1] back to 0-255 pixels."""
     return ((x + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
 
 

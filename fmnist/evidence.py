@@ -16,8 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from .analysis import stratified
-from .data import BACKGROUND, CLASSES, SIDE, shift, to_uint8
+from .data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from .layers import layer_table, receptive_fields
 from .training import predict, to_device
 

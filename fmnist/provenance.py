@@ -7,6 +7,7 @@ count, the seed, the data files' SHA-256, the command line, start and end times.
 """
 import functools
 import hashlib
+import importlib.metadata
 import inspect
 import os
 import platform
@@ -17,11 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 from torch import nn
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_GIT = "not a git checkout"
+
+
+def version(package: str) -> str:
+    """An installed package's version, read from its metadata: without importing it (torchvision's
+    import alone takes about 2 s)."""
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def now() -> str:
@@ -80,7 +89,7 @@ def data_hashes(files: dict) -> dict:
 def record(device, seed, data_files: dict | None, started: str, precision: str = "fp32") -> dict:
     """The provenance of a result finished now."""
     return {**git_state(), "python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": np.__version__, "device": str(device),
+            "torchvision": version("torchvision"), "numpy": np.__version__, "device": str(device),
             "precision": precision, "cpu": cpu_model(), "threads": torch.get_num_threads(), "seed": seed,
             "data_sha256": data_hashes(data_files) if data_files else {}, "command": " ".join(sys.argv),
             "started": started, "ended": now()}

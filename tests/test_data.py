@@ -29,6 +29,24 @@ def test_preprocessing_is_totensor_then_normalize(data_dir):
     assert torch.allclose(x[:, 0], expected)
 
 
+def test_preprocessing_equals_torchvisions_bit_for_bit():
+    """The oracle: torchvision's v2 ToImage + ToDtype(scale) + Normalize, as the package used
+    before, on a PIL image and a uint8 batch; the classic ToTensor (it divides by 255 where v2
+    multiplies by 1/255) agrees to within a float32 rounding."""
+    from PIL import Image
+    from torchvision import transforms
+    from torchvision.transforms import v2
+    pixels = np.random.default_rng(0).integers(0, 256, size=(5, 1, 28, 28), dtype=np.uint8)
+    classic = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    image = Image.fromarray(pixels[0, 0], mode="L")
+    v2_pipeline = v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5], [0.5])])
+    ours = lambda x: data.preprocess(x)  # noqa: E731
+    theirs = lambda x: v2_pipeline(x).as_subclass(torch.Tensor)  # noqa: E731
+    assert torch.equal(ours(image), theirs(image))
+    assert torch.equal(ours(torch.from_numpy(pixels)), theirs(torch.from_numpy(pixels)))
+    assert torch.allclose(ours(image), classic(image), rtol=0, atol=1e-6)
+
+
 def test_split_is_fixed_and_disjoint(data_dir):
     a, b = data.load(data_dir, download=False), data.load(data_dir, download=False)
     assert torch.equal(a["val"][0], b["val"][0])

@@ -21,7 +21,7 @@ from typing import Callable
 import torch
 
 from .. import files, provenance, report, storage
-from ..analysis import stratified
+from ..data import stratified
 from ..training import Diverged, batch_loss
 from . import groups
 
