@@ -127,45 +127,70 @@ def summary(results: dict) -> list[dict]:
                "seconds": seconds, "times_base": seconds / unit, "n": acc["n"],
                "target_met": acc["n"] >= 3 and acc["mean"] >= 100 * TARGET and min(cell["acc"].values()) >= 100 * FLOOR}
         if name != base and (base, ratio) in by:
-            diff = stats.paired(by[(base, ratio)]["acc"], cell["acc"])
-            row["verdict"] = stats.verdict(diff, f"{base} at {ratio}x", f"{name} at {ratio}x",
-                                           budget=f"{ratio}x the training time")
+            row["diff"] = stats.paired(by[(base, ratio)]["acc"], cell["acc"])
+            row["verdict"] = stats.verdict(row["diff"], base, name, budget=f"{ratio}x the training time")
         rows.append(row)
     return sorted(rows, key=lambda row: (float(row["ratio"]), list(results["families"]).index(row["family"])))
 
 
-def best_at(rows: list[dict], ratio: str = "1") -> dict:
-    return max((r for r in rows if r["ratio"] == ratio), key=lambda r: r["acc"]["mean"])
+def more_time(results: dict) -> list[str]:
+    """Per family: what the largest budget bought over 1x, by the same paired rule."""
+    by, top = cells(results), f"{max(RATIOS):g}"
+    return [stats.verdict(stats.paired(by[(name, "1")]["acc"], by[(name, top)]["acc"]), f"{name} at 1x",
+                          f"{name} at {top}x", budget="these budgets")
+            for name in results["families"] if (name, "1") in by and (name, top) in by]
+
+
+def conclusion(rows: list[dict], base: str) -> list[str]:
+    """The best at 1x and whether the default should change; what the target costs."""
+    first = [r for r in rows if r["ratio"] == "1"]
+    best = max(first, key=lambda r: r["acc"]["mean"])
+    ahead = [r for r in first if "diff" in r and stats.excludes_zero(r["diff"]) and r["diff"]["low"] > 0]
+    if ahead:
+        pick = max(ahead, key=lambda r: r["diff"]["mean"])
+        out = [f"At 1x, {pick['family']} is ahead of {base} (its interval excludes 0): it is the one to make the default."]
+    else:
+        out = [f"At 1x no family is ahead of {base} (no interval of the difference lies above 0; the highest mean "
+               f"is {best['acc']['mean']:.2f} %, {best['family']}), so the default stays {base}."]
+    met = [r for r in rows if r["target_met"]]
+    if met:
+        cheapest = min(met, key=lambda r: r["seconds"])
+        out.append(f"The cheapest budget that meets the target ({100 * TARGET:.1f} % mean, none below "
+                   f"{100 * FLOOR:.1f} %) is {cheapest['family']} at {cheapest['ratio']}x "
+                   f"({cheapest['seconds']:.0f} s of training a run).")
+    else:
+        top = max(rows, key=lambda r: r["acc"]["mean"])
+        out.append(f"No family meets the target ({100 * TARGET:.1f} % mean of 3 seeds, none below {100 * FLOOR:.1f} %) "
+                   f"within {max(RATIOS):g}x the training time: the highest mean is {top['acc']['mean']:.2f} % "
+                   f"({top['family']} at {top['ratio']}x, {top['seconds']:.0f} s a run), "
+                   f"{100 * TARGET - top['acc']['mean']:.2f} points short, with its lowest seed at {top['min']:.2f} %.")
+    return out
 
 
 def markdown(results: dict) -> list[str]:
     rows = summary(results)
     base, cal = base_name(results), results["calibration"]
-    lines = [f"Accuracy against training time ({results['precision']}, {results['device']}): the test accuracy of "
-             f"each CNN family trained for 1, 1.5 and 2 times the training time of {base} (its default "
-             f"{cal['base_epochs']} epochs at 1x). "
-             "Epochs per budget come from training-step times measured back to back: "
-             + ", ".join(f"{n} {ms:.1f} ms" for n, ms in cal["step_ms"].items()) + ". "
-             "Seconds are those the runs took.", "",
-             "| family | budget | epochs | seconds (x the first at 1x) | test acc mean ± 95 % (n) | lowest | "
+    lines = [f"Accuracy against training time ({results['precision']}, {results['device']}; started "
+             f"{results.get('started', '?')}): the test accuracy of each CNN family trained for "
+             + ", ".join(f"{r:g}" for r in RATIOS) + f" times the training time of {base} (its default "
+             f"{cal['base_epochs']} epochs at 1x). Epochs per budget come from training-step times measured back "
+             "to back: " + ", ".join(f"{n} {ms:.1f} ms" for n, ms in cal["step_ms"].items()) + ". "
+             "Seconds are those the runs took (the machine's speed drifts, so equal epochs need not take equal time).",
+             "", "| family | budget | epochs | seconds (x the first at 1x) | test acc mean ± 95 % (n) | lowest | "
              f"{100 * TARGET:.1f} % (none below {100 * FLOOR:.1f}) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         half = "" if r["acc"]["half_width"] is None else f" ± {r['acc']['half_width']:.2f}"
         lines.append(f"| {r['family']} | {r['ratio']}x | {r['epochs']} | {r['seconds']:.0f} ({r['times_base']:.2f}) | "
                      f"{r['acc']['mean']:.2f}{half} ({r['n']}) | {r['min']:.2f} | {'yes' if r['target_met'] else 'no'} |")
-    lines += [""] + [f"- {stats.sentence(r['verdict'])}." for r in rows if "verdict" in r]
-    best = best_at(rows)
-    met = [r for r in rows if r["target_met"]]
-    lines += ["", f"Best mean at 1x: {best['family']} ({best['acc']['mean']:.2f} %). "
-              + (f"Cheapest budget that meets the target: {min(met, key=lambda r: r['seconds'])['family']} at "
-                 f"{min(met, key=lambda r: r['seconds'])['ratio']}x." if met else
-                 f"No family meets the target ({100 * TARGET:.1f} % mean of 3 seeds, none below {100 * FLOOR:.1f} %) "
-                 f"within {max(RATIOS):g}x the training time.")]
-    return lines
+    lines += ["", "Against the first family at the same budget:", ""]
+    lines += [f"- {r['ratio']}x: {r['verdict']}." for r in rows if "verdict" in r]
+    lines += ["", f"What {max(RATIOS):g}x the time bought each family:", ""]
+    lines += [f"- {stats.sentence(v)}." for v in more_time(results)]
+    return lines + [line for c in conclusion(rows, base) for line in ("", c)]
 
 
 def figure_data(results: dict) -> dict:
-    """{family: [(mean seconds, [accuracy per seed]) per budget]} for plots.budget_figure."""
+    """{family: [(mean seconds, [accuracy per seed], "1x, 11 epochs") per budget]} for plots.budget_figure."""
     by = cells(results)
-    return {name: [(statistics.mean(by[(name, f'{r:g}')]["seconds"].values()), list(by[(name, f'{r:g}')]["acc"].values()))
-                   for r in RATIOS if (name, f"{r:g}") in by] for name in results["families"]}
+    return {name: [(statistics.mean(c["seconds"].values()), list(c["acc"].values()), f"{r:g}x, {c['epochs']} ep")
+                   for r in RATIOS if (c := by.get((name, f"{r:g}")))] for name in results["families"]}

@@ -187,22 +187,23 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
 def budget_figure(title: str, families: dict, target: float, floor: float) -> Figure:
     """Test accuracy (%) against training seconds, a line per family through its budgets' means,
     bars from the lowest to the highest seed, each seed a dot; the target and its floor dashed.
-    `families`: {name: [(seconds, [accuracy per seed]) per budget]}."""
+    `families`: {name: [(seconds, [accuracy per seed], label) per budget]}; each mean is labelled."""
     fig = Figure(figsize=(9, 5.5), layout="constrained")
     ax = fig.subplots()
     for k, (name, points) in enumerate(families.items()):
-        seconds = np.array([s for s, _ in points])
-        means = np.array([np.mean(a) for _, a in points])
-        low = means - np.array([min(a) for _, a in points])
-        high = np.array([max(a) for _, a in points]) - means
+        seconds = np.array([s for s, _, _ in points])
+        means = np.array([np.mean(a) for _, a, _ in points])
+        low = means - np.array([min(a) for _, a, _ in points])
+        high = np.array([max(a) for _, a, _ in points]) - means
         ax.errorbar(seconds, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}", label=name)
-        for s, accs in points:
+        for (s, accs, label), mean in zip(points, means):
             ax.scatter([s] * len(accs), accs, s=12, color=f"C{k}", alpha=0.5, zorder=3)
+            ax.annotate(label, (s, mean), xytext=(6, -10 - 9 * k), textcoords="offset points", fontsize=7, color=f"C{k}")
     ax.axhline(target, color=GRAY, linestyle="--", linewidth=1)
     ax.axhline(floor, color=GRAY, linestyle=":", linewidth=1)
-    ax.annotate(f"target: mean {target:.1f}%", (1, target), xycoords=("axes fraction", "data"), ha="right",
+    ax.annotate(f"target: mean {target:.1f}%", (0.01, target), xycoords=("axes fraction", "data"),
                 va="bottom", fontsize=8, color=GRAY)
-    ax.annotate(f"no seed below {floor:.1f}%", (1, floor), xycoords=("axes fraction", "data"), ha="right",
+    ax.annotate(f"no seed below {floor:.1f}%", (0.01, floor), xycoords=("axes fraction", "data"),
                 va="bottom", fontsize=8, color=GRAY)
     ax.set_xlabel("training time per run (s; mean of the seeds)")
     ax.set_ylabel("test accuracy (%)")

@@ -73,17 +73,21 @@ def test_verdicts_and_target_come_from_the_numbers():
     ahead = made_up({("old", "1"): [93.5, 93.6, 93.7], ("new", "1"): [94.1, 94.1, 94.3]})
     rows = {r["family"]: r for r in budget.summary(ahead)}
     diff = stats.paired({0: 93.5, 1: 93.6, 2: 93.7}, {0: 94.1, 1: 94.1, 2: 94.3})
-    assert rows["new"]["verdict"] == stats.verdict(diff, "old at 1x", "new at 1x", budget="1x the training time")
-    assert rows["new"]["verdict"].startswith("new at 1x ahead of old at 1x")
+    assert rows["new"]["verdict"] == stats.verdict(diff, "old", "new", budget="1x the training time")
+    assert rows["new"]["verdict"].startswith("new ahead of old")
     assert rows["new"]["target_met"] and not rows["old"]["target_met"]
     assert rows["new"]["times_base"] == pytest.approx(1.0)
-    assert "Cheapest budget that meets the target: new at 1x" in "\n".join(budget.markdown(ahead))
+    text = "\n".join(budget.markdown(ahead))
+    assert "meets the target (94.0 % mean, none below 93.7 %) is new at 1x" in text
+    assert "At 1x, new is ahead of old" in text and "make the default" in text
     # one seed under the floor fails the target whatever the mean; overlapping seeds give no verdict
     close = made_up({("old", "1"): [93.9, 94.2, 93.6], ("new", "1"): [94.5, 94.4, 93.6]})
     rows = {r["family"]: r for r in budget.summary(close)}
     assert not rows["new"]["target_met"] and rows["new"]["min"] == pytest.approx(93.6)
     assert rows["new"]["verdict"].startswith("no difference detected")
-    assert "No family meets the target" in "\n".join(budget.markdown(close))
+    text = "\n".join(budget.markdown(close))
+    assert "No family meets the target" in text and "so the default stays old" in text
+    assert "the highest mean is 94.17 % (new at 1x" in text
 
 
 def test_benchmark_budgets_writes_its_table_and_figure(data_dir, tmp_path, monkeypatch):
