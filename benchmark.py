@@ -6,7 +6,7 @@
     python benchmark.py --precision fp32 # the full runs in float32 (default: auto, as make run)
     python benchmark.py --device cuda    # the same on a GPU
     python benchmark.py --budgets        # accuracy against training time: 3 CNN families at 1, 1.5
-                                         # and 2x today's CNN training time, 3 seeds (about 75 minutes)
+                                         # and 2x today's CNN training time, 3 seeds (about an hour)
 
 Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
 writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and

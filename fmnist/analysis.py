@@ -18,6 +18,7 @@ from .kernels import feature_stages
 from .layers import layer_table
 from .metrics import example
 from .report import Page
+from .training import EVAL_BATCH
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, r
                          greedy_images=20, greedy_steps=20)
 
 
-def penultimate(model: nn.Module, x: torch.Tensor, device, batch_size: int = 1000) -> tuple[np.ndarray, str]:
+def penultimate(model: nn.Module, x: torch.Tensor, device, batch_size: int = EVAL_BATCH) -> tuple[np.ndarray, str]:
     """The input to the last linear layer (one view; no flip averaging) and a description."""
     head = model.classifier
     body = head[:-1] if isinstance(head, nn.Sequential) else nn.Identity()

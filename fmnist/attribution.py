@@ -11,6 +11,7 @@ named `features` stage, computed by running `features` once (never the flip-aver
 import contextlib
 
 import torch
+from .training import EVAL_BATCH
 from torch import nn
 
 
@@ -61,7 +62,7 @@ def channel_gradient(model: nn.Module, x: torch.Tensor, stage: str, channels, gu
     return grad.detach()
 
 
-def channel_activations(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = 1000) -> torch.Tensor:
+def channel_activations(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """The strongest response of each channel of `stage` per image: (N, C), max over positions."""
     model.eval()
     with torch.no_grad():

@@ -18,7 +18,7 @@ from torch import nn
 
 from .data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from .layers import layer_table, receptive_fields
-from .training import predict, to_device
+from .training import EVAL_BATCH, predict, to_device
 
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (right, down) steps: right, left, down, up
 
@@ -84,7 +84,7 @@ def weight_sharing(model: nn.Module) -> list[dict]:
     return rows
 
 
-def stages(model: nn.Module, x: torch.Tensor, device, batch_size: int = 1000) -> list[tuple[str, torch.Tensor]]:
+def stages(model: nn.Module, x: torch.Tensor, device, batch_size: int = EVAL_BATCH) -> list[tuple[str, torch.Tensor]]:
     """The input and the output of every ReLU, in forward order (features, then the hidden
     fully connected layers), in evaluation mode and for the image as it is (no flip averaging)."""
     model.eval()

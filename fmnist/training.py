@@ -104,8 +104,15 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x
 
 
+# Evaluation batches: 256 images keep a conv layer's output in the CPU's caches, where 1,000
+# did not; measured on 2 cores, the CNN's 10,000 test images took 0.8-0.9 s in batches of 256
+# against 1.8-2.2 s in batches of 1,000, with the same outputs bit for bit (evaluation mode
+# computes each image alone; tests/test_training.py checks it).
+EVAL_BATCH = 256
+
+
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Outputs on the CPU (logits (N, 10), or an autoencoder's images) for inputs (N, 1, 28, 28),
     in evaluation mode."""
     model.eval()

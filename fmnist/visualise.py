@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .attribution import guided, stage_output
+from .training import EVAL_BATCH
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def class_models(model: nn.Module, classes: int, s: Ascent, device) -> dict:
             "probability": logits.softmax(1)[wanted, wanted].cpu(), "predicted": logits.argmax(1).cpu()}
 
 
-def channel_means(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = 1000) -> torch.Tensor:
+def channel_means(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = EVAL_BATCH) -> torch.Tensor:
     """Each channel's mean activation over positions at `stage`, per image: (N, C)."""
     model.eval()
     with torch.no_grad():

@@ -158,3 +158,17 @@ def test_bf16_training_keeps_float32_weights_and_learns():
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(b.dtype == torch.float32 for b in model.buffers() if b.is_floating_point())
     assert history["epochs"][-1]["train_loss"] < history["epochs"][0]["train_loss"]
+
+
+def test_predict_gives_the_same_outputs_whatever_the_batch_size():
+    """Evaluation mode computes each image on its own: EVAL_BATCH (chosen for speed) gives the
+    outputs that batches of 1,000 gave, bit for bit, so the switch changed no number. (Odd sizes
+    such as 7 can pick other kernels and differ in the last bit.)"""
+    from cnn import Conv_Net
+    torch.manual_seed(0)
+    model = Conv_Net()
+    model(torch.randn(64, 1, 28, 28))  # one training-mode pass: batch norm statistics that are not the initial ones
+    x = torch.randn(600, 1, 28, 28)
+    ours = training.predict(model, x, torch.device("cpu"))
+    assert torch.equal(ours, training.predict(model, x, torch.device("cpu"), batch_size=1000))
+    assert torch.equal(ours, training.predict(model, x, torch.device("cpu"), batch_size=128))
