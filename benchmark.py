@@ -36,7 +36,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
 from cnn import Conv_Net
-from fmnist import budget, data, plots, provenance
+from fmnist import budget, data, plots, provenance, storage
 from fmnist.training import native_bf16, pick_device, pick_precision, to_device
 
 HERE = Path(__file__).resolve().parent
@@ -233,7 +233,8 @@ def budgets(args, device: torch.device) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=3, help="full default runs, seeds 0..N-1 (0: throughput only)")
+    p.add_argument("--seeds", type=int, help="full default runs, seeds 0..N-1 (0: throughput only; default 3, "
+                                             "with --budgets 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="the full runs' training precision (default auto, as make run)")
@@ -245,8 +246,10 @@ def main(argv=None) -> int:
     p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--budgets: redo the runs already in budget.json")
     args = p.parse_args(argv)
-    if args.budgets and not any(a == "--seeds" or a.startswith("--seeds=") for a in (argv or sys.argv[1:])):
-        args.seeds = 0
+    if args.seeds is None:
+        args.seeds = 0 if args.budgets else 3
+    if args.budget_seeds < 1:
+        p.error("--budget-seeds expects a whole number >= 1")
     if args.seeds < 0:
         p.error("--seeds expects a whole number >= 0")
     device = pick_device(args.device)
@@ -258,13 +261,18 @@ def main(argv=None) -> int:
         f"{k.upper()} {p} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s"
         for k, by in speed.items() for p, v in by.items()), flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    if args.budgets:
-        try:
+    budget_file = args.out_dir / "budget.json"
+    try:
+        if args.budgets:
             budgets(args, device)
-        except KeyboardInterrupt:
-            print(f"\ninterrupted: the finished budget runs are kept in {args.out_dir / 'budget.json'}; "
-                  "the same command goes on from there", file=sys.stderr)
-            return 130
+        found = budget.load(budget_file) if budget_file.exists() and device.type == "cpu" else None
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the finished budget runs are kept in {budget_file}; "
+              "the same command goes on from there", file=sys.stderr)
+        return 130
+    except (storage.UserError, data.DataError) as err:
+        print(f"benchmark.py: {err}", file=sys.stderr)
+        return 1
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(args.seeds):
@@ -276,9 +284,8 @@ def main(argv=None) -> int:
     result["device"] = f"{device} ({platform.processor() or platform.machine()})"
     result["precision"] = runs[0]["networks"]["cnn"]["config"].get("precision", "fp32") if runs else None
     table = markdown(result, result["device"])
-    if (args.out_dir / "budget.json").exists() and device.type == "cpu":
-        table += "\n" + "\n".join(budget.markdown(budget.load(args.out_dir / "budget.json"))) + \
-            "\n\n![test accuracy against training time](budget.png)\n"
+    if found:
+        table += "\n" + "\n".join(budget.markdown(found)) + "\n\n![test accuracy against training time](budget.png)\n"
     print(table)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     (args.out_dir / f"benchmark{suffix}.md").write_text(table)

@@ -45,12 +45,13 @@ def calibrate(families: dict, build, time_step, base_epochs: int, rounds: int = 
     interleaved measurements, so a slow spell of the machine hits every network alike; families
     that differ only in training share their network's time) and, from them, the epochs that
     give each budget: base_epochs x ratio x (base step / family step), rounded."""
-    models = {json.dumps(f["model"], sort_keys=True): f["model"] for f in families.values()}
+    network = {name: json.dumps(f["model"], sort_keys=True) for name, f in families.items()}
+    models = {key: families[name]["model"] for name, key in network.items()}
     times = {key: [] for key in models}
     for _ in range(rounds):
         for key, kwargs in models.items():
             times[key].append(1000 * time_step(lambda kw=kwargs: build(**kw)))
-    step = {name: min(times[json.dumps(f["model"], sort_keys=True)]) for name, f in families.items()}
+    step = {name: min(times[key]) for name, key in network.items()}
     base = step[next(iter(families))]
     epochs = {name: {f"{r:g}": max(1, round(base_epochs * r * base / ms)) for r in RATIOS} for name, ms in step.items()}
     return {"step_ms": step, "base_epochs": base_epochs, "epochs": epochs}
@@ -73,6 +74,11 @@ def load(path: Path) -> dict:
     return storage.read_json(path, "delete it or run python benchmark.py --budgets --fresh")
 
 
+def save(results: dict, path: Path) -> None:
+    """Whole or not at all (written beside it, then renamed): Ctrl-C keeps every finished run."""
+    storage.write_atomic(path, lambda tmp: storage.write_json(results, tmp))
+
+
 def execute(path: Path, build, settings: TrainSettings, splits: dict, device, where: str, seeds: int, time_step,
             fresh: bool = False, families: dict | None = None) -> dict:
     """Run (or resume) every family x budget x seed, each family `build(**its model kwargs)`
@@ -83,7 +89,7 @@ def execute(path: Path, build, settings: TrainSettings, splits: dict, device, wh
     if results.get("families") != families or results.get("precision") != settings.precision:
         results = {"families": families, "precision": settings.precision, "device": where, "started": provenance.now(),
                    "calibration": calibrate(families, build, time_step, settings.epochs), "runs": []}
-        storage.write_json(results, path)
+        save(results, path)
     done = {(r["family"], r["ratio"], r["seed"]) for r in results["runs"]}
     todo = [(name, f"{r:g}", seed) for r in RATIOS for seed in range(seeds) for name in families
             if (name, f"{r:g}", seed) not in done]
@@ -94,9 +100,7 @@ def execute(path: Path, build, settings: TrainSettings, splits: dict, device, wh
         record = run_one(lambda: build(**family["model"]),
                          dataclasses.replace(settings, epochs=epochs, **family["train"]), splits, device, seed)
         results["runs"].append({"family": name, "ratio": ratio, "seed": seed, "epochs": epochs, **record})
-        temporary = path.with_suffix(".tmp")
-        storage.write_json(results, temporary)
-        temporary.replace(path)  # whole or not at all: Ctrl-C keeps every finished run
+        save(results, path)
         print(f"{name} at {ratio}x ({epochs} epochs), seed {seed}: {100 * record['test_acc']:.2f}% "
               f"in {record['seconds']:.0f} s", flush=True)
     if todo:
@@ -123,9 +127,10 @@ def summary(results: dict) -> list[dict]:
     for (name, ratio), cell in by.items():
         acc = stats.interval(list(cell["acc"].values()))
         seconds = statistics.mean(cell["seconds"].values())
-        row = {"family": name, "ratio": ratio, "epochs": cell["epochs"], "acc": acc, "min": min(cell["acc"].values()),
+        lowest = min(cell["acc"].values())
+        row = {"family": name, "ratio": ratio, "epochs": cell["epochs"], "acc": acc, "min": lowest,
                "seconds": seconds, "times_base": seconds / unit, "n": acc["n"],
-               "target_met": acc["n"] >= 3 and acc["mean"] >= 100 * TARGET and min(cell["acc"].values()) >= 100 * FLOOR}
+               "target_met": acc["n"] >= 3 and acc["mean"] >= 100 * TARGET and lowest >= 100 * FLOOR}
         if name != base and (base, ratio) in by:
             row["diff"] = stats.paired(by[(base, ratio)]["acc"], cell["acc"])
             row["verdict"] = stats.verdict(row["diff"], base, name, budget=f"{ratio}x the training time")

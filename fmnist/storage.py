@@ -14,6 +14,7 @@ import signal
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -119,6 +120,16 @@ def staged(out_dir: Path):
         stage.rmdir()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def write_json(obj, path: Path) -> None:

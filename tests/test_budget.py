@@ -111,3 +111,13 @@ def test_families_that_differ_only_in_training_get_the_same_epochs():
     cal = budget.calibrate(fams, Conv_Net, lambda fn: next(calls), base_epochs=10, rounds=2)
     assert cal["step_ms"] == pytest.approx({"a": 40.0, "a alternating": 40.0, "b": 20.0})
     assert cal["epochs"]["a alternating"] == cal["epochs"]["a"] == {"1": 10, "1.5": 15, "2": 20}
+
+
+def test_a_damaged_budget_file_is_one_line(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "budget.json").write_text('{"families": ')
+    argv = ["--budgets", "--budget-seeds", "1", "--out-dir", str(out), "--precision", "fp32"]
+    assert benchmark.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "budget.json" in err[0] and "Traceback" not in err[0]

@@ -11,7 +11,6 @@ import datetime
 import hashlib
 import io
 import json
-import os
 import textwrap
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Callable
 import torch
 
 from .. import files, provenance, report, storage
+from ..storage import write_atomic
 from ..data import stratified
 from ..training import Diverged, batch_loss
 from . import groups
@@ -99,16 +99,6 @@ def subset(split: tuple, per_class: int | None, seed: int = 0) -> tuple:
         return split
     idx = stratified(split[1], per_class, seed)
     return split[0][idx], split[1][idx]
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def save_results(results: dict, path: Path) -> None:
