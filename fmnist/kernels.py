@@ -62,6 +62,7 @@ def feature_stages(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndar
     return stages
 
 
+@plots.fixed_titles()
 def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int) -> list[Page]:
     conv1 = model.conv1
     k = conv1.weight.shape[0]

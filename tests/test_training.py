@@ -172,3 +172,15 @@ def test_predict_gives_the_same_outputs_whatever_the_batch_size():
     ours = training.predict(model, x, torch.device("cpu"))
     assert torch.equal(ours, training.predict(model, x, torch.device("cpu"), batch_size=1000))
     assert torch.equal(ours, training.predict(model, x, torch.device("cpu"), batch_size=128))
+
+
+def test_freed_memory_is_kept_only_where_malloc_is_glibc_and_not_when_switched_off(monkeypatch):
+    import platform
+
+    from fmnist import training
+    training.keep_freed_memory.cache_clear()
+    assert training.keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
+    training.keep_freed_memory.cache_clear()
+    monkeypatch.setenv("FMNIST_MALLOC", "default")
+    assert training.keep_freed_memory() is False
+    training.keep_freed_memory.cache_clear()
