@@ -7,10 +7,13 @@
     python benchmark.py --device cuda    # the same on a GPU
     python benchmark.py --budgets        # accuracy against training time: 3 CNN families at 1, 1.5
                                          # and 2x today's CNN training time, 3 seeds (about an hour)
+    python benchmark.py --against a5c338f  # today's default run against that commit's, in float32,
+                                           # 3 pairs in turn (about 20 minutes on 2 cores)
 
 Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
 writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and
-budget.png, and benchmark.md gains their table whenever budget.json is there. Each full run is
+budget.png, and benchmark.md gains their table whenever budget.json is there; --against
+writes against.json (resumable in the same way) and benchmark.md gains its pairs and verdicts. Each full run is
 `python fashionmnist.py --seed S` then `python kernel_vis.py`, timed as a user would
 time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
@@ -36,7 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import fashionmnist
 from cnn import Conv_Net
-from fmnist import budget, data, plots, provenance, storage
+from fmnist import against, budget, data, plots, provenance, storage
 from fmnist.training import native_bf16, pick_device, pick_precision, to_device
 
 HERE = Path(__file__).resolve().parent
@@ -234,7 +237,7 @@ def budgets(args, device: torch.device) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, help="full default runs, seeds 0..N-1 (0: throughput only; default 3, "
-                                             "with --budgets 0)")
+                                             "with --budgets or --against 0)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="the full runs' training precision (default auto, as make run)")
@@ -244,30 +247,44 @@ def main(argv=None) -> int:
                         "(the full default runs then happen only with --seeds)")
     p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (else the usual places)")
     p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
-    p.add_argument("--fresh", action="store_true", help="--budgets: redo the runs already in budget.json")
+    p.add_argument("--fresh", action="store_true", help="--budgets, --against: redo the runs already saved")
+    p.add_argument("--against", metavar="COMMIT",
+                   help="time today's default run (fashionmnist.py + kernel_vis.py, float32) against COMMIT's, "
+                        "in turn, --pairs times")
+    p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
     args = p.parse_args(argv)
     if args.seeds is None:
-        args.seeds = 0 if args.budgets else 3
+        args.seeds = 0 if args.budgets or args.against else 3
     if args.budget_seeds < 1:
         p.error("--budget-seeds expects a whole number >= 1")
+    if args.pairs < 1:
+        p.error("--pairs expects a whole number >= 1")
     if args.seeds < 0:
         p.error("--seeds expects a whole number >= 0")
     device = pick_device(args.device)
     if args.device == "cuda" and device.type != "cuda":
         p.error("--device cuda: no CUDA device on this machine")
+    if args.against:
+        try:
+            against.resolve(args.against)  # before the minute of throughput
+        except storage.UserError as err:
+            p.error(f"--against: {err}")
     peak = matmul_peak(device)
     speed = {key: {p: throughput(key, device, p) for p in precisions(device)} for key in ("ffn", "cnn")}
     print(f"matmul peak {peak:.0f} GFLOP/s; " + "; ".join(
         f"{k.upper()} {p} fwd {v['forward_gflops']:.1f} / bwd {v['backward_gflops']:.1f} GFLOP/s"
         for k, by in speed.items() for p, v in by.items()), flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    budget_file = args.out_dir / "budget.json"
+    budget_file, against_file = args.out_dir / "budget.json", args.out_dir / "against.json"
     try:
         if args.budgets:
             budgets(args, device)
+        if args.against:
+            against.execute(against_file, args.against, args.pairs, fresh=args.fresh)
         found = budget.load(budget_file) if budget_file.exists() and device.type == "cpu" else None
+        compared = storage.read_json(against_file, "delete it") if against_file.exists() and device.type == "cpu" else None
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the finished budget runs are kept in {budget_file}; "
+        print(f"\ninterrupted: the finished runs are kept in {budget_file if args.budgets else against_file}; "
               "the same command goes on from there", file=sys.stderr)
         return 130
     except (storage.UserError, data.DataError) as err:
@@ -286,6 +303,8 @@ def main(argv=None) -> int:
     table = markdown(result, result["device"])
     if found:
         table += "\n" + "\n".join(budget.markdown(found)) + "\n\n![test accuracy against training time](budget.png)\n"
+    if compared:
+        table += "\n" + "\n".join(against.markdown(compared)) + "\n"
     print(table)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     (args.out_dir / f"benchmark{suffix}.md").write_text(table)

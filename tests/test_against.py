@@ -1,0 +1,70 @@
+"""benchmark.py --against (fmnist.against): the ABBA order, resuming, the worktree tidied away,
+and the verdicts against hand-made numbers."""
+import subprocess
+
+import pytest
+
+from fmnist import against, provenance
+
+
+def pairs_of(seconds: list[tuple[float, float]], train: float = 100.0) -> dict:
+    return {"earlier": "a5c338f" + "0" * 33, "today": "b" * 40, "today_dirty": False, "machine": "m",
+            "started": "t", "pairs": [{"first": "earlier", "earlier": {"wall_s": e, "train_s": train},
+                                       "today": {"wall_s": t, "train_s": train}} for e, t in seconds]}
+
+
+def test_the_first_to_run_alternates_abba():
+    assert [against.order(i)[0] for i in range(8)] == ["earlier", "today", "today", "earlier"] * 2
+    assert all(set(against.order(i)) == set(against.SIDES) for i in range(8))
+
+
+def test_verdicts_follow_the_interval_of_the_per_pair_differences():
+    faster = against.markdown(pairs_of([(183, 178), (185, 177), (190, 182)]))
+    assert "- The whole run: today faster than a5c338f by 7.0 s (95 % CI -11.3 to -2.7 s, 3 pairs)." in faster
+    mixed = "\n".join(against.markdown(pairs_of([(183, 190), (185, 177), (190, 188)])))
+    assert "no difference detected at 3 pairs (today minus a5c338f -1.0 s" in mixed
+    # differences +7, -8, -2: sd 7.55, so the upper end is -1.0 + 4.303 x 7.55 / sqrt(3) = 17.8
+    assert "today is at most 17.8 s slower" in mixed
+    slower = "\n".join(against.markdown(pairs_of([(180, 190), (181, 190), (182, 193)])))
+    assert "today slower than a5c338f by 10.0 s" in slower
+    single = "\n".join(against.markdown(pairs_of([(180, 170)])))
+    assert "from a single pair: no interval, so no verdict" in single
+    # outside training: the same walls with today's training 10 s shorter leave no gain outside it
+    same = pairs_of([(183, 178), (185, 177), (190, 182)])
+    for p in same["pairs"]:
+        p["today"]["train_s"] = p["today"]["wall_s"] - (p["earlier"]["wall_s"] - p["earlier"]["train_s"])
+    assert "The time outside training: no difference detected" in "\n".join(against.markdown(same))
+
+
+git_only = pytest.mark.skipif(provenance.git_state()["commit"] == provenance.NOT_GIT, reason="not a git checkout")
+
+
+@git_only
+def test_pairs_resume_and_the_worktree_is_removed(tmp_path, monkeypatch):
+    ran = []
+
+    def fake_run(code, out, precision_flag):
+        ran.append((code.name if code != against.ROOT else "today", precision_flag))
+        assert (code / "fashionmnist.py").exists()
+        return {"wall_s": 10.0 + len(ran), "train_s": 5.0, "test_acc": {}}
+
+    monkeypatch.setattr(against, "default_run", fake_run)
+    path = tmp_path / "against.json"
+    first = against.execute(path, "HEAD", 1, log=lambda line: None)
+    assert [p["first"] for p in first["pairs"]] == ["earlier"] and len(ran) == 2
+    assert ran == [("earlier", True), ("today", True)]  # HEAD has --precision, so both get fp32
+    again = against.execute(path, "HEAD", 3, log=lambda line: None)  # goes on: two more pairs, not three
+    assert len(ran) == 6 and [p["first"] for p in again["pairs"]] == ["earlier", "today", "today"]
+    assert again["pairs"][0] == first["pairs"][0]
+    trees = subprocess.run(["git", "worktree", "list"], cwd=against.ROOT, capture_output=True, text=True).stdout
+    assert str(tmp_path) not in trees and "earlier" not in trees
+    with pytest.raises(against.storage.UserError, match="git rev-parse"):
+        against.execute(path, "no-such-commit-xyz", 1, log=lambda line: None)
+
+
+@git_only
+def test_an_unknown_commit_is_refused_before_any_measurement(capsys):
+    import benchmark
+    with pytest.raises(SystemExit) as stop:
+        benchmark.main(["--against", "no-such-commit-xyz"])
+    assert stop.value.code == 2 and "--against: git rev-parse" in capsys.readouterr().err
