@@ -112,8 +112,9 @@ def keep_freed_memory() -> bool:
     A step frees and reallocates the same large buffers (activations, gradients). By default
     malloc maps the largest afresh and hands freed memory back to the operating system, so
     every step page-faults it in again: 700-1,900 faults a step measured for both networks,
-    none with buffers up to 32 MiB kept on the heap and the heap never trimmed. The process
-    keeps its peak memory instead. Returns whether it applied: not where malloc is not
+    0-7 with buffers up to 32 MiB kept on the heap and the heap trimmed only past 1 GiB (a
+    few percent of the step, within the machine's noise). The process keeps its peak memory
+    instead. Returns whether it applied: not where malloc is not
     glibc's (macOS, Windows, musl), nor with FMNIST_MALLOC=default set (for A/B timing).
     """
     if os.environ.get("FMNIST_MALLOC") == "default":
