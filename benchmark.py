@@ -282,7 +282,7 @@ def main(argv=None) -> int:
         if args.against:
             against.execute(against_file, args.against, args.pairs, fresh=args.fresh)
         found = budget.load(budget_file) if budget_file.exists() and device.type == "cpu" else None
-        compared = storage.read_json(against_file, "delete it") if against_file.exists() and device.type == "cpu" else None
+        compared = against.load(against_file) if against_file.exists() and device.type == "cpu" else None
     except KeyboardInterrupt:
         print(f"\ninterrupted: the finished runs are kept in {budget_file if args.budgets else against_file}; "
               "the same command goes on from there", file=sys.stderr)

@@ -42,6 +42,10 @@ def resolve(commit: str) -> str:
     return _git("rev-parse", "--verify", f"{commit}^{{commit}}")
 
 
+def load(path: Path) -> dict:
+    return storage.read_json(path, "delete it or run python benchmark.py --against COMMIT --fresh")
+
+
 def order(pair: int) -> tuple[str, str]:
     """Which side runs first in pair 0, 1, 2, ...: earlier, today, today, earlier, earlier, ..."""
     return SIDES if pair % 4 in (0, 3) else SIDES[::-1]
@@ -69,7 +73,7 @@ def execute(path: Path, commit: str, pairs: int, fresh: bool = False, log=print)
     today = provenance.git_state()
     machine = f"{provenance.cpu_model()}, {os.cpu_count()} cores"
     key = {"earlier": earlier, "today": today["commit"], "today_dirty": today["dirty"], "machine": machine}
-    results = storage.read_json(path, "delete it or add --fresh") if path.exists() and not fresh else {}
+    results = load(path) if path.exists() and not fresh else {}
     if {k: results.get(k) for k in key} != key:
         results = {**key, "started": provenance.now(), "pairs": []}
     with tempfile.TemporaryDirectory() as scratch:
@@ -79,14 +83,13 @@ def execute(path: Path, commit: str, pairs: int, fresh: bool = False, log=print)
             has_flag = "--precision" in (tree / "fashionmnist.py").read_text()
             code = {"earlier": tree, "today": ROOT}
             for pair in range(len(results["pairs"]), pairs):
-                runs = {}
-                for side in order(pair):
-                    out = Path(scratch) / f"{side}{pair}"
-                    runs[side] = default_run(code[side], out, precision_flag=side == "today" or has_flag)
-                results["pairs"].append({"first": order(pair)[0], **runs})
-                storage.write_atomic(path, lambda tmp: storage.write_json(results, tmp))
+                sides = order(pair)
+                runs = {side: default_run(code[side], Path(scratch) / f"{side}{pair}",
+                                          precision_flag=side == "today" or has_flag) for side in sides}
+                results["pairs"].append({"first": sides[0], **runs})
+                storage.save_json(results, path)  # Ctrl-C keeps every finished pair
                 log(f"pair {pair + 1}/{pairs}: earlier {runs['earlier']['wall_s']:.1f} s, "
-                    f"today {runs['today']['wall_s']:.1f} s ({order(pair)[0]} first)")
+                    f"today {runs['today']['wall_s']:.1f} s ({sides[0]} first)")
         finally:
             _git("worktree", "remove", "--force", str(tree))
     return results

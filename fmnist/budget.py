@@ -74,11 +74,6 @@ def load(path: Path) -> dict:
     return storage.read_json(path, "delete it or run python benchmark.py --budgets --fresh")
 
 
-def save(results: dict, path: Path) -> None:
-    """Whole or not at all (written beside it, then renamed): Ctrl-C keeps every finished run."""
-    storage.write_atomic(path, lambda tmp: storage.write_json(results, tmp))
-
-
 def execute(path: Path, build, settings: TrainSettings, splits: dict, device, where: str, seeds: int, time_step,
             fresh: bool = False, families: dict | None = None) -> dict:
     """Run (or resume) every family x budget x seed, each family `build(**its model kwargs)`
@@ -89,7 +84,7 @@ def execute(path: Path, build, settings: TrainSettings, splits: dict, device, wh
     if results.get("families") != families or results.get("precision") != settings.precision:
         results = {"families": families, "precision": settings.precision, "device": where, "started": provenance.now(),
                    "calibration": calibrate(families, build, time_step, settings.epochs), "runs": []}
-        save(results, path)
+        storage.save_json(results, path)  # Ctrl-C keeps every finished run
     done = {(r["family"], r["ratio"], r["seed"]) for r in results["runs"]}
     todo = [(name, f"{r:g}", seed) for r in RATIOS for seed in range(seeds) for name in families
             if (name, f"{r:g}", seed) not in done]
@@ -100,7 +95,7 @@ def execute(path: Path, build, settings: TrainSettings, splits: dict, device, wh
         record = run_one(lambda: build(**family["model"]),
                          dataclasses.replace(settings, epochs=epochs, **family["train"]), splits, device, seed)
         results["runs"].append({"family": name, "ratio": ratio, "seed": seed, "epochs": epochs, **record})
-        save(results, path)
+        storage.save_json(results, path)  # Ctrl-C keeps every finished run
         print(f"{name} at {ratio}x ({epochs} epochs), seed {seed}: {100 * record['test_acc']:.2f}% "
               f"in {record['seconds']:.0f} s", flush=True)
     if todo:

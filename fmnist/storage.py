@@ -136,6 +136,11 @@ def write_json(obj, path: Path) -> None:
     path.write_text(json.dumps(obj, indent=1) + "\n")
 
 
+def save_json(obj, path: Path) -> None:
+    """write_json, whole or not at all (beside it, then renamed): Ctrl-C keeps the file as it was."""
+    write_atomic(path, lambda tmp: write_json(obj, tmp))
+
+
 def read_json(path: Path, remake: str = "delete it or run python fashionmnist.py again"):
     """The parsed file ({} if there is none); damaged JSON is one line naming the file and `remake`."""
     try:

@@ -114,8 +114,8 @@ def keep_freed_memory() -> bool:
     every step page-faults it in again: 700-1,900 faults a step measured for both networks,
     0-7 with buffers up to 32 MiB kept on the heap and the heap trimmed only past 1 GiB (a
     few percent of the step, within the machine's noise). The process keeps its peak memory
-    instead. Returns whether it applied: not where malloc is not
-    glibc's (macOS, Windows, musl), nor with FMNIST_MALLOC=default set (for A/B timing).
+    instead. Returns whether it applied: not where malloc is not glibc's (macOS, Windows,
+    musl), nor with FMNIST_MALLOC=default set (for A/B timing).
     """
     if os.environ.get("FMNIST_MALLOC") == "default":
         return False

@@ -177,7 +177,6 @@ def test_predict_gives_the_same_outputs_whatever_the_batch_size():
 def test_freed_memory_is_kept_only_where_malloc_is_glibc_and_not_when_switched_off(monkeypatch):
     import platform
 
-    from fmnist import training
     training.keep_freed_memory.cache_clear()
     assert training.keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
     training.keep_freed_memory.cache_clear()
