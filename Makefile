@@ -1,4 +1,4 @@
-# make run: train and evaluate both networks, then the kernel figures and the PDF.
+# make run: train and evaluate both networks, then the kernel figures and the PDF (kernel_vis.py writes it).
 # make test: the test suite (CPU, no network, synthetic data).
 # make analyze: after make run, what the networks learned (analysis.pdf).
 # make experiments: every study of experiments.py (experiments.pdf; each study within 5x make run's time).
@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 run: $(VENV)/.installed
-	$(PY) fashionmnist.py
+	$(PY) fashionmnist.py --no-pdf
 	$(PY) kernel_vis.py
 
 test: $(VENV)/.installed

@@ -1,8 +1,9 @@
 """Today's default run against an earlier commit's (benchmark.py --against COMMIT): is
 `make run` slower than it was, on this machine, in float32?
 
-Each pair runs both commits' `python fashionmnist.py` and then `python kernel_vis.py`, with
-this Python, into an empty scratch folder: the earlier one from a git worktree of its commit,
+Each pair runs both commits' `make run`, as that commit's Makefile has it (the lines of its
+`run:` recipe, e.g. `python fashionmnist.py --no-pdf` then `python kernel_vis.py`), with this
+Python, into an empty scratch folder: the earlier one from a git worktree of its commit,
 today's from this checkout, both in float32 (the earlier commit gets --precision only if it
 has the option; before it, it trained in float32 alone). Which goes first alternates (ABBA),
 so a slow spell of a shared machine falls on both alike. Pairs are saved one by one to
@@ -51,13 +52,40 @@ def order(pair: int) -> tuple[str, str]:
     return SIDES if pair % 4 in (0, 3) else SIDES[::-1]
 
 
+SCRIPTS = ("fashionmnist.py", "kernel_vis.py")
+
+
+def recipe(code: Path, out: Path, precision_flag: bool) -> list[list[str]]:
+    """The commands of `make run` in the Makefile of `code`, for this Python, writing to `out`:
+    each `$(PY) script args` line of its `run:` recipe, with --out-dir (and kernel_vis.py's
+    --checkpoint) pointing at `out` and, with `precision_flag`, fashionmnist.py in float32.
+    Without a Makefile or such lines: plain fashionmnist.py, then kernel_vis.py."""
+    makefile = code / "Makefile"
+    text = makefile.read_text() if makefile.exists() else ""
+    lines, inside = [], False
+    for line in text.splitlines():
+        if inside and line.startswith("\t"):
+            lines.append(line.split())
+        else:
+            inside = line.startswith("run:")
+    commands = [words[1:] for words in lines if words[:1] == ["$(PY)"] and words[1:2] and words[1] in SCRIPTS]
+    if lines and len(commands) != len(lines):
+        raise storage.UserError(f"{makefile}: make run's recipe is not only $(PY) {' / '.join(SCRIPTS)} lines")
+    commands = commands or [[script] for script in SCRIPTS]
+    for words in commands:
+        if words[0] == "fashionmnist.py" and precision_flag:
+            words += ["--precision", "fp32"]
+        if words[0] == "kernel_vis.py":
+            words += ["--checkpoint", str(out / "cnn.pth")]
+        words += ["--out-dir", str(out)]
+    return [[sys.executable, *words] for words in commands]
+
+
 def default_run(code: Path, out: Path, precision_flag: bool) -> dict:
-    """`python fashionmnist.py` then `python kernel_vis.py` of the code in `code`, into `out`:
-    the wall time of both, and the seconds the two networks trained (from metrics.json)."""
-    flag = ["--precision", "fp32"] if precision_flag else []
+    """`make run` of the code in `code` (its recipe), into `out`: the wall time of all of it,
+    and the seconds the two networks trained (from metrics.json)."""
     start = time.perf_counter()
-    for cmd in ([sys.executable, "fashionmnist.py", *flag, "--out-dir", str(out)],
-                [sys.executable, "kernel_vis.py", "--checkpoint", str(out / "cnn.pth"), "--out-dir", str(out)]):
+    for cmd in recipe(code, out, precision_flag):
         done = subprocess.run(cmd, cwd=code, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode != 0:
             raise storage.UserError(f"{' '.join(cmd[1:2])} in {code} failed: {done.stderr.strip()[-500:]}")

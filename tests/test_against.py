@@ -36,6 +36,28 @@ def test_verdicts_follow_the_interval_of_the_per_pair_differences():
     assert "The time outside training: no difference detected" in "\n".join(against.markdown(same))
 
 
+def test_each_side_runs_its_own_commits_make_run_recipe(tmp_path):
+    py, out = against.sys.executable, tmp_path / "out"
+    today = against.recipe(against.ROOT, out, precision_flag=True)  # this checkout's Makefile
+    assert [cmd[1] for cmd in today] == ["fashionmnist.py", "kernel_vis.py"] and all(c[0] == py for c in today)
+    assert today[0][2:] == ["--no-pdf", "--precision", "fp32", "--out-dir", str(out)]  # make run: the PDF once
+    assert today[1][2:] == ["--checkpoint", str(out / "cnn.pth"), "--out-dir", str(out)]
+    old = tmp_path / "a5c338f"  # that commit's recipe: the two scripts with no options
+    old.mkdir()
+    (old / "Makefile").write_text("PY := .venv/bin/python\nrun: $(VENV)/.installed\n\t$(PY) fashionmnist.py\n"
+                                  "\t$(PY) kernel_vis.py\n\ntest: $(VENV)/.installed\n\t$(PY) -m pytest -q\n")
+    assert against.recipe(old, out, precision_flag=False) == [
+        [py, "fashionmnist.py", "--out-dir", str(out)],
+        [py, "kernel_vis.py", "--checkpoint", str(out / "cnn.pth"), "--out-dir", str(out)]]
+    (old / "Makefile").write_text("run:\n\t$(PY) fashionmnist.py --no-pdf\n\t$(PY) kernel_vis.py\n")
+    assert against.recipe(old, out, precision_flag=False)[0][2] == "--no-pdf"
+    (old / "Makefile").unlink()  # no Makefile at all: the two scripts
+    assert [c[1:2] for c in against.recipe(old, out, precision_flag=False)] == [["fashionmnist.py"], ["kernel_vis.py"]]
+    (old / "Makefile").write_text("run:\n\t$(PY) fashionmnist.py\n\tcp outputs/figures.pdf /tmp\n")
+    with pytest.raises(against.storage.UserError, match="not only"):
+        against.recipe(old, out, precision_flag=False)
+
+
 git_only = pytest.mark.skipif(provenance.git_state()["commit"] == provenance.NOT_GIT, reason="not a git checkout")
 
 

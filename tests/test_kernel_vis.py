@@ -6,6 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
+import fashionmnist
 import kernel_vis
 from fmnist import kernels, plots
 from cnn import Conv_Net
@@ -90,3 +91,12 @@ def test_pdf_after_both_scripts_has_every_page(data_dir, earlier_run):
                  "cnn_last_kernels.png", "sample_image.png"):
         assert (out / name).stat().st_size > 0
     assert Image.open(out / "sample_image.png").size == (28, 28)
+
+
+def test_make_runs_no_pdf_leaves_the_pdf_to_kernel_vis(data_dir, earlier_run):
+    out, _ = earlier_run  # an earlier run's figures.pdf, which would show that run's numbers
+    assert fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--skip-train", "--no-pdf"]) == 0
+    assert not (out / "figures.pdf").exists() and (out / "cnn_confusion.png").stat().st_size > 0
+    assert kernel_vis.main(["--checkpoint", str(out / "cnn.pth"), "--out-dir", str(out),
+                            "--data-dir", str(data_dir)]) == 0
+    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 4 + 4  # questions 1-9 all the same
