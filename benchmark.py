@@ -249,7 +249,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--budgets, --against: redo the runs already saved")
     p.add_argument("--against", metavar="COMMIT",
-                   help="time today's default run (fashionmnist.py + kernel_vis.py, float32) against COMMIT's, "
+                   help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against COMMIT's, "
                         "in turn, --pairs times")
     p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
     args = p.parse_args(argv)
