@@ -30,7 +30,8 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, evidence, files, provenance, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
-from fmnist.training import Diverged, TrainSettings, fit, init_weights, pick_device, pick_precision
+from fmnist.training import (BF16_MIN_SPEEDUP, Diverged, TrainSettings, bf16_speedup, fit, init_weights, native_bf16,
+                             pick_device, pick_precision)
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
@@ -147,14 +148,17 @@ def run(args) -> int:
     metrics = {} if keys == list(MODELS) and not args.skip_train else files.load_metrics(out_dir)
     locality = report.read_locality(out_dir)
     device = pick_device(args.device)
-    args.precision = pick_precision(args.precision, device)
+    probed = args.precision == "auto" and device.type == "cpu" and native_bf16(device)
+    args.precision = pick_precision(args.precision, device, probe=MODELS["cnn"])  # the longer training
+    why = (f" (auto: a CNN training step ran {bf16_speedup(device, MODELS['cnn']):.2f}x as fast in bfloat16; "
+           f"bf16 from {BF16_MIN_SPEEDUP}x)" if probed else "")
     splits = data.load(args.data_dir)
     if args.quick:
         splits["train"] = tuple(t[:QUICK["train"]] for t in splits["train"])
         splits["val"] = tuple(t[:QUICK["val"]] for t in splits["val"])
     print(f"data: {len(splits['train'][1]):,} training, {len(splits['val'][1]):,} validation, "
           f"{len(splits['test'][1]):,} test images from {Path(splits['files']['t10k-images-idx3-ubyte']).parent}; "
-          f"device {device}, training precision {args.precision}", flush=True)
+          f"device {device}, training precision {args.precision}{why}", flush=True)
     metrics.setdefault("networks", {})
     with storage.staged(out_dir) as stage:
         models = {}

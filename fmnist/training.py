@@ -94,10 +94,45 @@ def native_bf16(device: torch.device) -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def pick_precision(name: str, device: torch.device) -> str:
-    """auto: bf16 where the device computes it natively, else fp32."""
+# auto trains in bfloat16 only where a training step runs at least this much faster in it: the
+# CNN's ran 1.5-2.0x on the 2-core AMD EPYC (Zen 4) machines of 2026-12-01/02, 0.7-0.9x (the
+# FFN's 0.5-0.8x) on a 2-core Intel Xeon of 2026-12-02 whose flags list avx512_bf16 too
+# (oneDNN: "Intel AVX 10.1"), where bfloat16 made make run slower.
+BF16_MIN_SPEEDUP = 1.2
+
+
+@functools.cache
+def bf16_speedup(device: torch.device, make_model, reps: int = 10) -> float:
+    """float32's median seconds over bfloat16's for one training step (forward, loss, backward;
+    batch 256, autocast as fit has it) of a fresh `make_model()`, the two precisions interleaved
+    after a warm-up of 4 steps each. Leaves the global random state alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        model = make_model().to(device, memory_format=torch.channels_last).train()
+        x = to_device(torch.randn(256, 1, 28, 28), device)
+        y = torch.randint(0, 10, (256,), device=device)
+        times = {"fp32": [], "bf16": []}
+        for rep in range(reps + 4):
+            for precision in times:
+                start = time.perf_counter()
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                    loss = F.cross_entropy(model(x).float(), y)
+                model.zero_grad(set_to_none=True)
+                loss.backward()
+                if rep >= 4:
+                    times[precision].append(time.perf_counter() - start)
+    median = {k: sorted(v)[len(v) // 2] for k, v in times.items()}  # dropout drew from the forked state
+    return median["fp32"] / median["bf16"]
+
+
+def pick_precision(name: str, device: torch.device, probe=None) -> str:
+    """auto: bf16 where the device computes it natively (native_bf16) and, on a CPU, a training
+    step of `probe()` (the network to train) runs at least BF16_MIN_SPEEDUP times faster in
+    it (bf16_speedup), else fp32."""
     if name == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
+        cpu = device.type == "cpu"
+        fast = native_bf16(device) and (not cpu or bf16_speedup(device, probe) >= BF16_MIN_SPEEDUP)
+        return "bf16" if fast else "fp32"
     return name
 
 
@@ -134,7 +169,8 @@ def to_device(x: torch.Tensor, device: torch.device) -> torch.Tensor:
 # Evaluation batches: 256 images keep a conv layer's output in the CPU's caches, where 1,000
 # did not; measured on 2 cores, the CNN's 10,000 test images took 0.8-0.9 s in batches of 256
 # against 1.8-2.2 s in batches of 1,000, with the same outputs bit for bit (evaluation mode
-# computes each image alone; tests/test_training.py checks it).
+# computes each image alone; on an Intel Xeon of 2026-12-02 batches of 1,000 came out up to
+# 4.7e-8 apart, other kernels; tests/test_training.py checks both).
 EVAL_BATCH = 256
 
 
