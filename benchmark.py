@@ -119,11 +119,12 @@ def throughput(key: str, device: torch.device, precision: str = "fp32", reps: in
 
 
 def full_run(seed: int, device: str, scratch: Path, precision: str = "auto") -> dict:
-    """One default `make run` (both scripts) in a scratch directory; wall time and metrics."""
+    """One default `make run` (both scripts, the PDF drawn once as its recipe has it) in a scratch
+    directory; wall time and metrics."""
     out = scratch / f"seed{seed}"
     start = time.perf_counter()
     for cmd in ([sys.executable, str(HERE / "fashionmnist.py"), "--seed", str(seed), "--device", device,
-                 "--precision", precision, "--out-dir", str(out)],
+                 "--precision", precision, "--no-pdf", "--out-dir", str(out)],
                 [sys.executable, str(HERE / "kernel_vis.py"), "--checkpoint", str(out / "cnn.pth"),
                  "--out-dir", str(out)]):
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

@@ -58,7 +58,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_device()
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=PRECISION,
                    help="training arithmetic: bf16 runs the forward pass and loss in bfloat16 (weights and "
-                        "evaluation stay float32); auto picks bf16 where the device computes it natively")
+                        "evaluation stay float32); auto picks bf16 where the device computes it natively and, on a "
+                        "CPU, a timed CNN training step runs at least 1.2x as fast in it")
     p.add_argument("--out-dir", "--save-dir", "--save_dir", dest="out_dir", type=Path, default=HERE / "outputs")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs: a smoke run")
