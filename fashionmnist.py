@@ -30,8 +30,8 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist import data, evidence, files, provenance, report, storage
 from fmnist.metrics import count_parameters, evaluate, per_class_table
-from fmnist.training import (BF16_MIN_SPEEDUP, Diverged, TrainSettings, bf16_speedup, fit, init_weights, native_bf16,
-                             pick_device, pick_precision)
+from fmnist.training import (BF16_MIN_SPEEDUP, Diverged, TrainSettings, auto_speedup, fit, init_weights, pick_device,
+                             pick_precision)
 
 HERE = Path(__file__).resolve().parent
 MODELS = {"ffn": FF_Net, "cnn": Conv_Net}
@@ -149,10 +149,10 @@ def run(args) -> int:
     metrics = {} if keys == list(MODELS) and not args.skip_train else files.load_metrics(out_dir)
     locality = report.read_locality(out_dir)
     device = pick_device(args.device)
-    probed = args.precision == "auto" and device.type == "cpu" and native_bf16(device)
-    args.precision = pick_precision(args.precision, device, probe=MODELS["cnn"])  # the longer training
-    why = (f" (auto: a CNN training step ran {bf16_speedup(device, MODELS['cnn']):.2f}x as fast in bfloat16; "
-           f"bf16 from {BF16_MIN_SPEEDUP}x)" if probed else "")
+    measured = auto_speedup(device, MODELS["cnn"]) if args.precision == "auto" else None  # the longer training
+    args.precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
+    why = "" if measured is None else (f" (auto: a CNN training step ran {measured:.2f}x as fast in bfloat16; "
+                                       f"bf16 from {BF16_MIN_SPEEDUP}x)")
     splits = data.load(args.data_dir)
     if args.quick:
         splits["train"] = tuple(t[:QUICK["train"]] for t in splits["train"])

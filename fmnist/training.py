@@ -130,10 +130,16 @@ def pick_precision(name: str, device: torch.device, probe=None) -> str:
     step of `probe()` (the network to train) runs at least BF16_MIN_SPEEDUP times faster in
     it (bf16_speedup), else fp32."""
     if name == "auto":
-        cpu = device.type == "cpu"
-        fast = native_bf16(device) and (not cpu or bf16_speedup(device, probe) >= BF16_MIN_SPEEDUP)
+        measured = auto_speedup(device, probe)
+        fast = native_bf16(device) and (measured is None or measured >= BF16_MIN_SPEEDUP)
         return "bf16" if fast else "fp32"
     return name
+
+
+def auto_speedup(device: torch.device, probe) -> float | None:
+    """What auto measures on `device` before choosing (bf16_speedup of `probe`; cached): only on
+    a CPU with native bfloat16, else None."""
+    return bf16_speedup(device, probe) if device.type == "cpu" and native_bf16(device) else None
 
 
 # glibc malloc's settings (malloc.h): M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3.
