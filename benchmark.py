@@ -9,13 +9,14 @@
                                          # and 2x today's CNN training time, 3 seeds (about an hour)
     python benchmark.py --against a5c338f  # today's default run against that commit's, in float32,
                                            # 3 pairs in turn (about 20 minutes on 2 cores)
+    python benchmark.py --against a5c338f --with-auto  # and today's as shipped (auto) in each round
 
 Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
 writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and
 budget.png, and benchmark.md gains their table whenever budget.json is there; --against
 writes against.json (resumable in the same way) and benchmark.md gains its pairs and verdicts. Each full run is
-`python fashionmnist.py --seed S` then `python kernel_vis.py`, timed as a user would
-time `make run`, in a scratch directory so outputs/ keeps its own results.
+make run's recipe (`python fashionmnist.py --no-pdf --seed S`, then `python kernel_vis.py`),
+timed as a user would time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
 from fmnist.python_version import require  # first, so an old Python gets one clear line
 
@@ -40,7 +41,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import fashionmnist
 from cnn import Conv_Net
 from fmnist import against, budget, data, plots, provenance, storage
-from fmnist.training import native_bf16, pick_device, pick_precision, to_device
+from fmnist.training import sync, native_bf16, pick_device, pick_precision, step_seconds, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -51,17 +52,12 @@ def matmul_peak(device: torch.device, n: int = 2048, reps: int = 10) -> float:
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     for _ in range(2):
         a @ b
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(reps):
         a @ b
-    _sync(device)
+    sync(device)
     return 2 * n**3 * reps / (time.perf_counter() - start) / 1e9
-
-
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def precisions(device: torch.device) -> list[str]:
@@ -74,23 +70,10 @@ def _autocast(device: torch.device, precision: str):
 
 
 def time_passes(model, x, y, device: torch.device, precision: str, reps: int = 20) -> tuple[float, float]:
-    """Mean seconds of the forward pass (with the loss) and of the backward pass of one batch,
-    after 3 passes that warm caches up; bf16 runs the forward pass under autocast, as fit does."""
-    timings = {"forward": 0.0, "backward": 0.0}
-    for i in range(reps + 3):
-        _sync(device)
-        t0 = time.perf_counter()
-        with _autocast(device, precision):
-            loss = F.cross_entropy(model(x).float(), y)
-        _sync(device)
-        t1 = time.perf_counter()
-        model.zero_grad(set_to_none=True)
-        loss.backward()
-        _sync(device)
-        if i >= 3:
-            timings["forward"] += t1 - t0
-            timings["backward"] += time.perf_counter() - t1
-    return timings["forward"] / reps, timings["backward"] / reps
+    """Mean seconds of the forward pass (with the loss) and of the backward pass of one batch
+    (training.step_seconds, as fit trains), after 3 steps that warm caches up."""
+    steps = [step_seconds(model, x, y, device, precision) for _ in range(reps + 3)][3:]
+    return sum(f for f, _ in steps) / reps, sum(b for _, b in steps) / reps
 
 
 def default_settings(key: str, precision: str):
@@ -119,15 +102,12 @@ def throughput(key: str, device: torch.device, precision: str = "fp32", reps: in
 
 
 def full_run(seed: int, device: str, scratch: Path, precision: str = "auto") -> dict:
-    """One default `make run` (both scripts, the PDF drawn once as its recipe has it) in a scratch
-    directory; wall time and metrics."""
+    """One default `make run` (its recipe's commands, against.recipe: the PDF drawn once) in a
+    scratch directory; wall time and metrics."""
     out = scratch / f"seed{seed}"
     start = time.perf_counter()
-    for cmd in ([sys.executable, str(HERE / "fashionmnist.py"), "--seed", str(seed), "--device", device,
-                 "--precision", precision, "--no-pdf", "--out-dir", str(out)],
-                [sys.executable, str(HERE / "kernel_vis.py"), "--checkpoint", str(out / "cnn.pth"),
-                 "--out-dir", str(out)]):
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    for cmd in against.recipe(HERE, out, precision, extra=("--seed", str(seed), "--device", device)):
+        subprocess.run(cmd, check=True, cwd=HERE, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     metrics = json.loads((out / "metrics.json").read_text())
     # ru_maxrss of the children is in KiB on Linux: the largest of the runs so far
@@ -253,6 +233,8 @@ def main(argv=None) -> int:
                    help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against COMMIT's, "
                         "in turn, --pairs times")
     p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
+    p.add_argument("--with-auto", action="store_true",
+                   help="--against: a third run in each round, today's make run as shipped (--precision auto)")
     args = p.parse_args(argv)
     if args.seeds is None:
         args.seeds = 0 if args.budgets or args.against else 3
@@ -281,7 +263,7 @@ def main(argv=None) -> int:
         if args.budgets:
             budgets(args, device)
         if args.against:
-            against.execute(against_file, args.against, args.pairs, fresh=args.fresh)
+            against.execute(against_file, args.against, args.pairs, fresh=args.fresh, with_auto=args.with_auto)
         found = budget.load(budget_file) if budget_file.exists() and device.type == "cpu" else None
         compared = against.load(against_file) if against_file.exists() and device.type == "cpu" else None
     except KeyboardInterrupt:
