@@ -35,4 +35,5 @@ benchmark: $(VENV)/.installed
 	$(PY) benchmark.py
 
 clean:
-	rm -rf $(VENV) .venv-plain .pytest_cache __pycache__ tests/__pycache__ fmnist/__pycache__
+	rm -rf $(VENV) .venv-plain .pytest_cache
+	find . -name __pycache__ -type d -not -path './.venv*' -prune -exec rm -rf {} +

@@ -9,7 +9,7 @@ analysis/*.png, analysis.pdf (a summary page, then one page per figure), analysi
 (every number on the pages) and predictions_ffn.csv / predictions_cnn.csv (id,label: the
 predicted class of each test image, in test-set order) to --out-dir.
 """
-from fmnist.python_version import require  # first, so an old Python gets one clear line
+from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
 require("analyze.py")
 
@@ -20,19 +20,17 @@ from pathlib import Path
 
 import torch
 
-from cnn import Conv_Net
-from ffn import FF_Net
-from fmnist import data, files, provenance, report, storage
-from fmnist import analysis as an
-from fmnist import visual_parts as vparts
-from fmnist.training import pick_device, predict
+from fmnist.analysis import sections
+from fmnist.core import assignment, cli, data, files, provenance, storage
+from fmnist.core.device import pick_device
+from fmnist.core.pages import write_document
+from fmnist.core.training import predict
 
 HERE = Path(__file__).resolve().parent
-NETWORKS = {"ffn": FF_Net, "cnn": Conv_Net}
 
 
 def parse_args(argv=None):
-    p = storage.Parser(prog="analyze.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="analyze.py", description=__doc__.split("\n")[0])
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the trained networks are")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_device()
@@ -101,18 +99,18 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     """What the networks see, by optimisation: class models, channel visualisations (of the
     question 9 channels), saliency beside guided backpropagation, targeted fooling."""
     pages = []
-    results["class_models"], page = timer.part("class models (both networks)", vparts.class_models_part, models, vs,
+    results["class_models"], page = timer.part("class models (both networks)", sections.class_models_part, models, vs,
                                                device)
     pages.append(page)
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
-        results["channel_visuals"], page = timer.part("CNN channel visualisations", vparts.channel_part,
+        results["channel_visuals"], page = timer.part("CNN channel visualisations", sections.channel_part,
                                                       models["cnn"][1], q9, x, vs, device)
         pages.append(page)
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
-    results["saliency"], page = timer.part("saliency (both networks)", vparts.saliency_part, models, examples, x, device)
+    results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x, device)
     pages.append(page)
-    results["targeted"], page = timer.part("targeted fooling (both networks)", vparts.targeted_part, models, metrics,
+    results["targeted"], page = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
     pages.append(page)
     return pages
@@ -120,18 +118,18 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
 
 def run(args) -> int:
     started = provenance.now()
-    settings = an.QUICK if args.quick else an.AnalysisSettings()
+    settings = sections.QUICK if args.quick else sections.AnalysisSettings()
     out_dir = storage.check_out_dir(args.out_dir)
     metrics = files.load_metrics(out_dir)
-    if not all(k in metrics.get("networks", {}) for k in NETWORKS):
+    if not all(k in metrics.get("networks", {}) for k in assignment.MODELS):
         raise storage.UserError(f"{out_dir / 'metrics.json'} lacks the results of both networks: "
                                 "run python fashionmnist.py first, or pass --out-dir")
     models, shas = {}, {}
-    for key, make in NETWORKS.items():
+    for key, make in assignment.MODELS.items():
         model = storage.load_weights(make(), out_dir / f"{key}.pth", key.upper(),
                                      "run python fashionmnist.py first, or pass --out-dir")
         shas[key] = files.check_weights(metrics, out_dir / "metrics.json", key, out_dir / f"{key}.pth")
-        models[key] = (report.NETWORKS[key], model.eval())
+        models[key] = (assignment.NAMES[key], model.eval())
     device = pick_device(args.device)
     x, y = data.load_test(args.data_dir)
     print(f"analysing {out_dir}/ffn.pth and cnn.pth on {len(y):,} test images, device {device}", flush=True)
@@ -141,32 +139,32 @@ def run(args) -> int:
     for key, (label, model) in models.items():
         model.to(device, memory_format=torch.channels_last)
         logits[key] = timer.part(f"{key.upper()} predictions", predict, model, x, device)
-        table, page = timer.part(f"{key.upper()} layer table", an.layers_part, label, key, model)
+        table, page = timer.part(f"{key.upper()} layer table", sections.layers_part, label, key, model)
         pages.append(page)
         results["networks"][key] = {"accuracy": float((logits[key].argmax(1) == y).float().mean()),
                                     "metrics_json_accuracy": metrics["networks"][key]["test"]["accuracy"],
                                     "layers": table}
     cnn = models["cnn"][1]
-    results["guided"], page = timer.part("CNN guided backpropagation", an.guided_part, cnn, x, y, device, settings)
+    results["guided"], page = timer.part("CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings)
     pages.append(page)
-    results["class_feature_maps"], page = timer.part("CNN feature maps per class", an.class_maps_part,
+    results["class_feature_maps"], page = timer.part("CNN feature maps per class", sections.class_maps_part,
                                                      cnn, x, y, settings)
     pages.append(page)
     for key, (label, model) in models.items():
-        chosen, page = timer.part(f"{key.upper()} right and wrong", an.right_wrong_part, label, key, x, y,
+        chosen, page = timer.part(f"{key.upper()} right and wrong", sections.right_wrong_part, label, key, x, y,
                                   logits[key], settings.seed)
         results["networks"][key]["right_wrong"] = [{k: v for k, v in e.items() if k != "pixels"} for e in chosen]
         pages.append(page)
-    roc, page = timer.part("ROC (both networks)", an.roc_part, {k: m[0] for k, m in models.items()}, y, logits)
+    roc, page = timer.part("ROC (both networks)", sections.roc_part, {k: m[0] for k, m in models.items()}, y, logits)
     for key in models:
         results["networks"][key]["roc"] = roc[key]
     pages.append(page)
-    results["tsne"], page = timer.part("t-SNE (both networks)", an.tsne_part, models, x, y, device, settings)
+    results["tsne"], page = timer.part("t-SNE (both networks)", sections.tsne_part, models, x, y, device, settings)
     pages.append(page)
-    results["fooling"], page = timer.part("fooling (both networks)", an.fooling_part, models, x, y, device, settings)
+    results["fooling"], page = timer.part("fooling (both networks)", sections.fooling_part, models, x, y, device, settings)
     pages.append(page)
-    seen = optimisation_pages(results, models, metrics, x, y, logits, device, vparts.QUICK if args.quick
-                              else vparts.VisualSettings(), timer)
+    seen = optimisation_pages(results, models, metrics, x, y, logits, device, sections.QUICK_VISUAL if args.quick
+                              else sections.VisualSettings(), timer)
     at = next(i for i, p in enumerate(pages) if p.stem == "cnn_guided_backprop") + 1
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds
@@ -181,7 +179,7 @@ def run(args) -> int:
             (stage / f"predictions_{key}.csv").write_text("id,label\n" + rows)
         for page in pages:
             page.fig.savefig(stage / "analysis" / f"{page.stem}.png", dpi=110)
-        count = report.write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
+        count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
                                       summary_lines(results, settings), pages, "Fashion-MNIST analysis")
         storage.write_json(results, stage / "analysis.json")
     for key, r in results["networks"].items():
@@ -198,7 +196,7 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return storage.run_script("analyze.py", run, args, (data.DataError,),
+    return cli.run_script("analyze.py", run, args, (data.DataError,),
                               f"nothing from this run was kept, and the last complete analysis is unchanged in {args.out_dir}")
 
 

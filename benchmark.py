@@ -18,13 +18,12 @@ writes against.json (resumable in the same way) and benchmark.md gains its pairs
 make run's recipe (`python fashionmnist.py --no-pdf --seed S`, then `python kernel_vis.py`),
 timed as a user would time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
-from fmnist.python_version import require  # first, so an old Python gets one clear line
+from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
 require("benchmark.py")
 
 import argparse
 import json
-import math
 import platform
 import resource
 import statistics
@@ -32,16 +31,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-import fashionmnist
 from cnn import Conv_Net
-from fmnist import against, budget, data, plots, provenance, storage
-from fmnist.training import sync, native_bf16, pick_device, pick_precision, step_seconds, to_device
+from fmnist.bench import against, budget
+from fmnist.core import data, provenance, storage
+from fmnist.core.assignment import MODELS, RECIPES
+from fmnist.core.device import native_bf16, pick_device, pick_precision, step_seconds, sync, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -71,21 +72,21 @@ def _autocast(device: torch.device, precision: str):
 
 def time_passes(model, x, y, device: torch.device, precision: str, reps: int = 20) -> tuple[float, float]:
     """Mean seconds of the forward pass (with the loss) and of the backward pass of one batch
-    (training.step_seconds, as fit trains), after 3 steps that warm caches up."""
+    (device.step_seconds, as fit trains), after 3 steps that warm caches up."""
     steps = [step_seconds(model, x, y, device, precision) for _ in range(reps + 3)][3:]
     return sum(f for f, _ in steps) / reps, sum(b for _, b in steps) / reps
 
 
 def default_settings(key: str, precision: str):
-    return fashionmnist.settings_for(key, argparse.Namespace(epochs=None, batch_size=None, lr=None, quick=False,
-                                                             patience=5, precision=precision))
+    """make run's recipe for the network `key`, in `precision`."""
+    return replace(RECIPES[key], precision=precision)
 
 
 def throughput(key: str, device: torch.device, precision: str = "fp32", reps: int = 20) -> dict:
     """Time the forward and backward passes of one training batch (under bfloat16 autocast for
     bf16, as fit trains: the forward pass and the loss); count their FLOPs."""
     settings = default_settings(key, precision)
-    model = fashionmnist.MODELS[key]().to(device, memory_format=torch.channels_last).train()
+    model = MODELS[key]().to(device, memory_format=torch.channels_last).train()
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
     y = torch.randint(0, 10, (settings.batch_size,), device=device)
     counter = FlopCounterMode(display=False)
@@ -197,7 +198,7 @@ def markdown(result: dict, device: str) -> str:
 
 def budgets(args, device: torch.device) -> dict:
     """benchmark.py --budgets: every CNN family of fmnist.budget at every budget and seed."""
-    precision = pick_precision(args.precision, device, probe=fashionmnist.MODELS["cnn"])
+    precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
     settings = default_settings("cnn", precision)
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
     y = torch.randint(0, 10, (settings.batch_size,), device=device)
@@ -209,7 +210,7 @@ def budgets(args, device: torch.device) -> dict:
     where = f"{device}, {provenance.cpu_model()}, {torch.get_num_threads()} threads" if device.type == "cpu" else str(device)
     results = budget.execute(args.out_dir / "budget.json", Conv_Net, settings, data.load(args.data_dir), device, where,
                              args.budget_seeds, step, fresh=args.fresh)
-    fig = plots.budget_figure(f"CNN families: test accuracy against training time ({precision}, {device})",
+    fig = budget.budget_figure(f"CNN families: test accuracy against training time ({precision}, {device})",
                               budget.figure_data(results), 100 * budget.TARGET, 100 * budget.FLOOR)
     fig.savefig(args.out_dir / "budget.png", dpi=120)
     return results
@@ -224,7 +225,7 @@ def main(argv=None) -> int:
                    help="the full runs' training precision (default auto, as make run)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
     p.add_argument("--budgets", action="store_true",
-                   help="train the CNN families of fmnist/budget.py at 1, 1.5 and 2x today's training time "
+                   help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x today's training time "
                         "(the full default runs then happen only with --seeds)")
     p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (else the usual places)")
     p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")

@@ -17,7 +17,7 @@ per-epoch history and final metrics; table.md, table.csv and the figures), then 
 experiments.pdf from every study finished so far. Each run is saved as it finishes, so an
 interrupted study goes on where it stopped when the same command is run again.
 """
-from fmnist.python_version import require  # first, so an old Python gets one clear line
+from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
 require("experiments.py")
 
@@ -28,17 +28,16 @@ from pathlib import Path
 
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import data, files, storage
-from fmnist.studies import locality
-from fmnist.studies import runner as ex
+from fmnist.core import cli, data, files, storage
+from fmnist.core.device import pick_device
+from fmnist.studies import engine, locality
+from fmnist.studies.factors import STUDY as SETTINGS
+from fmnist.studies.figures import table_figure
 from fmnist.studies.mobilenet import STUDY as MOBILENET
-from fmnist.studies.plots import table_figure
 from fmnist.studies.reference import STUDY as REFERENCE
-from fmnist.studies.settings import STUDY as SETTINGS
 from fmnist.studies.transfer import PRETRAIN, TRANSFER
 from fmnist.studies.tuning import STUDY as TUNING
 from fmnist.studies.variants import STUDY as VARIANTS
-from fmnist.training import pick_device
 
 HERE = Path(__file__).resolve().parent
 LOCALITY = locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
@@ -56,18 +55,18 @@ def fractions(text: str) -> tuple:
 
 
 def parse_args(argv=None):
-    p = storage.Parser(prog="experiments.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="experiments.py", description=__doc__.split("\n")[0])
     p.add_argument("study", choices=[*STUDIES, "all"], help="the study to run, or all of them")
     p.add_argument("--quick", action="store_true", help="small subsets, one epoch: a smoke run (under a minute)")
     p.add_argument("--fresh", action="store_true", help="redo the runs that are already finished")
     p.add_argument("--redraw", action="store_true", help="rebuild the tables, figures and experiments.pdf from "
                    "results.json, training nothing (after editing a figure or a table)")
-    p.add_argument("--epochs", type=storage.number(int, 1, "a whole number >= 1"),
+    p.add_argument("--epochs", type=cli.number(int, 1, "a whole number >= 1"),
                    help="epochs of every run (default: the study's own)")
-    p.add_argument("--seed", type=storage.number(int, 0, "a whole number >= 0"), default=0)
+    p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0)
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
                    "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
-    p.add_argument("--seeds", type=storage.number(int, 2, "a whole number >= 2"),
+    p.add_argument("--seeds", type=cli.number(int, 2, "a whole number >= 2"),
                    help="seeds of every compared row (default 3, --quick 2; seeds --seed, --seed + 1, ...)")
     p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%; reference: spec 000's protocol (all data, up to 30 epochs)")
     p.add_device()
@@ -80,7 +79,7 @@ def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
     names = list(STUDIES) if args.study == "all" else [args.study]
-    options = ex.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
+    options = engine.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
                          fractions=args.fractions, full=args.full, seeds=args.seeds)
     for name in STUDIES:  # every results.json the PDF reads is checked before any run
         if not (args.fresh and name in names):
@@ -95,12 +94,12 @@ def run(args) -> int:
     for name in names:
         began = time.perf_counter()
         folder = out_dir / "experiments" / name
-        results, drawn[name] = ex.run_study(STUDIES[name], ex.Context(options, splits, device, folder))
-        print(f"\n{ex.markdown(STUDIES[name], results)}\n{name}: done in {ex.clock(time.perf_counter() - began)}; "
+        results, drawn[name] = engine.run_study(STUDIES[name], engine.Context(options, splits, device, folder))
+        print(f"\n{engine.markdown(STUDIES[name], results)}\n{name}: done in {engine.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
-    included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)
-    print(f"wrote {out_dir / ex.PDF_NAME} ({', '.join(included)}) in {ex.clock(time.perf_counter() - start)} in all")
-    print(f"look at {out_dir / ex.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
+    included = engine.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)} in all")
+    print(f"look at {out_dir / engine.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
     return 0
 
 
@@ -114,16 +113,16 @@ def redraw(names: list[str], out_dir: Path, start: float) -> int:
             print(f"{name}: not finished; run python experiments.py {name} first")
             continue
         quick = any(r["config"].get("quick") for r in results["runs"].values())
-        drawn[name] = ex.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
+        drawn[name] = engine.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
         print(f"{name}: redrew table.md, table.csv and the figures in {folder}", flush=True)
-    included = ex.write_pdf(STUDIES, out_dir, table_figure, drawn)
-    print(f"wrote {out_dir / ex.PDF_NAME} ({', '.join(included)}) in {ex.clock(time.perf_counter() - start)}")
+    included = engine.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)}")
     return 0
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return storage.run_script("experiments.py", run, args, (data.DataError,),
+    return cli.run_script("experiments.py", run, args, (data.DataError,),
                               "every finished run is kept in its study's results.json; "
                               "run the same command again to go on from there")
 

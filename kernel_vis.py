@@ -9,7 +9,7 @@ cnn_last_kernels.png and sample_image.png to --out-dir, and rebuilds figures.pdf
 every figure of questions 1-9 (8 and 9 from metrics.json and, when it has run, the locality
 study).
 """
-from fmnist.python_version import require  # first, so an old Python gets one clear line
+from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
 require("kernel_vis.py")
 
@@ -21,14 +21,15 @@ import torch
 from PIL import Image
 
 from cnn import Conv_Net
-from fmnist import data, files, report, storage
-from fmnist.kernels import kernel_pages, load_image
+from fmnist.core import cli, data, files, storage
+from fmnist.handin import document
+from fmnist.handin.kernels import kernel_pages, load_image
 
 HERE = Path(__file__).resolve().parent
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = storage.Parser(prog="kernel_vis.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="kernel_vis.py", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", type=Path, default=HERE / "outputs" / "cnn.pth")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--image", type=Path, help="a PNG or JPEG to use as the sample image")
@@ -47,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def run(args) -> int:
     out_dir = storage.check_out_dir(args.out_dir)
     metrics = files.load_metrics(out_dir)  # checked first: a damaged file stops the run before any work
-    locality = report.read_locality(out_dir)
+    locality = document.read_locality(out_dir)
     model = storage.load_weights(Conv_Net(), args.checkpoint, "CNN (Conv_Net)",
                                  "run python fashionmnist.py first, or pass --checkpoint")
     # The weights must be the CNN that the metrics.json beside them and the one whose pages
@@ -74,10 +75,10 @@ def run(args) -> int:
         Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        questions = report.question_pages(metrics, locality)
+        questions = document.question_pages(metrics, locality)
         for page in questions[:2]:  # question 8 quotes the locality study, which may have run since
             page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
-        count = report.write_pdf(stage / "figures.pdf", metrics, report.training_pages(metrics) + pages + questions,
+        count = document.write_pdf(stage / "figures.pdf", metrics, document.training_pages(metrics) + pages + questions,
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}, and the "
                                       f"weights {args.checkpoint.name} (sha256 {sha[:16]}...).")
     print(f"wrote sample_image.png, {', '.join(p.stem + '.png' for p in pages)} and "
@@ -88,7 +89,7 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return storage.run_script("kernel_vis.py", run, args, (data.DataError,),
+    return cli.run_script("kernel_vis.py", run, args, (data.DataError,),
                               f"nothing was changed in {args.out_dir}")
 
 

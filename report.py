@@ -12,7 +12,7 @@ that answers it, or the command that would produce it; then the items in order, 
 question, figures and, where the spec asks a question, an answer computed from the measurements.
 It trains nothing and takes seconds.
 """
-from fmnist.python_version import require  # first, so an old Python gets one clear line
+from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
 require("report.py")
 
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from fmnist import storage
+from fmnist.core import cli, storage
 from fmnist.reports import build, spec000, spec003, spec004
 
 HERE = Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS),
 
 
 def parse_args(argv=None):
-    p = storage.Parser(prog="report.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="report.py", description=__doc__.split("\n")[0])
     p.add_argument("spec", choices=["000", "001", "003", "004", "all"], help="the spec whose report to write")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the other scripts wrote, and the reports go")
     return p.parse_args(argv)
@@ -62,7 +62,7 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    return storage.run_script("report.py", run, parse_args(argv), (), "the reports already written are kept")
+    return cli.run_script("report.py", run, parse_args(argv), (), "the reports already written are kept")
 
 
 if __name__ == "__main__":

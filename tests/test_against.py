@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-from fmnist import against, provenance
+from fmnist.bench import against
+from fmnist.core import provenance
 
 
 def pairs_of(seconds: list[tuple[float, float]], train: float = 100.0) -> dict:

@@ -13,12 +13,12 @@ from torch import nn
 import analyze
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import analysis as an
-from fmnist import data
-from fmnist.attribution import channel_gradient, class_share, pick_channels
-from fmnist.fooling import greedy, random_pixels
-from fmnist.layers import layer_table
-from fmnist.training import predict
+from fmnist.analysis import sections
+from fmnist.analysis.attribution import channel_gradient, class_share, pick_channels
+from fmnist.analysis.fooling import greedy, random_pixels
+from fmnist.core import data, metrics
+from fmnist.core.layers import layer_table
+from fmnist.core.training import predict
 
 CPU = torch.device("cpu")
 
@@ -93,7 +93,7 @@ def test_roc_auc_agrees_with_sklearn():
     gen = torch.Generator().manual_seed(0)
     y = torch.arange(300) % 10
     logits = torch.randn(300, 10, generator=gen) + 2 * nn.functional.one_hot(y, 10)
-    result = an.roc(y, logits)
+    result = metrics.roc(y, logits)
     probs = logits.softmax(1).numpy()
     for k, name in enumerate(data.CLASSES):
         assert result["classes"][name]["auc"] == pytest.approx(roc_auc_score((y == k).numpy(), probs[:, k]))
@@ -132,7 +132,7 @@ def test_greedy_attack_loss_never_decreases_and_changes_one_pixel_a_step(small_f
 
 def test_stratified_subset_takes_the_same_number_of_each_class():
     y = torch.arange(1000) % 10
-    idx = an.stratified(y, 7, seed=0)
+    idx = sections.stratified(y, 7, seed=0)
     assert torch.equal(torch.bincount(y[idx]), torch.full((10,), 7))
 
 
@@ -183,7 +183,7 @@ def test_a_failed_analysis_leaves_the_previous_one_untouched(analysed, tmp_path,
 
     def interrupted(*args):
         raise KeyboardInterrupt
-    monkeypatch.setattr(an, "fooling_part", interrupted)
+    monkeypatch.setattr(sections, "fooling_part", interrupted)
     assert analyze.main(["--quick", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 130
     after = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
     assert after == before

@@ -7,9 +7,9 @@ import torch
 
 import benchmark
 from cnn import Conv_Net
-from fmnist import budget, data
-from fmnist.studies import stats
-from fmnist.training import TrainSettings
+from fmnist.bench import budget
+from fmnist.core import data, stats
+from fmnist.core.training import TrainSettings
 
 TWO = {"plain": {"model": {"widths": [4, 8, 8], "extra": [0, 0, 0]}, "train": {}},
        "deeper": {"model": {"widths": [4, 8, 8], "extra": [0, 0, 1]}, "train": {"alternate": True}}}

@@ -4,9 +4,9 @@ import gzip
 import numpy as np
 import pytest
 import torch
-
-from fmnist import data
 from conftest import NAMES, idx_bytes, write_dataset
+
+from fmnist.core import data
 
 
 @pytest.mark.parametrize("layout,gz", [("flat", True), ("flat", False), ("torchvision", False),

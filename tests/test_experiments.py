@@ -6,19 +6,20 @@ import json
 
 import pytest
 import torch
+from conftest import interrupt_study
 from sklearn.metrics import f1_score
 
 import experiments
 import report
-from conftest import interrupt_study
-from fmnist.layers import layer_table
-from fmnist.metrics import confusion_matrix, macro_f1
-from fmnist.networks import ConvDw, init_network
-from fmnist.studies.runner import Options
-from fmnist.studies.runs import multiply_adds, settings
+from fmnist.core.device import to_device
+from fmnist.core.layers import layer_table
+from fmnist.core.metrics import confusion_matrix, macro_f1
+from fmnist.core.training import make_optimizer
+from fmnist.studies.engine import Options
+from fmnist.studies.measure import multiply_adds, settings
+from fmnist.studies.networks import ConvDw, init_network
 from fmnist.studies.variants import VARIANTS, build
 from fmnist.studies.variants import plan as variants_plan
-from fmnist.training import make_optimizer, to_device
 
 
 @pytest.mark.parametrize("c_in, c_out, stride, side_in, side", [(16, 32, 2, 28, 14), (64, 128, 1, 7, 7),

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import NAMES, ROOT
 
 import fashionmnist
 import kernel_vis
-from fmnist import storage
 from cnn import Conv_Net
-from conftest import NAMES, ROOT
+from fmnist.core import storage
 
 PY = [sys.executable, "-u"]
 
@@ -82,8 +82,8 @@ def test_diverging_loss_stops_with_a_hint(data_dir, earlier_run, capsys):
 def test_damaged_data_is_named(data_dir, earlier_run, damage, message, capsys):
     import gzip
 
-    from conftest import idx_bytes
     import numpy as np
+    from conftest import idx_bytes
     out, before = earlier_run
     images, labels = (data_dir / (n + ".gz") for n in NAMES["train"])
     if damage == "truncate":

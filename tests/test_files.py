@@ -10,13 +10,13 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 import analyze
 import experiments
 import fashionmnist
 import kernel_vis
-from conftest import ROOT
-from fmnist import files, storage
+from fmnist.core import files, storage
 
 WRONG = ([1, 2], 3, "text", None)
 

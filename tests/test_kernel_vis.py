@@ -8,8 +8,9 @@ from PIL import Image
 
 import fashionmnist
 import kernel_vis
-from fmnist import kernels, plots
 from cnn import Conv_Net
+from fmnist.core import layers, plotting
+from fmnist.handin import kernels
 
 
 def pdf_pages(path) -> int:
@@ -19,14 +20,14 @@ def pdf_pages(path) -> int:
 
 def test_kernel_grid_has_one_panel_per_kernel():
     kernels = Conv_Net().conv1.weight.detach()[:, 0].numpy()
-    fig = plots.kernel_grid_figure(kernels, "t")
+    fig = plotting.kernel_grid_figure(kernels, "t")
     shown = [ax for ax in fig.axes if ax.images and ax.get_label() != "<colorbar>"]
     assert len(shown) == Conv_Net().conv1.out_channels
 
 
 def test_stages_cover_every_conv_and_pool_in_forward_order():
     model = Conv_Net().eval()
-    stages = kernels.feature_stages(model, torch.randn(1, 1, 28, 28))
+    stages = layers.feature_stages(model, torch.randn(1, 1, 28, 28))
     names = [label for label, _ in stages]
     assert names == ["conv1", "pool1 + bn1 + relu1", "conv2", "pool2 + bn2 + relu2",
                      "conv3", "pool3 + bn3 + relu3"]

@@ -10,7 +10,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 import fashionmnist
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist import answers, data, kernels, metrics, report
+from fmnist.core import data, metrics
+from fmnist.handin import answers, document, kernels
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
     f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")] + [
@@ -94,7 +95,7 @@ def test_hand_in_pages_look_the_same_with_titles_fixed_at_the_top(earlier_run):
 
     def build(fixed: bool) -> list:
         pick = (lambda f: f) if fixed else (lambda f: f.__wrapped__)
-        return (pick(report.training_pages)(metrics) + pick(report.question_pages)(metrics)
+        return (pick(document.training_pages)(metrics) + pick(document.question_pages)(metrics)
                 + pick(kernels.kernel_pages)(model, image, "note", 1))
 
     def pixels(page) -> np.ndarray:
@@ -118,7 +119,7 @@ def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):
         right = [metrics["networks"][n]["test"]["confusion"][k][k] for n in ("ffn", "cnn")]
         assert gains[name]["gained_images"] == right[1] - right[0]
     assert [r["stage"] for r in q9["stages"]] == ["input", "relu1", "relu2", "relu3", "relu_fc1"]
-    pages = report.question_pages(metrics)
+    pages = document.question_pages(metrics)
     assert [p.heading for p in pages] == ["Question 8 (1 of 2)", "Question 8 (2 of 2)", "Question 9 (1 of 2)",
                                           "Question 9 (2 of 2)"]
 

@@ -7,16 +7,16 @@ import subprocess
 
 import pytest
 import torch
+from conftest import ROOT
 from torch import nn
 
 import analyze
 import experiments
 import kernel_vis
 from cnn import Conv_Net
-from conftest import ROOT
 from ffn import FF_Net
-from fmnist import provenance
-from fmnist.studies import locality as study_locality
+from fmnist.core import provenance
+from fmnist.studies import locality
 
 FIELDS = {"commit", "dirty", "python", "torch", "torchvision", "numpy", "device", "precision", "cpu", "threads",
           "seed", "data_sha256", "command", "started", "ended"}
@@ -86,7 +86,7 @@ def test_a_study_redoes_exactly_the_runs_whose_network_changed(data_dir, tmp_pat
     check_record(first["provenance"], data_dir)
     assert all(r["provenance"]["seed"] == r["config"]["seed"] for r in first["runs"].values())
 
-    monkeypatch.setitem(experiments.STUDIES, "locality", study_locality.study({"ffn": FF_Net, "cnn": FiveByFive}))
+    monkeypatch.setitem(experiments.STUDIES, "locality", locality.study({"ffn": FF_Net, "cnn": FiveByFive}))
     capsys.readouterr()
     assert experiments.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()

@@ -6,18 +6,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import interrupt_study
 from scipy import stats as scipy_stats
 from torch import nn
 
 import experiments
 from cnn import Conv_Net
-from conftest import interrupt_study
 from ffn import FF_Net
-from fmnist import answers, evidence
-from fmnist.studies import stats
-from fmnist.layers import receptive_fields
+from fmnist.core import stats, words
+from fmnist.core.layers import receptive_fields
+from fmnist.core.training import predict
+from fmnist.handin import answers, evidence
 from fmnist.studies.locality import permutation, scramble
-from fmnist.training import predict
 
 CPU = torch.device("cpu")
 
@@ -161,7 +161,7 @@ def test_q9_answer_follows_the_numbers_both_ways():
     worse = answers.q9_paragraph(_q9([0.9, 0.85, 0.8, 0.75, 0.7], [0.6, 0.5, 0.4, 0.3], [0.6, 0.5, 0.4, 0.3]))
     assert "falls at every stage" in worse and "get denser" in worse
     assert "do not become more class-specific" in worse and "does not make the class easier" in worse
-    mixed = answers.trend([0.8, 0.85, 0.83, 0.9])
+    mixed = words.trend([0.8, 0.85, 0.83, 0.9])
     assert mixed.startswith("rises overall, but not at every stage (not from stage 2")
 
 

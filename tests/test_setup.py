@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
-from fmnist.python_version import MINIMUM, require
+
+from fmnist.core.python_version import MINIMUM, require
 
 SCRIPTS = ["fashionmnist.py", "kernel_vis.py", "analyze.py", "experiments.py", "report.py", "benchmark.py"]
 

@@ -5,13 +5,13 @@ import json
 
 import pytest
 import torch
+from conftest import interrupt_study
 from scipy import stats as scipy_stats
 
 import experiments
-from conftest import interrupt_study
-from fmnist.studies import groups, stats
-from fmnist.studies.runner import Options
-from fmnist.studies.runs import seeded, splits
+from fmnist.studies import groups
+from fmnist.studies.engine import Options
+from fmnist.studies.measure import seeded, splits
 
 
 def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None):

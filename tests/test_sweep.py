@@ -4,13 +4,13 @@ import json
 from types import SimpleNamespace
 
 import torch
+from conftest import interrupt_study
 
 import experiments
-from conftest import interrupt_study
-from fmnist.networks import ConvAutoencoder, HalfCNN
-from fmnist.studies.transfer import copy_encoder, transfer_weights
-from fmnist.studies import stats
+from fmnist.core import stats
+from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.sweep import HALF1, HALF2, half, nested, verdicts
+from fmnist.studies.transfer import copy_encoder, transfer_weights
 
 
 def test_halves_filter_and_relabel():

@@ -4,9 +4,8 @@ import math
 import pytest
 import torch
 
-from fmnist import data
-from fmnist import training
 from ffn import FF_Net
+from fmnist.core import data, device, memory, training
 
 
 def test_mirror_half_returns_each_image_or_its_mirror():
@@ -118,7 +117,7 @@ def test_epoch_loss_weighs_images_and_a_small_last_batch_is_skipped(splits, batc
 
 
 def test_reconstruct_objective_trains_an_autoencoder_on_mse(splits):
-    from fmnist.networks import ConvAutoencoder
+    from fmnist.studies.networks import ConvAutoencoder
     torch.manual_seed(0)
     model = ConvAutoencoder()
     settings = training.TrainSettings(epochs=1, batch_size=32, lr=0.01, objective="reconstruct")
@@ -146,23 +145,24 @@ def test_optimizer_choice_and_weight_decay_only_on_weights(name, kind, momentum)
 
 
 def test_auto_takes_bf16_only_where_the_probe_step_is_faster_in_it(monkeypatch):
-    from fmnist import training
+    from fmnist.core import device as choice
     cpu = torch.device("cpu")
     state = torch.get_rng_state()
-    speedup = training.bf16_speedup.__wrapped__(cpu, FF_Net, reps=1)  # uncached: really timed here
+    speedup = choice.bf16_speedup.__wrapped__(cpu, FF_Net, reps=1)  # uncached: really timed here
     assert speedup > 0 and torch.equal(torch.get_rng_state(), state)  # training's random stream untouched
-    monkeypatch.setattr(training, "native_bf16", lambda device: True)
+    monkeypatch.setattr(choice, "native_bf16", lambda device: True)
     for measured, chosen in ((0.8, "fp32"), (1.19, "fp32"), (1.2, "bf16"), (1.9, "bf16")):
-        monkeypatch.setattr(training, "bf16_speedup", lambda device, make_model: measured)
-        assert training.pick_precision("auto", cpu, probe=FF_Net) == chosen
-        assert training.pick_precision("fp32", cpu) == "fp32" and training.pick_precision("bf16", cpu) == "bf16"
-    monkeypatch.setattr(training, "native_bf16", lambda device: False)
-    monkeypatch.setattr(training, "bf16_speedup", lambda device, make_model: 9.9)  # emulated bf16 is never probed into use
-    assert training.pick_precision("auto", cpu, probe=FF_Net) == "fp32"
+        monkeypatch.setattr(choice, "bf16_speedup", lambda device, make_model: measured)
+        assert choice.pick_precision("auto", cpu, probe=FF_Net) == chosen
+        assert choice.pick_precision("fp32", cpu) == "fp32" and choice.pick_precision("bf16", cpu) == "bf16"
+    monkeypatch.setattr(choice, "native_bf16", lambda device: False)
+    monkeypatch.setattr(choice, "bf16_speedup", lambda device, make_model: 9.9)  # emulated bf16 is never probed into use
+    assert choice.pick_precision("auto", cpu, probe=FF_Net) == "fp32"
 
 
 def test_bf16_training_keeps_float32_weights_and_learns():
-    from fmnist.training import TrainSettings, fit, pick_precision
+    from fmnist.core.device import pick_precision
+    from fmnist.core.training import TrainSettings, fit
     assert pick_precision("fp32", torch.device("cpu")) == "fp32"
     assert pick_precision("auto", torch.device("cpu"), probe=FF_Net) in ("fp32", "bf16")
     gen = torch.Generator().manual_seed(0)
@@ -195,9 +195,9 @@ def test_predict_gives_the_same_outputs_whatever_the_batch_size():
 def test_freed_memory_is_kept_only_where_malloc_is_glibc_and_not_when_switched_off(monkeypatch):
     import platform
 
-    training.keep_freed_memory.cache_clear()
-    assert training.keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
-    training.keep_freed_memory.cache_clear()
+    memory.keep_freed_memory.cache_clear()
+    assert memory.keep_freed_memory() == (platform.libc_ver()[0] == "glibc")
+    memory.keep_freed_memory.cache_clear()
     monkeypatch.setenv("FMNIST_MALLOC", "default")
-    assert training.keep_freed_memory() is False
-    training.keep_freed_memory.cache_clear()
+    assert memory.keep_freed_memory() is False
+    memory.keep_freed_memory.cache_clear()

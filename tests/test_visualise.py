@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from fmnist import visualise as vis
+from fmnist.analysis import ascent, attribution, fooling
 
-FAST = vis.Ascent(steps=60)
+FAST = ascent.Ascent(steps=60)
 
 
 def _linear(seed=0):
@@ -37,7 +37,7 @@ class _Conv(nn.Module):
 
 def test_a_class_model_raises_its_logit_far_above_grey_and_is_its_class():
     model = _linear()
-    r = vis.class_models(model, 10, FAST, torch.device("cpu"))
+    r = ascent.class_models(model, 10, FAST, torch.device("cpu"))
     gain = r["logit"] - r["grey_logit"]
     assert (gain > 5).all()  # far above the grey start, every class
     assert r["predicted"].tolist() == list(range(10)) and (r["probability"] > 0.9).all()
@@ -45,9 +45,9 @@ def test_a_class_model_raises_its_logit_far_above_grey_and_is_its_class():
 
 
 def test_the_same_seed_gives_the_same_images():
-    a = vis.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
-    b = vis.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
-    c = vis.class_models(_linear(), 10, vis.Ascent(steps=60, seed=1), torch.device("cpu"))["images"]
+    a = ascent.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
+    b = ascent.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
+    c = ascent.class_models(_linear(), 10, ascent.Ascent(steps=60, seed=1), torch.device("cpu"))["images"]
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
@@ -55,16 +55,16 @@ def test_a_channel_visualisation_beats_every_image_of_a_test_batch():
     model = _Conv().eval()
     gen = torch.Generator().manual_seed(1)  # a batch of image-like (smooth) inputs in [-1, 1]
     batch = nn.functional.interpolate(torch.randn(64, 1, 7, 7, generator=gen), size=28, mode="bilinear").clamp(-1, 1)
-    means = vis.channel_means(model, batch, "relu2")
-    r = vis.channel_visuals(model, "relu2", [0, 3, 5], vis.Ascent(steps=80, l2=0.01), torch.device("cpu"))
+    means = ascent.channel_means(model, batch, "relu2")
+    r = ascent.channel_visuals(model, "relu2", [0, 3, 5], ascent.Ascent(steps=80, l2=0.01), torch.device("cpu"))
     assert (r["activation"] > means[:, [0, 3, 5]].amax(0)).all()
-    assert vis.crop(r["images"][0, 0], 10).shape == (10, 10)
+    assert ascent.crop(r["images"][0, 0], 10).shape == (10, 10)
 
 
 def test_saliency_is_the_absolute_gradient_of_the_logit():
     model = _linear()
     x = torch.rand(3, 1, 28, 28) * 2 - 1
-    s = vis.saliency(model, x, torch.tensor([1, 4, 7]), guided_relu=False)
+    s = attribution.saliency(model, x, torch.tensor([1, 4, 7]), guided_relu=False)
     weight = model[1].weight.detach()
     assert torch.allclose(s, weight[[1, 4, 7]].abs().view(3, 28, 28))  # d(w.x + b)/dx = w, by hand
 
@@ -73,7 +73,7 @@ def test_targeted_fooling_reaches_its_target_within_range_and_reports_its_sizes(
     model = _linear()
     x = torch.rand(5, 1, 28, 28) * 2 - 1
     targets = (model(x).argmax(1) + 3) % 10
-    r = vis.targeted(model, x, targets, steps=300, step_size=0.1)
+    r = fooling.targeted(model, x, targets, steps=300, step_size=0.1)
     assert r["reached"].all() and torch.equal(model(r["images"]).argmax(1), targets)
     assert r["images"].min() >= -1 and r["images"].max() <= 1
     assert torch.allclose(r["l2"], r["change"].flatten(1).norm(dim=1))
@@ -83,13 +83,13 @@ def test_targeted_fooling_reaches_its_target_within_range_and_reports_its_sizes(
 
 def test_most_confused_reads_the_largest_off_diagonal_entry():
     c = [[50, 3, 9], [1, 40, 2], [7, 8, 30]]
-    assert vis.most_confused(c) == [2, 2, 1]
+    assert fooling.most_confused(c) == [2, 2, 1]
 
 
 @pytest.mark.parametrize("cnn_less", [False, True])
 def test_the_fooling_sentence_follows_the_sizes(cnn_less):
     medians = {"FFN": (1.0, 0.2), "CNN": (0.5, 0.1) if cnn_less else (3.0, 0.6)}
-    sentence = vis.fooling_sentence(medians)
+    sentence = fooling.fooling_sentence(medians)
     less = "CNN" if cnn_less else "FFN"
     assert sentence.startswith(f"The {less} needs the smaller change")
     assert ("2.0 times" in sentence) if cnn_less else ("3.0 times" in sentence)

@@ -14,7 +14,9 @@ import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from .. import files, plots
+from fmnist.core import files, plotting, stats
+from fmnist.studies import groups
+from fmnist.studies.engine import planned
 
 COMMANDS = {"metrics": "python fashionmnist.py", "analysis": "python analyze.py"}
 MEASURED = "Measured facts to build on (the words are yours to write):"
@@ -75,7 +77,7 @@ class Item:
         return [n for n in self.needs if not src.has(n)]
 
 
-def _image(visual, src: Sources) -> np.ndarray:
+def draw_image(visual, src: Sources) -> np.ndarray:
     """A figure or a PNG path as an image array."""
     if isinstance(visual, (str, Path)):
         return mpimg.imread(src.png(str(visual)))
@@ -87,7 +89,7 @@ def _image(visual, src: Sources) -> np.ndarray:
 
 def item_page(spec: str, item: Item, src: Sources) -> Figure:
     """The item's number and question, its visuals side by side under it, its answer under them."""
-    images = [_image(v, src) for v in item.visuals(src)]
+    images = [draw_image(v, src) for v in item.visuals(src)]
     answer = item.answer(src) if item.answer else ""
     width, height = 11, 8.5
     fig = Figure(figsize=(width, height))
@@ -131,7 +133,7 @@ def first_page(spec: str, title: str, items: list[Item], pages: dict, src: Sourc
     if quick:
         lines += textwrap.wrap(f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): "
                                f"{', '.join(quick)}.", 100)
-    return plots.text_figure(title, lines)
+    return plotting.text_figure(title, lines)
 
 
 def write(path: Path, spec: str, title: str, items: list[Item], src: Sources) -> dict:
@@ -147,3 +149,12 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources) ->
         for item in ready:
             pdf.savefig(item_page(spec, item, src))
     return pages
+
+
+def rows(results: dict) -> dict:
+    """{row: its seeds' records} of a finished study."""
+    return groups.by_row(planned(results))
+
+
+def mean_of(runs: list[dict], measure: str) -> dict:
+    return stats.interval(list(groups.per_seed(runs, measure).values()))

@@ -2,13 +2,11 @@
 from the `reference` study, the `variants` study and analyze.py's analysis.json."""
 import numpy as np
 
-from .. import analysis_plots as aplots
-from ..studies import groups, stats
-from ..studies import reference as ref
-from ..studies import plots as splots
-from ..studies.runner import planned, summary_table
-from .build import Item
-from .words import ci, mean_of, rows, sentence
+from fmnist.core import plotting, stats
+from fmnist.core.words import ci, sentence
+from fmnist.reports.build import Item, mean_of, rows
+from fmnist.studies import figures, groups, reference
+from fmnist.studies.engine import planned, summary_table
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -20,12 +18,12 @@ def _records(src) -> list[dict]:
 
 
 def _best(src) -> dict:
-    return ref.best_run(_records(src))
+    return reference.best_run(_records(src))
 
 
 def _table(src):
-    titles, body = summary_table(ref.STUDY, src.studies["reference"])
-    return [splots.table_figure(ref.STUDY.title, titles, body, [])]
+    titles, body = summary_table(reference.STUDY, src.studies["reference"])
+    return [figures.table_figure(reference.STUDY.title, titles, body, [])]
 
 
 def configuration(src) -> str:
@@ -48,7 +46,7 @@ def configuration(src) -> str:
             f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
             f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
             f"(the CPU budget); python experiments.py reference --full trains on every image for up to "
-            f"{ref.FULL_EPOCHS} epochs.")
+            f"{reference.FULL_EPOCHS} epochs.")
 
 
 def curve(src) -> str:
@@ -62,7 +60,7 @@ def curve(src) -> str:
 
 def test_performance(src) -> str:
     b = _best(src)
-    row, runs = ref.best(_records(src))
+    row, runs = reference.best(_records(src))
     return (f"The model best on validation ({groups.row_of(b['config'])}, seed {b['config']['seed']}): test accuracy "
             f"{100 * b['test']['accuracy']:.2f}%, test loss {b['test']['loss']:.4f} on {b['sizes']['test']:,} test "
             f"images. Its row over seeds: test accuracy {ci(mean_of(runs, 'test_acc'))}.")
@@ -86,7 +84,7 @@ def parameters(src) -> str:
     conv, fc = t["convolutional"]["parameters"], t["fully connected"]["parameters"]
     return (f"Exactly {total:,} parameters: {conv:,} in the convolutional layers ({100 * conv / total:.1f}%) and "
             f"{fc:,} in the fully connected layers ({100 * fc / total:.1f}%), batch norm's scale and shift counted "
-            "with the layer they follow. Counted from the trained network's tensors (fmnist/layers.py).")
+            "with the layer they follow. Counted from the trained network's tensors (fmnist/core/layers.py).")
 
 
 def neurons(src) -> str:
@@ -199,7 +197,7 @@ ITEMS = [
     Item("1.3.3", "test performance of the model best on validation", "The performance on the test data of the model "
          "that performs best on the validation data.", (R,), lambda src: [], test_performance),
     Item("1.3.4", "dimensions of the input and output at each layer", "Write down the dimensions of the input and "
-         "output at each layer.", (R,), lambda src: [aplots.layer_table_figure(
+         "output at each layer.", (R,), lambda src: [plotting.layer_table_figure(
              "Spec 000's reference network", _layer_table(src), "")], dimensions),
     Item("1.3.5", "exact parameter count, conv and FC", "Exactly how many parameters does your network have? How many "
          "of these are in the fully connected layers and how many are in the convolutional layers?", (R,),

@@ -2,14 +2,13 @@
 answered from the `mobilenet` study and the `settings` study."""
 import numpy as np
 
-from ..data import CLASSES
-from ..studies import groups, stats
-from ..studies import mobilenet as mb
-from ..studies import plots as splots
-from ..studies import settings as st
-from ..studies.runner import summary_table
-from .build import MEASURED, Item
-from .words import ci, mean_of, most_confused, pct, recall, rows, sentence
+from fmnist.core import stats
+from fmnist.core.data import CLASSES
+from fmnist.core.metrics import confusion_pair, recall
+from fmnist.core.words import ci, pct, sentence
+from fmnist.reports.build import MEASURED, Item, mean_of, rows
+from fmnist.studies import factors, figures, groups, mobilenet
+from fmnist.studies.engine import summary_table
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -44,7 +43,7 @@ def compare(src) -> str:
     """Report 1: plain against MobileNet blocks, results with reasons, from the measurements."""
     records = [r for runs in _runs(src).values() for r in runs]
     out = []
-    for m in mb.matched(records):
+    for m in mobilenet.matched(records):
         d = m["difference"]
         name = f"conv {m['combo'][0]} + mobile {m['combo'][1]}"
         out.append(f"At the plain network's depth, {name} against conv 4 + mobile 0: {m['verdict']}. It has "
@@ -88,7 +87,7 @@ def confusion_answer(src) -> str:
             continue
         rec = recall(r["test"]["confusion"])
         worst, best = int(rec.argmin()), int(rec.argmax())
-        true, taken, n, of = most_confused(r["test"]["confusion"], list(CLASSES))
+        true, taken, n, of = confusion_pair(r["test"]["confusion"], list(CLASSES))
         out.append(f"{row} (seed {r['config']['seed']}): test accuracy {pct(100 * r['test']['accuracy'])}, macro "
                    f"recall {pct(100 * rec.mean())}; recall is lowest for {CLASSES[worst]} ({pct(100 * rec[worst], 1)}) "
                    f"and highest for {CLASSES[best]} ({pct(100 * rec[best], 1)}); the most frequent confusion is "
@@ -136,7 +135,7 @@ def conclusion(src) -> str:
 
 
 def settings_answer(src) -> str:
-    return "\n".join(st.answer(src.studies["settings"]))
+    return "\n".join(factors.answer(src.studies["settings"]))
 
 
 def _png(*names):
@@ -144,8 +143,8 @@ def _png(*names):
 
 
 def _table(src):
-    titles, body = summary_table(mb.STUDY, _mb(src))
-    return [splots.table_figure(mb.STUDY.title, titles, body, [])]
+    titles, body = summary_table(mobilenet.STUDY, _mb(src))
+    return [figures.table_figure(mobilenet.STUDY.title, titles, body, [])]
 
 
 ITEMS = [
@@ -171,5 +170,5 @@ ITEMS = [
          "find something innovative or interesting in the conclusion section.", (M,), lambda src: [], conclusion, "5.0"),
     Item("R8", "accuracy against loss function, batch size, learning rate, epochs, train/test ratio", "Report the "
          "accuracy by changing loss functions, batch size, learning rate, epochs, and the ratio of training and testing "
-         "data, etc.", ("study:settings",), lambda src: st.figures(src.studies["settings"]), settings_answer, "5.0"),
+         "data, etc.", ("study:settings",), lambda src: factors.factor_figures(src.studies["settings"]), settings_answer, "5.0"),
 ]

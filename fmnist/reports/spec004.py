@@ -4,16 +4,14 @@ from collections import Counter
 
 import numpy as np
 
-from .. import plots
-from ..data import CLASSES
-from ..studies import groups, stats
-from ..studies import plots as splots
-from ..studies import sweep, tuning
-from ..studies import variants as var
-from ..studies.runner import convergence, planned, summary_table
-from ..studies.transfer import TRANSFER
-from .build import Item
-from .words import ci, mean_of, most_confused, rows
+from fmnist.core import plotting, stats
+from fmnist.core.data import CLASSES
+from fmnist.core.metrics import confusion_pair
+from fmnist.core.words import ci
+from fmnist.reports.build import Item, mean_of, rows
+from fmnist.studies import figures, groups, sweep, tuning, variants
+from fmnist.studies.engine import convergence, planned, summary_table
+from fmnist.studies.transfer import TRANSFER
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
@@ -30,7 +28,7 @@ def _full(src, study: str = "transfer", start: str = "random") -> list[dict]:
 
 def network(src) -> str:
     r = _full(src)[0]
-    return (f"HalfCNN (fmnist/networks.py): conv 16, 32 and 8 channels (3x3, each followed by 2x2 max-pooling, batch "
+    return (f"HalfCNN (fmnist/studies/networks.py): conv 16, 32 and 8 channels (3x3, each followed by 2x2 max-pooling, batch "
             f"norm and ReLU), dropout 0.25, FC 128, FC 5; {r['parameters']:,} parameters, cross-entropy loss. It is the "
             "random-start network of the transfer study at 100 % of the labelled Fashion-MNIST-1 data: "
             f"{r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and {r['sizes']['test']:,} test images.")
@@ -55,7 +53,7 @@ def converged(src) -> str:
 
 def curves(src):
     r = _full(src)[0]
-    return [splots.curves_figure(f"HalfCNN on Fashion-MNIST-1 (100 %), seed {r['config']['seed']}", {"HalfCNN": r["history"]})]
+    return [figures.curves_figure(f"HalfCNN on Fashion-MNIST-1 (100 %), seed {r['config']['seed']}", {"HalfCNN": r["history"]})]
 
 
 def accuracies(src) -> str:
@@ -69,13 +67,13 @@ def _confusion(src) -> np.ndarray:
 
 
 def confusion_figure(src):
-    return [plots.confusion_figure(f"HalfCNN on Fashion-MNIST-1, test set, summed over {len(_full(src))} seeds",
+    return [plotting.confusion_figure(f"HalfCNN on Fashion-MNIST-1, test set, summed over {len(_full(src))} seeds",
                                    _confusion(src), HALF1_NAMES)]
 
 
 def confused(src) -> str:
     c = _confusion(src)
-    true, taken, n, of = most_confused(c, HALF1_NAMES)
+    true, taken, n, of = confusion_pair(c, HALF1_NAMES)
     errors = int(c.sum() - np.trace(c))
     i, j = HALF1_NAMES.index(true), HALF1_NAMES.index(taken)
     pair = int(c[i, j] + c[j, i])
@@ -90,8 +88,8 @@ def confused(src) -> str:
 
 
 def variants_table(src):
-    titles, body = summary_table(var.STUDY, src.studies["variants"])
-    return [splots.table_figure(var.STUDY.title, titles, body, [])]
+    titles, body = summary_table(variants.STUDY, src.studies["variants"])
+    return [figures.table_figure(variants.STUDY.title, titles, body, [])]
 
 
 def base_info(src) -> str:
@@ -105,12 +103,12 @@ def base_info(src) -> str:
 
 
 def variants_answer(src) -> str:
-    return "\n".join(var.headline(src.studies["variants"]))
+    return "\n".join(variants.headline(src.studies["variants"]))
 
 
 def lowest_test_loss(src) -> str:
     records = planned(src.studies["variants"])
-    by = dict(groups.ranked(records, "val_loss", var.compared))
+    by = dict(groups.ranked(records, "val_loss", variants.compared))
     val = {row: mean_of(runs, "val_loss")["mean"] for row, runs in by.items()}
     test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
     best_val, best_test = min(val, key=val.get), min(test, key=test.get)
@@ -175,16 +173,16 @@ def encoder_copy(src) -> str:
 
 
 def _sweep_figure(name: str, starts: tuple):
-    def figures(src):
+    def draw(src):
         by = rows(src.studies[name])
         curves = {}
         for row, runs in by.items():
             c = runs[0]["config"]
             if c["kind"] == "sweep":
                 curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
-        return [splots.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
+        return [figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
                                               f"against {starts[1]} start, each fraction's first seed", curves)]
-    return figures
+    return draw
 
 
 def _sweep_answer(name: str, starts: tuple):
@@ -238,7 +236,7 @@ def tuning_answer(src) -> str:
 
 def tuning_figures(src):
     titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return [splots.table_figure(tuning.STUDY.title, titles, body, [])]
+    return [figures.table_figure(tuning.STUDY.title, titles, body, [])]
 
 
 def same_structure(src) -> str:

@@ -6,7 +6,7 @@ whether their order holds when they are.
 A run's config names its row ("row") and its seed; runs with the same seed in different
 rows start from the same weights, see the same training subset and the same batch order.
 """
-from . import stats
+from fmnist.core import stats
 
 # What rows are ranked and summarised by: key -> (label, read from a run's record, higher is better)
 MEASURES = {

@@ -12,11 +12,11 @@ import functools
 
 import torch
 
-from . import stats
-from . import plots as splots
-from .runner import Column, Context, Study, planned
-from ..report import Page
-from .runs import epochs, seeds, splits, train_and_measure
+from fmnist.core import stats
+from fmnist.core.pages import Page
+from fmnist.studies import figures
+from fmnist.studies.engine import Column, Context, Study, planned
+from fmnist.studies.measure import epochs, seeds, splits, train_and_measure
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")
@@ -121,7 +121,7 @@ def pages(results: dict) -> list[Page]:
     if not f.get("comparisons"):
         return []
     return [Page("locality", "Q8 (spec 001), locality", "test accuracy on images and on scrambled pixels",
-                 splots.locality_figure(f["comparisons"], f["example"], headline(results)))]
+                 figures.locality_figure(f["comparisons"], f["example"], headline(results)))]
 
 
 def study(builders: dict) -> Study:

@@ -7,15 +7,13 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .. import analysis_plots as aplots
-from .. import plots
-from . import plots as splots
-from ..data import CLASSES
-from .runner import Column, Context, Study, planned
-from ..networks import SCHEDULE, ConvDw, conv_block, init_network
-from ..report import Page
-from . import groups, stats
-from .runs import epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure
+from fmnist.core import plotting, stats
+from fmnist.core.data import CLASSES
+from fmnist.core.pages import Page
+from fmnist.studies import figures, groups
+from fmnist.studies.engine import Column, Context, Study, planned
+from fmnist.studies.measure import epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure
+from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks
@@ -184,24 +182,24 @@ def pages(results: dict) -> list[Page]:
     plain, best = _by_combo(records, PLAIN), _best_mobile(records)
     chosen = {r["config"].get("row", r["config"]["name"]): r for r in (plain, best) if r is not None}
     out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
-                splots.cost_ratio_figure(results["finish"]["cost_ratios"]))]
+                figures.cost_ratio_figure(results["finish"]["cost_ratios"]))]
     out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",
-                    splots.curves_figure("Plain network and best MobileNet network",
+                    figures.curves_figure("Plain network and best MobileNet network",
                                          {n: r["history"] for n, r in chosen.items()})))
     for i, (n, r) in enumerate(chosen.items()):
         out.append(Page(f"mobilenet_confusion_{i}", f"Spec 003, confusion ({n})", "test set",
-                        plots.confusion_figure(n, np.asarray(r["test"]["confusion"]), CLASSES)))
+                        plotting.confusion_figure(n, np.asarray(r["test"]["confusion"]), CLASSES)))
     out.append(Page("mobilenet_roc", "Spec 003, ROC", "one-vs-rest, test set",
-                    aplots.roc_figure({n: r["extras"]["roc"] for n, r in chosen.items()}, CLASSES)))
+                    plotting.roc_figure({n: r["extras"]["roc"] for n, r in chosen.items()}, CLASSES)))
     embeddings = {n: (np.asarray(r["extras"]["tsne"]["points"]), np.asarray(r["extras"]["tsne"]["labels"]),
                       r["extras"]["tsne"]["layer"]) for n, r in chosen.items()}
     note = next(iter(chosen.values()))["extras"]["tsne"]["note"] if chosen else ""
-    out.append(Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", aplots.tsne_figure(embeddings, CLASSES, note)))
+    out.append(Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", plotting.tsne_figure(embeddings, CLASSES, note)))
     for i, (n, r) in enumerate(chosen.items()):
         out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
-                        splots.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
+                        figures.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
         out.append(Page(f"mobilenet_right_wrong_{i}", f"Spec 003, right and wrong ({n})",
-                        "4 correct, the 4 most confident mistakes", aplots.right_wrong_figure(n, r["extras"]["right_wrong"])))
+                        "4 correct, the 4 most confident mistakes", plotting.right_wrong_figure(n, r["extras"]["right_wrong"])))
     return out
 
 

@@ -11,14 +11,13 @@ image, up to 30 epochs, patience 5) for a GPU.
 """
 import numpy as np
 
-from .. import plots
-from ..layers import layer_table
-from ..networks import ReferenceNet, ReferenceNetNoBN
-from ..report import Page
-from . import groups
-from . import plots as splots
-from .runner import Column, Context, Study, planned
-from .runs import epochs, seeded, splits, train_and_measure
+from fmnist.core import plotting
+from fmnist.core.layers import layer_table
+from fmnist.core.pages import Page
+from fmnist.studies import figures, groups
+from fmnist.studies.engine import Column, Context, Study, planned
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
+from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 
 TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS, PATIENCE = 200, 100, 4, 5
 FULL_EPOCHS = 30
@@ -111,10 +110,10 @@ def pages(results: dict) -> list[Page]:
         return []
     name = groups.row_of(b["config"])
     return [Page("reference_curve", "Spec 000, learning curve", f"the best model ({name}, seed {b['config']['seed']})",
-                 splots.iteration_curve_figure(f"Spec 000's reference network, {name}, seed {b['config']['seed']}: "
+                 figures.iteration_curve_figure(f"Spec 000's reference network, {name}, seed {b['config']['seed']}: "
                                                "negative log likelihood over iterations", b["iterations"], b["history"])),
             Page("reference_best_filters", "Spec 000, CONV1 filters", f"the best model ({name})",
-                 plots.kernel_grid_figure(np.asarray(b["extras"]["first_filters"]),
+                 plotting.kernel_grid_figure(np.asarray(b["extras"]["first_filters"]),
                                           f"{name}, seed {b['config']['seed']}: the 64 3x3 filters of CONV1, each "
                                           "scaled to its own range"))]
 

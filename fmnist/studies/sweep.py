@@ -8,12 +8,12 @@ relabelled 0-4, filtered from the package's own training, validation and test sp
 """
 import torch
 
-from . import groups, stats
-from . import plots as splots
-from .runner import Column, Context, subset
-from ..report import Page
-from ..networks import HalfCNN
-from .runs import QUICK_PER_CLASS, epochs, seeds, train_and_measure
+from fmnist.core import stats
+from fmnist.core.pages import Page
+from fmnist.studies import figures, groups
+from fmnist.studies.engine import Column, Context, subset
+from fmnist.studies.measure import QUICK_PER_CLASS, epochs, seeds, train_and_measure
+from fmnist.studies.networks import HalfCNN
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
 # 3 seeds at each of 5 fractions, both starts, and the convergence check fit 5 times the default run
@@ -170,7 +170,7 @@ COLUMNS = (Column("run", "name"), Column("start", "start"), Column("fraction %",
 def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> Page:
     values = by_fraction(records, starts)
     return Page(stem, heading, "against the fraction of labelled data",
-                splots.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: test "
+                figures.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: test "
                                     "accuracy at each run's epoch of lowest validation loss; the loss panels show "
                                     "each run's lowest value over its epochs",
                                     [(label, values[m]) for m, label, _ in METRICS]))

@@ -7,15 +7,16 @@ run from a fresh copy of those weights or from random ones.
 import torch
 import torch.nn.functional as F
 
-from .. import storage
-from . import plots as splots
-from ..data import CLASSES
-from .runner import Context, Study, planned
-from ..networks import ConvAutoencoder, HalfCNN
-from ..report import Page
-from .runs import rounded, settings, train_and_measure
-from .sweep import COLUMNS, HALF1, HALF2, compared, describe, halves, rows, sweep_page, sweep_plan, sweep_run, verdicts
-from ..training import fit, predict
+from fmnist.core import storage
+from fmnist.core.data import CLASSES
+from fmnist.core.pages import Page
+from fmnist.core.training import fit, predict
+from fmnist.studies import figures
+from fmnist.studies.engine import Context, Study, planned
+from fmnist.studies.measure import rounded, settings, train_and_measure
+from fmnist.studies.networks import ConvAutoencoder, HalfCNN
+from fmnist.studies.sweep import (COLUMNS, HALF1, HALF2, compared, describe, halves, rows, sweep_page, sweep_plan,
+                                  sweep_run, verdicts)
 
 # --- pretrain -------------------------------------------------------------------------------
 
@@ -80,7 +81,7 @@ def pretrain_pages(results: dict) -> list[Page]:
     records = planned(results)
     ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
     out = [Page("pretrain_autoencoder", "Spec 004 3.4, autoencoder", "its loss and reconstructions",
-                splots.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
+                figures.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
     return out + [sweep_page("pretrain_sweep", "Spec 004 3.4, pre-training", records, ("random", "pretrained"))]
 
 

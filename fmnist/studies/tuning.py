@@ -1,12 +1,12 @@
 """Study `tuning` (spec 004 section 3.5.2): the Fashion-MNIST-2 network of the transfer study
 (HalfCNN, 5 classes) tuned on Fashion-MNIST-2's validation set: a small grid of optimizer,
 learning rate and dropout, every cell with the same seeds, chosen on validation loss."""
-from ..networks import HalfCNN
-from ..report import Page
-from . import groups, stats
-from .runner import Column, Context, Study, planned, subset
-from .runs import epochs, seeded, train_and_measure
-from .sweep import HALF2, TRAINING, halves
+from fmnist.core import stats, words
+from fmnist.studies import groups
+from fmnist.studies.engine import Column, Context, Study, planned, subset
+from fmnist.studies.measure import epochs, seeded, train_and_measure
+from fmnist.studies.networks import HalfCNN
+from fmnist.studies.sweep import HALF2, TRAINING, halves
 
 TRAIN_PER_CLASS, EPOCHS = 1000, 6  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
 USUAL_LR = {"sgd": 0.05, "adam": 1e-3}  # each optimizer's usual peak learning rate; the grid scales it
@@ -56,7 +56,7 @@ DEFAULT = f"SGD lr {TRAINING['lr']:g} dropout 0.25"  # the setting the transfer 
 def answer(results: dict) -> list[str]:
     records = planned(results)
     by = groups.by_row(records)
-    out = [stats.sentence(groups.best_line(records, "val_loss")) + "."]
+    out = [words.sentence(groups.best_line(records, "val_loss")) + "."]
     ranked = groups.ranked(records, "val_loss")
     if ranked and DEFAULT in by and ranked[0][0] != DEFAULT:
         d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")

@@ -2,15 +2,13 @@
 change one thing, plus spec 000's reference network, judged on validation loss."""
 import numpy as np
 
-from .. import analysis_plots as aplots
-from .. import plots
-from . import plots as splots
-from .runner import Column, Context, Study, planned
-from ..layers import layer_table
-from ..networks import ReferenceNet, VariantCNN
-from ..report import Page
-from . import groups, stats
-from .runs import epochs, seeded, seeds, splits, train_and_measure
+from fmnist.core import plotting, stats
+from fmnist.core.layers import layer_table
+from fmnist.core.pages import Page
+from fmnist.studies import figures, groups
+from fmnist.studies.engine import Column, Context, Study, planned
+from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure
+from fmnist.studies.networks import ReferenceNet, VariantCNN
 
 # 5,000 training images and 4 epochs: 16 rows x 3 seeds, the convergence check and the reference
 # network within 5 times the default run (2 cores)
@@ -146,18 +144,18 @@ def pages(results: dict) -> list[Page]:
     for r in records:  # each row's first seed
         first.setdefault(groups.row_of(r["config"]), r)
     out = [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
-                splots.small_multiples_figure(
+                figures.small_multiples_figure(
                     "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
                     "every variant's first seed, shared axes", {row: r.get("history", []) for row, r in first.items()},
                     _lowest(records)))]
     reference = next((r for r in records if r["config"]["network"] == "reference" and "extras" in r), None)
     if reference:
         out.append(Page("reference_filters", "Spec 000, reference network", "its 64 first-layer filters",
-                        plots.kernel_grid_figure(np.asarray(reference["extras"]["first_filters"]),
+                        plotting.kernel_grid_figure(np.asarray(reference["extras"]["first_filters"]),
                                                  "Reference network: the 64 3x3 filters of conv1, each scaled "
                                                  "to its own range")))
         out.append(Page("reference_layers", "Spec 000, reference network", "its layer table",
-                        aplots.layer_table_figure("Reference network (spec 000)", reference["extras"]["layer_table"], "")))
+                        plotting.layer_table_figure("Reference network (spec 000)", reference["extras"]["layer_table"], "")))
     return out
 
 

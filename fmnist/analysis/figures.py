@@ -1,0 +1,198 @@
+"""Pure figure functions of analyze.py: data in, a matplotlib Figure out."""
+import textwrap
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from fmnist.core.plotting import GRAY, draw_image, normalise
+
+
+def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> Figure:
+    """For each chosen channel, its 5 most exciting test images beside their guided-backprop
+    maps; a last row repeats the first channel with plain gradient saliency."""
+    n = len(rows) + 1
+    fig = Figure(figsize=(13, 1.25 * n + 1.2), layout="constrained")
+    axes = np.asarray(fig.subplots(n, 10, squeeze=False))
+    for r, row in enumerate(rows):
+        for j in range(len(row["images"])):
+            draw_image(axes[r, 2 * j], row["images"][j], f"{row['classes'][j]}\nact {row['activations'][j]:.2f}",
+                   fontsize=7)
+            axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
+            axes[r, 2 * j + 1].set_axis_off()
+            axes[r, 2 * j + 1].set_title("guided backprop", fontsize=7, pad=2)
+        share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
+        axes[r, 0].text(-0.35, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}",
+                        transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+    for j in range(len(saliency["images"])):
+        draw_image(axes[-1, 2 * j], saliency["images"][j], "same image", fontsize=7)
+        axes[-1, 2 * j + 1].imshow(normalise(np.abs(saliency["maps"][j])), cmap="inferno", vmin=0, vmax=1)
+        axes[-1, 2 * j + 1].set_axis_off()
+        axes[-1, 2 * j + 1].set_title("plain gradient", fontsize=7, pad=2, color="tab:blue")
+    axes[-1, 0].text(-0.35, 0.5, f"channel {saliency['channel']}\nplain gradient\n(for contrast)",
+                     transform=axes[-1, 0].transAxes, ha="right", va="center", fontsize=8, color="tab:blue")
+    fig.suptitle(f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
+                 "excite the channel most (act = its largest value over positions), each beside |d channel / d pixel|"
+                 "\nwith gradients passed back only through positive ReLU outputs and positive gradients "
+                 "(bright = the pixels that raise the channel)."
+                 + ("\n" + textwrap.fill(f"Channels: {rule}; beside each, the share of its top 20 test images that "
+                                         "are of that class.", 130) if rule else ""), fontsize=10)
+    return fig
+
+
+def class_feature_maps_figure(images: np.ndarray, classes: list[str], indices: list[int],
+                              stages: list[tuple[str, np.ndarray]], channels: int) -> Figure:
+    """One row per class: its first test image, then the first `channels` channels of each
+    conv stage's activated output. `stages`: (label, array (10, C, h, w))."""
+    cols = 1 + channels * len(stages)
+    fig = Figure(figsize=(1.0 * cols + 0.6, 1.15 * len(images) + 1.3), layout="constrained")
+    axes = np.asarray(fig.subplots(len(images), cols, squeeze=False))
+    for r, image in enumerate(images):
+        draw_image(axes[r, 0], image, f"{classes[r]}\n(test #{indices[r]})", fontsize=7)
+        for s, (label, maps) in enumerate(stages):
+            for c in range(channels):
+                ax = axes[r, 1 + s * channels + c]
+                ax.imshow(maps[r, c], cmap="viridis", vmin=0, vmax=max(float(maps[:, c].max()), 1e-6))
+                ax.set_xticks([])
+                ax.set_yticks([])
+                if r == 0:
+                    shape = " x ".join(map(str, maps.shape[1:]))
+                    ax.set_title((f"{label}\n{shape}\n" if c == 0 else "\n\n") + f"ch {c}", fontsize=7)
+    fig.suptitle(f"Feature maps of every conv stage (after its pool, batch norm and ReLU) for the first test "
+                 f"image of each class; channels 0-{channels - 1} of each stage.\nEach channel uses one colour "
+                 "scale across the 10 classes (dark = 0, yellow = that channel's largest value), so rows compare.",
+                 fontsize=10)
+    return fig
+
+
+def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str, random_note: str,
+                   fooled: dict) -> Figure:
+    """Accuracy against pixels changed (both attacks, both networks) and the image fooled
+    with the fewest pixels, before and after."""
+    fig = Figure(figsize=(13, 6), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.6, 1])
+    ax = left.subplots()
+    styles = {"FFN": "tab:orange", "CNN": "tab:blue"}
+    for network, acc in random_acc.items():
+        ax.plot(counts, 100 * np.asarray(acc), "o--", color=styles[network], label=f"{network}: random pixels")
+    for network, acc in greedy_acc.items():
+        zero = next((k for k, v in enumerate(acc) if v == 0), None)
+        ax.plot(np.arange(len(acc)), 100 * np.asarray(acc), "-", color=styles[network], lw=2,
+                label=f"{network}: greedy, gradient-guided" + (f" (0% first at {zero} pixels)" if zero is not None else ""))
+        if zero is not None:
+            ax.plot([zero], [0], "v", color=styles[network], ms=9)
+    ax.set_xlabel("pixels changed per image (of 784)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title("\n".join(textwrap.wrap(f"random: {random_note}", 110) + textwrap.wrap(f"greedy: {greedy_note}", 110)),
+                 fontsize=9)
+    axes = right.subplots(len(fooled), 2, squeeze=False) if fooled else []
+    for r, (network, f) in enumerate(fooled.items()):
+        draw_image(axes[r, 0], f["before"], f"{network}: test #{f['index']}\nbefore: {f['pred_before']} "
+               f"({100 * f['conf_before']:.0f}%)", fontsize=9)
+        draw_image(axes[r, 1], f["after"], f"after {f['pixels']} pixel{'s' if f['pixels'] != 1 else ''} "
+               f"(circled):\n{f['pred_after']} ({100 * f['conf_after']:.0f}%)", colour="tab:red", fontsize=9)
+        rows, cols = np.nonzero(np.asarray(f["before"]) != np.asarray(f["after"]))
+        axes[r, 1].scatter(cols, rows, s=60, facecolors="none", edgecolors="red", linewidths=1.2)
+    if fooled:
+        right.suptitle("the image fooled with the fewest pixels\n(true class: the 'before' prediction)", fontsize=10)
+    fig.suptitle("Fooling the networks: test accuracy against the number of pixels changed", fontsize=12)
+    return fig
+
+
+def class_models_figure(results: dict, classes: list[str], method: str) -> Figure:
+    """One row per network: each class's class model, titled with its softmax probability."""
+    fig = Figure(figsize=(14, 2.1 * len(results) + 1.5), layout="constrained")
+    axes = np.asarray(fig.subplots(len(results), len(classes), squeeze=False))
+    for r, (network, res) in enumerate(results.items()):
+        for k, name in enumerate(classes):
+            ok = int(res["predicted"][k]) == k
+            draw_image(axes[r, k], res["images"][k, 0].numpy(), f"{network}: {name}\np = {float(res['probability'][k]):.2f}",
+                   colour="black" if ok else "tab:red")
+    width = int(9 * fig.get_figwidth())
+    fig.suptitle(textwrap.fill("Class models (Simonyan et al. 2014): for each class, the input in [-1, 1] that "
+                               "maximises its logit; p = the network's softmax probability of that class (red: another "
+                               "class is more probable)", width) + "\n" + textwrap.fill(method, width), fontsize=10)
+    return fig
+
+
+def channel_figure(rows: list[dict], method: str) -> Figure:
+    """Per channel: its optimised input, cropped to the stage's receptive field, beside its
+    top-activating test patches."""
+    cols = 1 + max(len(r["patches"]) for r in rows)
+    fig = Figure(figsize=(1.6 * cols + 2.2, 1.45 * len(rows) + 1.4), layout="constrained")
+    axes = np.asarray(fig.subplots(len(rows), cols, squeeze=False))
+    for i, r in enumerate(rows):
+        axes[i, 0].imshow(r["visual"], cmap=GRAY, vmin=-1, vmax=1)
+        axes[i, 0].set_title(f"optimised: {r['reached']:.2f}\n(best test image {r['best']:.2f})", fontsize=7, pad=2,
+                             color="black" if r["reached"] > r["best"] else "tab:red")
+        axes[i, 0].set_axis_off()
+        axes[i, 0].text(-0.25, 0.5, f"{r['stage']} ch {r['channel']}\n{r['field']}x{r['field']} px",
+                        transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=8)
+        for j in range(1, cols):
+            axes[i, j].set_axis_off()
+            if j - 1 < len(r["patches"]):
+                axes[i, j].imshow(r["patches"][j - 1], cmap=GRAY, vmin=-1, vmax=1)
+                axes[i, j].set_title("top patch" if j == 1 else "", fontsize=7, pad=2)
+    width = int(9 * fig.get_figwidth())  # the page's heading sets the title at 12 points
+    fig.suptitle(textwrap.fill("Channel visualisations: the input that maximises each channel's mean activation (the "
+                               "numbers: that mean, against the best test image's), cropped to the stage's receptive "
+                               "field, beside the test patches that excite the channel most (question 9's channels)",
+                               width) + "\n" + textwrap.fill(method, width), fontsize=9)
+    return fig
+
+
+def saliency_figure(results: dict) -> Figure:
+    """Per network three rows: the examples, |d score / d input|, guided backpropagation."""
+    n = max(len(r["examples"]) for r in results.values())
+    fig = Figure(figsize=(1.45 * n + 1.6, 4.4 * len(results) + 1.0), layout="constrained")
+    axes = np.asarray(fig.subplots(3 * len(results), n, squeeze=False))
+    for b, (network, r) in enumerate(results.items()):
+        for j, e in enumerate(r["examples"]):
+            ok = e["true"] == e["pred"]
+            draw_image(axes[3 * b, j], r["images"][j].numpy(), f"{network}: {e['true_name']}\n-> {e['pred_name']}",
+                   colour="black" if ok else "tab:red", fontsize=7)
+            for row, key, name in ((1, "plain", "|gradient|"), (2, "guided", "guided backprop")):
+                ax = axes[3 * b + row, j]
+                ax.imshow(normalise(r[key][j].numpy()), cmap="inferno", vmin=0, vmax=1)
+                ax.set_title(name, fontsize=7, pad=2)
+                ax.set_axis_off()
+    fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): |d logit of the predicted class / d pixel| (one "
+                               "grayscale channel, no maximum over colours), beside guided backpropagation of the same "
+                               "logit; 4 correct predictions, then the 4 most confident mistakes (red)",
+                               int(9 * fig.get_figwidth())), fontsize=9)
+    return fig
+
+
+def targeted_figure(results: dict, classes: list[str], numbers: dict) -> Figure:
+    """Per network: the original, the change (amplified, with its scale) and the result."""
+    n = max(len(r["classes"]) for r in results.values())
+    fig = Figure(figsize=(1.35 * n + 1.5, 4.5 * len(results) + 1.6), layout="constrained")
+    axes = np.asarray(fig.subplots(3 * len(results), n, squeeze=False))
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for b, (network, r) in enumerate(results.items()):
+        scale = float(r["change"].abs().max()) or 1.0
+        for j, k in enumerate(r["classes"]):
+            target = int(r["targets"][j])
+            draw_image(axes[3 * b, j], r["before"][j].numpy(), f"{network}: {classes[k]}", fontsize=7)
+            ax = axes[3 * b + 1, j]
+            ax.imshow(r["change"][j, 0].numpy() / scale, cmap="RdBu_r", vmin=-1, vmax=1)
+            ax.set_title(f"change x{1 / scale:.1f}\nL2 {float(r['l2'][j]):.2f}", fontsize=7, pad=2)
+            ax.set_axis_off()
+            reached = bool(r["reached"][j])
+            draw_image(axes[3 * b + 2, j], r["images"][j, 0].numpy(),
+                   f"-> {classes[int(r['predicted'][j])]}\n(target {classes[target]})",
+                   colour="black" if reached else "tab:red", fontsize=7)
+    lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f}, median L-infinity {numbers[k]['median_linf']:.2f}, "
+             f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} reached their target" for k in ("ffn", "cnn")
+             if k in numbers]
+    width = int(9 * fig.get_figwidth())
+    fig.suptitle("\n".join([textwrap.fill("Targeted fooling (Szegedy et al. 2014): one correct test image per class, "
+                                          f"moved by gradient steps (each {numbers['step']:g} in L2, at most "
+                                          f"{numbers['steps']}) until the network gives the class it most often "
+                                          "confuses it with; the change is shown amplified to its largest value (blue "
+                                          "lowers a pixel, red raises it)", width)] + lines
+                           + [textwrap.fill(numbers["sentence"], width)]), fontsize=9)
+    return fig

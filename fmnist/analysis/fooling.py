@@ -1,0 +1,139 @@
+"""Fooling the networks by changing pixels (spec 000's extra credit): test accuracy against
+the number of pixels changed, for a random attack and a greedy gradient-guided one.
+
+Pixels live in [-1, 1] (the preprocessing of the training images); a changed pixel takes a
+value in that range, so every attacked image is still a valid image.
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fmnist.core.training import predict
+
+
+def random_pixels(model: nn.Module, x: torch.Tensor, y: torch.Tensor, counts, draws: int, seed: int,
+                  device) -> list[float]:
+    """Mean test accuracy over `draws` when `k` random pixels of each image get random values,
+    for each k in `counts`. In one draw the pixel order and values are fixed per image, so the
+    k+1 changed pixels include the k."""
+    gen = torch.Generator().manual_seed(seed)
+    n, pixels = len(x), x[0].numel()
+    acc = torch.zeros(len(counts))
+    for _ in range(draws):
+        order = torch.rand(n, pixels, generator=gen).argsort(1)       # (N, 784) a random pixel order
+        values = torch.rand(n, pixels, generator=gen) * 2 - 1          # (N, 784) new values in [-1, 1]
+        for j, k in enumerate(counts):
+            flat = x.reshape(n, -1).clone()
+            idx = order[:, :k]
+            flat.scatter_(1, idx, values.gather(1, idx))
+            acc[j] += (predict(model, flat.reshape(x.shape), device).argmax(1) == y).float().mean()
+    return (acc / draws).tolist()
+
+
+def _loss(model, x, y):
+    return F.cross_entropy(model(x), y, reduction="none")
+
+
+def greedy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, device,
+           candidates: int = 4) -> dict:
+    """Each step, per image still classified correctly: rank every (pixel, value) change by the
+    gradient's estimate of how much it raises the true class's loss, with the value pushed to
+    -1 or +1; try the best `candidates` exactly and keep the best one if it does not lower the
+    loss (else the image is left as it is that step). An image is no longer attacked once it
+    is misclassified; candidates that were refused are not tried again. Returns the accuracy after each step (index = pixels changed at most),
+    the per-image loss after each step, and the attacked images with their pixel counts."""
+    model.eval()
+    x, y = x.clone().to(device), y.to(device)
+    n, shape = len(x), x.shape[1:]
+    pixels = x[0].numel()
+    changed = torch.zeros(n, pixels, dtype=torch.bool, device=device)
+    refused = torch.zeros(n, 2 * pixels, dtype=torch.bool, device=device)  # tried, and lowered the loss
+    with torch.no_grad():
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, reduction="none")
+        correct = logits.argmax(1) == y
+    accuracy, losses = [correct.float().mean().item()], [loss.cpu()]
+    fooled_at = torch.where(correct, -1, 0).to(device)  # pixels changed when first misclassified
+    for step in range(1, steps + 1):
+        active = correct.nonzero().flatten()
+        if len(active):
+            xa = x[active].clone().requires_grad_(True)
+            (grad,) = torch.autograd.grad(_loss(model, xa, y[active]).sum(), xa)
+            flat, g = xa.detach().reshape(len(active), -1), grad.reshape(len(active), -1)
+            gain_up, gain_down = g * (1 - flat), g * (-1 - flat)          # first-order loss change
+            gain = torch.cat([gain_up, gain_down], 1)                      # (A, 2 * 784)
+            gain[torch.cat([changed[active]] * 2, 1) | refused[active]] = -torch.inf  # each pixel once
+            top = gain.topk(candidates, dim=1).indices                     # (A, K)
+            pixel, value = top % pixels, torch.where(top < pixels, 1.0, -1.0)
+            trial = flat[:, None, :].repeat(1, candidates, 1)              # (A, K, 784)
+            trial.scatter_(2, pixel[..., None], value[..., None])
+            with torch.no_grad():
+                trial_loss = _loss(model, trial.reshape(-1, *shape),
+                                   y[active].repeat_interleave(candidates)).reshape(-1, candidates)
+            best_loss, best = trial_loss.max(1)
+            take = best_loss >= loss[active]
+            rows = active[take]
+            refused[active[~take][:, None], top[~take]] = True  # the next step tries the next candidates
+            x[rows] = trial[take, best[take]].reshape(-1, *shape)
+            changed[rows, pixel[take, best[take]]] = True
+            loss[rows] = best_loss[take]
+            with torch.no_grad():
+                now = model(x[active]).argmax(1) == y[active]
+            newly = active[~now]
+            fooled_at[newly] = step
+            correct[active] = now
+        accuracy.append(correct.float().mean().item())
+        losses.append(loss.cpu())
+    return {"accuracy": accuracy, "losses": torch.stack(losses), "images": x.cpu(),
+            "pixels_changed": changed.sum(1).cpu(), "fooled_at": fooled_at.cpu()}
+
+
+def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: int, step_size: float) -> dict:
+    """Gradient steps on each input until the network gives its target class: each step moves
+    the images not yet fooled by step_size x the normalised gradient that lowers the target's
+    cross-entropy, clamped to [-1, 1]. Returns the results, the changes, whether each reached
+    its target, the steps taken, and the L2 and L-infinity size of each change."""
+    model.eval()
+    adv = x.clone()
+    done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    taken = torch.zeros(len(x), dtype=torch.long)
+    for step in range(steps):
+        with torch.no_grad():
+            done = model(adv).argmax(1) == targets
+        if done.all():
+            break
+        adv.requires_grad_(True)
+        loss = F.cross_entropy(model(adv), targets, reduction="sum")
+        (grad,) = torch.autograd.grad(loss, adv)
+        norm = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
+        with torch.no_grad():
+            adv = torch.where(done.view(-1, 1, 1, 1), adv, (adv - step_size * grad / norm).clamp(-1, 1))
+        taken += (~done).cpu().long()
+    with torch.no_grad():
+        predicted = model(adv).argmax(1)
+    change = (adv - x).detach()
+    return {"images": adv.detach().cpu(), "change": change.cpu(), "reached": (predicted == targets).cpu(),
+            "predicted": predicted.cpu(), "steps": taken, "l2": change.flatten(1).norm(dim=1).cpu(),
+            "linf": change.flatten(1).abs().amax(dim=1).cpu()}
+
+
+def most_confused(confusion) -> list[int]:
+    """For each true class, the class it is most often mistaken for (the confusion matrix's
+    largest off-diagonal entry of its row)."""
+    c = torch.as_tensor(confusion, dtype=torch.float64).clone()
+    c.fill_diagonal_(-1)
+    return c.argmax(1).tolist()
+
+
+def fooling_sentence(medians: dict) -> str:
+    """Which network needs the smaller change, from the median sizes ({"FFN": (l2, linf), ...})."""
+    (a, (a2, ai)), (b, (b2, bi)) = medians.items()
+    less, more = (a, b) if a2 < b2 else (b, a)
+    l2 = {a: a2, b: b2}
+    linf = {a: ai, b: bi}
+    agree = (linf[less] < linf[more])
+    return (f"The {less} needs the smaller change to be fooled into a chosen class: median L2 {l2[less]:.2f} against "
+            f"{l2[more]:.2f} for the {more} (the {more}'s is {l2[more] / max(l2[less], 1e-12):.1f} times as large), "
+            f"median L-infinity "
+            f"{linf[less]:.2f} against {linf[more]:.2f}" + ("" if agree else
+                                                          f" (by L-infinity the {more} needs less)") + ".")

@@ -1,0 +1,179 @@
+"""Pure plotting functions: data in, a matplotlib Figure out (object-oriented API only)."""
+import functools
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import textwrap
+
+import numpy as np  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib import colormaps
+from matplotlib.figure import Figure  # noqa: E402
+
+GRAY = "gray"
+
+# The hand-in's pages (questions 1-9) set their titles at the top of their axes instead of
+# letting matplotlib look for x tick labels above each axes to move the title over: no page
+# has any, so the pixels are the same (tests/test_pipeline.py compares them), and the
+# search was a fifth of their drawing time (2.3 s of 12 for the 16 pages on 2 cores).
+# Not for every figure: image grids elsewhere get their titles nudged up a little by it.
+fixed_titles = functools.partial(matplotlib.rc_context, {"axes.titley": 1.0})
+
+
+def grid_shape(n: int) -> tuple[int, int]:
+    """Rows and columns of a near-square grid for n panels (wider than tall)."""
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
+    """Q4: test-set confusion matrix, as counts and normalised by true class."""
+    confusion = np.asarray(confusion)
+    fig = Figure(figsize=(16, 7), layout="constrained")
+    axes = fig.subplots(1, 2)
+    rates = confusion / confusion.sum(axis=1, keepdims=True).clip(min=1)
+    for ax, values, fmt, title in ((axes[0], confusion, "d", "counts"),
+                                   (axes[1], rates, ".2f", "fraction of each true class (rows sum to 1)")):
+        sns.heatmap(values, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
+                    xticklabels=classes, yticklabels=classes, annot_kws={"fontsize": 8})
+        ax.set_xlabel("Predicted class")
+        ax.set_ylabel("True class")
+        ax.set_title(title)
+        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="y", rotation=0)
+    accuracy = np.trace(confusion) / max(1, confusion.sum())
+    fig.suptitle(f"{network}: confusion matrix on the {confusion.sum():,} test images "
+                 f"(accuracy {100 * accuracy:.2f}%)", fontsize=13)
+    return fig
+
+
+def text_figure(title: str, lines: list[str]) -> Figure:
+    """A page of text (the PDF's summary), set in a fixed-width font so columns line up."""
+    fig = Figure(figsize=(8.5, 11))
+    fig.text(0.07, 0.95, title, fontsize=16, fontweight="bold", va="top")
+    fig.text(0.07, 0.91, "\n".join(lines), fontsize=9.5, family="monospace", va="top", linespacing=1.5)
+    return fig
+
+
+def normalise(a: np.ndarray) -> np.ndarray:
+    """Scale one array to [0, 1] (a constant array becomes 0.5)."""
+    lo, hi = float(a.min()), float(a.max())
+    return np.full_like(a, 0.5, dtype=float) if hi == lo else (a - lo) / (hi - lo)
+
+
+def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
+    """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, in a near-square grid.
+
+    A fixed grid rather than constrained layout: with a hundred panels the layout solver
+    would cost more than the drawing."""
+    rows, cols = grid_shape(len(kernels))
+    width, height, top = 1.0 * cols + 1.8, 1.05 * rows + 1.0, 0.9  # inches; top: room for the titles
+    fig = Figure(figsize=(width, height))
+    grid = fig.add_gridspec(rows, cols, left=0.2 / width, right=1 - 1.6 / width, bottom=0.1 / height,
+                            top=1 - top / height, wspace=0.12, hspace=0.3)
+    for i in range(rows * cols):
+        ax = fig.add_subplot(grid[i // cols, i % cols])
+        ax.set_axis_off()
+        if i < len(kernels):
+            image = ax.imshow(normalise(kernels[i]), cmap=GRAY, vmin=0, vmax=1)
+            ax.set_title(str(i), fontsize=8, pad=2)
+    bar = fig.colorbar(image, cax=fig.add_axes([1 - 1.35 / width, 0.25, 0.18 / width, 0.5]), ticks=[0, 1])
+    bar.ax.set_yticklabels(["0: most negative\nweight", "1: most positive\nweight"], fontsize=8)
+    fig.suptitle(title, fontsize=12, y=1 - 0.08 / height, va="top")
+    return fig
+
+
+CLASS_COLOURS = "tab10"
+
+
+def draw_image(ax, pixels, title="", colour="black", fontsize=8):
+    ax.imshow(np.asarray(pixels).reshape(28, 28), cmap=GRAY, vmin=-1, vmax=1)
+    ax.set_title(title, fontsize=fontsize, color=colour, pad=2)
+    ax.set_axis_off()
+
+
+def layer_table_figure(network: str, table: dict,
+                       note: str = " (flip averaging in evaluation runs the CNN twice)") -> Figure:
+    """The layer table: shapes, parameters, neurons and multiply-adds, with part totals."""
+    shape = lambda s: " x ".join(map(str, s))  # noqa: E731
+    rows = [[r["name"], r["kind"], shape(r["input"]), shape(r["output"]), f"{r['parameters']:,}",
+             f"{r['neurons']:,}" if r["neurons"] else "", f"{r['multiply_adds']:,}" if r["multiply_adds"] else ""]
+            for r in table["layers"]]
+    totals = [[f"total: {part}", "", "", "", f"{t['parameters']:,}", f"{t['neurons']:,}", f"{t['multiply_adds']:,}"]
+              for part, t in table["totals"].items()]
+    fig = Figure(figsize=(11, 1.6 + 0.27 * (len(rows) + len(totals))), layout="constrained")
+    ax = fig.subplots()
+    ax.axis("off")
+    cells = ax.table(cellText=rows + totals, colLabels=["layer", "kind", "input", "output", "parameters",
+                                                         "neurons", "multiply-adds"],
+                     loc="upper center", cellLoc="left", colLoc="left",
+                     colWidths=[0.2, 0.1, 0.13, 0.13, 0.13, 0.12, 0.15])
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(9)
+    for col in range(7):
+        cells[0, col].set_text_props(fontweight="bold")
+        for row in range(len(rows) + 1, len(rows) + len(totals) + 1):
+            cells[row, col].set_text_props(fontweight="bold")
+            cells[row, col].set_facecolor("#eeeeee")
+    ax.set_title(f"{network}: every layer in forward order, per image\n"
+                 + "\n".join(textwrap.wrap(f"Definition: {table['definition']}. Multiply-adds are those of one "
+                                            f"forward pass{note}.", 120)),
+                 fontsize=10)
+    return fig
+
+
+def right_wrong_figure(network: str, examples: list[dict]) -> Figure:
+    """4 correct predictions, then the 4 most confident mistakes."""
+    fig = Figure(figsize=(10, 5.6), layout="constrained")
+    axes = fig.subplots(2, 4)
+    for ax, ex in zip(axes.ravel(), examples):
+        ok = ex["pred"] == ex["true"]
+        draw_image(ax, np.asarray(ex["pixels"]) / 127.5 - 1,
+               f"#{ex['index']}  {'correct' if ok else 'WRONG'}\npredicted {ex['pred_name']} "
+               f"({100 * ex['confidence']:.0f}%)\ntrue {ex['true_name']}",
+               colour="tab:green" if ok else "tab:red", fontsize=9)
+    fig.suptitle(f"{network}\ntop: 4 correct test predictions (random, seeded); bottom: its 4 most confident "
+                 "mistakes", fontsize=11)
+    return fig
+
+
+def roc_figure(curves: dict, classes) -> Figure:
+    """One-vs-rest ROC curves per class, a panel per network; AUCs in the legend."""
+    fig = Figure(figsize=(13, 6.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(curves)))
+    for ax, (network, roc) in zip(axes, curves.items()):
+        for k, name in enumerate(classes):
+            c = roc["classes"][name]
+            ax.plot(c["fpr"], c["tpr"], color=colormaps[CLASS_COLOURS](k), lw=1.3, label=f"{name}  AUC {c['auc']:.4f}")
+        ax.plot([0, 1], [0, 1], color="gray", ls=":", lw=1)
+        ax.set_xscale("symlog", linthresh=0.01)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0.5, 1.005)
+        ax.set_xlabel("false positive rate (linear below 0.01, log above)")
+        ax.set_ylabel("true positive rate")
+        ax.set_title(f"{network}\nmacro AUC {roc['macro_auc']:.4f}", fontsize=11)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle("One-vs-rest ROC curves on the test set: each class against the other nine, "
+                 "scored by its softmax probability", fontsize=11)
+    return fig
+
+
+def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
+    """2-D t-SNE of penultimate features, a panel per network, coloured by true class."""
+    fig = Figure(figsize=(14, 7), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(embeddings)))
+    for ax, (network, (points, labels, layer)) in zip(axes, embeddings.items()):
+        for k, name in enumerate(classes):
+            sel = labels == k
+            ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.7, color=colormaps[CLASS_COLOURS](k),
+                       label=name, rasterized=True)
+        ax.set_title(f"{network}\nfeatures: {layer}", fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[-1].legend(markerscale=4, fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(f"t-SNE of the penultimate-layer features of the test images, coloured by true class\n({note})",
+                 fontsize=11)
+    return fig

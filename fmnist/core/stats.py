@@ -1,0 +1,99 @@
+"""The one verdict rule of every comparison the package states.
+
+Two settings compared over seeds are paired by seed (same seed: same initial weights, batch
+order and data subset), so the rule is a t-interval of the per-seed differences: the mean
+difference +- t(0.975, n - 1) x its standard error. A verdict names a winner only when that
+95 % interval excludes zero; otherwise it says no difference was detected at this budget,
+with the interval, since "no difference detected" is an answer too.
+"""
+import math
+
+from scipy import stats
+
+CONFIDENCE = 0.95
+
+
+def interval(values, confidence: float = CONFIDENCE) -> dict:
+    """Mean and the t-interval of the mean of `values` (n >= 2; with n = 1 the bounds are None)."""
+    values = [float(v) for v in values]
+    n = len(values)
+    if n == 0:
+        raise ValueError("an interval needs at least one value")
+    mean = sum(values) / n
+    if n < 2:
+        return {"mean": mean, "low": None, "high": None, "half_width": None, "n": n}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return {"mean": mean, "low": mean - half, "high": mean + half, "half_width": half, "n": n}
+
+
+def paired(a: dict, b: dict, confidence: float = CONFIDENCE) -> dict:
+    """b minus a over the seeds both have (`a` and `b` map seed -> value): the interval of the
+    per-seed differences, with the seeds used."""
+    seeds = sorted(set(a) & set(b), key=str)
+    if not seeds:
+        raise ValueError("the two settings share no seed")
+    result = interval([b[s] - a[s] for s in seeds], confidence)
+    result["seeds"] = list(seeds)
+    return result
+
+
+def excludes_zero(diff: dict) -> bool:
+    return diff["low"] is not None and (diff["low"] > 0 or diff["high"] < 0)
+
+
+def flipped(diff: dict) -> dict:
+    """The interval of a minus b from that of b minus a."""
+    return {**diff, "mean": -diff["mean"], "low": None if diff["high"] is None else -diff["high"],
+            "high": None if diff["low"] is None else -diff["low"]}
+
+
+def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget",
+            higher_is_better: bool = True) -> str:
+    """One sentence for `paired(a_values, b_values)` (b minus a): who is ahead, or that nothing
+    was detected. For a loss (higher_is_better False) the lower side is ahead, and the numbers
+    are a minus b, so that they read with the sentence. Points print with 2 decimals, a loss
+    (no unit) with 4."""
+    n = diff["n"]
+    d = 2 if unit.strip() else 4
+    gain = diff if higher_is_better else flipped(diff)  # > 0: b is ahead
+    what = f"{b} minus {a}" if higher_is_better else f"{a} minus {b}"
+    lower = "" if higher_is_better else ", lower is better"
+    if diff["low"] is None:
+        return (f"{what}{lower}: {gain['mean']:+.{d}f}{unit} from a single seed: no interval, so no verdict "
+                "(run at least 3 seeds)")
+    ci = lambda x: f"95 % CI {x['low']:+.{d}f} to {x['high']:+.{d}f}{unit}, {n} seeds"  # noqa: E731
+    if gain["low"] > 0:
+        return f"{b} ahead of {a} by {gain['mean']:.{d}f}{unit}{lower} ({ci(gain)})"
+    if gain["high"] < 0:  # the interval turned round, so that it reads with the sentence
+        return f"{a} ahead of {b} by {-gain['mean']:.{d}f}{unit}{lower} ({ci(flipped(gain))})"
+    return (f"no difference detected between {a} and {b} at {budget} ({what} {gain['mean']:+.{d}f}{unit}{lower}; "
+            f"{ci(gain)})")
+
+
+def sign_test(differences) -> dict:
+    """Two-sided sign test of "the differences are as often above zero as below" (zeros dropped):
+    how many are positive, of how many, and the exact binomial p-value."""
+    signs = [d for d in differences if d != 0]
+    positive = sum(d > 0 for d in signs)
+    p = float(stats.binomtest(positive, len(signs), 0.5).pvalue) if signs else 1.0
+    return {"positive": positive, "n": len(signs), "p": p}
+
+
+def across(diffs: dict, a: str, b: str, unit: str = " points") -> str:
+    """A claim across a sweep (`diffs`: setting -> paired(...) of b minus a, each with its own
+    seeds). "b is better at every setting" is claimed only when every interval excludes zero
+    on b's side (an intersection-union test: no correction needed); beside it, the sign test of
+    the mean differences."""
+    values = list(diffs.values())
+    ahead = [k for k, d in diffs.items() if excludes_zero(d) and d["low"] > 0]
+    behind = [k for k, d in diffs.items() if excludes_zero(d) and d["high"] < 0]
+    test = sign_test([d["mean"] for d in values])
+    sign = (f"sign test over the {len(values)} settings' mean differences: {test['positive']} of {test['n']} "
+            f"favour {b}, p = {test['p']:.3f}")
+    if values and len(ahead) == len(values):
+        return f"{b} ahead of {a} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
+    if values and len(behind) == len(values):
+        return f"{a} ahead of {b} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
+    return (f"{b} ahead at {len(ahead)} and {a} ahead at {len(behind)} of {len(values)} settings (95 % interval "
+            f"excludes 0); no difference detected at the other {len(values) - len(ahead) - len(behind)}; {sign}")

@@ -1,0 +1,208 @@
+"""Files in and out without losing anything: staged outputs, safe checkpoint loading.
+
+A run writes every output into a hidden staging folder inside the output directory and
+moves them into place only when the whole run has succeeded, so a crash, a Ctrl-C or a
+diverging loss leaves the previous complete results untouched and no partial files.
+"""
+import contextlib
+import json
+import os
+import pickle
+import shutil
+import signal
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+MIN_FREE_BYTES = 64 * 2**20  # weights + figures + PDF take well under this
+
+
+class UserError(Exception):
+    """A problem the user can fix; the scripts print its message on one line, no traceback."""
+
+
+def check_out_dir(path: Path) -> Path:
+    """Create `path` if needed and prove it can take a run's files, before any training."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"output directory {path} is a file, not a directory; pass another --out-dir")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"output directory {path} cannot be written ({err.strerror}); "
+                        "pass another --out-dir") from None
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(f"output directory {path} has only {free // 2**20} MiB free, "
+                        f"a run needs {MIN_FREE_BYTES // 2**20} MiB; free some space or pass another --out-dir")
+    return path
+
+
+@contextlib.contextmanager
+def staged(out_dir: Path):
+    """Yield a staging folder; on success move its files into `out_dir`, else delete it."""
+    stage = Path(out_dir) / f".staging-{os.getpid()}"
+    stage.mkdir()
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the moves are not to be cut short
+    try:
+        for item in sorted(stage.iterdir()):
+            target = Path(out_dir) / item.name
+            if item.is_dir() and target.is_dir():  # a folder of figures: swap it whole
+                old = stage / f".old-{item.name}"
+                os.replace(target, old)
+                os.replace(item, target)
+                shutil.rmtree(old)
+            else:
+                os.replace(item, target)
+        stage.rmdir()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(obj, path: Path) -> None:
+    path.write_text(json.dumps(obj, indent=1) + "\n")
+
+
+def save_json(obj, path: Path) -> None:
+    """write_json, whole or not at all (beside it, then renamed): Ctrl-C keeps the file as it was."""
+    write_atomic(path, lambda tmp: write_json(obj, tmp))
+
+
+def read_json(path: Path, remake: str = "delete it or run python fashionmnist.py again"):
+    """The parsed file ({} if there is none); damaged JSON is one line naming the file and `remake`."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path} cannot be read ({err}); {remake}") from None
+
+
+# --- the shape of the package's own JSON files --------------------------------------------------
+# A schema is a type (or a tuple of types), a dict of keys (a key ending in "?" may be absent),
+# a one-item list (every item has that shape) or Each (an object of any keys, every value alike).
+
+NUMBER = (int, float)
+NULL = type(None)
+
+
+class Each:
+    def __init__(self, schema, keyed_by: str):
+        self.schema, self.keyed_by = schema, keyed_by
+
+
+KINDS = {dict: "an object", list: "a list", str: "a string", NULL: "null", int: "a number", float: "a number",
+         bool: "true/false"}
+
+
+def _kind(value) -> str:
+    return KINDS.get(type(value), type(value).__name__)
+
+
+def _expected(schema) -> str:
+    if isinstance(schema, Each):
+        return f"an object keyed by {schema.keyed_by}"
+    if isinstance(schema, (dict, list)):
+        return KINDS[type(schema)]
+    kinds = schema if isinstance(schema, tuple) else (schema,)
+    return " or ".join(dict.fromkeys(KINDS.get(k, k.__name__) for k in kinds))
+
+
+def _problem(value, schema, where: str) -> str | None:
+    """The first place where `value` does not have the shape `schema`, in words; None if it does."""
+    if isinstance(schema, (dict, Each)):
+        if not isinstance(value, dict):
+            return f"`{where}` is {_kind(value)}, expected {_expected(schema)}"
+        items = ([(k, schema.schema, False) for k in value] if isinstance(schema, Each)
+                 else [(k.rstrip("?"), v, k.endswith("?")) for k, v in schema.items()])
+        for key, sub, optional in items:
+            if key not in value:
+                if not optional:
+                    return f"`{where + '.' if where else ''}{key}` is missing"
+                continue
+            found = _problem(value[key], sub, f"{where + '.' if where else ''}{key}")
+            if found:
+                return found
+        return None
+    if isinstance(schema, list):
+        if not isinstance(value, list):
+            return f"`{where}` is {_kind(value)}, expected a list"
+        for i, item in enumerate(value):
+            found = _problem(item, schema[0], f"{where}[{i}]")
+            if found:
+                return found
+        return None
+    kinds = schema if isinstance(schema, tuple) else (schema,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        return f"`{where}` is {_kind(value)}, expected {_expected(schema)}"
+    return None
+
+
+def load_checked(path: Path, schema, remake: str, missing_ok: bool = True):
+    """Read one of the package's JSON files and check the shape its readers rely on; refuse a
+    damaged or misshapen file in one line that names it, what is wrong and `remake`. A missing
+    file gives {} where `missing_ok`."""
+    path = Path(path)
+    if not path.is_file():
+        if missing_ok:
+            return {}
+        raise UserError(f"no {path.name} at {path}; {remake}")
+    value = read_json(path, remake)
+    if not isinstance(value, dict):
+        raise UserError(f"{path} holds {_kind(value)}, expected an object; {remake}")
+    found = _problem(value, schema, "")
+    if found:
+        raise UserError(f"{path}: {found}; {remake}")
+    return value
+
+
+def load_weights(model: nn.Module, path: Path, what: str, hint: str) -> nn.Module:
+    """Load a plain state_dict into `model` (strict, weights_only=True) or explain what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no trained {what} at {path}: {hint}")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise UserError(f"{path} is not a PyTorch checkpoint (not a zip archive: truncated, damaged "
+                        "or another kind of file)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"{path} holds pickled objects other than tensors; it was refused unread "
+                        "(only plain state_dicts are loaded, never code)") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"{path} is not a readable PyTorch checkpoint (truncated or damaged: {reason})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"{path} is not a state_dict of tensors")
+    expected = model.state_dict()
+    if set(state) != set(expected):
+        raise UserError(f"{path} holds the weights of another network, not {what} "
+                        f"({len(set(expected) - set(state))} of its {len(expected)} tensors are missing)")
+    wrong = [k for k in expected if state[k].shape != expected[k].shape]
+    if wrong:
+        k = wrong[0]
+        raise UserError(f"{path} holds {what} weights of a different size: {k} is "
+                        f"{tuple(state[k].shape)}, this {what} has {tuple(expected[k].shape)}")
+    model.load_state_dict(state, strict=True)
+    return model

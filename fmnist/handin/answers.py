@@ -1,0 +1,117 @@
+"""The written answers of questions 8 and 9, computed from the measurements.
+
+Every number and every word of direction (higher, lower, more, fewer, rises, falls) comes
+from the numbers passed in, so other measurements give other sentences; the tests feed
+made-up numbers both ways.
+"""
+from fmnist.core.words import change, compare, listing, trend
+
+STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
+
+
+def stage_name(stage: str) -> str:
+    if stage in STAGE_NAMES:
+        return STAGE_NAMES[stage]
+    if stage.startswith("relu") and stage[4:].isdigit():
+        return f"conv stage {stage[4:]}"
+    return stage
+
+
+def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> str:
+    """The answer to question 8 from the evidence of `evidence.question8` and, when the study
+    has run, `studies.locality.comparisons` (None: it has not)."""
+    ffn, cnn = q8["networks"]["ffn"], q8["networks"]["cnn"]
+    gap = cnn["accuracy"] - ffn["accuracy"]
+    ratio = max(ffn["parameters"], cnn["parameters"]) / max(1, min(ffn["parameters"], cnn["parameters"]))
+    seeds = sorted({n["seed"] for n in (ffn, cnn) if "seed" in n})
+    run = f"In this run (one trained network of each, seed {', '.join(map(str, seeds))}), t" if seeds else "T"
+    out = [f"{run}he CNN classifies {cnn['accuracy']:.2f}% of the test images correctly and the FFN {ffn['accuracy']:.2f}%: "
+           f"the CNN is {abs(gap):.2f} points {compare(gap, 0)}, with a {compare(cnn['loss'], ffn['loss'])} test loss "
+           f"({cnn['loss']:.3f} against {ffn['loss']:.3f}) and {ratio:.1f} times "
+           f"{compare(cnn['parameters'], ffn['parameters'], 'more', 'fewer', 'as many')} parameters "
+           f"({cnn['parameters']:,} against {ffn['parameters']:,})."]
+    gains = [r for r in q8["classes"] if r["points"] > 0]
+    losses = [r for r in q8["classes"] if r["points"] < 0]
+    say = lambda r: f"{r['class']} ({r['points']:+.1f} points, {r['gained_images']:+d} images)"  # noqa: E731
+    part = (f"Per class, it gains most on {listing([say(r) for r in gains[:4]])}" if gains
+            else "Per class, it gains on no class")
+    part += (f", and loses on {listing([say(r) for r in losses[::-1]])}." if losses else ", and loses on none.")
+    out.append(part)
+    conv = q8["weight_sharing"][0]
+    c_out, h, w = conv["output"]
+    kh, kw = conv["kernel"]
+    out.append(f"Its first layer applies each of its {c_out} {kh}x{kw} kernels at all {h * w} positions: "
+               f"{conv['shared']:,} parameters, where a locally connected layer with the same receptive fields would "
+               f"need {conv['local']:,} ({conv['local'] / conv['shared']:.0f} times as many) and a fully connected layer "
+               f"making the same {c_out * h * w:,} outputs from the pixels {conv['dense']:,}: a detector learned in one "
+               "place is used everywhere.")
+    t = q8["translation"]
+    k = t["shifts"].index(shift) if shift in t["shifts"] else len(t["shifts"]) - 1
+    s = t["shifts"][k]
+    drop = {n: 100 * (t["accuracy"][n][0] - t["accuracy"][n][k]) for n in ("ffn", "cnn")}
+    out.append(f"Moved {s} pixel{'s' if s != 1 else ''} (the four directions averaged, {t['images']:,} test images), "
+               f"the FFN's accuracy {change(100 * t['accuracy']['ffn'][0], 100 * t['accuracy']['ffn'][k])} and the CNN's "
+               f"{change(100 * t['accuracy']['cnn'][0], 100 * t['accuracy']['cnn'][k])}: the "
+               f"{'CNN' if drop['cnn'] < drop['ffn'] else 'FFN'} is {'the less' if drop['cnn'] != drop['ffn'] else 'no more'} "
+               "affected by where the garment sits.")
+    if locality is None or not {"ffn", "cnn"} <= set(locality):
+        out.append("Whether the CNN relies on neighbouring pixels is measured by python experiments.py locality "
+                   "(both networks trained on images and on scrambled pixels); it has not been run for these outputs.")
+    else:
+        f, c = locality["ffn"]["difference"], locality["cnn"]["difference"]
+        out.append(f"Trained on images whose pixels are scrambled by one fixed permutation, the FFN changes by "
+                   f"{f['mean']:+.2f} points and the CNN by {c['mean']:+.2f} ({locality['cnn']['difference']['n']} "
+                   f"seeds each): {locality['ffn']['verdict']}; {locality['cnn']['verdict']}.")
+        cnn_hurt = c["high"] is not None and c["high"] < 0
+        ffn_same = f["low"] is not None and f["low"] <= 0 <= f["high"]
+        if cnn_hurt and ffn_same:
+            out.append("So the CNN's edge comes from the images' local structure, which its 3x3 kernels exploit and "
+                       "a fully connected layer, blind to which pixels are neighbours, cannot.")
+        elif cnn_hurt:
+            out.append("Scrambling costs the CNN, so it uses the images' local structure; the FFN's change is not "
+                       "zero either, so the contrast is less clean than the theory predicts.")
+        else:
+            out.append("Scrambling did not measurably cost the CNN at this budget, so these runs do not show that "
+                       "it relies on local structure.")
+    return " ".join(out)
+
+
+def q9_paragraph(q9: dict) -> str:
+    """The answer to question 9 from `evidence.question9`."""
+    rows = q9["stages"]
+    convs = [r for r in rows if len(r["shape"]) == 3 and r["stage"] != "input"]
+    first, last = rows[0], rows[-1]
+    fields = listing([f"{r['receptive_field']}" for r in convs])
+    out = [f"Each stage sees more of the image than the one before: one value's receptive field is 1 pixel in the input, "
+           f"{fields} pixels after conv stages 1-{len(convs)}, and the whole image ({last['receptive_field']}x"
+           f"{last['receptive_field']}) at {stage_name(last['stage'])}. Meanwhile the maps "
+           f"{compare(convs[-1]['shape'][1], first['shape'][1], 'grow', 'shrink', 'keep their size')} from "
+           f"{first['shape'][1]}x{first['shape'][2]} to {convs[-1]['shape'][1]}x{convs[-1]['shape'][2]} and the "
+           f"channels go from 1 to {listing([str(r['shape'][0]) for r in convs])}: the progression of question 7, where "
+           "each stage's maps are coarser and more numerous than the last."]
+    sizes = q9["sizes"]
+    probes = [100 * r["probe"] for r in rows]
+    out.append(f"A linear classifier (logistic regression fitted on {sizes['probe_train']:,} training images, scored on "
+               f"{sizes['probe_test']:,} test images) reads the class off "
+               + listing([f"{stage_name(r['stage'])} with {p:.1f}%" for r, p in zip(rows, probes)])
+               + f" accuracy: class information that a linear rule can use {trend(probes)}.")
+    zeros = [r for r in rows if r["zeros"] is not None]
+    out.append(f"The activations get {compare(zeros[-1]['zeros'], zeros[0]['zeros'], 'sparser', 'denser', 'no sparser')}"
+               f": {100 * zeros[0]['zeros']:.0f}% of the values are zero after {stage_name(zeros[0]['stage'])} and "
+               f"{100 * zeros[-1]['zeros']:.0f}% after {stage_name(zeros[-1]['stage'])}.")
+    pure = [r for r in rows if r["purity"] is not None]
+    chance = sizes.get("purity_chance")
+    share = listing([f"{100 * r['purity']:.0f}% ({stage_name(r['stage'])})" for r in pure])
+    rising = pure[-1]["purity"] > pure[0]["purity"]
+    out.append(f"Of the {sizes['purity_top']} test images that excite a channel most, the share from a single class is "
+               f"{share}" + (f", against {100 * chance:.0f}% for a channel blind to the class" if chance else "") + ": "
+               + ("early channels respond to strokes and edges found in every kind of garment, later ones to parts "
+                  "that mark a class (the next page shows the patches they respond to)." if rising else
+                  "the channels do not become more class-specific with depth here."))
+    top = convs[-1]
+    gap = 100 * (top["probe"] - first["probe"])
+    said = (f"a linear rule gets {100 * top['probe']:.1f}% right from the last conv stage, {abs(gap):.1f} points "
+            f"{compare(gap, 0)} than from the raw pixels")
+    out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
+               else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
+    return " ".join(out)

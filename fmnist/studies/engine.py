@@ -1,0 +1,311 @@
+"""experiments.py's machinery: a study is a list of runs, each saved the moment it finishes.
+
+A run is keyed by its full configuration (a hash of its canonical JSON), so a rerun skips
+what is already in results.json and `--fresh` redoes it. results.json is replaced whole
+(written beside it, then renamed), so Ctrl-C or a crash loses at most the run in progress
+and never leaves a half-written file. When every run is in, the study's table, figures and
+the shared experiments.pdf are rebuilt from results.json alone.
+"""
+import csv
+import datetime
+import hashlib
+import io
+import json
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from fmnist.core import files, provenance, storage
+from fmnist.core.data import stratified
+from fmnist.core.pages import Page, write_document
+from fmnist.core.storage import write_atomic
+from fmnist.core.training import Diverged, batch_loss
+from fmnist.studies import groups
+
+PDF_NAME = "experiments.pdf"
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    fresh: bool = False
+    epochs: int | None = None      # None: each study's own default
+    seed: int = 0
+    fractions: tuple | None = None  # pretrain and transfer: fractions of the labelled set
+    full: bool = False
+    seeds: int | None = None       # seeds per compared row (None: the study's own)
+
+
+@dataclass
+class Context:
+    """What every run of a study sees: the options, the data, the device and its folder."""
+    options: Options
+    splits: dict
+    device: torch.device
+    folder: Path
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    key: str
+    fmt: str = "{}"
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study. plan: the run configurations (each with a unique "name"); run: train and
+    measure one, returning its record; finish: numbers computed once all runs are in;
+    rows: the planned records -> one table row (dict by column key) each; pages: the figures;
+    notes: lines under the table."""
+    name: str
+    spec: str
+    title: str
+    plan: Callable
+    run: Callable
+    columns: tuple
+    rows: Callable
+    pages: Callable
+    finish: Callable = lambda results, ctx: {}
+    notes: Callable = lambda results: []
+    files: Callable = lambda config: []  # files in the study folder a finished run must have left
+    headline: Callable = lambda results: []  # the summary page's lines: what the study found
+    networks: Callable = lambda config: []  # fresh networks whose code computes a run: its own,
+    #                                         then those whose weights it starts from
+    measure: str = "val_loss"                 # what ranks the rows (groups.MEASURES)
+    compared: Callable = lambda config: True  # whether a run's row is ranked (not an upstream run)
+    describe: Callable = lambda runs, records: {}  # a row's runs (and all) -> {column title: text}
+
+
+def run_key(config: dict) -> str:
+    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def fingerprint(study: Study, config: dict) -> str:
+    """What computes a run besides its configuration: the structure and class source of each
+    of its networks and the training objective (provenance.network_fingerprint). A finished
+    run whose fingerprint differs from today's was computed by other code and is redone.
+    (Building the networks draws from torch's global generator; every run is seeded anew.)"""
+    parts = [provenance.network_fingerprint(m, batch_loss) for m in study.networks(config)]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
+
+
+def subset(split: tuple, per_class: int | None, seed: int = 0) -> tuple:
+    """A class-stratified subset (`per_class` images of each class), or the whole split."""
+    if per_class is None:
+        return split
+    idx = stratified(split[1], per_class, seed)
+    return split[0][idx], split[1][idx]
+
+
+def save_results(results: dict, path: Path) -> None:
+    """One line per run (figure data makes the records long), written atomically."""
+    def write(tmp: Path) -> None:
+        runs = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in results["runs"].items())
+        rest = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)
+        tmp.write_text(rest[:-2] + ',\n"runs": {\n' + runs + "\n}}\n")
+    write_atomic(path, write)
+
+
+def load_results(path: Path, name: str, fresh: bool = False) -> dict:
+    """The study's results so far, checked (files.load_results); empty when there are none.
+    With `fresh`, a file that cannot be read is started again rather than refused."""
+    try:
+        results = files.load_results(path, name)
+    except storage.UserError:
+        if not fresh:
+            raise
+        results = {}
+    return results or {"study": name, "runs": {}, "plan": [], "finished": None}
+
+
+def planned(results: dict) -> list[dict]:
+    """The records of the study's last plan, in plan order."""
+    return [results["runs"][k] for k in results["plan"] if k in results["runs"]]
+
+
+def longer(results: dict) -> list[dict]:
+    """The records of the convergence check: the top two rows with twice the epochs."""
+    return [results["runs"][k] for k in results.get("longer", []) if k in results["runs"]]
+
+
+def convergence(study: Study, results: dict) -> dict | None:
+    return groups.convergence(planned(results), longer(results), study.measure)
+
+
+def notes(study: Study, results: dict) -> list[str]:
+    """The lines under a study's table: its own notes, then the convergence check's sentence."""
+    check = convergence(study, results)
+    return study.notes(results) + ([check["sentence"]] if check else [])
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def clock(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
+    """Run every unfinished run of the study's plan, saving each; then the convergence check
+    (the top two rows again with twice the epochs); then finish and write the outputs.
+    Returns the results and the pages drawn, for the PDF."""
+    ctx.folder.mkdir(parents=True, exist_ok=True)
+    path = ctx.folder / "results.json"
+    results = load_results(path, study.name, ctx.options.fresh)
+    configs = study.plan(ctx)
+    keys = [run_key(c) for c in configs]
+    if ctx.options.fresh:
+        for k in list(results["runs"]):
+            results["runs"].pop(k)
+    results.update(plan=keys, longer=[], finished=None)
+    results.pop("finish", None)
+    save_results(results, path)
+    start, started = time.perf_counter(), provenance.now()
+    _run_all(study, ctx, results, path, configs, log, start)
+    extra = groups.longer_configs(planned(results), study.measure, study.compared)
+    if extra:
+        results["longer"] = [run_key(c) for c in extra]
+        log(f"{study.name}: convergence check, the top two rows by {groups.MEASURES[study.measure][0]} with "
+            f"{groups.LONGER}x the epochs: {', '.join(dict.fromkeys(groups.row_of(c) for c in extra))}")
+        _run_all(study, ctx, results, path, extra, log, time.perf_counter())
+    results["finish"] = study.finish(results, ctx)
+    results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    results["seconds_this_session"] = round(time.perf_counter() - start, 1)
+    results["provenance"] = provenance.record(ctx.device, ctx.options.seed, ctx.splits.get("files"), started)
+    save_results(results, path)
+    return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
+
+
+def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float) -> None:
+    """Run the configs not finished yet by today's code (each saved as it finishes)."""
+    keys = [run_key(c) for c in configs]
+    prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
+    stale = [c["name"] for k, c in zip(keys, configs)
+             if k in results["runs"] and results["runs"][k].get("fingerprint") != prints[k]]
+    done = lambda k, c: (k in results["runs"] and results["runs"][k].get("fingerprint") == prints[k]  # noqa: E731
+                         and all((ctx.folder / f).is_file() for f in study.files(c)))
+    todo = [(k, c) for k, c in zip(keys, configs) if not done(k, c)]
+    kept = [c["name"] for k, c in zip(keys, configs) if done(k, c)]
+    log(f"{study.name}: {len(configs)} runs" + (f"; {len(kept)} finished earlier are kept ({_names(kept)}); "
+                                                 "--fresh redoes them" if kept else ""))
+    if stale:
+        log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
+            f"ran ({_names(stale)})")
+    for n, (key, config) in enumerate(todo, start=1):
+        began, began_at = time.perf_counter(), provenance.now()
+        torch.manual_seed(config.get("seed", 0))  # a run's initial weights never depend on the runs before it
+        try:
+            record = study.run(config, ctx)
+        except Diverged as err:
+            record = {"diverged": str(err)}
+        record.update(config=config, seconds=round(time.perf_counter() - began, 1),
+                      finished_at=datetime.datetime.now().isoformat(), fingerprint=prints[key],
+                      provenance=provenance.record(ctx.device, config.get("seed"), ctx.splits.get("files"), began_at))
+        results["runs"][key] = record
+        save_results(results, path)
+        elapsed = time.perf_counter() - start
+        left = elapsed / n * (len(todo) - n)
+        outcome = "DIVERGED" if "diverged" in record else f"val acc {100 * record['val']['accuracy']:.2f}%" \
+            if "val" in record and "accuracy" in record["val"] else "done"
+        log(f"[{len(configs) - len(todo) + n}/{len(configs)}] {config['name']}: {outcome} in {clock(record['seconds'])}"
+            f"; about {clock(left)} left")
+
+
+def summary_table(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per setting over its seeds: mean ± the 95 % interval's half-width, n, the best
+    epochs and why the runs stopped; then the convergence check's rows."""
+    rows = []
+    best = groups.ranked(planned(results), study.measure, study.compared)[:1]
+    for phase, records in (("", planned(results)), (f" ({groups.LONGER}x epochs)", longer(results))):
+        for row, runs in groups.by_row(records).items():
+            s = groups.summary(runs)
+            described = study.describe(runs, records)
+            mark = " *" if not phase and best and best[0][0] == row else ""
+            cells = {"setting": row + phase + mark, **described, "n": str(s["n"]),
+                     "val loss": groups.cell(s["val_loss"], 4), "val acc %": groups.cell(s["val_acc"], 2),
+                     "test acc %": groups.cell(s["test_acc"], 2),
+                     "best epoch (of)": f"{','.join(map(str, s['best_epochs']))} ({s['epochs']})",
+                     "stopped": s["stopped"], "s / run": f"{s['seconds']:.0f}"}
+            rows.append(cells)
+    titles = list(dict.fromkeys(k for cells in rows for k in cells))  # every row's columns, in order
+    return titles, [[cells.get(k, "-") for k in titles] for cells in rows]
+
+
+def table(study: Study, results: dict) -> tuple[list[str], list[list]]:
+    """The column titles and, per planned run, the raw values (None where not measured)."""
+    rows = study.rows(planned(results) + longer(results))
+    return [c.title for c in study.columns], [[r.get(c.key) for c in study.columns] for r in rows]
+
+
+def formatted(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    titles, rows = table(study, results)
+    return titles, [["-" if v is None else c.fmt.format(v) for c, v in zip(study.columns, row)] for row in rows]
+
+
+def _markdown_table(titles: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def markdown(study: Study, results: dict) -> str:
+    """The summary over seeds (mean ± 95 % half-width), its notes, then every run."""
+    lines = _markdown_table(*summary_table(study, results)) + [""] + [f"{n}  " for n in notes(study, results)]
+    lines += ["", "Every run:", ""] + _markdown_table(*formatted(study, results))
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(study: Study, results: dict) -> str:
+    titles, rows = table(study, results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(titles)
+    writer.writerows([[round(v, 6) if isinstance(v, float) else v for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
+    """table.md, table.csv and the figures (PNG; --quick draws them coarser, to be quick);
+    returns the pages, so that the PDF need not draw them again."""
+    write_atomic(folder / "table.md", lambda tmp: tmp.write_text(markdown(study, results)))
+    write_atomic(folder / "table.csv", lambda tmp: tmp.write_text(csv_text(study, results)))
+    pages = study.pages(results)
+    for page in pages:
+        write_atomic(folder / f"{page.stem}.png", lambda tmp: page.fig.savefig(tmp, dpi=dpi, format="png"))
+    return pages
+
+
+def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | None = None) -> list[str]:
+    """experiments.pdf from every finished study under out_dir/experiments (the pages of the
+    studies in `drawn`, name -> pages, are reused); returns the studies' names."""
+    drawn = drawn or {}
+    lines, pages, included = [], [], []
+    for name, study in studies.items():
+        path = out_dir / "experiments" / name / "results.json"
+        results = files.load_results(path, name)
+        if not results.get("finished"):
+            continue
+        included.append(name)
+        records = planned(results) + longer(results)
+        lines += [f"{name} ({study.spec}): {study.title}",
+                  f"  {len(records)} runs, finished {results['finished']}, "
+                  f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
+        if results.get("provenance"):
+            lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
+                                       subsequent_indent="    "))
+        check = convergence(study, results)
+        lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
+                  for line in study.headline(results) + ([check["sentence"]] if check else [])] + [""]
+        titles, rows = summary_table(study, results)
+        pages.append(Page(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
+                                 table_page(study.title, titles, rows, notes(study, results))))
+        pages += drawn[name] if name in drawn else study.pages(results)
+    if included:
+        write_atomic(out_dir / PDF_NAME, lambda tmp: write_document(
+            tmp, "Fashion-MNIST experiments", lines, pages, "Fashion-MNIST experiments"))
+    return included
+

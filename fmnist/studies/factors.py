@@ -1,0 +1,141 @@
+"""Study `settings` (spec 003, report item 8): the plain four-block network of the `mobilenet`
+study, its accuracy when one training setting changes: the loss function (cross-entropy, or
+label-smoothed cross-entropy), the batch size, the learning rate, the epochs, and the ratio
+of training to test images. Every row runs the same seeds, paired against the base."""
+from fmnist.core import stats
+from fmnist.core.pages import Page
+from fmnist.studies import figures, groups
+from fmnist.studies.engine import Column, Context, Study, planned, subset
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
+from fmnist.studies.networks import init_network
+
+TRAIN_PER_CLASS, EPOCHS = 1000, 4  # as the mobilenet study: 10,000 training images, 4 epochs
+BASE = {"conv_blocks": 4, "mobilenet_blocks": 0, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4,
+        "optimizer": "sgd", "momentum": 0.9, "flip": True, "label_smoothing": 0.0, "train_share": 1.0}
+# (factor, row name, the change); the base row is every factor's reference
+ROWS = (
+    ("base", "base", {}),
+    ("loss function", "label smoothing 0.1", {"label_smoothing": 0.1}),
+    ("loss function", "label smoothing 0.3", {"label_smoothing": 0.3}),
+    ("batch size", "batch 32", {"batch_size": 32}),
+    ("batch size", "batch 512", {"batch_size": 512}),
+    ("learning rate", "lr 0.02", {"lr": 0.02}),
+    ("learning rate", "lr 0.5", {"lr": 0.5}),
+    ("epochs", "2 epochs", {"epochs_factor": 0.5}),
+    ("epochs", "8 epochs", {"epochs_factor": 2.0}),
+    ("train/test ratio", "train 25%", {"train_share": 0.25}),
+    ("train/test ratio", "train 50%", {"train_share": 0.5}),
+)
+QUICK = ("base", "label smoothing 0.1", "2 epochs", "train 50%")
+
+
+def plan(ctx: Context) -> list[dict]:
+    n = epochs(ctx, EPOCHS)
+    rows = []
+    for factor, name, change in ROWS:
+        if ctx.options.quick and name not in QUICK:
+            continue
+        c = {"study": "settings", "name": name, "factor": factor, **BASE,
+             **{k: v for k, v in change.items() if k != "epochs_factor"},
+             "epochs": max(1, round(n * change.get("epochs_factor", 1))), "train_per_class": TRAIN_PER_CLASS,
+             "quick": ctx.options.quick}
+        rows.append(c)
+    return seeded(rows, ctx)
+
+
+def run(config: dict, ctx: Context) -> dict:
+    data = splits(ctx, config["train_per_class"], config["seed"])
+    if config["train_share"] < 1:  # a stratified share of the seed's training images (nested in them)
+        data["train"] = subset(data["train"], max(1, round(config["train_share"] * len(data["train"][1]) / 10)),
+                               config["seed"])
+    record, _ = train_and_measure(init_network(config["conv_blocks"], config["mobilenet_blocks"]), config, data, ctx)
+    return record
+
+
+def rows(records: list[dict]) -> list[dict]:
+    out = []
+    for r in records:
+        c = r["config"]
+        row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": "cross-entropy" if not
+               c["label_smoothing"] else f"CE, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
+               "lr": c["lr"], "epochs": c["epochs"], "seconds": r["seconds"]}
+        if "test" in r:
+            row.update(images=r["sizes"]["train"], ratio=r["sizes"]["train"] / r["sizes"]["test"],
+                       best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                       test_acc=100 * r["test"]["accuracy"])
+        out.append(row)
+    return out
+
+
+COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("factor", "factor"), Column("training loss", "loss"),
+           Column("batch", "batch"), Column("lr", "lr", "{:g}"), Column("epochs", "epochs"),
+           Column("training images", "images", "{:,}"), Column("train / test", "ratio", "{:.2f}"),
+           Column("best epoch", "best_epoch"), Column("val loss", "val_loss", "{:.4f}"),
+           Column("val acc %", "val_acc", "{:.2f}"), Column("test acc %", "test_acc", "{:.2f}"),
+           Column("seconds", "seconds", "{:.0f}"))
+
+
+def differences(records: list[dict]) -> list[dict]:
+    """Every row against the base: test accuracy paired by seed, with the verdict."""
+    by = groups.by_row(records)
+    if "base" not in by:
+        return []
+    out = []
+    for row, runs in by.items():
+        if row != "base":
+            d = groups.difference(by["base"], runs, "test_acc")
+            out.append({"row": row, "factor": runs[0]["config"]["factor"], "difference": d,
+                        "test_acc": stats.interval(list(groups.per_seed(runs, "test_acc").values())),
+                        "verdict": stats.verdict(d, "the base", row, budget=f"{runs[0]['config']['epochs']} epochs")})
+    return out
+
+
+def answer(results: dict) -> list[str]:
+    """One sentence per factor: each change's test accuracy against the base's, and the verdict."""
+    records = planned(results)
+    by = groups.by_row(records)
+    base = stats.interval(list(groups.per_seed(by["base"], "test_acc").values()))
+    c = by["base"][0]["config"]
+    lines = [f"Base: the plain four-block network, {by['base'][0]['sizes']['train']:,} training images, {c['epochs']} "
+             f"epochs, batch {c['batch_size']}, peak lr {c['lr']:g}, cross-entropy: test accuracy {base['mean']:.2f}% "
+             f"(± {base['half_width'] or 0:.2f}, {base['n']} seeds). Each change against it, paired by seed:"]
+    factors = {}
+    for d in differences(records):
+        factors.setdefault(d["factor"], []).append(f"{d['row']} {d['test_acc']['mean']:.2f}%: {d['verdict']}")
+    lines += [f"- {factor}: " + "; ".join(parts) + "." for factor, parts in factors.items()]
+    return lines
+
+
+def factor_figures(results: dict) -> list:
+    records = planned(results)
+    by = groups.by_row(records)
+    bars = [(runs[0]["config"]["factor"], row, stats.interval(list(groups.per_seed(runs, "test_acc").values())))
+            for row, runs in by.items()]
+    return [figures.factor_figure("Test accuracy when one setting changes (mean and 95 % interval over seeds); the "
+                                 "dashed line is the base", bars)]
+
+
+def notes(results: dict) -> list[str]:
+    records = planned(results)
+    seeds = sorted({r["config"]["seed"] for r in records})
+    return [f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
+            f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
+            f"{TRAIN_PER_CLASS} images per class), the same in every row; the full validation and test splits; SGD "
+            "with Nesterov momentum 0.9, one-cycle learning rate, L2 5e-4, random mirroring. Losses in the table are "
+            "plain cross-entropy whatever the row trained with. The train/test ratio changes the training images "
+            "against the fixed 10,000 test images. Cells: mean ± the 95 % half-width over seeds (n)."]
+
+
+def pages(results: dict) -> list[Page]:
+    return [Page("settings_factors", "Spec 003, settings", "test accuracy when one setting changes",
+                 factor_figures(results)[0])]
+
+
+def headline(results: dict) -> list[str]:
+    return answer(results)[1:]
+
+
+STUDY = Study(name="settings", spec="Spec 003 (item 8)", title="One training setting at a time: loss, batch, lr, "
+              "epochs, train/test ratio", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes,
+              headline=headline, networks=lambda c: [init_network(c["conv_blocks"], c["mobilenet_blocks"])],
+              measure="val_acc", describe=lambda runs, records: {"factor": runs[0]["config"]["factor"]})

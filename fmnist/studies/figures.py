@@ -1,0 +1,328 @@
+"""Pure figure functions of experiments.py: data in, a matplotlib Figure out."""
+import math
+import textwrap
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from fmnist.core.plotting import grid_shape
+
+
+def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> Figure:
+    """A study's table, landscape, with its notes underneath."""
+    wrapped = [textwrap.fill(n, 150) for n in notes]
+    note_lines = sum(n.count("\n") + 1 for n in wrapped)
+    fig = Figure(figsize=(16, 1.4 + 0.3 * (len(rows) + 1) + 0.19 * note_lines))
+    ax = fig.add_axes([0.01, 0.02, 0.98, 0.9])
+    ax.axis("off")
+    height = 0.3 * (len(rows) + 1) / (fig.get_figheight() * 0.9)
+    labels = [textwrap.fill(c, 11) for c in columns]
+    chars = [max([len(line) for line in label.split("\n")] + [len(str(r[i])) for r in rows]) + 2
+             for i, label in enumerate(labels)]  # each column as wide as its longest text
+    cells = ax.table(cellText=rows, colLabels=labels, cellLoc="center", bbox=[0, 1 - height, 1, height],
+                     colWidths=[c / sum(chars) for c in chars])
+    cells.auto_set_font_size(False)
+    cells.set_fontsize(8)
+    for col in range(len(columns)):
+        cells[0, col].set_text_props(fontweight="bold")
+        cells[0, col].set_facecolor("#eeeeee")
+    for r, row in enumerate(rows, start=1):
+        if any(str(v).endswith(" *") for v in row):  # the marked row
+            for col in range(len(columns)):
+                cells[r, col].set_facecolor("#fff3c4")
+    ax.text(0, 1 - height - 0.02, "\n".join(wrapped), va="top", fontsize=8.5, family="monospace",
+            transform=ax.transAxes)
+    fig.suptitle(title, fontsize=12, y=0.99, va="top")
+    return fig
+
+
+def curves_figure(title: str, histories: dict) -> Figure:
+    """Loss and accuracy per epoch, training and validation, for a few runs (name -> epochs)."""
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    loss_ax, acc_ax = fig.subplots(1, 2)
+    for k, (name, epochs) in enumerate(histories.items()):
+        colour = f"C{k}"
+        x = [e["epoch"] for e in epochs]
+        loss_ax.plot(x, [e["train_loss"] for e in epochs], "--", color=colour, label=f"{name}: training")
+        loss_ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
+        acc_ax.plot(x, [100 * e["train_acc"] for e in epochs], "--", color=colour, label=f"{name}: training")
+        acc_ax.plot(x, [100 * e["val_acc"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
+    loss_ax.set_ylabel("cross-entropy loss")
+    acc_ax.set_ylabel("accuracy (%)")
+    for ax in (loss_ax, acc_ax):
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (augmented, dropout on); "
+                 "validation: the end-of-epoch weights in evaluation mode", fontsize=10)
+    return fig
+
+
+def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
+    """Training and validation loss per epoch, one panel per run (name -> epochs), shared axes."""
+    rows, cols = grid_shape(len(runs))
+    width, height = 3.1 * cols, 2.3 * rows + 1.0
+    fig = Figure(figsize=(width, height))  # a fixed layout: the layout solver would cost seconds here
+    axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
+    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 1.0 / height,
+                        wspace=0.08, hspace=0.4)
+    finite = [v for epochs in runs.values() for e in epochs for v in (e["train_loss"], e["val_loss"])
+              if v is not None and math.isfinite(v)]
+    for ax, (name, epochs) in zip(axes, runs.items()):
+        x = [e["epoch"] for e in epochs]
+        ax.plot(x, [e["train_loss"] for e in epochs], "--", color="tab:blue", label="training")
+        ax.plot(x, [e["val_loss"] for e in epochs], "o-", color="tab:orange", ms=3, label="validation")
+        ax.set_title(name + ("  (lowest val loss)" if name == best else ""), fontsize=9,
+                     fontweight="bold" if name == best else "normal")
+        ax.grid(alpha=0.3)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.2, 0.5, 1, 2: plain numbers, no 10^x
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.xaxis.set_tick_params(labelbottom=True)  # every panel says its epochs
+        if not epochs:
+            ax.text(0.5, 0.5, "diverged", ha="center", transform=ax.transAxes, color="tab:red")
+    for ax in axes[len(runs):]:
+        ax.set_axis_off()
+    if finite:
+        axes[0].set_ylim(min(finite) * 0.9, max(finite) * 1.1)
+    axes[0].legend(fontsize=8)
+    fig.supxlabel("epoch", y=0.15 / height)
+    fig.supylabel("cross-entropy loss (log scale)", x=0.15 / width)
+    fig.suptitle(textwrap.fill(title, int(11 * width)), fontsize=11)
+    return fig
+
+
+def filters_figure(title: str, filters: dict) -> Figure:
+    """The last conv layer's filters: a grid of 3x3 kernels (rows: output channels, columns:
+    input channels, or one row of depthwise kernels), plus a 1x1 pointwise matrix if any.
+    One symmetric colour scale per panel: red positive, blue negative, white 0."""
+    kernels = np.asarray(filters["kernels"])                 # (R, C, 3, 3)
+    pointwise = np.asarray(filters["pointwise"]) if filters.get("pointwise") is not None else None
+    fig = Figure(figsize=(13 if pointwise is not None else 10, 7), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.5, 1]) if pointwise is not None else (fig, None)
+    r, c = kernels.shape[:2]
+    mosaic = np.full((r * 4 - 1, c * 4 - 1), np.nan)           # 3x3 tiles with a 1-pixel gap
+    for i in range(r):
+        for j in range(c):
+            mosaic[4 * i:4 * i + 3, 4 * j:4 * j + 3] = kernels[i, j]
+    lim = float(np.nanmax(np.abs(mosaic))) or 1.0
+    ax = left.subplots()
+    image = ax.imshow(mosaic, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set_xticks(4 * np.arange(c) + 1, [str(j) for j in range(c)], fontsize=7)
+    ax.set_yticks(4 * np.arange(r) + 1, [str(i) for i in range(r)], fontsize=7)
+    ax.set_xlabel(filters["columns"])
+    ax.set_ylabel(filters["rows"])
+    ax.set_title(filters["kernels_label"], fontsize=10)
+    left.colorbar(image, ax=ax, shrink=0.6, label="weight")
+    if pointwise is not None:
+        ax = right.subplots()
+        lim = float(np.abs(pointwise).max()) or 1.0
+        image = ax.imshow(pointwise, cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_xlabel("input channel")
+        ax.set_ylabel("output channel")
+        ax.set_title(filters["pointwise_label"], fontsize=10)
+        right.colorbar(image, ax=ax, shrink=0.6, label="weight")
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def cost_ratio_figure(layers: list[dict]) -> Figure:
+    """Per layer shape: a depthwise-separable block's cost relative to a standard block, in
+    theory (1/N + 1/9), in counted FLOPs and in measured time on this machine."""
+    fig = Figure(figsize=(11, 5), layout="constrained")
+    ax = fig.subplots()
+    x = np.arange(len(layers))
+    for k, (key, label) in enumerate((("theory", "theory: 1/N + 1/9"), ("flops", "counted FLOPs"),
+                                      ("time", "measured time (forward + backward)"))):
+        values = [layer[key] for layer in layers]
+        bars = ax.bar(x + (k - 1) * 0.27, values, 0.27, label=label)
+        ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=7)
+    ax.axhline(1, color="gray", ls=":", lw=1)
+    ax.set_xticks(x, [f"{layer['in']} -> {layer['out']} ch\n{layer['side']}x{layer['side']} out" for layer in layers],
+                  fontsize=8)
+    ax.set_ylabel("depthwise-separable / standard")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("Cost of a MobileNet block relative to a standard 3x3 block with the same input and output "
+                 "(below 1: cheaper)\nFLOPs: torch.utils.flop_counter on the convolutions; time: median of repeated "
+                 "passes of the whole block (conv, batch norm, ReLU) on a batch", fontsize=10)
+    return fig
+
+
+def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
+    """One panel per metric against the fraction of labelled data (log scale), a line per
+    start: the mean over seeds, bars from the lowest to the highest seed, each seed a dot.
+    `metrics`: (label, {start: {fraction %: [value per seed]}})."""
+    fig = Figure(figsize=(15, 4.8), layout="constrained")
+    axes = fig.subplots(1, len(metrics))
+    for ax, (label, series) in zip(axes, metrics):
+        for k, (start, values) in enumerate(series.items()):
+            fractions = sorted(values)
+            means = np.array([np.mean(values[f]) for f in fractions])
+            low = means - np.array([min(values[f]) for f in fractions])
+            high = np.array([max(values[f]) for f in fractions]) - means
+            shift = 1 + 0.02 * (2 * k - 1)  # side by side, so the bars do not hide each other
+            ax.errorbar(np.array(fractions) * shift, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}",
+                        label=f"{start} start (mean; bars: seed range)")
+            for f in fractions:
+                ax.scatter([f * shift] * len(values[f]), values[f], s=10, color=f"C{k}", alpha=0.5, zorder=3)
+        ax.set_xscale("log")
+        ticks = sorted({f for values in series.values() for f in values})
+        ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
+        ax.minorticks_off()
+        ax.set_xlabel("labelled Fashion-MNIST-1 training images used (%, log scale)")
+        ax.set_title(label, fontsize=11)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
+    """The autoencoder's loss per epoch, and test images of each half above their reconstructions."""
+    fig = Figure(figsize=(14, 6.5), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 1.6])
+    ax = left.subplots()
+    epochs = [e["epoch"] for e in history]
+    ax.plot(epochs, [e["train_loss"] for e in history], "o--", label="training (mean over the epoch)")
+    ax.plot(epochs, [e["val_loss"] for e in history], "o-", label="held-out Fashion-MNIST-1 validation images")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("mean squared error (pixels in [-1, 1])")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("autoencoder loss", fontsize=11)
+    halves = list(examples.items())
+    cols = max(len(e["images"]) for _, e in halves)
+    axes = np.asarray(right.subplots(2 * len(halves), cols, squeeze=False))
+    for h, (name, e) in enumerate(halves):
+        for j in range(cols):
+            for r, (key, what) in enumerate((("images", "test image"), ("reconstructions", "reconstruction"))):
+                a = axes[2 * h + r, j]
+                a.set_axis_off()
+                if j < len(e[key]):
+                    a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
+                    a.set_title(f"{e['classes'][j]}" if r == 0 else what, fontsize=7, pad=2)
+        seen = "held out" if e.get("held_out") else "trained on"  # 004 trains the autoencoder on Fashion-MNIST-2's test images
+        axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest images ({seen})\nMSE {e['test_mse']:.4f}",
+                            transform=axes[2 * h, 0].transAxes,
+                            ha="right", va="center", fontsize=9)
+    right.suptitle("one test image of each class above its reconstruction", fontsize=10)
+    fig.suptitle("Convolutional autoencoder (spec 004 3.4): mean squared error per epoch, and reconstructions",
+                 fontsize=11)
+    return fig
+
+
+def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Figure:
+    """Test accuracy of each network on the images and on scrambled pixels: a dot per seed and
+    the mean with its 95 % interval; beside it, one test image before and after scrambling."""
+    fig = Figure(figsize=(12, 5.6), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1, 2.4])
+    for ax, key, title in zip(left.subplots(2, 1), ("images", "scrambled"),
+                              ("a test image", "the same image, pixels scrambled")):
+        ax.imshow(np.asarray(example[key]), cmap="gray", vmin=-1, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.set_axis_off()
+    axes = np.atleast_1d(right.subplots(1, len(comparisons)))
+    for ax, (net, c) in zip(axes, comparisons.items()):
+        for k, pixels in enumerate(("images", "scrambled")):
+            values, summary = c["per_seed"][pixels], c[pixels]
+            ax.scatter([k] * len(values), values, color=f"C{k}", alpha=0.6, zorder=3, label="one seed" if k == 0 else None)
+            half = summary["half_width"] or 0
+            ax.errorbar([k + 0.15], [summary["mean"]], yerr=[[half], [half]], fmt="s", color="black", capsize=5,
+                        label="mean, 95 % CI" if k == 0 else None)
+            ax.annotate(f"{summary['mean']:.2f}%", (k + 0.22, summary["mean"]), fontsize=9, va="center")
+        d = c["difference"]
+        ci = f"{d['low']:+.2f} to {d['high']:+.2f}" if d["low"] is not None else "one seed: no interval"
+        ax.set_title(f"{c['label']}: scrambled minus images {d['mean']:+.2f} points\n(95 % CI {ci}, {d['n']} seeds)",
+                     fontsize=10)
+        ax.set_xticks([0, 1], ["images", "scrambled pixels"])
+        ax.set_xlim(-0.5, 1.8)
+        ax.set_ylabel("test accuracy (%)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="lower left")
+    fig.suptitle("Does the network use neighbouring pixels? The same training budget on the images and on one "
+                 "fixed scrambling of their pixels\n" + "\n".join(textwrap.wrap(" ".join(verdicts), 150)), fontsize=10)
+    return fig
+
+
+def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
+    """Horizontal bars, one per row (factor, row name, interval of its test accuracy), grouped
+    by factor, each with its 95 % interval; a dashed line at the base row's mean."""
+    fig = Figure(figsize=(10, 0.42 * len(bars) + 1.6), layout="constrained")
+    ax = fig.subplots()
+    colours = {}
+    for i, (factor, row, iv) in enumerate(bars):
+        colour = colours.setdefault(factor, f"C{len(colours)}")
+        err = [[iv["mean"] - iv["low"]], [iv["high"] - iv["mean"]]] if iv["low"] is not None else None
+        ax.barh(i, iv["mean"], color=colour, alpha=0.75, xerr=err, capsize=3, label=factor if factor not in
+                [b[0] for b in bars[:i]] else None)
+        ax.text(iv["mean"], i, f"  {iv['mean']:.2f}", va="center", fontsize=8)
+    base = next((iv["mean"] for factor, _, iv in bars if factor == "base"), None)
+    if base is not None:
+        ax.axvline(base, ls="--", color="grey")
+    lows = [iv["low"] if iv["low"] is not None else iv["mean"] for _, _, iv in bars]
+    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 1.5)
+    ax.set_yticks(range(len(bars)), [row for _, row, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlabel("test accuracy (%)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.suptitle(textwrap.fill(title, 110), fontsize=11)
+    return fig
+
+
+def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dict]) -> Figure:
+    """Spec 000's learning curve: iterations on x, negative log likelihood on y; every batch's
+    training loss (and its running mean over an epoch's batches), and the validation loss at
+    the end of each epoch, on one plot."""
+    fig = Figure(figsize=(10, 5.5), layout="constrained")
+    ax = fig.subplots()
+    steps = len(iterations) // max(len(epochs), 1)
+    x = np.arange(1, len(iterations) + 1)
+    ax.plot(x, iterations, color="tab:blue", alpha=0.35, lw=1, label="training loss, each batch (training mode)")
+    if steps > 1:
+        kernel = np.ones(steps) / steps
+        smooth = np.convolve(iterations, kernel, mode="valid")
+        ax.plot(x[steps - 1:], smooth, color="tab:blue", lw=2, label=f"training loss, mean of the last {steps} batches")
+    ax.plot([steps * e["epoch"] for e in epochs], [e["val_loss"] for e in epochs], "o-", color="tab:orange", lw=2,
+            label="validation loss, end of each epoch (evaluation mode)")
+    ax.set_xlabel("iteration (batch)")
+    ax.set_ylabel("negative log likelihood (cross-entropy)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9)
+    fig.suptitle(textwrap.fill(title, 110), fontsize=11)
+    return fig
+
+
+def fraction_curves_figure(title: str, curves: dict) -> Figure:
+    """One panel per fraction of the labelled data ({fraction: {start: epochs}}): each start's
+    training loss (dashed) and validation loss (solid) per epoch, shared axes."""
+    rows, cols = grid_shape(len(curves))
+    fig = Figure(figsize=(3.4 * cols + 0.8, 2.6 * rows + 1.2), layout="constrained")
+    axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
+    starts = list(dict.fromkeys(s for panel in curves.values() for s in panel))
+    for ax, (fraction, panel) in zip(axes, curves.items()):
+        for k, start in enumerate(starts):
+            epochs = panel.get(start, [])
+            x = [e["epoch"] for e in epochs]
+            ax.plot(x, [e["train_loss"] for e in epochs], "--", color=f"C{k}", label=f"{start}: training")
+            ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=f"C{k}", ms=3, label=f"{start}: validation")
+        ax.set_title(f"{fraction} of the labelled images", fontsize=9)
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 3, 5, 7)))
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    for ax in axes[len(curves):]:
+        ax.set_axis_off()
+    axes[0].legend(fontsize=7)
+    fig.supxlabel("epoch")
+    fig.supylabel("cross-entropy loss (log scale)")
+    fig.suptitle(textwrap.fill(title, int(10 * fig.get_figwidth())), fontsize=11)
+    return fig
