@@ -10,7 +10,8 @@ from scipy import stats as scipy_stats
 
 import experiments
 from fmnist.studies import groups
-from fmnist.studies.engine import Options
+from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.engine import Options, run_key
 from fmnist.studies.measure import seeded, splits
 
 
@@ -36,7 +37,7 @@ def test_pairing_keeps_each_seeds_subset_across_rows():
     x = torch.randn(400, 1, 28, 28, generator=gen)
     ctx = dataclasses.make_dataclass("Ctx", ["options", "splits"])(
         Options(), {"train": (x, y), "val": (x[:50], y[:50]), "test": (x[:50], y[:50])})
-    configs = seeded([{"name": "A"}, {"name": "B"}], ctx)
+    configs = seeded([run_config(study="t", name="A"), run_config(study="t", name="B")], ctx)
     assert [(c["row"], c["seed"]) for c in configs] == [("A", 0), ("A", 1), ("A", 2), ("B", 0), ("B", 1), ("B", 2)]
     a0, b0, a1 = (splits(ctx, 10, c["seed"])["train"][0] for c in (configs[0], configs[3], configs[1]))
     assert torch.equal(a0, b0) and not torch.equal(a0, a1)  # one seed: one subset, whatever the row
@@ -90,3 +91,28 @@ def test_the_longer_runs_are_kept_and_resumed_like_any_run(data_dir, tmp_path, m
     second = json.loads(path.read_text())
     assert second["longer"] == first["longer"] and all(second["runs"][k] == v for k, v in first["runs"].items())
     assert "Convergence check, validation loss:" in (out / "experiments" / "locality" / "table.md").read_text()
+
+
+def test_a_run_configuration_is_typed_and_keyed_like_the_dict_it_is_saved_as():
+    c = run_config(study="t", name="A seed 0", seed=0, lr=0.05, epochs=4, widths=[24, 48], train_per_class=None)
+    saved = {"study": "t", "name": "A seed 0", "seed": 0, "lr": 0.05, "epochs": 4, "widths": [24, 48],
+             "train_per_class": None}
+    assert dict(c) == saved and {**c} == saved and run_key(c) == run_key(saved)  # None is a value, kept
+    assert c["lr"] == c.lr == 0.05 and c.get("patience", 7) == 7 and "patience" not in c
+    assert c.but(seed=1)["seed"] == 1 and c["seed"] == 0  # frozen: a copy changes
+    with pytest.raises(TypeError, match="lrr"):  # a misspelt field fails when the plan is made
+        run_config(study="t", name="A", lrr=0.05)
+    with pytest.raises(TypeError, match="epochs"):  # so does a value of the wrong type
+        RunConfig(study="t", name="A", epochs="4")
+    with pytest.raises(KeyError):
+        c.get("lrr")
+
+
+def test_every_studys_quick_plan_is_made_of_run_configurations():
+    ctx = dataclasses.make_dataclass("Ctx", ["options", "splits"])(Options(quick=True), {})
+    for study in experiments.STUDIES.values():
+        if study.name in ("pretrain", "transfer"):
+            continue  # their plans read the data's halves; tests/test_sweep.py runs them
+        configs = study.plan(ctx)
+        assert configs and all(isinstance(c, RunConfig) for c in configs)
+        assert len({run_key(c) for c in configs}) == len(configs)  # one key per run

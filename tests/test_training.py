@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from ffn import FF_Net
-from fmnist.core import data, device, memory, training
+from fmnist.core import data, memory, training
 
 
 def test_mirror_half_returns_each_image_or_its_mirror():

@@ -25,6 +25,7 @@ from fmnist.core.pages import Page, write_document
 from fmnist.core.storage import write_atomic
 from fmnist.core.training import Diverged, batch_loss
 from fmnist.studies import groups
+from fmnist.studies.configs import RunConfig, run_config
 
 PDF_NAME = "experiments.pdf"
 
@@ -56,33 +57,77 @@ class Column:
     fmt: str = "{}"
 
 
-@dataclass(frozen=True)
 class Study:
-    """One study. plan: the run configurations (each with a unique "name"); run: train and
-    measure one, returning its record; finish: numbers computed once all runs are in;
-    rows: the planned records -> one table row (dict by column key) each; pages: the figures;
-    notes: lines under the table."""
-    name: str
-    spec: str
-    title: str
-    plan: Callable
-    run: Callable
-    columns: tuple
-    rows: Callable
-    pages: Callable
-    finish: Callable = lambda results, ctx: {}
-    notes: Callable = lambda results: []
-    files: Callable = lambda config: []  # files in the study folder a finished run must have left
-    headline: Callable = lambda results: []  # the summary page's lines: what the study found
-    networks: Callable = lambda config: []  # fresh networks whose code computes a run: its own,
-    #                                         then those whose weights it starts from
-    measure: str = "val_loss"                 # what ranks the rows (groups.MEASURES)
-    compared: Callable = lambda config: True  # whether a run's row is ranked (not an upstream run)
-    describe: Callable = lambda runs, records: {}  # a row's runs (and all) -> {column title: text}
+    """One study of experiments.py: what the engine asks of it, in the order it asks.
+
+    A study is a subclass that names itself (`name`, `spec`, `title`), lists its table's
+    `columns` and the measure that ranks its rows, and overrides the methods below; those it
+    leaves have the defaults shown. The engine (`run_study`) calls `plan` once, then `run` for
+    each configuration not finished yet (saving each record as it arrives), then `finish` once
+    every run is in; the tables and pages are drawn from results.json alone, through `rows`,
+    `describe`, `notes`, `headline` and `pages`, so a finished study is redrawn without training.
+    `networks` and `files` say what a finished run depends on, so that a run whose network code
+    changed, or whose files are gone, is redone.
+    """
+    name: str                         # the study's command-line name and folder
+    spec: str                         # the spec (and item) it answers, as pages head it
+    title: str                        # what it compares, in a few words
+    columns: tuple = ()               # the every-run table: Column(title, key of a `rows` entry, format)
+    measure: str = "val_loss"         # what ranks the rows (groups.MEASURES)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        """Every run of the study, each with a unique name; the seeds of one row share its `row`."""
+        raise NotImplementedError
+
+    def run(self, config: RunConfig, ctx: Context) -> dict:
+        """Train and measure one run; return its record (measure.train_and_measure's, plus extras)."""
+        raise NotImplementedError
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        """One row of the every-run table per record: a dict by the `columns`' keys."""
+        raise NotImplementedError
+
+    def finish(self, results: dict, ctx: Context) -> dict:
+        """Numbers computed once every run is in (saved as results["finish"])."""
+        return {}
+
+    def pages(self, results: dict) -> list[Page]:
+        """The study's figures."""
+        return []
+
+    def notes(self, results: dict) -> list[str]:
+        """The lines under the summary table: the set-up, in sentences computed from the configurations."""
+        return []
+
+    def headline(self, results: dict) -> list[str]:
+        """The summary page's lines: what the study found."""
+        return []
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        """A row's own columns in the summary table ({column title: text}), from its runs."""
+        return {}
+
+    def compared(self, config) -> bool:
+        """Whether a run's row is ranked with the others (not an upstream or reference run)."""
+        return True
+
+    def networks(self, config) -> list:
+        """Fresh networks whose code computes a run: its own, then those whose weights it starts from."""
+        return []
+
+    def files(self, config) -> list[str]:
+        """Files in the study folder that a finished run must have left (weights other runs start from)."""
+        return []
 
 
-def run_key(config: dict) -> str:
-    return hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+def run_key(config: RunConfig | dict) -> str:
+    """A run's key: a hash of the fields it sets, in canonical JSON."""
+    return hashlib.sha1(json.dumps(dict(config), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def as_config(config: RunConfig | dict) -> RunConfig:
+    """A configuration as a RunConfig (the convergence check's come from stored records)."""
+    return config if isinstance(config, RunConfig) else run_config(**config)
 
 
 def fingerprint(study: Study, config: dict) -> str:
@@ -158,7 +203,7 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     ctx.folder.mkdir(parents=True, exist_ok=True)
     path = ctx.folder / "results.json"
     results = load_results(path, study.name, ctx.options.fresh)
-    configs = study.plan(ctx)
+    configs = [as_config(c) for c in study.plan(ctx)]
     keys = [run_key(c) for c in configs]
     if ctx.options.fresh:
         for k in list(results["runs"]):
@@ -170,6 +215,7 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     _run_all(study, ctx, results, path, configs, log, start)
     extra = groups.longer_configs(planned(results), study.measure, study.compared)
     if extra:
+        extra = [as_config(c) for c in extra]
         results["longer"] = [run_key(c) for c in extra]
         log(f"{study.name}: convergence check, the top two rows by {groups.MEASURES[study.measure][0]} with "
             f"{groups.LONGER}x the epochs: {', '.join(dict.fromkeys(groups.row_of(c) for c in extra))}")
@@ -204,7 +250,7 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
             record = study.run(config, ctx)
         except Diverged as err:
             record = {"diverged": str(err)}
-        record.update(config=config, seconds=round(time.perf_counter() - began, 1),
+        record.update(config=dict(config), seconds=round(time.perf_counter() - began, 1),
                       finished_at=datetime.datetime.now().isoformat(), fingerprint=prints[key],
                       provenance=provenance.record(ctx.device, config.get("seed"), ctx.splits.get("files"), began_at))
         results["runs"][key] = record

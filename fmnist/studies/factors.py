@@ -5,6 +5,7 @@ of training to test images. Every row runs the same seeds, paired against the ba
 from fmnist.core import stats
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
 from fmnist.studies.networks import init_network
@@ -29,17 +30,16 @@ ROWS = (
 QUICK = ("base", "label smoothing 0.1", "2 epochs", "train 50%")
 
 
-def plan(ctx: Context) -> list[dict]:
+def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
     rows = []
     for factor, name, change in ROWS:
         if ctx.options.quick and name not in QUICK:
             continue
-        c = {"study": "settings", "name": name, "factor": factor, **BASE,
-             **{k: v for k, v in change.items() if k != "epochs_factor"},
-             "epochs": max(1, round(n * change.get("epochs_factor", 1))), "train_per_class": TRAIN_PER_CLASS,
-             "quick": ctx.options.quick}
-        rows.append(c)
+        rows.append(run_config(**{"study": "settings", "name": name, "factor": factor, **BASE,
+                                  **{k: v for k, v in change.items() if k != "epochs_factor"},
+                                  "epochs": max(1, round(n * change.get("epochs_factor", 1))),
+                                  "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick}))
     return seeded(rows, ctx)
 
 
@@ -135,7 +135,18 @@ def headline(results: dict) -> list[str]:
     return answer(results)[1:]
 
 
-STUDY = Study(name="settings", spec="Spec 003 (item 8)", title="One training setting at a time: loss, batch, lr, "
-              "epochs, train/test ratio", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes,
-              headline=headline, networks=lambda c: [init_network(c["conv_blocks"], c["mobilenet_blocks"])],
-              measure="val_acc", describe=lambda runs, records: {"factor": runs[0]["config"]["factor"]})
+class Settings(Study):
+    name, spec, measure = "settings", "Spec 003 (item 8)", "val_acc"
+    title = "One training setting at a time: loss, batch, lr, epochs, train/test ratio"
+    columns = COLUMNS
+    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    notes, headline = staticmethod(notes), staticmethod(headline)
+
+    def networks(self, config) -> list:
+        return [init_network(config["conv_blocks"], config["mobilenet_blocks"])]
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        return {"factor": runs[0]["config"]["factor"]}
+
+
+STUDY = Settings()

@@ -8,13 +8,13 @@ scrambled task as well as the real one. A convolution's kernels see 3x3 neighbou
 scrambling destroys them. Seeds pair the runs: the same seed gives the same initial weights
 and batch order on both inputs, so the verdict is the interval of the per-seed differences.
 """
-import functools
 
 import torch
 
 from fmnist.core import stats
 from fmnist.core.pages import Page
 from fmnist.studies import figures
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import epochs, seeds, splits, train_and_measure
 
@@ -37,12 +37,12 @@ def scramble(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     return x.flatten(1)[:, perm].reshape(x.shape)
 
 
-def plan(ctx: Context) -> list[dict]:
+def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
-    return [{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}", "row": f"{NETWORKS[net]} {pixels}",
-             "network": net, "pixels": pixels,
-             **COMMON, **TRAINING[net], "epochs": n, "seed": s, "permutation_seed": PERMUTATION_SEED,
-             "quick": ctx.options.quick}
+    return [run_config(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
+                          "row": f"{NETWORKS[net]} {pixels}", "network": net, "pixels": pixels,
+                          **COMMON, **TRAINING[net], "epochs": n, "seed": s, "permutation_seed": PERMUTATION_SEED,
+                          "quick": ctx.options.quick})
             for net in NETWORKS for pixels in PIXELS for s in seeds(ctx)]
 
 
@@ -124,10 +124,24 @@ def pages(results: dict) -> list[Page]:
                  figures.locality_figure(f["comparisons"], f["example"], headline(results)))]
 
 
-def study(builders: dict) -> Study:
+class Locality(Study):
     """The study, training the networks that `builders` ("ffn", "cnn" -> a function returning a
-    fresh network) make: the assignment's FF_Net and Conv_Net, passed in by experiments.py
-    (the package never imports the scripts' level)."""
-    return Study(name="locality", spec="Spec 001 Q8", title="Locality: both networks on images and on scrambled pixels",
-                 plan=plan, run=functools.partial(run, builders), columns=COLUMNS, rows=rows, pages=pages,
-                 finish=finish, notes=notes, headline=headline, networks=lambda c: [builders[c["network"]]()])
+    fresh network) make: the assignment's FF_Net and Conv_Net, passed in by experiments.py."""
+    name, spec, measure = "locality", "Spec 001 Q8", "val_loss"
+    title = "Locality: both networks on images and on scrambled pixels"
+    columns = COLUMNS
+    plan, rows, pages = staticmethod(plan), staticmethod(rows), staticmethod(pages)
+    finish, notes, headline = staticmethod(finish), staticmethod(notes), staticmethod(headline)
+
+    def __init__(self, builders: dict):
+        self.builders = builders
+
+    def run(self, config, ctx: Context) -> dict:
+        return run(self.builders, config, ctx)
+
+    def networks(self, config) -> list:
+        return [self.builders[config["network"]]()]
+
+
+def study(builders: dict) -> Locality:
+    return Locality(builders)

@@ -9,6 +9,7 @@ from fmnist.core import features, metrics
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
 from fmnist.core.training import TrainSettings, fit, init_weights, predict
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Context, subset
 
 # --quick: a small stratified subset of every split and one epoch: a smoke run for CI and tests.
@@ -39,9 +40,9 @@ def seeds(ctx: Context) -> list[int]:
     return [ctx.options.seed + s for s in range(n)]
 
 
-def seeded(configs: list[dict], ctx: Context) -> list[dict]:
-    """Each row's configuration once per seed, the row name kept in "row"."""
-    return [{**c, "row": c["name"], "name": f"{c['name']} seed {s}", "seed": s} for c in configs for s in seeds(ctx)]
+def seeded(configs: list[RunConfig], ctx: Context) -> list[RunConfig]:
+    """Each row's configuration once per seed, the row name kept in `row`."""
+    return [c.but(row=c.name, name=f"{c.name} seed {s}", seed=s) for c in configs for s in seeds(ctx)]
 
 
 def settings(config: dict) -> TrainSettings:

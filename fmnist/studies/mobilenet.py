@@ -11,6 +11,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
@@ -23,14 +24,15 @@ QUICK_COMBINATIONS = ((4, 0), (1, 3), (0, 4))  # --quick: the plain network and 
 # the convergence check within 5 times the default run (2 cores)
 TRAIN_PER_CLASS, EPOCHS = 1000, 4
 
+TRAINING = {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
 
-def plan(ctx: Context) -> list[dict]:
+
+def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
-    rows = [{"study": "mobilenet", "name": f"conv {c} + mobile {m}", "conv_blocks": c, "mobilenet_blocks": m,
-             "epochs": n, "train_per_class": TRAIN_PER_CLASS, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4,
-             "optimizer": "sgd", "momentum": 0.9, "flip": True, "quick": ctx.options.quick}
+    rows = [run_config(study="mobilenet", name=f"conv {c} + mobile {m}", conv_blocks=c, mobilenet_blocks=m,
+                       epochs=n, train_per_class=TRAIN_PER_CLASS, **TRAINING, quick=ctx.options.quick)
             for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)]
-    return [{**c, "extras": c["seed"] == seeds(ctx)[0]} for c in seeded(rows, ctx)]  # figures: the first seed
+    return [c.but(extras=c.seed == seeds(ctx)[0]) for c in seeded(rows, ctx)]  # figures: the first seed
 
 
 def last_conv_filters(model) -> dict:
@@ -234,7 +236,16 @@ def headline(results: dict) -> list[str]:
     return lines + ([f"Picked among every network (deeper ones included), {best}"] if best else [])
 
 
-STUDY = Study(name="mobilenet", spec="Spec 003", title="Standard against MobileNet (depthwise-separable) blocks",
-              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, finish=finish, notes=notes, headline=headline,
-              networks=lambda c: [init_network(c["conv_blocks"], c["mobilenet_blocks"])], measure="val_acc",
-              describe=describe)
+class MobileNet(Study):
+    name, spec, measure = "mobilenet", "Spec 003", "val_acc"
+    title = "Standard against MobileNet (depthwise-separable) blocks"
+    columns = COLUMNS
+    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    finish, notes, headline = staticmethod(finish), staticmethod(notes), staticmethod(headline)
+    describe = staticmethod(describe)
+
+    def networks(self, config) -> list:
+        return [init_network(config["conv_blocks"], config["mobilenet_blocks"])]
+
+
+STUDY = MobileNet()

@@ -15,6 +15,7 @@ from fmnist.core import plotting
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
@@ -29,12 +30,13 @@ ROWS = (("Xavier, lr 0.01", "xavier", 0.01, True), ("Xavier, lr 0.05", "xavier",
 QUICK = ("He, lr 0.05", "He, lr 0.05, no batch norm")  # --quick: the batch-norm pair
 
 
-def plan(ctx: Context) -> list[dict]:
+def plan(ctx: Context) -> list[RunConfig]:
     full = ctx.options.full and not ctx.options.quick
     n = ctx.options.epochs or (FULL_EPOCHS if full else epochs(ctx, EPOCHS))
-    rows = [{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON, "epochs": n,
-             "train_per_class": None if full else TRAIN_PER_CLASS, "val_per_class": None if full else VAL_PER_CLASS,
-             "quick": ctx.options.quick} for name, init, lr, bn in ROWS if not ctx.options.quick or name in QUICK]
+    rows = [run_config(**{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON,
+                          "epochs": n, "train_per_class": None if full else TRAIN_PER_CLASS,
+                          "val_per_class": None if full else VAL_PER_CLASS, "quick": ctx.options.quick})
+            for name, init, lr, bn in ROWS if not ctx.options.quick or name in QUICK]
     return seeded(rows, ctx)
 
 
@@ -128,8 +130,19 @@ def headline(results: dict) -> list[str]:
     return out
 
 
-STUDY = Study(name="reference", spec="Spec 000", title="Spec 000's reference network: initialisation, learning rate, "
-              "batch norm before the softmax", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes,
-              headline=headline, networks=lambda c: [build(c)], measure="val_loss",
-              describe=lambda runs, records: {"init": runs[0]["config"]["init"], "lr": f"{runs[0]['config']['lr']:g}",
-                                              "BN on logits": "yes" if runs[0]["config"]["batch_norm"] else "no"})
+class Reference(Study):
+    name, spec, measure = "reference", "Spec 000", "val_loss"
+    title = "Spec 000's reference network: initialisation, learning rate, batch norm before the softmax"
+    columns = COLUMNS
+    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    notes, headline = staticmethod(notes), staticmethod(headline)
+
+    def networks(self, config) -> list:
+        return [build(config)]
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        c = runs[0]["config"]
+        return {"init": c["init"], "lr": f"{c['lr']:g}", "BN on logits": "yes" if c["batch_norm"] else "no"}
+
+
+STUDY = Reference()

@@ -166,11 +166,29 @@ def _headline(results: dict, starts: tuple) -> list[str]:
     return [v.strip() for v in verdicts(planned(results), starts)[1::2]]
 
 
-PRETRAIN = Study(name="pretrain", spec="Spec 004 3.4", title="Autoencoder pre-training against random initialisation",
-                 plan=pretrain_plan, run=pretrain_run, columns=COLUMNS, rows=rows, pages=pretrain_pages,
-                 notes=pretrain_notes, files=_files, networks=_networks, compared=compared, describe=describe,
-                 headline=lambda results: _headline(results, ("random", "pretrained")))
-TRANSFER = Study(name="transfer", spec="Spec 004 3.5", title="Transfer from Fashion-MNIST-2 against random initialisation",
-                 plan=transfer_plan, run=transfer_run, columns=COLUMNS, rows=rows, pages=transfer_pages,
-                 notes=transfer_notes, files=_files, networks=_networks, compared=compared, describe=describe,
-                 headline=lambda results: _headline(results, ("random", "transferred")))
+class Sweep(Study):
+    """A fraction sweep (sweep.py): an upstream run, then every fraction, seed and start."""
+    columns, measure = COLUMNS, "val_loss"
+    rows, files, networks = staticmethod(rows), staticmethod(_files), staticmethod(_networks)
+    compared, describe = staticmethod(compared), staticmethod(describe)
+    starts: tuple = ()
+
+    def headline(self, results: dict) -> list[str]:
+        return _headline(results, self.starts)
+
+
+class Pretrain(Sweep):
+    name, spec, starts = "pretrain", "Spec 004 3.4", ("random", "pretrained")
+    title = "Autoencoder pre-training against random initialisation"
+    plan, run = staticmethod(pretrain_plan), staticmethod(pretrain_run)
+    pages, notes = staticmethod(pretrain_pages), staticmethod(pretrain_notes)
+
+
+class Transfer(Sweep):
+    name, spec, starts = "transfer", "Spec 004 3.5", ("random", "transferred")
+    title = "Transfer from Fashion-MNIST-2 against random initialisation"
+    plan, run = staticmethod(transfer_plan), staticmethod(transfer_run)
+    pages, notes = staticmethod(transfer_pages), staticmethod(transfer_notes)
+
+
+PRETRAIN, TRANSFER = Pretrain(), Transfer()

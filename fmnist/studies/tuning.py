@@ -3,6 +3,7 @@
 learning rate and dropout, every cell with the same seeds, chosen on validation loss."""
 from fmnist.core import stats, words
 from fmnist.studies import groups
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import epochs, seeded, train_and_measure
 from fmnist.studies.networks import HalfCNN
@@ -14,12 +15,13 @@ LR_FACTORS, DROPOUTS = (0.5, 1.0, 2.0), (0.25, 0.5)
 QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
 
 
-def plan(ctx: Context) -> list[dict]:
+def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
     cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
-    rows = [{"study": "tuning", "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
-             **TRAINING, "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
-             "dropout": d, "epochs": n, "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick}
+    rows = [run_config(**{**TRAINING, "study": "tuning",
+                          "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
+                          "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
+                          "dropout": d, "epochs": n, "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})
             for opt, f, d in cells if not ctx.options.quick or (opt, f, d) in QUICK]
     return seeded(rows, ctx)
 
@@ -79,9 +81,19 @@ def notes(results: dict) -> list[str]:
             "95 % half-width over seeds (n)."]
 
 
-STUDY = Study(name="tuning", spec="Spec 004 3.5.2", title="Tuning the Fashion-MNIST-2 network: optimizer, learning "
-              "rate, dropout", plan=plan, run=run, columns=COLUMNS, rows=rows, pages=lambda results: [], notes=notes,
-              headline=answer, networks=lambda c: [HalfCNN(len(HALF2), dropout=c["dropout"])], measure="val_loss",
-              describe=lambda runs, records: {"optimizer": runs[0]["config"]["optimizer"],
-                                              "lr": f"{runs[0]['config']['lr']:g}",
-                                              "dropout": f"{runs[0]['config']['dropout']:g}"})
+class Tuning(Study):
+    name, spec, measure = "tuning", "Spec 004 3.5.2", "val_loss"
+    title = "Tuning the Fashion-MNIST-2 network: optimizer, learning rate, dropout"
+    columns = COLUMNS
+    plan, run, rows = staticmethod(plan), staticmethod(run), staticmethod(rows)
+    notes, headline = staticmethod(notes), staticmethod(answer)
+
+    def networks(self, config) -> list:
+        return [HalfCNN(len(HALF2), dropout=config["dropout"])]
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        c = runs[0]["config"]
+        return {"optimizer": c["optimizer"], "lr": f"{c['lr']:g}", "dropout": f"{c['dropout']:g}"}
+
+
+STUDY = Tuning()

@@ -6,6 +6,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
+from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure
 from fmnist.studies.networks import ReferenceNet, VariantCNN
@@ -42,16 +43,16 @@ VARIANTS = (
 QUICK = ("base", "Adam", "no batch norm", "reference (000)")  # --quick: a few rows
 
 
-def plan(ctx: Context) -> list[dict]:
+def plan(ctx: Context) -> list[RunConfig]:
     """Every variant once per seed; spec 000's reference network once (seed --seed), shown but not
     ranked: it is another network, not a one-change variant, and costs 10 variants' time."""
     n = epochs(ctx, EPOCHS)
-    rows = [{"study": "variants", "name": name, "change": change, **BASE, **change_to, "epochs": n,
-             "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick}
+    rows = [run_config(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, "epochs": n,
+                          "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})
             for name, change, change_to in VARIANTS if not ctx.options.quick or name in QUICK]
-    reference = [r for r in rows if r["network"] == "reference"]
-    return (seeded([r for r in rows if r["network"] != "reference"], ctx)
-            + [{**r, "row": r["name"], "seed": seeds(ctx)[0]} for r in reference])
+    reference = [r for r in rows if r.network == "reference"]
+    return (seeded([r for r in rows if r.network != "reference"], ctx)
+            + [r.but(row=r.name, seed=seeds(ctx)[0]) for r in reference])
 
 
 def compared(config: dict) -> bool:
@@ -177,6 +178,16 @@ def headline(results: dict) -> list[str]:
     return out
 
 
-STUDY = Study(name="variants", spec="Spec 004 3.2 / 000", title="A base CNN and variants, one change at a time",
-              plan=plan, run=run, columns=COLUMNS, rows=rows, pages=pages, notes=notes, headline=headline,
-              networks=lambda c: [build(c)], measure="val_loss", compared=compared, describe=describe)
+class Variants(Study):
+    name, spec, measure = "variants", "Spec 004 3.2 / 000", "val_loss"
+    title = "A base CNN and variants, one change at a time"
+    columns = COLUMNS
+    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    notes, headline = staticmethod(notes), staticmethod(headline)
+    compared, describe = staticmethod(compared), staticmethod(describe)
+
+    def networks(self, config) -> list:
+        return [build(config)]
+
+
+STUDY = Variants()
