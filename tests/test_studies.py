@@ -116,3 +116,19 @@ def test_every_studys_quick_plan_is_made_of_run_configurations():
         configs = study.plan(ctx)
         assert configs and all(isinstance(c, RunConfig) for c in configs)
         assert len({run_key(c) for c in configs}) == len(configs)  # one key per run
+
+
+def test_the_set_up_sentence_is_computed_from_the_configuration():
+    from fmnist.studies.measure import number_words, training_words
+    c = run_config(study="t", name="a", optimizer="sgd", momentum=0.9, lr=0.05, weight_decay=5e-4, batch_size=128,
+                   flip=True, epochs=4)
+    assert training_words(c) == ("SGD with Nesterov momentum 0.9, one-cycle learning rate peaking at 0.05, L2 5e-4, "
+                                 "batch 128, random mirroring, 4 epochs")
+    other = c.but(optimizer="adam", momentum=0.0, lr=1e-3, weight_decay=0.0, flip=False, patience=5, epochs=30,
+                  init="he", label_smoothing=0.1)
+    assert training_words(other) == ("Adam, one-cycle learning rate peaking at 1e-3, L2 0, batch 128, label smoothing "
+                                     "0.1, He initialisation, no mirroring, early stopping on validation loss with "
+                                     "patience 5 and an epoch cap of 30")
+    assert training_words(c.but(momentum=0.0), varied=("lr", "batch_size")) == (
+        "SGD without momentum, one-cycle learning rate, L2 5e-4, random mirroring, 4 epochs")
+    assert [number_words(x) for x in (5e-4, 1e-3, 0.005, 0.0, 128)] == ["5e-4", "1e-3", "0.005", "0", "128"]

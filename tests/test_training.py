@@ -179,8 +179,8 @@ def test_bf16_training_keeps_float32_weights_and_learns():
 def test_predict_gives_the_same_outputs_whatever_the_batch_size():
     """Evaluation mode computes each image on its own: EVAL_BATCH (chosen for speed) gives the
     outputs of batches of 128 bit for bit, and those of the 1,000 used before to the last bit or
-    so: bit for bit on the AMD EPYC machines, up to 4.7e-8 apart on the Intel Xeon of 2026-12-02,
-    whose oneDNN picks other kernels for large batches (as odd sizes such as 7 can anywhere)."""
+    so: bit for bit on some CPUs, up to 4.7e-8 apart on one whose oneDNN picks other kernels for
+    large batches (as odd sizes such as 7 can anywhere)."""
     from cnn import Conv_Net
     torch.manual_seed(0)
     model = Conv_Net()

@@ -1,4 +1,4 @@
-"""Accuracy against training time (benchmark.py --budgets): the CNN of 2026-12-01 and
+"""Accuracy against training time (benchmark.py --budgets): the hand-in's CNN and
 candidate families trained for 1, 1.5 and 2 times its training time, 3 seeds each.
 
 A budget is a multiple of the first family's training time on the machine at hand. Each

@@ -30,9 +30,8 @@ def native_bf16(device: torch.device) -> bool:
 
 
 # auto trains in bfloat16 only where a training step runs at least this much faster in it: the
-# CNN's ran 1.5-2.0x on the 2-core AMD EPYC (Zen 4) machines of 2026-12-01/02, 0.7-0.9x (the
-# FFN's 0.5-0.8x) on a 2-core Intel Xeon of 2026-12-02 whose flags list avx512_bf16 too
-# (oneDNN: "Intel AVX 10.1"), where bfloat16 made make run slower.
+# flags alone do not tell, since some CPUs that list avx512_bf16 train slower in it than in
+# float32 (docs/speed.md, "Precision", has the measurements).
 BF16_MIN_SPEEDUP = 1.2
 
 

@@ -73,11 +73,10 @@ def mirror_half(x: torch.Tensor, generator: torch.Generator, flip: torch.Tensor 
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
 
 
-# Evaluation batches: 256 images keep a conv layer's output in the CPU's caches, where 1,000
-# did not; measured on 2 cores, the CNN's 10,000 test images took 0.8-0.9 s in batches of 256
-# against 1.8-2.2 s in batches of 1,000, with the same outputs bit for bit (evaluation mode
-# computes each image alone; on an Intel Xeon of 2026-12-02 batches of 1,000 came out up to
-# 4.7e-8 apart, other kernels; tests/test_training.py checks both).
+# Evaluation batches: 256 images keep a conv layer's output in the CPU's caches, where 1,000 did
+# not (docs/speed.md has the timing). Evaluation mode computes each image alone, so the outputs do
+# not depend on the batch size, beyond the last bits where a CPU picks other kernels for large
+# batches (tests/test_training.py checks both).
 EVAL_BATCH = 256
 
 

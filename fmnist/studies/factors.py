@@ -7,7 +7,7 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
 from fmnist.studies.networks import init_network
 
 TRAIN_PER_CLASS, EPOCHS = 1000, 4  # as the mobilenet study: 10,000 training images, 4 epochs
@@ -120,8 +120,9 @@ def notes(results: dict) -> list[str]:
     seeds = sorted({r["config"]["seed"] for r in records})
     return [f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
             f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
-            f"{TRAIN_PER_CLASS} images per class), the same in every row; the full validation and test splits; SGD "
-            "with Nesterov momentum 0.9, one-cycle learning rate, L2 5e-4, random mirroring. Losses in the table are "
+            f"{TRAIN_PER_CLASS} images per class), the same in every row; the full validation and test splits; "
+            + (training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
+               if records else "-") + ". Losses in the table are "
             "plain cross-entropy whatever the row trained with. The train/test ratio changes the training images "
             "against the fixed 10,000 test images. Cells: mean ± the 95 % half-width over seeds (n)."]
 

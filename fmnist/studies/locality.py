@@ -16,7 +16,7 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeds, splits, train_and_measure
+from fmnist.studies.measure import epochs, number_words, seeds, splits, train_and_measure, training_words
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")
@@ -106,10 +106,13 @@ def headline(results: dict) -> list[str]:
 def notes(results: dict) -> list[str]:
     f = results.get("finish", {})
     sizes = f.get("sizes") or {}
+    first = {r["config"]["network"]: r["config"] for r in reversed(planned(results))}
+    configs = {k: first[k] for k in NETWORKS if k in first}
+    peaks = ", ".join(f"{NETWORKS[k]} {number_words(c['lr'])}" for k, c in configs.items())
+    trained = training_words(next(iter(configs.values())), varied=("lr",)) if configs else "-"
     return [f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
-            f"{sizes.get('test', 0):,} test images, {f.get('epochs')} epochs, one-cycle learning rate (FFN peak 0.1, "
-            "CNN 0.2), batch 256, no mirroring and no flip averaging, no label smoothing, the weights of the "
-            "epoch with the lowest validation loss kept. Scrambled: every image's 784 pixels reordered by one fixed "
+            f"{sizes.get('test', 0):,} test images; {trained} (peaks: {peaks}); no flip averaging, no label "
+            "smoothing, the weights of the epoch with the lowest validation loss kept. Scrambled: every image's 784 pixels reordered by one fixed "
             f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
             f"Traded for time: {f.get('epochs')} epochs instead of the hand-in's 11-12, so accuracies are lower "
             "than figures.pdf's; both inputs get the same budget. Runs with the same seed start from the same weights "

@@ -13,7 +13,8 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure
+from fmnist.studies.measure import (epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure,
+                                    training_words)
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
@@ -156,8 +157,8 @@ def notes(results: dict) -> list[str]:
              f"Every network: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
              f"(each seed its own stratified {first.get('sizes', {}).get('train', 0):,} training images, the same for "
              f"every network), {first.get('sizes', {}).get('val', 0):,} validation, "
-             f"{first.get('sizes', {}).get('test', 0):,} test; SGD (Nesterov, momentum 0.9), one-cycle lr, peak 0.1, "
-             "L2 5e-4, batch 128, random mirroring; the weights of the lowest validation loss are kept. Losses are "
+             f"{first.get('sizes', {}).get('test', 0):,} test; {training_words(first['config']) if first else '-'}; the weights "
+             "of the lowest validation loss are kept. Losses are "
              "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
              "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
              f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "

@@ -17,7 +17,7 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 
 TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS, PATIENCE = 200, 100, 4, 5
@@ -94,11 +94,11 @@ def notes(results: dict) -> list[str]:
     sizes = r.get("sizes", {})
     return [f"Every run: seeds {', '.join(str(s) for s in sorted({x['config']['seed'] for x in records}))}; "
             f"{sizes.get('train', 0):,} training images (stratified, drawn per seed, the same in every row), "
-            f"{sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; SGD with Nesterov momentum "
-            f"0.9, one-cycle learning rate (peak as shown), L2 5e-4, batch 128, random mirroring; early stopping on "
-            f"validation loss with patience {PATIENCE} and an epoch cap of {r.get('config', {}).get('epochs')}; the "
-            "weights of the lowest validation loss kept.",
-            "Traded for time: the reference network costs 61.7 M multiply-adds per image, so the default trains on "
+            f"{sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; "
+            f"{training_words(r['config'], varied=('lr', 'init')) if r else '-'}; the peak learning rate and the "
+            "initialisation as each row shows; the weights of the lowest validation loss kept.",
+            f"Traded for time: the reference network costs {r.get('multiply_adds', 0) / 1e6:.1f} M multiply-adds per "
+            "image, so the default trains on "
             f"{sizes.get('train', 0):,} images for at most {r.get('config', {}).get('epochs')} epochs (the cap stops "
             "runs before patience can); python experiments.py reference --full runs the spec's protocol (all data, "
             f"up to {FULL_EPOCHS} epochs) for a GPU. Cells: mean ± the 95 % half-width over seeds (n); * = the lowest "

@@ -5,7 +5,7 @@ from fmnist.core import stats, words
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import epochs, seeded, train_and_measure
+from fmnist.studies.measure import OPTIMIZER_NAMES, epochs, number_words, seeded, train_and_measure, training_words
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.sweep import HALF2, TRAINING, halves
 
@@ -75,10 +75,11 @@ def notes(results: dict) -> list[str]:
     r = records[0] if records else {}
     return [f"HalfCNN on Fashion-MNIST-2 (5 classes): {r.get('sizes', {}).get('train', 0):,} training images "
             f"(stratified, drawn per seed), {r.get('sizes', {}).get('val', 0):,} validation and "
-            f"{r.get('sizes', {}).get('test', 0):,} test images, {r.get('config', {}).get('epochs')} epochs, one-cycle "
-            "learning rate, L2 5e-4, batch 128, random mirroring; each optimizer's learning rate at half, one and two "
-            "times its usual value (SGD 0.05, Adam 1e-3). Chosen on the mean validation loss (*). Cells: mean ± the "
-            "95 % half-width over seeds (n)."]
+            f"{r.get('sizes', {}).get('test', 0):,} test images; "
+            f"{training_words(r['config'], varied=('optimizer', 'lr')) if r else '-'}; each optimizer's learning rate "
+            f"at {words.listing([f'{f:g}' for f in LR_FACTORS])} times its usual value ("
+            + ", ".join(f"{OPTIMIZER_NAMES[o]} {number_words(lr)}" for o, lr in USUAL_LR.items())
+            + "). Chosen on the mean validation loss (*). Cells: mean ± the 95 % half-width over seeds (n)."]
 
 
 class Tuning(Study):

@@ -8,7 +8,7 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig, run_config
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure
+from fmnist.studies.measure import epochs, number_words, seeded, seeds, splits, train_and_measure, training_words
 from fmnist.studies.networks import ReferenceNet, VariantCNN
 
 # 5,000 training images and 4 epochs: 16 rows x 3 seeds, the convergence check and the reference
@@ -117,6 +117,17 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     return out
 
 
+def base_words(records: list[dict]) -> str:
+    """The base row's network and training, in words computed from its configuration."""
+    base = [r["config"] for r in records if groups.row_of(r["config"]) == "base"]
+    if not base:
+        return "Base: not run."
+    c = base[0]
+    return (f"Base: {len(c['widths'])} conv layers ({', '.join(map(str, c['widths']))}; 3x3, "
+            f"{'batch norm, ' if c['batch_norm'] else ''}ReLU, 2x2 max-pool), dropout {number_words(c['dropout'])}, "
+            f"FC {c['hidden']}, {training_words(c)}.")
+
+
 def notes(results: dict) -> list[str]:
     records = planned(results)
     sizes = records[0].get("sizes", {}) if records else {}
@@ -131,8 +142,7 @@ def notes(results: dict) -> list[str]:
              f"epochs per run, so that {n_seeds} seeds of every row fit the budget; accuracies are lower than a "
              "full-data run's. The reference network (spec 000) runs one seed and is not ranked: it is shown for "
              "its filters and layer table.",
-             "Base: 3 conv layers (24, 48, 96; 3x3, batch norm, ReLU, 2x2 max-pool), dropout 0.25, FC 128, SGD with "
-             "Nesterov momentum 0.9, L2 1e-4, lr 0.05, batch 128, He initialisation, random mirroring.",
+             base_words(records),
              "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). minus base: validation accuracy, the per-seed "
              "difference's mean and 95 % interval; ≠0 where it excludes zero. Losses are plain cross-entropy in "
              "evaluation mode, without the L2 term. * = the lowest mean validation loss."]
