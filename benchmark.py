@@ -31,7 +31,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,7 +39,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from cnn import Conv_Net
 from fmnist.bench import against, budget
-from fmnist.core import data, provenance, storage
+from fmnist.core import cli, data, provenance, storage
 from fmnist.core.assignment import MODELS, RECIPES
 from fmnist.core.device import native_bf16, pick_device, pick_precision, step_seconds, sync, to_device
 
@@ -79,7 +78,7 @@ def time_passes(model, x, y, device: torch.device, precision: str, reps: int = 2
 
 def default_settings(key: str, precision: str):
     """make run's recipe for the network `key`, in `precision`."""
-    return replace(RECIPES[key], precision=precision)
+    return cli.settings(RECIPES[key], {"precision": precision})
 
 
 def throughput(key: str, device: torch.device, precision: str = "fp32", reps: int = 20) -> dict:

@@ -79,8 +79,7 @@ def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
     names = list(STUDIES) if args.study == "all" else [args.study]
-    options = engine.Options(quick=args.quick, fresh=args.fresh, epochs=args.epochs, seed=args.seed,
-                         fractions=args.fractions, full=args.full, seeds=args.seeds)
+    options = cli.settings(engine.Options(), args)
     for name in STUDIES:  # every results.json the PDF reads is checked before any run
         if not (args.fresh and name in names):
             files.load_results(out_dir / "experiments" / name / "results.json", name)

@@ -68,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def settings_for(key: str, args) -> TrainSettings:
     """The network's recipe (assignment.RECIPES, QUICK_EPOCHS epochs with --quick) with the flags given."""
     recipe = RECIPES[key] if not args.quick else replace(RECIPES[key], epochs=QUICK_EPOCHS)
-    return cli.train_settings(recipe, args)
+    return cli.settings(recipe, args)
 
 
 def environment(device) -> dict:

@@ -1,5 +1,6 @@
 """The shared training loop: augmentation, schedule, best-epoch weights, early stopping."""
 import math
+from dataclasses import replace
 
 import pytest
 import torch
@@ -201,3 +202,23 @@ def test_freed_memory_is_kept_only_where_malloc_is_glibc_and_not_when_switched_o
     monkeypatch.setenv("FMNIST_MALLOC", "default")
     assert memory.keep_freed_memory() is False
     memory.keep_freed_memory.cache_clear()
+
+
+def test_flags_become_settings_through_one_function():
+    """cli.settings: a flag the user set replaces its field, one left unset keeps the recipe's, a
+    flag no field is named after is ignored; fashionmnist.py's per-network recipe goes through it."""
+    import argparse
+
+    import fashionmnist
+    from fmnist.core import cli
+    from fmnist.core.assignment import RECIPES
+    from fmnist.studies.engine import Options
+    flags = argparse.Namespace(epochs=3, batch_size=None, lr=0.05, patience=5, precision="fp32", seed=7, quick=False,
+                               out_dir="x")
+    cnn = cli.settings(RECIPES["cnn"], flags)
+    assert (cnn.epochs, cnn.batch_size, cnn.lr, cnn.precision, cnn.flip) == (3, RECIPES["cnn"].batch_size, 0.05, "fp32", True)
+    assert fashionmnist.settings_for("cnn", flags) == cnn
+    quick = fashionmnist.settings_for("ffn", argparse.Namespace(**{**vars(flags), "epochs": None, "quick": True}))
+    assert quick.epochs == fashionmnist.QUICK_EPOCHS and quick.flip is False and quick.lr == 0.05
+    assert cli.settings(Options(), flags) == Options(seed=7, epochs=3)
+    assert cli.settings(RECIPES["ffn"], {"precision": "bf16"}) == replace(RECIPES["ffn"], precision="bf16")

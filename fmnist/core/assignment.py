@@ -1,7 +1,7 @@
 """The assignment's two networks: their classes, the names the pages give them, and the recipe
 each trains with (fashionmnist.py trains them with it, benchmark.py times it; the flags
 --epochs, --batch-size, --lr, --patience and --precision override it through
-`cli.train_settings`)."""
+`cli.settings`)."""
 from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core.training import TrainSettings

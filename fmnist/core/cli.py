@@ -4,11 +4,13 @@ import argparse
 import signal
 import sys
 from dataclasses import fields, replace
+from typing import TypeVar
 
 import torch
 
 from fmnist.core.storage import UserError
-from fmnist.core.training import TrainSettings
+
+S = TypeVar("S")  # a settings dataclass
 
 
 def _terminate(signum, frame):
@@ -61,9 +63,11 @@ class Parser(argparse.ArgumentParser):
         return parsed
 
 
-def train_settings(recipe: TrainSettings, flags) -> TrainSettings:
-    """`recipe` with every training flag the user set: each attribute of `flags` (an argparse
-    namespace) named like a TrainSettings field (--epochs, --batch-size, --lr, --patience,
-    --precision, ...) replaces that field; one left at None, or absent, keeps the recipe's."""
-    given = {f.name: getattr(flags, f.name) for f in fields(TrainSettings) if getattr(flags, f.name, None) is not None}
-    return replace(recipe, **given)
+def settings(defaults: S, flags) -> S:
+    """`defaults` (a settings dataclass: TrainSettings, a study's Options, ...) with every flag
+    the user set: each entry of `flags` (an argparse namespace, or a dict) named like one of its
+    fields (--epochs, --batch-size, --lr, --patience, --precision, --seed, ...) replaces that
+    field; one left at None, or absent, keeps the default. The one way every script and the
+    benchmark turn flags into settings."""
+    given = vars(flags) if not isinstance(flags, dict) else flags
+    return replace(defaults, **{f.name: given[f.name] for f in fields(defaults) if given.get(f.name) is not None})

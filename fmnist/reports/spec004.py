@@ -3,14 +3,17 @@ answered from the `transfer`, `variants` and `pretrain` studies and the hand-in'
 from collections import Counter
 
 import numpy as np
+from torch import nn
 
-from fmnist.core import plotting, stats
+from fmnist.core import plotting, stats, words
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.engine import convergence, planned, summary_table
+from fmnist.studies.measure import number_words, training_words
+from fmnist.studies.networks import HalfCNN
 from fmnist.studies.transfer import TRANSFER
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
@@ -26,10 +29,21 @@ def _full(src, study: str = "transfer", start: str = "random") -> list[dict]:
     return rows(src.studies[study]).get(f"{start} 100%", [])
 
 
+def half_cnn_words(model: nn.Module) -> str:
+    """A HalfCNN's layers in words, read off the module (fmnist/studies/networks.py)."""
+    convs = [m for m in model.features.modules() if isinstance(m, nn.Conv2d)]
+    sizes = {f"{m.kernel_size[0]}x{m.kernel_size[1]}" for m in convs}
+    drop = [m.p for m in model.classifier.modules() if isinstance(m, nn.Dropout)]
+    fcs = [m.out_features for m in model.classifier.modules() if isinstance(m, nn.Linear)]
+    return (f"conv {words.listing([str(m.out_channels) for m in convs])} channels ({', '.join(sorted(sizes))}, each "
+            f"followed by 2x2 max-pooling, batch norm and ReLU), dropout {number_words(drop[0]) if drop else 0}, "
+            + ", ".join(f"FC {n}" for n in fcs))
+
+
 def network(src) -> str:
     r = _full(src)[0]
-    return (f"HalfCNN (fmnist/studies/networks.py): conv 16, 32 and 8 channels (3x3, each followed by 2x2 max-pooling, batch "
-            f"norm and ReLU), dropout 0.25, FC 128, FC 5; {r['parameters']:,} parameters, cross-entropy loss. It is the "
+    return (f"HalfCNN (fmnist/studies/networks.py): {half_cnn_words(HalfCNN(len(sweep.HALF1)))}; "
+            f"{r['parameters']:,} parameters, cross-entropy loss. It is the "
             "random-start network of the transfer study at 100 % of the labelled Fashion-MNIST-1 data: "
             f"{r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and {r['sizes']['test']:,} test images.")
 
@@ -37,8 +51,8 @@ def network(src) -> str:
 def converged(src) -> str:
     runs = _full(src)
     c = runs[0]["config"]
-    out = [f"{len(runs)} seeds, SGD with Nesterov momentum 0.9, one-cycle learning rate peaking at {c['lr']:g}, "
-           f"{c['epochs']} epochs; best epochs {', '.join(str(r['best_epoch']) for r in runs)} of {c['epochs']}."]
+    out = [f"{len(runs)} seeds, {training_words(c)}; best epochs {', '.join(str(r['best_epoch']) for r in runs)} "
+           f"of {c['epochs']}."]
     check = convergence(TRANSFER, src.studies["transfer"])
     if check:
         out.append(check["sentence"])
@@ -95,10 +109,10 @@ def variants_table(src):
 def base_info(src) -> str:
     base = rows(src.studies["variants"])["base"]
     r = base[0]
-    return (f"The base CNN (on all ten classes, as spec 000 and the variants share it): 3 conv layers (24, 48, 96 "
-            f"channels, 3x3, batch norm, ReLU, 2x2 max-pool), dropout 0.25, FC 128; {r['parameters']:,} parameters, "
-            f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; SGD with momentum 0.9, lr 0.05, batch 128, "
-            f"L2 1e-4, {r['config']['epochs']} epochs on {r['sizes']['train']:,} images. Over {len(base)} seeds: "
+    return (f"The base CNN (on all ten classes, as spec 000 and the variants share it): "
+            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters, "
+            f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; {training_words(r['config'])}, on "
+            f"{r['sizes']['train']:,} images. Over {len(base)} seeds: "
             f"validation loss {ci(mean_of(base, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(base, 'test_acc'))}.")
 
 

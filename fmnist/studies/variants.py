@@ -117,15 +117,17 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     return out
 
 
+def network_words(config) -> str:
+    """A variant's network in words computed from its configuration (VariantCNN's layers)."""
+    return (f"{len(config['widths'])} conv layers ({', '.join(map(str, config['widths']))}; 3x3, "
+            f"{'batch norm, ' if config['batch_norm'] else ''}ReLU, 2x2 max-pool), dropout "
+            f"{number_words(config['dropout'])}, FC {config['hidden']}")
+
+
 def base_words(records: list[dict]) -> str:
     """The base row's network and training, in words computed from its configuration."""
     base = [r["config"] for r in records if groups.row_of(r["config"]) == "base"]
-    if not base:
-        return "Base: not run."
-    c = base[0]
-    return (f"Base: {len(c['widths'])} conv layers ({', '.join(map(str, c['widths']))}; 3x3, "
-            f"{'batch norm, ' if c['batch_norm'] else ''}ReLU, 2x2 max-pool), dropout {number_words(c['dropout'])}, "
-            f"FC {c['hidden']}, {training_words(c)}.")
+    return f"Base: {network_words(base[0])}, {training_words(base[0])}." if base else "Base: not run."
 
 
 def notes(results: dict) -> list[str]:
