@@ -196,7 +196,7 @@ def markdown(result: dict, device: str) -> str:
 
 
 def budgets(args, device: torch.device) -> dict:
-    """benchmark.py --budgets: every CNN family of fmnist.budget at every budget and seed."""
+    """benchmark.py --budgets: every CNN family of fmnist.bench.budget at every budget and seed."""
     precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
     settings = default_settings("cnn", precision)
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)

@@ -1,16 +1,18 @@
-"""The machinery behind the scripts at the top of the repository, one module per concern.
+"""The machinery behind the scripts at the top of the repository: one shared folder, and one
+folder per script.
 
-    data       find, check and load Fashion-MNIST (and the preprocessing)
-    training   the one training loop (`fit`) and the one prediction pass (`predict`)
-    metrics    everything derived from predictions: accuracy, confusion, per-class scores
-    storage    staged outputs, safe checkpoint loading, JSON, the one-line-error parser
-    plots      pure figure functions of the hand-in (questions 1-7)
-    report     the hand-in's pages and figures.pdf
-    kernels    what the CNN sees: kernels, responses, feature maps (kernel_vis.py)
-    layers     the layer table: shapes, parameters, neurons, multiply-adds
-    attribution  guided backpropagation and saliency
-    fooling    the pixel attacks of the fooling curve
-    analysis   analyze.py's computations; analysis_plots its figures
+    core/      shared by every script: data, training (the one loop, `fit`, and the one
+               prediction pass, `predict`), device and precision, memory, metrics,
+               diagnostics (ROC, t-SNE), layers, stats (the one verdict rule), words, the
+               command line, storage, files (JSON schemas), provenance, pages, plotting, and
+               the assignment's two networks with their recipes
+    handin/    fashionmnist.py and kernel_vis.py: questions 1-9 and figures.pdf
+    analysis/  analyze.py: what the networks learned
+    studies/   experiments.py: the engine, the study networks, one module per study
+    reports/   report.py: one report per spec (reads the studies' results)
+    bench/     benchmark.py: training-time budgets, runs against an earlier commit
 
-Scripts import this package; nothing here imports a script.
+Imports run one way: a script imports core/ and its own folder; a folder imports core/ and
+itself (reports/ also studies/); core/ imports no folder; nothing here imports a script
+(tests/test_layout.py holds the rule).
 """

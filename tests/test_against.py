@@ -1,4 +1,4 @@
-"""benchmark.py --against (fmnist.against): the ABBA order, resuming, the worktree tidied away,
+"""benchmark.py --against (fmnist.bench.against): the ABBA order, resuming, the worktree tidied away,
 and the verdicts against hand-made numbers."""
 import subprocess
 

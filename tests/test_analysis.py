@@ -16,7 +16,7 @@ from ffn import FF_Net
 from fmnist.analysis import sections
 from fmnist.analysis.attribution import channel_gradient, class_share, pick_channels
 from fmnist.analysis.fooling import greedy, random_pixels
-from fmnist.core import data, metrics
+from fmnist.core import data, diagnostics
 from fmnist.core.layers import layer_table
 from fmnist.core.training import predict
 
@@ -93,7 +93,7 @@ def test_roc_auc_agrees_with_sklearn():
     gen = torch.Generator().manual_seed(0)
     y = torch.arange(300) % 10
     logits = torch.randn(300, 10, generator=gen) + 2 * nn.functional.one_hot(y, 10)
-    result = metrics.roc(y, logits)
+    result = diagnostics.roc(y, logits)
     probs = logits.softmax(1).numpy()
     for k, name in enumerate(data.CLASSES):
         assert result["classes"][name]["auc"] == pytest.approx(roc_auc_score((y == k).numpy(), probs[:, k]))

@@ -1,4 +1,4 @@
-"""benchmark.py --budgets (fmnist.budget): the epochs of each budget, resuming, and the table's
+"""benchmark.py --budgets (fmnist.bench.budget): the epochs of each budget, resuming, and the table's
 verdicts and target against hand-made numbers."""
 import json
 

@@ -8,6 +8,8 @@ import ast
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"core", "handin", "analysis", "studies", "reports", "bench"}
 SCRIPTS = {"fashionmnist": {"handin"}, "kernel_vis": {"handin"}, "analyze": {"analysis"},
@@ -96,23 +98,45 @@ def test_the_rule_catches_a_wrong_import(tmp_path, monkeypatch):
     assert found[2][0].split(".")[0] in SCRIPTS
 
 
+def private_uses(path: Path) -> list[str]:
+    """Every private name (one leading underscore) that `path` imports from, or reaches through,
+    a module of the package: `from fmnist.x import _y`, `x._y` after `from fmnist import x` or
+    `from . import x`, and `fmnist.x._y` after `import fmnist.x`."""
+    tree = ast.parse(path.read_text())
+    private = lambda name: name.startswith("_") and not name.startswith("__")  # noqa: E731
+    found, modules = [], set()
+    for module, names, line in imports(path):
+        if module.split(".")[0] == "fmnist":
+            found += [f"{path.name}:{line} imports {name} from {module}" for name in names if private(name)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").split(".")[0] == "fmnist"):
+            modules |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            modules |= {a.asname or a.name.split(".")[0] for a in node.names if a.name.split(".")[0] == "fmnist"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and private(node.attr):
+            root = node.value
+            while isinstance(root, ast.Attribute):
+                root = root.value
+            if isinstance(root, ast.Name) and root.id in modules:
+                found.append(f"{path.name}:{node.lineno} uses {ast.unparse(node)}")
+    return found
+
+
 def test_no_module_borrows_another_modules_private_names():
-    borrowed = []
-    for path in package_files() + sorted(ROOT.glob("*.py")):
-        tree = ast.parse(path.read_text())
-        local_modules = set()
-        for module, names, line in imports(path):
-            for name in names:
-                if name.startswith("_") and not name.startswith("__"):
-                    borrowed.append(f"{path.relative_to(ROOT)}:{line} imports {name} from {module}")
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fmnist"):
-                local_modules |= {a.asname or a.name for a in node.names}
-            elif isinstance(node, ast.Import):
-                local_modules |= {a.asname or a.name for a in node.names if a.name.startswith("fmnist")}
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in local_modules and node.attr.startswith("_")
-                    and not node.attr.startswith("__")):
-                borrowed.append(f"{path.relative_to(ROOT)}:{node.lineno} uses {node.value.id}.{node.attr}")
+    borrowed = [use for path in package_files() + sorted(ROOT.glob("*.py")) for use in private_uses(path)]
     assert borrowed == []
+
+
+def test_the_private_name_rule_catches_each_way_of_borrowing(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from fmnist.core.storage import _problem\nfrom fmnist.core import training\n"
+                   "import fmnist.core.storage\nfrom . import plotting\n"
+                   "training._lr_factor(1, 2, 0.2)\nfmnist.core.storage._kind(1)\nplotting._x\nobject()._fine\n")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    try:
+        uses = private_uses(bad)
+    finally:
+        monkeypatch.undo()
+    assert len(uses) == 4 and all("_fine" not in u for u in uses)

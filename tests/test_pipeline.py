@@ -81,7 +81,7 @@ def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
 
 
 def test_hand_in_pages_look_the_same_with_titles_fixed_at_the_top(earlier_run):
-    """plots.fixed_titles skips matplotlib's search for tick labels above each axes, for speed:
+    """plotting.fixed_titles skips matplotlib's search for tick labels above each axes, for speed:
     every page of questions 1-9 must come out pixel for pixel as with the search."""
     import io
 

@@ -15,9 +15,8 @@ from fmnist.analysis.attribution import (PURITY_TOP, channel_activations, channe
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import plotting
 from fmnist.core.data import CLASSES, stratified
-from fmnist.core.features import penultimate, tsne
+from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import feature_stages, layer_table
-from fmnist.core.metrics import pick_right_wrong, roc
 from fmnist.core.pages import Page
 
 

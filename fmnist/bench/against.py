@@ -11,7 +11,7 @@ first alternates (ABBA; with three, every side runs first, middle and last equal
 slow spell of a shared machine falls on all alike. Pairs are saved one by one to
 against.json (Ctrl-C keeps the finished ones; the same command goes on from there, but only
 with the same commits on the same machine). The verdict is the package's one rule
-(studies.stats): slower or faster only where the 95 % interval of the per-pair differences
+(core.stats): slower or faster only where the 95 % interval of the per-pair differences
 excludes zero, and it is said for the whole run and for its time outside training (and auto's
 whole run against both float32 runs).
 """

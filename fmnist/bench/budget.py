@@ -6,7 +6,7 @@ family's epochs for a budget are fixed once, from training-step times measured b
 (`calibrate`), and saved with the results, so a resumed run trains the same plan; the table
 and the figure then use the seconds every run actually took. Runs are paired by seed (same
 seed: same batch order and flips) and saved one by one, so Ctrl-C loses at most the run in
-progress. The verdicts are the package's one rule (studies.stats): a family beats another
+progress. The verdicts are the package's one rule (core.stats): a family beats another
 only where the 95 % interval of the per-seed differences excludes zero.
 """
 import dataclasses
@@ -192,7 +192,7 @@ def markdown(results: dict) -> list[str]:
 
 
 def figure_data(results: dict) -> dict:
-    """{family: [(mean seconds, [accuracy per seed], "1x, 11 epochs") per budget]} for plots.budget_figure."""
+    """{family: [(mean seconds, [accuracy per seed], "1x, 11 epochs") per budget]} for budget_figure."""
     by = cells(results)
     return {name: [(statistics.mean(c["seconds"].values()), list(c["acc"].values()), f"{r:g}x, {c['epochs']} ep")
                    for r in RATIOS if (c := by.get((name, f"{r:g}")))] for name in results["families"]}

@@ -3,7 +3,6 @@ parameter counts and the example predictions of question 1."""
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.metrics import auc, roc_curve
 from torch import nn
 
 from fmnist.core.data import CLASSES, to_uint8
@@ -94,27 +93,6 @@ def evaluate(model: nn.Module, splits: dict, device, seed: int) -> tuple[dict, d
             "train_subset_accuracy": train_acc, "leaderboard": (accuracy + train_acc) / 2,
             "confusion": confusion.tolist(), "per_class": per_class(confusion)}
     return test, pick_examples(x_test, y_test, logits, seed)
-
-
-def pick_right_wrong(x, y, logits, seed: int) -> list[dict]:
-    """4 random correct predictions (seeded), then the 4 most confident mistakes."""
-    probs = logits.softmax(1)
-    pred = probs.argmax(1)
-    right, wrong = (pred == y).nonzero().flatten(), (pred != y).nonzero().flatten()
-    gen = torch.Generator().manual_seed(seed)
-    right = right[torch.randperm(len(right), generator=gen)[:4]].sort().values
-    wrong = wrong[probs[wrong].amax(1).argsort(descending=True)[:4]]
-    return [example(x, y, probs, int(i)) for i in torch.cat([right, wrong])]
-
-
-def roc(y: torch.Tensor, logits: torch.Tensor) -> dict:
-    """One-vs-rest ROC curve and AUC per class from softmax scores; macro AUC is their mean."""
-    probs = logits.softmax(1).numpy()
-    classes = {}
-    for k, name in enumerate(CLASSES):
-        fpr, tpr, _ = roc_curve((y == k).numpy(), probs[:, k])
-        classes[name] = {"fpr": fpr, "tpr": tpr, "auc": float(auc(fpr, tpr))}
-    return {"classes": classes, "macro_auc": float(np.mean([c["auc"] for c in classes.values()]))}
 
 
 def recall(confusion) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Pure figure functions of questions 8 and 9: the evidence in, a matplotlib Figure out."""
+"""Pure figure functions of the hand-in (questions 1-3, 6-9; the confusion matrix and kernel
+grids, which the studies draw too, are in core/plotting.py): data in, a matplotlib Figure out."""
 import textwrap
 
 import numpy as np

@@ -1,3 +1,4 @@
-"""The studies of experiments.py: the runner (resumable runs, tables, the PDF), one classifier
-run as every study trains it, the statistics of every verdict, the figures, the fraction
-sweep, and one module per study. Nothing here imports the top-level scripts."""
+"""The studies of experiments.py: the engine (the Study interface, resumable runs, tables, the
+PDF), the run configuration (configs), one classifier run as every study trains it (measure),
+the study networks, the figures, the fraction sweep, and one module per study. Nothing here
+imports the top-level scripts."""

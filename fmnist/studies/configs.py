@@ -21,11 +21,14 @@ class Unset:
     def __repr__(self) -> str:
         return "UNSET"
 
+    def __reduce__(self):  # one marker, also through copy.deepcopy and pickle (a module global)
+        return "UNSET"
+
 
 UNSET: typing.Any = Unset()
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)  # equality: Mapping's, so a config equals its dict
 class RunConfig(Mapping):
     # every run
     study: str                       # the study's name

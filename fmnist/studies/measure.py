@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from fmnist.core import features, metrics
+from fmnist.core import diagnostics
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
 from fmnist.core.training import TrainSettings, fit, init_weights, predict
@@ -142,12 +142,12 @@ def test_extras(model: nn.Module, data: dict, logits: torch.Tensor, ctx: Context
     """What the figures of a highlighted network need: ROC curves, t-SNE of the penultimate
     features on a stratified test subset, and 4 right and 4 wrong test predictions."""
     x, y = data["test"]
-    curves = metrics.roc(y, logits)
+    curves = diagnostics.roc(y, logits)
     roc = {"macro_auc": curves["macro_auc"],
            "classes": {k: {"fpr": rounded(c["fpr"]), "tpr": rounded(c["tpr"]), "auc": c["auc"]}
                        for k, c in curves["classes"].items()}}
     chosen = stratified(y, QUICK_TSNE_PER_CLASS if ctx.options.quick else TSNE_PER_CLASS, 0)
-    feats, layer = features.penultimate(model, x[chosen], ctx.device)
-    tsne = {"points": rounded(features.tsne(feats, 0), 3), "labels": y[chosen].tolist(), "layer": layer,
+    feats, layer = diagnostics.penultimate(model, x[chosen], ctx.device)
+    tsne = {"points": rounded(diagnostics.tsne(feats, 0), 3), "labels": y[chosen].tolist(), "layer": layer,
             "note": f"{len(chosen):,} test images, {len(chosen) // len(CLASSES)} per class (stratified); perplexity 30"}
-    return {"roc": roc, "tsne": tsne, "right_wrong": metrics.pick_right_wrong(x, y, logits, 0)}
+    return {"roc": roc, "tsne": tsne, "right_wrong": diagnostics.pick_right_wrong(x, y, logits, 0)}
