@@ -99,6 +99,8 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
         record = {"history": history, "train_seconds": time.perf_counter() - start, "seed": args.seed,
                   "config": {**settings.__dict__, "init": args.init, "quick": args.quick},
                   "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    # whether evaluation averages each image's logits with its mirror's (Conv_Net does), as scored now
+    record["config"] = {**record["config"], "test_time_flip": bool(getattr(model, "flip_tta", False))}
     record["test"], record["examples"] = evaluate(model, splits, device, args.seed)
     record["parameters"] = count_parameters(model)
     record["device"] = str(device)

@@ -212,3 +212,45 @@ def test_locality_quick_resumes_after_an_interruption(data_dir, tmp_path, monkey
         diffs = [b - a for a, b in zip(per_seed["images"], per_seed["scrambled"])]
         assert comparisons[net]["difference"]["mean"] == pytest.approx(np.mean(diffs))
         assert comparisons[net]["difference"]["n"] == 3
+
+
+def test_q8_says_what_the_recipes_add_and_quotes_the_like_for_like_gap():
+    hand_in = {"ffn": {"flip": False, "test_time_flip": False}, "cnn": {"flip": True, "test_time_flip": True}}
+    assert answers.mirror_words(hand_in) == ("The CNN trains on randomly mirrored images and averages its logits over "
+                                             "each test image and its mirror, and the FFN does neither, so part of "
+                                             "the gap is the recipe")
+    swapped = {"ffn": {"flip": True}, "cnn": {}}
+    assert answers.mirror_words(swapped).startswith("The FFN trains on randomly mirrored images, and the CNN does")
+    assert answers.mirror_words({"ffn": {}, "cnn": {}}) == ""
+    locality = _locality([0.1, -0.2, 0.05], [-8.0, -7.5, -8.4])
+    locality["ffn"]["per_seed"] = {"images": [89.0, 89.2, 88.9]}
+    locality["cnn"]["per_seed"] = {"images": [92.5, 92.7, 92.6]}
+    text = answers.q8_paragraph(_q8(90, 93, 0.2, 0.05), locality, shift=2, configs=hand_in)
+    assert "so part of the gap is the recipe. Like for like, with neither mirroring" in text
+    assert "the CNN scores 92.60% and the FFN 89.03%: the CNN ahead of the FFN by 3.57" in text
+    locality["cnn"]["per_seed"] = {"images": [88.0, 89.5, 88.4]}  # without the recipe, no gap detected
+    assert "no difference detected between the FFN and the CNN" in answers.q8_paragraph(
+        _q8(90, 93, 0.2, 0.05), locality, shift=2, configs=hand_in)
+    assert "measures the two without it" in answers.q8_paragraph(_q8(90, 93, 0.2, 0.05), None, shift=2, configs=hand_in)
+
+
+def test_q8_names_equivariance_and_pooling_by_the_shift_result():
+    steadier = answers.translation_words(_q8(90, 93, 0.2, 0.05))
+    assert steadier.startswith("At 2 pixels the FFN loses 20.0 points and the CNN 5.0.")
+    assert "translation-equivariant" in steadier and "max-pooling makes shifts within a pooling window" in steadier
+    shakier = answers.translation_words(_q8(90, 93, 0.05, 0.2))
+    assert "did not make the CNN the steadier" in shakier and "translation-equivariant" not in shakier
+
+
+def test_q2_title_says_what_the_training_loss_includes():
+    from fmnist.handin.figures import loss_figure, training_loss_words
+    assert training_loss_words({"label_smoothing": 0.1, "flip": True}) == (
+        "training loss: label smoothing 0.1, random mirroring; validation loss: plain cross-entropy")
+    assert training_loss_words({"label_smoothing": 0.0, "flip": False}) == (
+        "training loss: plain cross-entropy, images as they are; validation loss: plain cross-entropy")
+    history = {"iterations": [9.0, 5.0] + [0.5] * 198, "best_epoch": 2,
+               "epochs": [{"epoch": e, "val_loss": 0.4} for e in (1, 2)]}
+    title = loss_figure("FFN", history, {"flip": False}).axes[0].get_title()
+    assert "images as they are" in title and "2 batches of epoch 1 lie above the plot, up to 9.00" in title
+    calm = loss_figure("FFN", {**history, "iterations": [0.5] * 200}, {}).axes[0].get_title()
+    assert "above the plot" not in calm

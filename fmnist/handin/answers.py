@@ -4,7 +4,8 @@ Every number and every word of direction (higher, lower, more, fewer, rises, fal
 from the numbers passed in, so other measurements give other sentences; the tests feed
 made-up numbers both ways.
 """
-from fmnist.core.words import change, compare, listing, trend
+from fmnist.core import stats
+from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
 
@@ -17,9 +18,42 @@ def stage_name(stage: str) -> str:
     return stage
 
 
-def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> str:
-    """The answer to question 8 from the evidence of `evidence.question8` and, when the study
-    has run, `studies.locality.comparisons` (None: it has not)."""
+def mirror_words(configs: dict) -> str:
+    """What each network's recipe adds beyond the architecture: random mirroring in training
+    ("flip") and logits averaged over each test image and its mirror ("test_time_flip"), read
+    from metrics.json's configs (keys "ffn", "cnn"); "" when neither network has either."""
+    said = {}
+    for key in ("cnn", "ffn"):
+        c = configs.get(key) or {}
+        parts = (["trains on randomly mirrored images"] if c.get("flip") else []) + (
+            ["averages its logits over each test image and its mirror"] if c.get("test_time_flip") else [])
+        said[key] = listing(parts) if parts else ""
+    if not said["cnn"] and not said["ffn"]:
+        return ""
+    name = {"cnn": "the CNN", "ffn": "the FFN"}
+    both = [f"{name[k]} {said[k]}" for k in ("cnn", "ffn") if said[k]]
+    neither = [name[k] for k in ("cnn", "ffn") if not said[k]]
+    return sentence("; ".join(both) + (f", and {neither[0]} does neither" if neither else "")
+                    + ", so part of the gap is the recipe")
+
+
+def like_for_like(locality: dict) -> str:
+    """The CNN against the FFN where neither mirrors (the locality study's runs on the images):
+    the paired difference over seeds, with its interval."""
+    per = {k: locality[k].get("per_seed", {}).get("images") for k in ("ffn", "cnn")}
+    if not all(per.values()) or len(per["ffn"]) != len(per["cnn"]):
+        return ""
+    d = stats.paired(dict(enumerate(per["ffn"])), dict(enumerate(per["cnn"])))
+    mean = {k: sum(v) / len(v) for k, v in per.items()}
+    verdict = stats.verdict(d, "the FFN", "the CNN", budget="that budget")
+    return (f"Like for like, with neither mirroring (the locality study's runs on the images, {d['n']} seeds), the "
+            f"CNN scores {mean['cnn']:.2f}% and the FFN {mean['ffn']:.2f}%: {verdict}.")
+
+
+def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, configs: dict | None = None) -> str:
+    """The answer to question 8 from the evidence of `evidence.question8`, the networks' training
+    configurations (metrics.json's, keyed "ffn" and "cnn") and, when the study has run,
+    `studies.locality.comparisons` (None: it has not)."""
     ffn, cnn = q8["networks"]["ffn"], q8["networks"]["cnn"]
     gap = cnn["accuracy"] - ffn["accuracy"]
     ratio = max(ffn["parameters"], cnn["parameters"]) / max(1, min(ffn["parameters"], cnn["parameters"]))
@@ -30,6 +64,10 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> s
            f"({cnn['loss']:.3f} against {ffn['loss']:.3f}) and {ratio:.1f} times "
            f"{compare(cnn['parameters'], ffn['parameters'], 'more', 'fewer', 'as many')} parameters "
            f"({cnn['parameters']:,} against {ffn['parameters']:,})."]
+    recipe = mirror_words(configs or {})
+    if recipe:
+        fair = like_for_like(locality) if locality and {"ffn", "cnn"} <= set(locality) else ""
+        out.append(recipe + (f". {fair}" if fair else "; python experiments.py locality measures the two without it."))
     gains = [r for r in q8["classes"] if r["points"] > 0]
     losses = [r for r in q8["classes"] if r["points"] < 0]
     say = lambda r: f"{r['class']} ({r['points']:+.1f} points, {r['gained_images']:+d} images)"  # noqa: E731
@@ -54,6 +92,7 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> s
                f"{change(100 * t['accuracy']['cnn'][0], 100 * t['accuracy']['cnn'][k])}: the "
                f"{'CNN' if drop['cnn'] < drop['ffn'] else 'FFN'} is {'the less' if drop['cnn'] != drop['ffn'] else 'no more'} "
                "affected by where the garment sits.")
+
     if locality is None or not {"ffn", "cnn"} <= set(locality):
         out.append("Whether the CNN relies on neighbouring pixels is measured by python experiments.py locality "
                    "(both networks trained on images and on scrambled pixels); it has not been run for these outputs.")
@@ -74,6 +113,20 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None) -> s
             out.append("Scrambling did not measurably cost the CNN at this budget, so these runs do not show that "
                        "it relies on local structure.")
     return " ".join(out)
+
+
+def translation_words(q8: dict) -> str:
+    """Beside the shift curve: whether the CNN's accuracy held up better as the images moved (the
+    drop at the largest shift measured) and the two properties that predict it."""
+    t = q8["translation"]
+    drop = {n: 100 * (t["accuracy"][n][0] - t["accuracy"][n][-1]) for n in ("ffn", "cnn")}
+    moved = f"At {t['shifts'][-1]} pixels the FFN loses {drop['ffn']:.1f} points and the CNN {drop['cnn']:.1f}. "
+    if drop["cnn"] < drop["ffn"]:
+        return moved + ("That is what the architecture predicts: a convolution is translation-equivariant (a shifted "
+                        "image gives shifted feature maps, detected by the same kernels), and max-pooling makes shifts "
+                        "within a pooling window invariant, while each FFN weight belongs to one pixel position.")
+    return moved + ("Here the convolutions' translation equivariance and max-pooling's invariance to small shifts did "
+                    "not make the CNN the steadier of the two.")
 
 
 def q9_paragraph(q9: dict) -> str:

@@ -14,7 +14,7 @@ from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, write_document
 from fmnist.handin import figures
-from fmnist.handin.answers import q8_paragraph, q9_paragraph
+from fmnist.handin.answers import q8_paragraph, q9_paragraph, translation_words
 
 matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
 
@@ -37,7 +37,7 @@ def training_pages(metrics: dict) -> list[Page]:
                           figures.examples_figure(label, net["examples"])))
     for key, label, net in nets:
         pages.append(Page(f"{key}_loss", f"Q2 ({key.upper()})", "training loss over time",
-                          figures.loss_figure(label, net["history"])))
+                          figures.loss_figure(label, net["history"], net.get("config"))))
     for key, label, net in nets:
         pages.append(Page(f"{key}_parameters", f"Q3 ({key.upper()})", "parameter counts",
                           figures.params_figure(label, net["parameters"])))
@@ -84,13 +84,14 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     if "q8" not in q:
         return []
     comparisons, note = locality_note(locality)
+    configs = {k: net.get("config", {}) for k, net in metrics["networks"].items()}
     example = metrics["networks"]["cnn"]["examples"]["correct"]
     pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
     shifted = [shift(pixels, s, 0, q["q8"]["translation"]["fill"]).numpy() for s in q["q8"]["translation"]["shifts"]]
     return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
-                 figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2), Q8_TEXT)),
+                 figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT)),
             Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
-                 figures.q8_why_figure(q["q8"], shifted, comparisons, note)),
+                 figures.q8_why_figure(q["q8"], shifted, comparisons, note, translation_words(q["q8"]))),
             Page("q9_stages", "Question 9 (1 of 2)", Q9, figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT)),
             Page("q9_patches", "Question 9 (2 of 2)", "what each conv stage detects",
                  figures.q9_patches_figure(q["q9"]))]

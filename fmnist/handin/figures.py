@@ -7,6 +7,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from fmnist.core.plotting import GRAY, grid_shape, normalise
+from fmnist.core.words import listing
 
 PAGE = (11, 8.5)  # landscape letter
 GAPPED = colormaps[GRAY].with_extremes(bad="#c8d8f0")  # gray, with the gaps between patches pale blue
@@ -17,7 +18,7 @@ def _answer(sub, text: str, question: str) -> None:
     sub.text(0.01, 0.99, textwrap.fill(question, 125), fontsize=9.5, fontweight="bold", va="top")
     sub.text(0.01, 0.80, "Answer, every number and direction computed from this run's measurements:", fontsize=9,
              style="italic", va="top")
-    sub.text(0.01, 0.71, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.4)
+    sub.text(0.01, 0.71, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.35)
 
 
 def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], title: str, fontsize=8.5) -> None:
@@ -36,7 +37,7 @@ def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], ti
 def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     """Per-class accuracy, CNN minus FFN; the networks side by side; what weight sharing saves."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.1, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.4, 1])
     left, right = top.subfigures(1, 2, width_ratios=[1, 1.25])
     ax = left.subplots()
     rows = q8["classes"][::-1]  # the largest gain on top
@@ -72,7 +73,8 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     return fig
 
 
-def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, locality_note: str) -> Figure:
+def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, locality_note: str,
+                  shift_note: str = "") -> Figure:
     """Accuracy against shift for both networks, an image moved right by each shift
     (`shifted`, one per shift), and the locality study's result."""
     t = q8["translation"]
@@ -91,7 +93,8 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
         for s, a in zip(t["shifts"], acc):
             curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(4, 4), fontsize=8, color=colour)
     curve.set_xticks(t["shifts"])
-    curve.set_xlabel("pixels moved (mean of right, left, down and up)")
+    curve.set_xlabel("pixels moved (mean of right, left, down and up)"
+                     + ("\n\n" + textwrap.fill(shift_note, 80) if shift_note else ""), fontsize=9)
     curve.set_ylabel("test accuracy (%)")
     curve.grid(alpha=0.3)
     curve.legend()
@@ -208,8 +211,18 @@ def examples_figure(network: str, examples: dict) -> Figure:
     return fig
 
 
-def loss_figure(network: str, history: dict) -> Figure:
-    """Q2: training loss per iteration (and its running mean), validation loss per epoch."""
+def training_loss_words(config: dict) -> str:
+    """What the plotted training loss is, from the run's configuration: the loss the optimiser
+    saw (label smoothing, mirrored images) against the validation loss's plain cross-entropy."""
+    extras = ([f"label smoothing {config['label_smoothing']:g}"] if config.get("label_smoothing") else []) + (
+        ["random mirroring"] if config.get("flip") else [])
+    seen = ", ".join(extras) if extras else "plain cross-entropy, images as they are"
+    return f"training loss: {seen}; validation loss: plain cross-entropy"
+
+
+def loss_figure(network: str, history: dict, config: dict | None = None) -> Figure:
+    """Q2: training loss per iteration (and its running mean), validation loss per epoch; the
+    title says what the training loss includes, and how many early batches lie above the plot."""
     iters = np.asarray(history["iterations"], dtype=float)
     epochs = history["epochs"]
     per_epoch = len(iters) / max(1, len(epochs))
@@ -228,9 +241,13 @@ def loss_figure(network: str, history: dict) -> Figure:
     ax.axvline(best * per_epoch, color="gray", ls=":", label=f"weights kept: epoch {best}")
     ax.set_xlabel(f"iteration (batch); {per_epoch:.0f} per epoch")
     ax.set_ylabel("cross-entropy loss")
-    ax.set_title(f"{network}: loss during training\n(training loss includes label smoothing "
-                 "and augmentation; validation loss is plain cross-entropy)", fontsize=11)
-    ax.set_ylim(0, min(float(np.percentile(iters, 99.5)) * 1.1, 3.0) if len(iters) else 1)
+    top = min(float(np.percentile(iters, 99.5)) * 1.1, 3.0) if len(iters) else 1.0
+    above = np.nonzero(iters > top)[0]
+    where = sorted({int(i // max(per_epoch, 1)) + 1 for i in above})
+    clipped = (f"\n{len(above)} batch{'es' if len(above) != 1 else ''} of epoch{'s' if len(where) != 1 else ''} "
+               f"{listing([str(e) for e in where])} lie above the plot, up to {iters.max():.2f}") if len(above) else ""
+    ax.set_title(f"{network}: loss during training\n({training_loss_words(config or {})}){clipped}", fontsize=10)
+    ax.set_ylim(0, top)
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
