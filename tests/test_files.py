@@ -28,7 +28,7 @@ def mutations(original: dict, schema: dict):
         if name not in original:
             continue
         for value in WRONG:
-            if storage._problem(value, sub, name) is None:  # a value of this type is allowed here
+            if storage.schema_problem(value, sub, name) is None:  # a value of this type is allowed here
                 continue
             yield f"{name} = {json.dumps(value)}", json.dumps({**original, name: value}).encode()
         if not key.endswith("?"):

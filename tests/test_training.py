@@ -54,7 +54,7 @@ def test_alternating_flips_show_each_image_once_each_way_in_two_epochs(alternate
 
 def test_one_cycle_schedule_rises_to_the_peak_then_decays_to_zero():
     total = 100
-    factors = [training._lr_factor(s, total, 0.2) for s in range(total)]
+    factors = [training.lr_factor(s, total, 0.2) for s in range(total)]
     assert factors[19] == 1.0 and max(factors) == 1.0
     assert all(a <= b for a, b in zip(factors[:20], factors[1:20]))
     assert all(a >= b for a, b in zip(factors[20:], factors[21:]))

@@ -129,7 +129,7 @@ def _expected(schema) -> str:
     return " or ".join(dict.fromkeys(KINDS.get(k, k.__name__) for k in kinds))
 
 
-def _problem(value, schema, where: str) -> str | None:
+def schema_problem(value, schema, where: str) -> str | None:
     """The first place where `value` does not have the shape `schema`, in words; None if it does."""
     if isinstance(schema, (dict, Each)):
         if not isinstance(value, dict):
@@ -141,7 +141,7 @@ def _problem(value, schema, where: str) -> str | None:
                 if not optional:
                     return f"`{where + '.' if where else ''}{key}` is missing"
                 continue
-            found = _problem(value[key], sub, f"{where + '.' if where else ''}{key}")
+            found = schema_problem(value[key], sub, f"{where + '.' if where else ''}{key}")
             if found:
                 return found
         return None
@@ -149,7 +149,7 @@ def _problem(value, schema, where: str) -> str | None:
         if not isinstance(value, list):
             return f"`{where}` is {_kind(value)}, expected a list"
         for i, item in enumerate(value):
-            found = _problem(item, schema[0], f"{where}[{i}]")
+            found = schema_problem(item, schema[0], f"{where}[{i}]")
             if found:
                 return found
         return None
@@ -171,7 +171,7 @@ def load_checked(path: Path, schema, remake: str, missing_ok: bool = True):
     value = read_json(path, remake)
     if not isinstance(value, dict):
         raise UserError(f"{path} holds {_kind(value)}, expected an object; {remake}")
-    found = _problem(value, schema, "")
+    found = schema_problem(value, schema, "")
     if found:
         raise UserError(f"{path}: {found}; {remake}")
     return value

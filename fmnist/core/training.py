@@ -89,7 +89,7 @@ def predict(model: nn.Module, x: torch.Tensor, device: torch.device, batch_size:
                       for i in range(0, len(x), batch_size)])
 
 
-def _lr_factor(step: int, total: int, warmup: float) -> float:
+def lr_factor(step: int, total: int, warmup: float) -> float:
     """One cycle: linear warm-up to the peak, then cosine decay to zero."""
     ramp = max(1, int(total * warmup))
     if step < ramp:
@@ -141,7 +141,7 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         steps_per_epoch -= 1
     total = settings.epochs * steps_per_epoch
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: _lr_factor(step, total, settings.warmup))
+        optimizer, lambda step: lr_factor(step, total, settings.warmup))
     history = {"iterations": [], "epochs": [], "best_epoch": 0}
     best_loss, best_state, stale = math.inf, None, 0
     halves = torch.rand(len(x_train), generator=generator) < 0.5 if settings.alternate else None
