@@ -40,7 +40,7 @@ from fmnist.studies.tuning import STUDY as TUNING
 from fmnist.studies.variants import STUDY as VARIANTS
 
 HERE = Path(__file__).resolve().parent
-LOCALITY = locality.study({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
+LOCALITY = locality.Locality({"ffn": FF_Net, "cnn": lambda: Conv_Net(flip_tta=False)})
 STUDIES = {s.name: s for s in (REFERENCE, MOBILENET, SETTINGS, VARIANTS, PRETRAIN, TUNING, TRANSFER, LOCALITY)}
 
 

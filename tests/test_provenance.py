@@ -86,7 +86,7 @@ def test_a_study_redoes_exactly_the_runs_whose_network_changed(data_dir, tmp_pat
     check_record(first["provenance"], data_dir)
     assert all(r["provenance"]["seed"] == r["config"]["seed"] for r in first["runs"].values())
 
-    monkeypatch.setitem(experiments.STUDIES, "locality", locality.study({"ffn": FF_Net, "cnn": FiveByFive}))
+    monkeypatch.setitem(experiments.STUDIES, "locality", locality.Locality({"ffn": FF_Net, "cnn": FiveByFive}))
     capsys.readouterr()
     assert experiments.main(argv) == 0
     lines = capsys.readouterr().out.splitlines()

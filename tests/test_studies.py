@@ -9,8 +9,9 @@ from conftest import interrupt_study
 from scipy import stats as scipy_stats
 
 import experiments
+from fmnist.core.words import number_words
 from fmnist.studies import groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Options, run_key
 from fmnist.studies.measure import seeded, splits
 
@@ -37,7 +38,7 @@ def test_pairing_keeps_each_seeds_subset_across_rows():
     x = torch.randn(400, 1, 28, 28, generator=gen)
     ctx = dataclasses.make_dataclass("Ctx", ["options", "splits"])(
         Options(), {"train": (x, y), "val": (x[:50], y[:50]), "test": (x[:50], y[:50])})
-    configs = seeded([run_config(study="t", name="A"), run_config(study="t", name="B")], ctx)
+    configs = seeded([RunConfig(study="t", name="A"), RunConfig(study="t", name="B")], ctx)
     assert [(c["row"], c["seed"]) for c in configs] == [("A", 0), ("A", 1), ("A", 2), ("B", 0), ("B", 1), ("B", 2)]
     a0, b0, a1 = (splits(ctx, 10, c["seed"])["train"][0] for c in (configs[0], configs[3], configs[1]))
     assert torch.equal(a0, b0) and not torch.equal(a0, a1)  # one seed: one subset, whatever the row
@@ -94,14 +95,14 @@ def test_the_longer_runs_are_kept_and_resumed_like_any_run(data_dir, tmp_path, m
 
 
 def test_a_run_configuration_is_typed_and_keyed_like_the_dict_it_is_saved_as():
-    c = run_config(study="t", name="A seed 0", seed=0, lr=0.05, epochs=4, widths=[24, 48], train_per_class=None)
+    c = RunConfig(study="t", name="A seed 0", seed=0, lr=0.05, epochs=4, widths=[24, 48], train_per_class=None)
     saved = {"study": "t", "name": "A seed 0", "seed": 0, "lr": 0.05, "epochs": 4, "widths": [24, 48],
              "train_per_class": None}
     assert dict(c) == saved and {**c} == saved and run_key(c) == run_key(saved)  # None is a value, kept
     assert c["lr"] == c.lr == 0.05 and c.get("patience", 7) == 7 and "patience" not in c
     assert c.but(seed=1)["seed"] == 1 and c["seed"] == 0  # frozen: a copy changes
     with pytest.raises(TypeError, match="lrr"):  # a misspelt field fails when the plan is made
-        run_config(study="t", name="A", lrr=0.05)
+        RunConfig(study="t", name="A", lrr=0.05)
     with pytest.raises(TypeError, match="epochs"):  # so does a value of the wrong type
         RunConfig(study="t", name="A", epochs="4")
     with pytest.raises(KeyError):
@@ -119,8 +120,8 @@ def test_every_studys_quick_plan_is_made_of_run_configurations():
 
 
 def test_the_set_up_sentence_is_computed_from_the_configuration():
-    from fmnist.studies.measure import number_words, training_words
-    c = run_config(study="t", name="a", optimizer="sgd", momentum=0.9, lr=0.05, weight_decay=5e-4, batch_size=128,
+    from fmnist.studies.measure import training_words
+    c = RunConfig(study="t", name="a", optimizer="sgd", momentum=0.9, lr=0.05, weight_decay=5e-4, batch_size=128,
                    flip=True, epochs=4)
     assert training_words(c) == ("SGD with Nesterov momentum 0.9, one-cycle learning rate peaking at 0.05, L2 5e-4, "
                                  "batch 128, random mirroring, 4 epochs")

@@ -45,3 +45,11 @@ def ci(interval: dict, digits: int = 2, unit: str = "%") -> str:
         return f"{interval['mean']:.{digits}f}{unit} (1 seed)"
     return (f"{interval['mean']:.{digits}f}{unit} (95 % CI {interval['low']:.{digits}f} to "
             f"{interval['high']:.{digits}f}, {interval['n']} seeds)")
+
+
+def number_words(x: float) -> str:
+    """A setting as a page prints it: 0.05, 128, 5e-4 (not 0.0005), 0."""
+    if x and abs(x) <= 1e-3:
+        mantissa, exponent = f"{x:.0e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{x:g}"

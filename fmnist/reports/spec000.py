@@ -7,6 +7,7 @@ from fmnist.core.words import ci, sentence
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, reference
 from fmnist.studies.engine import planned, summary_table
+from fmnist.studies.measure import training_words
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -36,11 +37,9 @@ def configuration(src) -> str:
     acc = 100 * b["test"]["accuracy"]
     gap = acc - TARGET
     return (f"Best model: {groups.row_of(c)} (seed {c['seed']}), chosen as the run of lowest validation loss within the row of "
-            f"lowest mean validation loss. Its setting: {c['init']} initialisation, SGD with Nesterov momentum "
-            f"{c['momentum']}, one-cycle learning rate peaking at {c['lr']:g}, batch {c['batch_size']}, L2 "
-            f"{c['weight_decay']:g}, random mirroring, batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
-            f"early stopping with patience {c['patience']} (best epoch {b['best_epoch']} of {len(b['history'])} run, "
-            f"cap {c['epochs']}), {b['sizes']['train']:,} training images.\n"
+            f"lowest mean validation loss. Its setting: {training_words(c)} (best epoch {b['best_epoch']} of "
+            f"{len(b['history'])} run), batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
+            f"{b['sizes']['train']:,} training images.\n"
             f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
             f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
             f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "

@@ -8,11 +8,11 @@ from torch import nn
 from fmnist.core import plotting, stats, words
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair
-from fmnist.core.words import ci
+from fmnist.core.words import ci, number_words
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.engine import convergence, planned, summary_table
-from fmnist.studies.measure import number_words, training_words
+from fmnist.studies.measure import training_words
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.transfer import TRANSFER
 

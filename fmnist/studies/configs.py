@@ -8,7 +8,6 @@ a configuration reads the same as the plain dict it is saved as: `config["lr"]`,
 (`config.lr`).
 """
 import dataclasses
-import json
 import types
 import typing
 from collections.abc import Mapping
@@ -105,9 +104,6 @@ class RunConfig(Mapping):
         """A copy with `changes` (checked like any configuration)."""
         return dataclasses.replace(self, **changes)
 
-    def key_json(self) -> str:
-        return json.dumps(dict(self), sort_keys=True)
-
 
 _NAMES = frozenset(f.name for f in fields(RunConfig))
 
@@ -124,10 +120,3 @@ def _fits(value, hint) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     return isinstance(value, hint)
 
-
-def run_config(**fields_) -> RunConfig:
-    """A RunConfig from keyword fields (a misspelt one is refused by name)."""
-    unknown = set(fields_) - _NAMES
-    if unknown:
-        raise TypeError(f"RunConfig has no field {', '.join(sorted(unknown))} (study {fields_.get('study')!r})")
-    return RunConfig(**fields_)

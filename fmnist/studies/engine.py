@@ -25,7 +25,7 @@ from fmnist.core.pages import Page, write_document
 from fmnist.core.storage import write_atomic
 from fmnist.core.training import Diverged, batch_loss
 from fmnist.studies import groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 
 PDF_NAME = "experiments.pdf"
 
@@ -127,7 +127,7 @@ def run_key(config: RunConfig | dict) -> str:
 
 def as_config(config: RunConfig | dict) -> RunConfig:
     """A configuration as a RunConfig (the convergence check's come from stored records)."""
-    return config if isinstance(config, RunConfig) else run_config(**config)
+    return config if isinstance(config, RunConfig) else RunConfig(**config)
 
 
 def fingerprint(study: Study, config: dict) -> str:

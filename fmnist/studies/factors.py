@@ -5,7 +5,7 @@ of training to test images. Every row runs the same seeds, paired against the ba
 from fmnist.core import stats
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
 from fmnist.studies.networks import init_network
@@ -36,7 +36,7 @@ def plan(ctx: Context) -> list[RunConfig]:
     for factor, name, change in ROWS:
         if ctx.options.quick and name not in QUICK:
             continue
-        rows.append(run_config(**{"study": "settings", "name": name, "factor": factor, **BASE,
+        rows.append(RunConfig(**{"study": "settings", "name": name, "factor": factor, **BASE,
                                   **{k: v for k, v in change.items() if k != "epochs_factor"},
                                   "epochs": max(1, round(n * change.get("epochs_factor", 1))),
                                   "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick}))

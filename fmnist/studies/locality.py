@@ -13,10 +13,11 @@ import torch
 
 from fmnist.core import stats
 from fmnist.core.pages import Page
+from fmnist.core.words import number_words
 from fmnist.studies import figures
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, number_words, seeds, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeds, splits, train_and_measure, training_words
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")
@@ -39,7 +40,7 @@ def scramble(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
 
 def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
-    return [run_config(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
+    return [RunConfig(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
                           "row": f"{NETWORKS[net]} {pixels}", "network": net, "pixels": pixels,
                           **COMMON, **TRAINING[net], "epochs": n, "seed": s, "permutation_seed": PERMUTATION_SEED,
                           "quick": ctx.options.quick})
@@ -144,7 +145,3 @@ class Locality(Study):
 
     def networks(self, config) -> list:
         return [self.builders[config["network"]]()]
-
-
-def study(builders: dict) -> Locality:
-    return Locality(builders)

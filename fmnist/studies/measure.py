@@ -9,6 +9,7 @@ from fmnist.core import diagnostics
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
 from fmnist.core.training import TrainSettings, fit, init_weights, predict
+from fmnist.core.words import number_words
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Context, subset
 
@@ -54,14 +55,6 @@ def settings(config: dict) -> TrainSettings:
                          patience=config.get("patience", config["epochs"]),
                          flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
                          objective=config.get("objective", "classify"))
-
-
-def number_words(x: float) -> str:
-    """A setting as a page prints it: 0.05, 128, 5e-4 (not 0.0005), 0."""
-    if x and abs(x) <= 1e-3:
-        mantissa, exponent = f"{x:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return f"{x:g}"
 
 
 OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}

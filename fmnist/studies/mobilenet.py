@@ -11,7 +11,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import (epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure,
                                     training_words)
@@ -30,7 +30,7 @@ TRAINING = {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "optimizer": "sg
 
 def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
-    rows = [run_config(study="mobilenet", name=f"conv {c} + mobile {m}", conv_blocks=c, mobilenet_blocks=m,
+    rows = [RunConfig(study="mobilenet", name=f"conv {c} + mobile {m}", conv_blocks=c, mobilenet_blocks=m,
                        epochs=n, train_per_class=TRAIN_PER_CLASS, **TRAINING, quick=ctx.options.quick)
             for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)]
     return [c.but(extras=c.seed == seeds(ctx)[0]) for c in seeded(rows, ctx)]  # figures: the first seed

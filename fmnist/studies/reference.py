@@ -15,7 +15,7 @@ from fmnist.core import plotting
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
@@ -33,7 +33,7 @@ QUICK = ("He, lr 0.05", "He, lr 0.05, no batch norm")  # --quick: the batch-norm
 def plan(ctx: Context) -> list[RunConfig]:
     full = ctx.options.full and not ctx.options.quick
     n = ctx.options.epochs or (FULL_EPOCHS if full else epochs(ctx, EPOCHS))
-    rows = [run_config(**{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON,
+    rows = [RunConfig(**{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON,
                           "epochs": n, "train_per_class": None if full else TRAIN_PER_CLASS,
                           "val_per_class": None if full else VAL_PER_CLASS, "quick": ctx.options.quick})
             for name, init, lr, bn in ROWS if not ctx.options.quick or name in QUICK]

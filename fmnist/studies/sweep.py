@@ -11,7 +11,7 @@ import torch
 from fmnist.core import stats
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, subset
 from fmnist.studies.measure import QUICK_PER_CLASS, epochs, seeds, train_and_measure
 from fmnist.studies.networks import HalfCNN
@@ -57,12 +57,12 @@ def fractions(ctx: Context) -> tuple:
 
 def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[RunConfig]:
     n = epochs(ctx, 6)
-    configs = [run_config(**{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream,
+    configs = [RunConfig(**{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream,
                              "epochs": n, "seed": ctx.options.seed, "quick": ctx.options.quick})]
     for f in fractions(ctx):
         for s in seeds(ctx):
             for start in starts:
-                configs.append(run_config(**{"study": study, "name": f"{start} {100 * f:g}% seed {s}",
+                configs.append(RunConfig(**{"study": study, "name": f"{start} {100 * f:g}% seed {s}",
                                              "row": f"{start} {100 * f:g}%", "kind": "sweep", "start": start,
                                              "fraction": f, **TRAINING, "epochs": n, "seed": s,
                                              "quick": ctx.options.quick, "upstream": upstream["name"]}))

@@ -2,10 +2,11 @@
 (HalfCNN, 5 classes) tuned on Fashion-MNIST-2's validation set: a small grid of optimizer,
 learning rate and dropout, every cell with the same seeds, chosen on validation loss."""
 from fmnist.core import stats, words
+from fmnist.core.words import number_words
 from fmnist.studies import groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import OPTIMIZER_NAMES, epochs, number_words, seeded, train_and_measure, training_words
+from fmnist.studies.measure import OPTIMIZER_NAMES, epochs, seeded, train_and_measure, training_words
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.sweep import HALF2, TRAINING, halves
 
@@ -18,7 +19,7 @@ QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
 def plan(ctx: Context) -> list[RunConfig]:
     n = epochs(ctx, EPOCHS)
     cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
-    rows = [run_config(**{**TRAINING, "study": "tuning",
+    rows = [RunConfig(**{**TRAINING, "study": "tuning",
                           "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
                           "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
                           "dropout": d, "epochs": n, "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})

@@ -5,10 +5,11 @@ import numpy as np
 from fmnist.core import plotting, stats
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
+from fmnist.core.words import number_words
 from fmnist.studies import figures, groups
-from fmnist.studies.configs import RunConfig, run_config
+from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, number_words, seeded, seeds, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure, training_words
 from fmnist.studies.networks import ReferenceNet, VariantCNN
 
 # 5,000 training images and 4 epochs: 16 rows x 3 seeds, the convergence check and the reference
@@ -47,7 +48,7 @@ def plan(ctx: Context) -> list[RunConfig]:
     """Every variant once per seed; spec 000's reference network once (seed --seed), shown but not
     ranked: it is another network, not a one-change variant, and costs 10 variants' time."""
     n = epochs(ctx, EPOCHS)
-    rows = [run_config(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, "epochs": n,
+    rows = [RunConfig(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, "epochs": n,
                           "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})
             for name, change, change_to in VARIANTS if not ctx.options.quick or name in QUICK]
     reference = [r for r in rows if r.network == "reference"]
