@@ -104,15 +104,15 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     pages.append(page)
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
-        results["channel_visuals"], page = timer.part("CNN channel visualisations", sections.channel_part,
+        results["channel_visuals"], more = timer.part("CNN channel visualisations", sections.channel_part,
                                                       models["cnn"][1], q9, x, vs, device)
-        pages.append(page)
+        pages += more
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
     results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x, device)
     pages.append(page)
-    results["targeted"], page = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
+    results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
-    pages.append(page)
+    pages += more
     return pages
 
 
@@ -145,11 +145,11 @@ def run(args) -> int:
                                     "metrics_json_accuracy": metrics["networks"][key]["test"]["accuracy"],
                                     "layers": table}
     cnn = models["cnn"][1]
-    results["guided"], page = timer.part("CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings)
-    pages.append(page)
-    results["class_feature_maps"], page = timer.part("CNN feature maps per class", sections.class_maps_part,
+    results["guided"], more = timer.part("CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings)
+    pages += more
+    results["class_feature_maps"], more = timer.part("CNN feature maps per class", sections.class_maps_part,
                                                      cnn, x, y, settings)
-    pages.append(page)
+    pages += more
     for key, (label, model) in models.items():
         chosen, page = timer.part(f"{key.upper()} right and wrong", sections.right_wrong_part, label, key, x, y,
                                   logits[key], settings.seed)
@@ -165,7 +165,7 @@ def run(args) -> int:
     pages.append(page)
     seen = optimisation_pages(results, models, metrics, x, y, logits, device, sections.QUICK_VISUAL if args.quick
                               else sections.VisualSettings(), timer)
-    at = next(i for i, p in enumerate(pages) if p.stem == "cnn_guided_backprop") + 1
+    at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds
     results["csv_rows"] = len(y)

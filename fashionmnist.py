@@ -162,6 +162,7 @@ def run(args) -> int:
         metrics["questions"] = question_evidence(models, metrics, splits, device, out_dir)
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
+        metrics["sizes"] = {split: len(splits[split][1]) for split in ("train", "val", "test")}
         metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started, args.precision)
         storage.write_json(metrics, stage / "metrics.json")
         pages = document.training_pages(metrics) + document.question_pages(metrics, locality)

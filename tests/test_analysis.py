@@ -164,7 +164,8 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
     stems = {p.stem for p in (out / "analysis").glob("*.png")}
     assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
                      "cnn_right_wrong", "roc", "tsne", "fooling", "class_models", "channel_visualisations", "saliency",
-                     "targeted_fooling"}
+                     "targeted_fooling", "cnn_guided_backprop_2", "cnn_class_feature_maps_2", "channel_visualisations_2",
+                     "targeted_fooling_2"}  # four figures too big for one page: two pages each
     for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
         t = results["targeted"][key]
         reached = [l2 for l2, ok in zip(t["l2"], t["reached"]) if ok]

@@ -254,3 +254,32 @@ def test_q2_title_says_what_the_training_loss_includes():
     assert "images as they are" in title and "2 batches of epoch 1 lie above the plot, up to 9.00" in title
     calm = loss_figure("FFN", {**history, "iterations": [0.5] * 200}, {}).axes[0].get_title()
     assert "above the plot" not in calm
+
+
+def summary_network(accuracy: float, layers: list, flip: bool) -> dict:
+    config = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.1, "weight_decay": 5e-4, "batch_size": 256,
+              "label_smoothing": 0.1, "init": "default", "flip": flip, "patience": 5, "epochs": 12,
+              "precision": "bf16", "test_time_flip": flip}
+    total = sum(count for _, _, count in layers)
+    return {"config": config, "parameters": {"total": total, "layers": layers}, "seed": 0, "device": "cpu",
+            "test": {"accuracy": accuracy, "loss": 0.3, "leaderboard": accuracy}, "finished": "today",
+            "history": {"epochs": [{}] * 9, "best_epoch": 4}, "train_seconds": 1.0}
+
+
+def test_the_first_page_is_computed_from_metrics_json_both_ways():
+    from fmnist.handin import document
+    ffn_layers = [["fc1.weight", [100, 784], 78400], ["fc1.bias", [100], 100], ["fc2.weight", [10, 100], 1000]]
+    cnn_layers = [["conv1.weight", [8, 1, 3, 3], 72], ["conv2.weight", [16, 8, 5, 5], 3200],
+                  ["bn.weight", [16], 16], ["fc.weight", [10, 144], 1440]]
+    assert document.architecture_words({"layers": ffn_layers}) == "fully connected 784-100-10"
+    assert document.architecture_words({"layers": cnn_layers}) == "conv 8, 16 (3x3 and 5x5), then fully connected 144-10"
+    ahead = {"networks": {"ffn": summary_network(0.80, ffn_layers, False), "cnn": summary_network(0.85, cnn_layers, True)},
+             "sizes": {"train": 50_000, "val": 10_000, "test": 10_000}}
+    text = " ".join(document.summary_lines(ahead))
+    assert "trained on Fashion-MNIST's 50,000 training images (10,000 more held out for validation)" in text
+    assert "The CNN classifies 5.00 points more of the test images correctly than the FFN, with 16.8 times fewer" in text
+    assert "mean of its own and its mirror image's logits" in text and "no mirroring" in text
+    behind = {"networks": {"ffn": summary_network(0.90, cnn_layers, False), "cnn": summary_network(0.85, ffn_layers, True)}}
+    text = " ".join(document.summary_lines(behind))
+    assert "The CNN classifies 5.00 points fewer of the test images correctly than the FFN, with 16.8 times more" in text
+    assert "the training images, scored on the test images" in text  # an older metrics.json without sizes

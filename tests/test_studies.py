@@ -120,7 +120,7 @@ def test_every_studys_quick_plan_is_made_of_run_configurations():
 
 
 def test_the_set_up_sentence_is_computed_from_the_configuration():
-    from fmnist.studies.measure import training_words
+    from fmnist.core.words import training_words
     c = RunConfig(study="t", name="a", optimizer="sgd", momentum=0.9, lr=0.05, weight_decay=5e-4, batch_size=128,
                    flip=True, epochs=4)
     assert training_words(c) == ("SGD with Nesterov momentum 0.9, one-cycle learning rate peaking at 0.05, L2 5e-4, "

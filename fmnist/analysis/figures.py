@@ -4,64 +4,81 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
+from fmnist.core.pages import PAGE_INCHES
 from fmnist.core.plotting import GRAY, draw_image, normalise
 
 
-def guided_backprop_figure(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> Figure:
+ROWS = 6  # rows of images on one page
+LABELS = (0.1, 0, 0.88, 1)  # constrained layout's area when a row label sits left of the first column
+
+
+def chunks(items: list, size: int = ROWS) -> list[list]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> list[Figure]:
     """For each chosen channel, its 5 most exciting test images beside their guided-backprop
-    maps; a last row repeats the first channel with plain gradient saliency."""
-    n = len(rows) + 1
-    fig = Figure(figsize=(13, 1.25 * n + 1.2), layout="constrained")
-    axes = np.asarray(fig.subplots(n, 10, squeeze=False))
-    for r, row in enumerate(rows):
-        for j in range(len(row["images"])):
-            draw_image(axes[r, 2 * j], row["images"][j], f"{row['classes'][j]}\nact {row['activations'][j]:.2f}",
-                   fontsize=7)
-            axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
-            axes[r, 2 * j + 1].set_axis_off()
-            axes[r, 2 * j + 1].set_title("guided backprop", fontsize=7, pad=2)
-        share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
-        axes[r, 0].text(-0.35, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}",
-                        transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
-    for j in range(len(saliency["images"])):
-        draw_image(axes[-1, 2 * j], saliency["images"][j], "same image", fontsize=7)
-        axes[-1, 2 * j + 1].imshow(normalise(np.abs(saliency["maps"][j])), cmap="inferno", vmin=0, vmax=1)
-        axes[-1, 2 * j + 1].set_axis_off()
-        axes[-1, 2 * j + 1].set_title("plain gradient", fontsize=7, pad=2, color="tab:blue")
-    axes[-1, 0].text(-0.35, 0.5, f"channel {saliency['channel']}\nplain gradient\n(for contrast)",
-                     transform=axes[-1, 0].transAxes, ha="right", va="center", fontsize=8, color="tab:blue")
-    fig.suptitle(f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
-                 "excite the channel most (act = its largest value over positions), each beside |d channel / d pixel|"
-                 "\nwith gradients passed back only through positive ReLU outputs and positive gradients "
-                 "(bright = the pixels that raise the channel)."
-                 + ("\n" + textwrap.fill(f"Channels: {rule}; beside each, the share of its top 20 test images that "
-                                         "are of that class.", 130) if rule else ""), fontsize=10)
-    return fig
+    maps; a last row repeats the first channel with plain gradient saliency. ROWS to a page."""
+    lines = [(row, "guided backprop", "black") for row in rows] + [
+        ({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
+          "activations": None}, "plain gradient", "tab:blue")]
+    title = (f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
+             "excite the channel most (act = its largest value over positions), each beside |d channel / d pixel| "
+             "with gradients passed back only through positive ReLU outputs and positive gradients (bright = the "
+             "pixels that raise the channel); the last row: plain gradients, for contrast."
+             + (f"\nChannels: {rule}; beside each, the share of its top 20 test images that are of that class."
+                if rule else ""))
+    figs = []
+    for chunk in chunks(lines):
+        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+        fig.get_layout_engine().set(rect=LABELS)
+        axes = np.asarray(fig.subplots(ROWS, 10, squeeze=False))
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        for r, (row, kind, colour) in enumerate(chunk):
+            for j in range(len(row["images"])):
+                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
+                draw_image(axes[r, 2 * j], row["images"][j], name)
+                axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
+                axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
+            share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
+            axes[r, 0].text(-0.15, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}", color=colour,
+                            transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+        fig.suptitle(title, fontsize=9)
+        figs.append(fig)
+    return figs
 
 
-def class_feature_maps_figure(images: np.ndarray, classes: list[str], indices: list[int],
-                              stages: list[tuple[str, np.ndarray]], channels: int) -> Figure:
+def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: list[int],
+                               stages: list[tuple[str, np.ndarray]], channels: int) -> list[Figure]:
     """One row per class: its first test image, then the first `channels` channels of each
-    conv stage's activated output. `stages`: (label, array (10, C, h, w))."""
+    conv stage's activated output, ROWS classes to a page. `stages`: (label, array (10, C, h, w))."""
     cols = 1 + channels * len(stages)
-    fig = Figure(figsize=(1.0 * cols + 0.6, 1.15 * len(images) + 1.3), layout="constrained")
-    axes = np.asarray(fig.subplots(len(images), cols, squeeze=False))
-    for r, image in enumerate(images):
-        draw_image(axes[r, 0], image, f"{classes[r]}\n(test #{indices[r]})", fontsize=7)
-        for s, (label, maps) in enumerate(stages):
-            for c in range(channels):
-                ax = axes[r, 1 + s * channels + c]
-                ax.imshow(maps[r, c], cmap="viridis", vmin=0, vmax=max(float(maps[:, c].max()), 1e-6))
-                ax.set_xticks([])
-                ax.set_yticks([])
-                if r == 0:
-                    shape = " x ".join(map(str, maps.shape[1:]))
-                    ax.set_title((f"{label}\n{shape}\n" if c == 0 else "\n\n") + f"ch {c}", fontsize=7)
-    fig.suptitle(f"Feature maps of every conv stage (after its pool, batch norm and ReLU) for the first test "
-                 f"image of each class; channels 0-{channels - 1} of each stage.\nEach channel uses one colour "
-                 "scale across the 10 classes (dark = 0, yellow = that channel's largest value), so rows compare.",
-                 fontsize=10)
-    return fig
+    figs = []
+    for part in chunks(list(range(len(images)))):
+        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+        axes = np.asarray(fig.subplots(ROWS, cols, squeeze=False))
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        for r, i in enumerate(part):
+            draw_image(axes[r, 0], images[i], f"{classes[i]}\n(test #{indices[i]})")
+            for s, (label, maps) in enumerate(stages):
+                for c in range(channels):
+                    ax = axes[r, 1 + s * channels + c]
+                    ax.set_axis_on()
+                    ax.imshow(maps[i, c], cmap="viridis", vmin=0, vmax=max(float(maps[:, c].max()), 1e-6))
+                    ax.set_xticks([])
+                    ax.set_yticks([])
+                    if r == 0:
+                        shape = " x ".join(map(str, maps.shape[1:]))
+                        ax.set_title((f"{label}\n{shape}\n" if c == 0 else "\n\n") + f"ch {c}", fontsize=8,
+                                     loc="left")
+        fig.suptitle(f"Feature maps of every conv stage (after its pool, batch norm and ReLU) for the first test "
+                     f"image of each class; channels 0-{channels - 1} of each stage.\nEach channel uses one colour "
+                     "scale across the 10 classes (dark = 0, yellow = that channel's largest value), so rows compare.",
+                     fontsize=10)
+        figs.append(fig)
+    return figs
 
 
 def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str, random_note: str,
@@ -117,30 +134,32 @@ def class_models_figure(results: dict, classes: list[str], method: str) -> Figur
     return fig
 
 
-def channel_figure(rows: list[dict], method: str) -> Figure:
+def channel_figures(rows: list[dict], method: str) -> list[Figure]:
     """Per channel: its optimised input, cropped to the stage's receptive field, beside its
-    top-activating test patches."""
+    top-activating test patches; ROWS channels to a page."""
     cols = 1 + max(len(r["patches"]) for r in rows)
-    fig = Figure(figsize=(1.6 * cols + 2.2, 1.45 * len(rows) + 1.4), layout="constrained")
-    axes = np.asarray(fig.subplots(len(rows), cols, squeeze=False))
-    for i, r in enumerate(rows):
-        axes[i, 0].imshow(r["visual"], cmap=GRAY, vmin=-1, vmax=1)
-        axes[i, 0].set_title(f"optimised: {r['reached']:.2f}\n(best test image {r['best']:.2f})", fontsize=7, pad=2,
-                             color="black" if r["reached"] > r["best"] else "tab:red")
-        axes[i, 0].set_axis_off()
-        axes[i, 0].text(-0.25, 0.5, f"{r['stage']} ch {r['channel']}\n{r['field']}x{r['field']} px",
-                        transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=8)
-        for j in range(1, cols):
-            axes[i, j].set_axis_off()
-            if j - 1 < len(r["patches"]):
-                axes[i, j].imshow(r["patches"][j - 1], cmap=GRAY, vmin=-1, vmax=1)
-                axes[i, j].set_title("top patch" if j == 1 else "", fontsize=7, pad=2)
-    width = int(9 * fig.get_figwidth())  # the page's heading sets the title at 12 points
-    fig.suptitle(textwrap.fill("Channel visualisations: the input that maximises each channel's mean activation (the "
-                               "numbers: that mean, against the best test image's), cropped to the stage's receptive "
-                               "field, beside the test patches that excite the channel most (question 9's channels)",
-                               width) + "\n" + textwrap.fill(method, width), fontsize=9)
-    return fig
+    title = ("Channel visualisations: the input that maximises each channel's mean activation (the numbers: that "
+             "mean, against the best test image's), cropped to the stage's receptive field, beside the test patches "
+             f"that excite the channel most (question 9's channels)\n{method}")
+    figs = []
+    for chunk in chunks(rows):
+        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+        fig.get_layout_engine().set(rect=LABELS)
+        axes = np.asarray(fig.subplots(ROWS, cols, squeeze=False))
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        for i, r in enumerate(chunk):
+            axes[i, 0].imshow(r["visual"], cmap=GRAY, vmin=-1, vmax=1)
+            axes[i, 0].set_title(f"optimised: {r['reached']:.2f}\n(best test image {r['best']:.2f})", fontsize=8,
+                                 pad=2, color="black" if r["reached"] > r["best"] else "tab:red")
+            axes[i, 0].text(-0.15, 0.5, f"{r['stage']} ch {r['channel']}\n{r['field']}x{r['field']} px",
+                            transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=8)
+            for j, patch in enumerate(r["patches"], start=1):
+                axes[i, j].imshow(patch, cmap=GRAY, vmin=-1, vmax=1)
+                axes[i, j].set_title("top patch" if j == 1 else "", fontsize=8, pad=2)
+        fig.suptitle(title, fontsize=9)
+        figs.append(fig)
+    return figs
 
 
 def saliency_figure(results: dict) -> Figure:
@@ -165,34 +184,31 @@ def saliency_figure(results: dict) -> Figure:
     return fig
 
 
-def targeted_figure(results: dict, classes: list[str], numbers: dict) -> Figure:
-    """Per network: the original, the change (amplified, with its scale) and the result."""
-    n = max(len(r["classes"]) for r in results.values())
-    fig = Figure(figsize=(1.35 * n + 1.5, 4.5 * len(results) + 1.6), layout="constrained")
-    axes = np.asarray(fig.subplots(3 * len(results), n, squeeze=False))
-    for ax in axes.ravel():
-        ax.set_axis_off()
-    for b, (network, r) in enumerate(results.items()):
-        scale = float(r["change"].abs().max()) or 1.0
-        for j, k in enumerate(r["classes"]):
-            target = int(r["targets"][j])
-            draw_image(axes[3 * b, j], r["before"][j].numpy(), f"{network}: {classes[k]}", fontsize=7)
-            ax = axes[3 * b + 1, j]
-            ax.imshow(r["change"][j, 0].numpy() / scale, cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_title(f"change x{1 / scale:.1f}\nL2 {float(r['l2'][j]):.2f}", fontsize=7, pad=2)
-            ax.set_axis_off()
-            reached = bool(r["reached"][j])
-            draw_image(axes[3 * b + 2, j], r["images"][j, 0].numpy(),
-                   f"-> {classes[int(r['predicted'][j])]}\n(target {classes[target]})",
-                   colour="black" if reached else "tab:red", fontsize=7)
+def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[Figure]:
+    """A page per network: the original, the change (amplified, with its scale) and the result."""
     lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f}, median L-infinity {numbers[k]['median_linf']:.2f}, "
              f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} reached their target" for k in ("ffn", "cnn")
              if k in numbers]
-    width = int(9 * fig.get_figwidth())
-    fig.suptitle("\n".join([textwrap.fill("Targeted fooling (Szegedy et al. 2014): one correct test image per class, "
-                                          f"moved by gradient steps (each {numbers['step']:g} in L2, at most "
-                                          f"{numbers['steps']}) until the network gives the class it most often "
-                                          "confuses it with; the change is shown amplified to its largest value (blue "
-                                          "lowers a pixel, red raises it)", width)] + lines
-                           + [textwrap.fill(numbers["sentence"], width)]), fontsize=9)
-    return fig
+    title = "\n".join(["Targeted fooling (Szegedy et al. 2014): one correct test image per class, moved by gradient "
+                       f"steps (each {numbers['step']:g} in L2, at most {numbers['steps']}) until the network gives "
+                       "the class it most often confuses it with; the change is shown amplified to its largest value "
+                       "(blue lowers a pixel, red raises it)"] + lines + [numbers["sentence"]])
+    figs = []
+    for network, r in results.items():
+        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+        axes = np.asarray(fig.subplots(3, len(r["classes"]), squeeze=False))
+        scale = float(r["change"].abs().max()) or 1.0
+        for j, k in enumerate(r["classes"]):
+            target = int(r["targets"][j])
+            draw_image(axes[0, j], r["before"][j].numpy(), f"{network}: {classes[k]}")
+            ax = axes[1, j]
+            ax.imshow(r["change"][j, 0].numpy() / scale, cmap="RdBu_r", vmin=-1, vmax=1)
+            ax.set_title(f"change x{1 / scale:.1f}\nL2 {float(r['l2'][j]):.2f}", fontsize=8, pad=2)
+            ax.set_axis_off()
+            reached = bool(r["reached"][j])
+            draw_image(axes[2, j], r["images"][j, 0].numpy(),
+                       f"-> {classes[int(r['predicted'][j])]}\n(target {classes[target]})",
+                       colour="black" if reached else "tab:red")
+        fig.suptitle(title, fontsize=9)
+        figs.append(fig)
+    return figs

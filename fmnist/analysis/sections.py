@@ -17,7 +17,7 @@ from fmnist.core import plotting
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import feature_stages, layer_table
-from fmnist.core.pages import Page
+from fmnist.core.pages import Page, series
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def right_wrong_part(label: str, key: str, x, y, logits, seed: int) -> tuple[lis
                         plotting.right_wrong_figure(label, chosen))
 
 
-def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
+def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Page]]:
     """Guided backprop on `s.channels` channels of the last conv stage's activated output."""
     stages = [name for name, m in model.features.named_children() if isinstance(m, nn.ReLU)]
     stage = stages[-1]
@@ -79,8 +79,8 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
                "activation on the class to its mean on all test images)",
                "channels": [{k: r[k] for k in ("channel", "picked_for", "share", "indices", "activations", "classes")}
                             for r in rows]}
-    return numbers, Page("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)",
-                         f"10 channels of {stage}", figures.guided_backprop_figure(rows, saliency, where, numbers["how_chosen"]))
+    return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", f"10 channels of {stage}",
+                           figures.guided_backprop_figures(rows, saliency, where, numbers["how_chosen"]))
 
 
 def stage_shape(model, stage: str, device) -> list[int]:
@@ -88,7 +88,7 @@ def stage_shape(model, stage: str, device) -> list[int]:
         return list(stage_output(model.features, torch.zeros(1, 1, 28, 28, device=device), stage).shape[1:])
 
 
-def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, Page]:
+def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, list[Page]]:
     """The first test image of each class through every conv stage (activated outputs)."""
     indices = [int((y == k).nonzero()[0]) for k in range(len(CLASSES)) if (y == k).any()]
     device = next(model.parameters()).device
@@ -99,9 +99,9 @@ def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, Page]:
         stages.append((f"{conv} + {act}", np.stack([p[j][1] for p in per_image])))
     names = [CLASSES[int(y[i])] for i in indices]
     return ({"indices": indices, "stages": [label for label, _ in stages]},
-            Page("cnn_class_feature_maps", "Spec 004, feature maps per class (CNN)",
-                 "every conv stage for one image of each class",
-                 figures.class_feature_maps_figure(x[indices, 0].numpy(), names, indices, stages, s.map_channels)))
+            series("cnn_class_feature_maps", "Spec 004, feature maps per class (CNN)",
+                   "every conv stage for one image of each class",
+                   figures.class_feature_maps_figures(x[indices, 0].numpy(), names, indices, stages, s.map_channels)))
 
 
 def roc_part(labels: dict, y: torch.Tensor, logits: dict) -> tuple[dict, Page]:
@@ -183,7 +183,7 @@ def class_models_part(models: dict, s: VisualSettings, device) -> tuple[dict, Pa
                          figures.class_models_figure(shown, CLASSES, numbers["method"]))
 
 
-def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) -> tuple[dict, Page]:
+def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) -> tuple[dict, list[Page]]:
     """For question 9's channels of each conv stage: the optimised input (cropped to the
     stage's receptive field) beside the channel's top test patches; the mean activation it
     reaches against the best test image's."""
@@ -204,9 +204,8 @@ def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) ->
                          "reached": float(r["activation"][k]), "best": float(best[k]),
                          "patches": [np.asarray(p["pixels"], dtype=float).reshape(int(len(p["pixels"]) ** 0.5), -1)
                                      / 127.5 - 1 for p in ch["patches"][:4]]})
-    return numbers, Page("channel_visualisations", "Channel visualisations (CNN)",
-                         "optimised inputs beside top-activating patches",
-                         figures.channel_figure(rows, numbers["method"]))
+    return numbers, series("channel_visualisations", "Channel visualisations (CNN)",
+                           "optimised inputs beside top-activating patches", figures.channel_figures(rows, numbers["method"]))
 
 
 def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, Page]:
@@ -232,7 +231,7 @@ def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
     return float(saliency[image > -0.9].sum()) / total if total > 0 else 0.0
 
 
-def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, Page]:
+def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
     """For one correctly classified test image per class, gradient steps until the network
     gives the class it most often confuses it with; the sizes of the change needed."""
     shown, numbers, medians = {}, {"steps": s.fooling_steps, "step": s.fooling_step}, {}
@@ -250,5 +249,5 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
                         "median_l2": medians[key.upper()][0], "median_linf": medians[key.upper()][1]}
         shown[key.upper()] = {"before": x[idx, 0], **r, "targets": targets, "classes": classes}
     numbers["sentence"] = fooling.fooling_sentence(medians)
-    return numbers, Page("targeted_fooling", "Targeted fooling (FFN, CNN)", "the change that makes each network "
-                         "give a chosen class", figures.targeted_figure(shown, CLASSES, numbers))
+    return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", "the change that makes each network "
+                           "give a chosen class", figures.targeted_figures(shown, CLASSES, numbers))

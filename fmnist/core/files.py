@@ -41,6 +41,7 @@ METRICS = {
     "questions": {"q8?": Q8, "q9?": Q9, "skipped?": str},
     "environment": {"versions": Each(str, "package"), "machine": str, "command": str},
     "data_files": Each(str, "file name"),
+    "sizes?": {"train": int, "val": int, "test": int},
     "provenance": PROVENANCE,
 }
 

@@ -12,6 +12,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib import colormaps
 from matplotlib.figure import Figure  # noqa: E402
 
+from fmnist.core.pages import PAGE_INCHES
+
 GRAY = "gray"
 
 # The hand-in's pages (questions 1-9) set their titles at the top of their axes instead of
@@ -36,7 +38,7 @@ def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
     rates = confusion / confusion.sum(axis=1, keepdims=True).clip(min=1)
     for ax, values, fmt, title in ((axes[0], confusion, "d", "counts"),
                                    (axes[1], rates, ".2f", "fraction of each true class (rows sum to 1)")):
-        sns.heatmap(values, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
+        sns.heatmap(values, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax, cbar_kws={"shrink": 0.6},
                     xticklabels=classes, yticklabels=classes, annot_kws={"fontsize": 8})
         ax.set_xlabel("Predicted class")
         ax.set_ylabel("True class")
@@ -46,14 +48,6 @@ def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
     accuracy = np.trace(confusion) / max(1, confusion.sum())
     fig.suptitle(f"{network}: confusion matrix on the {confusion.sum():,} test images "
                  f"(accuracy {100 * accuracy:.2f}%)", fontsize=13)
-    return fig
-
-
-def text_figure(title: str, lines: list[str]) -> Figure:
-    """A page of text (the PDF's summary), set in a fixed-width font so columns line up."""
-    fig = Figure(figsize=(8.5, 11))
-    fig.text(0.07, 0.95, title, fontsize=16, fontweight="bold", va="top")
-    fig.text(0.07, 0.91, "\n".join(lines), fontsize=9.5, family="monospace", va="top", linespacing=1.5)
     return fig
 
 
@@ -69,7 +63,7 @@ def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
     A fixed grid rather than constrained layout: with a hundred panels the layout solver
     would cost more than the drawing."""
     rows, cols = grid_shape(len(kernels))
-    width, height, top = 1.0 * cols + 1.8, 1.05 * rows + 1.0, 0.9  # inches; top: room for the titles
+    (width, height), top = PAGE_INCHES, 1.3  # inches; top: room for the titles
     fig = Figure(figsize=(width, height))
     grid = fig.add_gridspec(rows, cols, left=0.2 / width, right=1 - 1.6 / width, bottom=0.1 / height,
                             top=1 - top / height, wspace=0.12, hspace=0.3)

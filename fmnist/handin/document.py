@@ -3,20 +3,17 @@
 fashionmnist.py and kernel_vis.py both call `write_pdf`; the pages of questions 1-4 come
 from metrics.json alone, so kernel_vis.py can rebuild the whole document without training.
 """
-import textwrap
 from pathlib import Path
 
-import matplotlib
 import torch
 
 from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, write_document
+from fmnist.core.words import listing, training_words
 from fmnist.handin import figures
 from fmnist.handin.answers import q8_paragraph, q9_paragraph, translation_words
-
-matplotlib.rcParams["pdf.fonttype"] = 42  # embed TrueType: the PDF's text stays searchable
 
 
 
@@ -88,45 +85,87 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     example = metrics["networks"]["cnn"]["examples"]["correct"]
     pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
     shifted = [shift(pixels, s, 0, q["q8"]["translation"]["fill"]).numpy() for s in q["q8"]["translation"]["shifts"]]
+    patches = figures.q9_patches_figures(q["q9"])
+    q9 = 1 + len(patches)
     return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
                  figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT)),
             Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
                  figures.q8_why_figure(q["q8"], shifted, comparisons, note, translation_words(q["q8"]))),
-            Page("q9_stages", "Question 9 (1 of 2)", Q9, figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT)),
-            Page("q9_patches", "Question 9 (2 of 2)", "what each conv stage detects",
-                 figures.q9_patches_figure(q["q9"]))]
+            Page("q9_stages", f"Question 9 (1 of {q9})", Q9,
+                 figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT))] + [
+        Page("q9_patches" + (f"_{k}" if k > 1 else ""), f"Question 9 ({k + 1} of {q9})", "what each conv stage detects",
+             fig) for k, fig in enumerate(patches, start=1)]
+
+
+def architecture_words(parameters: dict) -> str:
+    """The layers with weights, read from the parameter list: 'conv 24, 48, 96 (3x3), then fully
+    connected 864-256-10'."""
+    weights = [shape for name, shape, _ in parameters["layers"] if name.endswith(".weight") and len(shape) in (2, 4)]
+    convs = [s for s in weights if len(s) == 4]
+    linears = [s for s in weights if len(s) == 2]
+    parts = [f"conv {', '.join(str(s[0]) for s in convs)} ({listing(sorted({f'{s[2]}x{s[3]}' for s in convs}))})"
+             ] if convs else []
+    if linears:
+        parts.append("fully connected " + "-".join(map(str, [linears[0][1]] + [s[0] for s in linears])))
+    return ", then ".join(parts)
+
+
+def evaluation_words(config: dict) -> str:
+    return ("each test image scored by the mean of its own and its mirror image's logits"
+            if config.get("test_time_flip") else "each test image scored as it is")
 
 
 def summary_lines(metrics: dict) -> list[str]:
-    lines = [f"{'network':8} {'test acc':>9} {'leaderboard':>12} {'parameters':>11} "
-             f"{'epochs':>7} {'train time':>11}"]
-    for key, _, net in _present(metrics):
-        test = net["test"]
-        lines.append(f"{key.upper():8} {100 * test['accuracy']:8.2f}% {100 * test['leaderboard']:11.2f}% "
-                     f"{net['parameters']['total']:>11,} {len(net['history']['epochs']):>7} "
-                     f"{net['train_seconds']:>10.1f}s")
-    lines += ["", "leaderboard = mean of test accuracy and accuracy on a random",
-              "              10,000-image subset of the 60,000 training images", ""]
-    for key, _, net in _present(metrics):
+    """The first page: what the document holds, the two networks, their recipe and results, in
+    sentences computed from metrics.json; the provenance last, in a block of its own."""
+    nets = _present(metrics)
+    sizes = metrics.get("sizes")
+    data = (f"{sizes['train']:,} training images ({sizes['val']:,} more held out for validation), scored on the "
+            f"{sizes['test']:,} test images" if sizes else "the training images, scored on the test images")
+    lines = [f"Questions 1-9 of the assignment for {listing([f'the {NETWORKS[k]}' for k, _, _ in nets])}, trained "
+             f"on Fashion-MNIST's {data}.", "",
+             f"{'network':8} {'layers with weights':48} {'parameters':>10} {'test acc':>9} {'test loss':>9} "
+             f"{'epochs (best)':>14}"]
+    for key, _, net in nets:
+        history = net["history"]
+        lines.append(f"{key.upper():8} {architecture_words(net['parameters']):48} {net['parameters']['total']:>10,} "
+                     f"{100 * net['test']['accuracy']:8.2f}% {net['test']['loss']:9.4f} "
+                     f"{len(history['epochs']):>7} ({history['best_epoch']})")
+    if len(nets) == 2:
+        (_, _, ffn), (_, _, cnn) = nets
+        gap = 100 * (cnn["test"]["accuracy"] - ffn["test"]["accuracy"])
+        ratio = ffn["parameters"]["total"] / cnn["parameters"]["total"]
+        lines += ["", f"The CNN classifies {abs(gap):.2f} points {'more' if gap >= 0 else 'fewer'} of the test images "
+                      f"correctly than the FFN, with {ratio if ratio >= 1 else 1 / ratio:.1f} times "
+                      f"{'fewer' if ratio >= 1 else 'more'} parameters (question 8 asks why)."]
+    lines += ["", "How each was trained and scored (from its configuration in metrics.json):"]
+    for key, _, net in nets:
         cfg = net["config"]
-        lines += [f"{key.upper()}: trained {net['finished']} on {net['device']}, seed {net['seed']}",
-                  f"     epochs {cfg['epochs']}, batch {cfg['batch_size']}, peak lr {cfg['lr']}, "
-                  f"init {cfg['init']}, {cfg.get('precision', 'fp32')}, best epoch {net['history']['best_epoch']}"]
-    lines.append("")
+        lines.append(f"{key.upper()}: {training_words(cfg)}; {cfg.get('precision', 'fp32')}, seed {net['seed']}, "
+                     f"the weights of the epoch of lowest validation loss kept; {evaluation_words(cfg)}; trained "
+                     f"{net['finished']} on {net['device']} in {net['train_seconds']:.1f} s.")
+    lines += ["", "Leaderboard accuracy (the course's): the mean of test accuracy and accuracy on a random "
+                  "10,000-image subset of the 60,000 training images: " + "; ".join(
+                      f"{key.upper()} {100 * net['test']['leaderboard']:.2f}%" for key, _, net in nets) + ".", ""]
+    return lines
+
+
+def provenance_lines(metrics: dict) -> list[str]:
+    """Where the numbers come from: versions, machine, command, data and weights hashes."""
+    lines = ["Provenance:"]
     if metrics.get("provenance"):  # versions, machine, command and more, in one record
-        lines += textwrap.wrap(provenance.line(metrics["provenance"]), 92, subsequent_indent="  ",
-                               break_on_hyphens=False)
+        lines.append("  " + provenance.line(metrics["provenance"]))
     else:
         env = metrics.get("environment", {})
-        lines += ["versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
-                  f"machine: {env.get('machine', '?')}"]
-    for key, _, net in _present(metrics):
-        lines.append(f"{key}.pth sha256 {net.get('weights_sha256', '?')[:16]}...")
+        lines += ["  versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
+                  f"  machine: {env.get('machine', '?')}"]
+    lines.append("  " + "; ".join(f"{key}.pth sha256 {net.get('weights_sha256', '?')[:16]}..."
+                                  for key, _, net in _present(metrics)))
     return lines + [""]
 
 
 def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
     """The hand-in: the summary page of `metrics`, then `pages` in order; return the page count."""
     return write_document(path, "Fashion-MNIST: feed-forward and convolutional networks",
-                          summary_lines(metrics) + (textwrap.wrap(note, 92) + [""] if note else []), pages,
+                          summary_lines(metrics) + ([note, ""] if note else []) + provenance_lines(metrics), pages,
                           "Fashion-MNIST coursework figures")

@@ -5,12 +5,13 @@ import textwrap
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
+from fmnist.core.pages import PAGE_INCHES as PAGE
 from fmnist.core.plotting import GRAY, grid_shape, normalise
 from fmnist.core.words import listing
 
-PAGE = (11, 8.5)  # landscape letter
-GAPPED = colormaps[GRAY].with_extremes(bad="#c8d8f0")  # gray, with the gaps between patches pale blue
+GAPPED = colormaps[GRAY].with_extremes(bad="white")  # gray, with white gaps between patches
 
 
 def _answer(sub, text: str, question: str) -> None:
@@ -168,38 +169,46 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     return fig
 
 
-def q9_patches_figure(q9: dict) -> Figure:
+PATCH_ROWS = 6  # channels per page of question 9's patches
+
+
+def q9_patches_figures(q9: dict) -> list[Figure]:
     """For each conv stage, a few channels and the test-image patches that excite them most:
-    one row per channel, its patches side by side in one image (a fixed layout: with one
-    axes per patch the layout solver and the drawing would cost a second more)."""
+    one row per channel, each patch framed, PATCH_ROWS rows to a page (a fixed layout: with
+    one axes per patch the layout solver and the drawing would cost a second more)."""
     lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
     cols = max(len(ch["patches"]) for _, ch in lines)
-    width, height = 1.2 * cols + 1.6, 1.3 * len(lines) + 1.6
-    fig = Figure(figsize=(width, height))
-    grid = fig.add_gridspec(len(lines), 1, left=1.3 / width, right=1 - 0.2 / width, bottom=0.1 / height,
-                            top=1 - 1.55 / height, hspace=0.45)
-    for r, (st, ch) in enumerate(lines):
-        size, gap = st["receptive_field"], max(1, st["receptive_field"] // 8)
-        mosaic = np.full((size, cols * (size + gap) - gap), np.nan)
-        ax = fig.add_subplot(grid[r])
-        for j, p in enumerate(ch["patches"]):
-            left = j * (size + gap)
-            mosaic[:, left:left + size] = np.asarray(p["pixels"], dtype=float).reshape(size, size)
-            ax.text(left + size / 2 - 0.5, -0.7, f"{p['class']} {p['activation']:.1f}", ha="center", va="bottom",
-                    fontsize=6.5)
-        ax.imshow(np.ma.masked_invalid(mosaic), cmap=GAPPED, vmin=0, vmax=255, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_frame_on(False)
-        ax.set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=7.5, rotation=0,
-                      ha="right", va="center")
-    fig.suptitle(textwrap.fill(
-        "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
-        f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to the "
-        "stage's receptive field around the strongest position (above each patch: the image's class and the "
-        "channel's response; black beyond the image's edge, blue between patches)", 90),
-        fontsize=9, y=1 - 0.1 / height, va="top")
-    return fig
+    width, height = PAGE
+    chunks = [lines[i:i + PATCH_ROWS] for i in range(0, len(lines), PATCH_ROWS)]
+    figs = []
+    for chunk in chunks:
+        fig = Figure(figsize=PAGE)
+        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 0.3 / width, bottom=0.15 / height,
+                                top=1 - 1.75 / height, hspace=0.5)
+        for r, (st, ch) in enumerate(chunk):
+            size, gap = st["receptive_field"], max(1, st["receptive_field"] // 4)
+            mosaic = np.full((size, cols * (size + gap) - gap), np.nan)
+            ax = fig.add_subplot(grid[r])
+            for j, p in enumerate(ch["patches"]):
+                left = j * (size + gap)
+                mosaic[:, left:left + size] = np.asarray(p["pixels"], dtype=float).reshape(size, size)
+                ax.add_patch(Rectangle((left - 0.5, -0.5), size, size, fill=False, edgecolor="#1f4e9a", lw=1.2))
+                ax.text(left + size / 2 - 0.5, -0.9, f"{p['class']} {p['activation']:.1f}", ha="center",
+                        va="bottom", fontsize=8)
+            ax.imshow(np.ma.masked_invalid(mosaic), cmap=GAPPED, vmin=0, vmax=255, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_frame_on(False)
+            ax.set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=9, rotation=0,
+                          ha="right", va="center")
+        fig.suptitle(textwrap.fill(
+            "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
+            f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to "
+            "the stage's receptive field around the strongest position (above each framed patch: the image's "
+            "class and the channel's response; black beyond the image's edge)", 150),
+            fontsize=9, y=1 - 0.1 / height, va="top")
+        figs.append(fig)
+    return figs
 
 
 def examples_figure(network: str, examples: dict) -> Figure:

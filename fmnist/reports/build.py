@@ -1,20 +1,17 @@
 """One report per spec, from what the other scripts wrote (it trains nothing): a first page
 that lists every item of the spec with the page that answers it, or the command that would
-produce it; then one page per item, in the spec's order: its number and question, its
-figures or table, and, where the spec asks a question, the answer computed from the run.
+produce it; then each item in the spec's order: its number and question and, where the spec
+asks a question, the answer computed from the run, then each of its figures or tables on a
+page of its own (every page on the standard of `fmnist.core.pages`).
 """
-import io
-import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import matplotlib.image as mpimg
-import numpy as np
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from fmnist.core import files, plotting, stats
+from fmnist.core import files, pages, stats
 from fmnist.studies import groups
 from fmnist.studies.engine import planned
 
@@ -77,78 +74,69 @@ class Item:
         return [n for n in self.needs if not src.has(n)]
 
 
-def draw_image(visual, src: Sources) -> np.ndarray:
-    """A figure or a PNG path as an image array."""
-    if isinstance(visual, (str, Path)):
-        return mpimg.imread(src.png(str(visual)))
-    buffer = io.BytesIO()
-    visual.savefig(buffer, format="png", dpi=100)
-    buffer.seek(0)
-    return mpimg.imread(buffer)
-
-
-def item_page(spec: str, item: Item, src: Sources) -> Figure:
-    """The item's number and question, its visuals side by side under it, its answer under them."""
-    images = [draw_image(v, src) for v in item.visuals(src)]
-    answer = item.answer(src) if item.answer else ""
-    width, height = 11, 8.5
-    fig = Figure(figsize=(width, height))
-    head = textwrap.fill(f"{item.number}  {item.question}", 120)
-    fig.text(0.04, 0.97, f"Spec {spec}, item {item.number}" + (f" ({item.points} points)" if item.points else ""),
-             fontsize=13, fontweight="bold", va="top")
-    fig.text(0.04, 0.935, head, fontsize=10, va="top", style="italic")
-    wrapped = "\n".join(textwrap.fill(p, 150) for p in answer.split("\n")) if answer else ""
-    text_height = (0.0175 * (wrapped.count("\n") + 1) + 0.02) if wrapped else 0
-    top = 0.91 - 0.017 * head.count("\n")
-    room = max(top - 0.03 - text_height, 0.15)  # the page height left for the visuals
-    y = top
-    if images:
-        ratios = [im.shape[1] / im.shape[0] for im in images]  # width / height of each
-        row_height = min(room, 0.94 * width / sum(ratios) / height)  # as tall as the width allows
-        left = 0.5 - sum(ratios) * row_height * height / width / 2
-        for im, r in zip(images, ratios):
-            span = r * row_height * height / width
-            ax = fig.add_axes([left, top - row_height, span, row_height])
-            ax.imshow(im)
-            ax.set_axis_off()
-            left += span
-        y = top - row_height - 0.015
-    if wrapped:
-        fig.text(0.04, y, wrapped, fontsize=8.5, va="top", linespacing=1.35)
+def visual_page(visual, src: Sources) -> Figure:
+    """A figure as it is, or a PNG the other scripts wrote (a standard page itself) filling a page."""
+    if not isinstance(visual, (str, Path)):
+        return visual
+    fig = Figure(figsize=pages.PAGE_INCHES)
+    ax = fig.add_axes([0, 0, 1, 1])
+    ax.imshow(mpimg.imread(src.png(str(visual))))
+    ax.set_axis_off()
     return fig
 
 
-def first_page(spec: str, title: str, items: list[Item], pages: dict, src: Sources) -> Figure:
+def item_pages(spec: str, item: Item, src: Sources) -> list[Figure]:
+    """The item's number, question and answer, flowed over as many pages as they need, then
+    each of its visuals on a page of its own."""
+    visuals = list(item.visuals(src))
+    head = f"Spec {spec}, item {item.number}" + (f" ({item.points} points)" if item.points else "")
+    lines = [f"Question: {item.question}", ""] + (item.answer(src).split("\n") if item.answer else [])
+    if visuals:
+        lines += ["", f"The {'figure' if len(visuals) == 1 else f'{len(visuals)} figures'} of this item "
+                      f"follow{'s' if len(visuals) == 1 else ''} on the next page{'s' if len(visuals) > 1 else ''}."]
+    return pages.text_pages(head, lines, prose=True) + [visual_page(v, src) for v in visuals]
+
+
+def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sources) -> list[Figure]:
     """Every item of the spec, with the page that answers it or the command that would produce it."""
     lines = [f"Spec {spec}: every item in the spec's order, with its page in this report.", ""]
     for item in items:
-        where = (f"page {pages[item.number]}" if item.number in pages
-                 else "not yet: run " + " and ".join(f"`{command(n)}`" for n in item.missing(src)) + " first")
+        at = (f"page {where[item.number]}" if item.number in where
+              else "not yet: run " + " and ".join(f"`{command(n)}`" for n in item.missing(src)) + " first")
         points = f" [{item.points}]" if item.points else ""
-        lines += textwrap.wrap(f"{item.number:7} {item.short}{points}: {where}", 100, subsequent_indent=" " * 8)
+        lines.append(f"{item.number:7} {item.short}{points}: {at}")
     quick = sorted(name for name, results in src.studies.items() if results and any(
         r["config"].get("quick") for r in results["runs"].values()))
-    lines += ["", f"Made by python report.py {spec} from {src.out_dir}: it reads what fashionmnist.py, analyze.py",
-              "and experiments.py wrote, and trains nothing. Every number on the pages comes from those files."]
+    lines += ["", f"Made by python report.py {spec} from {src.out_dir}: it reads what fashionmnist.py, analyze.py "
+                  "and experiments.py wrote, and trains nothing. Every number on the pages comes from those files."]
     if quick:
-        lines += textwrap.wrap(f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): "
-                               f"{', '.join(quick)}.", 100)
-    return plotting.text_figure(title, lines)
+        lines += ["", f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): {', '.join(quick)}."]
+    return pages.text_pages(title, lines)
 
 
 def write(path: Path, spec: str, title: str, items: list[Item], src: Sources) -> dict:
-    """The report: the first page, then one page per item whose sources are there. Returns
-    {item number: page} for the items it holds."""
+    """The report: the list of items, then the pages of each item whose sources are there.
+    Returns {item number: its first page} for the items it holds."""
     numbers = [i.number for i in items]
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"spec {spec}: an item number appears twice")
-    ready = [i for i in items if not i.missing(src)]
-    pages = {item.number: n for n, item in enumerate(ready, start=2)}
-    with PdfPages(path, metadata={"Title": title}) as pdf:
-        pdf.savefig(first_page(spec, title, items, pages, src))
-        for item in ready:
-            pdf.savefig(item_page(spec, item, src))
-    return pages
+    bodies = {item.number: item_pages(spec, item, src) for item in items if not item.missing(src)}
+    count = 1
+    while len(first_pages(spec, title, items, starts(bodies, count), src)) > count:  # items numbered after it
+        count += 1
+    where = starts(bodies, count)
+    figs = first_pages(spec, title, items, where, src) + [f for body in bodies.values() for f in body]
+    pages.write_pages(path, figs, title)
+    return where
+
+
+def starts(bodies: dict, before: int) -> dict:
+    """{item number: its first page} when `before` pages come first."""
+    where, page = {}, before + 1
+    for number, body in bodies.items():
+        where[number] = page
+        page += len(body)
+    return where
 
 
 def rows(results: dict) -> dict:

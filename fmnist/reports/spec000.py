@@ -3,11 +3,10 @@ from the `reference` study, the `variants` study and analyze.py's analysis.json.
 import numpy as np
 
 from fmnist.core import plotting, stats
-from fmnist.core.words import ci, sentence
+from fmnist.core.words import ci, sentence, training_words
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, reference
 from fmnist.studies.engine import planned, summary_table
-from fmnist.studies.measure import training_words
 
 R = "study:reference"
 FOLDER = "experiments/reference"

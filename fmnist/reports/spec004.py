@@ -8,11 +8,10 @@ from torch import nn
 from fmnist.core import plotting, stats, words
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair
-from fmnist.core.words import ci, number_words
+from fmnist.core.words import ci, number_words, training_words
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.engine import convergence, planned, summary_table
-from fmnist.studies.measure import training_words
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.transfer import TRANSFER
 
@@ -150,7 +149,7 @@ def feature_maps_net(src) -> str:
 def feature_maps_answer(src) -> str:
     q9 = src.metrics["questions"]["q9"]
     stages = [s for s in q9["stages"] if s["purity"] is not None]
-    out = [f"Measured per stage (question 9 of the hand-in): " + "; ".join(
+    out = ["Measured per stage (question 9 of the hand-in): " + "; ".join(
         f"{s['stage']}: receptive field {s['receptive_field']} pixels, {100 * s['zeros']:.0f}% zeros, a linear probe "
         f"{100 * s['probe']:.1f}%, class purity of each channel's top images {100 * s['purity']:.0f}%" for s in stages)
         + "."]
@@ -289,7 +288,7 @@ ITEMS = [
          "convolutional neural network.", ("analysis",), lambda src: ["analysis/cnn_class_feature_maps.png"], None),
     Item("3.3.4", "what the feature maps capture, associated with classes", "Qualitatively analyse the feature maps "
          "and hypothesise what they capture and if possible, in particular for the deeper layers, associate them with "
-         "the output classes.", ("metrics",), lambda src: ["q9_patches.png"], feature_maps_answer),
+         "the output classes.", ("metrics",), lambda src: sorted(p.name for p in src.out_dir.glob("q9_patches*.png")), feature_maps_answer),
     Item("3.4.1", "a convolutional autoencoder, mean squared error", "Implement a convolutional autoencoder with mean "
          "squared error loss for the Fashion-MNIST-1 and Fashion-MNIST-2 data.", (P,),
          lambda src: ["experiments/pretrain/pretrain_autoencoder.png"], autoencoder),

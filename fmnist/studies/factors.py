@@ -4,10 +4,11 @@ label-smoothed cross-entropy), the batch size, the learning rate, the epochs, an
 of training to test images. Every row runs the same seeds, paired against the base."""
 from fmnist.core import stats
 from fmnist.core.pages import Page
+from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
 from fmnist.studies.networks import init_network
 
 TRAIN_PER_CLASS, EPOCHS = 1000, 4  # as the mobilenet study: 10,000 training images, 4 epochs

@@ -6,32 +6,44 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from fmnist.core import pages
+from fmnist.core.pages import PAGE_INCHES
 from fmnist.core.plotting import grid_shape
+
+CELL_CHARS = 24  # a table cell's longest line before it wraps
+TABLE_CHARS = 165  # 8-pt characters across the page's width
+LINE = 0.16  # inches per line of 8-pt text in a cell
 
 
 def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> Figure:
-    """A study's table, landscape, with its notes underneath."""
-    wrapped = [textwrap.fill(n, 150) for n in notes]
-    note_lines = sum(n.count("\n") + 1 for n in wrapped)
-    fig = Figure(figsize=(16, 1.4 + 0.3 * (len(rows) + 1) + 0.19 * note_lines))
-    ax = fig.add_axes([0.01, 0.02, 0.98, 0.9])
-    ax.axis("off")
-    height = 0.3 * (len(rows) + 1) / (fig.get_figheight() * 0.9)
+    """A study's table across the page, each long cell wrapped, with its notes underneath."""
+    width, height = PAGE_INCHES
+    wrapped = [pages.wrap(n, 128) for n in notes]
     labels = [textwrap.fill(c, 11) for c in columns]
-    chars = [max([len(line) for line in label.split("\n")] + [len(str(r[i])) for r in rows]) + 2
-             for i, label in enumerate(labels)]  # each column as wide as its longest text
-    cells = ax.table(cellText=rows, colLabels=labels, cellLoc="center", bbox=[0, 1 - height, 1, height],
-                     colWidths=[c / sum(chars) for c in chars])
-    cells.auto_set_font_size(False)
-    cells.set_fontsize(8)
+    cells = [[textwrap.fill(str(v), CELL_CHARS) for v in row] for row in rows]
+    chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
+             for i, label in enumerate(labels)]  # each column as wide as its longest line
+    lines = [max(t.count("\n") + 1 for t in row) for row in [labels] + cells]
+    fig = Figure(figsize=PAGE_INCHES)
+    ax = fig.add_axes([0.02, 0.02, 0.96, 0.98 - 1.0 / height])
+    ax.axis("off")
+    span = min(1.0, sum(chars) / TABLE_CHARS)  # narrow tables keep their 8-pt proportions
+    table = ax.table(cellText=cells, colLabels=labels, cellLoc="center", loc="upper center",
+                     colWidths=[span * c / sum(chars) for c in chars])
+    table.auto_set_font_size(False)
+    table.set_fontsize(8)
+    axes_height = (0.98 - 1.0 / height) * height
+    for (r, c), cell in table.get_celld().items():
+        cell.set_height((LINE * lines[r] + 0.08) / axes_height)
     for col in range(len(columns)):
-        cells[0, col].set_text_props(fontweight="bold")
-        cells[0, col].set_facecolor("#eeeeee")
+        table[0, col].set_text_props(fontweight="bold")
+        table[0, col].set_facecolor("#eeeeee")
     for r, row in enumerate(rows, start=1):
         if any(str(v).endswith(" *") for v in row):  # the marked row
             for col in range(len(columns)):
-                cells[r, col].set_facecolor("#fff3c4")
-    ax.text(0, 1 - height - 0.02, "\n".join(wrapped), va="top", fontsize=8.5, family="monospace",
+                table[r, col].set_facecolor("#fff3c4")
+    used = sum(LINE * n + 0.08 for n in lines) / axes_height
+    ax.text(0, 1 - used - 0.03, "\n".join(wrapped), va="top", fontsize=8, family="monospace",
             transform=ax.transAxes)
     fig.suptitle(title, fontsize=12, y=0.99, va="top")
     return fig
@@ -174,10 +186,10 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
         ticks = sorted({f for values in series.values() for f in values})
         ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
         ax.minorticks_off()
-        ax.set_xlabel("labelled Fashion-MNIST-1 training images used (%, log scale)")
         ax.set_title(label, fontsize=11)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.supxlabel("labelled Fashion-MNIST-1 training images used (%, log scale)", fontsize=10)
     fig.suptitle(title, fontsize=11)
     return fig
 

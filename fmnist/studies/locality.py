@@ -13,11 +13,11 @@ import torch
 
 from fmnist.core import stats
 from fmnist.core.pages import Page
-from fmnist.core.words import number_words
+from fmnist.core.words import number_words, training_words
 from fmnist.studies import figures
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeds, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeds, splits, train_and_measure
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")

@@ -9,7 +9,6 @@ from fmnist.core import diagnostics
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
 from fmnist.core.training import TrainSettings, fit, init_weights, predict
-from fmnist.core.words import number_words
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Context, subset
 
@@ -55,41 +54,6 @@ def settings(config: dict) -> TrainSettings:
                          patience=config.get("patience", config["epochs"]),
                          flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
                          objective=config.get("objective", "classify"))
-
-
-OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}
-INIT_NAMES = {"he": "He", "xavier": "Xavier"}
-
-
-def optimizer_words(config) -> str:
-    """'SGD with Nesterov momentum 0.9', 'SGD without momentum', 'Adam', 'RMSprop (momentum 0.9)'."""
-    name, momentum = OPTIMIZER_NAMES[config["optimizer"]], config["momentum"]
-    if config["optimizer"] == "sgd":
-        return f"SGD with Nesterov momentum {number_words(momentum)}" if momentum else "SGD without momentum"
-    return f"{name} (momentum {number_words(momentum)})" if config["optimizer"] == "rmsprop" and momentum else name
-
-
-def training_words(config, varied: tuple = ()) -> str:
-    """How a run trains, in words computed from its configuration (a RunConfig or a stored
-    record's dict), as measure.settings turns it into TrainSettings: optimizer, learning rate,
-    L2, batch, loss, initialisation, mirroring and stopping. The fields in `varied` (a table's
-    rows set them) are left out, or for "lr" the peak."""
-    parts = [] if "optimizer" in varied else [optimizer_words(config)]
-    parts.append("one-cycle learning rate" + ("" if "lr" in varied else f" peaking at {number_words(config['lr'])}"))
-    if "weight_decay" not in varied:
-        parts.append(f"L2 {number_words(config['weight_decay'])}")
-    if "batch_size" not in varied:
-        parts.append(f"batch {config['batch_size']}")
-    if "label_smoothing" not in varied and config.get("label_smoothing"):
-        parts.append(f"label smoothing {number_words(config['label_smoothing'])}")
-    if "init" not in varied and config.get("init", "default") in INIT_NAMES:
-        parts.append(f"{INIT_NAMES[config['init']]} initialisation")
-    if "flip" not in varied:
-        parts.append("random mirroring" if config["flip"] else "no mirroring")
-    if "epochs" not in varied:
-        parts.append(f"early stopping on validation loss with patience {config['patience']} and an epoch cap of "
-                     f"{config['epochs']}" if config.get("patience") is not None else f"{config['epochs']} epochs")
-    return ", ".join(parts)
 
 
 def multiply_adds(model: nn.Module) -> int:

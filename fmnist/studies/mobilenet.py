@@ -10,11 +10,11 @@ from torch.utils.flop_counter import FlopCounterMode
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
+from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import (epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure,
-                                    training_words)
+from fmnist.studies.measure import epochs, rounded, seeded, seeds, splits, test_extras, train_and_measure
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))

@@ -14,10 +14,11 @@ import numpy as np
 from fmnist.core import plotting
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
+from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 
 TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS, PATIENCE = 200, 100, 4, 5

@@ -2,11 +2,11 @@
 (HalfCNN, 5 classes) tuned on Fashion-MNIST-2's validation set: a small grid of optimizer,
 learning rate and dropout, every cell with the same seeds, chosen on validation loss."""
 from fmnist.core import stats, words
-from fmnist.core.words import number_words
+from fmnist.core.words import OPTIMIZER_NAMES, number_words, training_words
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import OPTIMIZER_NAMES, epochs, seeded, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeded, train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.sweep import HALF2, TRAINING, halves
 

@@ -5,11 +5,11 @@ import numpy as np
 from fmnist.core import plotting, stats
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page
-from fmnist.core.words import number_words
+from fmnist.core.words import number_words, training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure, training_words
+from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure
 from fmnist.studies.networks import ReferenceNet, VariantCNN
 
 # 5,000 training images and 4 epochs: 16 rows x 3 seeds, the convergence check and the reference

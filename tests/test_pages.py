@@ -1,0 +1,98 @@
+"""The page standard (fmnist/core/pages.py): every page of every PDF is US letter landscape,
+with no text under 8 pt, outside the page or on top of other text; checked by reading the
+written PDFs back with poppler's pdftotext."""
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from fmnist.core import pages
+
+ROOT = Path(__file__).resolve().parent.parent
+needs_reader = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                  reason="pdftotext missing: apt-get install poppler-utils")
+
+
+def chart(title: str = "a chart") -> Figure:
+    fig = Figure(layout="constrained")
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title(title)
+    return fig
+
+
+def test_fit_sets_the_page_size_and_raises_small_text():
+    fig = Figure(figsize=(16, 4))
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.tick_params(labelsize=5)
+    note = fig.text(0.1, 0.1, "small", fontsize=6)
+    big = fig.text(0.5, 0.5, "big", fontsize=14)
+    fig.suptitle("word " * 80, fontsize=12)
+    pages.fit(fig)
+    assert tuple(fig.get_size_inches()) == pages.PAGE_INCHES
+    assert note.get_fontsize() == pages.MIN_POINTS and big.get_fontsize() == 14
+    fig.canvas.draw()  # the ticks drawn take the raised size too
+    assert min(t.get_fontsize() for t in ax.get_xticklabels() + ax.get_yticklabels()) == pages.MIN_POINTS
+    assert max(len(line) for line in fig.get_suptitle().split("\n")) <= pages.TITLE_CHARS
+
+
+def test_text_flows_onto_as_many_pages_as_it_needs():
+    lines = [f"line {i} " + "x" * 200 for i in range(60)]  # each wraps onto two lines
+    figs = pages.text_pages("Title", lines)
+    chars, per_page, _ = pages.TEXT[False]
+    assert len(figs) == -(-120 // per_page)
+    shown = "\n".join(f.texts[1].get_text() for f in figs)
+    assert all(f"line {i} " in shown for i in range(60))
+    assert max(len(line) for line in shown.split("\n")) <= chars
+    assert [f.texts[0].get_text() for f in figs][-1] == f"Title ({len(figs)} of {len(figs)})"
+
+
+def test_series_numbers_the_pages_of_one_figure():
+    out = pages.series("stem", "Heading", "caption", [chart(), chart()])
+    assert [p.stem for p in out] == ["stem", "stem_2"]
+    assert [p.heading for p in out] == ["Heading (1 of 2)", "Heading (2 of 2)"]
+    assert [p.stem for p in pages.series("one", "Heading", "c", [chart()])] == ["one"]
+
+
+@needs_reader
+def test_a_standard_document_passes_the_check(tmp_path):
+    path = tmp_path / "good.pdf"
+    count = pages.write_document(path, "A document", ["a summary line"] * 50,
+                                 [pages.Page("p", "Page", "a caption", chart())], "good")
+    assert count == 3 and pages.check_pdf(path) == []
+    assert [(round(w), round(h)) for w, h, _ in pages.read_words(path)] == [(792, 612)] * 3
+
+
+@needs_reader
+def test_the_check_finds_each_kind_of_fault(tmp_path):
+    path = tmp_path / "bad.pdf"
+    off = Figure(figsize=pages.PAGE_INCHES)
+    off.text(0.9, 0.5, "overhanging words")
+    overlap = Figure(figsize=pages.PAGE_INCHES)
+    overlap.text(0.3, 0.5, "Alpha")
+    overlap.text(0.3, 0.505, "Bravo")
+    with PdfPages(path) as pdf:
+        pdf.savefig(chart())  # matplotlib's default size, 6.4 x 4.8 in
+        pdf.savefig(off)
+        pdf.savefig(overlap)
+    problems = pages.check_pdf(path)
+    assert problems[0] == "bad.pdf page 1: 460.8 x 345.6 pt, not 792 x 612"
+    assert problems[1].startswith("bad.pdf page 2: 'wo") and problems[1].endswith("' lies outside the page")
+    assert problems[2] in ("bad.pdf page 3: 'Alpha' and 'Bravo' overlap", "bad.pdf page 3: 'Bravo' and 'Alpha' overlap")
+    assert len(problems) == 3
+
+
+def written_pdfs() -> list[Path]:
+    """The PDFs of a run: $PRINT_DIR's (CI sets it to its quick run's folder), else the committed ones."""
+    folder = Path(os.environ.get("PRINT_DIR", ROOT / "outputs"))
+    return sorted(folder.glob("*.pdf"))
+
+
+@needs_reader
+@pytest.mark.parametrize("path", written_pdfs(), ids=lambda p: p.name)
+def test_every_page_written_meets_the_standard(path):
+    assert pages.check_pdf(path) == []
