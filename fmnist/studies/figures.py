@@ -75,10 +75,10 @@ def curves_figure(title: str, histories: dict) -> Figure:
 def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     """Training and validation loss per epoch, one panel per run (name -> epochs), shared axes."""
     rows, cols = grid_shape(len(runs))
-    width, height = 3.1 * cols, 2.3 * rows + 1.0
+    width, height = PAGE_INCHES
     fig = Figure(figsize=(width, height))  # a fixed layout: the layout solver would cost seconds here
     axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
-    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 1.0 / height,
+    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 1.3 / height,
                         wspace=0.08, hspace=0.4)
     finite = [v for epochs in runs.values() for e in epochs for v in (e["train_loss"], e["val_loss"])
               if v is not None and math.isfinite(v)]
