@@ -18,6 +18,7 @@ from matplotlib.text import Text
 matplotlib.rcParams["pdf.fonttype"] = 42
 PAGE_INCHES = (11.0, 8.5)  # US letter, landscape: the one size of every page
 MIN_POINTS = 8.0  # the smallest text on any page, at that size
+MARGIN = 0.3  # inches of paper left clear beside the axes of a constrained layout, for the printer
 TITLE_CHARS = 110  # a 12-pt title line across the page
 # (characters per line, lines per page, font) of a text page: fixed-width where columns must
 # line up, proportional for prose
@@ -28,6 +29,12 @@ TEXT = {False: (118, 44, dict(fontsize=9, family="monospace", linespacing=1.3)),
 def fit(fig: Figure) -> Figure:
     """Put a figure on the standard page: its size, and every text at least MIN_POINTS."""
     fig.set_size_inches(*PAGE_INCHES)
+    engine = fig.get_layout_engine()
+    if engine is not None and hasattr(engine, "set") and not getattr(fig, "on_page", False):  # constrained layout
+        x, y, w, h = engine.get().get("rect", (0, 0, 1, 1))  # inside the margins
+        mx, my = MARGIN / PAGE_INCHES[0], MARGIN / PAGE_INCHES[1]
+        engine.set(rect=(mx + x * (1 - 2 * mx), my + y * (1 - 2 * my), w * (1 - 2 * mx), h * (1 - 2 * my)))
+    fig.on_page = True
     title = fig._suptitle  # matplotlib keeps no public handle on it
     if title is not None:  # wrapped to the page's width at its size
         title.set_text(wrap(title.get_text(), int(TITLE_CHARS * 12 / title.get_fontsize())))
@@ -136,6 +143,7 @@ def check_pdf(path: Path) -> list[str]:
         for x0, y0, x1, y1, word in words:
             if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5:
                 problems.append(f"{where}: '{word}' lies outside the page")
+
         boxes = sorted(words)
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:

@@ -183,8 +183,8 @@ def q9_patches_figures(q9: dict) -> list[Figure]:
     figs = []
     for chunk in chunks:
         fig = Figure(figsize=PAGE)
-        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 0.3 / width, bottom=0.15 / height,
-                                top=1 - 1.75 / height, hspace=0.5)
+        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 0.4 / width, bottom=0.4 / height,
+                                top=1 - 1.9 / height, hspace=0.5)
         for r, (st, ch) in enumerate(chunk):
             size, gap = st["receptive_field"], max(1, st["receptive_field"] // 4)
             mosaic = np.full((size, cols * (size + gap) - gap), np.nan)
@@ -201,12 +201,12 @@ def q9_patches_figures(q9: dict) -> list[Figure]:
             ax.set_frame_on(False)
             ax.set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=9, rotation=0,
                           ha="right", va="center")
-        fig.suptitle(textwrap.fill(
+        fig.suptitle(  # the page wraps it
             "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
             f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to "
             "the stage's receptive field around the strongest position (above each framed patch: the image's "
-            "class and the channel's response; black beyond the image's edge)", 150),
-            fontsize=9, y=1 - 0.1 / height, va="top")
+            "class and the channel's response; black beyond the image's edge)", fontsize=9, y=1 - 0.35 / height,
+            va="top")
         figs.append(fig)
     return figs
 

@@ -25,14 +25,14 @@ def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: l
              for i, label in enumerate(labels)]  # each column as wide as its longest line
     lines = [max(t.count("\n") + 1 for t in row) for row in [labels] + cells]
     fig = Figure(figsize=PAGE_INCHES)
-    ax = fig.add_axes([0.02, 0.02, 0.96, 0.98 - 1.0 / height])
+    ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, 1 - 1.4 / height])
     ax.axis("off")
     span = min(1.0, sum(chars) / TABLE_CHARS)  # narrow tables keep their 8-pt proportions
     table = ax.table(cellText=cells, colLabels=labels, cellLoc="center", loc="upper center",
                      colWidths=[span * c / sum(chars) for c in chars])
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    axes_height = (0.98 - 1.0 / height) * height
+    axes_height = height - 1.4
     for (r, c), cell in table.get_celld().items():
         cell.set_height((LINE * lines[r] + 0.08) / axes_height)
     for col in range(len(columns)):
@@ -45,7 +45,7 @@ def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: l
     used = sum(LINE * n + 0.08 for n in lines) / axes_height
     ax.text(0, 1 - used - 0.03, "\n".join(wrapped), va="top", fontsize=8, family="monospace",
             transform=ax.transAxes)
-    fig.suptitle(title, fontsize=12, y=0.99, va="top")
+    fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
     return fig
 
 
@@ -78,7 +78,7 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     width, height = PAGE_INCHES
     fig = Figure(figsize=(width, height))  # a fixed layout: the layout solver would cost seconds here
     axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
-    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, bottom=0.7 / height, top=1 - 1.3 / height,
+    fig.subplots_adjust(left=1.1 / width, right=1 - 0.4 / width, bottom=0.8 / height, top=1 - 1.5 / height,
                         wspace=0.08, hspace=0.4)
     finite = [v for epochs in runs.values() for e in epochs for v in (e["train_loss"], e["val_loss"])
               if v is not None and math.isfinite(v)]
@@ -102,9 +102,9 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     if finite:
         axes[0].set_ylim(min(finite) * 0.9, max(finite) * 1.1)
     axes[0].legend(fontsize=8)
-    fig.supxlabel("epoch", y=0.15 / height)
-    fig.supylabel("cross-entropy loss (log scale)", x=0.15 / width)
-    fig.suptitle(textwrap.fill(title, int(11 * width)), fontsize=11)
+    fig.supxlabel("epoch", y=0.35 / height)
+    fig.supylabel("cross-entropy loss (log scale)", x=0.35 / width)
+    fig.suptitle(title, fontsize=11, y=1 - 0.35 / height, va="top")
     return fig
 
 
