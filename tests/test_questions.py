@@ -283,3 +283,4 @@ def test_the_first_page_is_computed_from_metrics_json_both_ways():
     text = " ".join(document.summary_lines(behind))
     assert "The CNN classifies 5.00 points fewer of the test images correctly than the FFN, with 16.8 times more" in text
     assert "the training images, scored on the test images" in text  # an older metrics.json without sizes
+    assert "a checkpoint with no metrics.json beside it" in document.summary_lines({})[0]

@@ -119,6 +119,9 @@ def summary_lines(metrics: dict) -> list[str]:
     """The first page: what the document holds, the two networks, their recipe and results, in
     sentences computed from metrics.json; the provenance last, in a block of its own."""
     nets = _present(metrics)
+    if not nets:  # kernel_vis.py on a checkpoint with no metrics.json beside it
+        return ["Questions 5-7 of the assignment for a checkpoint with no metrics.json beside it: questions 1-4, 8 "
+                "and 9 need python fashionmnist.py.", ""]
     sizes = metrics.get("sizes")
     data = (f"{sizes['train']:,} training images ({sizes['val']:,} more held out for validation), scored on the "
             f"{sizes['test']:,} test images" if sizes else "the training images, scored on the test images")
