@@ -32,7 +32,7 @@ from fmnist.core import cli, data, files, storage
 from fmnist.core.device import pick_device
 from fmnist.studies import engine, locality
 from fmnist.studies.factors import STUDY as SETTINGS
-from fmnist.studies.figures import table_figure
+from fmnist.studies.figures import table_figures
 from fmnist.studies.mobilenet import STUDY as MOBILENET
 from fmnist.studies.reference import STUDY as REFERENCE
 from fmnist.studies.transfer import PRETRAIN, TRANSFER
@@ -96,7 +96,7 @@ def run(args) -> int:
         results, drawn[name] = engine.run_study(STUDIES[name], engine.Context(options, splits, device, folder))
         print(f"\n{engine.markdown(STUDIES[name], results)}\n{name}: done in {engine.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
-    included = engine.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    included = engine.write_pdf(STUDIES, out_dir, table_figures, drawn)
     print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)} in all")
     print(f"look at {out_dir / engine.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
     return 0
@@ -114,7 +114,7 @@ def redraw(names: list[str], out_dir: Path, start: float) -> int:
         quick = any(r["config"].get("quick") for r in results["runs"].values())
         drawn[name] = engine.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
         print(f"{name}: redrew table.md, table.csv and the figures in {folder}", flush=True)
-    included = engine.write_pdf(STUDIES, out_dir, table_figure, drawn)
+    included = engine.write_pdf(STUDIES, out_dir, table_figures, drawn)
     print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)}")
     return 0
 

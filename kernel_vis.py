@@ -34,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--image", type=Path, help="a PNG or JPEG to use as the sample image")
     source.add_argument("--index", type=int, default=0, help="a test image to use instead (default 0)")
-    p.add_argument("--channels", type=int, default=1, help="channels shown per stage in the progression")
+    p.add_argument("--channels", type=int, default=4, help="channels shown per stage in the progression")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
     p.add_argument("--data-dir", type=Path, help="where the data is, for --index")
     args = p.parse_args(argv)

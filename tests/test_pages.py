@@ -1,6 +1,6 @@
 """The page standard (fmnist/core/pages.py): every page of every PDF is US letter landscape,
-with no text under 8 pt, outside the page or on top of other text; checked by reading the
-written PDFs back with poppler's pdftotext."""
+with no text under 8 pt, outside the page, within 0.2 in of its edge or on top of other text;
+checked by reading the written PDFs back with poppler's pdftotext."""
 import os
 import shutil
 from pathlib import Path
@@ -72,6 +72,8 @@ def test_the_check_finds_each_kind_of_fault(tmp_path):
     path = tmp_path / "bad.pdf"
     off = Figure(figsize=pages.PAGE_INCHES)
     off.text(0.9, 0.5, "overhanging words")
+    off.text(0.5, -0.2, "Below")  # wholly off the paper
+    off.text(0.5, 0.01, "Edge")  # on it, but 6 pt from its edge
     overlap = Figure(figsize=pages.PAGE_INCHES)
     overlap.text(0.3, 0.5, "Alpha")
     overlap.text(0.3, 0.505, "Bravo")
@@ -80,10 +82,13 @@ def test_the_check_finds_each_kind_of_fault(tmp_path):
         pdf.savefig(off)
         pdf.savefig(overlap)
     problems = pages.check_pdf(path)
-    assert problems[0] == "bad.pdf page 1: 460.8 x 345.6 pt, not 792 x 612"
-    assert problems[1].startswith("bad.pdf page 2: 'wo") and problems[1].endswith("' lies outside the page")
-    assert problems[2] in ("bad.pdf page 3: 'Alpha' and 'Bravo' overlap", "bad.pdf page 3: 'Bravo' and 'Alpha' overlap")
-    assert len(problems) == 3
+    on = {n: sorted(p for p in problems if p.startswith(f"bad.pdf page {n}: ")) for n in (1, 2, 3)}
+    assert "bad.pdf page 1: 460.8 x 345.6 pt, not 792 x 612" in on[1]
+    assert on[2][0] == "bad.pdf page 2: 'Below' lies outside the page"
+    assert on[2][1] == "bad.pdf page 2: 'Edge' lies within 0.2 in of the page's edge"
+    assert on[2][2] == "bad.pdf page 2: 'words' lies outside the page"  # 'overhanging' ends on the paper
+    assert len(on[2]) == 3
+    assert on[3] in (["bad.pdf page 3: 'Alpha' and 'Bravo' overlap"], ["bad.pdf page 3: 'Bravo' and 'Alpha' overlap"])
 
 
 def written_pdfs() -> list[Path]:

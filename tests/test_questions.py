@@ -156,7 +156,8 @@ def _q9(probes, purities, zeros):
 def test_q9_answer_follows_the_numbers_both_ways():
     deeper_better = answers.q9_paragraph(_q9([0.78, 0.83, 0.86, 0.9, 0.92], [0.3, 0.4, 0.5, 0.7], [0.4, 0.5, 0.55, 0.6]))
     assert "rises at every stage" in deeper_better and "get sparser" in deeper_better
-    assert "later ones to parts" in deeper_better and "12.0 points higher than from the raw pixels" in deeper_better
+    assert "the channels become more class-specific with depth" in deeper_better
+    assert "12.0 points higher than from the raw pixels" in deeper_better
     assert "4, 10 and 22 pixels" in deeper_better
     worse = answers.q9_paragraph(_q9([0.9, 0.85, 0.8, 0.75, 0.7], [0.6, 0.5, 0.4, 0.3], [0.6, 0.5, 0.4, 0.3]))
     assert "falls at every stage" in worse and "get denser" in worse
@@ -284,3 +285,75 @@ def test_the_first_page_is_computed_from_metrics_json_both_ways():
     assert "The CNN classifies 5.00 points fewer of the test images correctly than the FFN, with 16.8 times more" in text
     assert "the training images, scored on the test images" in text  # an older metrics.json without sizes
     assert "a checkpoint with no metrics.json beside it" in document.summary_lines({})[0]
+
+
+def test_regions_outline_and_interior_of_a_square_by_hand():
+    image = torch.full((1, 28, 28), -1.0)
+    image[0, 5:15, 8:18] = 1.0  # a 10 x 10 garment
+    masks = evidence.regions(image)
+    assert [int(masks[0, k].sum()) for k in range(3)] == [784 - 100, 36, 64]  # outline: 4 * 10 - 4 pixels
+    assert masks[0, 1, 5, 8] == 1 and masks[0, 2, 6, 9] == 1 and masks[0, 0, 0, 0] == 1
+    outline_only = masks[:, 1] * 3.0  # a channel that fires on the outline alone
+    shares = evidence.response_shares(outline_only, image[:, :, :])
+    assert shares["response"] == {"background": 0.0, "outline": 1.0, "interior": 0.0}
+    assert shares["area"]["outline"] == pytest.approx(36 / 784)
+    assert evidence.response_shares(torch.zeros(1, 7, 7), image)["response"]["outline"] is None  # a dead channel
+
+
+ROWS, COLS = np.mgrid[0:8, 0:8]
+
+
+@pytest.mark.parametrize("bright,angle", [(COLS > 3, 90.0),             # a vertical edge
+                                          (ROWS > 3, 0.0),              # a horizontal edge
+                                          (COLS > ROWS, 45.0),          # an edge running down to the right
+                                          (COLS + ROWS > 7, 135.0)])    # an edge running up to the right
+def test_the_edge_direction_of_drawn_edges(bright, angle):
+    patch = 255.0 * bright
+    o = evidence.orientation([patch, patch])
+    assert o["angle"] == pytest.approx(angle, abs=1e-6) and o["coherence"] > 0.5
+    assert evidence.orientation([np.full((8, 8), 7.0)]) == {"angle": None, "coherence": 0.0}
+
+
+def made_up_stage(response: dict, area: dict, angle, coherence, classes: list[str]) -> dict:
+    channel = {"channel": 5, "where": {"response": response, "area": area},
+               "orientation": {"angle": angle, "coherence": coherence},
+               "class_share": evidence.class_share([{"class": c} for c in classes])}
+    return {"stage": "relu1", "receptive_field": 4, "channels": [channel]}
+
+
+def test_each_stage_gets_a_sentence_computed_both_ways():
+    area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
+    outline = answers.stage_reading(made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9,
+                                                  ["Bag"] * 5 + ["Coat"]))
+    assert outline == ("Conv stage 1 (4x4-pixel fields): its 1 most active channels respond most, against its share of the "
+                       "pixels, on the garment's outline (60% of their response there, on 20% of the pixels); their top "
+                       "patches show vertical edges (channel 5); channel 5's top patches are 5 of 6 from Bag.")
+    even = answers.stage_reading(made_up_stage({"background": 0.5, "outline": 0.2, "interior": 0.3}, area, 10.0, 0.1,
+                                               ["Bag", "Coat", "Bag", "Shirt"]))
+    assert "about in proportion to its regions" in even and "no single edge direction (channel 5)" in even
+    assert "no class holds more than 2 of a channel's 4 top patches" in even
+    assert "the black background" in answers.stage_reading(made_up_stage(
+        {"background": 0.9, "outline": 0.05, "interior": 0.05}, area, 170.0, 0.8, ["Bag"]))
+    assert answers.edge_words({"angle": 40.0, "coherence": 0.8}) == "diagonal edges (\\)"
+    assert answers.edge_words({"angle": 140.0, "coherence": 0.8}) == "diagonal edges (/)"
+
+
+def test_question_7_maps_are_read_from_the_numbers():
+    area = {"background": 0.6, "outline": 0.15, "interior": 0.25}
+    on_outline = {"response": {"background": 0.3, "outline": 0.5, "interior": 0.2}, "area": area}
+    even = {"response": {"background": 0.6, "outline": 0.15, "interior": 0.25}, "area": area}
+    dead = {"response": {"background": None, "outline": None, "interior": None}, "area": area}
+    text = answers.q7_reading([("relu1", 0.4, [(0, on_outline), (1, even)]), ("relu3", 0.9, [(0, dead)])])
+    assert text == ("On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the garment's "
+                    "outline (50% of its response, 15% of the pixels) and channel 1 responds about evenly over the "
+                    "image; after relu3, 90% of the values are 0 and channel 0 is 0 everywhere.")
+    from fmnist.core.layers import feature_stages
+    from fmnist.handin import kernels
+    image = torch.full((1, 28, 28), -1.0)
+    image[0, 4:24, 8:20] = 1.0
+    model = Conv_Net().eval()
+    read = kernels.reading(feature_stages(model, image[None]), image, 2)
+    assert [stage for stage, _, _ in read] == ["relu1", "relu2", "relu3"]
+    maps = dict(feature_stages(model, image[None]))["pool1 + bn1 + relu1"]
+    assert read[0][1] == pytest.approx(float((torch.as_tensor(maps) == 0).float().mean()))
+    assert [c for c, _ in read[0][2]] == [0, 1]

@@ -22,6 +22,16 @@ def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None):
             "history": [{}] * (ran or epochs), "best_epoch": ran or epochs, "seconds": 10.0}
 
 
+def test_rows_whose_interval_runs_past_0_to_100_are_named_unreadable():
+    from fmnist.studies.engine import unsettled
+    settled = [_record("A", s, 0.3, 90, acc) for s, acc in enumerate((91.0, 91.6))]
+    torn = [_record("B", s, 0.3, 90, acc) for s, acc in enumerate((85.0, 24.0))]  # 54.5 ± 387.5 over 2 seeds
+    assert unsettled(settled) == []
+    (line,) = unsettled(settled + torn)
+    assert line.startswith("Too unsettled to read: the seeds of B (54.50 ± ") and "over 2 seeds)" in line
+    assert "A (" not in line
+
+
 def test_a_row_summary_is_the_t_interval_of_its_seeds():
     runs = [_record("A", s, loss, 90, acc) for s, (loss, acc) in enumerate(((0.3, 91.0), (0.32, 91.6), (0.31, 90.8)))]
     s = groups.summary(runs)

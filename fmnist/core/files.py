@@ -34,7 +34,9 @@ Q8 = {"networks": Each({"parameters": int, "accuracy": NUMBER, "loss": NUMBER}, 
 PATCH = {"index": int, "class": str, "activation": NUMBER, "pixels": [int]}
 Q9 = {"stages": [{"stage": str, "shape": [int], "values": int, "receptive_field": int, "zeros": (NUMBER, NULL),
                   "probe": NUMBER, "purity": (NUMBER, NULL)}],
-      "patches": [{"stage": str, "receptive_field": int, "channels": [{"channel": int, "patches": [PATCH]}]}],
+      "patches": [{"stage": str, "receptive_field": int,
+                   "channels": [{"channel": int, "patches": [PATCH], "where?": dict, "orientation?": dict,
+                                 "class_share?": dict}]}],
       "sizes": {"probe_train": int, "probe_test": int, "purity_top": int, "purity_chance": (NUMBER, NULL)}}
 METRICS = {
     "networks": {"ffn?": NETWORK, "cnn?": NETWORK},

@@ -6,6 +6,7 @@ onto further pages. `check_pdf` reads a written PDF back and lists what breaks t
 import re
 import shutil
 import subprocess
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from matplotlib.text import Text
 matplotlib.rcParams["pdf.fonttype"] = 42
 PAGE_INCHES = (11.0, 8.5)  # US letter, landscape: the one size of every page
 MIN_POINTS = 8.0  # the smallest text on any page, at that size
-MARGIN = 0.3  # inches of paper left clear beside the axes of a constrained layout, for the printer
+MARGIN = 0.3  # inches of paper a layout leaves clear on every side, for the printer
+EDGE = 0.2  # inches: a word closer than this to the paper's edge breaks the standard (a printer may clip it)
 TITLE_CHARS = 110  # a 12-pt title line across the page
 # (characters per line, lines per page, font) of a text page: fixed-width where columns must
 # line up, proportional for prose
@@ -27,15 +29,13 @@ TEXT = {False: (118, 44, dict(fontsize=9, family="monospace", linespacing=1.3)),
 
 
 def fit(fig: Figure) -> Figure:
-    """Put a figure on the standard page: its size, and every text at least MIN_POINTS."""
+    """Put a figure on the standard page: its size, its titles and axes inside the margins, and
+    every text at least MIN_POINTS."""
     fig.set_size_inches(*PAGE_INCHES)
-    engine = fig.get_layout_engine()
-    if engine is not None and hasattr(engine, "set") and not getattr(fig, "on_page", False):  # constrained layout
-        x, y, w, h = engine.get().get("rect", (0, 0, 1, 1))  # inside the margins
-        mx, my = MARGIN / PAGE_INCHES[0], MARGIN / PAGE_INCHES[1]
-        engine.set(rect=(mx + x * (1 - 2 * mx), my + y * (1 - 2 * my), w * (1 - 2 * mx), h * (1 - 2 * my)))
+    if not getattr(fig, "on_page", False):
+        inside_margins(fig)
     fig.on_page = True
-    title = fig._suptitle  # matplotlib keeps no public handle on it
+    title = fig._suptitle
     if title is not None:  # wrapped to the page's width at its size
         title.set_text(wrap(title.get_text(), int(TITLE_CHARS * 12 / title.get_fontsize())))
     for text in fig.findobj(Text):
@@ -47,6 +47,39 @@ def fit(fig: Figure) -> Figure:
             if ticks and min(t.label1.get_fontsize() for t in ticks) < MIN_POINTS:
                 ax.tick_params(which=which, labelsize=MIN_POINTS)
     return fig
+
+
+def inside_margins(fig: Figure) -> None:
+    """A constrained layout inside the page's margins: its title, x and y labels placed MARGIN
+    from the edge, the axes in the rectangle left between them (matplotlib would set the
+    titles a few points from the paper's edge, whatever rectangle it lays the axes out in)."""
+    engine = fig.get_layout_engine()
+    if engine is None or not hasattr(engine, "set"):  # a fixed layout places its own titles
+        return
+    width, height = PAGE_INCHES
+    left, bottom, right, top = MARGIN / width, MARGIN / height, 1 - MARGIN / width, 1 - MARGIN / height
+    for name in ("_suptitle", "_supxlabel", "_supylabel"):  # matplotlib keeps no public handle on them
+        text = getattr(fig, name)
+        if text is None or not text.get_text():
+            continue
+        if name != "_supylabel":  # across the page: wrapped to its width at the text's size
+            text.set_text(wrap(text.get_text(), int(TITLE_CHARS * 12 / text.get_fontsize())))
+        depth = ((text.get_text().count("\n") + 1) * text.get_fontsize() * 1.25 / 72 + 0.1)  # inches
+        text.set_in_layout(False)
+        if name == "_suptitle":
+            text.set_y(top)
+            text.set_verticalalignment("top")
+            top -= depth / height
+        elif name == "_supxlabel":
+            text.set_y(bottom)
+            text.set_verticalalignment("bottom")
+            bottom += depth / height
+        else:
+            text.set_x(left)
+            text.set_horizontalalignment("left")
+            left += depth / width
+    x, y, w, h = engine.get().get("rect") or (0, 0, 1, 1)
+    engine.set(rect=(left + x * (right - left), bottom + y * (top - bottom), w * (right - left), h * (top - bottom)))
 
 
 def wrap(text: str, width: int) -> str:
@@ -122,19 +155,35 @@ PAGE = re.compile(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', re.S
 OVERLAP = 0.2  # words whose boxes share more than this fraction of the smaller one overlap
 
 
+BOX = re.compile(rb"/MediaBox \[ *0 +0 +([\d.]+) +([\d.]+) *\]")
+
+
 def read_words(path: Path) -> list[tuple[float, float, list]]:
-    """[(width, height, [(x0, y0, x1, y1, word), ...]) per page] of a PDF, in points."""
+    """[(width, height, [(x0, y0, x1, y1, word), ...]) per page] of a PDF, in points from the
+    page's top left. pdftotext reads only what lies on the paper, so it reads a copy whose
+    pages are three times as wide and as tall, the paper in the middle: a word drawn wholly
+    off the page is found too, at a coordinate below 0 or beyond the page's size."""
     if shutil.which("pdftotext") is None:
         raise RuntimeError("pdftotext is not installed: apt-get install poppler-utils")
-    html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    return [(float(w), float(h), [(*map(float, m[:4]), m[4]) for m in WORD.findall(body)])
-            for w, h, body in PAGE.findall(html)]
+    sizes = [(float(w), float(h)) for w, h in BOX.findall(Path(path).read_bytes())]
+    with tempfile.TemporaryDirectory() as tmp:
+        wide = Path(tmp) / "wide.pdf"  # poppler rebuilds the cross-reference table the longer boxes shift
+        wide.write_bytes(BOX.sub(lambda m: b"/MediaBox [ -%s -%s %s %s ]" % (m[1], m[2], b"%g" % (2 * float(m[1])),
+                                                                               b"%g" % (2 * float(m[2]))),
+                                 Path(path).read_bytes()))
+        html = subprocess.run(["pdftotext", "-q", "-bbox", str(wide), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    pages = []
+    for (w, h), (_, _, body) in zip(sizes, PAGE.findall(html)):
+        words = [(float(a) - w, float(b) - h, float(c) - w, float(d) - h, word) for a, b, c, d, word in WORD.findall(body)]
+        pages.append((w, h, words))
+    return pages
 
 
 def check_pdf(path: Path) -> list[str]:
     """What breaks the standard in a written PDF, one line each: a page of another size, a word
-    outside the page, two words on top of each other."""
-    size = tuple(72 * v for v in PAGE_INCHES)
+    outside the page or within EDGE of its edge, two words on top of each other."""
+    size, edge = tuple(72 * v for v in PAGE_INCHES), 72 * EDGE
     problems = []
     for n, (width, height, words) in enumerate(read_words(path), start=1):
         where = f"{Path(path).name} page {n}"
@@ -143,7 +192,8 @@ def check_pdf(path: Path) -> list[str]:
         for x0, y0, x1, y1, word in words:
             if x0 < -0.5 or y0 < -0.5 or x1 > width + 0.5 or y1 > height + 0.5:
                 problems.append(f"{where}: '{word}' lies outside the page")
-
+            elif min(x0, y0, width - x1, height - y1) < edge:
+                problems.append(f"{where}: '{word}' lies within {EDGE:g} in of the page's edge")
         boxes = sorted(words)
         for i, a in enumerate(boxes):
             for b in boxes[i + 1:]:

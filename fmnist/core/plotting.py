@@ -65,7 +65,7 @@ def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
     rows, cols = grid_shape(len(kernels))
     (width, height), top = PAGE_INCHES, 1.6  # inches; top: room for the titles
     fig = Figure(figsize=(width, height))
-    grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 1.6 / width, bottom=0.4 / height,
+    grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 1.9 / width, bottom=0.4 / height,
                             top=1 - top / height, wspace=0.12, hspace=0.3)
     for i in range(rows * cols):
         ax = fig.add_subplot(grid[i // cols, i % cols])
@@ -73,7 +73,7 @@ def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
         if i < len(kernels):
             image = ax.imshow(normalise(kernels[i]), cmap=GRAY, vmin=0, vmax=1)
             ax.set_title(str(i), fontsize=8, pad=2)
-    bar = fig.colorbar(image, cax=fig.add_axes([1 - 1.35 / width, 0.25, 0.18 / width, 0.5]), ticks=[0, 1])
+    bar = fig.colorbar(image, cax=fig.add_axes([1 - 1.65 / width, 0.25, 0.18 / width, 0.5]), ticks=[0, 1])
     bar.ax.set_yticklabels(["0: most negative\nweight", "1: most positive\nweight"], fontsize=8)
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
     return fig

@@ -158,9 +158,9 @@ def q9_paragraph(q9: dict) -> str:
     rising = pure[-1]["purity"] > pure[0]["purity"]
     out.append(f"Of the {sizes['purity_top']} test images that excite a channel most, the share from a single class is "
                f"{share}" + (f", against {100 * chance:.0f}% for a channel blind to the class" if chance else "") + ": "
-               + ("early channels respond to strokes and edges found in every kind of garment, later ones to parts "
-                  "that mark a class (the next page shows the patches they respond to)." if rising else
+               + ("the channels become more class-specific with depth." if rising else
                   "the channels do not become more class-specific with depth here."))
+    out += [r for r in (stage_reading(st) for st in q9.get("patches", [])) if r]
     top = convs[-1]
     gap = 100 * (top["probe"] - first["probe"])
     said = (f"a linear rule gets {100 * top['probe']:.1f}% right from the last conv stage, {abs(gap):.1f} points "
@@ -168,3 +168,77 @@ def q9_paragraph(q9: dict) -> str:
     out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
                else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
     return " ".join(out)
+
+
+COHERENT = 0.3  # below this coherence a channel's top patches have no single edge direction
+FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels
+REGION_WORDS = {"background": "the black background", "outline": "the garment's outline",
+                "interior": "the garment's interior"}
+
+
+def edge_words(o: dict) -> str:
+    """'vertical edges', 'diagonal edges (\\)', ... from `evidence.orientation`'s angle and coherence."""
+    if o["angle"] is None or o["coherence"] < COHERENT:
+        return "no single edge direction"
+    a = o["angle"]
+    if a < 22.5 or a >= 157.5:
+        return "horizontal edges"
+    if 67.5 <= a < 112.5:
+        return "vertical edges"
+    return "diagonal edges (\\)" if a < 67.5 else "diagonal edges (/)"
+
+
+def stage_reading(stage: dict) -> str | None:
+    """One sentence on what a conv stage's most active channels detect: where on the garment
+    they respond (the region whose share of their response most exceeds its share of the
+    pixels), the edges of their top patches, and how far those patches come from one class."""
+    chans = [c for c in stage["channels"] if "where" in c and None not in c["where"]["response"].values()]
+    if not chans:
+        return None
+    area = chans[0]["where"]["area"]
+    mean = {r: sum(c["where"]["response"][r] for c in chans) / len(chans) for r in area}
+    region = max((r for r in area if area[r] > 0), key=lambda r: mean[r] / area[r])
+    shares = sorted(100 * c["where"]["response"][region] for c in chans)
+    span = f"{shares[0]:.0f}%" if len(shares) == 1 else f"{shares[0]:.0f}-{shares[-1]:.0f}%"
+    groups: dict[str, list[str]] = {}
+    for c in chans:
+        groups.setdefault(edge_words(c["orientation"]), []).append(str(c["channel"]))
+    edges = listing([f"{words} (channel{'s' if len(chs) > 1 else ''} {listing(chs)})" for words, chs in groups.items()])
+    best = max(chans, key=lambda c: c["class_share"]["count"])
+    cs = best["class_share"]
+    classes = (f"channel {best['channel']}'s top patches are {cs['count']} of {cs['of']} from {cs['class']}"
+               if cs["count"] > cs["of"] / 2 else
+               f"no class holds more than {cs['count']} of a channel's {cs['of']} top patches")
+    field = stage["receptive_field"]
+    where = (f"respond most, against its share of the pixels, on {REGION_WORDS[region]} ({span} of their response "
+             f"there, on {100 * area[region]:.0f}% of the pixels)" if mean[region] / area[region] >= FAVOURED else
+             f"respond over the image about in proportion to its regions (no region gets {FAVOURED:g} times its share "
+             "of the pixels)")
+    return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active channels "
+            f"{where}; their top patches show {edges}; {classes}.")
+
+
+def favoured(shares: dict) -> str | None:
+    """The region whose share of a response most exceeds its share of the pixels, if it gets
+    FAVOURED times that share; None when no region does."""
+    response, area = shares["response"], shares["area"]
+    region = max((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
+    return region if response[region] / area[region] >= FAVOURED else None
+
+
+def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
+    """What question 7's maps show on the sample image, stage by stage: (stage, share of its
+    values that are 0, [(channel, `evidence.response_shares` on the image)])."""
+    out = []
+    for stage, zeros, channels in stages:
+        said = []
+        for c, shares in channels:
+            if shares["response"]["outline"] is None:
+                said.append(f"channel {c} is 0 everywhere")
+                continue
+            region = favoured(shares)
+            said.append(f"channel {c} responds most on {REGION_WORDS[region]} ({100 * shares['response'][region]:.0f}% "
+                        f"of its response, {100 * shares['area'][region]:.0f}% of the pixels)" if region else
+                        f"channel {c} responds about evenly over the image")
+        out.append(f"after {stage}, {100 * zeros:.0f}% of the values are 0 and {listing(said)}")
+    return sentence("On this image: " + "; ".join(out) + ".")

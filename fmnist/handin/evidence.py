@@ -160,6 +160,63 @@ def top_patches(acts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, field: dic
     return out
 
 
+GARMENT = -0.8  # a pixel above this (about 25 of 255) is garment, not the black background
+REGIONS = ("background", "outline", "interior")
+
+
+def regions(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) images -> (N, 3, 28, 28) masks of REGIONS: the background, the garment's
+    outline (garment pixels with a background pixel among their 8 neighbours) and its interior."""
+    garment = (images > GARMENT).float()[:, None]
+    interior = -F.max_pool2d(-F.pad(garment, (1, 1, 1, 1), value=0.0), 3, stride=1)  # all 9 pixels garment
+    return torch.cat([1 - garment, garment - interior, interior], dim=1)
+
+
+def response_shares(maps: torch.Tensor, images: torch.Tensor) -> dict:
+    """Where a channel responds: maps (N, h, w) of one channel, each value spread over the
+    pixels it stands for, against the REGIONS of images (N, 28, 28). Returns each region's
+    share of the total response and of the pixels (None where the channel never responds)."""
+    up = F.interpolate(maps[:, None].float().clamp(min=0), size=images.shape[-2:], mode="nearest")  # (N, 1, 28, 28)
+    masks = regions(images)
+    total = float(up.sum())
+    response = {r: float((up * masks[:, k:k + 1]).sum()) / total if total > 0 else None for k, r in enumerate(REGIONS)}
+    area = {r: float(masks[:, k].mean()) for k, r in enumerate(REGIONS)}
+    return {"response": response, "area": area}
+
+
+def orientation(patches: list[np.ndarray]) -> dict:
+    """The dominant edge direction of some patches (each (s, s), pixels): from the summed
+    structure tensor of their gradients, the angle of the edges (0 = horizontal, 90 = vertical,
+    45 = running down to the right, in image coordinates) and its coherence (0: no direction,
+    1: every gradient parallel)."""
+    jxx = jyy = jxy = 0.0
+    for p in patches:
+        gy, gx = np.gradient(np.asarray(p, dtype=float))
+        jxx, jyy, jxy = jxx + float((gx * gx).sum()), jyy + float((gy * gy).sum()), jxy + float((gx * gy).sum())
+    if jxx + jyy == 0:
+        return {"angle": None, "coherence": 0.0}
+    gradient = 0.5 * np.degrees(np.arctan2(2 * jxy, jxx - jyy))  # the gradients' direction; edges run across it
+    coherence = float(np.hypot(jxx - jyy, 2 * jxy) / (jxx + jyy))
+    return {"angle": float((gradient + 90) % 180), "coherence": coherence}
+
+
+def class_share(patches: list[dict]) -> dict:
+    """The class that holds most of a channel's top patches, and how many of them."""
+    names = [p["class"] for p in patches]
+    top = max(dict.fromkeys(names), key=names.count)
+    return {"class": top, "count": names.count(top), "of": len(names)}
+
+
+def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor) -> None:
+    """Add to each channel of a stage's top patches (`top_patches`) where it responds, the
+    direction of its top patches' edges and their class share."""
+    for ch in stage["channels"]:
+        size = stage["receptive_field"]
+        ch["where"] = response_shares(acts[:, ch["channel"]], images)
+        ch["orientation"] = orientation([np.asarray(p["pixels"]).reshape(size, size) for p in ch["patches"]])
+        ch["class_share"] = class_share(ch["patches"])
+
+
 def question8(models: dict, records: dict, x: torch.Tensor, y: torch.Tensor, device, s: EvidenceSettings) -> dict:
     """`models` and `records` (metrics.json's entries) keyed "ffn" and "cnn"."""
     subset = stratified(y, s.shift_per_class, s.seed)
@@ -193,6 +250,7 @@ def question9(model: nn.Module, train: tuple, test: tuple, device, s: EvidenceSe
             patches.append({"stage": name, "receptive_field": field,
                             "channels": top_patches(a_te, x_te, y_te, fields[name], s.patch_channels,
                                                     s.patch_images)})
+            describe_channels(patches[-1], a_te, x_te[:, 0])
     random_scores = torch.rand(len(y_te), 256, generator=torch.Generator().manual_seed(s.seed))
     return {"stages": rows, "patches": patches,
             "sizes": {"probe_train": len(y_tr), "probe_test": len(y_te), "purity_top": s.purity_top,

@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from matplotlib.transforms import offset_copy
 
 from fmnist.core.pages import PAGE_INCHES as PAGE
 from fmnist.core.plotting import GRAY, grid_shape, normalise
@@ -15,11 +16,17 @@ GAPPED = colormaps[GRAY].with_extremes(bad="white")  # gray, with white gaps bet
 
 
 def _answer(sub, text: str, question: str) -> None:
-    """The question as the assignment asks it, then the answer computed from this run."""
-    sub.text(0.01, 0.99, textwrap.fill(question, 125), fontsize=9.5, fontweight="bold", va="top")
-    sub.text(0.01, 0.80, "Answer, every number and direction computed from this run's measurements:", fontsize=9,
-             style="italic", va="top")
-    sub.text(0.01, 0.71, textwrap.fill(text, 165), fontsize=8.6, va="top", linespacing=1.35)
+    """The question as the assignment asks it, then the answer computed from this run, each
+    block set below the one before (in points, whatever the height of `sub`)."""
+    blocks = [(textwrap.fill(question, 125), dict(fontsize=9.5, fontweight="bold")),
+              ("Answer, every number and direction computed from this run's measurements:",
+               dict(fontsize=9, style="italic")),
+              (textwrap.fill(text, 165), dict(fontsize=8.6, linespacing=1.35))]
+    down = 0.0
+    for words, style in blocks:
+        sub.text(0.01, 0.99, words, va="top", transform=offset_copy(sub.transSubfigure, fig=sub.figure, y=-down,
+                                                                    units="points"), **style)
+        down += (words.count("\n") + 1) * style["fontsize"] * style.get("linespacing", 1.2) * 1.05 + 8
 
 
 def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], title: str, fontsize=8.5) -> None:
@@ -29,9 +36,11 @@ def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], ti
     cells.auto_set_font_size(False)
     cells.set_fontsize(fontsize)
     cells.scale(1, 1.3)
+    lines = max(h.count("\n") + 1 for h in header)
     for col in range(len(header)):
         cells[0, col].set_text_props(fontweight="bold")
         cells[0, col].set_facecolor("#eeeeee")
+        cells[0, col].set_height(lines * cells[0, col].get_height())  # room for a header on two lines
     ax.set_title(title, fontsize=10)
 
 
@@ -63,7 +72,7 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     shape = lambda s: "x".join(map(str, s))  # noqa: E731
     _table(lower, [[r["layer"], shape(r["kernel"]), f"{shape(r['input'])} -> {shape(r['output'])}", f"{r['shared']:,}",
                     f"{r['local']:,}", f"{r['dense']:,}"] for r in share],
-           ["layer", "kernel", "input -> output", "conv (shared)", "locally conn.", "fully conn."],
+           ["layer", "kernel", "input -> output", "conv\n(shared)", "locally\nconnected", "fully\nconnected"],
            [0.1, 0.1, 0.3, 0.16, 0.17, 0.17],
            textwrap.fill("Parameters for the same outputs: the convolution shares each kernel over all positions; "
                          "a locally connected layer has one kernel per position; a fully connected layer links every "
@@ -134,7 +143,7 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
 def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     """The stage table and the probe, purity and sparsity curves, with the answer."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[2.0, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1])
     left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
     rows = q9["stages"]
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
@@ -144,7 +153,8 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
            [0.13, 0.17, 0.1, 0.14, 0.12, 0.17, 0.17],
            "Each stage of the CNN (conv stages after pool, batch norm and ReLU)")
     s = q9["sizes"]
-    left.text(0.0, 0.6, textwrap.fill(
+    left.text(0.0, 0.5, textwrap.fill(
+        f"values: the numbers the stage passes on per image (channels x height x width). "
         f"field: the receptive field, the input pixels that one value depends on (from kernel sizes, strides and pools). zeros: share "
         f"of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test accuracy of a "
         f"logistic regression on the stage's values ({s['probe_train']:,} training images, {s['probe_test']:,} test "
@@ -160,7 +170,7 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     short = {"input": "pixels", "relu_fc1": "fc1"}
     right.set_xticks(x, [f"{short.get(r['stage'], r['stage'].replace('relu', 'conv '))}\nfield {r['receptive_field']}"
                          for r in rows], fontsize=8)
-    right.set_ylabel("%")
+    right.set_ylabel("accuracy, purity or share of zeros (%)")
     right.set_ylim(0, 100)
     right.grid(alpha=0.3)
     right.legend(fontsize=8)
@@ -220,7 +230,8 @@ def examples_figure(network: str, examples: dict) -> Figure:
         ex = examples[key]
         ax.imshow(np.asarray(ex["pixels"], dtype=np.uint8).reshape(28, 28), cmap=GRAY, vmin=0, vmax=255)
         ax.set_title(f"{verdict}  (test image #{ex['index']})\nPredicted: {ex['pred_name']} "
-                     f"({100 * ex['confidence']:.0f}%)\nTrue: {ex['true_name']}", color=colour, fontsize=11)
+                     f"(softmax probability {100 * ex['confidence']:.0f}%)\nTrue: {ex['true_name']}", color=colour,
+                     fontsize=11)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.suptitle(network, fontsize=12)
@@ -302,14 +313,22 @@ def responses_figure(image: np.ndarray, responses: np.ndarray, title: str, image
     for i, ax in enumerate(axes):
         ax.set_axis_off()
         if i < len(responses):
-            ax.imshow(normalise(responses[i]), cmap=GRAY, vmin=0, vmax=1)
-            ax.set_title(f"kernel {i}", fontsize=7, pad=2)
+            shown = ax.imshow(normalise(responses[i]), cmap=GRAY, vmin=0, vmax=1)
+            ax.set_title(f"kernel {i}", fontsize=8, pad=2)
+    scale_bar(right, shown, axes, "response")
     fig.suptitle(title, fontsize=12)
     return fig
 
 
-def progression_figure(image: np.ndarray, stages: list, channels: int, image_note: str) -> Figure:
-    """Q7: the sample image, then the first `channels` channels of each stage's output.
+def scale_bar(fig, image, axes, what: str) -> None:
+    """One colour bar for maps each scaled to [0, 1] on its own: what its ends mean."""
+    bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.5, aspect=25)
+    bar.ax.set_yticklabels([f"0: the map's\nlowest {what}", f"1: the map's\nhighest {what}"], fontsize=8)
+
+
+def progression_figure(image: np.ndarray, stages: list, channels: int, image_note: str, reading: str = "") -> Figure:
+    """Q7: the sample image, then the first `channels` channels of each stage's output, with a
+    sentence reading them under the maps.
 
     `stages` is a list of (label, array (C, H, W)) in forward order."""
     cols = len(stages) + 1
@@ -320,16 +339,20 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
         ax.set_axis_off()
         if row == 0:
             ax.imshow(image, cmap=GRAY, vmin=-1, vmax=1)
-            ax.set_title(f"input\n1 x 28 x 28\n{image_note}", fontsize=8)
+            ax.set_title(f"input\n1 x 28 x 28\n{textwrap.fill(image_note, 22)}", fontsize=8)
         for col, (label, maps) in enumerate(stages, start=1):
             ax = axes[row, col]
             ax.set_axis_off()
             if row < len(maps):
-                ax.imshow(normalise(maps[row]), cmap="viridis", vmin=0, vmax=1)
+                shown = ax.imshow(normalise(maps[row]), cmap="viridis", vmin=0, vmax=1)
                 shape = " x ".join(map(str, maps.shape))
-                flat = " (constant)" if maps[row].min() == maps[row].max() else ""
-                ax.set_title(f"{label}\n{shape}\nchannel {row}{flat}" if row == 0 else f"channel {row}{flat}",
+                lo, hi = float(maps[row].min()), float(maps[row].max())
+                values = " (constant)" if lo == hi else f": {lo:.2g} to {hi:.2g}"
+                ax.set_title(f"{label}\n{shape}\nchannel {row}{values}" if row == 0 else f"channel {row}{values}",
                              fontsize=8)
-    fig.suptitle("Feature maps of the sample image through the CNN, in forward order "
-                 "(each map scaled to [0, 1]: dark = low, yellow = high)", fontsize=11)
+    scale_bar(fig, shown, axes, "value")
+    if reading:
+        fig.supxlabel(reading, fontsize=9, x=0.04, ha="left")  # the page wraps it
+    fig.suptitle("Feature maps of the sample image through the CNN, in forward order: each map scaled to [0, 1] "
+                 "between its own lowest and highest value, which its title gives", fontsize=11)
     return fig

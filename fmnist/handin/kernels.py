@@ -13,6 +13,8 @@ from fmnist.core.layers import feature_stages
 from fmnist.core.pages import Page
 from fmnist.core.storage import UserError
 from fmnist.handin import figures
+from fmnist.handin.answers import q7_reading
+from fmnist.handin.evidence import response_shares
 
 SIDE = 28
 
@@ -50,6 +52,18 @@ def load_image(path: Path) -> tuple[torch.Tensor, str]:
     return data.preprocess(gray), note
 
 
+def reading(stages: list, image: torch.Tensor, channels: int) -> list:
+    """For each activated stage of question 7 (its label ends in a ReLU): the share of its values
+    that are 0, and where on the image each channel shown responds."""
+    out = []
+    for label, maps in stages:
+        if label.split(" + ")[-1].startswith("relu"):
+            maps = torch.as_tensor(maps)
+            out.append((label.split(" + ")[-1], float((maps == 0).float().mean()),
+                        [(c, response_shares(maps[c][None], image)) for c in range(min(channels, len(maps)))]))
+    return out
+
+
 @plotting.fixed_titles()
 def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int) -> list[Page]:
     conv1 = model.conv1
@@ -65,6 +79,7 @@ def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int
     strongest = w.flatten(2).norm(dim=2).argmax(dim=1)        # (out,) input channel per kernel
     slices = w[torch.arange(w.shape[0]), strongest].numpy()   # (out, kh, kw)
     shown = image[0].numpy()
+    stages = feature_stages(model, image[None])
     return [
         Page("cnn_kernels", "Q5", "first-layer kernels of the trained CNN",
                     plotting.kernel_grid_figure(kernels, f"conv1: all {k} kernels ({kh}x{kw}), "
@@ -75,7 +90,7 @@ def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int
                                            f"{conv1.padding[0]}, {'its bias' if conv1.bias is not None else 'no bias: batch norm follows'}), "
                                            "each scaled to [0, 1]", note)),
         Page("cnn_feature_maps", "Q7", "feature maps of the sample image through every layer",
-                    figures.progression_figure(shown, feature_stages(model, image[None]), channels, note)),
+                    figures.progression_figure(shown, stages, channels, note, q7_reading(reading(stages, image, channels)))),
         Page("cnn_last_kernels", "Extra", f"kernels of the last convolution layer ({last_name})",
                     plotting.kernel_grid_figure(slices, f"{last_name}: the {len(slices)} kernels ({w.shape[1]} input "
                                              f"channels each); shown: each kernel's {kh}x{kw} slice for its "

@@ -23,7 +23,7 @@ def _best(src) -> dict:
 
 def _table(src):
     titles, body = summary_table(reference.STUDY, src.studies["reference"])
-    return [figures.table_figure(reference.STUDY.title, titles, body, [])]
+    return figures.table_figures(reference.STUDY.title, titles, body, [])
 
 
 def configuration(src) -> str:

@@ -144,7 +144,7 @@ def _png(*names):
 
 def _table(src):
     titles, body = summary_table(mobilenet.STUDY, _mb(src))
-    return [figures.table_figure(mobilenet.STUDY.title, titles, body, [])]
+    return figures.table_figures(mobilenet.STUDY.title, titles, body, [])
 
 
 ITEMS = [

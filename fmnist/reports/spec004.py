@@ -102,7 +102,7 @@ def confused(src) -> str:
 
 def variants_table(src):
     titles, body = summary_table(variants.STUDY, src.studies["variants"])
-    return [figures.table_figure(variants.STUDY.title, titles, body, [])]
+    return figures.table_figures(variants.STUDY.title, titles, body, [])
 
 
 def base_info(src) -> str:
@@ -249,7 +249,7 @@ def tuning_answer(src) -> str:
 
 def tuning_figures(src):
     titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return [figures.table_figure(tuning.STUDY.title, titles, body, [])]
+    return figures.table_figures(tuning.STUDY.title, titles, body, [])
 
 
 def same_structure(src) -> str:

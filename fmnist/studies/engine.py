@@ -21,9 +21,10 @@ import torch
 
 from fmnist.core import files, provenance, storage
 from fmnist.core.data import stratified
-from fmnist.core.pages import Page, write_document
+from fmnist.core.pages import Page, series, write_document
 from fmnist.core.storage import write_atomic
 from fmnist.core.training import Diverged, batch_loss
+from fmnist.core.words import listing
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
 
@@ -183,9 +184,22 @@ def convergence(study: Study, results: dict) -> dict | None:
 
 
 def notes(study: Study, results: dict) -> list[str]:
-    """The lines under a study's table: its own notes, then the convergence check's sentence."""
+    """The lines under a study's table: its own notes, the rows too unsettled to read, then the
+    convergence check's sentence."""
     check = convergence(study, results)
-    return study.notes(results) + ([check["sentence"]] if check else [])
+    return study.notes(results) + unsettled(planned(results)) + ([check["sentence"]] if check else [])
+
+
+def unsettled(records: list[dict]) -> list[str]:
+    """A sentence naming the rows whose seeds disagree so much that the 95 % interval of their
+    test accuracy runs past 0-100 %: a number there says only that it is not known."""
+    wide = []
+    for row, runs in groups.by_row(records).items():
+        iv = groups.summary(runs)["test_acc"]
+        if iv["half_width"] is not None and (iv["mean"] - iv["half_width"] < 0 or iv["mean"] + iv["half_width"] > 100):
+            wide.append(f"{row} ({groups.cell(iv, 2)} over {len(runs)} seeds)")
+    return [f"Too unsettled to read: the seeds of {listing(wide)} disagree so much that the 95 % interval of test "
+            "accuracy runs past 0-100 %; more seeds would be needed before these rows say anything."] if wide else []
 
 
 def _names(names: list[str]) -> str:
@@ -325,11 +339,13 @@ def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
     return pages
 
 
-def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | None = None) -> list[str]:
+def write_pdf(studies: dict, out_dir: Path, table_pages: Callable, drawn: dict | None = None) -> list[str]:
     """experiments.pdf from every finished study under out_dir/experiments (the pages of the
     studies in `drawn`, name -> pages, are reused); returns the studies' names."""
     drawn = drawn or {}
-    lines, pages, included = [], [], []
+    lines, pages, included = ["Every study, its runs and its headline. A number written 'mean ± h (n N)' is the mean over "
+                              "N seeds and h the half-width of its 95 % t-interval: the interval runs from mean - h "
+                              "to mean + h.", ""], [], []
     for name, study in studies.items():
         path = out_dir / "experiments" / name / "results.json"
         results = files.load_results(path, name)
@@ -347,8 +363,8 @@ def write_pdf(studies: dict, out_dir: Path, table_page: Callable, drawn: dict | 
         lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
                   for line in study.headline(results) + ([check["sentence"]] if check else [])] + [""]
         titles, rows = summary_table(study, results)
-        pages.append(Page(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
-                                 table_page(study.title, titles, rows, notes(study, results))))
+        pages += series(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
+                        table_pages(study.title, titles, rows, notes(study, results)))
         pages += drawn[name] if name in drawn else study.pages(results)
     if included:
         write_atomic(out_dir / PDF_NAME, lambda tmp: write_document(

@@ -15,24 +15,28 @@ TABLE_CHARS = 165  # 8-pt characters across the page's width
 LINE = 0.16  # inches per line of 8-pt text in a cell
 
 
-def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> Figure:
-    """A study's table across the page, each long cell wrapped, with its notes underneath."""
+NOTE_LINE = 8 * 1.2 / 72  # inches per line of the 8-pt notes
+
+
+def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> list[Figure]:
+    """A study's table across the page, each long cell wrapped, with its notes underneath; the
+    notes that do not fit flow onto text pages after it."""
     width, height = PAGE_INCHES
-    wrapped = [pages.wrap(n, 128) for n in notes]
+    wrapped = pages.wrap("\n".join(notes), 128).split("\n") if notes else []
     labels = [textwrap.fill(c, 11) for c in columns]
     cells = [[textwrap.fill(str(v), CELL_CHARS) for v in row] for row in rows]
     chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
              for i, label in enumerate(labels)]  # each column as wide as its longest line
     lines = [max(t.count("\n") + 1 for t in row) for row in [labels] + cells]
     fig = Figure(figsize=PAGE_INCHES)
-    ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, 1 - 1.4 / height])
+    axes_height = height - 1.4
+    ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, axes_height / height])
     ax.axis("off")
     span = min(1.0, sum(chars) / TABLE_CHARS)  # narrow tables keep their 8-pt proportions
     table = ax.table(cellText=cells, colLabels=labels, cellLoc="center", loc="upper center",
                      colWidths=[span * c / sum(chars) for c in chars])
     table.auto_set_font_size(False)
     table.set_fontsize(8)
-    axes_height = height - 1.4
     for (r, c), cell in table.get_celld().items():
         cell.set_height((LINE * lines[r] + 0.08) / axes_height)
     for col in range(len(columns)):
@@ -42,11 +46,16 @@ def table_figure(title: str, columns: list[str], rows: list[list[str]], notes: l
         if any(str(v).endswith(" *") for v in row):  # the marked row
             for col in range(len(columns)):
                 table[r, col].set_facecolor("#fff3c4")
-    used = sum(LINE * n + 0.08 for n in lines) / axes_height
-    ax.text(0, 1 - used - 0.03, "\n".join(wrapped), va="top", fontsize=8, family="monospace",
+    used = sum(LINE * n + 0.08 for n in lines) + 0.2  # inches, down to the notes
+    room = max(1, int((axes_height - used) / NOTE_LINE))
+    if len(wrapped) > room:  # the last line that fits says where the rest went
+        here, rest = wrapped[:room - 1] + ["(the notes continue on the next page)"], wrapped[room - 1:]
+    else:
+        here, rest = wrapped, []
+    ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8, family="monospace",
             transform=ax.transAxes)
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
-    return fig
+    return [fig] + (pages.text_pages(f"{title}: notes", rest) if rest else [])
 
 
 def curves_figure(title: str, histories: dict) -> Figure:
@@ -86,7 +95,7 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
         x = [e["epoch"] for e in epochs]
         ax.plot(x, [e["train_loss"] for e in epochs], "--", color="tab:blue", label="training")
         ax.plot(x, [e["val_loss"] for e in epochs], "o-", color="tab:orange", ms=3, label="validation")
-        ax.set_title(name + ("  (lowest val loss)" if name == best else ""), fontsize=9,
+        ax.set_title(name + ("\n(lowest val loss)" if name == best else ""), fontsize=9,
                      fontweight="bold" if name == best else "normal")
         ax.grid(alpha=0.3)
         ax.set_yscale("log")
@@ -128,7 +137,7 @@ def filters_figure(title: str, filters: dict) -> Figure:
     ax.set_yticks(4 * np.arange(r) + 1, [str(i) for i in range(r)], fontsize=7)
     ax.set_xlabel(filters["columns"])
     ax.set_ylabel(filters["rows"])
-    ax.set_title(filters["kernels_label"], fontsize=10)
+    ax.set_title(textwrap.fill(filters["kernels_label"], 50), fontsize=10)
     left.colorbar(image, ax=ax, shrink=0.6, label="weight")
     if pointwise is not None:
         ax = right.subplots()
@@ -136,7 +145,7 @@ def filters_figure(title: str, filters: dict) -> Figure:
         image = ax.imshow(pointwise, cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_xlabel("input channel")
         ax.set_ylabel("output channel")
-        ax.set_title(filters["pointwise_label"], fontsize=10)
+        ax.set_title(textwrap.fill(filters["pointwise_label"], 50), fontsize=10)
         right.colorbar(image, ax=ax, shrink=0.6, label="weight")
     fig.suptitle(title, fontsize=11)
     return fig
@@ -256,9 +265,9 @@ def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Fi
         ax.set_xlim(-0.5, 1.8)
         ax.set_ylabel("test accuracy (%)")
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncols=2)  # below, clear of the data
     fig.suptitle("Does the network use neighbouring pixels? The same training budget on the images and on one "
-                 "fixed scrambling of their pixels\n" + "\n".join(textwrap.wrap(" ".join(verdicts), 150)), fontsize=10)
+                 "fixed scrambling of their pixels\n" + " ".join(verdicts), fontsize=10)
     return fig
 
 
@@ -273,12 +282,13 @@ def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
         err = [[iv["mean"] - iv["low"]], [iv["high"] - iv["mean"]]] if iv["low"] is not None else None
         ax.barh(i, iv["mean"], color=colour, alpha=0.75, xerr=err, capsize=3, label=factor if factor not in
                 [b[0] for b in bars[:i]] else None)
-        ax.text(iv["mean"], i, f"  {iv['mean']:.2f}", va="center", fontsize=8)
+        ax.text(iv["high"] if iv["high"] is not None else iv["mean"], i, f"  {iv['mean']:.2f}", va="center",
+                fontsize=8)  # beyond the error bar's end, not struck through by it
     base = next((iv["mean"] for factor, _, iv in bars if factor == "base"), None)
     if base is not None:
         ax.axvline(base, ls="--", color="grey")
     lows = [iv["low"] if iv["low"] is not None else iv["mean"] for _, _, iv in bars]
-    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 1.5)
+    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 3)
     ax.set_yticks(range(len(bars)), [row for _, row, _ in bars])
     ax.invert_yaxis()
     ax.set_xlabel("test accuracy (%)")
