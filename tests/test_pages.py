@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from fmnist.core import pages
 
@@ -101,3 +102,15 @@ def written_pdfs() -> list[Path]:
 @pytest.mark.parametrize("path", written_pdfs(), ids=lambda p: p.name)
 def test_every_page_written_meets_the_standard(path):
     assert pages.check_pdf(path) == []
+
+
+def test_a_table_flows_the_notes_that_do_not_fit_onto_text_pages():
+    from fmnist.studies.figures import table_figures
+    rows = [[f"row {i}", "a long setting " * 4, "1.00 ± 0.10"] for i in range(12)]
+    notes = [f"note {i}: " + "words " * 30 for i in range(40)]
+    figs = table_figures("A study", ["setting", "what changed", "val loss"], rows, notes)
+    assert len(figs) >= 2
+    shown = " ".join(t.get_text() for f in figs for t in f.findobj(Text)).replace("\n", " ")
+    assert all(f"note {i}:" in shown for i in range(40))
+    assert "(the notes continue on the next page)" in shown
+    assert len(table_figures("A study", ["setting"], [["base"]], ["one note"])) == 1

@@ -24,8 +24,8 @@ EDGE = 0.2  # inches: a word closer than this to the paper's edge breaks the sta
 TITLE_CHARS = 110  # a 12-pt title line across the page
 # (characters per line, lines per page, font) of a text page: fixed-width where columns must
 # line up, proportional for prose
-TEXT = {False: (118, 44, dict(fontsize=9, family="monospace", linespacing=1.3)),
-        True: (120, 34, dict(fontsize=10, linespacing=1.5))}
+TEXT = {False: (118, 42, dict(fontsize=9, family="monospace", linespacing=1.3)),
+        True: (120, 33, dict(fontsize=10, linespacing=1.5))}
 
 
 def fit(fig: Figure) -> Figure:
@@ -98,8 +98,8 @@ class Page:
         self.stem, self.heading, self.caption, self.fig = stem, heading, caption, fig
         title = fig.get_suptitle()
         text = f"{heading}: {caption}" + (f"\n{title}" if title else "")
-        if fig.get_layout_engine() is None and title:  # a fixed layout left room where its title is
-            x, y = fig._suptitle.get_position()
+        if fig.get_layout_engine() is None:  # a fixed layout left room where its title is, or at the top
+            x, y = fig._suptitle.get_position() if title else (0.5, 1 - MARGIN / PAGE_INCHES[1])
             fig.suptitle(text, fontsize=12, x=x, y=y, va="top")
         else:  # constrained layout makes room for the title itself
             fig.suptitle(text, fontsize=12)
@@ -123,8 +123,8 @@ def text_pages(title: str, lines: list[str], prose: bool = False) -> list[Figure
     for k, chunk in enumerate(chunks):
         fig = Figure(figsize=PAGE_INCHES)
         head = title if len(chunks) == 1 else f"{title} ({k + 1} of {len(chunks)})"
-        fig.text(0.05, 0.95, head, fontsize=15, fontweight="bold", va="top")
-        fig.text(0.05, 0.89, "\n".join(chunk), va="top", **font)
+        fig.text(0.05, 0.92, head, fontsize=15, fontweight="bold", va="top")  # room above for a Page's heading
+        fig.text(0.05, 0.86, "\n".join(chunk), va="top", **font)
         figs.append(fig)
     return figs
 

@@ -22,7 +22,7 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
     """A study's table across the page, each long cell wrapped, with its notes underneath; the
     notes that do not fit flow onto text pages after it."""
     width, height = PAGE_INCHES
-    wrapped = pages.wrap("\n".join(notes), 128).split("\n") if notes else []
+    wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
     labels = [textwrap.fill(c, 11) for c in columns]
     cells = [[textwrap.fill(str(v), CELL_CHARS) for v in row] for row in rows]
     chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
