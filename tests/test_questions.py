@@ -325,9 +325,9 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
     outline = answers.stage_reading(made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9,
                                                   ["Bag"] * 5 + ["Coat"]))
-    assert outline == ("Conv stage 1 (4x4-pixel fields): its 1 most active channels respond most, against its share of the "
-                       "pixels, on the garment's outline (60% of their response there, on 20% of the pixels); their top "
-                       "patches show vertical edges (channel 5); channel 5's top patches are 5 of 6 from Bag.")
+    assert outline == ("Conv stage 1 (4x4-pixel fields): its 1 most active channels favour the garment's outline: 60% of "
+                       "their response lies there, on 20% of the pixels; their top patches show vertical edges (channel "
+                       "5); channel 5's top patches are 5 of 6 from Bag.")
     even = answers.stage_reading(made_up_stage({"background": 0.5, "outline": 0.2, "interior": 0.3}, area, 10.0, 0.1,
                                                ["Bag", "Coat", "Bag", "Shirt"]))
     assert "about in proportion to its regions" in even and "no single edge direction (channel 5)" in even

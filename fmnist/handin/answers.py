@@ -210,10 +210,10 @@ def stage_reading(stage: dict) -> str | None:
                if cs["count"] > cs["of"] / 2 else
                f"no class holds more than {cs['count']} of a channel's {cs['of']} top patches")
     field = stage["receptive_field"]
-    where = (f"respond most, against its share of the pixels, on {REGION_WORDS[region]} ({span} of their response "
-             f"there, on {100 * area[region]:.0f}% of the pixels)" if mean[region] / area[region] >= FAVOURED else
-             f"respond over the image about in proportion to its regions (no region gets {FAVOURED:g} times its share "
-             "of the pixels)")
+    where = (f"favour {REGION_WORDS[region]}: {span} of their response lies there, on {100 * area[region]:.0f}% of "
+             "the pixels" if mean[region] / area[region] >= FAVOURED else
+             f"spread their response over the image about in proportion to its regions (no region gets {FAVOURED:g} "
+             "times its share of the pixels)")
     return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active channels "
             f"{where}; their top patches show {edges}; {classes}.")
 
