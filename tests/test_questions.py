@@ -357,3 +357,13 @@ def test_question_7_maps_are_read_from_the_numbers():
     maps = dict(feature_stages(model, image[None]))["pool1 + bn1 + relu1"]
     assert read[0][1] == pytest.approx(float((torch.as_tensor(maps) == 0).float().mean()))
     assert [c for c, _ in read[0][2]] == [0, 1]
+
+
+def test_a_row_of_patches_is_read_both_ways():
+    area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
+    stage = made_up_stage({"background": 0.1, "outline": 0.7, "interior": 0.2}, area, 90.0, 0.8, ["Bag"] * 4 + ["Coat"] * 2)
+    assert answers.channel_words(stage["channels"][0]) == ("favours the outline (70%\nof its response, 20% of pixels)\n"
+                                                           "vertical edges\n4 of 6: Bag")
+    even = made_up_stage(dict(area), area, 0.0, 0.1, ["Bag", "Coat"])["channels"][0]
+    assert answers.channel_words(even) == "no favoured region\nno single edge direction\n1 of 2: Bag"
+    assert answers.channel_words({"channel": 1, "patches": []}) == ""  # an older metrics.json

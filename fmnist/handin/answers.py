@@ -242,3 +242,15 @@ def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
                         f"channel {c} responds about evenly over the image")
         out.append(f"after {stage}, {100 * zeros:.0f}% of the values are 0 and {listing(said)}")
     return sentence("On this image: " + "; ".join(out) + ".")
+
+
+def channel_words(ch: dict) -> str:
+    """A row of question 9's patches, read in three short lines: the region the channel favours,
+    its top patches' edges, their class share."""
+    if "where" not in ch or ch["where"]["response"]["outline"] is None:
+        return ""
+    region = favoured(ch["where"])
+    where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}%\nof its response, "
+             f"{100 * ch['where']['area'][region]:.0f}% of pixels)" if region else "no favoured region")
+    cs = ch["class_share"]
+    return f"{where}\n{edge_words(ch['orientation'])}\n{cs['count']} of {cs['of']}: {cs['class']}"

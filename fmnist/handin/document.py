@@ -13,7 +13,7 @@ from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, write_document
 from fmnist.core.words import listing, training_words
 from fmnist.handin import figures
-from fmnist.handin.answers import q8_paragraph, q9_paragraph, translation_words
+from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
 
 
 
@@ -85,7 +85,8 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     example = metrics["networks"]["cnn"]["examples"]["correct"]
     pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
     shifted = [shift(pixels, s, 0, q["q8"]["translation"]["fill"]).numpy() for s in q["q8"]["translation"]["shifts"]]
-    patches = figures.q9_patches_figures(q["q9"])
+    patches = figures.q9_patches_figures(q["q9"], {(st["stage"], ch["channel"]): channel_words(ch)
+                                                   for st in q["q9"]["patches"] for ch in st["channels"]})
     q9 = 1 + len(patches)
     return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
                  figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT)),

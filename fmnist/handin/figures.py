@@ -182,10 +182,12 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
 PATCH_ROWS = 6  # channels per page of question 9's patches
 
 
-def q9_patches_figures(q9: dict) -> list[Figure]:
+def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
     """For each conv stage, a few channels and the test-image patches that excite them most:
-    one row per channel, each patch framed, PATCH_ROWS rows to a page (a fixed layout: with
-    one axes per patch the layout solver and the drawing would cost a second more)."""
+    one row per channel, each patch framed, the row's reading (`readings`, (stage, channel) ->
+    words) to its right, PATCH_ROWS rows to a page (a fixed layout: with one axes per patch the
+    layout solver and the drawing would cost a second more)."""
+    readings = readings or {}
     lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
     cols = max(len(ch["patches"]) for _, ch in lines)
     width, height = PAGE
@@ -193,7 +195,7 @@ def q9_patches_figures(q9: dict) -> list[Figure]:
     figs = []
     for chunk in chunks:
         fig = Figure(figsize=PAGE)
-        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 0.4 / width, bottom=0.4 / height,
+        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 2.6 / width, bottom=0.4 / height,
                                 top=1 - 1.9 / height, hspace=0.5)
         for r, (st, ch) in enumerate(chunk):
             size, gap = st["receptive_field"], max(1, st["receptive_field"] // 4)
@@ -211,11 +213,15 @@ def q9_patches_figures(q9: dict) -> list[Figure]:
             ax.set_frame_on(False)
             ax.set_ylabel(f"{st['stage']}\nch {ch['channel']}\n{size}x{size} px", fontsize=9, rotation=0,
                           ha="right", va="center")
+            ax.text(1.03, 0.5, readings.get((st["stage"], ch["channel"]), ""), transform=ax.transAxes, fontsize=8,
+                    va="center", ha="left")
         fig.suptitle(  # the page wraps it
             "What each conv stage detects: per stage, the channels with the highest mean strongest response on "
             f"{q9['sizes']['probe_test']:,} test images; for each, the test images that excite it most, cropped to "
             "the stage's receptive field around the strongest position (above each framed patch: the image's "
-            "class and the channel's response; black beyond the image's edge)", fontsize=9, y=1 - 0.35 / height,
+            "class and the channel's response; black beyond the image's edge); right of each row, measured over the "
+            "test images: the region of the garment the channel favours, its patches' edges and how many of them come "
+            "from one class", fontsize=9, y=1 - 0.35 / height,
             va="top")
         figs.append(fig)
     return figs
