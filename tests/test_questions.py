@@ -158,7 +158,7 @@ def test_q9_answer_follows_the_numbers_both_ways():
     assert "rises at every stage" in deeper_better and "get sparser" in deeper_better
     assert "the channels become more class-specific with depth" in deeper_better
     assert "12.0 points higher than from the raw pixels" in deeper_better
-    assert "4, 10 and 22 pixels" in deeper_better
+    assert "4x4, 10x10 and 22x22 pixels" in deeper_better
     worse = answers.q9_paragraph(_q9([0.9, 0.85, 0.8, 0.75, 0.7], [0.6, 0.5, 0.4, 0.3], [0.6, 0.5, 0.4, 0.3]))
     assert "falls at every stage" in worse and "get denser" in worse
     assert "do not become more class-specific" in worse and "does not make the class easier" in worse
@@ -278,11 +278,11 @@ def test_the_first_page_is_computed_from_metrics_json_both_ways():
              "sizes": {"train": 50_000, "val": 10_000, "test": 10_000}}
     text = " ".join(document.summary_lines(ahead))
     assert "trained on Fashion-MNIST's 50,000 training images (10,000 more held out for validation)" in text
-    assert "The CNN classifies 5.00 points more of the test images correctly than the FFN, with 16.8 times fewer" in text
+    assert "The CNN classifies 5.00 percentage points more of the test images correctly than the FFN, with 16.8 times fewer" in text
     assert "mean of its own and its mirror image's logits" in text and "no mirroring" in text
     behind = {"networks": {"ffn": summary_network(0.90, cnn_layers, False), "cnn": summary_network(0.85, ffn_layers, True)}}
     text = " ".join(document.summary_lines(behind))
-    assert "The CNN classifies 5.00 points fewer of the test images correctly than the FFN, with 16.8 times more" in text
+    assert "The CNN classifies 5.00 percentage points fewer of the test images correctly than the FFN, with 16.8 times more" in text
     assert "the training images, scored on the test images" in text  # an older metrics.json without sizes
     assert "a checkpoint with no metrics.json beside it" in document.summary_lines({})[0]
 
@@ -347,6 +347,11 @@ def test_question_7_maps_are_read_from_the_numbers():
     assert text == ("On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the garment's "
                     "outline (50% of its response, 15% of the pixels) and channel 1 responds about evenly over the "
                     "image; after relu3, 90% of the values are 0 and channel 0 is 0 everywhere.")
+    hollow = {"response": {"background": 0.8, "outline": 0.18, "interior": 0.02}, "area": area}
+    assert answers.q7_reading([("relu1", 0.4, [(0, hollow)])]) == (
+        "On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the black background (80% "
+        "of its response, 60% of the pixels) and is nearly silent on the garment's interior (2% of its response, 25% "
+        "of the pixels).")
     from fmnist.core.layers import feature_stages
     from fmnist.handin import kernels
     image = torch.full((1, 28, 28), -1.0)

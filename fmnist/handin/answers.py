@@ -71,8 +71,8 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, conf
     gains = [r for r in q8["classes"] if r["points"] > 0]
     losses = [r for r in q8["classes"] if r["points"] < 0]
     say = lambda r: f"{r['class']} ({r['points']:+.1f} points, {r['gained_images']:+d} images)"  # noqa: E731
-    part = (f"Per class, it gains most on {listing([say(r) for r in gains[:4]])}" if gains
-            else "Per class, it gains on no class")
+    part = (f"Per class in this run, the CNN gains most on {listing([say(r) for r in gains[:4]])}" if gains
+            else "Per class in this run, the CNN gains on no class")
     part += (f", and loses on {listing([say(r) for r in losses[::-1]])}." if losses else ", and loses on none.")
     out.append(part)
     conv = q8["weight_sharing"][0]
@@ -80,9 +80,9 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, conf
     kh, kw = conv["kernel"]
     out.append(f"Its first layer applies each of its {c_out} {kh}x{kw} kernels at all {h * w} positions: "
                f"{conv['shared']:,} parameters, where a locally connected layer with the same receptive fields would "
-               f"need {conv['local']:,} ({conv['local'] / conv['shared']:.0f} times as many) and a fully connected layer "
-               f"making the same {c_out * h * w:,} outputs from the pixels {conv['dense']:,}: a detector learned in one "
-               "place is used everywhere.")
+               f"need {conv['local']:,} ({conv['local'] / conv['shared']:.0f} times as many), and a fully connected layer "
+               f"making the same {c_out * h * w:,} outputs from the pixels would need {conv['dense']:,}: a detector "
+               "learned in one place is used everywhere.")
     t = q8["translation"]
     k = t["shifts"].index(shift) if shift in t["shifts"] else len(t["shifts"]) - 1
     s = t["shifts"][k]
@@ -134,7 +134,7 @@ def q9_paragraph(q9: dict) -> str:
     rows = q9["stages"]
     convs = [r for r in rows if len(r["shape"]) == 3 and r["stage"] != "input"]
     first, last = rows[0], rows[-1]
-    fields = listing([f"{r['receptive_field']}" for r in convs])
+    fields = listing([f"{r['receptive_field']}x{r['receptive_field']}" for r in convs])
     out = [f"Each stage sees more of the image than the one before: one value's receptive field is 1 pixel in the input, "
            f"{fields} pixels after conv stages 1-{len(convs)}, and the whole image ({last['receptive_field']}x"
            f"{last['receptive_field']}) at {stage_name(last['stage'])}. Meanwhile the maps "
@@ -172,6 +172,7 @@ def q9_paragraph(q9: dict) -> str:
 
 COHERENT = 0.3  # below this coherence a channel's top patches have no single edge direction
 FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels
+SHUNNED = 0.3  # ... and a region they are nearly silent on at most this multiple
 REGION_WORDS = {"background": "the black background", "outline": "the garment's outline",
                 "interior": "the garment's interior"}
 
@@ -226,6 +227,13 @@ def favoured(shares: dict) -> str | None:
     return region if response[region] / area[region] >= FAVOURED else None
 
 
+def shunned(shares: dict) -> str | None:
+    """The region that gets at most SHUNNED times its share of the pixels in a response, if any."""
+    response, area = shares["response"], shares["area"]
+    region = min((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
+    return region if response[region] / area[region] <= SHUNNED else None
+
+
 def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
     """What question 7's maps show on the sample image, stage by stage: (stage, share of its
     values that are 0, [(channel, `evidence.response_shares` on the image)])."""
@@ -236,10 +244,14 @@ def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
             if shares["response"]["outline"] is None:
                 said.append(f"channel {c} is 0 everywhere")
                 continue
-            region = favoured(shares)
-            said.append(f"channel {c} responds most on {REGION_WORDS[region]} ({100 * shares['response'][region]:.0f}% "
-                        f"of its response, {100 * shares['area'][region]:.0f}% of the pixels)" if region else
-                        f"channel {c} responds about evenly over the image")
+            region, quiet = favoured(shares), shunned(shares)
+            words = (f"responds most on {REGION_WORDS[region]} ({100 * shares['response'][region]:.0f}% of its "
+                     f"response, {100 * shares['area'][region]:.0f}% of the pixels)" if region else "")
+            if quiet:
+                words += (" and " if words else "") + (f"is nearly silent on {REGION_WORDS[quiet]} "
+                                                       f"({100 * shares['response'][quiet]:.0f}% of its response, "
+                                                       f"{100 * shares['area'][quiet]:.0f}% of the pixels)")
+            said.append(f"channel {c} " + (words or "responds about evenly over the image"))
         out.append(f"after {stage}, {100 * zeros:.0f}% of the values are 0 and {listing(said)}")
     return sentence("On this image: " + "; ".join(out) + ".")
 

@@ -139,8 +139,8 @@ def summary_lines(metrics: dict) -> list[str]:
         (_, _, ffn), (_, _, cnn) = nets
         gap = 100 * (cnn["test"]["accuracy"] - ffn["test"]["accuracy"])
         ratio = ffn["parameters"]["total"] / cnn["parameters"]["total"]
-        lines += ["", f"The CNN classifies {abs(gap):.2f} points {'more' if gap >= 0 else 'fewer'} of the test images "
-                      f"correctly than the FFN, with {ratio if ratio >= 1 else 1 / ratio:.1f} times "
+        lines += ["", f"The CNN classifies {abs(gap):.2f} percentage points {'more' if gap >= 0 else 'fewer'} of the "
+                      f"test images correctly than the FFN, with {ratio if ratio >= 1 else 1 / ratio:.1f} times "
                       f"{'fewer' if ratio >= 1 else 'more'} parameters (question 8 asks why)."]
     lines += ["", "How each was trained and scored (from its configuration in metrics.json):"]
     for key, _, net in nets:
