@@ -103,7 +103,7 @@ def test_hand_in_pages_look_the_same_with_titles_fixed_at_the_top(earlier_run):
         page.fig.savefig(buffer, format="png", dpi=60)
         return imread(io.BytesIO(buffer.getvalue()))
     fixed, searched = build(True), build(False)
-    assert [p.stem for p in fixed] == [p.stem for p in searched] and len(fixed) == 17
+    assert [p.stem for p in fixed] == [p.stem for p in searched] and len(fixed) == 18
     for a, b in zip(fixed, searched):
         assert np.array_equal(pixels(a), pixels(b)), a.stem
 
@@ -120,8 +120,9 @@ def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):
         assert gains[name]["gained_images"] == right[1] - right[0]
     assert [r["stage"] for r in q9["stages"]] == ["input", "relu1", "relu2", "relu3", "relu_fc1"]
     pages = document.question_pages(metrics)
-    assert [p.heading for p in pages] == ["Question 8 (1 of 2)", "Question 8 (2 of 2)", "Question 9 (1 of 3)",
-                                          "Question 9 (2 of 3)", "Question 9 (3 of 3)"]  # the patches on two pages
+    assert [p.heading for p in pages] == ["Question 8 (1 of 2)", "Question 8 (2 of 2)", "Question 9 (1 of 4)",
+                                          "Question 9 (2 of 4)", "Question 9 (3 of 4)",
+                                          "Question 9 (4 of 4)"]  # the patches: a page per conv stage
 
     def texts(fig) -> str:  # every text of a figure and of its subfigures
         return " ".join([t.get_text() for t in fig.texts] + [texts(s) for s in fig.subfigs])

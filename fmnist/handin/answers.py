@@ -123,8 +123,10 @@ def translation_words(q8: dict) -> str:
     moved = f"At {t['shifts'][-1]} pixels the FFN loses {drop['ffn']:.1f} points and the CNN {drop['cnn']:.1f}. "
     if drop["cnn"] < drop["ffn"]:
         return moved + ("That is what the architecture predicts: a convolution is translation-equivariant (a shifted "
-                        "image gives shifted feature maps, detected by the same kernels), and max-pooling makes shifts "
-                        "within a pooling window invariant, while each FFN weight belongs to one pixel position.")
+                        "image gives shifted feature maps, detected by the same kernels), and max-pooling makes its "
+                        "output partly invariant to shifts smaller than its window, while each FFN weight belongs to "
+                        f"one pixel position. Partly: the CNN still loses {drop['cnn']:.1f} points, since the fully "
+                        "connected layers on top are tied to positions again.")
     return moved + ("Here the convolutions' translation equivariance and max-pooling's invariance to small shifts did "
                     "not make the CNN the steadier of the two.")
 

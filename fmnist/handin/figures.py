@@ -179,24 +179,31 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     return fig
 
 
-PATCH_ROWS = 6  # channels per page of question 9's patches
+PATCH_ROWS = 6  # channels at most per page of question 9's patches
 
 
 def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
     """For each conv stage, a few channels and the test-image patches that excite them most:
     one row per channel, each patch framed, the row's reading (`readings`, (stage, channel) ->
-    words) to its right, PATCH_ROWS rows to a page (a fixed layout: with one axes per patch the
-    layout solver and the drawing would cost a second more)."""
+    words) to its right, at most PATCH_ROWS rows to a page and a stage on one page where it fits
+    (a fixed layout: with one axes per patch the layout solver and the drawing would cost a
+    second more)."""
     readings = readings or {}
     lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
     cols = max(len(ch["patches"]) for _, ch in lines)
     width, height = PAGE
-    chunks = [lines[i:i + PATCH_ROWS] for i in range(0, len(lines), PATCH_ROWS)]
+    chunks = [[]]
+    for st in q9["patches"]:  # a stage's rows kept on one page, unless they fill more than one
+        rows = [(st, ch) for ch in st["channels"]]
+        if chunks[-1] and len(chunks[-1]) + len(rows) > PATCH_ROWS:
+            chunks.append([])
+        chunks[-1] += rows
+    chunks = [chunk[i:i + PATCH_ROWS] for chunk in chunks for i in range(0, len(chunk), PATCH_ROWS)]
     figs = []
     for chunk in chunks:
         fig = Figure(figsize=PAGE)
-        grid = fig.add_gridspec(PATCH_ROWS, 1, left=1.3 / width, right=1 - 2.6 / width, bottom=0.4 / height,
-                                top=1 - 1.9 / height, hspace=0.5)
+        grid = fig.add_gridspec(max(len(chunk), PATCH_ROWS - 2), 1, left=1.3 / width, right=1 - 2.6 / width,
+                                bottom=0.4 / height, top=1 - 1.9 / height, hspace=0.5)
         for r, (st, ch) in enumerate(chunk):
             size, gap = st["receptive_field"], max(1, st["receptive_field"] // 4)
             mosaic = np.full((size, cols * (size + gap) - gap), np.nan)
