@@ -11,7 +11,7 @@ import fashionmnist
 from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core import data, metrics
-from fmnist.handin import answers, document, kernels
+from fmnist.handin import answers, document
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
     f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")] + [
@@ -78,34 +78,6 @@ def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
         assert ex["correct"]["true"] == ex["correct"]["pred"] or acc == 0
         assert ex["wrong"]["true"] != ex["wrong"]["pred"] or acc == 1
     assert metrics["environment"]["versions"]["torch"] == torch.__version__
-
-
-def test_hand_in_pages_look_the_same_with_titles_fixed_at_the_top(earlier_run):
-    """plotting.fixed_titles skips matplotlib's search for tick labels above each axes, for speed:
-    every page of questions 1-9 must come out pixel for pixel as with the search."""
-    import io
-
-    from matplotlib.image import imread
-
-    out, _ = earlier_run
-    metrics = json.loads((out / "metrics.json").read_text())
-    model = Conv_Net().eval()
-    model.load_state_dict(torch.load(out / "cnn.pth", weights_only=True))
-    image = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
-
-    def build(fixed: bool) -> list:
-        pick = (lambda f: f) if fixed else (lambda f: f.__wrapped__)
-        return (pick(document.training_pages)(metrics) + pick(document.question_pages)(metrics)
-                + pick(kernels.kernel_pages)(model, image, "note", 1))
-
-    def pixels(page) -> np.ndarray:
-        buffer = io.BytesIO()
-        page.fig.savefig(buffer, format="png", dpi=60)
-        return imread(io.BytesIO(buffer.getvalue()))
-    fixed, searched = build(True), build(False)
-    assert [p.stem for p in fixed] == [p.stem for p in searched] and len(fixed) == 18
-    for a, b in zip(fixed, searched):
-        assert np.array_equal(pixels(a), pixels(b)), a.stem
 
 
 def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):

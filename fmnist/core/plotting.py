@@ -1,5 +1,4 @@
 """Pure plotting functions: data in, a matplotlib Figure out (object-oriented API only)."""
-import functools
 import math
 
 import matplotlib
@@ -15,13 +14,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from fmnist.core.pages import PAGE_INCHES
 
 GRAY = "gray"
-
-# The hand-in's pages (questions 1-9) set their titles at the top of their axes instead of
-# letting matplotlib look for x tick labels above each axes to move the title over: no page
-# has any, so the pixels are the same (tests/test_pipeline.py compares them), and the
-# search was a fifth of their drawing time (2.3 s of 12 for the 16 pages on 2 cores).
-# Not for every figure: image grids elsewhere get their titles nudged up a little by it.
-fixed_titles = functools.partial(matplotlib.rc_context, {"axes.titley": 1.0})
 
 
 def grid_shape(n: int) -> tuple[int, int]:

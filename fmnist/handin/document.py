@@ -23,7 +23,6 @@ def _present(metrics: dict) -> list[tuple[str, str, dict]]:
             if key in metrics.get("networks", {})]
 
 
-@plotting.fixed_titles()
 def training_pages(metrics: dict) -> list[Page]:
     """Questions 1-4 for each network in metrics.json, in question order."""
     nets = _present(metrics)
@@ -73,7 +72,6 @@ def read_locality(out_dir: Path) -> dict | None:
     return files.load_results(path, "locality") or None
 
 
-@plotting.fixed_titles()
 def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     """Questions 8 and 9 from metrics.json's "questions" (and the locality study's results,
     when it has run); none when metrics.json has no such entry."""

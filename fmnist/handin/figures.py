@@ -36,11 +36,9 @@ def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], ti
     cells.auto_set_font_size(False)
     cells.set_fontsize(fontsize)
     cells.scale(1, 1.3)
-    lines = max(h.count("\n") + 1 for h in header)
     for col in range(len(header)):
         cells[0, col].set_text_props(fontweight="bold")
         cells[0, col].set_facecolor("#eeeeee")
-        cells[0, col].set_height(lines * cells[0, col].get_height())  # room for a header on two lines
     ax.set_title(title, fontsize=10)
 
 
@@ -72,11 +70,11 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     shape = lambda s: "x".join(map(str, s))  # noqa: E731
     _table(lower, [[r["layer"], shape(r["kernel"]), f"{shape(r['input'])} -> {shape(r['output'])}", f"{r['shared']:,}",
                     f"{r['local']:,}", f"{r['dense']:,}"] for r in share],
-           ["layer", "kernel", "input -> output", "conv\n(shared)", "locally\nconnected", "fully\nconnected"],
+           ["layer", "kernel", "input -> output", "shared", "per position", "dense"],
            [0.1, 0.1, 0.3, 0.16, 0.17, 0.17],
-           textwrap.fill("Parameters for the same outputs: the convolution shares each kernel over all positions; "
-                         "a locally connected layer has one kernel per position; a fully connected layer links every "
-                         "input value to every output value"
+           textwrap.fill("Parameters for the same outputs: the convolution shares each kernel over all positions "
+                         "(shared); a locally connected layer has one kernel per position (per position); a fully "
+                         "connected layer links every input value to every output value (dense)"
                          + ("" if any(r["bias"] for r in share) else " (no biases: batch norm follows)"), 75),
            fontsize=8)
     _answer(bottom, answer, question)

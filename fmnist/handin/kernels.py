@@ -64,7 +64,6 @@ def reading(stages: list, image: torch.Tensor, channels: int) -> list:
     return out
 
 
-@plotting.fixed_titles()
 def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int) -> list[Page]:
     conv1 = model.conv1
     k = conv1.weight.shape[0]
