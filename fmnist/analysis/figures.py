@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fmnist.core.pages import PAGE_INCHES
-from fmnist.core.plotting import GRAY, draw_image, normalise
+from fmnist.core.plotting import GRAY, draw_image, normalise, scale_bar
 
 
 ROWS = 6  # rows of images on one page
@@ -39,11 +39,12 @@ def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: 
             for j in range(len(row["images"])):
                 name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
                 draw_image(axes[r, 2 * j], row["images"][j], name)
-                axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
+                shown = axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
                 axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
             share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
             axes[r, 0].text(-0.15, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}", color=colour,
                             transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
+        scale_bar(fig, shown, axes, "0: no gradient", "1: the map's largest |gradient|", across=True)
         fig.suptitle(title, fontsize=9)
         figs.append(fig)
     return figs
@@ -66,13 +67,14 @@ def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: 
                 for c in range(channels):
                     ax = axes[r, 1 + s * channels + c]
                     ax.set_axis_on()
-                    ax.imshow(maps[i, c], cmap="viridis", vmin=0, vmax=max(float(maps[:, c].max()), 1e-6))
+                    shown = ax.imshow(maps[i, c] / max(float(maps[:, c].max()), 1e-6), cmap="viridis", vmin=0, vmax=1)
                     ax.set_xticks([])
                     ax.set_yticks([])
                     if r == 0:
                         shape = " x ".join(map(str, maps.shape[1:]))
                         ax.set_title((f"{label}\n{shape}\n" if c == 0 else "\n\n") + f"ch {c}", fontsize=8,
                                      loc="left")
+        scale_bar(fig, shown, axes, "0: zero", "1: the channel's largest value over the 10 images", across=True)
         fig.suptitle(f"Feature maps of every conv stage (after its pool, batch norm and ReLU) for the first test "
                      f"image of each class; channels 0-{channels - 1} of each stage.\nEach channel uses one colour "
                      "scale across the 10 classes (dark = 0, yellow = that channel's largest value), so rows compare.",
@@ -174,9 +176,10 @@ def saliency_figure(results: dict) -> Figure:
                    colour="black" if ok else "tab:red", fontsize=7)
             for row, key, name in ((1, "plain", "|gradient|"), (2, "guided", "guided backprop")):
                 ax = axes[3 * b + row, j]
-                ax.imshow(normalise(r[key][j].numpy()), cmap="inferno", vmin=0, vmax=1)
+                shown = ax.imshow(normalise(r[key][j].numpy()), cmap="inferno", vmin=0, vmax=1)
                 ax.set_title(name, fontsize=7, pad=2)
                 ax.set_axis_off()
+    scale_bar(fig, shown, axes, "0: the map's smallest", "1: the map's largest", across=True)
     fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): |d logit of the predicted class / d pixel| (one "
                                "grayscale channel, no maximum over colours), beside guided backpropagation of the same "
                                "logit; 4 correct predictions, then the 4 most confident mistakes (red)",
@@ -202,13 +205,15 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
             target = int(r["targets"][j])
             draw_image(axes[0, j], r["before"][j].numpy(), f"{network}: {classes[k]}")
             ax = axes[1, j]
-            ax.imshow(r["change"][j, 0].numpy() / scale, cmap="RdBu_r", vmin=-1, vmax=1)
+            change = ax.imshow(r["change"][j, 0].numpy() / scale, cmap="RdBu_r", vmin=-1, vmax=1)
             ax.set_title(f"change x{1 / scale:.1f}\nL2 {float(r['l2'][j]):.2f}", fontsize=8, pad=2)
             ax.set_axis_off()
             reached = bool(r["reached"][j])
             draw_image(axes[2, j], r["images"][j, 0].numpy(),
                        f"-> {classes[int(r['predicted'][j])]}\n(target {classes[target]})",
                        colour="black" if reached else "tab:red")
+        bar = fig.colorbar(change, ax=axes, ticks=[-1, 0, 1], shrink=0.4, aspect=40, orientation="horizontal")
+        bar.ax.set_xticklabels(["-1: lowered most", "0: unchanged", "+1: raised most"], fontsize=8)
         fig.suptitle(title, fontsize=9)
         figs.append(fig)
     return figs

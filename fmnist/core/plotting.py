@@ -43,6 +43,14 @@ def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
     return fig
 
 
+def scale_bar(fig, image, axes, low: str, high: str, across: bool = False) -> None:
+    """One colour bar for maps each scaled to [0, 1] on its own, its ends saying what 0 and 1
+    are: beside the maps, or under them (`across`) where their columns need the width."""
+    bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.3 if across else 0.5, aspect=40 if across else 25,
+                       orientation="horizontal" if across else "vertical")
+    (bar.ax.set_xticklabels if across else bar.ax.set_yticklabels)([low, high], fontsize=8)
+
+
 def normalise(a: np.ndarray) -> np.ndarray:
     """Scale one array to [0, 1] (a constant array becomes 0.5)."""
     lo, hi = float(a.min()), float(a.max())

@@ -9,7 +9,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import offset_copy
 
 from fmnist.core.pages import PAGE_INCHES as PAGE
-from fmnist.core.plotting import GRAY, grid_shape, normalise
+from fmnist.core.plotting import GRAY, grid_shape, normalise, scale_bar
 from fmnist.core.words import listing
 
 GAPPED = colormaps[GRAY].with_extremes(bad="white")  # gray, with white gaps between patches
@@ -326,15 +326,9 @@ def responses_figure(image: np.ndarray, responses: np.ndarray, title: str, image
         if i < len(responses):
             shown = ax.imshow(normalise(responses[i]), cmap=GRAY, vmin=0, vmax=1)
             ax.set_title(f"kernel {i}", fontsize=8, pad=2)
-    scale_bar(right, shown, axes, "response")
+    scale_bar(right, shown, axes, "0: the map's\nlowest response", "1: the map's\nhighest response")
     fig.suptitle(title, fontsize=12)
     return fig
-
-
-def scale_bar(fig, image, axes, what: str) -> None:
-    """One colour bar for maps each scaled to [0, 1] on its own: what its ends mean."""
-    bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.5, aspect=25)
-    bar.ax.set_yticklabels([f"0: the map's\nlowest {what}", f"1: the map's\nhighest {what}"], fontsize=8)
 
 
 def progression_figure(image: np.ndarray, stages: list, channels: int, image_note: str, reading: str = "") -> Figure:
@@ -361,7 +355,7 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
                 values = " (constant)" if lo == hi else f": {lo:.2g} to {hi:.2g}"
                 ax.set_title(f"{label}\n{shape}\nchannel {row}{values}" if row == 0 else f"channel {row}{values}",
                              fontsize=8)
-    scale_bar(fig, shown, axes, "value")
+    scale_bar(fig, shown, axes, "0: the map's\nlowest value", "1: the map's\nhighest value")
     if reading:
         fig.supxlabel(reading, fontsize=9, x=0.04, ha="left")  # the page wraps it
     fig.suptitle("Feature maps of the sample image through the CNN, in forward order: each map scaled to [0, 1] "
