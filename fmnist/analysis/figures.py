@@ -4,16 +4,11 @@ import textwrap
 import numpy as np
 from matplotlib.figure import Figure
 
-from fmnist.core.pages import PAGE_INCHES
+from fmnist.core.pages import PAGE_INCHES, chunks
 from fmnist.core.plotting import GRAY, draw_image, normalise, scale_bar
-
 
 ROWS = 6  # rows of images on one page
 LABELS = (0.1, 0, 0.88, 1)  # constrained layout's area when a row label sits left of the first column
-
-
-def chunks(items: list, size: int = ROWS) -> list[list]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> list[Figure]:
@@ -29,7 +24,7 @@ def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: 
              + (f"\nChannels: {rule}; beside each, the share of its top 20 test images that are of that class."
                 if rule else ""))
     figs = []
-    for chunk in chunks(lines):
+    for chunk in chunks(lines, ROWS):
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
         fig.get_layout_engine().set(rect=LABELS)
         axes = np.asarray(fig.subplots(ROWS, 10, squeeze=False))
@@ -56,7 +51,7 @@ def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: 
     conv stage's activated output, ROWS classes to a page. `stages`: (label, array (10, C, h, w))."""
     cols = 1 + channels * len(stages)
     figs = []
-    for part in chunks(list(range(len(images)))):
+    for part in chunks(list(range(len(images))), ROWS):
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
         axes = np.asarray(fig.subplots(ROWS, cols, squeeze=False))
         for ax in axes.ravel():
@@ -144,7 +139,7 @@ def channel_figures(rows: list[dict], method: str) -> list[Figure]:
              "mean, against the best test image's), cropped to the stage's receptive field, beside the test patches "
              f"that excite the channel most (question 9's channels)\n{method}")
     figs = []
-    for chunk in chunks(rows):
+    for chunk in chunks(rows, ROWS):
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
         fig.get_layout_engine().set(rect=LABELS)
         axes = np.asarray(fig.subplots(ROWS, cols, squeeze=False))

@@ -32,12 +32,12 @@ def fit(fig: Figure) -> Figure:
     """Put a figure on the standard page: its size, its titles and axes inside the margins, and
     every text at least MIN_POINTS."""
     fig.set_size_inches(*PAGE_INCHES)
+    for across in (fig._suptitle, fig._supxlabel):  # matplotlib keeps no public handle on them
+        if across is not None:  # wrapped to the page's width at its size
+            across.set_text(wrap(across.get_text(), int(TITLE_CHARS * 12 / across.get_fontsize())))
     if not getattr(fig, "on_page", False):
         inside_margins(fig)
     fig.on_page = True
-    title = fig._suptitle
-    if title is not None:  # wrapped to the page's width at its size
-        title.set_text(wrap(title.get_text(), int(TITLE_CHARS * 12 / title.get_fontsize())))
     for text in fig.findobj(Text):
         if text.get_fontsize() < MIN_POINTS:
             text.set_fontsize(MIN_POINTS)
@@ -62,8 +62,6 @@ def inside_margins(fig: Figure) -> None:
         text = getattr(fig, name)
         if text is None or not text.get_text():
             continue
-        if name != "_supylabel":  # across the page: wrapped to its width at the text's size
-            text.set_text(wrap(text.get_text(), int(TITLE_CHARS * 12 / text.get_fontsize())))
         depth = ((text.get_text().count("\n") + 1) * text.get_fontsize() * 1.25 / 72 + 0.1)  # inches
         text.set_in_layout(False)
         if name == "_suptitle":
@@ -106,6 +104,11 @@ class Page:
         fit(fig)
 
 
+def chunks(items: list, size: int) -> list[list]:
+    """`items` in runs of `size`, the last shorter: what one page holds of something longer."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
 def series(stem: str, heading: str, caption: str, figs: list[Figure]) -> list[Page]:
     """The pages of one figure too big for a page: stems stem, stem_2, ...; headings numbered."""
     n = len(figs)
@@ -118,11 +121,11 @@ def text_pages(title: str, lines: list[str], prose: bool = False) -> list[Figure
     need: in a fixed-width font so that columns line up, or as prose."""
     chars, per_page, font = TEXT[prose]
     body = wrap("\n".join(lines), chars).split("\n")
-    chunks = [body[i:i + per_page] for i in range(0, len(body), per_page)] or [[]]
+    parts = chunks(body, per_page) or [[]]
     figs = []
-    for k, chunk in enumerate(chunks):
+    for k, chunk in enumerate(parts):
         fig = Figure(figsize=PAGE_INCHES)
-        head = title if len(chunks) == 1 else f"{title} ({k + 1} of {len(chunks)})"
+        head = title if len(parts) == 1 else f"{title} ({k + 1} of {len(parts)})"
         fig.text(0.05, 0.92, head, fontsize=15, fontweight="bold", va="top")  # room above for a Page's heading
         fig.text(0.05, 0.86, "\n".join(chunk), va="top", **font)
         figs.append(fig)

@@ -200,9 +200,8 @@ def stage_reading(stage: dict) -> str | None:
         return None
     area = chans[0]["where"]["area"]
     mean = {r: sum(c["where"]["response"][r] for c in chans) / len(chans) for r in area}
-    region = max((r for r in area if area[r] > 0), key=lambda r: mean[r] / area[r])
-    shares = sorted(100 * c["where"]["response"][region] for c in chans)
-    span = f"{shares[0]:.0f}%" if len(shares) == 1 else f"{shares[0]:.0f}-{shares[-1]:.0f}%"
+    region = favoured({"response": mean, "area": area})
+    shares = sorted(100 * c["where"]["response"][region] for c in chans) if region else []
     groups: dict[str, list[str]] = {}
     for c in chans:
         groups.setdefault(edge_words(c["orientation"]), []).append(str(c["channel"]))
@@ -213,8 +212,9 @@ def stage_reading(stage: dict) -> str | None:
                if cs["count"] > cs["of"] / 2 else
                f"no class holds more than {cs['count']} of a channel's {cs['of']} top patches")
     field = stage["receptive_field"]
+    span = f"{shares[0]:.0f}%" if len(shares) == 1 else f"{shares[0]:.0f}-{shares[-1]:.0f}%" if shares else ""
     where = (f"favour {REGION_WORDS[region]}: {span} of their response lies there, on {100 * area[region]:.0f}% of "
-             "the pixels" if mean[region] / area[region] >= FAVOURED else
+             "the pixels" if region else
              f"spread their response over the image about in proportion to its regions (no region gets {FAVOURED:g} "
              "times its share of the pixels)")
     return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active channels "

@@ -9,6 +9,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.transforms import offset_copy
 
 from fmnist.core.pages import PAGE_INCHES as PAGE
+from fmnist.core.pages import chunks
 from fmnist.core.plotting import GRAY, grid_shape, normalise, scale_bar
 from fmnist.core.words import listing
 
@@ -190,15 +191,14 @@ def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
     lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
     cols = max(len(ch["patches"]) for _, ch in lines)
     width, height = PAGE
-    chunks = [[]]
+    pages = [[]]
     for st in q9["patches"]:  # a stage's rows kept on one page, unless they fill more than one
         rows = [(st, ch) for ch in st["channels"]]
-        if chunks[-1] and len(chunks[-1]) + len(rows) > PATCH_ROWS:
-            chunks.append([])
-        chunks[-1] += rows
-    chunks = [chunk[i:i + PATCH_ROWS] for chunk in chunks for i in range(0, len(chunk), PATCH_ROWS)]
+        if pages[-1] and len(pages[-1]) + len(rows) > PATCH_ROWS:
+            pages.append([])
+        pages[-1] += rows
     figs = []
-    for chunk in chunks:
+    for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
         fig = Figure(figsize=PAGE)
         grid = fig.add_gridspec(max(len(chunk), PATCH_ROWS - 2), 1, left=1.3 / width, right=1 - 2.6 / width,
                                 bottom=0.4 / height, top=1 - 1.9 / height, hspace=0.5)
