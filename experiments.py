@@ -65,10 +65,17 @@ def parse_args(argv=None):
                    help="epochs of every run (default: the study's own)")
     p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0)
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
-                   "labelled training set, e.g. 0.05,0.5,1 (default 0.05,0.1,0.2,0.4,0.6,0.8,1)")
+                   "labelled training set, e.g. 0.05,0.5,1 (default spec 004's 0.05,0.1,...,1)")
     p.add_argument("--seeds", type=cli.number(int, 2, "a whole number >= 2"),
                    help="seeds of every compared row (default 3, --quick 2; seeds --seed, --seed + 1, ...)")
-    p.add_argument("--full", action="store_true", help="pretrain and transfer: spec 004's 5, 10, 15, ..., 100%%; reference: spec 000's protocol (all data, up to 30 epochs)")
+    p.add_argument("--budget", choices=("default", "spec"), help="default: every run converges (early stopping) on "
+                   "stratified subsets sized for 2 cores; spec: each spec's protocol on all its training images")
+    p.add_argument("--jobs", type=cli.number(int, 1, "a whole number >= 1"),
+                   help="runs at once, each in a worker process (default: one per two cores)")
+    p.add_argument("--threads", type=cli.number(int, 1, "a whole number >= 1"),
+                   help="torch threads per run (default: the cores shared out among the jobs)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run on its workers "
+                   "(needs the optional distributed package: pip install distributed)")
     p.add_device()
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="experiments/ and experiments.pdf go here")

@@ -103,7 +103,7 @@ def test_fresh_replaces_an_unreadable_study_file(study_run, capsys):
     target = out / "experiments" / "locality" / "results.json"
     target.write_text('{"study": "locality", "runs": ')
     assert experiments.main(["locality", "--quick", "--fresh", "--out-dir", str(out), "--data-dir", str(data_dir)]) == 0
-    assert len(json.loads(target.read_text())["runs"]) == 12
+    assert len(json.loads(target.read_text())["runs"]) == 8
 
 
 def test_a_misshapen_metrics_json_is_one_line_from_a_real_process(earlier_run, data_dir):

@@ -1,11 +1,10 @@
-"""The studies' statistics: rows over seeds, pairing, the best-of-k line, the convergence check
-(its choice of rows, its sentence both ways, its runs kept and resumed)."""
+"""The studies' statistics: rows over seeds, pairing, the best-of-k line, the stop rule (early
+stopping, or a ceiling that marks a run not converged, and the verdicts that say so)."""
 import dataclasses
 import json
 
 import pytest
 import torch
-from conftest import interrupt_study
 from scipy import stats as scipy_stats
 
 import experiments
@@ -16,10 +15,13 @@ from fmnist.studies.engine import Options, run_key
 from fmnist.studies.measure import seeded, splits
 
 
-def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None):
-    return {"config": {"name": f"{row} seed {seed}", "row": row, "seed": seed, "epochs": epochs},
-            "val": {"loss": val_loss, "accuracy": val_acc / 100}, "test": {"accuracy": test_acc / 100},
-            "history": [{}] * (ran or epochs), "best_epoch": ran or epochs, "seconds": 10.0}
+def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None, patience=None, best=None):
+    config = {"name": f"{row} seed {seed}", "row": row, "seed": seed, "epochs": epochs}
+    if patience is not None:
+        config["patience"] = patience
+    return {"config": config, "val": {"loss": val_loss, "accuracy": val_acc / 100}, "test": {"accuracy": test_acc / 100},
+            "history": [{}] * (ran or epochs), "best_epoch": best or ran or epochs, "seconds": 10.0,
+            "sizes": {"train": 5000}}
 
 
 def test_rows_whose_interval_runs_past_0_to_100_are_named_unreadable():
@@ -37,8 +39,7 @@ def test_a_row_summary_is_the_t_interval_of_its_seeds():
     s = groups.summary(runs)
     low, high = scipy_stats.t.interval(0.95, 2, loc=91.133333, scale=scipy_stats.sem([91.0, 91.6, 90.8]))
     assert s["test_acc"]["low"] == pytest.approx(low, abs=1e-4) and s["test_acc"]["high"] == pytest.approx(high, abs=1e-4)
-    assert s["n"] == 3 and s["stopped"] == "epoch cap" and s["best_epochs"] == [4, 4, 4]
-    assert groups.summary([_record("A", 0, 0.3, 90, 91, epochs=10, ran=6)])["stopped"] == "patience (6)"
+    assert s["n"] == 3 and s["stopped"] == "fixed 4 epochs" and s["best_epochs"] == [4, 4, 4]
     assert groups.cell(s["test_acc"], 2) == f"91.13 ± {s['test_acc']['half_width']:.2f}"
 
 
@@ -69,39 +70,46 @@ def test_the_best_line_names_k_and_the_runner_up_with_its_interval():
     assert line.startswith("highest mean test accuracy (%) of 3 rows: base 91.10") and "points" in line
 
 
-def test_the_convergence_check_reruns_the_top_two_with_twice_the_epochs():
-    configs = groups.longer_configs(_study_records(), "val_loss")
-    assert [(c["row"], c["seed"], c["epochs"]) for c in configs] == [(r, s, 8) for r in ("base", "fast") for s in range(3)]
-    assert all(c["longer"] and c["name"].endswith("(2x epochs)") for c in configs)
+def test_a_run_converged_only_when_patience_ran_out_before_the_ceiling():
+    early = _record("A", 0, 0.3, 90, 91, epochs=60, ran=12, patience=5, best=7)
+    late = _record("A", 1, 0.3, 90, 91, epochs=10, ran=10, patience=5, best=9)  # still improving at the ceiling
+    edge = _record("A", 2, 0.3, 90, 91, epochs=10, ran=10, patience=5, best=5)  # patience ran out at the ceiling
+    assert [groups.converged(r) for r in (early, late, edge)] == [True, False, True]
+    assert groups.stop_reason(late) == "ceiling 10: not converged" and groups.stop_reason(early) == "early stop (12)"
+    assert groups.stopped([early, late, edge]) == "early stop (10-12), ceiling 10: not converged (1 of 3)"
+    assert groups.stopped([late]) == "ceiling 10: not converged"
 
 
-def test_convergence_reversal_is_said():
-    longer = ([_record("base", s, 0.30, 90, 91, epochs=8) for s in range(3)]
-              + [_record("fast", s, 0.28 - s / 1000, 90, 91, epochs=8) for s in range(3)])
-    check = groups.convergence(_study_records(), longer, "val_loss")
-    assert not check["holds"] and "their order is reversed" in check["sentence"]
-    assert "fast ahead of base by 0.02" in check["sentence"]  # the interval at 8 epochs excludes 0
-    longer[3:] = [_record("fast", s, 0.35, 90, 91, epochs=8) for s in range(3)]
-    check = groups.convergence(_study_records(), longer, "val_loss")
-    assert check["holds"] and "their order holds" in check["sentence"] and "base ahead of fast" in check["sentence"]
+def test_a_verdict_over_a_row_that_did_not_converge_says_so():
+    from fmnist.studies.engine import unfinished
+    converged = [_record(r, s, loss + s / 100, 90, 91, epochs=60, ran=15, patience=5, best=10)
+                 for r, loss in (("base", 0.30), ("fast", 0.32)) for s in range(3)]
+    line = groups.best_line(converged, "val_loss")
+    assert "base ahead of fast" in line and "not converged" not in line and unfinished(converged) == []
+    cut = [r if r["config"]["row"] == "base" else _record("fast", r["config"]["seed"], r["val"]["loss"], 90, 91,
+                                                           epochs=8, ran=8, patience=5, best=8) for r in converged]
+    line = groups.best_line(cut, "val_loss")
+    assert line.endswith("(not converged: fast stopped at an epoch limit, not by early stopping, so this compares "
+                         "unfinished training)")
+    (note,) = unfinished(cut)
+    assert note.startswith("Not converged: fast (ceiling 8: not converged) stopped at an epoch limit")
+    assert groups.budget_line(cut, "default") == (
+        "Budget default: 5,000 training images per run; seeds 0, 1, 2; early stopping on the validation loss "
+        "(patience 5, ceiling 60 epochs, 8-15 epochs run; 3 of 6 runs reached the ceiling).")
 
 
-def test_the_longer_runs_are_kept_and_resumed_like_any_run(data_dir, tmp_path, monkeypatch, capsys):
-    study = interrupt_study(monkeypatch, "locality", after=9)  # Ctrl-C in the convergence check (8 runs + 1)
+def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir, tmp_path):
     out = tmp_path / "out"
-    argv = ["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]
-    assert experiments.main(argv) == 130
-    path = out / "experiments" / "locality" / "results.json"
-    first = json.loads(path.read_text())
-    assert len(first["runs"]) == 9 and len(first["longer"]) == 4 and first["finished"] is None
-    monkeypatch.setitem(experiments.STUDIES, "locality", study)
-    capsys.readouterr()
-    assert experiments.main(argv) == 0
-    text = capsys.readouterr().out
-    assert "locality: 8 runs; 8 finished earlier are kept" in text and "locality: 4 runs; 1 finished earlier" in text
-    second = json.loads(path.read_text())
-    assert second["longer"] == first["longer"] and all(second["runs"][k] == v for k, v in first["runs"].items())
-    assert "Convergence check, validation loss:" in (out / "experiments" / "locality" / "table.md").read_text()
+    assert experiments.main(["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0
+    results = json.loads((out / "experiments" / "locality" / "results.json").read_text())
+    records = [results["runs"][k] for k in results["plan"]]
+    assert all(r["config"]["patience"] == 5 and r["config"]["schedule"] == "plateau" and len(r["history"]) == 1
+               for r in records)  # --quick: a ceiling of 1 epoch, which patience 5 never beats
+    table = (out / "experiments" / "locality" / "table.md").read_text()
+    assert "ceiling 1: not converged" in table and "Not converged: FFN images (ceiling 1: not converged)" in table
+    assert "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, " \
+           "ceiling 1 epoch, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
+    assert all("(not converged: " in c["verdict"] for c in results["finish"]["comparisons"].values())
 
 
 def test_a_run_configuration_is_typed_and_keyed_like_the_dict_it_is_saved_as():
@@ -139,7 +147,34 @@ def test_the_set_up_sentence_is_computed_from_the_configuration():
                   init="he", label_smoothing=0.1)
     assert training_words(other) == ("Adam, one-cycle learning rate peaking at 1e-3, L2 0, batch 128, label smoothing "
                                      "0.1, He initialisation, no mirroring, early stopping on validation loss with "
-                                     "patience 5 and an epoch cap of 30")
+                                     "patience 5 under a ceiling of 30 epochs")
+    assert training_words(other.but(schedule="plateau"), varied=("optimizer", "weight_decay", "batch_size", "init",
+                                                                  "flip", "label_smoothing", "epochs")) == (
+        "learning rate 1e-3 after a one-epoch warm-up, divided by 10 after every 2 epochs without a lower validation loss")
     assert training_words(c.but(momentum=0.0), varied=("lr", "batch_size")) == (
         "SGD without momentum, one-cycle learning rate, L2 5e-4, random mirroring, 4 epochs")
     assert [number_words(x) for x in (5e-4, 1e-3, 0.005, 0.0, 128)] == ["5e-4", "1e-3", "0.005", "0", "128"]
+
+
+def test_the_estimate_before_a_study_times_one_epoch_and_scales_it(monkeypatch):
+    from fmnist.studies import engine
+    seen = []
+
+    class Timed(engine.Study):
+        name = "timed"
+
+        def run(self, config, ctx):
+            seen.append(config)
+            return {"history": [{"seconds": 2.0}]}  # what the one epoch took; the rest of the call is scoring
+
+    clock = iter([100.0, 103.0])  # the call took 3 s: 2 s the epoch, 1 s the scoring
+    monkeypatch.setattr(engine.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(engine, "cores", lambda: 2)
+    todo = [(str(s), RunConfig(study="timed", name=f"a seed {s}", seed=s, epochs=60, patience=5)) for s in range(4)]
+    ctx = dataclasses.make_dataclass("Ctx", ["options"])(Options())
+    line = engine.estimate(Timed(), ctx, todo)
+    assert seen[0]["epochs"] == 1 and seen[0]["name"] == "a seed 2 (timing)"
+    # 4 runs, one job: at least 4 x (1 + 2 x 6) = 52 s; at 20 epochs 4 x (1 + 2 x 20) = 164 s
+    assert line == ("timed: one epoch of a seed 2 took 2.0 s here and its scoring 1.0 s, so the 4 runs take at least "
+                    "52 s with 1 job, about 2.7 min if runs stop after 20 epochs; the lines below update it as runs "
+                    "finish")

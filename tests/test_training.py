@@ -95,6 +95,39 @@ def test_early_stopping_after_patience_epochs(splits, monkeypatch):
     assert "stopping early" in lines[-1]
 
 
+def test_plateau_schedule_divides_the_rate_after_two_epochs_without_improvement_then_stops(splits, monkeypatch):
+    # scripted validation: the loss falls for 2 epochs, then never again: the rate is divided by 10
+    # after epochs 4 and 6 (2 and 4 epochs without improvement) and patience 5 stops after epoch 7
+    x_val, y_val = splits["val"]
+    scales = iter([1.0, 3.0, 2.0, 1.5, 1.2, 1.1, 1.05, 1.0, 1.0, 1.0])
+    monkeypatch.setattr(training, "predict",
+                        lambda model, x, device: next(scales) * torch.nn.functional.one_hot(y_val, 10).float())
+    settings = training.TrainSettings(epochs=10, batch_size=64, lr=0.01, flip=False, patience=5, schedule="plateau")
+    history = training.fit(FF_Net(hidden=(16,)), splits["train"], splits["val"], settings,
+                           torch.device("cpu"), 0, log=lambda *a: None)
+    assert len(history["epochs"]) == 7 and history["best_epoch"] == 2
+    steps = math.ceil(len(splits["train"][1]) / 64)
+    rates = [0.01 * training.plateau_factor(s, steps, 0) for s in range(steps)]
+    assert rates[0] == pytest.approx(0.01 / steps) and rates[-1] == pytest.approx(0.01)  # warm-up over epoch 1
+    ends = [e["lr_end"] for e in history["epochs"]]  # the rate of each epoch's last batch
+    assert ends == pytest.approx([0.01] * 4 + [1e-3] * 2 + [1e-4])
+
+
+def test_a_run_trained_longer_ends_the_same_under_the_plateau_schedule(splits):
+    """Under the plateau schedule the rate does not depend on the ceiling, so a run that stops
+    early ends exactly where the same run with a higher ceiling ends."""
+    ends = []
+    for ceiling in (30, 60):
+        torch.manual_seed(0)
+        model = FF_Net(hidden=(16,))
+        settings = training.TrainSettings(epochs=ceiling, batch_size=64, lr=0.05, flip=False, patience=2,
+                                          schedule="plateau")
+        history = training.fit(model, splits["train"], splits["val"], settings, torch.device("cpu"), 0,
+                               log=lambda *a: None)
+        ends.append((len(history["epochs"]), history["best_epoch"], history["epochs"][-1]["val_loss"]))
+    assert ends[0] == ends[1] and ends[0][0] < 30
+
+
 def test_exploding_loss_raises(splits):
     torch.manual_seed(0)
     settings = training.TrainSettings(epochs=3, batch_size=16, lr=1e3, flip=False)

@@ -185,7 +185,11 @@ def load(data_dir=None, download: bool = True):
     """Return {"train": (x, y), "val": (x, y), "test": (x, y)} with x (N, 1, 28, 28) float32
     in [-1, 1] and y (N,) int64; 1/12 of the training set (5,000 of 60,000) is held out
     for validation with a fixed seed."""
-    files = locate(data_dir, download)
+    return from_files(locate(data_dir, download))
+
+
+def from_files(files: dict) -> dict:
+    """load's splits from the four files `locate` found ({name: path})."""
     train_u8, train_y = _load_split(files, "train")
     test_u8, test_y = _load_split(files, "test")
     order = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(SPLIT_SEED))

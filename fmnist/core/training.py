@@ -24,14 +24,17 @@ from fmnist.core.memory import keep_freed_memory
 class TrainSettings:
     epochs: int
     batch_size: int
-    lr: float              # peak learning rate of the one-cycle schedule
+    lr: float              # peak learning rate (one-cycle) or the rate after warm-up (plateau)
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     patience: int = 5      # epochs without a lower validation loss before stopping
     flip: bool = True      # augmentation: mirror half of each batch left-right
     alternate: bool = False  # with flip: a fixed random half of the images mirrored in odd epochs,
     #                          the other half in even epochs (each image seen both ways in turn)
-    warmup: float = 0.2    # fraction of the steps spent ramping the learning rate up
+    warmup: float = 0.2    # one-cycle: fraction of the steps spent ramping the learning rate up
+    schedule: str = "one-cycle"  # one-cycle over `epochs`; or plateau: warm up over the first epoch,
+    #                              hold, and divide by 10 after every PLATEAU epochs without a lower
+    #                              validation loss, so that where a run ends does not depend on `epochs`
     optimizer: str = "sgd"  # sgd (Nesterov when momentum > 0), adam or rmsprop
     momentum: float = 0.9  # sgd and rmsprop only
     objective: str = "classify"  # classify: cross-entropy on labels; reconstruct: MSE to the input
@@ -40,6 +43,8 @@ class TrainSettings:
 
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+SCHEDULES = ("one-cycle", "plateau")
+PLATEAU, DROP = 2, 0.1  # plateau schedule: epochs without improvement before the rate is multiplied by DROP
 
 
 # A uniform guess over 10 classes costs ln(10) = 2.3; a batch loss 100 times that only
@@ -97,6 +102,11 @@ def lr_factor(step: int, total: int, warmup: float) -> float:
     return 0.5 * (1 + math.cos(math.pi * (step - ramp) / max(1, total - ramp)))
 
 
+def plateau_factor(step: int, ramp: int, drops: int) -> float:
+    """Plateau schedule: linear warm-up over `ramp` steps, then DROP ** drops."""
+    return min(1.0, (step + 1) / max(1, ramp)) * DROP ** drops
+
+
 def make_optimizer(model: nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
     """Weight decay (L2) on weight matrices and kernels only, never on biases and norm scales."""
     decay = [p for p in model.parameters() if p.dim() > 1]
@@ -140,8 +150,12 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         # batch norm's statistics over a handful of images make its step mostly noise.
         steps_per_epoch -= 1
     total = settings.epochs * steps_per_epoch
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: lr_factor(step, total, settings.warmup))
+    if settings.schedule not in SCHEDULES:
+        raise ValueError(f"schedule {settings.schedule!r}: not one of {', '.join(SCHEDULES)}")
+    drops = [0]  # plateau: how often the rate has been divided so far
+    factor = ((lambda step: lr_factor(step, total, settings.warmup)) if settings.schedule == "one-cycle" else
+              (lambda step: plateau_factor(step, steps_per_epoch, drops[0])))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     history = {"iterations": [], "epochs": [], "best_epoch": 0}
     best_loss, best_state, stale = math.inf, None, 0
     halves = torch.rand(len(x_train), generator=generator) < 0.5 if settings.alternate else None
@@ -191,6 +205,10 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             stale += 1
+            if settings.schedule == "plateau" and stale % PLATEAU == 0 and stale < settings.patience:
+                drops[0] += 1
+                for group, base in zip(optimizer.param_groups, schedule.base_lrs):  # from the next batch on
+                    group["lr"] = base * factor(schedule.last_epoch)
         log(f"{name} epoch {epoch:2d}/{settings.epochs}  train loss {record['train_loss']:.4f}  "
             f"val loss {val_loss:.4f}" + (f"  val acc {100 * val_acc:5.2f}%" if classify else "")
             + f"  {record['seconds']:5.1f}s"

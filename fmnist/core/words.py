@@ -1,5 +1,6 @@
 """Numbers and directions in words, for every computed sentence: the word for a against b, a
 change, a list, a trend, a percentage and an interval, and the one capitaliser."""
+from fmnist.core.training import DROP, PLATEAU
 
 
 def compare(a: float, b: float, more: str = "higher", less: str = "lower", same: str = "the same") -> str:
@@ -73,7 +74,12 @@ def training_words(config: dict, varied: tuple = ()) -> str:
     L2, batch, loss, initialisation, mirroring and stopping. The fields in `varied` (a table's
     rows set them) are left out, or for "lr" the peak."""
     parts = [] if "optimizer" in varied else [optimizer_words(config)]
-    parts.append("one-cycle learning rate" + ("" if "lr" in varied else f" peaking at {number_words(config['lr'])}"))
+    if config.get("schedule") == "plateau":
+        parts.append(("learning rate" if "lr" in varied else f"learning rate {number_words(config['lr'])}")
+                     + f" after a one-epoch warm-up, divided by {round(1 / DROP)} after every {PLATEAU} epochs without a lower "
+                     "validation loss")
+    else:
+        parts.append("one-cycle learning rate" + ("" if "lr" in varied else f" peaking at {number_words(config['lr'])}"))
     if "weight_decay" not in varied:
         parts.append(f"L2 {number_words(config['weight_decay'])}")
     if "batch_size" not in varied:
@@ -85,6 +91,6 @@ def training_words(config: dict, varied: tuple = ()) -> str:
     if "flip" not in varied:
         parts.append("random mirroring" if config["flip"] else "no mirroring")
     if "epochs" not in varied:
-        parts.append(f"early stopping on validation loss with patience {config['patience']} and an epoch cap of "
-                     f"{config['epochs']}" if config.get("patience") is not None else f"{config['epochs']} epochs")
+        parts.append(f"early stopping on validation loss with patience {config['patience']} under a ceiling of "
+                     f"{config['epochs']} epochs" if config.get("patience") is not None else f"{config['epochs']} epochs")
     return ", ".join(parts)

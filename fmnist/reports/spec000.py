@@ -43,8 +43,7 @@ def configuration(src) -> str:
             f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
             f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
             f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
-            f"(the CPU budget); python experiments.py reference --full trains on every image for up to "
-            f"{reference.FULL_EPOCHS} epochs.")
+            f"(the default budget); python experiments.py reference --budget spec trains on every image.")
 
 
 def curve(src) -> str:

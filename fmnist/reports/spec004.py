@@ -11,9 +11,8 @@ from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
 from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import figures, groups, sweep, tuning, variants
-from fmnist.studies.engine import convergence, planned, summary_table
+from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import HalfCNN
-from fmnist.studies.transfer import TRANSFER
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
@@ -50,17 +49,13 @@ def network(src) -> str:
 def converged(src) -> str:
     runs = _full(src)
     c = runs[0]["config"]
-    out = [f"{len(runs)} seeds, {training_words(c)}; best epochs {', '.join(str(r['best_epoch']) for r in runs)} "
-           f"of {c['epochs']}."]
-    check = convergence(TRANSFER, src.studies["transfer"])
-    if check:
-        out.append(check["sentence"])
-    last = [r["best_epoch"] == len(r["history"]) for r in runs]
-    out.append("The lowest validation loss came " + ("at the last epoch in every seed: the one-cycle schedule ends "
-                                                     "with the learning rate at zero, so the last epoch is the most "
-                                                     "settled one; the doubled-epoch check above is what tests convergence."
-                                                     if all(last) else f"before the last epoch in {last.count(False)} of "
-                                                     f"{len(last)} seeds: validation loss stopped improving."))
+    out = [f"{len(runs)} seeds, {training_words(c)}; {groups.budget(runs)}; best epochs "
+           f"{', '.join(str(r['best_epoch']) for r in runs)}."]
+    done = [groups.converged(r) for r in runs]
+    out.append("Every seed stopped by early stopping: its validation loss had not fallen for "
+               f"{c['patience']} epochs, so it was trained to convergence." if all(done) else
+               f"{done.count(False)} of {len(done)} seeds stopped at an epoch limit ({groups.stopped(runs)}), not by "
+               "early stopping: not trained to convergence.")
     return " ".join(out)
 
 

@@ -35,10 +35,10 @@ class RunConfig(Mapping):
     row: str = UNSET                 # the table row its seeds share (unset: the name)
     seed: int = UNSET                # seeds the initial weights, the training subset and the batch order
     quick: bool = UNSET              # a --quick smoke run
-    longer: bool = UNSET             # a run of the convergence check (more epochs)
     # training (measure.settings turns these into TrainSettings)
     epochs: int = UNSET              # the epoch ceiling
     patience: int = UNSET            # early stopping: epochs without a lower validation loss (unset: never)
+    schedule: str = UNSET            # the learning rate's: one-cycle (unset) or plateau (with early stopping)
     batch_size: int = UNSET          # images per step
     lr: float = UNSET                # peak learning rate of the one-cycle schedule
     optimizer: str = UNSET           # sgd (Nesterov when momentum > 0), adam or rmsprop

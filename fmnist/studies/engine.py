@@ -6,11 +6,13 @@ what is already in results.json and `--fresh` redoes it. results.json is replace
 and never leaves a half-written file. When every run is in, the study's table, figures and
 the shared experiments.pdf are rebuilt from results.json alone.
 """
+import contextlib
 import csv
 import datetime
 import hashlib
 import io
 import json
+import os
 import textwrap
 import time
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from typing import Callable
 
 import torch
 
-from fmnist.core import files, provenance, storage
+from fmnist.core import data, files, provenance, storage
 from fmnist.core.data import stratified
 from fmnist.core.pages import Page, series, write_document
 from fmnist.core.storage import write_atomic
@@ -38,7 +40,10 @@ class Options:
     epochs: int | None = None      # None: each study's own default
     seed: int = 0
     fractions: tuple | None = None  # pretrain and transfer: fractions of the labelled set
-    full: bool = False
+    budget: str = "default"        # default: converge on stratified subsets; spec: each spec's data in full
+    jobs: int | None = None        # runs at once (None: one per two cores)
+    scheduler: str | None = None   # a Dask scheduler's address: run on its workers
+    threads: int | None = None     # torch threads per run (None: the cores shared out among the jobs)
     seeds: int | None = None       # seeds per compared row (None: the study's own)
 
 
@@ -127,7 +132,7 @@ def run_key(config: RunConfig | dict) -> str:
 
 
 def as_config(config: RunConfig | dict) -> RunConfig:
-    """A configuration as a RunConfig (the convergence check's come from stored records)."""
+    """A configuration as a RunConfig."""
     return config if isinstance(config, RunConfig) else RunConfig(**config)
 
 
@@ -174,20 +179,22 @@ def planned(results: dict) -> list[dict]:
     return [results["runs"][k] for k in results["plan"] if k in results["runs"]]
 
 
-def longer(results: dict) -> list[dict]:
-    """The records of the convergence check: the top two rows with twice the epochs."""
-    return [results["runs"][k] for k in results.get("longer", []) if k in results["runs"]]
-
-
-def convergence(study: Study, results: dict) -> dict | None:
-    return groups.convergence(planned(results), longer(results), study.measure)
-
-
 def notes(study: Study, results: dict) -> list[str]:
-    """The lines under a study's table: its own notes, the rows too unsettled to read, then the
-    convergence check's sentence."""
-    check = convergence(study, results)
-    return study.notes(results) + unsettled(planned(results)) + ([check["sentence"]] if check else [])
+    """The lines under a study's table: its own notes, the rows too unsettled to read, and the
+    rows that did not converge."""
+    return ([groups.budget_line(planned(results), results.get("budget"))] + study.notes(results)
+            + unsettled(planned(results)) + unfinished(planned(results), study.compared))
+
+
+def unfinished(records: list[dict], compared=lambda config: True) -> list[str]:
+    """A sentence naming the compared rows with a run that stopped at an epoch limit rather than
+    by early stopping: what they measure is training cut short, and every verdict over them says so."""
+    rows = {row: runs for row, runs in groups.by_row(records).items() if compared(runs[0]["config"])}
+    names = groups.unconverged(rows)
+    if not names:
+        return []
+    return [f"Not converged: {listing([f'{n} ({groups.stopped(rows[n])})' for n in names])} stopped at an epoch "
+            "limit, not by early stopping; verdicts over these rows compare unfinished training and say so."]
 
 
 def unsettled(records: list[dict]) -> list[str]:
@@ -211,8 +218,7 @@ def clock(seconds: float) -> str:
 
 
 def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
-    """Run every unfinished run of the study's plan, saving each; then the convergence check
-    (the top two rows again with twice the epochs); then finish and write the outputs.
+    """Run every unfinished run of the study's plan, saving each; then finish and write the outputs.
     Returns the results and the pages drawn, for the PDF."""
     ctx.folder.mkdir(parents=True, exist_ok=True)
     path = ctx.folder / "results.json"
@@ -222,18 +228,12 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     if ctx.options.fresh:
         for k in list(results["runs"]):
             results["runs"].pop(k)
-    results.update(plan=keys, longer=[], finished=None)
+    results.update(plan=keys, finished=None, budget=ctx.options.budget)
+    results.pop("longer", None)
     results.pop("finish", None)
     save_results(results, path)
     start, started = time.perf_counter(), provenance.now()
     _run_all(study, ctx, results, path, configs, log, start)
-    extra = groups.longer_configs(planned(results), study.measure, study.compared)
-    if extra:
-        extra = [as_config(c) for c in extra]
-        results["longer"] = [run_key(c) for c in extra]
-        log(f"{study.name}: convergence check, the top two rows by {groups.MEASURES[study.measure][0]} with "
-            f"{groups.LONGER}x the epochs: {', '.join(dict.fromkeys(groups.row_of(c) for c in extra))}")
-        _run_all(study, ctx, results, path, extra, log, time.perf_counter())
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
@@ -257,16 +257,11 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
     if stale:
         log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
             f"ran ({_names(stale)})")
-    for n, (key, config) in enumerate(todo, start=1):
-        began, began_at = time.perf_counter(), provenance.now()
-        torch.manual_seed(config.get("seed", 0))  # a run's initial weights never depend on the runs before it
-        try:
-            record = study.run(config, ctx)
-        except Diverged as err:
-            record = {"diverged": str(err)}
-        record.update(config=dict(config), seconds=round(time.perf_counter() - began, 1),
-                      finished_at=datetime.datetime.now().isoformat(), fingerprint=prints[key],
-                      provenance=provenance.record(ctx.device, config.get("seed"), ctx.splits.get("files"), began_at))
+    if len(todo) > 1 and not ctx.options.quick:
+        log(estimate(study, ctx, todo))
+    for n, (key, record) in enumerate(execute(study, ctx, todo), start=1):
+        config = dict(next(c for k, c in todo if k == key))
+        record.update(config=config, fingerprint=prints[key])
         results["runs"][key] = record
         save_results(results, path)
         elapsed = time.perf_counter() - start
@@ -277,29 +272,143 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
             f"; about {clock(left)} left")
 
 
+TYPICAL_EPOCHS = 20  # what a run under the stop rule usually takes, for the estimate before a study
+
+
+def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> str:
+    """The study's time on this machine, estimated before it starts from one timed epoch of its
+    middle run among those that leave no files (trained here and thrown away)."""
+    plain = [c for _, c in todo if not study.files(c)] or [c for _, c in todo]
+    config = plain[len(plain) // 2]  # the middle one: a sweep's runs grow with their fraction
+    jobs, threads = jobs_and_threads(ctx.options)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        began = time.perf_counter()
+        record = study.run(config.but(epochs=1, patience=1, name=config.name + " (timing)"), ctx)
+        whole = time.perf_counter() - began
+    except Diverged:
+        return f"{study.name}: no estimate (the timing epoch diverged)"
+    finally:
+        torch.set_num_threads(before)
+    epoch = record["history"][0]["seconds"] if record.get("history") else whole
+    least = config["patience"] + 1 if "patience" in config else config["epochs"]
+    per = lambda epochs: (whole - epoch + epoch * epochs) * len(todo) / jobs  # noqa: E731
+    return (f"{study.name}: one epoch of {config.name} took {epoch:.1f} s here and its scoring {whole - epoch:.1f} s, "
+            f"so the {len(todo)} "
+            f"runs take at least {clock(per(least))} with {jobs} job{'s' if jobs > 1 else ''}"
+            + (f", about {clock(per(TYPICAL_EPOCHS))} if runs stop after {TYPICAL_EPOCHS} epochs" if "patience" in config
+               else "") + "; the lines below update it as runs finish")
+
+
+# --- many runs at once -------------------------------------------------------------------------
+# Runs go to worker processes through joblib: its loky backend on this machine (the workers live
+# on across runs and studies, and each loads the data once), or its dask backend on the workers of
+# a Dask scheduler (--scheduler). A worker trains with `threads` torch threads, so jobs x threads
+# stays within the cores; every record says how many threads computed it. Records come back as
+# runs finish and are saved at once by the caller, so Ctrl-C loses only the runs in progress.
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def jobs_and_threads(options: Options) -> tuple[int, int]:
+    """Runs at once (--jobs, else one per two cores) and torch threads per run (--threads, else
+    the cores shared out among them)."""
+    jobs = options.jobs or max(1, cores() // 2)
+    return jobs, options.threads or max(1, cores() // jobs)
+
+
+def waves(todo: list[tuple[str, RunConfig]]) -> list[list[tuple[str, RunConfig]]]:
+    """The runs in the order they may start: those another run starts from (upstream) first."""
+    first = [(k, c) for k, c in todo if "upstream" not in c]
+    return [w for w in (first, [(k, c) for k, c in todo if "upstream" in c]) if w]
+
+
+def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
+    """Train every run of `todo`, yielding (key, record) as each finishes: here, one after another,
+    with one job; else on joblib's workers."""
+    jobs, threads = jobs_and_threads(ctx.options)
+    if jobs == 1 and not ctx.options.scheduler:
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            for key, config in todo:
+                yield key, train_one(study, config, ctx)
+        finally:
+            torch.set_num_threads(before)
+        return
+    import joblib
+    backend = contextlib.nullcontext()
+    if ctx.options.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise storage.UserError("--scheduler needs the distributed package: pip install distributed") from None
+        client = Client(ctx.options.scheduler, timeout="20s")
+        backend = joblib.parallel_config(backend="dask", wait_for_workers_timeout=60)
+        jobs = -1
+    else:
+        client = contextlib.nullcontext()
+    plain = Context(ctx.options, {"files": ctx.splits.get("files")}, torch.device("cpu"), ctx.folder)
+    with client, backend:
+        for wave in waves(todo):
+            calls = (joblib.delayed(_worker_run)(study, config, plain, str(ctx.device), threads, key)
+                     for key, config in wave)
+            yield from joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
+
+
+def train_one(study: Study, config: RunConfig, ctx: Context) -> dict:
+    """One run, seeded anew, with its time, thread count and provenance."""
+    began, began_at = time.perf_counter(), provenance.now()
+    torch.manual_seed(config.get("seed", 0))  # a run's initial weights never depend on the runs before it
+    try:
+        record = study.run(config, ctx)
+    except Diverged as err:
+        record = {"diverged": str(err)}
+    record.update(seconds=round(time.perf_counter() - began, 1), finished_at=datetime.datetime.now().isoformat(),
+                  threads=torch.get_num_threads(),
+                  provenance=provenance.record(ctx.device, config.get("seed"), ctx.splits.get("files"), began_at))
+    return record
+
+
+_LOADED: dict = {}  # a worker's data, loaded once: {the data files: splits}
+
+
+def _worker_run(study: Study, config: RunConfig, ctx: Context, device: str, threads: int, key: str):
+    """In a worker: the data (loaded on the worker's first run), its threads, then the run."""
+    files = ctx.splits["files"]
+    marker = tuple(sorted(files.items()))
+    if marker not in _LOADED:
+        _LOADED.clear()
+        _LOADED[marker] = data.from_files({k: Path(v) for k, v in files.items()})
+    torch.set_num_threads(threads)
+    here = Context(ctx.options, _LOADED[marker], torch.device(device), ctx.folder)
+    return key, train_one(study, config, here)
+
+
 def summary_table(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
     """One row per setting over its seeds: mean ± the 95 % interval's half-width, n, the best
-    epochs and why the runs stopped; then the convergence check's rows."""
-    rows = []
-    best = groups.ranked(planned(results), study.measure, study.compared)[:1]
-    for phase, records in (("", planned(results)), (f" ({groups.LONGER}x epochs)", longer(results))):
-        for row, runs in groups.by_row(records).items():
-            s = groups.summary(runs)
-            described = study.describe(runs, records)
-            mark = " *" if not phase and best and best[0][0] == row else ""
-            cells = {"setting": row + phase + mark, **described, "n": str(s["n"]),
-                     "val loss": groups.cell(s["val_loss"], 4), "val acc %": groups.cell(s["val_acc"], 2),
-                     "test acc %": groups.cell(s["test_acc"], 2),
-                     "best epoch (of)": f"{','.join(map(str, s['best_epochs']))} ({s['epochs']})",
-                     "stopped": s["stopped"], "s / run": f"{s['seconds']:.0f}"}
-            rows.append(cells)
+    epochs and why the runs stopped (early stopping, or an epoch limit: not converged)."""
+    rows, records = [], planned(results)
+    best = groups.ranked(records, study.measure, study.compared)[:1]
+    for row, runs in groups.by_row(records).items():
+        s = groups.summary(runs)
+        described = study.describe(runs, records)
+        mark = " *" if best and best[0][0] == row else ""
+        cells = {"setting": row + mark, **described, "n": str(s["n"]),
+                 "val loss": groups.cell(s["val_loss"], 4), "val acc %": groups.cell(s["val_acc"], 2),
+                 "test acc %": groups.cell(s["test_acc"], 2),
+                 "best epoch": ",".join(map(str, s["best_epochs"])),
+                 "stopped": s["stopped"], "s / run": f"{s['seconds']:.0f}"}
+        rows.append(cells)
     titles = list(dict.fromkeys(k for cells in rows for k in cells))  # every row's columns, in order
     return titles, [[cells.get(k, "-") for k in titles] for cells in rows]
 
 
 def table(study: Study, results: dict) -> tuple[list[str], list[list]]:
     """The column titles and, per planned run, the raw values (None where not measured)."""
-    rows = study.rows(planned(results) + longer(results))
+    rows = study.rows(planned(results))
     return [c.title for c in study.columns], [[r.get(c.key) for c in study.columns] for r in rows]
 
 
@@ -352,16 +461,16 @@ def write_pdf(studies: dict, out_dir: Path, table_pages: Callable, drawn: dict |
         if not results.get("finished"):
             continue
         included.append(name)
-        records = planned(results) + longer(results)
+        records = planned(results)
         lines += [f"{name} ({study.spec}): {study.title}",
                   f"  {len(records)} runs, finished {results['finished']}, "
                   f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
         if results.get("provenance"):
             lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
                                        subsequent_indent="    "))
-        check = convergence(study, results)
         lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
-                  for line in study.headline(results) + ([check["sentence"]] if check else [])] + [""]
+                  for line in [groups.budget_line(records, results.get("budget"))] + study.headline(results)
+                  + unfinished(records, study.compared)] + [""]
         titles, rows = summary_table(study, results)
         pages += series(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
                         table_pages(study.title, titles, rows, notes(study, results)))

@@ -1,7 +1,7 @@
 """A study's runs read as rows: every seed of one setting is one row, summarised by the mean,
 the 95 % interval's half-width and n (stats.interval); the best row and its runner-up, with
-the paired interval of their difference; which two rows are rerun with twice the epochs, and
-whether their order holds when they are.
+the paired interval of their difference; whether each run converged (stopped by early
+stopping before its epoch ceiling), and the caveat a verdict over unconverged rows carries.
 
 A run's config names its row ("row") and its seed; runs with the same seed in different
 rows start from the same weights, see the same training subset and the same batch order.
@@ -17,7 +17,6 @@ MEASURES = {
     "train_acc": ("training accuracy (%)", lambda r: 100 * r["train"]["accuracy"], True),
 }
 SUMMARISED = ("val_loss", "val_acc", "test_acc")  # the measures a table's row shows
-LONGER = 2  # the convergence check's factor on the epochs
 
 
 def row_of(config: dict) -> str:
@@ -42,11 +41,80 @@ def per_seed(runs: list[dict], measure: str) -> dict:
     return {r["config"]["seed"]: read(r) for r in runs}
 
 
+def converged(record: dict) -> bool:
+    """Whether a run stopped by early stopping: its validation loss did not fall for `patience`
+    epochs before the ceiling. A run without patience trained a fixed number of epochs."""
+    c = record["config"]
+    return "patience" in c and measured(record) and record["best_epoch"] + c["patience"] <= len(record["history"])
+
+
+def stop_reason(record: dict) -> str:
+    """Why a run stopped: early stopping after k epochs, the ceiling (not converged), or a fixed
+    number of epochs (no early stopping: the number is what the run was given)."""
+    c, ran = record["config"], len(record["history"])
+    if "patience" not in c:
+        return f"fixed {ran} epochs"
+    return f"early stop ({ran})" if converged(record) else f"ceiling {c['epochs']}: not converged"
+
+
 def stopped(runs: list[dict]) -> str:
-    """Why the runs of a row stopped: at the epoch cap, or by patience after k epochs."""
-    reasons = sorted({"epoch cap" if len(r["history"]) >= r["config"]["epochs"] else f"patience ({len(r['history'])})"
-                      for r in runs})
+    """Why the runs of a row stopped: "early stop (12-15)", "ceiling 60: not converged (1 of 3)",
+    "fixed 4 epochs"."""
+    early = [len(r["history"]) for r in runs if converged(r)]
+    reasons = [] if not early else [f"early stop ({min(early)}-{max(early)})" if min(early) != max(early)
+                                    else f"early stop ({early[0]})"]
+    others = [stop_reason(r) for r in runs if not converged(r)]
+    reasons += [reason + (f" ({others.count(reason)} of {len(runs)})" if others.count(reason) < len(runs) else "")
+                for reason in dict.fromkeys(others)]
     return ", ".join(reasons)
+
+
+def unconverged(rows: dict) -> list[str]:
+    """The names of the rows ({name: runs}) with a run that did not stop by early stopping."""
+    return [name for name, runs in rows.items() if not all(converged(r) for r in runs)]
+
+
+def caveat(rows: dict) -> str:
+    """What a verdict over these rows ({name: runs}) must add when any did not converge."""
+    names = unconverged(rows)
+    if not names:
+        return ""
+    return (f" (not converged: {' and '.join(names)} stopped at an epoch limit, not by early stopping, "
+            "so this compares unfinished training)")
+
+
+def budget_line(records: list[dict], name: str | None) -> str:
+    """A study's budget in one line: its name, the training images per run, seeds, the stop rule
+    and the epochs the runs actually took."""
+    runs = [r for r in records if measured(r)]
+    if not runs:
+        return f"Budget {name or 'default'}: no finished runs."
+    images = sorted({r["sizes"]["train"] for r in runs if "sizes" in r})
+    seeds = sorted({r["config"].get("seed", 0) for r in runs})
+    early = [r for r in runs if "patience" in r["config"]]
+    fixed = sorted({r["config"]["epochs"] for r in runs if "patience" not in r["config"]})
+    parts = [f"{images[0]:,}" + (f"-{images[-1]:,}" if len(images) > 1 else "") + " training images per run"
+             if images else "", f"seeds {', '.join(map(str, seeds))}"]
+    if early:
+        c, ran = early[0]["config"], sorted(len(r["history"]) for r in early)
+        cut = sum(not converged(r) for r in early)
+        parts.append(f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} epoch{'s' * (c['epochs'] > 1)}, "
+                     f"{ran[0]}" + (f"-{ran[-1]}" if ran[-1] != ran[0] else "") + f" epoch{'s' * (ran[-1] > 1)} run" + (f"; {cut} of {len(early)} runs reached the ceiling" if cut
+                                                         else "; every run stopped early") + ")")
+    if fixed:
+        parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} epochs")
+    return f"Budget {name or 'default'}: " + "; ".join(p for p in parts if p) + "."
+
+
+def budget(runs: list[dict]) -> str:
+    """The row's training budget in words: images, stop rule, epochs reached."""
+    c = runs[0]["config"]
+    images = runs[0].get("sizes", {}).get("train")
+    ran = sorted(len(r["history"]) for r in runs)
+    span = f"{ran[0]}-{ran[-1]}" if ran[0] != ran[-1] else f"{ran[0]}"
+    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span} epochs run" if "patience" in c
+            else f"{c['epochs']} epochs")
+    return (f"{images:,} training images, " if images else "") + rule
 
 
 def summary(runs: list[dict]) -> dict:
@@ -89,45 +157,6 @@ def best_line(records: list[dict], measure: str, compared=lambda config: True, d
         unit = " points" if "%" in label else ""
         line += (f"; runner-up {say(*rows[1])}; " +
                  stats.verdict(difference(rows[1][1], rows[0][1], measure), rows[1][0], rows[0][0], unit=unit,
-                               budget=f"{rows[0][1][0]['config']['epochs']} epochs", higher_is_better=higher))
+                               budget="this budget", higher_is_better=higher)
+                 + caveat(dict(rows[:2])))
     return line
-
-
-def longer_configs(records: list[dict], measure: str, compared=lambda config: True) -> list[dict]:
-    """The top two rows' runs again with LONGER times the epochs, same seeds (so same subsets,
-    initial weights and batch order)."""
-    out = []
-    for row, runs in ranked(records, measure, compared)[:2]:
-        for r in runs:
-            c = r["config"]
-            out.append({**c, "epochs": LONGER * c["epochs"], "longer": True,
-                        "name": f"{c['name']} ({LONGER}x epochs)"})
-    return out
-
-
-def convergence(records: list[dict], longer: list[dict], measure: str) -> dict | None:
-    """Whether the top two rows keep their order with twice the epochs: the mean difference at
-    both budgets, and the paired verdict at the longer one."""
-    short, long_ = by_row(records), by_row(longer)
-    rows = [row for row in long_ if row in short]
-    if len(rows) < 2:
-        return None
-    label, _, higher = MEASURES[measure]
-    a, b = rows[:2]  # the order of the plan: the better row first
-    before, after = difference(short[a], short[b], measure), difference(long_[a], long_[b], measure)
-    unit = " points" if "%" in label else ""
-    epochs = (short[a][0]["config"]["epochs"], long_[a][0]["config"]["epochs"])
-    other = (short[b][0]["config"]["epochs"], long_[b][0]["config"]["epochs"])
-    span = (f"from {epochs[0]} to {epochs[1]} epochs" if other == epochs else
-            f"each with twice its epochs ({epochs[0]} -> {epochs[1]} and {other[0]} -> {other[1]})")
-    at = f"{epochs[1]} epochs" if other == epochs else "twice the epochs"
-    holds = (before["mean"] > 0) == (after["mean"] > 0)
-    means = {row: {k: stats.interval(list(per_seed(runs[row], measure).values()))["mean"]
-                   for k, runs in (("short", short), ("long", long_))} for row in (a, b)}
-    sentence = (f"Convergence check, {label}: {a} {means[a]['short']:.4g} -> {means[a]['long']:.4g} and "
-                f"{b} {means[b]['short']:.4g} -> {means[b]['long']:.4g} {span}; "
-                f"their order {'holds' if holds else 'is reversed'} ({b} minus {a} {before['mean']:+.4g} -> "
-                f"{after['mean']:+.4g}). At {at}: "
-                + stats.verdict(after, a, b, unit=unit, budget=at, higher_is_better=higher) + ".")
-    return {"rows": [a, b], "epochs": list(epochs), "before": before, "after": after, "holds": holds,
-            "means": means, "sentence": sentence, "higher_is_better": higher}

@@ -19,6 +19,11 @@ TSNE_PER_CLASS, QUICK_TSNE_PER_CLASS = 100, 10
 
 SEEDS, QUICK_SEEDS = 3, 2  # seeds per compared row; --quick: two, the fewest an interval needs
 
+# The stop rule of every compared run: early stopping on the validation loss with spec 000's
+# patience, under a ceiling no converging run should reach (a run that does is marked "not
+# converged"), with the plateau schedule, so that where a run ends does not depend on the ceiling.
+PATIENCE, CEILING, QUICK_CEILING = 5, 60, 1
+
 
 def splits(ctx: Context, train_per_class: int | None, seed: int = 0, val_per_class: int | None = None) -> dict:
     """The study's data: a stratified training subset drawn with the run's seed (None: all of
@@ -30,7 +35,21 @@ def splits(ctx: Context, train_per_class: int | None, seed: int = 0, val_per_cla
             "val": subset(ctx.splits["val"], val_per_class), "test": ctx.splits["test"]}
 
 
+def per_class(ctx: Context, default: int | None) -> int | None:
+    """Training images per class: the study's `default` under the default budget, every image
+    (None) under --budget spec."""
+    return None if ctx.options.budget == "spec" and not ctx.options.quick else default
+
+
+def stop_rule(ctx: Context) -> dict:
+    """The fields of a converging run: epoch ceiling (--epochs, else CEILING; --quick: QUICK_CEILING),
+    patience and schedule."""
+    return {"epochs": ctx.options.epochs or (QUICK_CEILING if ctx.options.quick else CEILING),
+            "patience": PATIENCE, "schedule": "plateau"}
+
+
 def epochs(ctx: Context, default: int) -> int:
+    """A fixed number of epochs (a study that varies the epochs themselves): --epochs, else `default`."""
     return ctx.options.epochs or (1 if ctx.options.quick else default)
 
 
@@ -46,14 +65,16 @@ def seeded(configs: list[RunConfig], ctx: Context) -> list[RunConfig]:
 
 
 def settings(config: dict) -> TrainSettings:
-    """Training settings from a run's configuration. By default no label smoothing and no early
-    stopping (patience = the epochs), so every run trains the same epochs; the losses the tables
-    show are plain cross-entropy whatever the training loss was."""
+    """Training settings from a run's configuration: by default no label smoothing; early stopping
+    and the plateau schedule where the run sets them (stop_rule), else a fixed number of epochs
+    under the one-cycle schedule. The losses the tables show are plain cross-entropy whatever the
+    training loss was."""
     return TrainSettings(epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
                          weight_decay=config["weight_decay"], label_smoothing=config.get("label_smoothing", 0.0),
                          patience=config.get("patience", config["epochs"]),
                          flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
-                         objective=config.get("objective", "classify"))
+                         objective=config.get("objective", "classify"),
+                         schedule=config.get("schedule", "one-cycle"))
 
 
 def multiply_adds(model: nn.Module) -> int:

@@ -4,10 +4,9 @@ validation (patience 5), Xavier against He initialisation at two learning rates,
 against without its batch norm before the softmax. The best row by validation loss gives
 spec 000's best model: its configuration, learning curve, test accuracy and CONV1 filters.
 
-The network costs 14 times the variants' base per image, so the default is sized to the CPU
-budget (2,000 training images, 1,000 validation images, 4 epochs: the epoch cap stops every
-run before patience can); --full runs the spec's protocol (every training and validation
-image, up to 30 epochs, patience 5) for a GPU.
+The network costs 14 times the variants' base per image, so the default budget trains on
+2,000 training and 1,000 validation images; --budget spec runs the spec's protocol (every
+training and validation image) for a GPU.
 """
 import numpy as np
 
@@ -18,13 +17,12 @@ from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, splits, train_and_measure
+from fmnist.studies.measure import per_class, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 
-TRAIN_PER_CLASS, VAL_PER_CLASS, EPOCHS, PATIENCE = 200, 100, 4, 5
-FULL_EPOCHS = 30
+TRAIN_PER_CLASS, VAL_PER_CLASS = 200, 100
 COMMON = {"batch_size": 128, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True,
-          "patience": PATIENCE, "iterations": True}
+          "iterations": True}
 ROWS = (("Xavier, lr 0.01", "xavier", 0.01, True), ("Xavier, lr 0.05", "xavier", 0.05, True),
         ("He, lr 0.01", "he", 0.01, True), ("He, lr 0.05", "he", 0.05, True),
         ("He, lr 0.05, no batch norm", "he", 0.05, False))
@@ -32,11 +30,9 @@ QUICK = ("He, lr 0.05", "He, lr 0.05, no batch norm")  # --quick: the batch-norm
 
 
 def plan(ctx: Context) -> list[RunConfig]:
-    full = ctx.options.full and not ctx.options.quick
-    n = ctx.options.epochs or (FULL_EPOCHS if full else epochs(ctx, EPOCHS))
     rows = [RunConfig(**{"study": "reference", "name": name, "init": init, "lr": lr, "batch_norm": bn, **COMMON,
-                          "epochs": n, "train_per_class": None if full else TRAIN_PER_CLASS,
-                          "val_per_class": None if full else VAL_PER_CLASS, "quick": ctx.options.quick})
+                          **stop_rule(ctx), "train_per_class": per_class(ctx, TRAIN_PER_CLASS),
+                          "val_per_class": per_class(ctx, VAL_PER_CLASS), "quick": ctx.options.quick})
             for name, init, lr, bn in ROWS if not ctx.options.quick or name in QUICK]
     return seeded(rows, ctx)
 
@@ -50,7 +46,7 @@ def run(config: dict, ctx: Context) -> dict:
     data = splits(ctx, config["train_per_class"], config["seed"], config["val_per_class"])
     record, _ = train_and_measure(model, config, data, ctx)
     record["extras"] = {"first_filters": model.features.conv1.weight.detach().cpu()[:, 0].tolist()}
-    if config["seed"] == 0 and not config.get("longer"):
+    if config["seed"] == 0:
         record["extras"]["layer_table"] = layer_table(model)
     return record
 
@@ -99,11 +95,9 @@ def notes(results: dict) -> list[str]:
             f"{training_words(r['config'], varied=('lr', 'init')) if r else '-'}; the peak learning rate and the "
             "initialisation as each row shows; the weights of the lowest validation loss kept.",
             f"Traded for time: the reference network costs {r.get('multiply_adds', 0) / 1e6:.1f} M multiply-adds per "
-            "image, so the default trains on "
-            f"{sizes.get('train', 0):,} images for at most {r.get('config', {}).get('epochs')} epochs (the cap stops "
-            "runs before patience can); python experiments.py reference --full runs the spec's protocol (all data, "
-            f"up to {FULL_EPOCHS} epochs) for a GPU. Cells: mean ± the 95 % half-width over seeds (n); * = the lowest "
-            "mean validation loss."]
+            f"image, so the default budget trains on {sizes.get('train', 0):,} images; python experiments.py reference "
+            "--budget spec runs the spec's protocol (every image, early stopping) for a GPU. Cells: mean ± the 95 % "
+            "half-width over seeds (n); * = the lowest mean validation loss."]
 
 
 def pages(results: dict) -> list[Page]:

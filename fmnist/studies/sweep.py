@@ -13,13 +13,14 @@ from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, subset
-from fmnist.studies.measure import QUICK_PER_CLASS, epochs, seeds, train_and_measure
+from fmnist.studies.measure import QUICK_PER_CLASS, per_class, seeds, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
-# 3 seeds at each of 5 fractions, both starts, and the convergence check fit 5 times the default run
-FRACTIONS = (0.05, 0.1, 0.2, 0.5, 1.0)
-FULL_FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
+FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
+# The default budget takes the fractions of a pool of 500 labelled images per class (drawn per
+# seed), --budget spec of every labelled image.
+POOL_PER_CLASS = 500
 QUICK_FRACTIONS = (0.1, 1.0)
 TRAINING = {"batch_size": 128, "lr": 0.05, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
 
@@ -52,19 +53,19 @@ def nested(y: torch.Tensor, fraction: float, seed: int = 0) -> torch.Tensor:
 
 def fractions(ctx: Context) -> tuple:
     o = ctx.options
-    return o.fractions or (QUICK_FRACTIONS if o.quick else FULL_FRACTIONS if o.full else FRACTIONS)
+    return o.fractions or (QUICK_FRACTIONS if o.quick else FRACTIONS)
 
 
 def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[RunConfig]:
-    n = epochs(ctx, 6)
     configs = [RunConfig(**{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream,
-                             "epochs": n, "seed": ctx.options.seed, "quick": ctx.options.quick})]
+                             **stop_rule(ctx), "seed": ctx.options.seed, "quick": ctx.options.quick})]
     for f in fractions(ctx):
         for s in seeds(ctx):
             for start in starts:
                 configs.append(RunConfig(**{"study": study, "name": f"{start} {100 * f:g}% seed {s}",
                                              "row": f"{start} {100 * f:g}%", "kind": "sweep", "start": start,
-                                             "fraction": f, **TRAINING, "epochs": n, "seed": s,
+                                             "fraction": f, **TRAINING, **stop_rule(ctx), "seed": s,
+                                             "train_per_class": per_class(ctx, POOL_PER_CLASS),
                                              "quick": ctx.options.quick, "upstream": upstream["name"]}))
     return configs
 
@@ -84,6 +85,8 @@ def sweep_run(model: HalfCNN, config: dict, ctx: Context) -> dict:
     """Train `model` on the fraction of Fashion-MNIST-1 (drawn with the run's seed, the same for
     both starts) and measure it."""
     data = halves(ctx, HALF1)
+    if config.get("train_per_class") and not ctx.options.quick:  # the pool the fractions are taken from
+        data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
     chosen = nested(data["train"][1], config["fraction"], config["seed"])
     data["train"] = (data["train"][0][chosen], data["train"][1][chosen])
     record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))

@@ -11,7 +11,7 @@ from fmnist.core import storage
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.core.training import fit, predict
-from fmnist.studies import figures
+from fmnist.studies import figures, groups
 from fmnist.studies.engine import Context, Study, planned
 from fmnist.studies.measure import rounded, settings, train_and_measure
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
@@ -90,14 +90,14 @@ def _common_notes(records: list[dict], first: str, second: str) -> list[str]:
     sizes = sweep[0]["sizes"] if sweep else {}
     return [f"Fashion-MNIST-1 = {', '.join(CLASSES[k] for k in HALF1)}; Fashion-MNIST-2 = "
             f"{', '.join(CLASSES[k] for k in HALF2)}; each relabelled 0-4. Every sweep run: a fresh HalfCNN, "
-            f"the same {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images, "
-            f"{sweep[0]['config']['epochs'] if sweep else '-'} epochs; seeds "
+            f"the same {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; seeds "
             f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in sweep}))} at every fraction, each seed "
             "its own class-stratified, nested training subsets, the same for both starts (as are its batch order "
             "and its new layers' initial weights).",
             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n); * = the lowest mean validation "
-            f"loss. Traded for time: {len({r['config']['fraction'] for r in sweep})} fractions (spec 004: every 5 %, "
-            f"--full) and {sweep[0]['config']['epochs'] if sweep else '-'} epochs per run.",
+            f"loss. {len({r['config']['fraction'] for r in sweep})} fractions of "
+            + (f"a pool of {sweep[0]['config']['train_per_class']} labelled images per class (drawn per seed)"
+               if sweep and sweep[0]["config"].get("train_per_class") else "every labelled image") + ".",
             f"Starts: random = {first}; the other = {second}. Accuracies are at the epoch of the lowest validation "
             "loss, counted over every image (no per-batch division); losses are plain cross-entropy."]
 
@@ -137,7 +137,7 @@ def transfer_notes(results: dict) -> list[str]:
                           "the Fashion-MNIST-2 network's weights with a new classification layer (nothing frozen)")
     if source:
         lines.insert(0, f"Source network on Fashion-MNIST-2 ({source['sizes']['train']:,} training images, "
-                        f"{source['config']['epochs']} epochs): train {100 * source['train']['accuracy']:.2f}%, "
+                        f"{groups.budget([source])}): train {100 * source['train']['accuracy']:.2f}%, "
                         f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.")
     return lines + verdicts(records, ("random", "transferred"))
 

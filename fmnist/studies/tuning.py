@@ -6,23 +6,22 @@ from fmnist.core.words import OPTIMIZER_NAMES, number_words, training_words
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned, subset
-from fmnist.studies.measure import epochs, seeded, train_and_measure
+from fmnist.studies.measure import per_class, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.sweep import HALF2, TRAINING, halves
 
-TRAIN_PER_CLASS, EPOCHS = 1000, 6  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
+TRAIN_PER_CLASS = 1000  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
 USUAL_LR = {"sgd": 0.05, "adam": 1e-3}  # each optimizer's usual peak learning rate; the grid scales it
 LR_FACTORS, DROPOUTS = (0.5, 1.0, 2.0), (0.25, 0.5)
 QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
 
 
 def plan(ctx: Context) -> list[RunConfig]:
-    n = epochs(ctx, EPOCHS)
     cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
     rows = [RunConfig(**{**TRAINING, "study": "tuning",
                           "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
                           "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
-                          "dropout": d, "epochs": n, "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})
+                          "dropout": d, **stop_rule(ctx), "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
             for opt, f, d in cells if not ctx.options.quick or (opt, f, d) in QUICK]
     return seeded(rows, ctx)
 
@@ -65,7 +64,7 @@ def answer(results: dict) -> list[str]:
         d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")
         out.append(f"Against the transfer study's setting ({DEFAULT}): " + stats.verdict(
             d, DEFAULT, ranked[0][0], unit="", higher_is_better=False,
-            budget=f"{by[DEFAULT][0]['config']['epochs']} epochs") + ".")
+            budget="this budget") + groups.caveat({DEFAULT: by[DEFAULT], ranked[0][0]: ranked[0][1]}) + ".")
     elif ranked:
         out.append(f"The transfer study's setting ({DEFAULT}) is the grid's best, so its source network keeps it.")
     return out

@@ -9,12 +9,11 @@ from fmnist.core.words import number_words, training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import epochs, seeded, seeds, splits, train_and_measure
+from fmnist.studies.measure import per_class, seeded, seeds, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import ReferenceNet, VariantCNN
 
-# 5,000 training images and 4 epochs: 16 rows x 3 seeds, the convergence check and the reference
-# network within 5 times the default run (2 cores)
-TRAIN_PER_CLASS, EPOCHS = 500, 4
+# 5,000 training images: 16 rows x 3 seeds and the reference network
+TRAIN_PER_CLASS = 500
 BASE = {"network": "variant", "widths": [24, 48, 96], "hidden": 128, "dropout": 0.25, "batch_norm": True,
         "init": "he", "optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4, "lr": 0.05,
         "batch_size": 128, "flip": True}
@@ -47,9 +46,8 @@ QUICK = ("base", "Adam", "no batch norm", "reference (000)")  # --quick: a few r
 def plan(ctx: Context) -> list[RunConfig]:
     """Every variant once per seed; spec 000's reference network once (seed --seed), shown but not
     ranked: it is another network, not a one-change variant, and costs 10 variants' time."""
-    n = epochs(ctx, EPOCHS)
-    rows = [RunConfig(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, "epochs": n,
-                          "train_per_class": TRAIN_PER_CLASS, "quick": ctx.options.quick})
+    rows = [RunConfig(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, **stop_rule(ctx),
+                          "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
             for name, change, change_to in VARIANTS if not ctx.options.quick or name in QUICK]
     reference = [r for r in rows if r.network == "reference"]
     return (seeded([r for r in rows if r.network != "reference"], ctx)
@@ -139,10 +137,10 @@ def notes(results: dict) -> list[str]:
     return ([f"Every variant: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
              f"(each seed its own stratified {sizes.get('train', 0):,} training images, the same in every row, with "
              f"the same initial weights wherever the network is the same, and the same batch order); {sizes.get('val', 0):,} "
-             f"validation and {sizes.get('test', 0):,} test images; one-cycle learning rate (the peak is the "
-             "learning rate shown); the weights of the epoch with the lowest validation loss kept.",
-             f"Traded for time: {sizes.get('train', 0):,} training images and {records[0]['config']['epochs'] if records else '-'} "
-             f"epochs per run, so that {n_seeds} seeds of every row fit the budget; accuracies are lower than a "
+             f"validation and {sizes.get('test', 0):,} test images; the learning rate shown after a one-epoch warm-up, "
+             "divided by 10 after 2 epochs without a lower validation loss; the weights of the epoch with the lowest validation loss kept.",
+             f"Traded for time: {sizes.get('train', 0):,} training images per run, so that {n_seeds} seeds of every "
+             "row converge within the budget; accuracies are lower than a "
              "full-data run's. The reference network (spec 000) runs one seed and is not ranked: it is shown for "
              "its filters and layer table.",
              base_words(records),
