@@ -13,7 +13,7 @@ from torch import nn
 import experiments
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist.core import stats, words
+from fmnist.core import activations, stats, words
 from fmnist.core.layers import receptive_fields
 from fmnist.core.training import predict
 from fmnist.handin import answers, evidence
@@ -291,14 +291,14 @@ def test_the_first_page_is_computed_from_metrics_json_both_ways():
 def test_regions_outline_and_interior_of_a_square_by_hand():
     image = torch.full((1, 28, 28), -1.0)
     image[0, 5:15, 8:18] = 1.0  # a 10 x 10 garment
-    masks = evidence.regions(image)
+    masks = activations.regions(image)
     assert [int(masks[0, k].sum()) for k in range(3)] == [784 - 100, 36, 64]  # outline: 4 * 10 - 4 pixels
     assert masks[0, 1, 5, 8] == 1 and masks[0, 2, 6, 9] == 1 and masks[0, 0, 0, 0] == 1
     outline_only = masks[:, 1] * 3.0  # a channel that fires on the outline alone
-    shares = evidence.response_shares(outline_only, image[:, :, :])
+    shares = activations.response_shares(outline_only, image[:, :, :])
     assert shares["response"] == {"background": 0.0, "outline": 1.0, "interior": 0.0}
     assert shares["area"]["outline"] == pytest.approx(36 / 784)
-    assert evidence.response_shares(torch.zeros(1, 7, 7), image)["response"]["outline"] is None  # a dead channel
+    assert activations.response_shares(torch.zeros(1, 7, 7), image)["response"]["outline"] is None  # a dead channel
 
 
 ROWS, COLS = np.mgrid[0:8, 0:8]

@@ -25,6 +25,13 @@ def test_every_item_of_spec_004_appears_once_in_its_order():
     assert [i.number for i in spec004.ITEMS] == in_spec and len(in_spec) == 22
 
 
+def test_spec_004_items_quote_the_spec_word_for_word():
+    text = _spec("004")
+    body = text[text.index("3.1 Convolutional Neural Network"):]
+    headings = dict(reversed(re.findall(r"^(3\.\d\.\d) (.+)$", body, flags=re.M)))  # each item's first heading
+    assert {i.number: i.question for i in spec004.ITEMS} == {k: v.strip() for k, v in headings.items()}
+
+
 def test_spec_003_items_carry_the_report_marks_in_order():
     text = _spec("003")
     marks = text[text.index("<b>Report</b>"):]

@@ -40,6 +40,7 @@ def test_a_row_summary_is_the_t_interval_of_its_seeds():
     low, high = scipy_stats.t.interval(0.95, 2, loc=91.133333, scale=scipy_stats.sem([91.0, 91.6, 90.8]))
     assert s["test_acc"]["low"] == pytest.approx(low, abs=1e-4) and s["test_acc"]["high"] == pytest.approx(high, abs=1e-4)
     assert s["n"] == 3 and s["stopped"] == "fixed 4 epochs" and s["best_epochs"] == [4, 4, 4]
+    assert groups.unconverged({"A": runs}) == [] and groups.caveat({"A": runs}) == ""  # fixed epochs: its setting
     assert groups.cell(s["test_acc"], 2) == f"91.13 ± {s['test_acc']['half_width']:.2f}"
 
 
@@ -89,10 +90,10 @@ def test_a_verdict_over_a_row_that_did_not_converge_says_so():
     cut = [r if r["config"]["row"] == "base" else _record("fast", r["config"]["seed"], r["val"]["loss"], 90, 91,
                                                            epochs=8, ran=8, patience=5, best=8) for r in converged]
     line = groups.best_line(cut, "val_loss")
-    assert line.endswith("(not converged: fast stopped at an epoch limit, not by early stopping, so this compares "
+    assert line.endswith("(not converged: fast reached the epoch ceiling before early stopping, so this compares "
                          "unfinished training)")
     (note,) = unfinished(cut)
-    assert note.startswith("Not converged: fast (ceiling 8: not converged) stopped at an epoch limit")
+    assert note.startswith("Not converged: fast (ceiling 8: not converged) reached the epoch ceiling")
     assert groups.budget_line(cut, "default") == (
         "Budget default: 5,000 training images per run; seeds 0, 1, 2; early stopping on the validation loss "
         "(patience 5, ceiling 60 epochs, 8-15 epochs run; 3 of 6 runs reached the ceiling).")
@@ -178,3 +179,31 @@ def test_the_estimate_before_a_study_times_one_epoch_and_scales_it(monkeypatch):
     assert line == ("timed: one epoch of a seed 2 took 2.0 s here and its scoring 1.0 s, so the 4 runs take at least "
                     "52 s with 1 job, about 2.7 min if runs stop after 20 epochs; the lines below update it as runs "
                     "finish")
+
+
+def _channel(c, response, per_class):
+    area = {"background": 0.55, "outline": 0.15, "interior": 0.30}
+    return {"channel": c, "shares": {"response": response, "area": area}, "zeros": 0.5, "per_class": per_class}
+
+
+def test_the_feature_map_sentences_follow_the_measurements():
+    from fmnist.studies import variants
+    classes = ["T-shirt/top", "Trouser", "Coat", "Sandal", "Bag"]
+    outline = _channel(0, {"background": 0.3, "outline": 0.45, "interior": 0.25}, [1, 4, 1, 1, 1])  # Trouser 2.5x
+    even = _channel(1, {"background": 0.55, "outline": 0.15, "interior": 0.30}, [1, 1, 1, 1, 1])
+    dead = _channel(2, {"background": None, "outline": None, "interior": None}, [0, 0, 0, 0, 0])
+    layer = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, even, dead]}
+    text = variants.layer_reading(layer, classes)
+    assert text == ("relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favour the garment's outline; "
+                    "1 favour no region; 1 never respond; tied to one class (its mean response on that class at least "
+                    "1.5 times its mean over the classes): channel 0 (Trouser, 2.5x).")
+    assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.5x its mean"
+    assert variants.channel_reading(dead, classes) == "silent on every image"
+    layer["channels"] = [even]
+    assert variants.layer_reading(layer, classes).endswith("1 favour no region; none responds 1.5 times its mean to one class.")
+    first = {"layer": "relu1", "side": 28, "zeros": 0.5, "channels": [even, even]}
+    deep = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, outline]}
+    inspected = {"row": "3. x", "seed": 0, "val_loss": 0.2, "run_val_loss": 0.2, "images": 500, "classes": classes}
+    assert variants.inspection_words({**inspected, "layers": [first, deep]})[-1].startswith(
+        "From relu1 to relu2 the channels tied to one class go from 0 to 2 of 2: the deeper maps are more specific")
+    assert "are not more specific" in variants.inspection_words({**inspected, "layers": [deep, first]})[-1]

@@ -128,6 +128,20 @@ def test_a_run_trained_longer_ends_the_same_under_the_plateau_schedule(splits):
     assert ends[0] == ends[1] and ends[0][0] < 30
 
 
+def test_the_other_training_losses_against_their_definitions():
+    gen = torch.Generator().manual_seed(0)
+    out, y = torch.randn(6, 10, generator=gen), torch.tensor([0, 3, 9, 2, 2, 5])
+    ce = torch.nn.functional.cross_entropy(out, y)
+    assert training.focal_loss(out, y, gamma=0.0).item() == pytest.approx(ce.item(), rel=1e-6)  # gamma 0: cross-entropy
+    p = torch.softmax(out, 1)[torch.arange(6), y]
+    assert training.focal_loss(out, y).item() == pytest.approx((-(1 - p) ** 2 * p.log()).mean().item(), rel=1e-6)
+    hand = sum(max(0.0, 1 - out[i, y[i]].item() + out[i, j].item()) for i in range(6) for j in range(10) if j != y[i])
+    assert training.hinge_loss(out, y).item() == pytest.approx(hand / (6 * 10), rel=1e-6)  # summed, over N x classes
+    settings = training.TrainSettings(epochs=1, batch_size=8, lr=0.1, label_smoothing=0.0)
+    assert training.training_loss(out, y, settings).item() == pytest.approx(ce.item())
+    assert training.training_loss(out, y, replace(settings, loss="hinge")).item() == pytest.approx(hand / 60, rel=1e-6)
+
+
 def test_exploding_loss_raises(splits):
     torch.manual_seed(0)
     settings = training.TrainSettings(epochs=3, batch_size=16, lr=1e3, flip=False)

@@ -38,6 +38,7 @@ class TrainSettings:
     optimizer: str = "sgd"  # sgd (Nesterov when momentum > 0), adam or rmsprop
     momentum: float = 0.9  # sgd and rmsprop only
     objective: str = "classify"  # classify: cross-entropy on labels; reconstruct: MSE to the input
+    loss: str = "cross-entropy"  # classify: cross-entropy (batch_loss), or one of LOSSES
     precision: str = "fp32"  # bf16: the forward pass and loss under bfloat16 autocast (weights,
     #                          optimizer state, batch-norm statistics and evaluation stay float32)
 
@@ -128,6 +129,30 @@ def batch_loss(output: torch.Tensor, target: torch.Tensor, settings: TrainSettin
     return F.cross_entropy(output, target, label_smoothing=settings.label_smoothing)
 
 
+def focal_loss(output: torch.Tensor, target: torch.Tensor, gamma: float = 2.0) -> torch.Tensor:
+    """Focal loss (Lin et al. 2017): cross-entropy with each image weighted by (1 - p_true) ** gamma,
+    so images already classified with confidence count little."""
+    log_p = F.log_softmax(output, 1).gather(1, target[:, None])[:, 0]
+    return -((1 - log_p.exp()) ** gamma * log_p).mean()
+
+
+def hinge_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The multi-class hinge loss (Crammer-Singer margins as torch's multi_margin_loss: each wrong
+    class's logit within 1 of the true one's costs the shortfall)."""
+    return F.multi_margin_loss(output, target)
+
+
+# Training losses other than cross-entropy, for the studies that compare loss functions.
+LOSSES = {"focal": focal_loss, "hinge": hinge_loss}
+
+
+def training_loss(output: torch.Tensor, target: torch.Tensor, settings: TrainSettings) -> torch.Tensor:
+    """The loss a batch trains on: batch_loss, or the settings' other classification loss."""
+    if settings.objective == "classify" and settings.loss != "cross-entropy":
+        return LOSSES[settings.loss](output, target)
+    return batch_loss(output, target, settings)
+
+
 def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, device: torch.device,
         seed: int, name: str = "model", log=None) -> dict:
     """Train `model` in place; return {"iterations": [...], "epochs": [...], "best_epoch": k}.
@@ -173,7 +198,7 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
             target = y_train[idx].to(device) if classify else xb
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16"):
                 output = model(xb)
-                loss = batch_loss(output.float(), target, settings)
+                loss = training_loss(output.float(), target, settings)
             if not loss.item() < EXPLODED_LOSS:  # also true for NaN
                 raise Diverged(f"{name}: training diverged: the loss became {loss.item():.4g} in epoch {epoch}, "
                                f"batch {i + 1}; lower --lr (it was {settings.lr:g}) and try again")

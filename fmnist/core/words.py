@@ -14,6 +14,11 @@ def change(before: float, after: float, unit: str = " points") -> str:
     return f"falls by {-d:.1f}{unit}" if d < 0 else f"rises by {d:.1f}{unit}" if d > 0 else "does not change"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 epoch', '12 epochs'."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -92,5 +97,6 @@ def training_words(config: dict, varied: tuple = ()) -> str:
         parts.append("random mirroring" if config["flip"] else "no mirroring")
     if "epochs" not in varied:
         parts.append(f"early stopping on validation loss with patience {config['patience']} under a ceiling of "
-                     f"{config['epochs']} epochs" if config.get("patience") is not None else f"{config['epochs']} epochs")
+                     f"{count(config['epochs'], 'epoch')}" if config.get("patience") is not None
+                     else count(config["epochs"], "epoch"))
     return ", ".join(parts)

@@ -5,6 +5,7 @@ from the numbers passed in, so other measurements give other sentences; the test
 made-up numbers both ways.
 """
 from fmnist.core import stats
+from fmnist.core.activations import FAVOURED, REGION_WORDS, favoured, shunned
 from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
@@ -173,12 +174,6 @@ def q9_paragraph(q9: dict) -> str:
 
 
 COHERENT = 0.3  # below this coherence a channel's top patches have no single edge direction
-FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels
-SHUNNED = 0.3  # ... and a region they are nearly silent on at most this multiple
-REGION_WORDS = {"background": "the black background", "outline": "the garment's outline",
-                "interior": "the garment's interior"}
-
-
 def edge_words(o: dict) -> str:
     """'vertical edges', 'diagonal edges (\\)', ... from `evidence.orientation`'s angle and coherence."""
     if o["angle"] is None or o["coherence"] < COHERENT:
@@ -221,24 +216,9 @@ def stage_reading(stage: dict) -> str | None:
             f"{where}; their top patches show {edges}; {classes}.")
 
 
-def favoured(shares: dict) -> str | None:
-    """The region whose share of a response most exceeds its share of the pixels, if it gets
-    FAVOURED times that share; None when no region does."""
-    response, area = shares["response"], shares["area"]
-    region = max((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
-    return region if response[region] / area[region] >= FAVOURED else None
-
-
-def shunned(shares: dict) -> str | None:
-    """The region that gets at most SHUNNED times its share of the pixels in a response, if any."""
-    response, area = shares["response"], shares["area"]
-    region = min((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
-    return region if response[region] / area[region] <= SHUNNED else None
-
-
 def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
     """What question 7's maps show on the sample image, stage by stage: (stage, share of its
-    values that are 0, [(channel, `evidence.response_shares` on the image)])."""
+    values that are 0, [(channel, `activations.response_shares` on the image)])."""
     out = []
     for stage, zeros, channels in stages:
         said = []

@@ -16,10 +16,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
+from fmnist.core.activations import response_shares, stages
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
-from fmnist.core.device import to_device
 from fmnist.core.layers import layer_table, receptive_fields
-from fmnist.core.training import EVAL_BATCH, predict
+from fmnist.core.training import predict
 
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (right, down) steps: right, left, down, up
 
@@ -85,23 +85,6 @@ def weight_sharing(model: nn.Module) -> list[dict]:
     return rows
 
 
-def stages(model: nn.Module, x: torch.Tensor, device, batch_size: int = EVAL_BATCH) -> list[tuple[str, torch.Tensor]]:
-    """The input and the output of every ReLU, in forward order (features, then the hidden
-    fully connected layers), in evaluation mode and for the image as it is (no flip averaging)."""
-    model.eval()
-    outputs: dict[str, list] = {"input": []}
-    with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            h = to_device(x[i:i + batch_size], device)
-            outputs["input"].append(h.cpu())
-            for part in (model.features, model.classifier):
-                for name, layer in part.named_children():
-                    h = layer(h)
-                    if isinstance(layer, nn.ReLU):
-                        outputs.setdefault(name, []).append(h.cpu().clone())
-    return [(name, torch.cat(chunks)) for name, chunks in outputs.items()]
-
-
 def probe(train: np.ndarray, y_train, test: np.ndarray, y_test, seed: int) -> float:
     """Test accuracy of a logistic regression fitted on standardised features: how much of the
     class a linear rule can read off a stage."""
@@ -158,30 +141,6 @@ def top_patches(acts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, field: dic
                             "pixels": to_uint8(crop(x[i, 0], top, left, size)).flatten().tolist()})
         out.append({"channel": c, "mean_strongest": float(scores[:, c].mean()), "patches": patches})
     return out
-
-
-GARMENT = -0.8  # a pixel above this (about 25 of 255) is garment, not the black background
-REGIONS = ("background", "outline", "interior")
-
-
-def regions(images: torch.Tensor) -> torch.Tensor:
-    """(N, 28, 28) images -> (N, 3, 28, 28) masks of REGIONS: the background, the garment's
-    outline (garment pixels with a background pixel among their 8 neighbours) and its interior."""
-    garment = (images > GARMENT).float()[:, None]
-    interior = -F.max_pool2d(-F.pad(garment, (1, 1, 1, 1), value=0.0), 3, stride=1)  # all 9 pixels garment
-    return torch.cat([1 - garment, garment - interior, interior], dim=1)
-
-
-def response_shares(maps: torch.Tensor, images: torch.Tensor) -> dict:
-    """Where a channel responds: maps (N, h, w) of one channel, each value spread over the
-    pixels it stands for, against the REGIONS of images (N, 28, 28). Returns each region's
-    share of the total response and of the pixels (None where the channel never responds)."""
-    up = F.interpolate(maps[:, None].float().clamp(min=0), size=images.shape[-2:], mode="nearest")  # (N, 1, 28, 28)
-    masks = regions(images)
-    total = float(up.sum())
-    response = {r: float((up * masks[:, k:k + 1]).sum()) / total if total > 0 else None for k, r in enumerate(REGIONS)}
-    area = {r: float(masks[:, k].mean()) for k, r in enumerate(REGIONS)}
-    return {"response": response, "area": area}
 
 
 def orientation(patches: list[np.ndarray]) -> dict:

@@ -9,12 +9,12 @@ from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from fmnist.core import data, plotting
+from fmnist.core.activations import response_shares
 from fmnist.core.layers import feature_stages
 from fmnist.core.pages import Page
 from fmnist.core.storage import UserError
 from fmnist.handin import figures
 from fmnist.handin.answers import q7_reading
-from fmnist.handin.evidence import response_shares
 
 SIDE = 28
 

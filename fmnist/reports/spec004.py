@@ -1,6 +1,5 @@
 """Spec 004 (a team report on Fashion-MNIST-1 and -2): items 3.1-3.5 in the spec's order,
 answered from the `transfer`, `variants` and `pretrain` studies and the hand-in's outputs."""
-from collections import Counter
 
 import numpy as np
 from torch import nn
@@ -47,16 +46,19 @@ def network(src) -> str:
 
 
 def converged(src) -> str:
-    runs = _full(src)
+    return convergence_words(_full(src))
+
+
+def convergence_words(runs: list[dict]) -> str:
+    """How a row's seeds trained and whether each stopped by early stopping (converged)."""
     c = runs[0]["config"]
-    out = [f"{len(runs)} seeds, {training_words(c)}; {groups.budget(runs)}; best epochs "
-           f"{', '.join(str(r['best_epoch']) for r in runs)}."]
     done = [groups.converged(r) for r in runs]
-    out.append("Every seed stopped by early stopping: its validation loss had not fallen for "
+    return (f"{len(runs)} seeds, {training_words(c)}; {groups.budget(runs)}; best epochs "
+            f"{', '.join(str(r['best_epoch']) for r in runs)}. "
+            + ("Every seed stopped by early stopping: its validation loss had not fallen for "
                f"{c['patience']} epochs, so it was trained to convergence." if all(done) else
-               f"{done.count(False)} of {len(done)} seeds stopped at an epoch limit ({groups.stopped(runs)}), not by "
-               "early stopping: not trained to convergence.")
-    return " ".join(out)
+               f"{done.count(False)} of {len(done)} seeds did not stop by early stopping ({groups.stopped(runs)}): "
+               "not trained to convergence."))
 
 
 def curves(src):
@@ -101,9 +103,9 @@ def variants_table(src):
 
 
 def base_info(src) -> str:
-    base = rows(src.studies["variants"])["base"]
+    base = next(runs for row, runs in rows(src.studies["variants"]).items() if row.startswith("0. "))
     r = base[0]
-    return (f"The base CNN (on all ten classes, as spec 000 and the variants share it): "
+    return (f"The base CNN, on Fashion-MNIST-1: "
             f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters, "
             f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; {training_words(r['config'])}, on "
             f"{r['sizes']['train']:,} images. Over {len(base)} seeds: "
@@ -111,7 +113,8 @@ def base_info(src) -> str:
 
 
 def variants_answer(src) -> str:
-    return "\n".join(variants.headline(src.studies["variants"]))
+    results = src.studies["variants"]
+    return "\n".join([groups.budget_line(planned(results), results.get("budget"))] + variants.headline(results))
 
 
 def lowest_test_loss(src) -> str:
@@ -134,31 +137,36 @@ def lowest_test_loss(src) -> str:
                "from the test set."))
 
 
+def _inspected(src) -> dict:
+    return src.studies["variants"].get("finish", {}).get("inspected") or {}
+
+
+def _winner_runs(src) -> list[dict]:
+    return rows(src.studies["variants"]).get(_inspected(src).get("row"), [])
+
+
 def feature_maps_net(src) -> str:
-    cnn = src.metrics["networks"]["cnn"]
-    return (f"The feature maps are the hand-in CNN's (Conv_Net, trained on all ten classes by fashionmnist.py: test "
-            f"accuracy {100 * cnn['test']['accuracy']:.2f}%, {len(cnn['history']['epochs'])} epochs, best epoch "
-            f"{cnn['history']['best_epoch']}), whose classes include Fashion-MNIST-1's five.")
+    runs = _winner_runs(src)
+    if not runs:
+        return "The variants study has not inspected a network yet: run python experiments.py variants."
+    r = runs[0]
+    return (f"The network inspected is the variants study's best on Fashion-MNIST-1 (3.2): {_inspected(src)['row']}, "
+            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters; trained with cross-entropy, "
+            f"{training_words(r['config'])}. Over {len(runs)} seeds: validation loss "
+            f"{ci(mean_of(runs, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(runs, 'test_acc'))}.")
+
+
+def feature_maps_converged(src) -> str:
+    runs = _winner_runs(src)
+    return convergence_words(runs) if runs else feature_maps_net(src)
+
+
+def feature_maps_figures(src) -> list[str]:
+    return [f"experiments/variants/variants_maps_{layer['layer']}.png" for layer in _inspected(src).get("layers", [])]
 
 
 def feature_maps_answer(src) -> str:
-    q9 = src.metrics["questions"]["q9"]
-    stages = [s for s in q9["stages"] if s["purity"] is not None]
-    out = ["Measured per stage (question 9 of the hand-in): " + "; ".join(
-        f"{s['stage']}: receptive field {s['receptive_field']} pixels, {100 * s['zeros']:.0f}% zeros, a linear probe "
-        f"{100 * s['probe']:.1f}%, class purity of each channel's top images {100 * s['purity']:.0f}%" for s in stages)
-        + "."]
-    rising = all(a["purity"] <= b["purity"] for a, b in zip(stages, stages[1:]))
-    out.append(f"Class purity {'rises at every stage' if rising else 'does not rise at every stage'} "
-               f"({100 * stages[0]['purity']:.0f}% -> {100 * stages[-1]['purity']:.0f}%): the early maps respond to "
-               "local strokes shared by many classes, the deeper ones to parts that belong to fewer classes.")
-    for p in q9["patches"][1:]:
-        classes = [[x["class"] for x in ch["patches"]] for ch in p["channels"]]
-        dominant = [Counter(c).most_common(1)[0][0] for c in classes]  # ties: the class of the better patch
-        share = [c.count(d) / len(c) for c, d in zip(classes, dominant)]
-        out.append(f"{p['stage']} (receptive field {p['receptive_field']}): its shown channels' best images are mostly "
-                   + ", ".join(f"{d} ({100 * s:.0f}%)" for d, s in zip(dominant, share)) + ".")
-    return "\n".join(out)
+    return "\n".join(variants.inspection_words(_inspected(src)))
 
 
 def autoencoder(src) -> str:
@@ -233,13 +241,14 @@ def _best_each(name: str, starts: tuple):
 def source(src) -> str:
     s = next(r for r in planned(src.studies["transfer"]) if r["config"]["kind"] == "upstream")
     return (f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
-            f"{s['sizes']['train']:,} training images, {s['config']['epochs']} epochs; training "
+            f"{groups.budget([s])}, with the settings the tuning study (3.5.2) chose: {training_words(s['config'])}; training "
             f"{100 * s['train']['accuracy']:.2f}%, validation {100 * s['val']['accuracy']:.2f}%, test "
             f"{100 * s['test']['accuracy']:.2f}%.")
 
 
 def tuning_answer(src) -> str:
-    return "\n".join(tuning.answer(src.studies["tuning"]))
+    results = src.studies["tuning"]
+    return "\n".join([groups.budget_line(planned(results), results.get("budget"))] + tuning.answer(results))
 
 
 def tuning_figures(src):
@@ -253,65 +262,95 @@ def same_structure(src) -> str:
             "reads every weight of the Fashion-MNIST-2 network except its classification layer, which starts random.")
 
 
+# Each item's text word for word as spec 004 heads it (its slips included: they are the spec's).
+SPEC_TEXT = {
+    "3.1.1": "Implement a multi-class, convolutional neural network with cross-entropy loss for the "
+             "Fashion-MNIST-1 data",
+    "3.1.2": "Train your final model to convergence on the training set using an optimisation algorithm of your "
+             "choice",
+    "3.1.3": "Provide a plot of the loss on the training set and validation set for each epoch of training",
+    "3.1.4": "Provide the final accuracy on the training, validation, and test set",
+    "3.1.5": "Analyse the errors of your models by constructing a confusion matrix. Which classes are easily "
+             "\"confused\" by the model? Hypothesise why",
+    "3.2.1": "Implement a multi-class, convolutional neural network with cross-entropy loss for the "
+             "Fashion-MNIST-1 data, then fill in the information regarding it into a table",
+    "3.2.2": "Iteratively makemodifications to your model based on how your changes affect the validation loss, "
+             "try to minimise it by producing nine additional variants. Note that you will need to construct one "
+             "loss function without regularisation and one with regularisation, the former to obtain the loss to "
+             "enter into your table and the latter to obtain your gradients, or your losses will not be comparable"
+             " as you change the regulariser. It is also a good idea to plot the training and validation loss "
+             "across epochs, rather than simply observing the final validation loss as the shape of the curves "
+             "provide further insights into the model performance",
+    "3.2.3": "Was the lowest test loss obtained for model with the lowest validation loss? If not, why do you "
+             "think this was the case?",
+    "3.3.1": "Implement a multi-class, convolutional neural network with cross-entropy loss for the "
+             "Fashion-MNIST-1 data",
+    "3.3.2": "Train your final model to convergence on the training set using an optimisation algorithm of your "
+             "choice",
+    "3.3.3": "Retrieve and visualise the feature maps for each layer of your convolutional neural network",
+    "3.3.4": "Qualitatively analyse the feature maps and hypothesise what they capture and if possible – in "
+             "particular for the deeper layers – associate them with the output classes",
+    "3.4.1": "Implement a convolutional autoencoder with mean squared error loss for the Fashion-MNIST-1 and "
+             "Fashion-MNIST-2 data",
+    "3.4.2": "Train your model to convergence on the combined training, validation, and test set of "
+             "Fashion-MNIST-2 and training set of Fashion-MNIST-1 using an optimisation algorithm of your choice",
+    "3.4.3": "Implement a multi-class, multi-layer CNN with cross-entropy loss for the Fashion-MNIST-1 data, which"
+             " shares the same structure as the encoder of your autoencoder",
+    "3.4.4": "Compare using random weights to those from your autoencoder to initialise the multi-layer perceptron"
+             " by plotting the training and validation loss for both options when you use 5%, 10%, . . . , 100% of"
+             " the available Fashion-MNIST-1 training data to train your model. Is there a point where one "
+             "initialisation option is superior to the other? Is one option always superior to the other?",
+    "3.4.5": "Provide the final accuracy on the training, validation, and test set for the best model you obtained"
+             " for each of the two initialisation strategies",
+    "3.5.1": "Implement a multi-class, convolutional neural network with cross-entropy loss for the "
+             "Fashion-MNIST-2 data",
+    "3.5.2": "Iteratively tune your model structure and hyperparameters using the validation set of Fasion-MNIST-2"
+             " data, until you arrive at a model performance you are comfortable with",
+    "3.5.3": "Implement a multi-class, convolutional neural network with cross-entropy loss for the "
+             "Fashion-MNIST-1 data, which shares the same structure as the one you used for the Fashion- MNIST-2 "
+             "data",
+    "3.5.4": "Compare using random weights to those obtained by training on Fashion-MNIST-2 – you should randomly "
+             "re-initialise the classification layer though – to initialise the multi-class, convolutional neural "
+             "network by plotting the training and validation loss for both options when you use 5%, 10%, . . . , "
+             "100% of the available Fashion-MNIST-1 training data to train your model. Is there a point where one "
+             "initialisation option is superior to the other? Is one option always superior to the other?",
+    "3.5.5": "Provide the final accuracy on the training, validation, and test set for the best model you obtained"
+             " for each of the two initialisation strategies",
+}
+
+
 RANDOM_PRE, RANDOM_TRANS = ("random", "pretrained"), ("random", "transferred")
 ITEMS = [
-    Item("3.1.1", "a CNN for Fashion-MNIST-1, cross-entropy", "Implement a multi-class, convolutional neural network "
-         "with cross-entropy loss for the Fashion-MNIST-1 data.", (T,), lambda src: [], network),
-    Item("3.1.2", "trained to convergence", "Train your final model to convergence on the training set using an "
-         "optimisation algorithm of your choice.", (T,), lambda src: [], converged),
-    Item("3.1.3", "training and validation loss per epoch", "Provide a plot of the loss on the training set and "
-         "validation set for each epoch of training.", (T,), curves, None),
-    Item("3.1.4", "final training, validation and test accuracy", "Provide the final accuracy on the training, "
-         "validation, and test set.", (T,), lambda src: [], accuracies),
-    Item("3.1.5", "confusion matrix; which classes are confused, and why", "Analyse the errors of your models by "
-         "constructing a confusion matrix. Which classes are easily confused by the model? Hypothesise why.", (T,),
+    Item("3.1.1", "a CNN for Fashion-MNIST-1, cross-entropy", SPEC_TEXT["3.1.1"], (T,), lambda src: [], network),
+    Item("3.1.2", "trained to convergence", SPEC_TEXT["3.1.2"], (T,), lambda src: [], converged),
+    Item("3.1.3", "training and validation loss per epoch", SPEC_TEXT["3.1.3"], (T,), curves, None),
+    Item("3.1.4", "final training, validation and test accuracy", SPEC_TEXT["3.1.4"], (T,), lambda src: [], accuracies),
+    Item("3.1.5", "confusion matrix; which classes are confused, and why", SPEC_TEXT["3.1.5"], (T,),
          confusion_figure, confused),
-    Item("3.2.1", "the base CNN and its table", "Implement a multi-class, convolutional neural network with "
-         "cross-entropy loss, then fill in the information regarding it into a table.", (V,), variants_table, base_info),
-    Item("3.2.2", "variants that lower the validation loss, with their curves", "Iteratively make modifications to "
-         "your model based on how your changes affect the validation loss, producing nine additional variants; plot "
-         "training and validation loss across epochs.", (V,),
+    Item("3.2.1", "the base CNN and its table", SPEC_TEXT["3.2.1"], (V,), variants_table, base_info),
+    Item("3.2.2", "variants that lower the validation loss, with their curves", SPEC_TEXT["3.2.2"], (V,),
          lambda src: ["experiments/variants/variants_curves.png"], variants_answer),
-    Item("3.2.3", "was the lowest test loss the lowest-validation-loss model's?", "Was the lowest test loss obtained "
-         "for model with the lowest validation loss? If not, why do you think this was the case?", (V,),
+    Item("3.2.3", "was the lowest test loss the lowest-validation-loss model's?", SPEC_TEXT["3.2.3"], (V,),
          lambda src: [], lowest_test_loss),
-    Item("3.3.1", "a CNN whose feature maps are inspected", "Implement a multi-class, convolutional neural network "
-         "with cross-entropy loss.", ("metrics",), lambda src: [], feature_maps_net),
-    Item("3.3.2", "trained to convergence", "Train your final model to convergence on the training set.",
-         ("metrics",), lambda src: ["cnn_loss.png"], feature_maps_net),
-    Item("3.3.3", "feature maps of every layer", "Retrieve and visualise the feature maps for each layer of your "
-         "convolutional neural network.", ("analysis",), lambda src: ["analysis/cnn_class_feature_maps.png"], None),
-    Item("3.3.4", "what the feature maps capture, associated with classes", "Qualitatively analyse the feature maps "
-         "and hypothesise what they capture and if possible, in particular for the deeper layers, associate them with "
-         "the output classes.", ("metrics",), lambda src: sorted(p.name for p in src.out_dir.glob("q9_patches*.png")), feature_maps_answer),
-    Item("3.4.1", "a convolutional autoencoder, mean squared error", "Implement a convolutional autoencoder with mean "
-         "squared error loss for the Fashion-MNIST-1 and Fashion-MNIST-2 data.", (P,),
+    Item("3.3.1", "a CNN for Fashion-MNIST-1 whose feature maps are inspected", SPEC_TEXT["3.3.1"], (V,),
+         lambda src: [], feature_maps_net),
+    Item("3.3.2", "trained to convergence", SPEC_TEXT["3.3.2"], (V,), lambda src: [], feature_maps_converged),
+    Item("3.3.3", "feature maps of every layer", SPEC_TEXT["3.3.3"], (V,), feature_maps_figures, None),
+    Item("3.3.4", "what the feature maps capture, associated with classes", SPEC_TEXT["3.3.4"], (V,), lambda src: [],
+         feature_maps_answer),
+    Item("3.4.1", "a convolutional autoencoder, mean squared error", SPEC_TEXT["3.4.1"], (P,),
          lambda src: ["experiments/pretrain/pretrain_autoencoder.png"], autoencoder),
-    Item("3.4.2", "trained to convergence on the combined sets", "Train your model to convergence on the combined "
-         "training, validation, and test set of Fashion-MNIST-2 and training set of Fashion-MNIST-1.", (P,),
+    Item("3.4.2", "trained to convergence on the combined sets", SPEC_TEXT["3.4.2"], (P,),
          lambda src: [], autoencoder),
-    Item("3.4.3", "a CNN with the encoder's structure", "Implement a multi-class CNN with cross-entropy loss for the "
-         "Fashion-MNIST-1 data, which shares the same structure as the encoder of your autoencoder.", (P,),
+    Item("3.4.3", "a CNN with the encoder's structure", SPEC_TEXT["3.4.3"], (P,),
          lambda src: [], encoder_copy),
-    Item("3.4.4", "random against autoencoder weights, 5-100 % of the data", "Compare random weights to those from your "
-         "autoencoder by plotting the training and validation loss when you use 5%, 10%, ..., 100% of the training "
-         "data. Is there a point where one initialisation option is superior? Is one option always superior?", (P,),
+    Item("3.4.4", "random against autoencoder weights, 5-100 % of the data", SPEC_TEXT["3.4.4"], (P,),
          _sweep_figure("pretrain", RANDOM_PRE), _sweep_answer("pretrain", RANDOM_PRE)),
-    Item("3.4.5", "the best model of each initialisation: train, validation, test accuracy", "Provide the final "
-         "accuracy on the training, validation, and test set for the best model you obtained for each of the two "
-         "initialisation strategies.", (P,), lambda src: [], _best_each("pretrain", RANDOM_PRE)),
-    Item("3.5.1", "a CNN for Fashion-MNIST-2", "Implement a multi-class, convolutional neural network with "
-         "cross-entropy loss for the Fashion-MNIST-2 data.", (T,), lambda src: [], source),
-    Item("3.5.2", "tuning on Fashion-MNIST-2's validation set", "Iteratively tune your model structure and "
-         "hyperparameters using the validation set of Fashion-MNIST-2 data.", ("study:tuning",), tuning_figures,
+    Item("3.4.5", "the best model of each initialisation: train, validation, test accuracy", SPEC_TEXT["3.4.5"], (P,), lambda src: [], _best_each("pretrain", RANDOM_PRE)),
+    Item("3.5.1", "a CNN for Fashion-MNIST-2", SPEC_TEXT["3.5.1"], (T,), lambda src: [], source),
+    Item("3.5.2", "tuning on Fashion-MNIST-2's validation set", SPEC_TEXT["3.5.2"], ("study:tuning",), tuning_figures,
          tuning_answer),
-    Item("3.5.3", "the same structure for Fashion-MNIST-1", "Implement a CNN for the Fashion-MNIST-1 data which shares "
-         "the same structure as the one you used for the Fashion-MNIST-2 data.", (T,), lambda src: [], same_structure),
-    Item("3.5.4", "random against transferred weights, 5-100 % of the data", "Compare random weights to those obtained "
-         "by training on Fashion-MNIST-2 (re-initialising the classification layer) by plotting the training and "
-         "validation loss for 5%, 10%, ..., 100% of the data. Is there a point where one option is superior? Is one "
-         "always superior?", (T,), _sweep_figure("transfer", RANDOM_TRANS), _sweep_answer("transfer", RANDOM_TRANS)),
-    Item("3.5.5", "the best model of each initialisation: train, validation, test accuracy", "Provide the final "
-         "accuracy on the training, validation, and test set for the best model you obtained for each of the two "
-         "initialisation strategies.", (T,), lambda src: [], _best_each("transfer", RANDOM_TRANS)),
+    Item("3.5.3", "the same structure for Fashion-MNIST-1", SPEC_TEXT["3.5.3"], (T,), lambda src: [], same_structure),
+    Item("3.5.4", "random against transferred weights, 5-100 % of the data", SPEC_TEXT["3.5.4"], (T,), _sweep_figure("transfer", RANDOM_TRANS), _sweep_answer("transfer", RANDOM_TRANS)),
+    Item("3.5.5", "the best model of each initialisation: train, validation, test accuracy", SPEC_TEXT["3.5.5"], (T,), lambda src: [], _best_each("transfer", RANDOM_TRANS)),
 ]

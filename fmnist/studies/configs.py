@@ -45,6 +45,7 @@ class RunConfig(Mapping):
     momentum: float = UNSET          # sgd and rmsprop
     weight_decay: float = UNSET      # L2 on weights (not on biases and norm scales)
     label_smoothing: float = UNSET   # of the training loss (unset: 0)
+    loss: str = UNSET                # the training loss: cross-entropy (unset), focal or hinge (training.LOSSES)
     flip: bool = UNSET               # random left-right mirroring of half of each batch
     init: str = UNSET                # default, xavier or he
     objective: str = UNSET           # classify (cross-entropy) or reconstruct (MSE; the autoencoder)

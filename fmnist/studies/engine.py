@@ -25,7 +25,7 @@ from fmnist.core import data, files, provenance, storage
 from fmnist.core.data import stratified
 from fmnist.core.pages import Page, series, write_document
 from fmnist.core.storage import write_atomic
-from fmnist.core.training import Diverged, batch_loss
+from fmnist.core.training import LOSSES, Diverged, batch_loss
 from fmnist.core.words import listing
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
@@ -69,8 +69,9 @@ class Study:
     A study is a subclass that names itself (`name`, `spec`, `title`), lists its table's
     `columns` and the measure that ranks its rows, and overrides the methods below; those it
     leaves have the defaults shown. The engine (`run_study`) calls `plan` once, then `run` for
-    each configuration not finished yet (saving each record as it arrives), then `finish` once
-    every run is in; the tables and pages are drawn from results.json alone, through `rows`,
+    each configuration not finished yet (saving each record as it arrives), then `extend` until it
+    plans nothing more (an iterative study's next step depends on the runs before it), then
+    `finish` once every run is in; the tables and pages are drawn from results.json alone, through `rows`,
     `describe`, `notes`, `headline` and `pages`, so a finished study is redrawn without training.
     `networks` and `files` say what a finished run depends on, so that a run whose network code
     changed, or whose files are gone, is redone.
@@ -84,6 +85,11 @@ class Study:
     def plan(self, ctx: Context) -> list[RunConfig]:
         """Every run of the study, each with a unique name; the seeds of one row share its `row`."""
         raise NotImplementedError
+
+    def extend(self, ctx: Context, records: list[dict]) -> list[RunConfig]:
+        """An iterative study's next runs, chosen from the records of every run so far (in plan
+        order); none once it is done. The engine runs them, saves each, and asks again."""
+        return []
 
     def run(self, config: RunConfig, ctx: Context) -> dict:
         """Train and measure one run; return its record (measure.train_and_measure's, plus extras)."""
@@ -141,7 +147,8 @@ def fingerprint(study: Study, config: dict) -> str:
     of its networks and the training objective (provenance.network_fingerprint). A finished
     run whose fingerprint differs from today's was computed by other code and is redone.
     (Building the networks draws from torch's global generator; every run is seeded anew.)"""
-    parts = [provenance.network_fingerprint(m, batch_loss) for m in study.networks(config)]
+    objective = LOSSES.get(config.get("loss"), batch_loss)  # the function its training loss comes from
+    parts = [provenance.network_fingerprint(m, objective) for m in study.networks(config)]
     return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
 
 
@@ -193,8 +200,9 @@ def unfinished(records: list[dict], compared=lambda config: True) -> list[str]:
     names = groups.unconverged(rows)
     if not names:
         return []
-    return [f"Not converged: {listing([f'{n} ({groups.stopped(rows[n])})' for n in names])} stopped at an epoch "
-            "limit, not by early stopping; verdicts over these rows compare unfinished training and say so."]
+    return [f"Not converged: {listing([f'{n} ({groups.stopped(rows[n])})' for n in names])} reached the epoch "
+            "ceiling before early stopping stopped them; verdicts over these rows compare unfinished training and "
+            "say so."]
 
 
 def unsettled(records: list[dict]) -> list[str]:
@@ -234,6 +242,11 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     save_results(results, path)
     start, started = time.perf_counter(), provenance.now()
     _run_all(study, ctx, results, path, configs, log, start)
+    while more := [as_config(c) for c in study.extend(ctx, planned(results))
+                   if run_key(c) not in results["plan"]]:  # an iterative study's next step, from what is in
+        results["plan"] += [run_key(c) for c in more]
+        save_results(results, path)
+        _run_all(study, ctx, results, path, more, log, time.perf_counter())
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)

@@ -20,7 +20,8 @@ BASE = {"conv_blocks": 4, "mobilenet_blocks": 0, "batch_size": 128, "lr": 0.1, "
 ROWS = (
     ("base", "base", {}),
     ("loss function", "label smoothing 0.1", {"label_smoothing": 0.1}),
-    ("loss function", "label smoothing 0.3", {"label_smoothing": 0.3}),
+    ("loss function", "focal loss (gamma 2)", {"loss": "focal"}),
+    ("loss function", "multi-class hinge", {"loss": "hinge"}),
     ("batch size", "batch 32", {"batch_size": 32}),
     ("batch size", "batch 512", {"batch_size": 512}),
     ("learning rate", "lr 0.02", {"lr": 0.02}),
@@ -30,7 +31,7 @@ ROWS = (
     ("train/test ratio", "train 25%", {"train_share": 0.25}),
     ("train/test ratio", "train 50%", {"train_share": 0.5}),
 )
-QUICK = ("base", "label smoothing 0.1", "2 epochs", "train 50%")
+QUICK = ("base", "focal loss (gamma 2)", "2 epochs", "train 50%")
 
 
 def plan(ctx: Context) -> list[RunConfig]:
@@ -54,13 +55,17 @@ def run(config: dict, ctx: Context) -> dict:
     return record
 
 
+LOSS_NAMES = {"cross-entropy": "cross-entropy", "focal": "focal (gamma 2)", "hinge": "multi-class hinge"}
+
+
 def rows(records: list[dict]) -> list[dict]:
     out = []
     for r in records:
         c = r["config"]
-        row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": "cross-entropy" if not
-               c["label_smoothing"] else f"CE, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
-               "lr": c["lr"], "epochs": c["epochs"], "seconds": r["seconds"]}
+        loss = LOSS_NAMES[c.get("loss", "cross-entropy")]
+        row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": loss if not c["label_smoothing"]
+               else f"{loss}, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
+               "lr": c["lr"], "epochs": len(r.get("history", [])) or None, "seconds": r["seconds"]}
         if "test" in r:
             row.update(images=r["sizes"]["train"], ratio=r["sizes"]["train"] / r["sizes"]["test"],
                        best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
@@ -70,7 +75,7 @@ def rows(records: list[dict]) -> list[dict]:
 
 
 COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("factor", "factor"), Column("training loss", "loss"),
-           Column("batch", "batch"), Column("lr", "lr", "{:g}"), Column("epochs", "epochs"),
+           Column("batch", "batch"), Column("lr", "lr", "{:g}"), Column("epochs run", "epochs"),
            Column("training images", "images", "{:,}"), Column("train / test", "ratio", "{:.2f}"),
            Column("best epoch", "best_epoch"), Column("val loss", "val_loss", "{:.4f}"),
            Column("val acc %", "val_acc", "{:.2f}"), Column("test acc %", "test_acc", "{:.2f}"),
@@ -126,8 +131,22 @@ def notes(results: dict) -> list[str]:
             f"{TRAIN_PER_CLASS} images per class), the same in every row; the full validation and test splits; "
             + (training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
                if records else "-") + ". Losses in the table are "
-            "plain cross-entropy whatever the row trained with. The train/test ratio changes the training images "
-            "against the fixed 10,000 test images. Cells: mean ± the 95 % half-width over seeds (n)."]
+            "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "
+            "(1 - p_true)^2; multi-class hinge: each wrong class's logit within 1 of the true one's costs the "
+            "shortfall). " + ratio_words(records) + " Cells: mean ± the 95 % half-width over seeds (n)."]
+
+
+def ratio_words(records: list[dict]) -> str:
+    """The train/test ratio defined: training images against test images, for each row that sets it."""
+    sizes = {}
+    for r in records:
+        if "sizes" in r and (r["config"]["factor"] in ("base", "train/test ratio")):
+            sizes.setdefault(groups.row_of(r["config"]), (r["sizes"]["train"], r["sizes"]["test"]))
+    if not sizes:
+        return ""
+    return ("The train/test ratio is the number of training images to the number of test images (the test set "
+            "fixed): " + ", ".join(f"{row} {train:,}:{test:,} = {train / test:.2f}" for row, (train, test) in sizes.items())
+            + ".")
 
 
 def pages(results: dict) -> list[Page]:

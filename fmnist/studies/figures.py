@@ -8,9 +8,9 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 
 from fmnist.core import pages
 from fmnist.core.pages import PAGE_INCHES
-from fmnist.core.plotting import grid_shape
+from fmnist.core.plotting import grid_shape, scale_bar
 
-CELL_CHARS = 24  # a table cell's longest line before it wraps
+CELL_CHARS = 24  # a table cell's longest line before it wraps (shorter where the table would not fit)
 TABLE_CHARS = 165  # 8-pt characters across the page's width
 LINE = 0.16  # inches per line of 8-pt text in a cell
 
@@ -24,9 +24,12 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
     width, height = PAGE_INCHES
     wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
     labels = [textwrap.fill(c, 11) for c in columns]
-    cells = [[textwrap.fill(str(v), CELL_CHARS) for v in row] for row in rows]
-    chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
-             for i, label in enumerate(labels)]  # each column as wide as its longest line
+    for limit in range(CELL_CHARS, 7, -1):  # a table too wide for the page wraps its cells shorter
+        cells = [[textwrap.fill(str(v), limit) for v in row] for row in rows]
+        chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
+                 for i, label in enumerate(labels)]  # each column as wide as its longest line
+        if sum(chars) <= TABLE_CHARS:
+            break
     lines = [max(t.count("\n") + 1 for t in row) for row in [labels] + cells]
     fig = Figure(figsize=PAGE_INCHES)
     axes_height = height - 1.4
@@ -347,4 +350,33 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
     fig.supxlabel("epoch")
     fig.supylabel("cross-entropy loss (log scale)")
     fig.suptitle(textwrap.fill(title, int(10 * fig.get_figwidth())), fontsize=11)
+    return fig
+
+
+def feature_maps_figure(title: str, images: list, classes: list[str], layer: str, maps: list, readings: list[str]) -> Figure:
+    """Spec 004 3.3.3: one layer's feature maps, a row per image (its class on the left, the image
+    first) and a column per channel; each channel scaled from 0 to its largest value over these
+    images, so rows compare within a column; under the maps what each channel responds to."""
+    rows, cols = len(images), len(maps[0]) + 1
+    fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+    axes = np.asarray(fig.subplots(rows, cols, squeeze=False))
+    top = [max(float(np.max(m[c])) for m in maps) or 1.0 for c in range(cols - 1)]
+    shown = None
+    for i, (image, row) in enumerate(zip(images, maps)):
+        axes[i, 0].imshow(np.asarray(image), cmap="gray", vmin=-1, vmax=1)
+        axes[i, 0].set_ylabel(classes[i], fontsize=8)
+        for c, m in enumerate(row):
+            shown = axes[i, c + 1].imshow(np.asarray(m) / top[c], cmap="magma", vmin=0, vmax=1)
+            if i == 0:
+                axes[i, c + 1].set_title(f"channel {c}", fontsize=8)
+    axes[0, 0].set_title("image", fontsize=8)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if shown is not None:
+        scale_bar(fig, shown, axes[:, 1:], "0", "channel's max")
+    fig.supxlabel("What each channel responds to, on the test images (region: its share of the response on that "
+                  "region's share of the pixels; class: its mean response on that class against its mean):\n"
+                  + "\n".join(f"channel {c}: {text}" for c, text in enumerate(readings)), fontsize=8, ha="left", x=0.02)
+    fig.suptitle(f"{title}: {layer}, after its ReLU ({np.asarray(maps[0][0]).shape[0]}x{np.asarray(maps[0][0]).shape[0]})")
     return fig

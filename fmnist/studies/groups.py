@@ -7,6 +7,7 @@ A run's config names its row ("row") and its seed; runs with the same seed in di
 rows start from the same weights, see the same training subset and the same batch order.
 """
 from fmnist.core import stats
+from fmnist.core.words import count
 
 # What rows are ranked and summarised by: key -> (label, read from a run's record, higher is better)
 MEASURES = {
@@ -53,7 +54,7 @@ def stop_reason(record: dict) -> str:
     number of epochs (no early stopping: the number is what the run was given)."""
     c, ran = record["config"], len(record["history"])
     if "patience" not in c:
-        return f"fixed {ran} epochs"
+        return f"fixed {count(ran, 'epoch')}"
     return f"early stop ({ran})" if converged(record) else f"ceiling {c['epochs']}: not converged"
 
 
@@ -70,8 +71,9 @@ def stopped(runs: list[dict]) -> str:
 
 
 def unconverged(rows: dict) -> list[str]:
-    """The names of the rows ({name: runs}) with a run that did not stop by early stopping."""
-    return [name for name, runs in rows.items() if not all(converged(r) for r in runs)]
+    """The names of the rows ({name: runs}) with a run that was to stop by early stopping and reached
+    its ceiling instead (a row given a fixed number of epochs is not one: its epochs are its setting)."""
+    return [name for name, runs in rows.items() if any("patience" in r["config"] and not converged(r) for r in runs)]
 
 
 def caveat(rows: dict) -> str:
@@ -79,7 +81,7 @@ def caveat(rows: dict) -> str:
     names = unconverged(rows)
     if not names:
         return ""
-    return (f" (not converged: {' and '.join(names)} stopped at an epoch limit, not by early stopping, "
+    return (f" (not converged: {' and '.join(names)} reached the epoch ceiling before early stopping, "
             "so this compares unfinished training)")
 
 
@@ -102,7 +104,8 @@ def budget_line(records: list[dict], name: str | None) -> str:
                      f"{ran[0]}" + (f"-{ran[-1]}" if ran[-1] != ran[0] else "") + f" epoch{'s' * (ran[-1] > 1)} run" + (f"; {cut} of {len(early)} runs reached the ceiling" if cut
                                                          else "; every run stopped early") + ")")
     if fixed:
-        parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} epochs")
+        parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} "
+                     f"epoch{'s' * (fixed[-1] > 1)}")
     return f"Budget {name or 'default'}: " + "; ".join(p for p in parts if p) + "."
 
 
@@ -112,8 +115,8 @@ def budget(runs: list[dict]) -> str:
     images = runs[0].get("sizes", {}).get("train")
     ran = sorted(len(r["history"]) for r in runs)
     span = f"{ran[0]}-{ran[-1]}" if ran[0] != ran[-1] else f"{ran[0]}"
-    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span} epochs run" if "patience" in c
-            else f"{c['epochs']} epochs")
+    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span} epoch{'s' * (ran[-1] > 1)} run"
+            if "patience" in c else count(c["epochs"], "epoch"))
     return (f"{images:,} training images, " if images else "") + rule
 
 

@@ -74,7 +74,7 @@ def settings(config: dict) -> TrainSettings:
                          patience=config.get("patience", config["epochs"]),
                          flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
                          objective=config.get("objective", "classify"),
-                         schedule=config.get("schedule", "one-cycle"))
+                         schedule=config.get("schedule", "one-cycle"), loss=config.get("loss", "cross-entropy"))
 
 
 def multiply_adds(model: nn.Module) -> int:

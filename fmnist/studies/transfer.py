@@ -7,11 +7,12 @@ run from a fresh copy of those weights or from random ones.
 import torch
 import torch.nn.functional as F
 
-from fmnist.core import storage
+from fmnist.core import files, storage
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.core.training import fit, predict
-from fmnist.studies import figures, groups
+from fmnist.core.words import OPTIMIZER_NAMES, number_words
+from fmnist.studies import figures, groups, tuning
 from fmnist.studies.engine import Context, Study, planned
 from fmnist.studies.measure import rounded, settings, train_and_measure
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
@@ -105,12 +106,20 @@ def _common_notes(records: list[dict], first: str, second: str) -> list[str]:
 # --- transfer -------------------------------------------------------------------------------
 
 def transfer_plan(ctx: Context) -> list[dict]:
-    return sweep_plan(ctx, "transfer", ("random", "transferred"), {"name": "source (Fashion-MNIST-2)", "file": "source.pth"})
+    """The source network trains with the tuning study's winning settings (spec 004 3.5.2), so
+    that study must have finished first (`all` runs it first)."""
+    best = tuning.winner(files.load_results(ctx.folder.parent / "tuning" / "results.json", "tuning"))
+    if best is None:
+        raise storage.UserError("transfer trains its source network with the settings the tuning study chose: "
+                                "run python experiments.py tuning first (with the same --quick and --budget)")
+    return sweep_plan(ctx, "transfer", ("random", "transferred"),
+                      {"name": "source (Fashion-MNIST-2)", "file": "source.pth",
+                       **{k: best[k] for k in ("optimizer", "lr", "momentum", "dropout")}})
 
 
 def transfer_run(config: dict, ctx: Context) -> dict:
     if config["kind"] == "upstream":
-        model = HalfCNN(len(HALF2))
+        model = HalfCNN(len(HALF2), dropout=config["dropout"])
         record, _ = train_and_measure(model, config, halves(ctx, HALF2), ctx, num_classes=len(HALF2))
         torch.save(model.state_dict(), ctx.folder / "source.pth")
         return record
@@ -136,8 +145,10 @@ def transfer_notes(results: dict) -> list[str]:
     lines = _common_notes(records, "random initialisation",
                           "the Fashion-MNIST-2 network's weights with a new classification layer (nothing frozen)")
     if source:
-        lines.insert(0, f"Source network on Fashion-MNIST-2 ({source['sizes']['train']:,} training images, "
-                        f"{groups.budget([source])}): train {100 * source['train']['accuracy']:.2f}%, "
+        c = source["config"]
+        lines.insert(0, f"Source network on Fashion-MNIST-2, trained with the tuning study's choice ("
+                        f"{OPTIMIZER_NAMES[c['optimizer']]} lr {number_words(c['lr'])}, dropout "
+                        f"{number_words(c.get('dropout', 0.25))}; {groups.budget([source])}): train {100 * source['train']['accuracy']:.2f}%, "
                         f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.")
     return lines + verdicts(records, ("random", "transferred"))
 
@@ -155,7 +166,7 @@ def _files(config: dict) -> list[str]:
 
 def _networks(config: dict) -> list:
     """A run's own network, then the network whose weights it starts from (if any)."""
-    upstream = ConvAutoencoder() if config["study"] == "pretrain" else HalfCNN(len(HALF2))
+    upstream = ConvAutoencoder() if config["study"] == "pretrain" else HalfCNN(len(HALF2), dropout=config.get("dropout", 0.25))
     if config["kind"] == "upstream":
         return [upstream]
     return [HalfCNN(len(HALF1))] + ([] if config["start"] == "random" else [upstream])

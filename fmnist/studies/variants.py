@@ -1,82 +1,261 @@
-"""Study `variants` (spec 004 section 3.2, spec 000): a base CNN and variants that each
-change one thing, plus spec 000's reference network, judged on validation loss."""
-import numpy as np
+"""Study `variants` (spec 004 section 3.2): on Fashion-MNIST-1, a base CNN and variants made
+iteratively, as the spec asks: each candidate change is applied to the best network so far and
+kept only when it lowers the mean validation loss over the seeds; every run trains to
+convergence. The table has the spec's columns: each variant's settings and its training,
+validation and test loss and accuracy (losses without the L2 term)."""
+import torch
 
-from fmnist.core import plotting, stats
-from fmnist.core.layers import layer_table
+from fmnist.core import stats
+from fmnist.core.activations import FAVOURED, REGION_WORDS, favoured, response_shares, stages
+from fmnist.core.data import CLASSES, stratified
 from fmnist.core.pages import Page
-from fmnist.core.words import number_words, training_words
+from fmnist.core.words import OPTIMIZER_NAMES, listing, number_words, training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned
-from fmnist.studies.measure import per_class, seeded, seeds, splits, stop_rule, train_and_measure
-from fmnist.studies.networks import ReferenceNet, VariantCNN
+from fmnist.studies.engine import Column, Context, Study, planned, subset
+from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
+from fmnist.studies.networks import VariantCNN
+from fmnist.studies.sweep import HALF1, halves
 
-# 5,000 training images: 16 rows x 3 seeds and the reference network
+# 500 training images per class of Fashion-MNIST-1 (2,500, drawn per seed): 15 rows x 3 seeds
+# converge within the budget; --budget spec takes every training image.
 TRAIN_PER_CLASS = 500
-BASE = {"network": "variant", "widths": [24, 48, 96], "hidden": 128, "dropout": 0.25, "batch_norm": True,
-        "init": "he", "optimizer": "sgd", "momentum": 0.9, "weight_decay": 1e-4, "lr": 0.05,
-        "batch_size": 128, "flip": True}
-# (name, what changed, the change); the optimizers run at their usual learning rate.
-VARIANTS = (
-    ("base", "-", {}),
-    ("Adam", "optimizer Adam (lr 1e-3)", {"optimizer": "adam", "lr": 1e-3, "momentum": 0.0}),
-    ("RMSprop", "optimizer RMSprop (lr 1e-3)", {"optimizer": "rmsprop", "lr": 1e-3, "momentum": 0.0}),
-    ("no momentum", "SGD without momentum", {"momentum": 0.0}),
-    ("dropout 0", "dropout 0.25 -> 0", {"dropout": 0.0}),
-    ("dropout 0.5", "dropout 0.25 -> 0.5", {"dropout": 0.5}),
-    ("L2 0", "L2 1e-4 -> 0", {"weight_decay": 0.0}),
-    ("L2 1e-3", "L2 1e-4 -> 1e-3", {"weight_decay": 1e-3}),
-    ("2 conv", "fewer conv layers: 24, 48", {"widths": [24, 48]}),
-    ("4 conv", "more conv layers: 24, 48, 96, 96", {"widths": [24, 48, 96, 96]}),
-    ("no batch norm", "batch norm off", {"batch_norm": False}),
-    ("no flips", "no random mirroring", {"flip": False}),
-    ("Xavier init", "He -> Xavier initialisation", {"init": "xavier"}),
-    ("lr x0.1", "learning rate 0.05 -> 0.005", {"lr": 0.005}),
-    ("lr x10", "learning rate 0.05 -> 0.5", {"lr": 0.5}),
-    ("batch 512", "batch size 128 -> 512", {"batch_size": 512}),
-    ("reference (000)", "spec 000's network: conv 64-128-256-256, FC 1024-1024, BN on the logits",
-     {"network": "reference", "widths": [64, 128, 256, 256], "hidden": 1024, "dropout": 0.0, "batch_norm": False}),
+# A plain start, so that each kind of change the spec lists can show what it does.
+BASE = {"network": "variant", "widths": [32, 64], "hidden": 128, "dropout": 0.0, "batch_norm": False,
+        "init": "default", "optimizer": "sgd", "momentum": 0.0, "weight_decay": 0.0, "lr": 0.05,
+        "batch_size": 64, "flip": False}
+USUAL_LR = {"sgd": 0.05, "adam": 1e-3, "rmsprop": 1e-3}  # each optimizer at its usual rate
+
+
+def _optimizer(name: str):
+    return lambda c: None if c["optimizer"] == name else {"optimizer": name, "lr": USUAL_LR[name], "momentum": 0.0}
+
+
+def _momentum(m: float):  # momentum excludes Adam, as the spec's table has it
+    return lambda c: None if c["optimizer"] == "adam" or c["momentum"] == m else {"momentum": m}
+
+
+def _set(key: str, value):
+    return lambda c: None if c[key] == value else {key: value}
+
+
+def _lr(factor: float):
+    return lambda c: {"lr": round(c["lr"] * factor, 8)}
+
+
+# The candidate changes in the order they are tried (name, what it changes, the change to the best
+# so far or None where it does not apply); the spec's list: optimizer, momentum (not for Adam),
+# conv layers, L2, dropout, learning rate; then batch norm and mirroring.
+CANDIDATES = (
+    ("Adam", "optimizer Adam (lr 1e-3)", _optimizer("adam")),
+    ("RMSprop", "optimizer RMSprop (lr 1e-3)", _optimizer("rmsprop")),
+    ("momentum 0.9", "momentum 0.9", _momentum(0.9)),
+    ("momentum 0.95", "momentum 0.95", _momentum(0.95)),
+    ("3 conv", "3 conv layers (32, 64, 128)", _set("widths", [32, 64, 128])),
+    ("5 conv", "5 conv layers (32, 64, 128, 128, 128)", _set("widths", [32, 64, 128, 128, 128])),
+    ("L2 1e-4", "L2 1e-4", _set("weight_decay", 1e-4)),
+    ("L2 1e-3", "L2 1e-3", _set("weight_decay", 1e-3)),
+    ("dropout 0.25", "dropout 0.25", _set("dropout", 0.25)),
+    ("dropout 0.5", "dropout 0.5", _set("dropout", 0.5)),
+    ("lr x0.3", "learning rate x0.3", _lr(0.3)),
+    ("lr x3", "learning rate x3", _lr(3.0)),
+    ("batch norm", "batch norm after every conv", _set("batch_norm", True)),
+    ("mirroring", "random left-right mirroring", _set("flip", True)),
 )
+QUICK_CANDIDATES = 2  # --quick: the base and the first two changes
 
 
-QUICK = ("base", "Adam", "no batch norm", "reference (000)")  # --quick: a few rows
+def _row(ctx: Context, index: int, name: str, change: str, settings: dict) -> RunConfig:
+    return RunConfig(**{"study": "variants", "name": f"{index}. {name}", "change": change, **settings,
+                        **stop_rule(ctx), "train_per_class": per_class(ctx, TRAIN_PER_CLASS),
+                        "quick": ctx.options.quick})
 
 
 def plan(ctx: Context) -> list[RunConfig]:
-    """Every variant once per seed; spec 000's reference network once (seed --seed), shown but not
-    ranked: it is another network, not a one-change variant, and costs 10 variants' time."""
-    rows = [RunConfig(**{"study": "variants", "name": name, "change": change, **BASE, **change_to, **stop_rule(ctx),
-                          "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
-            for name, change, change_to in VARIANTS if not ctx.options.quick or name in QUICK]
-    reference = [r for r in rows if r.network == "reference"]
-    return (seeded([r for r in rows if r.network != "reference"], ctx)
-            + [r.but(row=r.name, seed=seeds(ctx)[0]) for r in reference])
+    """The base; `extend` adds each candidate in turn."""
+    return seeded([_row(ctx, 0, "base", "-", BASE)], ctx)
+
+
+def _settings(config: dict) -> dict:
+    return {k: config[k] for k in BASE}
+
+
+def path(records: list[dict]) -> list[dict]:
+    """The iterations so far, replayed from the records: each candidate's row, whether its runs are
+    all in, and whether it was kept (its mean validation loss below the best so far's)."""
+    rows = groups.by_row(records)
+    finished = {groups.row_of(r["config"]) for r in records}
+    steps, best = [], None
+    for row, runs in rows.items():
+        if row.startswith("0. "):
+            best = {"row": row, "settings": _settings(runs[0]["config"]), "loss": _mean_loss(runs)}
+            steps.append({"row": row, "kept": True, "loss": best["loss"], "runs": runs})
+    if best is None:
+        return steps
+    for i, (name, change, make) in enumerate(CANDIDATES, start=1):
+        changed = make(best["settings"])
+        if changed is None:
+            continue
+        row = f"{i}. {name}"
+        if row not in finished:
+            steps.append({"row": row, "next": {**best["settings"], **changed}, "name": name, "change": change,
+                          "index": i})
+            return steps
+        runs = rows.get(row, [])
+        loss = _mean_loss(runs) if runs else float("inf")  # every seed diverged: not kept
+        kept = loss < best["loss"]
+        steps.append({"row": row, "kept": kept, "loss": loss, "runs": runs, "against": best["row"],
+                      "best_loss": best["loss"]})
+        if kept:
+            best = {"row": row, "settings": {**best["settings"], **changed}, "loss": loss}
+    return steps
+
+
+def _mean_loss(runs: list[dict]) -> float:
+    return stats.interval(list(groups.per_seed(runs, "val_loss").values()))["mean"]
+
+
+def extend(ctx: Context, records: list[dict]) -> list[RunConfig]:
+    """The next candidate change applied to the best network so far, once every earlier one is in."""
+    steps = path(records)
+    if not steps or "next" not in steps[-1]:
+        return []
+    step = steps[-1]
+    if ctx.options.quick and step["index"] > QUICK_CANDIDATES:
+        return []
+    return seeded([_row(ctx, step["index"], step["name"], step["change"], step["next"])], ctx)
+
+
+# --- spec 004 3.3: the feature maps of the winner --------------------------------------------
+INSPECT_PER_CLASS = 100  # Fashion-MNIST-1 test images per class the channels are described on
+SHOWN_CHANNELS = 8       # channels of each conv layer drawn and described
+
+
+def _data(config: dict, ctx: Context) -> dict:
+    """A run's data: Fashion-MNIST-1, its training images drawn with the run's seed."""
+    data = halves(ctx, HALF1)
+    if not ctx.options.quick:
+        data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
+    return data
+
+
+def finish(results: dict, ctx: Context) -> dict:
+    """Spec 004 3.3: the variant of the lowest mean validation loss is the network whose feature
+    maps are inspected. Its first seed's run is trained again (the same run: same seed, data and
+    batch order), then every conv layer's maps are drawn for one test image per class, and each
+    shown channel is described on INSPECT_PER_CLASS test images per class: where on the garment
+    its response falls and which class drives it most."""
+    ranked = groups.ranked(planned(results), "val_loss")
+    if not ranked:
+        return {}
+    row, runs = ranked[0]
+    config = min(runs, key=lambda r: r["config"]["seed"])["config"]
+    torch.manual_seed(config["seed"])  # as the engine seeds every run
+    model = build(config)
+    data = _data(config, ctx)
+    record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))
+    x, y = data["test"]
+    chosen = stratified(y, INSPECT_PER_CLASS, 0)
+    xs, ys = x[chosen], y[chosen]
+    examples = [int((ys == k).nonzero()[0, 0]) for k in range(len(HALF1)) if (ys == k).any()]
+    layers = []
+    for name, acts in stages(model, xs, ctx.device):
+        if name == "input" or acts.dim() != 4:
+            continue
+        shown = min(SHOWN_CHANNELS, acts.shape[1])
+        channels = [{"channel": c, "shares": response_shares(acts[:, c], xs[:, 0]),
+                     "zeros": float((acts[:, c] == 0).float().mean()),
+                     "per_class": [float(acts[ys == k, c].mean()) for k in range(len(HALF1))]} for c in range(shown)]
+        layers.append({"layer": name, "side": acts.shape[-1], "channels_in_layer": acts.shape[1],
+                       "zeros": float((acts == 0).float().mean()), "channels": channels,
+                       "maps": [rounded(acts[i, :shown], 3) for i in examples]})
+    run = min(runs, key=lambda r: r["config"]["seed"])
+    return {"inspected": {"row": row, "seed": config["seed"], "images": len(chosen),
+                          "val_loss": record["val"]["loss"], "run_val_loss": run["val"]["loss"],
+                          "examples": [rounded(xs[i, 0], 3) for i in examples],
+                          "classes": [CLASSES[HALF1[int(ys[i])]] for i in examples], "layers": layers}}
+
+
+def channel_reading(channel: dict, classes: list[str]) -> str:
+    """A few words on one channel: silent, or the region it favours (with its share of the
+    response against the region's share of the pixels) and the class that drives it most."""
+    shares = channel["shares"]
+    if shares["response"]["background"] is None:
+        return "silent on every image"
+    region = favoured(shares)
+    where = (f"{region} {100 * shares['response'][region]:.0f}% on {100 * shares['area'][region]:.0f}% of pixels"
+             if region else "no region favoured")
+    per_class = channel["per_class"]
+    mean = sum(per_class) / len(per_class)
+    top = max(range(len(per_class)), key=per_class.__getitem__)
+    return f"{where}; {classes[top]} {per_class[top] / mean:.1f}x its mean" if mean > 0 else where
+
+
+def layer_reading(layer: dict, classes: list[str]) -> str:
+    """What one layer's shown channels respond to, in a sentence computed from their descriptions:
+    how many favour each region, the share of zeros, and the channels most tied to one class."""
+    chans = layer["channels"]
+    live = [c for c in chans if c["shares"]["response"]["background"] is not None]
+    counts = {}
+    for c in live:
+        region = favoured(c["shares"])
+        counts[region or "none"] = counts.get(region or "none", 0) + 1
+    where = "; ".join(f"{n} favour {REGION_WORDS[r]}" if r != "none" else f"{n} favour no region"
+                      for r, n in sorted(counts.items(), key=lambda item: -item[1]))
+    tied = []
+    for c in live:
+        mean = sum(c["per_class"]) / len(c["per_class"])
+        top = max(range(len(c["per_class"])), key=c["per_class"].__getitem__)
+        if mean > 0 and c["per_class"][top] / mean >= CLASS_TIED:
+            tied.append(f"channel {c['channel']} ({classes[top]}, {c['per_class'][top] / mean:.1f}x)")
+    silent = len(chans) - len(live)
+    return (f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
+            f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond" if silent else "")
+            + ("; tied to one class (its mean response on that class at least "
+               f"{CLASS_TIED:g} times its mean over the classes): " + listing(tied) if tied
+               else f"; none responds {CLASS_TIED:g} times its mean to one class") + ".")
+
+
+CLASS_TIED = 1.5  # a channel whose mean response on one class is this multiple of its mean over classes
+
+
+def inspection_words(inspected: dict) -> list[str]:
+    """Spec 004 3.3.4's answer: the network inspected, then a sentence per conv layer."""
+    if not inspected:
+        return []
+    layers = inspected["layers"]
+    out = [f"The network inspected is the variant of lowest mean validation loss, {inspected['row']}, seed "
+           f"{inspected['seed']}, trained again for its maps (validation loss {inspected['val_loss']:.4f}; the "
+           f"study's run {inspected['run_val_loss']:.4f}). Each channel is described on {inspected['images']:,} "
+           "Fashion-MNIST-1 test images: the share of its response on the background, the garment's outline and "
+           "its interior against their shares of the pixels (favoured: at least "
+           f"{FAVOURED:g} times), and its mean response per class."]
+    out += [layer_reading(layer, inspected["classes"]) for layer in layers]
+    first, last = layers[0], layers[-1]
+    tied = lambda layer: sum(  # noqa: E731
+        1 for c in layer["channels"] if sum(c["per_class"]) > 0
+        and max(c["per_class"]) / (sum(c["per_class"]) / len(c["per_class"])) >= CLASS_TIED)
+    if len(layers) > 1:
+        out.append(f"From {first['layer']} to {last['layer']} the channels tied to one class go from {tied(first)} to "
+                   f"{tied(last)} of {len(last['channels'])}: "
+                   + ("the deeper maps are more specific to a class, as deeper layers combine the early edges into "
+                      "parts of one kind of garment." if tied(last) > tied(first) else
+                      "the deeper maps are not more specific to one class here than the first layer's."))
+    return out
 
 
 def compared(config: dict) -> bool:
-    return config["network"] != "reference"
+    return True
 
 
 def build(config: dict):
-    if config["network"] == "reference":
-        return ReferenceNet()
-    return VariantCNN(config["widths"], config["hidden"], config["dropout"], config["batch_norm"])
+    return VariantCNN(config["widths"], config["hidden"], config["dropout"], config["batch_norm"],
+                      num_classes=len(HALF1))
 
 
 def run(config: dict, ctx: Context) -> dict:
-    model = build(config)
-    record, _ = train_and_measure(model, config, splits(ctx, config["train_per_class"], config["seed"]), ctx)
-    if config["network"] == "reference":
-        record["extras"] = {"first_filters": model.features.conv1.weight.detach().cpu()[:, 0].tolist(),
-                            "layer_table": layer_table(model)}
+    record, _ = train_and_measure(build(config), config, _data(config, ctx), ctx, num_classes=len(HALF1))
     return record
-
-
-def _lowest(records: list[dict]) -> str | None:
-    """The row of the lowest mean validation loss among the compared rows."""
-    best = groups.ranked(records, "val_loss", compared)[:1]
-    return best[0][0] if best else None
 
 
 def rows(records: list[dict]) -> list[dict]:
@@ -84,9 +263,10 @@ def rows(records: list[dict]) -> list[dict]:
     for r in records:
         c = r["config"]
         row = {"name": c["name"], "seed": c["seed"], "change": c["change"], "conv": len(c["widths"]),
-               "dropout": c["dropout"], "optimizer": {"sgd": "SGD", "adam": "Adam", "rmsprop": "RMSprop"}[c["optimizer"]],
+               "dropout": c["dropout"], "optimizer": OPTIMIZER_NAMES[c["optimizer"]],
                "momentum": c["momentum"] if c["optimizer"] != "adam" else None, "l2": c["weight_decay"],
-               "lr": c["lr"], "batch": c["batch_size"], "epochs": c["epochs"], "seconds": r["seconds"]}
+               "lr": c["lr"], "bn": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no",
+               "epochs": len(r.get("history", [])) or None, "seconds": r["seconds"]}
         if "diverged" not in r:
             row.update({f"{s}_{m}": (100 if m == "acc" else 1) * r[s]["accuracy" if m == "acc" else "loss"]
                         for s in ("train", "val", "test") for m in ("loss", "acc")})
@@ -94,38 +274,49 @@ def rows(records: list[dict]) -> list[dict]:
     return out
 
 
-COLUMNS = (Column("name", "name"), Column("seed", "seed"), Column("what changed", "change"), Column("conv layers", "conv"),
+COLUMNS = (Column("name", "name"), Column("seed", "seed"), Column("conv layers", "conv"),
            Column("dropout", "dropout", "{:g}"), Column("optimizer", "optimizer"), Column("momentum", "momentum", "{:g}"),
-           Column("L2", "l2", "{:g}"), Column("learning rate", "lr", "{:g}"), Column("batch size", "batch"),
-           Column("epochs", "epochs"), Column("train loss", "train_loss", "{:.4f}"),
+           Column("L2", "l2", "{:g}"), Column("learning rate", "lr", "{:g}"), Column("batch norm", "bn"),
+           Column("mirroring", "flip"), Column("epochs run", "epochs"), Column("train loss", "train_loss", "{:.4f}"),
            Column("train acc %", "train_acc", "{:.2f}"), Column("val loss", "val_loss", "{:.4f}"),
            Column("val acc %", "val_acc", "{:.2f}"), Column("test loss", "test_loss", "{:.4f}"),
            Column("test acc %", "test_acc", "{:.2f}"), Column("seconds", "seconds", "{:.0f}"))
 
 
+def settings_words(c: dict) -> dict:
+    """A row's settings as the spec's table has them."""
+    return {"conv": str(len(c["widths"])), "dropout": number_words(c["dropout"]),
+            "optimizer": OPTIMIZER_NAMES[c["optimizer"]],
+            "momentum": "n/a" if c["optimizer"] == "adam" else number_words(c["momentum"]),
+            "L2": number_words(c["weight_decay"]), "lr": number_words(c["lr"]),
+            "BN": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no"}
+
+
 def describe(runs: list[dict], records: list[dict]) -> dict:
-    """What the row changed, and its validation accuracy minus the base's, paired by seed."""
-    c = runs[0]["config"]
-    base = groups.by_row(records).get("base")
-    out = {"what changed": c["change"]}
-    if base and groups.row_of(c) != "base" and compared(c):
-        d = groups.difference(base, runs, "val_acc")
-        out["minus base (CI)"] = (f"{d['mean']:+.2f}" if d["low"] is None else
-                                           f"{d['mean']:+.2f} ({d['low']:+.2f}, {d['high']:+.2f})"
-                                           + (" ≠0" if stats.excludes_zero(d) else ""))
-    return out
+    """The spec's columns: the change, whether it was kept, the settings (in one cell, to fit the
+    page), epochs run, and the training and test losses beside the engine's validation and test columns."""
+    step = next((s for s in path(records) if s["row"] == groups.row_of(runs[0]["config"])), {})
+    ran = sorted(len(r["history"]) for r in runs)
+    mean = lambda key, scale=1: stats.interval([scale * r[key[0]][key[1]] for r in runs])["mean"]  # noqa: E731
+    w = settings_words(runs[0]["config"])
+    return {"change": runs[0]["config"]["change"], "kept": "yes" if step.get("kept") else "no",
+            "settings": (f"{w['conv']} conv, dropout {w['dropout']}, {w['optimizer']}, momentum {w['momentum']}, "
+                         f"L2 {w['L2']}, lr {w['lr']}, BN {w['BN']}, flip {w['flip']}"),
+            "epochs run": f"{ran[0]}-{ran[-1]}" if ran[0] != ran[-1] else str(ran[0]),
+            "train loss / acc %": f"{mean(('train', 'loss')):.4f} / {mean(('train', 'accuracy'), 100):.2f}",
+            "test loss": f"{mean(('test', 'loss')):.4f}"}
 
 
 def network_words(config) -> str:
     """A variant's network in words computed from its configuration (VariantCNN's layers)."""
     return (f"{len(config['widths'])} conv layers ({', '.join(map(str, config['widths']))}; 3x3, "
-            f"{'batch norm, ' if config['batch_norm'] else ''}ReLU, 2x2 max-pool), dropout "
-            f"{number_words(config['dropout'])}, FC {config['hidden']}")
+            f"{'batch norm, ' if config['batch_norm'] else ''}ReLU, 2x2 max-pool after each of the first three), "
+            f"dropout {number_words(config['dropout'])}, FC {config['hidden']}, {len(HALF1)} outputs")
 
 
 def base_words(records: list[dict]) -> str:
     """The base row's network and training, in words computed from its configuration."""
-    base = [r["config"] for r in records if groups.row_of(r["config"]) == "base"]
+    base = [r["config"] for r in records if groups.row_of(r["config"]).startswith("0. ")]
     return f"Base: {network_words(base[0])}, {training_words(base[0])}." if base else "Base: not run."
 
 
@@ -133,20 +324,19 @@ def notes(results: dict) -> list[str]:
     records = planned(results)
     sizes = records[0].get("sizes", {}) if records else {}
     diverged = [r["config"]["name"] for r in records if "diverged" in r]
-    n_seeds = len({r["config"]["seed"] for r in records})
-    return ([f"Every variant: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
-             f"(each seed its own stratified {sizes.get('train', 0):,} training images, the same in every row, with "
-             f"the same initial weights wherever the network is the same, and the same batch order); {sizes.get('val', 0):,} "
-             f"validation and {sizes.get('test', 0):,} test images; the learning rate shown after a one-epoch warm-up, "
-             "divided by 10 after 2 epochs without a lower validation loss; the weights of the epoch with the lowest validation loss kept.",
-             f"Traded for time: {sizes.get('train', 0):,} training images per run, so that {n_seeds} seeds of every "
-             "row converge within the budget; accuracies are lower than a "
-             "full-data run's. The reference network (spec 000) runs one seed and is not ranked: it is shown for "
-             "its filters and layer table.",
+    return ([f"Fashion-MNIST-1: {', '.join(CLASSES[k] for k in HALF1)}, relabelled 0-4. Every variant: seeds "
+             f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} (each seed its own "
+             f"stratified {sizes.get('train', 0):,} training images, the same in every row, and the same batch "
+             f"order); {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; the weights of "
+             "the epoch with the lowest validation loss kept.",
+             "Made iteratively (spec 004 3.2.2): each candidate change is applied to the best network so far and "
+             "kept when its mean validation loss over the seeds is lower than the best so far's; kept = yes marks "
+             "the changes that stayed. A change that does not apply to the best so far (momentum to Adam) is "
+             "skipped.",
              base_words(records),
-             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). minus base: validation accuracy, the per-seed "
-             "difference's mean and 95 % interval; ≠0 where it excludes zero. Losses are plain cross-entropy in "
-             "evaluation mode, without the L2 term. * = the lowest mean validation loss."]
+             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). Losses are plain cross-entropy in "
+             "evaluation mode, without the L2 term (which enters only the gradients), so rows with and without L2 "
+             "compare. * = the lowest mean validation loss."]
             + ([f"Diverged (loss not finite): {', '.join(diverged)}."] if diverged else []))
 
 
@@ -154,46 +344,50 @@ def pages(results: dict) -> list[Page]:
     records = planned(results)
     first = {}
     for r in records:  # each row's first seed
-        first.setdefault(groups.row_of(r["config"]), r)
-    out = [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
-                figures.small_multiples_figure(
-                    "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
-                    "every variant's first seed, shared axes", {row: r.get("history", []) for row, r in first.items()},
-                    _lowest(records)))]
-    reference = next((r for r in records if r["config"]["network"] == "reference" and "extras" in r), None)
-    if reference:
-        out.append(Page("reference_filters", "Spec 000, reference network", "its 64 first-layer filters",
-                        plotting.kernel_grid_figure(np.asarray(reference["extras"]["first_filters"]),
-                                                 "Reference network: the 64 3x3 filters of conv1, each scaled "
-                                                 "to its own range")))
-        out.append(Page("reference_layers", "Spec 000, reference network", "its layer table",
-                        plotting.layer_table_figure("Reference network (spec 000)", reference["extras"]["layer_table"], "")))
-    return out
+        if "history" in r:
+            first.setdefault(groups.row_of(r["config"]), r)
+    best = groups.ranked(records, "val_loss")[:1]
+    inspected = results.get("finish", {}).get("inspected")
+    maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of {inspected['row']}",
+                 figures.feature_maps_figure(f"Feature maps of {inspected['row']} (seed {inspected['seed']})",
+                                             inspected["examples"], inspected["classes"], layer["layer"], layer["maps"],
+                                             [channel_reading(c, inspected["classes"]) for c in layer["channels"]]))
+            for layer in (inspected or {}).get("layers", [])]
+    return [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
+                 figures.small_multiples_figure(
+                     "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
+                     "every variant's first seed, shared axes", {row: r["history"] for row, r in first.items()},
+                     best[0][0] if best else None))] + maps
 
 
 def headline(results: dict) -> list[str]:
+    """The path the iterations took, with the verdict of each kept change against the best before it."""
     records = planned(results)
-    rows = groups.by_row(records)
-    out = [groups.best_line(records, "val_loss", compared)]
-    if "base" in rows:
-        detected = []
-        for row, runs in rows.items():
-            if row != "base" and compared(runs[0]["config"]):
-                d = groups.difference(rows["base"], runs, "val_acc")
-                if stats.excludes_zero(d):
-                    detected.append(f"{row} {d['mean']:+.2f}")
-        out.append(f"validation accuracy against the base, paired by seed: the 95 % interval excludes zero for "
-                   f"{len(detected)} of {sum(compared(r[0]['config']) for r in rows.values()) - 1} variants"
-                   + (f" ({', '.join(detected)} points)" if detected else "")
-                   + "; for the others no difference was detected at this budget")
+    steps = [s for s in path(records) if "runs" in s]
+    if not steps:
+        return []
+    out = [groups.best_line(records, "val_loss")]
+    kept = []
+    for s in steps[1:]:
+        if s["kept"]:
+            before = next(x for x in steps if x["row"] == s["against"])
+            d = groups.difference(before["runs"], s["runs"], "val_loss")
+            kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
+                        + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
+                        + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
+    tried = len(steps) - 1
+    out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
+               + (": " + "; ".join(kept) if kept else "") + ".")
     return out
 
 
 class Variants(Study):
-    name, spec, measure = "variants", "Spec 004 3.2 / 000", "val_loss"
-    title = "A base CNN and variants, one change at a time"
+    name, spec, measure = "variants", "Spec 004 3.2", "val_loss"
+    title = "A base CNN and nine or more variants made iteratively on Fashion-MNIST-1"
     columns = COLUMNS
-    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    plan, extend, run, rows, pages = (staticmethod(plan), staticmethod(extend), staticmethod(run), staticmethod(rows),
+                                      staticmethod(pages))
+    finish = staticmethod(finish)
     notes, headline = staticmethod(notes), staticmethod(headline)
     compared, describe = staticmethod(compared), staticmethod(describe)
 

@@ -1,0 +1,71 @@
+"""What a network's layers respond to: the output of every ReLU for a batch of images, and
+where on the garment a channel's response falls (the background, the garment's outline or
+its interior). Shared by the hand-in's question 9 and the studies' feature-map inspection."""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fmnist.core.device import to_device
+from fmnist.core.training import EVAL_BATCH
+
+
+def stages(model: nn.Module, x: torch.Tensor, device, batch_size: int = EVAL_BATCH) -> list[tuple[str, torch.Tensor]]:
+    """The input and the output of every ReLU, in forward order (features, then the hidden
+    fully connected layers), in evaluation mode and for the image as it is (no flip averaging)."""
+    model.eval()
+    outputs: dict[str, list] = {"input": []}
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            h = to_device(x[i:i + batch_size], device)
+            outputs["input"].append(h.cpu())
+            for part in (model.features, model.classifier):
+                for name, layer in part.named_children():
+                    h = layer(h)
+                    if isinstance(layer, nn.ReLU):
+                        outputs.setdefault(name, []).append(h.cpu().clone())
+    return [(name, torch.cat(chunks)) for name, chunks in outputs.items()]
+
+
+GARMENT = -0.8  # a pixel above this (about 25 of 255) is garment, not the black background
+REGIONS = ("background", "outline", "interior")
+
+
+def regions(images: torch.Tensor) -> torch.Tensor:
+    """(N, 28, 28) images -> (N, 3, 28, 28) masks of REGIONS: the background, the garment's
+    outline (garment pixels with a background pixel among their 8 neighbours) and its interior."""
+    garment = (images > GARMENT).float()[:, None]
+    interior = -F.max_pool2d(-F.pad(garment, (1, 1, 1, 1), value=0.0), 3, stride=1)  # all 9 pixels garment
+    return torch.cat([1 - garment, garment - interior, interior], dim=1)
+
+
+def response_shares(maps: torch.Tensor, images: torch.Tensor) -> dict:
+    """Where a channel responds: maps (N, h, w) of one channel, each value spread over the
+    pixels it stands for, against the REGIONS of images (N, 28, 28). Returns each region's
+    share of the total response and of the pixels (None where the channel never responds)."""
+    up = F.interpolate(maps[:, None].float().clamp(min=0), size=images.shape[-2:], mode="nearest")  # (N, 1, 28, 28)
+    masks = regions(images)
+    total = float(up.sum())
+    response = {r: float((up * masks[:, k:k + 1]).sum()) / total if total > 0 else None for k, r in enumerate(REGIONS)}
+    area = {r: float(masks[:, k].mean()) for k, r in enumerate(REGIONS)}
+    return {"response": response, "area": area}
+
+
+FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels
+SHUNNED = 0.3  # ... and a region they are nearly silent on at most this multiple
+REGION_WORDS = {"background": "the black background", "outline": "the garment's outline",
+                "interior": "the garment's interior"}
+
+
+def favoured(shares: dict) -> str | None:
+    """The region whose share of a response most exceeds its share of the pixels, if it gets
+    FAVOURED times that share; None when no region does."""
+    response, area = shares["response"], shares["area"]
+    region = max((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
+    return region if response[region] / area[region] >= FAVOURED else None
+
+
+def shunned(shares: dict) -> str | None:
+    """The region that gets at most SHUNNED times its share of the pixels in a response, if any."""
+    response, area = shares["response"], shares["area"]
+    region = min((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
+    return region if response[region] / area[region] <= SHUNNED else None
