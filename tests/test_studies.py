@@ -111,6 +111,12 @@ def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir,
     assert "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, " \
            "ceiling 1 epoch, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
     assert all("(not converged: " in c["verdict"] for c in results["finish"]["comparisons"].values())
+    # another plan (seeds 1 and 2): seed 1's runs are kept, seed 0's dropped once it finishes
+    assert experiments.main(["locality", "--quick", "--seed", "1", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0
+    again = json.loads((out / "experiments" / "locality" / "results.json").read_text())
+    assert set(again["runs"]) == set(again["plan"]) and len(again["runs"]) == 8
+    assert sorted({r["config"]["seed"] for r in again["runs"].values()}) == [1, 2]
+    assert all(again["runs"][k] == results["runs"][k] for k in again["runs"] if k in results["runs"])
 
 
 def test_a_run_configuration_is_typed_and_keyed_like_the_dict_it_is_saved_as():

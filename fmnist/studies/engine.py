@@ -246,7 +246,12 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
                    if run_key(c) not in results["plan"]]:  # an iterative study's next step, from what is in
         results["plan"] += [run_key(c) for c in more]
         save_results(results, path)
-        _run_all(study, ctx, results, path, more, log, time.perf_counter())
+        _run_all(study, ctx, results, path, more, log, time.perf_counter(), first=False)
+    stale = [k for k in results["runs"] if k not in results["plan"]]
+    for k in stale:  # results.json keeps the runs of its last plan (the earlier ones are in git)
+        results["runs"].pop(k)
+    if stale:
+        log(f"{study.name}: {len(stale)} run{'s' if len(stale) != 1 else ''} of an earlier plan dropped from results.json")
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
@@ -255,8 +260,10 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
 
 
-def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float) -> None:
-    """Run the configs not finished yet by today's code (each saved as it finishes)."""
+def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float,
+             first: bool = True) -> None:
+    """Run the configs not finished yet by today's code (each saved as it finishes); the first
+    call of a study says beforehand how long it will take."""
     keys = [run_key(c) for c in configs]
     prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
     stale = [c["name"] for k, c in zip(keys, configs)
@@ -270,7 +277,7 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
     if stale:
         log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
             f"ran ({_names(stale)})")
-    if len(todo) > 1 and not ctx.options.quick:
+    if first and len(todo) > 1 and not ctx.options.quick:
         log(estimate(study, ctx, todo))
     for n, (key, record) in enumerate(execute(study, ctx, todo), start=1):
         config = dict(next(c for k, c in todo if k == key))
