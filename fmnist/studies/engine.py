@@ -296,8 +296,8 @@ TYPICAL_EPOCHS = 20  # what a run under the stop rule usually takes, for the est
 
 
 def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> str:
-    """The study's time on this machine, estimated before it starts from one timed epoch of its
-    middle run among those that leave no files (trained here and thrown away)."""
+    """The study's time on this machine, estimated before it starts from the second of two timed
+    epochs of its middle run among those that leave no files (trained here and thrown away)."""
     plain = [c for _, c in todo if not study.files(c)] or [c for _, c in todo]
     config = plain[len(plain) // 2]  # the middle one: a sweep's runs grow with their fraction
     jobs, threads = jobs_and_threads(ctx.options)
@@ -305,16 +305,18 @@ def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> s
     torch.set_num_threads(threads)
     try:
         began = time.perf_counter()
-        record = study.run(config.but(epochs=1, patience=1, name=config.name + " (timing)"), ctx)
+        record = study.run(config.but(epochs=2, patience=2, name=config.name + " (timing)"), ctx)
         whole = time.perf_counter() - began
     except Diverged:
-        return f"{study.name}: no estimate (the timing epoch diverged)"
+        return f"{study.name}: no estimate (the timing epochs diverged)"
     finally:
         torch.set_num_threads(before)
-    epoch = record["history"][0]["seconds"] if record.get("history") else whole
+    history = record.get("history") or [{"seconds": whole / 2}] * 2
+    epoch = history[-1]["seconds"]  # the second epoch: the first also pays for warming up
+    scoring = max(0.0, whole - sum(e["seconds"] for e in history))
     least = config["patience"] + 1 if "patience" in config else config["epochs"]
-    per = lambda epochs: (whole - epoch + epoch * epochs) * len(todo) / jobs  # noqa: E731
-    return (f"{study.name}: one epoch of {config.name} took {epoch:.1f} s here and its scoring {whole - epoch:.1f} s, "
+    per = lambda epochs: (scoring + epoch * epochs) * len(todo) / jobs  # noqa: E731
+    return (f"{study.name}: an epoch of {config.name} took {epoch:.1f} s here and its scoring {scoring:.1f} s, "
             f"so the {len(todo)} "
             f"runs take at least {clock(per(least))} with {jobs} job{'s' if jobs > 1 else ''}"
             + (f", about {clock(per(TYPICAL_EPOCHS))} if runs stop after {TYPICAL_EPOCHS} epochs" if "patience" in config
