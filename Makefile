@@ -1,7 +1,7 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF (kernel_vis.py writes it).
 # make test: the test suite (CPU, no network, synthetic data).
 # make analyze: after make run, what the networks learned (analysis.pdf).
-# make experiments: every study of experiments.py (experiments.pdf; each study within 5x make run's time).
+# make experiments: every study of experiments.py (experiments.pdf; each converges within 10x make run's time on 2 cores).
 # make reports: one report per spec (report_000/001/003/004.pdf) from what the others wrote; trains nothing.
 PYTHON ?= python3
 VENV := .venv

@@ -111,6 +111,12 @@ def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir,
     assert "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, " \
            "ceiling 1 epoch, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
     assert all("(not converged: " in c["verdict"] for c in results["finish"]["comparisons"].values())
+    # another plan (seeds 1 and 2): seed 1's runs are kept, seed 0's dropped once it finishes
+    assert experiments.main(["locality", "--quick", "--seed", "1", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0
+    again = json.loads((out / "experiments" / "locality" / "results.json").read_text())
+    assert set(again["runs"]) == set(again["plan"]) and len(again["runs"]) == 8
+    assert sorted({r["config"]["seed"] for r in again["runs"].values()}) == [1, 2]
+    assert all(again["runs"][k] == results["runs"][k] for k in again["runs"] if k in results["runs"])
 
 
 def test_a_run_configuration_is_typed_and_keyed_like_the_dict_it_is_saved_as():
@@ -166,17 +172,17 @@ def test_the_estimate_before_a_study_times_one_epoch_and_scales_it(monkeypatch):
 
         def run(self, config, ctx):
             seen.append(config)
-            return {"history": [{"seconds": 2.0}]}  # what the one epoch took; the rest of the call is scoring
+            return {"history": [{"seconds": 5.0}, {"seconds": 2.0}]}  # the first epoch warms up; the rest is scoring
 
-    clock = iter([100.0, 103.0])  # the call took 3 s: 2 s the epoch, 1 s the scoring
+    clock = iter([100.0, 108.0])  # the call took 8 s: 5 + 2 s the epochs, 1 s the scoring
     monkeypatch.setattr(engine.time, "perf_counter", lambda: next(clock))
     monkeypatch.setattr(engine, "cores", lambda: 2)
     todo = [(str(s), RunConfig(study="timed", name=f"a seed {s}", seed=s, epochs=60, patience=5)) for s in range(4)]
     ctx = dataclasses.make_dataclass("Ctx", ["options"])(Options())
     line = engine.estimate(Timed(), ctx, todo)
-    assert seen[0]["epochs"] == 1 and seen[0]["name"] == "a seed 2 (timing)"
+    assert seen[0]["epochs"] == 2 and seen[0]["name"] == "a seed 2 (timing)"
     # 4 runs, one job: at least 4 x (1 + 2 x 6) = 52 s; at 20 epochs 4 x (1 + 2 x 20) = 164 s
-    assert line == ("timed: one epoch of a seed 2 took 2.0 s here and its scoring 1.0 s, so the 4 runs take at least "
+    assert line == ("timed: an epoch of a seed 2 took 2.0 s here and its scoring 1.0 s, so the 4 runs take at least "
                     "52 s with 1 job, about 2.7 min if runs stop after 20 epochs; the lines below update it as runs "
                     "finish")
 

@@ -99,6 +99,8 @@ def test_a_claim_across_every_setting_needs_every_interval():
     ahead = {f: stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 3.1, 2: 3.9}) for f in ("5%", "10%", "20%", "50%", "100%")}
     assert stats.across(ahead, "A", "B").startswith("B ahead of A at every one of the 5 settings")
     assert "5 of 5 favour B, p = 0.062" in stats.across(ahead, "A", "B")  # 2 / 2**5, by hand
+    many = {f"{k}%": d for k, d in enumerate([ahead["5%"]] * 20)}
+    assert "20 of 20 favour B, p = 1.9e-06" in stats.across(many, "A", "B")  # 2 / 2**20: not rounded to 0
     ahead["100%"] = stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 1.0, 2: 3.1})
     assert stats.across(ahead, "A", "B").startswith("B ahead at 4 and A ahead at 0 of 5 settings")
 

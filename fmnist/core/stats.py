@@ -90,7 +90,7 @@ def across(diffs: dict, a: str, b: str, unit: str = " points") -> str:
     behind = [k for k, d in diffs.items() if excludes_zero(d) and d["high"] < 0]
     test = sign_test([d["mean"] for d in values])
     sign = (f"sign test over the {len(values)} settings' mean differences: {test['positive']} of {test['n']} "
-            f"favour {b}, p = {test['p']:.3f}")
+            f"favour {b}, " + (f"p = {test['p']:.3f}" if test["p"] >= 0.001 else f"p = {test['p']:.1e}"))
     if values and len(ahead) == len(values):
         return f"{b} ahead of {a} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
     if values and len(behind) == len(values):

@@ -246,7 +246,12 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
                    if run_key(c) not in results["plan"]]:  # an iterative study's next step, from what is in
         results["plan"] += [run_key(c) for c in more]
         save_results(results, path)
-        _run_all(study, ctx, results, path, more, log, time.perf_counter())
+        _run_all(study, ctx, results, path, more, log, time.perf_counter(), first=False)
+    stale = [k for k in results["runs"] if k not in results["plan"]]
+    for k in stale:  # results.json keeps the runs of its last plan (the earlier ones are in git)
+        results["runs"].pop(k)
+    if stale:
+        log(f"{study.name}: {len(stale)} run{'s' if len(stale) != 1 else ''} of an earlier plan dropped from results.json")
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
@@ -255,8 +260,10 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     return results, write_outputs(study, results, ctx.folder, dpi=60 if ctx.options.quick else 110)
 
 
-def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float) -> None:
-    """Run the configs not finished yet by today's code (each saved as it finishes)."""
+def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: list[dict], log, start: float,
+             first: bool = True) -> None:
+    """Run the configs not finished yet by today's code (each saved as it finishes); the first
+    call of a study says beforehand how long it will take."""
     keys = [run_key(c) for c in configs]
     prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
     stale = [c["name"] for k, c in zip(keys, configs)
@@ -270,7 +277,7 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
     if stale:
         log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
             f"ran ({_names(stale)})")
-    if len(todo) > 1 and not ctx.options.quick:
+    if first and len(todo) > 1 and not ctx.options.quick:
         log(estimate(study, ctx, todo))
     for n, (key, record) in enumerate(execute(study, ctx, todo), start=1):
         config = dict(next(c for k, c in todo if k == key))
@@ -289,8 +296,8 @@ TYPICAL_EPOCHS = 20  # what a run under the stop rule usually takes, for the est
 
 
 def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> str:
-    """The study's time on this machine, estimated before it starts from one timed epoch of its
-    middle run among those that leave no files (trained here and thrown away)."""
+    """The study's time on this machine, estimated before it starts from the second of two timed
+    epochs of its middle run among those that leave no files (trained here and thrown away)."""
     plain = [c for _, c in todo if not study.files(c)] or [c for _, c in todo]
     config = plain[len(plain) // 2]  # the middle one: a sweep's runs grow with their fraction
     jobs, threads = jobs_and_threads(ctx.options)
@@ -298,16 +305,18 @@ def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> s
     torch.set_num_threads(threads)
     try:
         began = time.perf_counter()
-        record = study.run(config.but(epochs=1, patience=1, name=config.name + " (timing)"), ctx)
+        record = study.run(config.but(epochs=2, patience=2, name=config.name + " (timing)"), ctx)
         whole = time.perf_counter() - began
     except Diverged:
-        return f"{study.name}: no estimate (the timing epoch diverged)"
+        return f"{study.name}: no estimate (the timing epochs diverged)"
     finally:
         torch.set_num_threads(before)
-    epoch = record["history"][0]["seconds"] if record.get("history") else whole
+    history = record.get("history") or [{"seconds": whole / 2}] * 2
+    epoch = history[-1]["seconds"]  # the second epoch: the first also pays for warming up
+    scoring = max(0.0, whole - sum(e["seconds"] for e in history))
     least = config["patience"] + 1 if "patience" in config else config["epochs"]
-    per = lambda epochs: (whole - epoch + epoch * epochs) * len(todo) / jobs  # noqa: E731
-    return (f"{study.name}: one epoch of {config.name} took {epoch:.1f} s here and its scoring {whole - epoch:.1f} s, "
+    per = lambda epochs: (scoring + epoch * epochs) * len(todo) / jobs  # noqa: E731
+    return (f"{study.name}: an epoch of {config.name} took {epoch:.1f} s here and its scoring {scoring:.1f} s, "
             f"so the {len(todo)} "
             f"runs take at least {clock(per(least))} with {jobs} job{'s' if jobs > 1 else ''}"
             + (f", about {clock(per(TYPICAL_EPOCHS))} if runs stop after {TYPICAL_EPOCHS} epochs" if "patience" in config

@@ -48,9 +48,10 @@ def stop_rule(ctx: Context) -> dict:
             "patience": PATIENCE, "schedule": "plateau"}
 
 
-def epochs(ctx: Context, default: int) -> int:
-    """A fixed number of epochs (a study that varies the epochs themselves): --epochs, else `default`."""
-    return ctx.options.epochs or (1 if ctx.options.quick else default)
+def epochs(ctx: Context, fixed: int) -> int:
+    """A row's fixed number of epochs (the settings study varies the epochs themselves; --epochs
+    sets the ceiling of the converging rows, not these); --quick: 1."""
+    return 1 if ctx.options.quick else fixed
 
 
 def seeds(ctx: Context) -> list[int]:
