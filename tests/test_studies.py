@@ -213,3 +213,34 @@ def test_the_feature_map_sentences_follow_the_measurements():
     assert variants.inspection_words({**inspected, "layers": [first, deep]})[-1].startswith(
         "From relu1 to relu2 the channels tied to one class go from 0 to 2 of 2: the deeper maps are more specific")
     assert "are not more specific" in variants.inspection_words({**inspected, "layers": [deep, first]})[-1]
+
+
+def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
+    from fmnist.studies import engine
+    calls = []
+
+    class Chain(engine.Study):
+        name, spec, title = "chain", "test", "an upstream run and two others"
+        ceiling = 3
+
+        def plan(self, ctx):
+            return [RunConfig(study="chain", name="up", kind="upstream", epochs=self.ceiling, seed=0),
+                    RunConfig(study="chain", name="from up", upstream="up", epochs=1, seed=0),
+                    RunConfig(study="chain", name="alone", epochs=1, seed=0)]
+
+        def run(self, config, ctx):
+            calls.append(config["name"])
+            return {"val": {"loss": 0.5, "accuracy": 0.8}, "test": {"loss": 0.5, "accuracy": 0.8},
+                    "history": [{}], "best_epoch": 1}
+
+        def rows(self, records):
+            return [{} for _ in records]
+
+    study = Chain()
+    ctx = engine.Context(Options(quick=True), {"files": None}, torch.device("cpu"), tmp_path / "chain")
+    engine.run_study(study, ctx, log=lambda line: None)
+    assert calls == ["up", "from up", "alone"]
+    study.ceiling = 5  # the upstream run's configuration changes: it and the run that starts from it are redone
+    calls.clear()
+    engine.run_study(study, ctx, log=lambda line: None)
+    assert calls == ["up", "from up"]

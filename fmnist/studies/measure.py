@@ -41,10 +41,10 @@ def per_class(ctx: Context, default: int | None) -> int | None:
     return None if ctx.options.budget == "spec" and not ctx.options.quick else default
 
 
-def stop_rule(ctx: Context) -> dict:
-    """The fields of a converging run: epoch ceiling (--epochs, else CEILING; --quick: QUICK_CEILING),
+def stop_rule(ctx: Context, ceiling: int = CEILING) -> dict:
+    """The fields of a converging run: epoch ceiling (--epochs, else `ceiling`; --quick: QUICK_CEILING),
     patience and schedule."""
-    return {"epochs": ctx.options.epochs or (QUICK_CEILING if ctx.options.quick else CEILING),
+    return {"epochs": ctx.options.epochs or (QUICK_CEILING if ctx.options.quick else ceiling),
             "patience": PATIENCE, "schedule": "plateau"}
 
 
