@@ -226,10 +226,16 @@ def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
         def plan(self, ctx):
             return [RunConfig(study="chain", name="up", kind="upstream", epochs=self.ceiling, seed=0),
                     RunConfig(study="chain", name="from up", upstream="up", epochs=1, seed=0),
+                    RunConfig(study="chain", name="beside up", upstream="up", epochs=1, seed=0),  # starts afresh
                     RunConfig(study="chain", name="alone", epochs=1, seed=0)]
+
+        def files(self, config):  # what a finished run needs: the upstream's weights, for the run from them
+            return ["up.pth"] if config["name"] in ("up", "from up") else []
 
         def run(self, config, ctx):
             calls.append(config["name"])
+            if config["name"] == "up":
+                (ctx.folder / "up.pth").write_text("weights")
             return {"val": {"loss": 0.5, "accuracy": 0.8}, "test": {"loss": 0.5, "accuracy": 0.8},
                     "history": [{}], "best_epoch": 1}
 
@@ -239,7 +245,7 @@ def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
     study = Chain()
     ctx = engine.Context(Options(quick=True), {"files": None}, torch.device("cpu"), tmp_path / "chain")
     engine.run_study(study, ctx, log=lambda line: None)
-    assert calls == ["up", "from up", "alone"]
+    assert calls == ["up", "from up", "beside up", "alone"]
     study.ceiling = 5  # the upstream run's configuration changes: it and the run that starts from it are redone
     calls.clear()
     engine.run_study(study, ctx, log=lambda line: None)

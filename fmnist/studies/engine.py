@@ -272,7 +272,8 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
                          and all((ctx.folder / f).is_file() for f in study.files(c)))
     todo = [(k, c) for k, c in zip(keys, configs) if not done(k, c)]
     redone = {c["name"] for _, c in todo}  # a run that starts from one being (re)done now is redone too
-    todo += [(k, c) for k, c in zip(keys, configs) if c.get("upstream") in redone and (k, c) not in todo]
+    todo += [(k, c) for k, c in zip(keys, configs)
+             if c.get("upstream") in redone and study.files(c) and (k, c) not in todo]
     todo.sort(key=lambda kc: keys.index(kc[0]))
     kept = [c["name"] for k, c in zip(keys, configs) if done(k, c)]
     log(f"{study.name}: {len(configs)} runs" + (f"; {len(kept)} finished earlier are kept ({_names(kept)}); "
