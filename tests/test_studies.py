@@ -200,13 +200,13 @@ def test_the_feature_map_sentences_follow_the_measurements():
     dead = _channel(2, {"background": None, "outline": None, "interior": None}, [0, 0, 0, 0, 0])
     layer = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, even, dead]}
     text = variants.layer_reading(layer, classes)
-    assert text == ("relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favour the garment's outline; "
-                    "1 favour no region; 1 never respond; tied to one class (its mean response on that class at least "
+    assert text == ("relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
+                    "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
                     "1.5 times its mean over the classes): channel 0 (Trouser, 2.5x).")
     assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.5x its mean"
     assert variants.channel_reading(dead, classes) == "silent on every image"
     layer["channels"] = [even]
-    assert variants.layer_reading(layer, classes).endswith("1 favour no region; none responds 1.5 times its mean to one class.")
+    assert variants.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to one class.")
     first = {"layer": "relu1", "side": 28, "zeros": 0.5, "channels": [even, even]}
     deep = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, outline]}
     inspected = {"row": "3. x", "seed": 0, "val_loss": 0.2, "run_val_loss": 0.2, "images": 500, "classes": classes}

@@ -55,7 +55,7 @@ def conv_net_target(src) -> str:
         return ""
     acc = 100 * cnn["test"]["accuracy"]
     return (f"\nWithin the spec's limits (at most 5 conv and 3 fully connected layers), the hand-in's Conv_Net "
-            f"(3 conv, 2 fully connected layers, {cnn['parameters']:,} parameters), trained by fashionmnist.py on all "
+            f"(3 conv, 2 fully connected layers, {cnn['parameters']['total']:,} parameters), trained by fashionmnist.py on all "
             f"{src.metrics.get('sizes', {}).get('train', 55000):,} training images, reaches {acc:.2f}% on the test set: "
             f"{abs(acc - TARGET):.2f} points {'above' if acc >= TARGET else 'below'} the 96 % target.")
 

@@ -19,10 +19,10 @@ NOTE_LINE = 8 * 1.2 / 72  # inches per line of the 8-pt notes
 
 
 def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> list[Figure]:
-    """A study's table across the page, each long cell wrapped, with its notes underneath; the
-    notes that do not fit flow onto text pages after it."""
+    """A study's table across the page, each long cell wrapped, with its notes underneath; rows
+    that do not fit go on to further pages (the header repeated), and the notes that do not fit
+    flow onto text pages after the last."""
     width, height = PAGE_INCHES
-    wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
     labels = [textwrap.fill(c, 11) for c in columns]
     for limit in range(CELL_CHARS, 7, -1):  # a table too wide for the page wraps its cells shorter
         cells = [[textwrap.fill(str(v), limit) for v in row] for row in rows]
@@ -30,7 +30,31 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
                  for i, label in enumerate(labels)]  # each column as wide as its longest line
         if sum(chars) <= TABLE_CHARS:
             break
-    lines = [max(t.count("\n") + 1 for t in row) for row in [labels] + cells]
+    tall = lambda row: LINE * max(t.count("\n") + 1 for t in row) + 0.08  # noqa: E731  (inches)
+    axes_height = height - 1.4
+    parts, part, used = [], [], tall(labels)
+    for i, row in enumerate(cells):  # rows in runs that fit under the header
+        if part and used + tall(row) > axes_height - 0.3:
+            parts.append(part)
+            part, used = [], tall(labels)
+        part.append(i)
+        used += tall(row)
+    parts.append(part)
+    figs = []
+    for n, part in enumerate(parts, start=1):
+        last = n == len(parts)
+        fig, rest = _table_page(f"{title}" + (f" (rows {part[0] + 1}-{part[-1] + 1} of {len(rows)})" if len(parts) > 1
+                                                else ""), labels, [cells[i] for i in part], [rows[i] for i in part],
+                                chars, notes if last else [], tall, title)
+        figs += [fig] + rest
+    return figs
+
+
+def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: list[list[str]], chars: list[int],
+                notes: list[str], tall, table_title: str) -> tuple[Figure, list[Figure]]:
+    """One page of a table, its notes under it; returns it and the text pages the notes flow onto."""
+    width, height = PAGE_INCHES
+    wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
     fig = Figure(figsize=PAGE_INCHES)
     axes_height = height - 1.4
     ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, axes_height / height])
@@ -40,16 +64,17 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
                      colWidths=[span * c / sum(chars) for c in chars])
     table.auto_set_font_size(False)
     table.set_fontsize(8)
+    heights = [tall(labels)] + [tall(row) for row in cells]
     for (r, c), cell in table.get_celld().items():
-        cell.set_height((LINE * lines[r] + 0.08) / axes_height)
-    for col in range(len(columns)):
+        cell.set_height(heights[r] / axes_height)
+    for col in range(len(labels)):
         table[0, col].set_text_props(fontweight="bold")
         table[0, col].set_facecolor("#eeeeee")
     for r, row in enumerate(rows, start=1):
         if any(str(v).endswith(" *") for v in row):  # the marked row
-            for col in range(len(columns)):
+            for col in range(len(labels)):
                 table[r, col].set_facecolor("#fff3c4")
-    used = sum(LINE * n + 0.08 for n in lines) + 0.2  # inches, down to the notes
+    used = sum(heights) + 0.2  # inches, down to the notes
     room = max(1, int((axes_height - used) / NOTE_LINE))
     if len(wrapped) > room:  # the last line that fits says where the rest went
         here, rest = wrapped[:room - 1] + ["(the notes continue on the next page)"], wrapped[room - 1:]
@@ -58,7 +83,7 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
     ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8, family="monospace",
             transform=ax.transAxes)
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
-    return [fig] + (pages.text_pages(f"{title}: notes", rest) if rest else [])
+    return fig, (pages.text_pages(f"{table_title}: notes", rest) if rest else [])
 
 
 def curves_figure(title: str, histories: dict) -> Figure:
@@ -84,6 +109,13 @@ def curves_figure(title: str, histories: dict) -> Figure:
     return fig
 
 
+def log_ticks(values) -> tuple:
+    """Where a log axis over `values` puts its labelled ticks in each decade: 1, 2 and 5 over up to
+    two decades, 1 alone over more (small panels would have their labels collide)."""
+    finite = [v for v in values if v is not None and math.isfinite(v) and v > 0]
+    return (1, 2, 5) if not finite or math.log10(max(finite) / min(finite)) <= 2 else (1,)
+
+
 def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     """Training and validation loss per epoch, one panel per run (name -> epochs), shared axes."""
     rows, cols = grid_shape(len(runs))
@@ -91,9 +123,10 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     fig = Figure(figsize=(width, height))  # a fixed layout: the layout solver would cost seconds here
     axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
     fig.subplots_adjust(left=1.1 / width, right=1 - 0.4 / width, bottom=0.8 / height, top=1 - 1.5 / height,
-                        wspace=0.08, hspace=0.4)
+                        wspace=0.08, hspace=0.6)
     finite = [v for epochs in runs.values() for e in epochs for v in (e["train_loss"], e["val_loss"])
-              if v is not None and math.isfinite(v)]
+              if v is not None and math.isfinite(v) and v > 0]
+    subs = log_ticks(finite)
     for ax, (name, epochs) in zip(axes, runs.items()):
         x = [e["epoch"] for e in epochs]
         ax.plot(x, [e["train_loss"] for e in epochs], "--", color="tab:blue", label="training")
@@ -102,7 +135,7 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
                      fontweight="bold" if name == best else "normal")
         ax.grid(alpha=0.3)
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))  # 0.2, 0.5, 1, 2: plain numbers, no 10^x
+        ax.yaxis.set_major_locator(LogLocator(subs=subs))  # 0.2, 0.5, 1, 2: plain numbers, no 10^x
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
@@ -178,30 +211,35 @@ def cost_ratio_figure(layers: list[dict]) -> Figure:
 
 
 def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
-    """One panel per metric against the fraction of labelled data (log scale), a line per
-    start: the mean over seeds, bars from the lowest to the highest seed, each seed a dot.
-    `metrics`: (label, {start: {fraction %: [value per seed]}})."""
+    """One panel per metric against the fraction of labelled data, a line per start: the mean
+    over seeds, bars from the lowest to the highest seed, each seed a dot. A few fractions spread
+    over decades go on a log scale; many evenly spaced ones (spec 004's 5, 10, ..., 100 %) on a
+    linear one, every other labelled. `metrics`: (label, {start: {fraction %: [value per seed]}})."""
     fig = Figure(figsize=(15, 4.8), layout="constrained")
     axes = fig.subplots(1, len(metrics))
+    every = sorted({f for _, series in metrics for values in series.values() for f in values})
+    linear = len(every) > 6
     for ax, (label, series) in zip(axes, metrics):
         for k, (start, values) in enumerate(series.items()):
             fractions = sorted(values)
             means = np.array([np.mean(values[f]) for f in fractions])
             low = means - np.array([min(values[f]) for f in fractions])
             high = np.array([max(values[f]) for f in fractions]) - means
-            shift = 1 + 0.02 * (2 * k - 1)  # side by side, so the bars do not hide each other
-            ax.errorbar(np.array(fractions) * shift, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}",
+            side = 2 * k - 1  # side by side, so the bars do not hide each other
+            x = np.array(fractions) + 0.6 * side if linear else np.array(fractions) * (1 + 0.02 * side)
+            ax.errorbar(x, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}",
                         label=f"{start} start (mean; bars: seed range)")
-            for f in fractions:
-                ax.scatter([f * shift] * len(values[f]), values[f], s=10, color=f"C{k}", alpha=0.5, zorder=3)
-        ax.set_xscale("log")
-        ticks = sorted({f for values in series.values() for f in values})
+            for f, xf in zip(fractions, x):
+                ax.scatter([xf] * len(values[f]), values[f], s=10, color=f"C{k}", alpha=0.5, zorder=3)
+        if not linear:
+            ax.set_xscale("log")
+        ticks = every[1::2] if linear else every
         ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
         ax.minorticks_off()
         ax.set_title(label, fontsize=11)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.supxlabel("labelled Fashion-MNIST-1 training images used (%, log scale)", fontsize=10)
+    fig.supxlabel(f"labelled Fashion-MNIST-1 training images used (%{'' if linear else ', log scale'})", fontsize=10)
     fig.suptitle(title, fontsize=11)
     return fig
 
@@ -339,7 +377,8 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
             ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=f"C{k}", ms=3, label=f"{start}: validation")
         ax.set_title(f"{fraction} of the labelled images", fontsize=9)
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 3, 5, 7)))
+        ax.yaxis.set_major_locator(LogLocator(subs=log_ticks([e[k] for panel in curves.values() for epochs in panel.values()
+                                                             for e in epochs for k in ("train_loss", "val_loss")])))
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

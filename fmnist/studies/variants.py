@@ -200,7 +200,8 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
     for c in live:
         region = favoured(c["shares"])
         counts[region or "none"] = counts.get(region or "none", 0) + 1
-    where = "; ".join(f"{n} favour {REGION_WORDS[r]}" if r != "none" else f"{n} favour no region"
+    verb = lambda n: "favours" if n == 1 else "favour"  # noqa: E731
+    where = "; ".join(f"{n} {verb(n)} {REGION_WORDS[r]}" if r != "none" else f"{n} {verb(n)} no region"
                       for r, n in sorted(counts.items(), key=lambda item: -item[1]))
     tied = []
     for c in live:
@@ -210,7 +211,7 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
             tied.append(f"channel {c['channel']} ({classes[top]}, {c['per_class'][top] / mean:.1f}x)")
     silent = len(chans) - len(live)
     return (f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
-            f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond" if silent else "")
+            f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond{'s' if silent == 1 else ''}" if silent else "")
             + ("; tied to one class (its mean response on that class at least "
                f"{CLASS_TIED:g} times its mean over the classes): " + listing(tied) if tied
                else f"; none responds {CLASS_TIED:g} times its mean to one class") + ".")
