@@ -76,6 +76,8 @@ def test_a_run_converged_only_when_patience_ran_out_before_the_ceiling():
     late = _record("A", 1, 0.3, 90, 91, epochs=10, ran=10, patience=5, best=9)  # still improving at the ceiling
     edge = _record("A", 2, 0.3, 90, 91, epochs=10, ran=10, patience=5, best=5)  # patience ran out at the ceiling
     assert [groups.converged(r) for r in (early, late, edge)] == [True, False, True]
+    autoencoder = {"config": {"name": "ae", "epochs": 200, "patience": 5}, "history": [{}] * 64, "best_epoch": 59}
+    assert groups.converged(autoencoder)  # a run with no classification scores converges all the same
     assert groups.stop_reason(late) == "ceiling 10: not converged" and groups.stop_reason(early) == "early stop (12)"
     assert groups.stopped([early, late, edge]) == "early stop (10-12), ceiling 10: not converged (1 of 3)"
     assert groups.stopped([late]) == "ceiling 10: not converged"

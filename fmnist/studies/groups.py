@@ -46,7 +46,8 @@ def converged(record: dict) -> bool:
     """Whether a run stopped by early stopping: its validation loss did not fall for `patience`
     epochs before the ceiling. A run without patience trained a fixed number of epochs."""
     c = record["config"]
-    return "patience" in c and measured(record) and record["best_epoch"] + c["patience"] <= len(record["history"])
+    return ("patience" in c and "diverged" not in record and "history" in record
+            and record["best_epoch"] + c["patience"] <= len(record["history"]))
 
 
 def stop_reason(record: dict) -> str:
