@@ -51,12 +51,6 @@ def run(config: dict, ctx: Context) -> dict:
     return record
 
 
-def best(records: list[dict]) -> tuple[str, list[dict]] | None:
-    """The row of the lowest mean validation loss, and its runs."""
-    ranked = groups.ranked(records, "val_loss")
-    return ranked[0] if ranked else None
-
-
 def best_run(records: list[dict]) -> dict | None:
     """Spec 000's "best model": the run of the lowest validation loss over every run of the study
     (whichever row it is in)."""
