@@ -204,8 +204,8 @@ def test_the_feature_map_sentences_follow_the_measurements():
     text = variants.layer_reading(layer, classes)
     assert text == ("relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
                     "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
-                    "1.5 times its mean over the classes): channel 0 (Trouser, 2.5x).")
-    assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.5x its mean"
+                    "1.5 times its mean over the classes): channel 0 (Trouser, 2.50x).")
+    assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.50x its mean"
     assert variants.channel_reading(dead, classes) == "silent on every image"
     layer["channels"] = [even]
     assert variants.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to one class.")

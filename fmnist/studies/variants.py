@@ -188,7 +188,7 @@ def channel_reading(channel: dict, classes: list[str]) -> str:
     per_class = channel["per_class"]
     mean = sum(per_class) / len(per_class)
     top = max(range(len(per_class)), key=per_class.__getitem__)
-    return f"{where}; {classes[top]} {per_class[top] / mean:.1f}x its mean" if mean > 0 else where
+    return f"{where}; {classes[top]} {per_class[top] / mean:.2f}x its mean" if mean > 0 else where
 
 
 def layer_reading(layer: dict, classes: list[str]) -> str:
@@ -208,7 +208,7 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
         mean = sum(c["per_class"]) / len(c["per_class"])
         top = max(range(len(c["per_class"])), key=c["per_class"].__getitem__)
         if mean > 0 and c["per_class"][top] / mean >= CLASS_TIED:
-            tied.append(f"channel {c['channel']} ({classes[top]}, {c['per_class'][top] / mean:.1f}x)")
+            tied.append(f"channel {c['channel']} ({classes[top]}, {c['per_class'][top] / mean:.2f}x)")
     silent = len(chans) - len(live)
     return (f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
             f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond{'s' if silent == 1 else ''}" if silent else "")
@@ -310,8 +310,9 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
 
 def network_words(config) -> str:
     """A variant's network in words computed from its configuration (VariantCNN's layers)."""
+    pooled = "each" if len(config["widths"]) <= 3 else "each of the first three"  # VariantCNN pools three times at most
     return (f"{len(config['widths'])} conv layers ({', '.join(map(str, config['widths']))}; 3x3, "
-            f"{'batch norm, ' if config['batch_norm'] else ''}ReLU, 2x2 max-pool after each of the first three), "
+            f"{'batch norm, ' if config['batch_norm'] else ''}ReLU, 2x2 max-pool after {pooled}), "
             f"dropout {number_words(config['dropout'])}, FC {config['hidden']}, {len(HALF1)} outputs")
 
 
