@@ -103,7 +103,7 @@ def variants_table(src):
 
 
 def base_info(src) -> str:
-    base = next(runs for row, runs in rows(src.studies["variants"]).items() if row.startswith("0. "))
+    base = rows(src.studies["variants"])[variants.BASE_ROW]
     r = base[0]
     return (f"The base CNN, on Fashion-MNIST-1: "
             f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters, "
@@ -119,7 +119,7 @@ def variants_answer(src) -> str:
 
 def lowest_test_loss(src) -> str:
     records = planned(src.studies["variants"])
-    by = dict(groups.ranked(records, "val_loss", variants.compared))
+    by = dict(groups.ranked(records, "val_loss"))
     val = {row: mean_of(runs, "val_loss")["mean"] for row, runs in by.items()}
     test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
     best_val, best_test = min(val, key=val.get), min(test, key=test.get)

@@ -50,6 +50,12 @@ def converged(record: dict) -> bool:
             and record["best_epoch"] + c["patience"] <= len(record["history"]))
 
 
+def span(values: list[int]) -> str:
+    """'12-18', or '12' when they are all one number."""
+    low, high = min(values), max(values)
+    return f"{low}-{high}" if low != high else f"{low}"
+
+
 def stop_reason(record: dict) -> str:
     """Why a run stopped: early stopping after k epochs, the ceiling (not converged), or a fixed
     number of epochs (no early stopping: the number is what the run was given)."""
@@ -63,8 +69,7 @@ def stopped(runs: list[dict]) -> str:
     """Why the runs of a row stopped: "early stop (12-15)", "ceiling 60: not converged (1 of 3)",
     "fixed 4 epochs"."""
     early = [len(r["history"]) for r in runs if converged(r)]
-    reasons = [] if not early else [f"early stop ({min(early)}-{max(early)})" if min(early) != max(early)
-                                    else f"early stop ({early[0]})"]
+    reasons = [f"early stop ({span(early)})"] if early else []
     others = [stop_reason(r) for r in runs if not converged(r)]
     reasons += [reason + (f" ({others.count(reason)} of {len(runs)})" if others.count(reason) < len(runs) else "")
                 for reason in dict.fromkeys(others)]
@@ -102,7 +107,7 @@ def budget_line(records: list[dict], name: str | None) -> str:
         c, ran = early[0]["config"], sorted(len(r["history"]) for r in early)
         cut = sum(not converged(r) for r in early)
         parts.append(f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} epoch{'s' * (c['epochs'] > 1)}, "
-                     f"{ran[0]}" + (f"-{ran[-1]}" if ran[-1] != ran[0] else "") + f" epoch{'s' * (ran[-1] > 1)} run" + (f"; {cut} of {len(early)} runs reached the ceiling" if cut
+                     f"{span(ran)} epoch{'s' * (ran[-1] > 1)} run" + (f"; {cut} of {len(early)} runs reached the ceiling" if cut
                                                          else "; every run stopped early") + ")")
     if fixed:
         parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} "
@@ -115,8 +120,7 @@ def budget(runs: list[dict]) -> str:
     c = runs[0]["config"]
     images = runs[0].get("sizes", {}).get("train")
     ran = sorted(len(r["history"]) for r in runs)
-    span = f"{ran[0]}-{ran[-1]}" if ran[0] != ran[-1] else f"{ran[0]}"
-    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span} epoch{'s' * (ran[-1] > 1)} run"
+    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span(ran)} epoch{'s' * (ran[-1] > 1)} run"
             if "patience" in c else count(c["epochs"], "epoch"))
     return (f"{images:,} training images, " if images else "") + rule
 

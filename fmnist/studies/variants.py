@@ -63,6 +63,7 @@ CANDIDATES = (
     ("mirroring", "random left-right mirroring", _set("flip", True)),
 )
 QUICK_CANDIDATES = 2  # --quick: the base and the first two changes
+BASE_ROW = "0. base"
 
 
 def _row(ctx: Context, index: int, name: str, change: str, settings: dict) -> RunConfig:
@@ -73,7 +74,7 @@ def _row(ctx: Context, index: int, name: str, change: str, settings: dict) -> Ru
 
 def plan(ctx: Context) -> list[RunConfig]:
     """The base; `extend` adds each candidate in turn."""
-    return seeded([_row(ctx, 0, "base", "-", BASE)], ctx)
+    return seeded([_row(ctx, 0, BASE_ROW.split(". ", 1)[1], "-", BASE)], ctx)
 
 
 def _settings(config: dict) -> dict:
@@ -87,7 +88,7 @@ def path(records: list[dict]) -> list[dict]:
     finished = {groups.row_of(r["config"]) for r in records}
     steps, best = [], None
     for row, runs in rows.items():
-        if row.startswith("0. "):
+        if row == BASE_ROW:
             best = {"row": row, "settings": _settings(runs[0]["config"]), "loss": _mean_loss(runs)}
             steps.append({"row": row, "kept": True, "loss": best["loss"], "runs": runs})
     if best is None:
@@ -149,7 +150,8 @@ def finish(results: dict, ctx: Context) -> dict:
     if not ranked:
         return {}
     row, runs = ranked[0]
-    config = min(runs, key=lambda r: r["config"]["seed"])["config"]
+    run = min(runs, key=lambda r: r["config"]["seed"])
+    config = run["config"]
     torch.manual_seed(config["seed"])  # as the engine seeds every run
     model = build(config)
     data = _data(config, ctx)
@@ -169,7 +171,6 @@ def finish(results: dict, ctx: Context) -> dict:
         layers.append({"layer": name, "side": acts.shape[-1], "channels_in_layer": acts.shape[1],
                        "zeros": float((acts == 0).float().mean()), "channels": channels,
                        "maps": [rounded(acts[i, :shown], 3) for i in examples]})
-    run = min(runs, key=lambda r: r["config"]["seed"])
     return {"inspected": {"row": row, "seed": config["seed"], "images": len(chosen),
                           "val_loss": record["val"]["loss"], "run_val_loss": run["val"]["loss"],
                           "examples": [rounded(xs[i, 0], 3) for i in examples],
@@ -185,10 +186,8 @@ def channel_reading(channel: dict, classes: list[str]) -> str:
     region = favoured(shares)
     where = (f"{region} {100 * shares['response'][region]:.0f}% on {100 * shares['area'][region]:.0f}% of pixels"
              if region else "no region favoured")
-    per_class = channel["per_class"]
-    mean = sum(per_class) / len(per_class)
-    top = max(range(len(per_class)), key=per_class.__getitem__)
-    return f"{where}; {classes[top]} {per_class[top] / mean:.2f}x its mean" if mean > 0 else where
+    top, ratio = class_tie(channel)
+    return f"{where}; {classes[top]} {ratio:.2f}x its mean" if top is not None else where
 
 
 def layer_reading(layer: dict, classes: list[str]) -> str:
@@ -203,12 +202,8 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
     verb = lambda n: "favours" if n == 1 else "favour"  # noqa: E731
     where = "; ".join(f"{n} {verb(n)} {REGION_WORDS[r]}" if r != "none" else f"{n} {verb(n)} no region"
                       for r, n in sorted(counts.items(), key=lambda item: -item[1]))
-    tied = []
-    for c in live:
-        mean = sum(c["per_class"]) / len(c["per_class"])
-        top = max(range(len(c["per_class"])), key=c["per_class"].__getitem__)
-        if mean > 0 and c["per_class"][top] / mean >= CLASS_TIED:
-            tied.append(f"channel {c['channel']} ({classes[top]}, {c['per_class'][top] / mean:.2f}x)")
+    tied = [f"channel {c['channel']} ({classes[top]}, {ratio:.2f}x)"
+            for c in live for top, ratio in [class_tie(c)] if top is not None and ratio >= CLASS_TIED]
     silent = len(chans) - len(live)
     return (f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
             f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond{'s' if silent == 1 else ''}" if silent else "")
@@ -218,6 +213,17 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
 
 
 CLASS_TIED = 1.5  # a channel whose mean response on one class is this multiple of its mean over classes
+
+
+def class_tie(channel: dict) -> tuple[int | None, float]:
+    """The class a channel responds to most, and its mean response there over its mean over the
+    classes; (None, 0) for a channel that never responds."""
+    per_class = channel["per_class"]
+    mean = sum(per_class) / len(per_class)
+    if mean <= 0:
+        return None, 0.0
+    top = max(range(len(per_class)), key=per_class.__getitem__)
+    return top, per_class[top] / mean
 
 
 def inspection_words(inspected: dict) -> list[str]:
@@ -233,9 +239,7 @@ def inspection_words(inspected: dict) -> list[str]:
            f"{FAVOURED:g} times), and its mean response per class."]
     out += [layer_reading(layer, inspected["classes"]) for layer in layers]
     first, last = layers[0], layers[-1]
-    tied = lambda layer: sum(  # noqa: E731
-        1 for c in layer["channels"] if sum(c["per_class"]) > 0
-        and max(c["per_class"]) / (sum(c["per_class"]) / len(c["per_class"])) >= CLASS_TIED)
+    tied = lambda layer: sum(class_tie(c)[1] >= CLASS_TIED for c in layer["channels"])  # noqa: E731
     if len(layers) > 1:
         out.append(f"From {first['layer']} to {last['layer']} the channels tied to one class go from {tied(first)} to "
                    f"{tied(last)} of {len(last['channels'])}: "
@@ -243,10 +247,6 @@ def inspection_words(inspected: dict) -> list[str]:
                       "parts of one kind of garment." if tied(last) > tied(first) else
                       "the deeper maps are not more specific to one class here than the first layer's."))
     return out
-
-
-def compared(config: dict) -> bool:
-    return True
 
 
 def build(config: dict):
@@ -303,7 +303,7 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     return {"change": runs[0]["config"]["change"], "kept": "yes" if step.get("kept") else "no",
             "settings": (f"{w['conv']} conv, dropout {w['dropout']}, {w['optimizer']}, momentum {w['momentum']}, "
                          f"L2 {w['L2']}, lr {w['lr']}, BN {w['BN']}, flip {w['flip']}"),
-            "epochs run": f"{ran[0]}-{ran[-1]}" if ran[0] != ran[-1] else str(ran[0]),
+            "epochs run": groups.span(ran),
             "train loss / acc %": f"{mean(('train', 'loss')):.4f} / {mean(('train', 'accuracy'), 100):.2f}",
             "test loss": f"{mean(('test', 'loss')):.4f}"}
 
@@ -318,7 +318,7 @@ def network_words(config) -> str:
 
 def base_words(records: list[dict]) -> str:
     """The base row's network and training, in words computed from its configuration."""
-    base = [r["config"] for r in records if groups.row_of(r["config"]).startswith("0. ")]
+    base = [r["config"] for r in records if groups.row_of(r["config"]) == BASE_ROW]
     return f"Base: {network_words(base[0])}, {training_words(base[0])}." if base else "Base: not run."
 
 
@@ -391,7 +391,7 @@ class Variants(Study):
                                       staticmethod(pages))
     finish = staticmethod(finish)
     notes, headline = staticmethod(notes), staticmethod(headline)
-    compared, describe = staticmethod(compared), staticmethod(describe)
+    describe = staticmethod(describe)
 
     def networks(self, config) -> list:
         return [build(config)]
