@@ -108,3 +108,10 @@ def test_ctrl_c_during_a_parallel_study_keeps_every_finished_run(data_dir_module
     assert f"locality: 8 runs; {len(kept)} finished earlier are kept" in capsys.readouterr().out
     done = json.loads(path.read_text())["runs"]
     assert len(done) == 8 and all(done[k] == v for k, v in kept.items())
+
+
+def test_a_scheduler_that_is_not_there_is_one_line(data_dir_module, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    assert _quick(tmp_path, data_dir_module, "--scheduler", "bogus://nowhere") == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("experiments.py: error: --scheduler bogus://nowhere: no Dask")

@@ -371,7 +371,11 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
             from distributed import Client
         except ImportError:
             raise storage.UserError("--scheduler needs the distributed package: pip install distributed") from None
-        client = Client(ctx.options.scheduler, timeout="20s")
+        try:
+            client = Client(ctx.options.scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as err:  # no scheduler there, or not an address
+            raise storage.UserError(f"--scheduler {ctx.options.scheduler}: no Dask scheduler answered ({err}); "
+                                    "start one (dask scheduler) or leave --scheduler out to run here") from None
         backend = joblib.parallel_config(backend="dask", wait_for_workers_timeout=60)
         jobs = -1
     else:
