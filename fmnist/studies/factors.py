@@ -11,7 +11,7 @@ from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import epochs, per_class, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import init_network
 
-TRAIN_PER_CLASS = 1000  # as the mobilenet study: 10,000 training images
+TRAIN_PER_CLASS = 500  # as the mobilenet study: 5,000 training images
 # the epochs factor's rows train a fixed number of epochs (one-cycle, no early stopping) against
 # the base, which trains to convergence
 BASE = {"conv_blocks": 4, "mobilenet_blocks": 0, "batch_size": 128, "lr": 0.1, "weight_decay": 5e-4,
@@ -126,9 +126,10 @@ def factor_figures(results: dict) -> list:
 def notes(results: dict) -> list[str]:
     records = planned(results)
     seeds = sorted({r["config"]["seed"] for r in records})
+    pool = records[0]["config"].get("train_per_class") if records else TRAIN_PER_CLASS
     return [f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
             f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
-            f"{TRAIN_PER_CLASS} images per class), the same in every row; the full validation and test splits; "
+            f"{f'{pool:,} images per class' if pool else 'every training image'}), the same in every row; the full validation and test splits; "
             + (training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
                if records else "-") + ". Losses in the table are "
             "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "

@@ -21,8 +21,8 @@ COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks
 MATCHED = ((1, 3), (0, 4))  # MobileNet networks of the plain one's depth and block positions: the headline
 QUICK_COMBINATIONS = ((4, 0), (1, 3), (0, 4))  # --quick: the plain network and two MobileNet ones
-# 10,000 training images (1,000 per class, drawn per seed): 7 networks x 3 seeds
-TRAIN_PER_CLASS = 1000
+# 5,000 training images (500 per class, drawn per seed): 7 networks x 3 seeds, each to convergence
+TRAIN_PER_CLASS = 500
 
 TRAINING = {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
 

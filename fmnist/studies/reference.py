@@ -4,8 +4,8 @@ validation (patience 5), Xavier against He initialisation at two learning rates,
 against without its batch norm before the softmax. The best row by validation loss gives
 spec 000's best model: its configuration, learning curve, test accuracy and CONV1 filters.
 
-The network costs 14 times the variants' base per image, so the default budget trains on
-2,000 training and 1,000 validation images; --budget spec runs the spec's protocol (every
+The network costs 14 times the variants' base per image, so the default budget trains to
+convergence on 1,500 training and 1,000 validation images; --budget spec runs the spec's protocol (every
 training and validation image) for a GPU.
 """
 import numpy as np
@@ -20,7 +20,7 @@ from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import per_class, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 
-TRAIN_PER_CLASS, VAL_PER_CLASS = 200, 100
+TRAIN_PER_CLASS, VAL_PER_CLASS = 150, 100
 COMMON = {"batch_size": 128, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True,
           "iterations": True}
 ROWS = (("Xavier, lr 0.01", "xavier", 0.01, True), ("Xavier, lr 0.05", "xavier", 0.05, True),
