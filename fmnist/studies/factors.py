@@ -65,7 +65,7 @@ def rows(records: list[dict]) -> list[dict]:
         loss = LOSS_NAMES[c.get("loss", "cross-entropy")]
         row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": loss if not c["label_smoothing"]
                else f"{loss}, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
-               "lr": c["lr"], "epochs": len(r.get("history", [])) or None, "seconds": r["seconds"]}
+               "lr": c["lr"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "test" in r:
             row.update(images=r["sizes"]["train"], ratio=r["sizes"]["train"] / r["sizes"]["test"],
                        best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],

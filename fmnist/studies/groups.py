@@ -50,6 +50,11 @@ def converged(record: dict) -> bool:
             and record["best_epoch"] + c["patience"] <= len(record["history"]))
 
 
+def epochs_run(record: dict) -> int | None:
+    """How many epochs a run trained (its ceiling or fixed count is in its config)."""
+    return len(record.get("history") or []) or None
+
+
 def span(values: list[int]) -> str:
     """'12-18', or '12' when they are all one number."""
     low, high = min(values), max(values)

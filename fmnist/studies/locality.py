@@ -90,7 +90,7 @@ def rows(records: list[dict]) -> list[dict]:
     for r in records:
         c = r["config"]
         row = {"name": c["name"], "network": NETWORKS[c["network"]], "pixels": c["pixels"], "seed": c["seed"],
-               "epochs": c["epochs"], "seconds": r["seconds"]}
+               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "test" in r:
             row.update(best_epoch=r["best_epoch"], train_acc=100 * r["train"]["accuracy"],
                        val_acc=100 * r["val"]["accuracy"], test_acc=100 * r["test"]["accuracy"],
@@ -100,7 +100,7 @@ def rows(records: list[dict]) -> list[dict]:
 
 
 COLUMNS = (Column("run", "name"), Column("network", "network"), Column("pixels", "pixels"), Column("seed", "seed"),
-           Column("epochs", "epochs"), Column("best epoch", "best_epoch"), Column("train acc %", "train_acc", "{:.2f}"),
+           Column("epochs run", "epochs"), Column("best epoch", "best_epoch"), Column("train acc %", "train_acc", "{:.2f}"),
            Column("val acc %", "val_acc", "{:.2f}"), Column("test acc %", "test_acc", "{:.2f}"),
            Column("test loss", "test_loss", "{:.4f}"), Column("seconds", "seconds", "{:.0f}"))
 

@@ -114,7 +114,7 @@ def rows(records: list[dict]) -> list[dict]:
     for r in records:
         c = r["config"]
         row = {"name": c["name"], "seed": c["seed"], "conv": c["conv_blocks"],
-               "mobile": c["mobilenet_blocks"], "epochs": c["epochs"], "seconds": r["seconds"]}
+               "mobile": c["mobilenet_blocks"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "diverged" not in r:
             row.update(params=r["parameters"], macs=r["multiply_adds"] / 1e6, epoch_s=r["seconds_per_epoch"],
                        train_loss=r["train"]["loss"], train_acc=100 * r["train"]["accuracy"],
@@ -126,7 +126,7 @@ def rows(records: list[dict]) -> list[dict]:
 
 COLUMNS = (Column("network", "name"), Column("seed", "seed"), Column("conv blocks", "conv"), Column("MobileNet blocks", "mobile"),
            Column("parameters", "params", "{:,}"), Column("mult-adds / image (M)", "macs", "{:.2f}"),
-           Column("s / epoch", "epoch_s", "{:.1f}"), Column("epochs", "epochs"),
+           Column("s / epoch", "epoch_s", "{:.1f}"), Column("epochs run", "epochs"),
            Column("train loss", "train_loss", "{:.4f}"), Column("train acc %", "train_acc", "{:.2f}"),
            Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
            Column("test loss", "test_loss", "{:.4f}"), Column("test acc %", "test_acc", "{:.2f}"),
@@ -148,7 +148,7 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
 def notes(results: dict) -> list[str]:
     records = planned(results)
     first = records[0] if records else {}
-    lines = [f"Channels and strides by block position (whatever the block's kind): "
+    lines = ["Channels and strides by block position (whatever the block's kind): "
              + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
              + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
              "pooling and one linear layer.",

@@ -112,7 +112,7 @@ def rows(records: list[dict]) -> list[dict]:
         if c["kind"] != "sweep":
             continue
         row = {"name": c["name"], "start": c["start"], "fraction": 100 * c["fraction"], "seed": c["seed"],
-               "epochs": c["epochs"], "seconds": r["seconds"]}
+               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "diverged" not in r:
             row.update(images=r["sizes"]["train"], lowest_train_loss=r["lowest_train_loss"],
                        lowest_val_loss=r["lowest_val_loss"], best_epoch=r["best_epoch"],
@@ -169,7 +169,7 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
 
 
 COLUMNS = (Column("run", "name"), Column("start", "start"), Column("fraction %", "fraction", "{:g}"),
-           Column("training images", "images", "{:,}"), Column("seed", "seed"), Column("epochs", "epochs"),
+           Column("training images", "images", "{:,}"), Column("seed", "seed"), Column("epochs run", "epochs"),
            Column("lowest train loss", "lowest_train_loss", "{:.4f}"),
            Column("lowest val loss", "lowest_val_loss", "{:.4f}"), Column("best epoch", "best_epoch"),
            Column("train acc %", "train_acc", "{:.2f}"), Column("val acc %", "val_acc", "{:.2f}"),

@@ -40,7 +40,7 @@ def rows(records: list[dict]) -> list[dict]:
     for r in records:
         c = r["config"]
         row = {"name": c["name"], "seed": c["seed"], "optimizer": c["optimizer"], "lr": c["lr"], "dropout": c["dropout"],
-               "epochs": c["epochs"], "seconds": r["seconds"]}
+               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "test" in r:
             row.update(best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
                        test_acc=100 * r["test"]["accuracy"])
@@ -49,7 +49,7 @@ def rows(records: list[dict]) -> list[dict]:
 
 
 COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("optimizer", "optimizer"), Column("lr", "lr", "{:g}"),
-           Column("dropout", "dropout", "{:g}"), Column("epochs", "epochs"), Column("best epoch", "best_epoch"),
+           Column("dropout", "dropout", "{:g}"), Column("epochs run", "epochs"), Column("best epoch", "best_epoch"),
            Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
            Column("test acc %", "test_acc", "{:.2f}"), Column("seconds", "seconds", "{:.0f}"))
 DEFAULT = f"SGD lr {TRAINING['lr']:g} dropout 0.25"  # the sweeps' own setting (sweep.TRAINING, HalfCNN's dropout)

@@ -267,7 +267,7 @@ def rows(records: list[dict]) -> list[dict]:
                "dropout": c["dropout"], "optimizer": OPTIMIZER_NAMES[c["optimizer"]],
                "momentum": c["momentum"] if c["optimizer"] != "adam" else None, "l2": c["weight_decay"],
                "lr": c["lr"], "bn": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no",
-               "epochs": len(r.get("history", [])) or None, "seconds": r["seconds"]}
+               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
         if "diverged" not in r:
             row.update({f"{s}_{m}": (100 if m == "acc" else 1) * r[s]["accuracy" if m == "acc" else "loss"]
                         for s in ("train", "val", "test") for m in ("loss", "acc")})
