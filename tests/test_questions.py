@@ -16,7 +16,7 @@ from ffn import FF_Net
 from fmnist.core import activations, stats, words
 from fmnist.core.layers import receptive_fields
 from fmnist.core.training import predict
-from fmnist.handin import answers, evidence
+from fmnist.handin import answers, document, evidence
 from fmnist.studies.locality import permutation, scramble
 
 CPU = torch.device("cpu")
@@ -141,6 +141,24 @@ def test_q8_answer_quotes_the_locality_verdicts():
     assert "no difference detected between images and scrambled" in hurt
     unhurt = answers.q8_paragraph(_q8(90, 93, 0.2, 0.05), _locality([0.1, -0.2, 0.05], [0.3, -0.5, 0.1]))
     assert "did not measurably cost the CNN" in unhurt
+
+
+def test_locality_note_gives_the_epochs_the_runs_took_not_their_ceiling():
+    comparisons = _locality([0.1, -0.2, 0.05], [-8.0, -7.5, -8.4])
+
+    def study(config, lengths):
+        runs = {f"r{i}": {"config": config, "history": [{}] * n} for i, n in enumerate(lengths)}
+        return {"finished": "2026-12-03T22:07:06", "runs": runs,
+                "finish": {"comparisons": comparisons, "epochs": config["epochs"], "sizes": {"train": 20000}}}
+
+    got, note = document.locality_note(study({"epochs": 60, "patience": 5}, [12, 16, 14]))
+    assert got == comparisons
+    assert "20,000 training images a run, early stopping (patience 5) after 12-16 epochs." in note
+    assert "60" not in note
+    _, fixed = document.locality_note(study({"epochs": 4}, [4, 4]))
+    assert "4 epochs per run" in fixed and "early stopping" not in fixed
+    missing, why = document.locality_note(None)
+    assert missing is None and "not run for these outputs" in why
 
 
 def _q9(probes, purities, zeros):

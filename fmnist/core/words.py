@@ -19,6 +19,12 @@ def count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
+def span(values: list[int]) -> str:
+    """'12-18', or '12' when they are all one number."""
+    low, high = min(values), max(values)
+    return f"{low}-{high}" if low != high else f"{low}"
+
+
 def listing(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 

@@ -11,7 +11,7 @@ from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, write_document
-from fmnist.core.words import listing, training_words
+from fmnist.core.words import listing, span, training_words
 from fmnist.handin import figures
 from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
 
@@ -62,8 +62,13 @@ def locality_note(locality: dict | None) -> tuple[dict | None, str]:
         return None, (f"not run for these outputs: {LOCALITY_COMMAND} trains both networks on images and on "
                       "scrambled pixels (3 seeds each); then python kernel_vis.py quotes it here")
     quick = " A --quick run: tiny subsets, one epoch, not a measurement." if finish.get("quick") else ""
-    return comparisons, (f"{LOCALITY_COMMAND}, finished {locality['finished']}, {finish.get('epochs')} epochs per run."
-                         + quick)
+    runs = [r for r in locality.get("runs", {}).values() if r.get("history")]
+    ran = [len(r["history"]) for r in runs]
+    stop = (f"early stopping (patience {runs[0]['config']['patience']}) after {span(ran)} epochs"
+            if runs and "patience" in runs[0]["config"] else f"{finish.get('epochs')} epochs per run")
+    images = (finish.get("sizes") or {}).get("train")
+    return comparisons, (f"{LOCALITY_COMMAND}, finished {locality['finished']}: "
+                         + (f"{images:,} training images a run, " if images else "") + stop + "." + quick)
 
 
 def read_locality(out_dir: Path) -> dict | None:

@@ -7,7 +7,7 @@ A run's config names its row ("row") and its seed; runs with the same seed in di
 rows start from the same weights, see the same training subset and the same batch order.
 """
 from fmnist.core import stats
-from fmnist.core.words import count
+from fmnist.core.words import count, span
 
 # What rows are ranked and summarised by: key -> (label, read from a run's record, higher is better)
 MEASURES = {
@@ -53,12 +53,6 @@ def converged(record: dict) -> bool:
 def epochs_run(record: dict) -> int | None:
     """How many epochs a run trained (its ceiling or fixed count is in its config)."""
     return len(record.get("history") or []) or None
-
-
-def span(values: list[int]) -> str:
-    """'12-18', or '12' when they are all one number."""
-    low, high = min(values), max(values)
-    return f"{low}-{high}" if low != high else f"{low}"
 
 
 def stop_reason(record: dict) -> str:
