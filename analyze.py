@@ -178,7 +178,7 @@ def run(args) -> int:
             rows = "".join(f"{i},{int(p)}\n" for i, p in enumerate(logits[key].argmax(1)))
             (stage / f"predictions_{key}.csv").write_text("id,label\n" + rows)
         for page in pages:
-            page.fig.savefig(stage / "analysis" / f"{page.stem}.png", dpi=110)
+            page.save_png(stage / "analysis" / f"{page.stem}.png", 110)
         count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
                                       summary_lines(results, settings), pages, "Fashion-MNIST analysis")
         storage.write_json(results, stage / "analysis.json")

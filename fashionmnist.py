@@ -167,7 +167,7 @@ def run(args) -> int:
         storage.write_json(metrics, stage / "metrics.json")
         pages = document.training_pages(metrics) + document.question_pages(metrics, locality)
         for page in pages:
-            page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
+            page.save_png(stage / f"{page.stem}.png", 120)
         if args.pdf:
             count = document.write_pdf(stage / "figures.pdf", metrics, pages,
                                      note="Questions 5-7: run python kernel_vis.py to add them.")

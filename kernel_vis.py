@@ -74,10 +74,10 @@ def run(args) -> int:
     with storage.staged(out_dir) as stage:
         Image.fromarray(data.to_uint8(image[0]).numpy(), mode="L").save(stage / "sample_image.png")
         for page in pages:
-            page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
+            page.save_png(stage / f"{page.stem}.png", 120)
         questions = document.question_pages(metrics, locality)
         for page in questions[:2]:  # question 8 quotes the locality study, which may have run since
-            page.fig.savefig(stage / f"{page.stem}.png", dpi=120)
+            page.save_png(stage / f"{page.stem}.png", 120)
         count = document.write_pdf(stage / "figures.pdf", metrics, document.training_pages(metrics) + pages + questions,
                                  note=f"Questions 5-7 use this sample image: {note.splitlines()[0]}, and the "
                                       f"weights {args.checkpoint.name} (sha256 {sha[:16]}...).")

@@ -101,6 +101,82 @@ def test_a_verdict_over_a_row_that_did_not_converge_says_so():
         "(patience 5, ceiling 60 epochs, 8-15 epochs run; 3 of 6 runs reached the ceiling).")
 
 
+def test_the_budget_line_and_stop_column_follow_how_the_runs_ended():
+    early = [_record("base", s, 0.3, 90, 91, epochs=60, ran=ran, patience=5, best=ran - 5)
+             for s, ran in enumerate((12, 16, 14))]
+    assert groups.budget_line(early, "default") == (
+        "Budget default: 5,000 training images per run; seeds 0, 1, 2; early stopping on the validation loss "
+        "(patience 5, ceiling 60 epochs, 12-16 epochs run; every run stopped early).")
+    assert groups.stopped(early) == "early stop (12-16)"
+    assert [groups.epochs_run(r) for r in early] == [12, 16, 14]
+    hit = early[:2] + [_record("base", 2, 0.3, 90, 91, epochs=60, ran=60, patience=5, best=59)]
+    assert groups.stopped(hit) == "early stop (12-16), ceiling 60: not converged (1 of 3)"
+    fixed = [_record("short", s, 0.5, 80, 80, epochs=2) for s in range(3)]
+    assert groups.stopped(fixed) == "fixed 2 epochs"
+    assert groups.budget_line(early + fixed, None).endswith(
+        "every run stopped early); some rows a fixed 2 epochs.")
+    assert groups.budget_line(fixed, "spec") == ("Budget spec: 5,000 training images per run; seeds 0, 1, 2; "
+                                                 "a fixed 2 epochs.")
+    assert groups.budget_line([], "spec") == "Budget spec: no finished runs."
+
+
+def test_a_reports_convergence_words_follow_the_runs_both_ways():
+    from fmnist.reports.spec004 import convergence_words
+    setting = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "schedule": "plateau", "weight_decay": 5e-4,
+               "batch_size": 64, "flip": False}
+    early = [_record("winner", s, 0.3, 90, 91, epochs=60, ran=ran, patience=5, best=ran - 5)
+             for s, ran in enumerate((14, 20, 17))]
+    for r in early:
+        r["config"].update(setting)
+    words = convergence_words(early)
+    assert words.startswith("3 seeds, SGD with Nesterov momentum 0.9, learning rate 0.05 after a one-epoch warm-up")
+    assert "5,000 training images, early stopping (patience 5, ceiling 60), 14-20 epochs run; best epochs 9, 15, 12." in words
+    assert words.endswith("so it was trained to convergence.")
+    cut = early[:2] + [_record("winner", 2, 0.3, 90, 91, epochs=60, ran=60, patience=5, best=60)]
+    cut[2]["config"].update(setting)
+    words = convergence_words(cut)
+    assert words.endswith("1 of 3 seeds did not stop by early stopping (early stop (14-20), ceiling 60: not converged "
+                          "(1 of 3)): not trained to convergence.")
+
+
+def test_the_train_test_ratio_is_defined_from_the_rows_sizes():
+    from fmnist.studies.factors import ratio_words
+
+    def run(factor, row, train):
+        return {"config": {"factor": factor, "row": row, "name": f"{row} seed 0"}, "sizes": {"train": train, "test": 10000}}
+    words = ratio_words([run("base", "base", 5000), run("train/test ratio", "train 25%", 1250),
+                         run("batch size", "batch 32", 5000), run("base", "base", 5000)])
+    assert words == ("The train/test ratio is the number of training images to the number of test images (the test "
+                     "set fixed): base 5,000:10,000 = 0.50, train 25% 1,250:10,000 = 0.12.")
+    assert ratio_words([run("batch size", "batch 32", 5000)]) == ""
+
+
+def test_tunings_winner_and_its_sentences_follow_the_validation_losses():
+    from fmnist.studies import tuning
+
+    def results(losses: dict) -> dict:
+        runs = {}
+        for row, (optimizer, lr, base) in losses.items():
+            for s in range(3):
+                r = _record(row, s, base + s / 1000, 90, 91, epochs=60, ran=20, patience=5, best=15)
+                r["config"].update(optimizer=optimizer, lr=lr, momentum=0.9, dropout=0.25)
+                runs[f"{row}{s}"] = r
+        return {"finished": "2026-12-03", "plan": list(runs), "runs": runs}
+
+    adam_wins = results({tuning.DEFAULT: ("sgd", 0.05, 0.30), "Adam lr 0.001 dropout 0.25": ("adam", 0.001, 0.20)})
+    assert tuning.winner(adam_wins) == {"row": "Adam lr 0.001 dropout 0.25", "optimizer": "adam", "lr": 0.001,
+                                        "momentum": 0.9, "dropout": 0.25}
+    first, source, against = tuning.answer(adam_wins)
+    assert first.startswith("Lowest mean validation loss of 2 rows: Adam lr 0.001 dropout 0.25")
+    assert source == "The transfer study's source network trains with the winner, Adam lr 0.001 dropout 0.25."
+    assert against.startswith(f"Against the default setting ({tuning.DEFAULT}, which the Fashion-MNIST-1 sweep "
+                              f"runs keep): Adam lr 0.001 dropout 0.25 ahead of {tuning.DEFAULT}")
+    default_wins = results({tuning.DEFAULT: ("sgd", 0.05, 0.20), "Adam lr 0.001 dropout 0.25": ("adam", 0.001, 0.30)})
+    assert tuning.winner(default_wins)["row"] == tuning.DEFAULT
+    assert len(tuning.answer(default_wins)) == 2  # the winner is the default: nothing to set against it
+    assert tuning.winner({**adam_wins, "finished": None}) is None
+
+
 def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir, tmp_path):
     out = tmp_path / "out"
     assert experiments.main(["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0

@@ -103,6 +103,12 @@ class Page:
             fig.suptitle(text, fontsize=12)
         fit(fig)
 
+    def save_png(self, path, dpi: int) -> None:
+        """The page as a PNG; its layout, once computed for the PNG, is kept for the PDF (a
+        constrained layout would otherwise be solved again for every file the page goes to)."""
+        self.fig.savefig(path, dpi=dpi, format="png")
+        self.fig.set_layout_engine("none")
+
 
 def chunks(items: list, size: int) -> list[list]:
     """`items` in runs of `size`, the last shorter: what one page holds of something longer."""

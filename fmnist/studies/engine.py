@@ -474,7 +474,7 @@ def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
     write_atomic(folder / "table.csv", lambda tmp: tmp.write_text(csv_text(study, results)))
     pages = study.pages(results)
     for page in pages:
-        write_atomic(folder / f"{page.stem}.png", lambda tmp: page.fig.savefig(tmp, dpi=dpi, format="png"))
+        write_atomic(folder / f"{page.stem}.png", lambda tmp: page.save_png(tmp, dpi))
     return pages
 
 
