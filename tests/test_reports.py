@@ -135,3 +135,87 @@ def test_items_waiting_for_a_study_name_its_command(tmp_path):
     pages = build.write(tmp_path / "r.pdf", "003", "Spec 003", spec003.ITEMS, src)
     assert pages == {} and (tmp_path / "r.pdf").stat().st_size > 1000
     assert all(build.command(n) == "python experiments.py mobilenet" for n in spec003.ITEMS[0].missing(src))
+
+
+def test_neighbour_purity_matches_a_brute_force_count():
+    from fmnist.core.metrics import neighbour_purity
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    points = rng.normal(size=(60, 2)) + labels[:, None] * [1.5, 0]
+    got = neighbour_purity(points, labels, k=5, names=["a", "b", "c"])
+    d = ((points[:, None] - points[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, np.inf)
+    near = labels[np.argsort(d, axis=1)[:, :5]]
+    for c, name in enumerate("abc"):
+        assert got[name]["purity"] == pytest.approx((near[labels == c] == c).mean())
+        assert got[name]["chance"] == pytest.approx(19 / 59)
+    assert got["b"]["mixed_with"] in ("a", "c") and got["a"]["mixed_with"] == "b"  # a sits next to b, far from c
+
+
+def test_tap_correlation_tells_smooth_from_striped_from_random_kernels():
+    from fmnist.core.metrics import random_tap_correlation, tap_correlation
+    rng = np.random.default_rng(1)
+    ramps = np.stack([a * np.add.outer(np.arange(3), np.arange(3)) + b for a, b in rng.normal(size=(64, 2))])
+    checker = np.stack([a * (-1.0) ** np.add.outer(np.arange(3), np.arange(3)) for a in rng.normal(size=64)])
+    assert tap_correlation(ramps) > 0.5 and tap_correlation(checker) == pytest.approx(-1.0)
+    low, high = random_tap_correlation(64)
+    assert low < 0 < high and high - low < 0.3
+    assert "smoother than random kernels" in spec003.kernel_words(ramps)
+    assert "fine stripes and checkerboards" in spec003.kernel_words(checker)
+    assert "no more spatial structure than random" in spec003.kernel_words(rng.normal(size=(64, 3, 3)))
+    centred = np.zeros((64, 3, 3))
+    centred[:, 1, 1] = 1
+    assert "100 % of them have their largest tap at the centre" in spec003.kernel_words(centred + 0.01 * checker)
+
+
+def test_tsne_words_name_the_classes_kept_apart_and_mixed():
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(10), 30)
+    centres = rng.normal(size=(10, 2)) * 50
+    centres[6] = centres[0]  # Shirt sits on T-shirt/top
+    points = centres[labels] + rng.normal(size=(300, 2))
+    words = spec003.tsne_words("net", {"points": points.tolist(), "labels": labels.tolist(), "layer": "pooled features"})
+    assert "chance 10 %" in words
+    mixed = words.split("mixed most: ")[1]
+    assert {mixed.split(" ")[0], mixed.split("; ")[1].split(" ")[0]} == {"T-shirt/top", "Shirt"}
+    assert "its neighbours most often Shirt" in words and "its neighbours most often T-shirt/top" in words
+
+
+def _mobilenet_sources(mobile_acc: float, block_time: float, wide: bool, settings_gain: float = 0.0):
+    records = []
+    rows = {(4, 0): (61050, 6.4e6, 2.0, 0.86), (1, 3): (9034, 0.9e6, 1.2, mobile_acc), (0, 4): (8917, 0.8e6, 1.5, 0.86)}
+    for (c, m), (params, macs, epoch_s, acc) in rows.items():
+        for s in range(3):
+            spread = (0.05 if s == 1 else -0.05) * (s > 0) if wide and (c, m) == (0, 4) else 0.0
+            confusion = np.eye(10, dtype=int) * 100
+            confusion[6, 6], confusion[6, 0] = 50, 50  # Shirt: the lowest recall
+            r = _record(f"conv {c} + mobile {m}", s, 0.3, 0.3, conv_blocks=c, mobilenet_blocks=m)
+            r.update(parameters=params, multiply_adds=macs, seconds_per_epoch=epoch_s,
+                     test={"accuracy": acc + s / 1000 + spread, "loss": 0.3, "confusion": confusion.tolist()})
+            records.append(r)
+    src = _sources(mobilenet=records)
+    src.studies["mobilenet"]["finish"] = {"cost_ratios": [{"flops": 0.13, "time": block_time, "theory": 0.13}]}
+    if settings_gain is not None:
+        settings = [{**_record(row, s, 0.3, 0.3, factor=factor),
+                     "test": {"accuracy": 0.85 + (gain if row != "base" else 0) + s / 1000 + (s == 2) * 0.0005 * (row != "base"),
+                              "loss": 0.3}}
+                    for row, factor, gain in (("base", "base", 0), ("batch 32", "batch size", settings_gain),
+                                              ("lr 0.5", "learning rate", 0.0))
+                    for s in range(3)]
+        src.studies["settings"] = _results(settings)
+    return src
+
+
+def test_the_mobilenet_conclusion_follows_the_numbers_both_ways():
+    cheap = spec003.conclusion(_mobilenet_sources(0.86, 0.6, wide=True, settings_gain=0.02))
+    assert "(conv 1 + mobile 3) cut the multiply-adds to 0.14 times and the parameters to 0.15 times the plain " \
+           "network's, at no accuracy cost that 3 seeds can detect." in cheap
+    assert "so the saving in time is smaller than the FLOP count promises" in cheap
+    assert "Shirt is the hardest class (the lowest recall) for 3 of the 3 networks, whatever the blocks" in cheap
+    assert "conv 0 + mobile 4's seeds disagree most" in cheap
+    assert "only batch 32 (+2.02 points) changed test accuracy detectably against the base; the other 1 did not" in cheap
+    costly = spec003.conclusion(_mobilenet_sources(0.80, 0.1, wide=False, settings_gain=0.0))
+    assert "at a cost of 6.00 points of test accuracy" in costly
+    assert "so the saving in time is larger than the FLOP count promises" in costly
+    assert "No network beat the plain one on mean test accuracy" in costly and "disagree most" not in costly
+    assert "none of the 2 changes moved test accuracy detectably" in costly

@@ -107,3 +107,38 @@ def confusion_pair(confusion, names: list[str]) -> tuple[str, str, int, int]:
     off = c - np.diag(np.diag(c))
     i, j = np.unravel_index(off.argmax(), off.shape)
     return names[i], names[j], int(off[i, j]), int(c[i].sum())
+
+
+def neighbour_purity(points: np.ndarray, labels, k: int = 10, names=CLASSES) -> dict:
+    """How well an embedding (t-SNE's, say) keeps the classes apart, per class: the mean share of
+    each point's k nearest other points that carry its label, and the other class its
+    neighbours carry most; chance is the share of the other points that carry the label."""
+    from sklearn.neighbors import NearestNeighbors
+    points, labels = np.asarray(points, dtype=float), np.asarray(labels)
+    near = labels[NearestNeighbors(n_neighbors=k).fit(points).kneighbors(return_distance=False)]  # self left out
+    out = {}
+    for c in np.unique(labels):
+        mine = near[labels == c]
+        others = np.bincount(mine[mine != c], minlength=len(names))
+        out[names[c]] = {"purity": float((mine == c).mean()), "chance": float(((labels == c).sum() - 1) / (len(labels) - 1)),
+                         "mixed_with": names[int(others.argmax())] if others.any() else None,
+                         "mixed_share": float(others.max() / mine.size)}
+    return out
+
+
+def tap_correlation(kernels: np.ndarray) -> float:
+    """How smooth a stack of 2-D kernels is: the correlation between horizontally and vertically
+    neighbouring taps, over every pair in every kernel (about 0 for independent random taps,
+    near 1 for kernels that vary slowly)."""
+    k = np.asarray(kernels, dtype=float).reshape(-1, *np.shape(kernels)[-2:])
+    a = np.concatenate([k[:, :, :-1].ravel(), k[:, :-1, :].ravel()])
+    b = np.concatenate([k[:, :, 1:].ravel(), k[:, 1:, :].ravel()])
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def random_tap_correlation(count: int, shape=(3, 3), draws: int = 400, seed: int = 0) -> tuple[float, float]:
+    """The range (2.5th and 97.5th percentiles) of tap_correlation over `draws` stacks of `count`
+    kernels of independent Gaussian taps: what chance gives for that many kernels."""
+    rng = np.random.default_rng(seed)
+    values = [tap_correlation(rng.standard_normal((count, *shape))) for _ in range(draws)]
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))

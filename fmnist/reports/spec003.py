@@ -4,15 +4,16 @@ import numpy as np
 
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
-from fmnist.core.metrics import confusion_pair, recall
-from fmnist.core.words import ci, pct, sentence
-from fmnist.reports.build import MEASURED, Item, mean_of, rows
+from fmnist.core.metrics import confusion_pair, neighbour_purity, random_tap_correlation, recall, tap_correlation
+from fmnist.core.words import ci, count, listing, pct, sentence
+from fmnist.reports.build import Item, mean_of, rows
 from fmnist.studies import factors, figures, groups, mobilenet
-from fmnist.studies.engine import summary_table
+from fmnist.studies.engine import planned, summary_table
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
 PLAIN, MOBILE = "conv 4 + mobile 0", "conv 1 + mobile 3"  # the plain network, and the MobileNet one of its depth
+NEIGHBOURS = 10  # t-SNE: each image's nearest neighbours in the plot
 
 
 def _mb(src) -> dict:
@@ -105,6 +106,42 @@ def right_wrong_answer(src) -> str:
     return "\n".join(out)
 
 
+def kernel_words(kernels: np.ndarray) -> str:
+    """What a stack of 3x3 kernels looks like, measured: how smooth they are against random kernels
+    of the same count, and how often the centre tap is the largest."""
+    k = np.asarray(kernels, dtype=float).reshape(-1, 3, 3)
+    rho, (low, high) = tap_correlation(k), random_tap_correlation(len(k))
+    centre = 100 * float(np.mean(np.abs(k).reshape(len(k), -1).argmax(1) == 4))
+    where = "above" if rho > high else "below" if rho < low else "within"
+    slightly = "slightly " if where != "within" and abs(rho) < 2 * max(abs(low), abs(high)) else ""
+    reading = {"above": f"they are {slightly}smoother than random kernels, each varying slowly across its window (blobs and "
+                        "gradual edges) rather than pixel to pixel",
+               "below": f"neighbouring taps differ {slightly}more than in random kernels: fine stripes and checkerboards",
+               "within": "they show no more spatial structure than random kernels of this count"}[where]
+    return (f"neighbouring taps of its {len(k)} kernels correlate at {rho:+.2f}, {where} the range of {low:+.2f} to "
+            f"{high:+.2f} that as many kernels of independent random taps give (95 %): {reading}. "
+            f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
+
+
+def filters_answer(src) -> str:
+    """R5: the last conv layer's kernels of the networks the figures show, read by their measures."""
+    return "\n".join(f"{row}, {r['extras']['filters']['kernels_label']}: "
+                     + kernel_words(np.asarray(r["extras"]["filters"]["kernels"]))
+                     for row, r in mobilenet.shown(planned(_mb(src))).items())
+
+
+def tsne_words(row: str, tsne: dict) -> str:
+    """How far a t-SNE plot keeps the classes apart: each class's share of same-class neighbours."""
+    p = neighbour_purity(tsne["points"], tsne["labels"], NEIGHBOURS)
+    order = sorted(p, key=lambda c: -p[c]["purity"])
+    mean, chance = (100 * float(np.mean([v[k] for v in p.values()])) for k in ("purity", "chance"))
+    mixed = [f"{c} {100 * p[c]['purity']:.0f} % (its neighbours most often {p[c]['mixed_with']}, "
+             f"{100 * p[c]['mixed_share']:.0f} %)" for c in order[::-1][:3]]
+    return (f"{row}, t-SNE of {tsne['layer']}: of each image's {NEIGHBOURS} nearest neighbours in the plot, "
+            f"{mean:.0f} % share its class on average (chance {chance:.0f} %). Kept apart best: "
+            + listing([f"{c} {100 * p[c]['purity']:.0f} %" for c in order[:3]]) + "; mixed most: " + "; ".join(mixed) + ".")
+
+
 def roc_answer(src) -> str:
     out = []
     for row, r in _figures_runs(src).items():
@@ -118,20 +155,69 @@ def roc_answer(src) -> str:
         d = groups.difference(runs[PLAIN], runs[MOBILE], "val_loss")
         out.append("Without against with MobileNet blocks at the same depth, validation loss: " + stats.verdict(
             d, PLAIN, MOBILE, unit="", higher_is_better=False) + ".")
+    shown = mobilenet.shown(planned(_mb(src)))
+    out += [tsne_words(row, r["extras"]["tsne"]) for row, r in shown.items()]
+    if len(shown) == 2:
+        (a, ra), (b, rb) = shown.items()
+        pa, pb = (np.mean([v["purity"] for v in neighbour_purity(r["extras"]["tsne"]["points"], r["extras"]["tsne"][
+            "labels"], NEIGHBOURS).values()]) for r in (ra, rb))
+        gap = round(abs(100 * (pb - pa)))
+        out.append(f"{b}'s plot keeps {count(gap, 'point')} {'more' if pb > pa else 'fewer'} per 100 of the "
+                   f"neighbours in their class than {a}'s" if round(100 * pa) != round(100 * pb) else
+                   f"{a}'s and {b}'s plots keep as many neighbours in their class")
+        out[-1] += (" (one seed's plot each, so no verdict). t-SNE keeps neighbours, not distances: the gaps between "
+                    "clusters and their sizes mean little.")
     return "\n".join(out)
 
 
 def conclusion(src) -> str:
+    """R7: what the measurements teach, every sentence computed from them."""
     runs = _runs(src)
-    acc = {row: mean_of(r, "test_acc")["mean"] for row, r in runs.items()}
-    best = max(acc, key=acc.get)
-    facts = [MEASURED,
-             f"- the best network by mean test accuracy is {best} ({acc[best]:.2f}%); the plain one reaches "
-             f"{acc.get(PLAIN, float('nan')):.2f}%;",
-             f"- {compare(src).splitlines()[0]}",
-             f"- one block: separable over standard, FLOPs {min(r['flops'] for r in _mb(src)['finish']['cost_ratios']):.3f}"
-             f" at best, time {min(r['time'] for r in _mb(src)['finish']['cost_ratios']):.2f} at best."]
-    return "\n".join(facts)
+    records = [r for rs in runs.values() for r in rs]
+    acc = {row: mean_of(rs, "test_acc") for row, rs in runs.items()}
+    best = max(acc, key=lambda k: acc[k]["mean"])
+    out = []
+    for m in mobilenet.matched(records):
+        name, d = f"conv {m['combo'][0]} + mobile {m['combo'][1]}", m["difference"]
+        cost = ("at no accuracy cost that 3 seeds can detect" if not stats.excludes_zero(d) else
+                f"at a cost of {-d['mean']:.2f} points of test accuracy" if d["mean"] < 0 else
+                f"and gaining {d['mean']:.2f} points of test accuracy")
+        out.append(f"Swapping standard blocks for MobileNet blocks at the same depth ({name}) cut the multiply-adds to "
+                   f"{m['multiply_adds']:.2f} times and the parameters to {m['parameters']:.2f} times the plain "
+                   f"network's, {cost}.")
+    ratios = _mb(src)["finish"]["cost_ratios"]
+    flops, times = [r["flops"] for r in ratios], [r["time"] for r in ratios]
+    out.append(f"FLOPs are not time: one separable block does {min(flops):.2f}-{max(flops):.2f} of a standard block's "
+               f"arithmetic but takes {min(times):.2f}-{max(times):.2f} of its time here, so the saving in time is "
+               + ("smaller" if np.mean(times) > np.mean(flops) else "larger") + " than the FLOP count promises.")
+    if best == PLAIN or PLAIN not in runs:
+        out.append(f"No network beat the plain one on mean test accuracy ({acc[best]['mean']:.2f} %).")
+    else:
+        d = groups.difference(runs[PLAIN], runs[best], "test_acc")
+        out.append(f"The highest mean test accuracy is {best}'s {acc[best]['mean']:.2f} %; against the plain network "
+                   f"({acc[PLAIN]['mean']:.2f} %): " + stats.verdict(d, PLAIN, best) + ".")
+    hardest = [CLASSES[int(recall(r["test"]["confusion"]).argmin())] for r in _figures_runs(src).values()
+               if "confusion" in r["test"]]
+    if hardest:
+        top = max(set(hardest), key=hardest.count)
+        out.append(f"{top} is the hardest class (the lowest recall) for {hardest.count(top)} of the {len(hardest)} "
+                   "networks" + (", whatever the blocks: which class is hard depends on the data more than on the "
+                                 "architecture." if hardest.count(top) == len(hardest) else "."))
+    wide = max(acc, key=lambda k: acc[k]["half_width"] or 0)
+    if wide != PLAIN and PLAIN in acc and acc[wide]["half_width"]:
+        out.append(f"Worth knowing: {wide}'s seeds disagree most (test accuracy {ci(acc[wide])}, against ± "
+                   f"{acc[PLAIN]['half_width'] or 0:.2f} for the plain network), so one run of it could mislead by "
+                   "several points; every verdict here pairs 3 seeds for that reason.")
+    settings = src.studies.get("settings")
+    if settings:
+        diffs = factors.differences(planned(settings))
+        told = [f"{d['row']} ({d['difference']['mean']:+.2f} points" + ("; not converged)" if "not converged" in d["verdict"]
+                                                                    else ")")
+                for d in diffs if stats.excludes_zero(d["difference"])]
+        out.append("Of the training settings (R8), " + (f"only {listing(told)} changed test accuracy detectably against "
+                   f"the base; the other {len(diffs) - len(told)} did not" if told else
+                   f"none of the {len(diffs)} changes moved test accuracy detectably") + " at 3 seeds.")
+    return "\n".join(out)
 
 
 def settings_answer(src) -> str:
@@ -162,7 +248,7 @@ ITEMS = [
     Item("R4", "correct and wrong predictions with labels", "Figures along with labels for correct predictions and wrong "
          "ones.", (M,), _png("mobilenet_right_wrong_0", "mobilenet_right_wrong_1"), right_wrong_answer, "2.5"),
     Item("R5", "learned filters of the last conv layer", "Plot learned filters of your last convolution layer using "
-         "matplotlib.", (M,), _png("mobilenet_filters_0", "mobilenet_filters_1"), None, "5.0"),
+         "matplotlib.", (M,), _png("mobilenet_filters_0", "mobilenet_filters_1"), filters_answer, "5.0"),
     Item("R6", "without and with MobileNet blocks: ROC, curves, confusion, t-SNE", "Show what happens when we do not use "
          "MobileNet block and when we use MobileNet block in your architecture. Show ROC curves, accuracy/loss curve, "
          "confusion matrix, and tsne plot.", (M,), _png("mobilenet_roc", "mobilenet_tsne"), roc_answer, "10.0"),

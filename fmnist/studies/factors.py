@@ -104,8 +104,7 @@ def answer(results: dict) -> list[str]:
     by = groups.by_row(records)
     base = stats.interval(list(groups.per_seed(by["base"], "test_acc").values()))
     c = by["base"][0]["config"]
-    lines = [f"Base: the plain four-block network, {by['base'][0]['sizes']['train']:,} training images, "
-             f"{groups.budget(by['base'])}, batch {c['batch_size']}, peak lr {c['lr']:g}, cross-entropy: test accuracy {base['mean']:.2f}% "
+    lines = [f"Base: the plain four-block network, {groups.budget(by['base'])}, batch {c['batch_size']}, peak lr {c['lr']:g}, cross-entropy: test accuracy {base['mean']:.2f}% "
              f"(± {base['half_width'] or 0:.2f}, {base['n']} seeds). Each change against it, paired by seed:"]
     factors = {}
     for d in differences(records):

@@ -178,10 +178,15 @@ def notes(results: dict) -> list[str]:
     return lines
 
 
+def shown(records: list[dict]) -> dict:
+    """{row: its figures run} of the networks the figures show: the plain one and the best MobileNet one."""
+    plain, best = _by_combo(records, PLAIN), _best_mobile(records)
+    return {r["config"].get("row", r["config"]["name"]): r for r in (plain, best) if r is not None}
+
+
 def pages(results: dict) -> list[Page]:
     records = planned(results)
-    plain, best = _by_combo(records, PLAIN), _best_mobile(records)
-    chosen = {r["config"].get("row", r["config"]["name"]): r for r in (plain, best) if r is not None}
+    chosen = shown(records)
     out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
                 figures.cost_ratio_figure(results["finish"]["cost_ratios"]))]
     out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",

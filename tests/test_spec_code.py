@@ -1,0 +1,73 @@
+"""The specs' code as their graders run it: spec 003's folder+CSV Dataset, which divides the
+training split inside itself, and its main, which trains and saves or loads and predicts."""
+import csv
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fmnist.core import data
+from fmnist.studies import mobilenet_assignment as m
+
+
+def _folders(tmp_path, n_train=60, n_test=20):
+    rng = np.random.default_rng(0)
+    out = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        y = torch.arange(n) % 10
+        x = torch.tensor(rng.uniform(-1, 1, (n, 1, 28, 28)), dtype=torch.float32)
+        x[:, :, 2:6, :] = (y[:, None, None, None].float() / 4.5 - 1)  # a band whose brightness gives the class
+        assert m.export(x, y, tmp_path / split) == n
+        out[split] = (x, y)
+    return out
+
+
+def test_export_writes_the_specs_layout_and_the_dataset_reads_it_back(tmp_path):
+    written = _folders(tmp_path)
+    with open(tmp_path / "train" / "labels.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["image", "label"] and len(rows) == 61 and rows[1] == ["00000.png", "0"]
+    assert Image.open(tmp_path / "train" / "images" / "00007.png").size == (28, 28)
+    every = m.FolderDataset(tmp_path / "train")
+    x, y = every[7]
+    assert x.shape == (1, 28, 28) and y == 7 and -1 <= x.min() and x.max() <= 1
+    assert torch.allclose(x, data.preprocess(data.to_uint8(written["train"][0][7:8, 0]))[0], atol=1e-6)
+    plain = m.FolderDataset(tmp_path / "train", transform=lambda image: np.asarray(image))
+    assert plain[7][0].dtype == np.uint8  # the transform is the caller's
+
+
+def test_the_dataset_divides_training_and_validation_inside_itself(tmp_path):
+    _folders(tmp_path)
+    train = m.FolderDataset(tmp_path / "train", "train", None, val_size=12, seed=3)
+    val = m.FolderDataset(tmp_path / "train", "val", None, val_size=12, seed=3)
+    assert (len(train), len(val)) == (48, 12)
+    assert not {r[0] for r in train.rows} & {r[0] for r in val.rows}
+    assert {r[0] for r in train.rows} | {r[0] for r in val.rows} == {f"{i:05d}.png" for i in range(60)}
+    assert len(m.FolderDataset(tmp_path / "train", "train", 20, val_size=12, seed=3)) == 20
+    assert m.FolderDataset(tmp_path / "train", "val", None, 12, seed=4).rows != val.rows
+    loaders = m.loaders(tmp_path, train_size=30, val_size=12, test_size=15, batch_size=8)
+    assert [len(loaders[k].dataset) for k in ("train", "val", "test")] == [30, 12, 15]
+    xb, yb = next(iter(loaders["test"]))
+    assert xb.shape == (8, 1, 28, 28) and yb.tolist() == list(range(8))
+
+
+def test_main_trains_and_saves_then_loads_and_predicts_the_same(tmp_path, capsys):
+    _folders(tmp_path)
+    path = tmp_path / "saved" / "net.pth"
+    trained = m.main(tmp_path, 40, 10, 20, 1, 1, training_epochs=2, is_training=True, model_path=path,
+                     visualize_results=True, name="A Student", roll_no="42")
+    printed = capsys.readouterr().out
+    assert "name: A Student; roll no: 42" in printed and "test F1 per class: T-shirt/top" in printed
+    assert "test confusion matrix" in printed and "training: loss" in printed and "validation: loss" in printed
+    assert path.exists() and {p.name for p in trained["figures"]} == {"curves.png", "confusion.png", "right_wrong.png"}
+    loaded = m.main(tmp_path, 40, 10, 20, 1, 1, is_training=False, model_path=path)
+    assert torch.equal(loaded["predictions"], trained["predictions"])
+    assert loaded["test_accuracy"] == trained["test_accuracy"]
+    net = m.load(path, 1, 1)
+    assert torch.equal(m.test(net, None, *m.tensors(m.loaders(tmp_path, 40, 10, 20)["test"])), trained["predictions"])
+
+
+def test_a_missing_folder_is_one_line(tmp_path, capsys):
+    assert m.cli(["run", str(tmp_path / "nowhere"), "--no-training"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mobilenet_assignment: ") and len(err.strip().splitlines()) == 1
