@@ -25,9 +25,9 @@ from fmnist.core import cli, storage
 from fmnist.reports import build, spec000, spec003, spec004
 
 HERE = Path(__file__).resolve().parent
-SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS),
-         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS),
-         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS)}
+SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup),
+         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS, spec003.setup),
+         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS, spec004.setup)}
 
 
 def parse_args(argv=None):
@@ -40,7 +40,7 @@ def parse_args(argv=None):
 def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
-    src = build.load(out_dir, build.studies([i for _, items in SPECS.values() for i in items]))
+    src = build.load(out_dir, build.studies([i for _, items, _ in SPECS.values() for i in items]))
     for spec in (["000", "001", "003", "004"] if args.spec == "all" else [args.spec]):
         path = out_dir / f"report_{spec}.pdf"
         if spec == "001":
@@ -51,8 +51,8 @@ def run(args) -> int:
             shutil.copyfile(figures, path)
             print(f"wrote {path} (the hand-in, figures.pdf: questions 1-9)")
             continue
-        title, items = SPECS[spec]
-        pages = build.write(path, spec, title, items, src)
+        title, items, setup = SPECS[spec]
+        pages = build.write(path, spec, title, items, src, setup)
         waiting = [i for i in items if i.number not in pages]
         print(f"wrote {path}: {len(pages)} of {len(items)} items answered" + (
             "; waiting for " + ", ".join(sorted({build.command(n) for i in waiting for n in i.missing(src)}))

@@ -219,3 +219,33 @@ def test_the_mobilenet_conclusion_follows_the_numbers_both_ways():
     assert "so the saving in time is larger than the FLOP count promises" in costly
     assert "No network beat the plain one on mean test accuracy" in costly and "disagree most" not in costly
     assert "none of the 2 changes moved test accuracy detectably" in costly
+
+
+def test_a_network_summary_line_is_read_off_the_module():
+    from torch import nn
+
+    from fmnist.core.layers import summary_line
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Conv2d(4, 4, 3, groups=4), nn.Conv2d(4, 6, 1),
+                        nn.ConvTranspose2d(6, 2, 2), nn.Flatten(), nn.Linear(8, 5), nn.Linear(5, 3))
+    params = sum(p.numel() for p in net.parameters())  # by hand: 40 + 40 + 30 + 50 + 45 + 18 = 223
+    assert params == 223
+    assert summary_line(net) == "conv 4, dw 4, 6 (1x1), up 2 (2x2) (3x3 unless marked); FC 5, 3; 223 parameters"
+
+
+def test_the_set_up_names_each_study_its_budget_and_machine_or_the_command():
+    records = [{**_record("A", s, 0.3, 0.3, patience=5), "sizes": {"train": 1500, "val": 1000, "test": 10000},
+                "history": [{}] * (12 + s), "best_epoch": 7 + s, "seconds": 60.0} for s in range(3)]
+    records[0]["config"]["epochs"] = records[1]["config"]["epochs"] = records[2]["config"]["epochs"] = 60
+    src = _sources(reference=records)
+    src.studies["reference"].update(budget="default", provenance={"device": "cpu", "cpu": "Some CPU", "threads": 2,
+                                                                  "precision": "fp32"})
+    lines = build.study_lines(src, "reference")
+    assert lines[0] == ("- reference (python experiments.py reference): 3 runs, each scored on 1,000 validation and "
+                        "10,000 test images.")
+    assert lines[1].strip().startswith("Budget default: 1,500 training images per run; seeds 0, 1, 2; early stopping")
+    assert lines[2] == "  It ran on cpu (Some CPU, 2 threads, fp32): 3.0 min of runs, finished yes."
+    assert build.study_lines(build.Sources(Path(".")), "mobilenet") == [
+        "- mobilenet: not run yet (python experiments.py mobilenet)."]
+    setup = spec000.setup(src)
+    assert any("1,500 training images a run" in line for line in setup)
+    assert any(line.startswith("- the spec's reference network") and "4,379,934 parameters" in line for line in setup)

@@ -97,8 +97,48 @@ def item_pages(spec: str, item: Item, src: Sources) -> list[Figure]:
     return pages.text_pages(head, lines, prose=True) + [visual_page(v, src) for v in visuals]
 
 
-def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sources) -> list[Figure]:
-    """Every item of the spec, with the page that answers it or the command that would produce it."""
+def spread(values) -> str:
+    """'1,500', or '2,460-5,000' when they differ."""
+    low, high = min(values), max(values)
+    return f"{low:,}" if low == high else f"{low:,}-{high:,}"
+
+
+def study_lines(src: Sources, name: str) -> list[str]:
+    """A study's set-up: its runs and the images they are scored on, its budget line, and where
+    and how long it ran (from its provenance)."""
+    results = src.studies.get(name)
+    if not results:
+        return [f"- {name}: not run yet ({command('study:' + name)})."]
+    records = planned(results)
+    sized = [r["sizes"] for r in records if r.get("sizes")]
+    p = results.get("provenance") or {}
+    return [f"- {name} (python experiments.py {name}): {len(records)} runs, each scored on "
+            f"{spread([s['val'] for s in sized])} validation and {spread([s['test'] for s in sized])} test images.",
+            f"  {groups.budget_line(records, results.get('budget'))}",
+            f"  It ran on {p.get('device', 'an unrecorded device')} ({p.get('cpu', 'cpu not recorded')}, "
+            f"{p.get('threads', '?')} threads, {p.get('precision', 'fp32')}): {sum(r.get('seconds', 0) for r in records) / 60:.1f} "
+            f"min of runs, finished {results['finished']}."]
+
+
+def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:
+    """The data every report shares, and the hand-in CNN's training run where the report quotes it."""
+    sizes = (src.metrics or {}).get("sizes") or {"train": 55000, "val": 5000, "test": 10000}
+    lines = [f"Data: Fashion-MNIST (28x28 grey images of 10 kinds of clothing) from the local IDX files: "
+             f"{sizes['train']:,} training and {sizes['val']:,} validation images (a fixed split of the 60,000, seed 0) "
+             f"and the {sizes['test']:,} test images. A study trains on a stratified subset of the training split "
+             "(its budget line says how many) and scores all its runs on the same validation and test images."]
+    cnn = (src.metrics or {}).get("networks", {}).get("cnn")
+    if cnn and with_cnn:
+        lines.append(f"The hand-in CNN trained on all {sizes['train']:,} training images in {cnn['train_seconds']:.0f} s on "
+                     f"{cnn.get('device', 'cpu')} ({cnn['config'].get('precision', 'fp32')}), finished {cnn.get('finished', '?')}; "
+                     f"test accuracy {100 * cnn['test']['accuracy']:.2f}%.")
+    return lines
+
+
+def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sources,
+                setup: Callable | None = None) -> list[Figure]:
+    """Every item of the spec, with the page that answers it or the command that would produce it;
+    then the report's set-up (data, networks, studies, departures from the spec)."""
     lines = [f"Spec {spec}: every item in the spec's order, with its page in this report.", ""]
     for item in items:
         at = (f"page {where[item.number]}" if item.number in where
@@ -111,10 +151,12 @@ def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sour
                   "and experiments.py wrote, and trains nothing. Every number on the pages comes from those files."]
     if quick:
         lines += ["", f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): {', '.join(quick)}."]
+    if setup is not None:
+        lines += ["", "SET-UP", ""] + setup(src)
     return pages.text_pages(title, lines)
 
 
-def write(path: Path, spec: str, title: str, items: list[Item], src: Sources) -> dict:
+def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup: Callable | None = None) -> dict:
     """The report: the list of items, then the pages of each item whose sources are there.
     Returns {item number: its first page} for the items it holds."""
     numbers = [i.number for i in items]
@@ -122,10 +164,10 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources) ->
         raise ValueError(f"spec {spec}: an item number appears twice")
     bodies = {item.number: item_pages(spec, item, src) for item in items if not item.missing(src)}
     count = 1
-    while len(first_pages(spec, title, items, starts(bodies, count), src)) > count:  # items numbered after it
+    while len(first_pages(spec, title, items, starts(bodies, count), src, setup)) > count:  # items numbered after it
         count += 1
     where = starts(bodies, count)
-    figs = first_pages(spec, title, items, where, src) + [f for body in bodies.values() for f in body]
+    figs = first_pages(spec, title, items, where, src, setup) + [f for body in bodies.values() for f in body]
     pages.write_pages(path, figs, title)
     return where
 

@@ -6,9 +6,11 @@ from fmnist.core import stats
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair, neighbour_purity, random_tap_correlation, recall, tap_correlation
 from fmnist.core.words import ci, count, listing, pct, sentence
-from fmnist.reports.build import Item, mean_of, rows
+from fmnist.core.layers import summary_line
+from fmnist.reports.build import Item, handin_lines, mean_of, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.engine import planned, summary_table
+from fmnist.studies.networks import init_network
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -218,6 +220,31 @@ def conclusion(src) -> str:
                    f"the base; the other {len(diffs) - len(told)} did not" if told else
                    f"none of the {len(diffs)} changes moved test accuracy detectably") + " at 3 seeds.")
     return "\n".join(out)
+
+
+def setup(src) -> list[str]:
+    """The report's set-up: data, the networks and the items each answers, the studies behind them,
+    and where this differs from the spec, with why."""
+    params = [r["parameters"] for rs in _runs(src).values() for r in rs] if src.studies.get("mobilenet") else []
+    return (handin_lines(src, with_cnn=False)
+            + ["Networks (init_network(conv_block_count, mobilenet_block_count), fmnist/studies/networks.py): standard "
+               "blocks (3x3 conv, batch norm, ReLU), then ConvDw blocks (3x3 depthwise conv, batch norm, ReLU, 1x1 "
+               "pointwise conv, batch norm, ReLU), global average pooling and one linear layer; channels and strides by "
+               "block position.",
+               f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; it answers R8 (the settings study) and is "
+               "the base of R1-R6.",
+               f"- the MobileNet network of its depth (1, 3): {summary_line(init_network(1, 3))}; with (0, 4) and the "
+               "deeper (3, 1), (2, 2), (1, 5) and (1, 7) it answers T1 and R1-R7"
+               + (f" ({spread(params)} parameters among the seven)." if params else "."),
+               "Studies:"] + study_lines(src, "mobilenet") + study_lines(src, "settings")
+            + ["Departures from the spec, and why:",
+               "- Fashion-MNIST, not the spec's own imbalanced MNIST folders, which are not distributed with this "
+               "package; the spec's folder-and-CSV layout is still read by its Dataset class (python -m "
+               "fmnist.studies.mobilenet_assignment export writes Fashion-MNIST that way, run trains on it).",
+               "- Each network trains on a stratified subset of the training images (the budget lines above say how "
+               "many) with early stopping, 3 seeds a row, so that every row fits 2 cores; python experiments.py "
+               "mobilenet --budget spec uses every image.",
+               "- The spec's main prints a name and roll number: the code takes them as --name and --roll-no."])
 
 
 def settings_answer(src) -> str:
