@@ -53,6 +53,12 @@ def run(args) -> int:
             continue
         title, items, setup = SPECS[spec]
         pages = build.write(path, spec, title, items, src, setup)
+        script = spec000.run_sh(src) if spec == "000" else None
+        if script:
+            (out_dir / "spec000").mkdir(exist_ok=True)
+            storage.write_atomic(out_dir / "spec000" / "run.sh", lambda tmp: tmp.write_text(script))
+            (out_dir / "spec000" / "run.sh").chmod(0o755)
+            print(f"wrote {out_dir / 'spec000' / 'run.sh'} (spec 000's best setting)")
         waiting = [i for i in items if i.number not in pages]
         print(f"wrote {path}: {len(pages)} of {len(items)} items answered" + (
             "; waiting for " + ", ".join(sorted({build.command(n) for i in waiting for n in i.missing(src)}))

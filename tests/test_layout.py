@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"core", "handin", "analysis", "studies", "reports", "bench"}
 SCRIPTS = {"fashionmnist": {"handin"}, "kernel_vis": {"handin"}, "analyze": {"analysis"},
-           "experiments": {"studies"}, "report": {"reports"}, "benchmark": {"bench"}}
+           "experiments": {"studies"}, "train": {"studies"}, "report": {"reports"}, "benchmark": {"bench"}}
 MAY_ALSO_READ = {"reports": {"studies"}}
 MODELS = {"ffn", "cnn"}  # the assignment's two model files: leaves, importable from anywhere
 

@@ -3,6 +3,7 @@ training split inside itself, and its main, which trains and saves or loads and 
 import csv
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -71,3 +72,54 @@ def test_a_missing_folder_is_one_line(tmp_path, capsys):
     assert m.cli(["run", str(tmp_path / "nowhere"), "--no-training"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("mobilenet_assignment: ") and len(err.strip().splitlines()) == 1
+
+
+def test_spec_000s_flags_are_validated_as_the_spec_says(capsys):
+    from fmnist.studies import reference_assignment as r
+    base = ["--lr", "0.01", "--init", "1", "--save_dir", "d"]
+    for good in (1, 5, 20, 125):
+        assert r.parse_args(base + ["--batch_size", str(good)]).batch_size == good
+    for bad in ("7", "0", "3", "-5", "x"):
+        with pytest.raises(SystemExit) as stop:
+            r.parse_args(base + ["--batch_size", bad])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err
+        assert err.startswith("train.py: error: argument --batch_size") and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit):
+        r.parse_args(["--lr", "0.01", "--batch_size", "20", "--init", "3", "--save_dir", "d"])
+    assert {r.INITS[r.parse_args(base[:2] + ["--init", str(k), "--save_dir", "d", "--batch_size", "5"]).init]
+            for k in (1, 2)} == {"xavier", "he"}
+
+
+def test_the_submission_csv_and_every_kept_copy(tmp_path):
+    from fmnist.studies import reference_assignment as r
+    path = r.submission(torch.tensor([3, 1, 4, 1, 5]), tmp_path / "model" / "test_submission.csv")
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows == [["id", "label"], ["0", "3"], ["1", "1"], ["2", "4"], ["3", "1"], ["4", "5"]]
+    first, second = (r.keep_submission(path, tmp_path / "Kaggle_subs") for _ in range(2))
+    assert (first.name, second.name) == ("submission_001.csv", "submission_002.csv")
+    assert first.read_text() == second.read_text() == path.read_text()
+
+
+def test_run_sh_holds_the_best_setting_in_the_specs_flags():
+    from fmnist.studies import reference_assignment as r
+    script = r.run_sh({"lr": 0.05, "batch_size": 128, "init": "xavier"}, "why")
+    assert "python train.py --lr 0.05 --batch_size 130 --init 1 --save_dir outputs/spec000/model" in script
+    assert "(the study's batch 128 rounded to the spec's rule)" in script
+    exact = r.run_sh({"lr": 0.01, "batch_size": 20, "init": "he"}, "why")
+    assert "--batch_size 20 --init 2 " in exact and "rounded" not in exact
+    assert r.batch_size(exact.split("--batch_size ")[-1].split()[0]) == 20
+
+
+def test_train_py_trains_saves_and_submits(data_dir, tmp_path):
+    from fmnist.studies import reference_assignment as r
+    save = tmp_path / "model"
+    assert r.main(["--lr", "0.01", "--batch_size", "20", "--init", "2", "--save_dir", str(save), "--epochs", "1",
+                   "--data-dir", str(data_dir)]) == 0
+    from fmnist.studies.networks import ReferenceNet
+    net = ReferenceNet()
+    net.load_state_dict(torch.load(save / "model.pth", map_location="cpu", weights_only=True))
+    rows = (save / "test_submission.csv").read_text().splitlines()
+    assert rows[0] == "id,label" and len(rows) == 1 + 100 and rows[1].startswith("0,")
+    assert (tmp_path / "Kaggle_subs" / "submission_001.csv").read_text() == (save / "test_submission.csv").read_text()

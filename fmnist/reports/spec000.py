@@ -7,7 +7,7 @@ from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.words import ci, sentence, training_words
 from fmnist.reports.build import Item, handin_lines, mean_of, rows, study_lines
-from fmnist.studies import figures, groups, reference
+from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ReferenceNet
 
@@ -171,7 +171,10 @@ def setup(src) -> list[str]:
                f"- the hand-in's Conv_Net (cnn.py): {summary_line(MODELS['cnn']())}, trained by fashionmnist.py; it answers "
                "1.3.9 and 1.3.10 (analyze.py) and is set against the 96 % target in 1.3.1.",
                "Study:"] + study_lines(src, "reference")
-            + ["Departures from the spec, and why:",
+            + ["Spec 000's code: python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference "
+               "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
+               "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command.",
+               "Departures from the spec, and why:",
                "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
                "before the softmax, the initialisations and the learning rates tried are the spec's.",
                "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
@@ -181,6 +184,16 @@ def setup(src) -> list[str]:
                + " (stratified, drawn per seed), not on every image, so that its runs fit 2 cores; python experiments.py "
                "reference --budget spec runs the spec's protocol on every image (hours on 2 cores, a GPU job)."]
             )
+
+
+def run_sh(src) -> str | None:
+    """The best setting of the reference study as spec 000's run.sh (None before the study ran)."""
+    if not src.studies.get("reference"):
+        return None
+    b = _best(src)
+    c = b["config"]
+    return reference_assignment.run_sh(c, f"{groups.row_of(c)}, the run of lowest validation loss ({b['val']['loss']:.4f}, "
+                                          f"seed {c['seed']}) of the {len(_records(src))} runs of python experiments.py reference")
 
 
 def guided(src) -> str:
