@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from fmnist.core import cli, storage
-from fmnist.reports import build, spec000, spec003, spec004
+from fmnist.reports import build, latex, spec000, spec001, spec003, spec004
 
 HERE = Path(__file__).resolve().parent
 SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup),
@@ -50,9 +50,15 @@ def run(args) -> int:
                 continue
             shutil.copyfile(figures, path)
             print(f"wrote {path} (the hand-in, figures.pdf: questions 1-9)")
+            if src.metrics:
+                tex = latex.write(path.with_suffix(".tex"), spec, "Spec 001: the hand-in, questions 1-9", spec001.ITEMS,
+                                  src, spec001.setup)
+                print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
             continue
         title, items, setup = SPECS[spec]
         pages = build.write(path, spec, title, items, src, setup)
+        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup)
+        print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
         script = spec000.run_sh(src) if spec == "000" else None
         if script:
             (out_dir / "spec000").mkdir(exist_ok=True)

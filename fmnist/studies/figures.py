@@ -83,7 +83,12 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
     ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8, family="monospace",
             transform=ax.transAxes)
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
-    return fig, (pages.text_pages(f"{table_title}: notes", rest) if rest else [])
+    fig.table_text = {"title": title, "columns": [label.replace("\n", " ") for label in labels],
+                      "rows": [[str(v) for v in row] for row in rows], "notes": notes}  # for a text copy (LaTeX)
+    rest = pages.text_pages(f"{table_title}: notes", rest) if rest else []
+    for page in rest:
+        page.table_text = None  # the notes are in the table's text copy already
+    return fig, rest
 
 
 def curves_figure(title: str, histories: dict) -> Figure:

@@ -1,0 +1,114 @@
+"""Each report as LaTeX source beside its PDF (spec 000 accepts only LaTeX reports, and a
+student rewrites the words in their own hand before handing in): the same set-up, questions and
+computed answers as text, every table as a `tabular`, every figure as a PNG in a folder beside
+the .tex. It compiles with a minimal TeX (Debian's texlive-latex-base: pdflatex)."""
+import shutil
+import unicodedata
+from pathlib import Path
+
+from fmnist.reports.build import Item, Sources
+
+# What pdflatex with T1 fonts and textcomp cannot take as it is
+SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+           "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
+           "±": r"\textpm{}", "×": r"\texttimes{}", "≥": r"$\geq$", "≤": r"$\leq$", "→": r"$\rightarrow$",
+           "–": "--", "—": "---", "−": "-", "’": "'", "‘": "`", "“": "``", "”": "''", "…": "...", "°": r"\textdegree{}",
+           "µ": r"\textmu{}", "·": r"\textperiodcentered{}", "≈": r"$\approx$", "²": r"\textsuperscript{2}"}
+
+
+WIDE = 6  # columns beyond which a table turns the page
+
+
+def escape(text: str) -> str:
+    """Text as LaTeX source: its special characters escaped, other non-ASCII letters decomposed."""
+    out, text = [], str(text)
+    for i, ch in enumerate(text):
+        if ch == "-" and text[i + 1:i + 2] == "-":  # a flag's --: not an en dash
+            out.append("-{}")
+        elif ch in SPECIAL:
+            out.append(SPECIAL[ch])
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            out.append(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "?")
+    return "".join(out)
+
+
+def paragraphs(lines: list[str]) -> str:
+    """Lines of computed text: a line starting '- ' an item of a list, an indented line the
+    continuation of the one before, every other line a paragraph."""
+    out, in_list = [], False
+    for line in lines:
+        if line.startswith("- "):
+            out.append(("" if in_list else "\\begin{itemize}\n") + f"\\item {escape(line[2:])}")
+            in_list = True
+            continue
+        if line.startswith("  ") and out:
+            out[-1] += " " + escape(line.strip())
+            continue
+        if in_list:
+            out.append("\\end{itemize}")
+            in_list = False
+        out.append(escape(line) + "\n" if line.strip() else "")
+    if in_list:
+        out.append("\\end{itemize}")
+    return "\n".join(out) + "\n"
+
+
+def tabular(table: dict) -> str:
+    """A table as a `tabular`, scaled to the text width, with its notes under it."""
+    columns = table["columns"]
+    head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in columns)
+    body = "\n".join(" & ".join(escape(v) for v in row) + r" \\" for row in table["rows"])
+    notes = "".join(f"\\par\\footnotesize {escape(n)}\n" for n in table["notes"])
+    wide = len(columns) > WIDE  # a wide table gets a landscape page of its own
+    return (("\\begin{landscape}\n" if wide else "")
+            + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n\\footnotesize\\setlength{{\\tabcolsep}}{{3pt}}"
+            "\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
+            f"\\begin{{tabular}}{{{'l' * len(columns)}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
+            f"\\end{{tabular}}}}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else ""))
+
+
+def visual(v, src: Sources, folder: Path, stem: str) -> str:
+    """A visual of an item: a table as text, a figure (or a PNG another script wrote) as a PNG in `folder`."""
+    table = getattr(v, "table_text", False)
+    if table is None:
+        return ""
+    if table:
+        return tabular(table)
+    if isinstance(v, (str, Path)):
+        shutil.copyfile(src.png(str(v)), folder / f"{stem}.png")
+    else:
+        v.savefig(folder / f"{stem}.png", dpi=150)
+    return (f"\\begin{{center}}\n\\includegraphics[width=\\linewidth,height=0.85\\textheight,keepaspectratio]"
+            f"{{{folder.name}/{stem}.png}}\n\\end{{center}}\n")
+
+
+def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None) -> Path:
+    """report_SPEC.tex and its figures folder (report_SPEC_figures/), from the same sources as the PDF."""
+    folder = path.with_name(path.stem + "_figures")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    body = []
+    if setup is not None:
+        body.append("\\section*{Set-up}\n" + paragraphs(setup(src)))
+    for item in items:
+        head = f"\\section*{{Item {escape(item.number)}" + (f" ({escape(item.points)} points)" if item.points else "") + "}\n"
+        if item.missing(src):
+            body.append(head + escape("Not answered yet: run " + ", ".join(item.missing(src)) + " first.") + "\n")
+            continue
+        text = [f"\\emph{{{escape(item.question)}}}\n"]
+        if item.answer:
+            text.append(paragraphs(item.answer(src).split("\n")))
+        safe = item.number.replace(".", "-")
+        text += [visual(v, src, folder, f"item-{safe}-{k}") for k, v in enumerate(item.visuals(src), start=1)]
+        body.append(head + "\n".join(text))
+    path.write_text(
+        "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
+        "% sentence in your own words; the numbers and figures are what your runs measured.\n"
+        "\\documentclass[11pt,a4paper]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
+        "\\usepackage{textcomp}\n\\usepackage{graphicx}\n\\usepackage{lscape}\n\\usepackage[margin=2cm]{geometry}\n"
+        "\\setlength{\\parindent}{0pt}\n\\setlength{\\parskip}{4pt}\n"
+        f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
+        "\\begin{document}\n\\maketitle\n" + "\n".join(body) + "\\end{document}\n")
+    return path

@@ -1,0 +1,58 @@
+"""Spec 001 (the hand-in): questions 1-9 in the assignment's order, from what fashionmnist.py
+and kernel_vis.py wrote (metrics.json and the PNGs of figures.pdf). The PDF of the hand-in is
+figures.pdf itself; these items give its LaTeX source."""
+from fmnist.core.assignment import NAMES
+from fmnist.handin import document
+from fmnist.handin.answers import q8_paragraph, q9_paragraph
+from fmnist.reports.build import Item, handin_lines
+
+H = "metrics"
+
+
+def _png(*stems):
+    return lambda src: [f"{s}.png" for s in stems if src.png(f"{s}.png").is_file()]
+
+
+def parameters(src) -> str:
+    return "\n".join(f"{NAMES[k]}: {net['parameters']['total']:,} trainable parameters."
+                     for k, net in src.metrics["networks"].items())
+
+
+def q8(src) -> str:
+    q = src.metrics["questions"]["q8"]
+    comparisons, _ = document.locality_note(document.read_locality(src.out_dir))
+    configs = {k: net.get("config", {}) for k, net in src.metrics["networks"].items()}
+    return q8_paragraph(q, comparisons, shift=2, configs=configs)
+
+
+def q9(src) -> str:
+    return q9_paragraph(src.metrics["questions"]["q9"])
+
+
+def setup(src) -> list[str]:
+    return handin_lines(src) + [f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; "
+                                f"{net['parameters']['total']:,} parameters." for k, net in src.metrics["networks"].items()]
+
+
+ITEMS = [
+    Item("1", "a correct and an incorrect test prediction per network", "For each neural network, submit a figure "
+         "containing one image that is classified incorrectly by the model, and one image classified correctly by the "
+         "model, with the network, the predicted and the true classes.", (H,), _png("ffn_examples", "cnn_examples"), None, "3"),
+    Item("2", "training loss over time per network", "For each neural network, submit one plot showing your training "
+         "loss over time.", (H,), _png("ffn_loss", "cnn_loss"), None, "2"),
+    Item("3", "parameters per network", "For each neural network, submit its total number of parameters.", (H,),
+         _png("ffn_parameters", "cnn_parameters"), parameters, "1"),
+    Item("4", "confusion matrices on the test data", "For each neural network, submit a confusion matrix plot on the "
+         "test data, with predicted and true classes labelled.", (H,), _png("ffn_confusion", "cnn_confusion"), None, "2"),
+    Item("5", "first-layer kernels", "Submit a plot of the kernels your model learns at the first convolutional layer, "
+         "arranged in a grid.", (H,), _png("cnn_kernels"), None, "4"),
+    Item("6", "the sample image through each first-layer kernel", "Submit a plot of the features extracted from the "
+         "sample image by each of the kernels at the first convolutional layer, arranged in a grid.", (H,),
+         _png("cnn_kernel_responses"), None, "4"),
+    Item("7", "feature maps through every layer", "Process the provided sample image through each layer of your CNN and "
+         "visualize the feature maps at each stage, labelled by the layer that produced them.", (H,),
+         _png("cnn_feature_maps"), None, "4"),
+    Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _png("q8_gains", "q8_why"), q8, "2"),
+    Item("9", "how the features evolve through the CNN", document.Q9_TEXT, (H,),
+         _png("q9_stages", "q9_patches", "q9_patches_2", "q9_patches_3"), q9, "3"),
+]
