@@ -100,6 +100,26 @@ def test_roc_auc_agrees_with_sklearn():
     assert result["macro_auc"] == pytest.approx(roc_auc_score(y.numpy(), probs, multi_class="ovr", average="macro"))
 
 
+def test_the_roc_chance_line_is_the_diagonal_on_the_symlog_axis():
+    from fmnist.core import plotting
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(300) % 10
+    fig = plotting.roc_figure({"net": diagnostics.roc(y, torch.randn(300, 10, generator=gen))}, data.CLASSES)
+    ax = fig.axes[0]
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("chance")]
+    x, tpr = line.get_xdata(), line.get_ydata()
+    assert list(x) == list(tpr) and 0.5 in x and len(x) >= 100
+    fig.canvas.draw()  # on the page, the point drawn at (0.5, 0.5) in data coordinates lies on the line
+    shown = ax.transData.transform(list(zip(x, tpr)))
+    at = ax.transData.transform((0.5, 0.5))
+    i = int(abs(x - 0.5).argmin())
+    assert abs(shown[i] - at).max() < 1e-6
+    # between vertices the line is straight on the page: its midpoints, read back, stay on tpr = fpr
+    # (two vertices, (0, 0) and (1, 1), would put the midpoint at fpr 0.1, tpr 0.5)
+    back = ax.transData.inverted().transform((shown[1:] + shown[:-1]) / 2)
+    assert abs(back[:, 0] - back[:, 1]).max() < 0.01
+
+
 @pytest.fixture(scope="module")
 def small_ffn():
     torch.manual_seed(0)

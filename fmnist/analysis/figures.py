@@ -79,7 +79,7 @@ def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: 
 
 
 def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str, random_note: str,
-                   fooled: dict) -> Figure:
+                   fooled: dict, sample: str = "test accuracy (%)") -> Figure:
     """Accuracy against pixels changed (both attacks, both networks) and the image fooled
     with the fewest pixels, before and after."""
     fig = Figure(figsize=(13, 6), layout="constrained")
@@ -95,7 +95,7 @@ def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str,
         if zero is not None:
             ax.plot([zero], [0], "v", color=styles[network], ms=9)
     ax.set_xlabel("pixels changed per image (of 784)")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_ylabel(sample)
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend()

@@ -157,7 +157,8 @@ def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict,
     numbers.update(random_note=random_note, greedy_note=greedy_note, random_images=n_r, greedy_images=n_g)
     return numbers, Page("fooling", "Spec 000, fooling curve", "accuracy against pixels changed, two attacks",
                          figures.fooling_figure(list(s.random_counts), random_acc, greedy_acc, greedy_note,
-                                               random_note, fooled))
+                                               random_note, fooled, f"accuracy (%) on the first {n_r:,} (random) or "
+                                               f"{n_g:,} (greedy) test images"))
 
 
 @dataclass(frozen=True)
@@ -242,8 +243,9 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
         targets = torch.tensor(fooling.most_confused(metrics["networks"][key]["test"]["confusion"]))[classes]
         r = fooling.targeted(model, x[idx].to(device), targets.to(device), s.fooling_steps, s.fooling_step)
         ok = r["reached"]
-        medians[key.upper()] = (float(r["l2"][ok].median()) if ok.any() else float("nan"),
-                                float(r["linf"][ok].median()) if ok.any() else float("nan"))
+        # np.median: the mean of the two middle values for an even count (torch's median takes the lower)
+        medians[key.upper()] = (float(np.median(r["l2"][ok].numpy())) if ok.any() else float("nan"),
+                                float(np.median(r["linf"][ok].numpy())) if ok.any() else float("nan"))
         numbers[key] = {"classes": classes, "indices": idx.tolist(), "targets": targets.tolist(), "reached": ok.tolist(),
                         "steps": r["steps"].tolist(), "l2": r["l2"].tolist(), "linf": r["linf"].tolist(),
                         "median_l2": medians[key.upper()][0], "median_linf": medians[key.upper()][1]}

@@ -11,6 +11,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import colormaps
 from matplotlib.figure import Figure  # noqa: E402
 
+from fmnist.core.metrics import neighbour_purity
 from fmnist.core.pages import PAGE_INCHES
 
 GRAY = "gray"
@@ -141,7 +142,10 @@ def roc_figure(curves: dict, classes) -> Figure:
         for k, name in enumerate(classes):
             c = roc["classes"][name]
             ax.plot(c["fpr"], c["tpr"], color=colormaps[CLASS_COLOURS](k), lw=1.3, label=f"{name}  AUC {c['auc']:.4f}")
-        ax.plot([0, 1], [0, 1], color="gray", ls=":", lw=1)
+        # chance (tpr = fpr) through many points: the axis is not linear, so two points would
+        # draw it straight on the page, off the diagonal everywhere but its ends
+        chance = np.unique(np.concatenate([np.linspace(0, 0.01, 11), np.geomspace(0.01, 1, 101), [0.5]]))
+        ax.plot(chance, chance, color="gray", ls=":", lw=1, label="chance (AUC 0.5)")
         ax.set_xscale("symlog", linthresh=0.01)
         ax.set_xlim(0, 1)
         ax.set_ylim(0.5, 1.005)
@@ -155,6 +159,9 @@ def roc_figure(curves: dict, classes) -> Figure:
     return fig
 
 
+NEIGHBOURS = 10  # t-SNE panels: each image's nearest neighbours in the plot
+
+
 def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
     """2-D t-SNE of penultimate features, a panel per network, coloured by true class."""
     fig = Figure(figsize=(14, 7), layout="constrained")
@@ -164,10 +171,13 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
             sel = labels == k
             ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.7, color=colormaps[CLASS_COLOURS](k),
                        label=name, rasterized=True)
-        ax.set_title(f"{network}\nfeatures: {layer}", fontsize=11)
+        share = np.mean([c["purity"] for c in neighbour_purity(points, labels, NEIGHBOURS, classes).values()])
+        ax.set_title(f"{network}\nfeatures: {layer}\n{100 * share:.0f} % of each image's {NEIGHBOURS} nearest "
+                     "neighbours here share its class", fontsize=11)
         ax.set_xticks([])
         ax.set_yticks([])
     axes[-1].legend(markerscale=4, fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.suptitle(f"t-SNE of the penultimate-layer features of the test images, coloured by true class\n({note})",
+    fig.suptitle(f"t-SNE of the penultimate-layer features of the test images, coloured by true class\n({note})\n"
+                 "t-SNE keeps neighbours, not distances: the gaps between clusters and their sizes mean little",
                  fontsize=11)
     return fig

@@ -4,9 +4,10 @@ import numpy as np
 
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
-from fmnist.core.metrics import confusion_pair, neighbour_purity, random_tap_correlation, recall, tap_correlation
-from fmnist.core.words import ci, count, listing, pct, sentence
 from fmnist.core.layers import summary_line
+from fmnist.core.metrics import confusion_pair, neighbour_purity, random_tap_correlation, recall, tap_correlation
+from fmnist.core.plotting import NEIGHBOURS
+from fmnist.core.words import ci, count, listing, pct, sentence
 from fmnist.reports.build import Item, handin_lines, mean_of, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.engine import planned, summary_table
@@ -15,7 +16,6 @@ from fmnist.studies.networks import init_network
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
 PLAIN, MOBILE = "conv 4 + mobile 0", "conv 1 + mobile 3"  # the plain network, and the MobileNet one of its depth
-NEIGHBOURS = 10  # t-SNE: each image's nearest neighbours in the plot
 
 
 def _mb(src) -> dict:
