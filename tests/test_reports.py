@@ -249,3 +249,23 @@ def test_the_set_up_names_each_study_its_budget_and_machine_or_the_command():
     setup = spec000.setup(src)
     assert any("1,500 training images a run" in line for line in setup)
     assert any(line.startswith("- the spec's reference network") and "4,379,934 parameters" in line for line in setup)
+
+
+def test_items_without_figures_share_pages_and_each_item_is_found_on_its_page(tmp_path):
+    from matplotlib.figure import Figure
+
+    def item(number, lines, figures=0):
+        return build.Item(number, f"item {number}", f"Question {number}?", (),
+                          lambda src: [Figure() for _ in range(figures)], lambda src: "\n".join(["words"] * lines))
+    items = [item("1", 3), item("2", 3), item("3", 2, figures=2), item("4", 28), item("5", 3)]
+    src = build.Sources(tmp_path)
+    runs = build.item_runs(items, src)
+    assert [[i.number for i, _ in run] for run in runs] == [["1", "2", "3"], ["4", "5"]]
+    figs, first = build.run_pages("x", runs[0], src)
+    assert len(figs) == 1 + 2 and first == {"1": 0, "2": 0, "3": 0}  # one text page, then the two figures
+    figs, first = build.run_pages("x", runs[1], src)
+    per_page = build.pages.TEXT[True][1]
+    assert first == {"4": 0, "5": 1} and len(figs) == 2  # item 4's 32 lines leave 1: item 5 starts on the next page
+    assert per_page - build.ORPHAN < 32 < per_page
+    where = build.write(tmp_path / "r.pdf", "x", "Spec x", items, src)
+    assert where == {"1": 2, "2": 2, "3": 2, "4": 5, "5": 6}

@@ -172,8 +172,8 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
             ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.7, color=colormaps[CLASS_COLOURS](k),
                        label=name, rasterized=True)
         share = np.mean([c["purity"] for c in neighbour_purity(points, labels, NEIGHBOURS, classes).values()])
-        ax.set_title(f"{network}\nfeatures: {layer}\n{100 * share:.0f} % of each image's {NEIGHBOURS} nearest "
-                     "neighbours here share its class", fontsize=11)
+        ax.set_title(f"{network}\nfeatures: {layer}\nof its {NEIGHBOURS} nearest neighbours, {100 * share:.0f} % share "
+                     "an image's class", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     axes[-1].legend(markerscale=4, fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))

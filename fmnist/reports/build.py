@@ -16,7 +16,7 @@ from fmnist.studies import groups
 from fmnist.studies.engine import planned
 
 COMMANDS = {"metrics": "python fashionmnist.py", "analysis": "python analyze.py"}
-MEASURED = "Measured facts to build on (the words are yours to write):"
+ORPHAN = 6  # an item starting in a page's last lines starts on the next page
 
 
 @dataclass
@@ -85,16 +85,49 @@ def visual_page(visual, src: Sources) -> Figure:
     return fig
 
 
-def item_pages(spec: str, item: Item, src: Sources) -> list[Figure]:
-    """The item's number, question and answer, flowed over as many pages as they need, then
-    each of its visuals on a page of its own."""
-    visuals = list(item.visuals(src))
-    head = f"Spec {spec}, item {item.number}" + (f" ({item.points} points)" if item.points else "")
-    lines = [f"Question: {item.question}", ""] + (item.answer(src).split("\n") if item.answer else [])
+def item_lines(item: Item, src: Sources, visuals: list) -> list[str]:
+    """An item's heading, question and answer, and where its figures are."""
+    head = f"ITEM {item.number}" + (f" ({item.points} points)" if item.points else "")
+    lines = [head, f"Question: {item.question}", ""] + (item.answer(src).split("\n") if item.answer else [])
     if visuals:
         lines += ["", f"The {'figure' if len(visuals) == 1 else f'{len(visuals)} figures'} of this item "
                       f"follow{'s' if len(visuals) == 1 else ''} on the next page{'s' if len(visuals) > 1 else ''}."]
-    return pages.text_pages(head, lines, prose=True) + [visual_page(v, src) for v in visuals]
+    return lines
+
+
+def run_pages(spec: str, run: list[tuple[Item, list]], src: Sources) -> tuple[list[Figure], dict]:
+    """A run of items (the last the only one with figures): their text flowed onto as few pages
+    as it needs, an item that would start in a page's last lines moved to the next page, then
+    the last item's figures, a page each. Returns the pages and {item number: its page within}."""
+    chars, per_page, _ = pages.TEXT[True]
+    flowed, first = [], {}
+    for item, visuals in run:
+        lines = pages.wrap("\n".join(item_lines(item, src, visuals)), chars).split("\n")
+        room = per_page - len(flowed) % per_page
+        if flowed and room < min(ORPHAN, len(lines)):  # its heading alone at the foot of a page
+            flowed += [""] * room
+        first[item.number] = len(flowed) // per_page
+        flowed += lines + [""]
+    numbers = [item.number for item, _ in run]
+    title = f"Spec {spec}, item{'s' if len(numbers) > 1 else ''} " + (
+        numbers[0] if len(numbers) == 1 else f"{numbers[0]} to {numbers[-1]}")
+    text = pages.text_pages(title, flowed[:-1], prose=True)
+    return text + [visual_page(v, src) for v in run[-1][1]], first
+
+
+def item_runs(items: list[Item], src: Sources) -> list[list[tuple[Item, list]]]:
+    """The answered items in runs that end at an item with figures, so that the text of items
+    without figures shares pages instead of leaving most of each page blank."""
+    runs, current = [], []
+    for item in items:
+        if item.missing(src):
+            continue
+        visuals = list(item.visuals(src))
+        current.append((item, visuals))
+        if visuals:
+            runs.append(current)
+            current = []
+    return runs + ([current] if current else [])
 
 
 def spread(values) -> str:
@@ -162,21 +195,21 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
     numbers = [i.number for i in items]
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"spec {spec}: an item number appears twice")
-    bodies = {item.number: item_pages(spec, item, src) for item in items if not item.missing(src)}
+    bodies = [run_pages(spec, run, src) for run in item_runs(items, src)]
     count = 1
     while len(first_pages(spec, title, items, starts(bodies, count), src, setup)) > count:  # items numbered after it
         count += 1
     where = starts(bodies, count)
-    figs = first_pages(spec, title, items, where, src, setup) + [f for body in bodies.values() for f in body]
+    figs = first_pages(spec, title, items, where, src, setup) + [f for body, _ in bodies for f in body]
     pages.write_pages(path, figs, title)
     return where
 
 
-def starts(bodies: dict, before: int) -> dict:
+def starts(bodies: list[tuple[list, dict]], before: int) -> dict:
     """{item number: its first page} when `before` pages come first."""
     where, page = {}, before + 1
-    for number, body in bodies.items():
-        where[number] = page
+    for body, first in bodies:
+        where.update({number: page + k for number, k in first.items()})
         page += len(body)
     return where
 
