@@ -25,9 +25,9 @@ from fmnist.core import cli, storage
 from fmnist.reports import build, latex, spec000, spec001, spec003, spec004
 
 HERE = Path(__file__).resolve().parent
-SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup),
-         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS, spec003.setup),
-         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS, spec004.setup)}
+SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup, None),
+         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS, spec003.setup, None),
+         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS, spec004.setup, spec004.discussion)}
 
 
 def parse_args(argv=None):
@@ -40,7 +40,7 @@ def parse_args(argv=None):
 def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
-    src = build.load(out_dir, build.studies([i for _, items, _ in SPECS.values() for i in items]))
+    src = build.load(out_dir, build.studies([i for _, items, _, _ in SPECS.values() for i in items]))
     for spec in (["000", "001", "003", "004"] if args.spec == "all" else [args.spec]):
         path = out_dir / f"report_{spec}.pdf"
         if spec == "001":
@@ -55,9 +55,10 @@ def run(args) -> int:
                                   src, spec001.setup)
                 print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
             continue
-        title, items, setup = SPECS[spec]
-        pages = build.write(path, spec, title, items, src, setup)
-        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup)
+        title, items, setup, closing = SPECS[spec]
+        pages = build.write(path, spec, title, items, src, setup, closing if all(src.studies.values()) else None)
+        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup,
+                          closing if all(src.studies.values()) else None)
         print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
         script = spec000.run_sh(src) if spec == "000" else None
         if script:

@@ -269,3 +269,15 @@ def test_items_without_figures_share_pages_and_each_item_is_found_on_its_page(tm
     assert per_page - build.ORPHAN < 32 < per_page
     where = build.write(tmp_path / "r.pdf", "x", "Spec x", items, src)
     assert where == {"1": 2, "2": 2, "3": 2, "4": 5, "5": 6}
+
+
+def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
+    consistent = {f"{5 * k}%": {"mean": 0.5} for k in range(1, 21)}
+    words = spec004.on_average(consistent, ("random", "transferred"))
+    assert words.startswith("The mean difference favours transferred at 20 of the 20 fractions (sign test p = 1.9e-06)")
+    assert words.endswith("so across the sweep transferred is ahead more often than chance explains.")
+    against = {f"{5 * k}%": {"mean": -0.5 if k <= 18 else 0.5} for k in range(1, 21)}
+    assert "favours random at 18 of the 20 fractions" in spec004.on_average(against, ("random", "transferred"))
+    mixed = {f"{5 * k}%": {"mean": (-1) ** k} for k in range(1, 21)}
+    assert spec004.on_average(mixed, ("random", "pretrained")).endswith("too few to call either start better across "
+                                                                        "the sweep.")

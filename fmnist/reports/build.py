@@ -189,7 +189,8 @@ def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sour
     return pages.text_pages(title, lines)
 
 
-def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup: Callable | None = None) -> dict:
+def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup: Callable | None = None,
+          closing: Callable | None = None) -> dict:
     """The report: the list of items, then the pages of each item whose sources are there.
     Returns {item number: its first page} for the items it holds."""
     numbers = [i.number for i in items]
@@ -201,6 +202,8 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         count += 1
     where = starts(bodies, count)
     figs = first_pages(spec, title, items, where, src, setup) + [f for body, _ in bodies for f in body]
+    if closing is not None:
+        figs += pages.text_pages(f"Spec {spec}: discussion", closing(src), prose=True)
     pages.write_pages(path, figs, title)
     return where
 

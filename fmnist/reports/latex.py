@@ -84,7 +84,7 @@ def visual(v, src: Sources, folder: Path, stem: str) -> str:
             f"{{{folder.name}/{stem}.png}}\n\\end{{center}}\n")
 
 
-def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None) -> Path:
+def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None, closing=None) -> Path:
     """report_SPEC.tex and its figures folder (report_SPEC_figures/), from the same sources as the PDF."""
     folder = path.with_name(path.stem + "_figures")
     shutil.rmtree(folder, ignore_errors=True)
@@ -103,6 +103,8 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         safe = item.number.replace(".", "-")
         text += [visual(v, src, folder, f"item-{safe}-{k}") for k, v in enumerate(item.visuals(src), start=1)]
         body.append(head + "\n".join(text))
+    if closing is not None:
+        body.append("\\section*{Discussion}\n" + paragraphs(closing(src)))
     path.write_text(
         "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
         "% sentence in your own words; the numbers and figures are what your runs measured.\n"

@@ -219,9 +219,48 @@ def _sweep_answer(name: str, starts: tuple):
                     f"Yes, by test accuracy: {'; '.join(some)} (95 % interval of the paired difference excluding 0)."
                     if some else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0.")),
                  "Is one always superior? " + (f"Yes: {always}, at every fraction." if always else
-                                               f"No: neither is ahead at all {len(fractions)} fractions."), ""]
+                                               "Not at every fraction by its own interval. " + on_average(diffs, starts)), ""]
         return "\n".join(lines + sweep.verdicts(planned(src.studies[name]), starts))
     return answer
+
+
+def on_average(diffs: dict, starts: tuple) -> str:
+    """Across the sweep: how many fractions' mean differences favour each start, and the sign test."""
+    first, second = starts
+    t = stats.sign_test([d["mean"] for d in diffs.values()])
+    favoured, count = (second, t["positive"]) if 2 * t["positive"] >= t["n"] else (first, t["n"] - t["positive"])
+    verdict = (f"so across the sweep {favoured} is ahead more often than chance explains" if t["p"] < 0.05 else
+               "too few to call either start better across the sweep")
+    return (f"The mean difference favours {favoured} at {count} of the {t['n']} fractions (sign test p = {t['p']:.2g}): "
+            f"{verdict}.")
+
+
+def discussion(src) -> list[str]:
+    """What the studies found, item by item, in computed sentences; then what they leave open."""
+    out = ["What the measurements say, in short:"]
+    if src.studies.get("variants"):
+        records = planned(src.studies["variants"])
+        best = groups.ranked(records, "val_loss")
+        base = rows(src.studies["variants"])[variants.BASE_ROW]
+        d = groups.difference(base, best[0][1], "val_loss")
+        out.append(f"- 3.2: tuning by validation loss took the base's {mean_of(base, 'val_loss')['mean']:.4f} to "
+                   f"{best[0][0]}'s {mean_of(best[0][1], 'val_loss')['mean']:.4f}: "
+                   + stats.verdict(d, variants.BASE_ROW, best[0][0], unit="", higher_is_better=False) + ". The row "
+                   "best on validation was " + ("also" if lowest_test_loss(src).startswith("Yes") else "not")
+                   + " the best on test (3.2.3).")
+    for name, starts, item in (("pretrain", RANDOM_PRE, "3.4"), ("transfer", RANDOM_TRANS, "3.5")):
+        if src.studies.get(name):
+            diffs = sweep.differences(planned(src.studies[name]), starts, "test_acc")
+            ahead = sum(stats.excludes_zero(d) and d["low"] > 0 for d in diffs.values())
+            mean = float(np.mean([d["mean"] for d in diffs.values()]))
+            out.append(f"- {item}: {starts[1]} weights are ahead of random ones at {ahead} of the {len(diffs)} fractions "
+                       f"by their own interval, by {mean:+.2f} points of test accuracy on average. "
+                       + on_average(diffs, starts))
+    out += ["What they leave open: each study trained on a subset of the images (its budget line in the set-up), so "
+            "these are findings at that size; python experiments.py NAME --budget spec measures them on every image. "
+            "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "
+            "shown to be absent."]
+    return out
 
 
 def _best_each(name: str, starts: tuple):
