@@ -110,6 +110,8 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
     results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x, device)
     pages.append(page)
+    results["sanity"], page = timer.part("sanity check of the maps", sections.sanity_part, models, x, y, logits, device)
+    pages.append(page)
     results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
     pages += more

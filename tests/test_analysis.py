@@ -183,7 +183,7 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         assert results["networks"][key]["accuracy"] == pytest.approx(accuracy)
     stems = {p.stem for p in (out / "analysis").glob("*.png")}
     assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
-                     "cnn_right_wrong", "roc", "tsne", "fooling", "class_models", "channel_visualisations", "saliency",
+                     "cnn_right_wrong", "roc", "tsne", "fooling", "class_models", "channel_visualisations", "saliency", "sanity_check",
                      "targeted_fooling", "cnn_guided_backprop_2", "cnn_class_feature_maps_2", "channel_visualisations_2",
                      "targeted_fooling_2"}  # four figures too big for one page: two pages each
     for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
@@ -227,3 +227,72 @@ def test_missing_or_foreign_checkpoint_gets_one_line_and_exit_1(earlier_run, dat
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "run python fashionmnist.py first" in err
     assert not (out / "analysis.pdf").exists()
+
+
+class _Small(nn.Module):
+    """A small smooth network with `features` and `classifier`, as the sanity check expects."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.Tanh(), nn.Flatten())
+        self.classifier = nn.Sequential(nn.Linear(4 * 8 * 8, 16), nn.Tanh(), nn.Linear(16, 3))
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+def test_integrated_gradients_are_complete():
+    from fmnist.analysis.attribution import integrated_gradients
+    torch.manual_seed(0)
+    net, x, c = _Small(), torch.rand(5, 1, 8, 8) * 2 - 1, torch.tensor([0, 1, 2, 0, 1])
+    ig = integrated_gradients(net, x, c, baseline=-1.0, steps=256)
+    with torch.no_grad():
+        gap = net(x)[torch.arange(5), c] - net(torch.full_like(x, -1.0))[torch.arange(5), c]
+    assert torch.allclose(ig.sum((1, 2, 3)), gap, atol=1e-3)
+
+
+def test_smoothgrad_without_noise_is_the_gradient():
+    from fmnist.analysis.attribution import logit_gradient, smoothgrad
+    torch.manual_seed(1)
+    net, x, c = _Small(), torch.rand(3, 1, 8, 8), torch.tensor([2, 0, 1])
+    assert torch.allclose(smoothgrad(net, x, c, sigma=0.0, samples=3), logit_gradient(net, x, c), atol=1e-7)
+    assert not torch.allclose(smoothgrad(net, x, c, sigma=0.5, samples=3), logit_gradient(net, x, c), atol=1e-4)
+
+
+def test_occlusion_of_a_linear_model_is_weight_times_input_minus_fill_per_patch():
+    from fmnist.analysis.attribution import occlusion
+    torch.manual_seed(2)
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    x, c = torch.rand(2, 1, 8, 8), torch.tensor([1, 2])
+    got = occlusion(linear, x, c, patch=4, fill=-1.0)
+    w = linear[1].weight.detach()[c].view(2, 1, 8, 8)
+    contribution = w * (x + 1.0)  # weight x (input - fill)
+    for i in (0, 4):
+        for j in (0, 4):
+            expected = contribution[:, :, i:i + 4, j:j + 4].sum((1, 2, 3))
+            assert torch.allclose(got[:, 0, i, j], expected, atol=1e-5)
+            assert torch.allclose(got[:, :, i:i + 4, j:j + 4], expected.view(2, 1, 1, 1).expand(2, 1, 4, 4), atol=1e-5)
+
+
+def test_the_randomisation_check_drops_the_correlation_of_weight_dependent_maps():
+    from fmnist.analysis.attribution import logit_gradient, randomised_top, rank_correlation
+    torch.manual_seed(3)
+    net, x, c = _Small(), torch.rand(6, 1, 8, 8) * 2 - 1, torch.zeros(6, dtype=torch.long)
+    same = rank_correlation(logit_gradient(net, x, c), logit_gradient(net, x, c))
+    assert same == pytest.approx([1.0] * 6)
+    redrawn = randomised_top(net, seed=7)
+    assert not torch.equal(redrawn.classifier[0].weight, net.classifier[0].weight)
+    assert torch.equal(redrawn.features[0].weight, net.features[0].weight)  # only the top layers change
+    moved = rank_correlation(logit_gradient(net, x, c), logit_gradient(redrawn, x, c))
+    assert max(moved) < 0.9
+
+
+def test_the_sanity_sentence_follows_the_correlations_both_ways():
+    words = sections.sanity_words({"CNN": {"gradient": [0.1, 0.2], "guided backprop": [0.9, 0.8]}}, {"CNN": 2e-4})
+    assert words.startswith("CNN: gradient (0.15) changes with the weights; guided backprop (0.85) keeps rank "
+                            "correlation 0.5 or more, so they show the image more than what the network learned.")
+    assert words.endswith("sum to logit(x) - logit(black) within CNN 0.0 % on average.")
+    flipped = sections.sanity_words({"FFN": {"gradient": [0.7, 0.9], "guided backprop": [0.1, 0.3]}}, {"FFN": 1e-3})
+    assert "FFN: guided backprop (0.20) changes with the weights; gradient (0.80) keeps" in flipped
+    none = sections.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})
+    assert "no map changes much with the weights; gradient (0.70) and occlusion (0.60) keep" in none

@@ -9,6 +9,7 @@ named `features` stage, computed by running `features` once (never the flip-aver
 `forward`, which would run it twice).
 """
 import contextlib
+import copy
 
 import torch
 from torch import nn
@@ -106,3 +107,81 @@ def saliency(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, guided_re
         out = model(x)[torch.arange(len(x)), classes]
         (grad,) = torch.autograd.grad(out.sum(), x)
     return grad.detach().abs()[:, 0]
+
+
+# Attributions of one logit to the input pixels, signed, (N, 1, H, W), and the sanity check of
+# Adebayo et al. (2018): a map that barely changes when the network's top layers are re-drawn
+# shows the image, not what the network learned.
+
+def logit_gradient(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, guided_relu: bool = False) -> torch.Tensor:
+    """d logit(class) / d input, signed; with guided_relu, guided backpropagation of that logit."""
+    model.eval()
+    x = x.clone().requires_grad_(True)
+    with guided(model) if guided_relu else torch.enable_grad():
+        out = model(x)[torch.arange(len(x)), classes]
+        (grad,) = torch.autograd.grad(out.sum(), x)
+    return grad.detach()
+
+
+def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, baseline: float = -1.0,
+                         steps: int = 32) -> torch.Tensor:
+    """Integrated Gradients (Sundararajan et al., 2017) from a constant baseline (-1: the black
+    background): (x - baseline) times the mean gradient along the straight path, by the midpoint
+    rule; its sum over the pixels approaches logit(x) - logit(baseline) (completeness)."""
+    start = torch.full_like(x, baseline)
+    total = torch.zeros_like(x)
+    for a in (torch.arange(steps, dtype=x.dtype) + 0.5) / steps:
+        total += logit_gradient(model, start + a * (x - start), classes)
+    return (x - start) * total / steps
+
+
+def smoothgrad(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, sigma: float = 0.2, samples: int = 16,
+               seed: int = 0) -> torch.Tensor:
+    """SmoothGrad (Smilkov et al., 2017): the gradient averaged over copies of x with Gaussian
+    noise of standard deviation `sigma` (the inputs span [-1, 1]); sigma 0 is the gradient."""
+    gen = torch.Generator().manual_seed(seed)
+    total = torch.zeros_like(x)
+    for _ in range(samples):
+        total += logit_gradient(model, x + sigma * torch.randn(x.shape, generator=gen).to(x.device), classes)
+    return total / samples
+
+
+def occlusion(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: int = 4, fill: float = -1.0) -> torch.Tensor:
+    """How much the logit falls when a patch x patch square is set to `fill` (the background),
+    for every square of a grid (no gradients, so fair between networks): each pixel gets the
+    fall of the square it is in."""
+    model.eval()
+    n, _, h, w = x.shape
+    out = torch.zeros_like(x)
+    rows = torch.arange(n)
+    with torch.no_grad():
+        base = model(x)[rows, classes]
+        for i in range(0, h, patch):
+            for j in range(0, w, patch):
+                covered = x.clone()
+                covered[:, :, i:i + patch, j:j + patch] = fill
+                out[:, :, i:i + patch, j:j + patch] = (base - model(covered)[rows, classes]).view(n, 1, 1, 1)
+    return out
+
+
+METHODS = {"gradient": lambda m, x, c: logit_gradient(m, x, c),
+           "guided backprop": lambda m, x, c: logit_gradient(m, x, c, guided_relu=True),
+           "integrated gradients": lambda m, x, c: integrated_gradients(m, x, c, steps=16),
+           "SmoothGrad": lambda m, x, c: smoothgrad(m, x, c, samples=8), "occlusion": occlusion}
+
+
+def randomised_top(model: nn.Module, seed: int = 0) -> nn.Module:
+    """A copy of `model` with its top layers (`classifier`) re-initialised: the cascading model
+    randomisation of Adebayo et al. (2018), stopped after the classifier."""
+    copy_ = copy.deepcopy(model)
+    torch.manual_seed(seed)
+    for m in copy_.classifier.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
+    return copy_.eval()
+
+
+def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> list[float]:
+    """Per image, the Spearman rank correlation of two maps' absolute values."""
+    from scipy.stats import spearmanr
+    return [float(spearmanr(p.abs().flatten().numpy(), q.abs().flatten().numpy())[0]) for p, q in zip(a, b)]

@@ -212,3 +212,47 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
         fig.suptitle(title, fontsize=9)
         figs.append(fig)
     return figs
+
+
+def sanity_figure(shown: dict, correlations: dict, sentence: str) -> Figure:
+    """Left: for one image per network, each method's map of the trained network beside the map
+    with the top layers re-drawn (signed, each scaled to its own 99th-percentile |value|);
+    right: each method's mean rank correlation between the two, with its range over the images."""
+    methods = list(next(iter(correlations.values())))
+    fig = Figure(figsize=(14, 8.2), layout="constrained")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.25, 1])
+    axes = left.subplots(len(methods) + 1, 2 * len(shown), squeeze=False)
+    for b, (network, s) in enumerate(shown.items()):
+        for k in (0, 1):
+            draw_image(axes[0, 2 * b + k], s["image"].numpy(), f"{network}: {s['class']}\n"
+                       + ("trained" if k == 0 else "top layers re-drawn"), fontsize=8)
+        for row, method in enumerate(methods, start=1):
+            for k, key in enumerate(("trained", "redrawn")):
+                m = s[key][method].numpy()
+                scale = float(np.percentile(np.abs(m), 99)) or 1.0
+                shown_map = axes[row, 2 * b + k].imshow(np.clip(m / scale, -1, 1), cmap="bwr", vmin=-1, vmax=1)
+                axes[row, 2 * b + k].set_axis_off()
+                if k == 0:
+                    axes[row, 2 * b].set_title(method, fontsize=8, loc="left", pad=2)
+    left.colorbar(shown_map, ax=axes, shrink=0.5, label="red raises the logit, blue lowers it (each map / its 99th "
+                  "percentile |value|, clipped)")
+    ax = right.subplots()
+    width = 0.8 / len(correlations)
+    for b, (network, per_method) in enumerate(correlations.items()):
+        means = [np.mean(per_method[m]) for m in methods]
+        low = [means[i] - min(per_method[m]) for i, m in enumerate(methods)]
+        high = [max(per_method[m]) - means[i] for i, m in enumerate(methods)]
+        pos = np.arange(len(methods)) + (b - (len(correlations) - 1) / 2) * width
+        ax.barh(pos, means, height=width, xerr=[low, high], capsize=3, label=network, color=f"C{b}")
+        for p, v in zip(pos, means):
+            ax.text(max(v, 0) + 0.02, p, f"{v:.2f}", va="center", fontsize=8)
+    ax.axvline(0.5, color="gray", ls="--", lw=1)
+    ax.set_yticks(np.arange(len(methods)), methods)
+    ax.invert_yaxis()
+    ax.set_xlim(-0.2, 1.1)
+    ax.set_xlabel("rank correlation of |map|, trained against top layers re-drawn\n(mean; bars: range over the images)")
+    ax.legend(fontsize=9, loc="lower right")
+    ax.set_title("\n".join(textwrap.wrap(sentence, 70)), fontsize=9)
+    fig.suptitle("Sanity check (Adebayo et al. 2018): do the maps depend on what the network learned? The classifier "
+                 "layers are re-initialised and every map drawn again", fontsize=11)
+    return fig

@@ -18,6 +18,7 @@ from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import feature_stages, layer_table
 from fmnist.core.pages import Page, series
+from fmnist.core.words import listing
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,55 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tupl
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside}
     return numbers, Page("saliency", "Saliency (FFN, CNN)", "where each network looks, beside guided backpropagation",
                          figures.saliency_figure(shown))
+
+
+SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
+ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
+
+
+def sanity_words(correlations: dict, completeness: dict) -> str:
+    """What the check found, from its numbers: which methods' maps keep their ranking when the top
+    layers are re-drawn (they show the image), which change (they depend on the weights)."""
+    parts = []
+    for network, per_method in correlations.items():
+        means = {m: float(np.mean(v)) for m, v in per_method.items()}
+        alike = [f"{m} ({v:.2f})" for m, v in means.items() if v >= ALIKE]
+        moved = [f"{m} ({v:.2f})" for m, v in means.items() if v < ALIKE]
+        parts.append(f"{network}: " + (f"{listing(moved)} change{'s' if len(moved) == 1 else ''} with the weights"
+                                       if moved else "no map changes much with the weights")
+                     + (f"; {listing(alike)} keep{'s' if len(alike) == 1 else ''} rank correlation {ALIKE} or more, so "
+                        "they show the image more than what the network learned" if alike else "") + ".")
+    errors = ", ".join(f"{n} {100 * v:.1f} %" for n, v in completeness.items())
+    return " ".join(parts) + (" Integrated gradients' completeness: its attributions sum to logit(x) - logit(black) "
+                              f"within {errors} on average.")
+
+
+def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
+    """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
+    for each network trained and with its top layers re-drawn; the rank correlation between them."""
+    shown, correlations, completeness, numbers = {}, {}, {}, {}
+    for key, (label, model) in models.items():
+        right = (logits[key].argmax(1) == y).nonzero().flatten()
+        idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
+        xs, cs = x[idx].to(device), y[idx].to(device)
+        redrawn = attribution.randomised_top(model, seed=0)
+        maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
+                for k, net in (("trained", model), ("redrawn", redrawn))}
+        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
+        with torch.no_grad():
+            model.eval()
+            gap = (model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]).cpu()
+        completeness[key.upper()] = float(((maps["trained"]["integrated gradients"].sum((1, 2, 3)) - gap).abs()
+                                           / gap.abs().clamp(min=1e-6)).mean())
+        correlations[key.upper()] = per_method
+        shown[key.upper()] = {"image": x[idx[0], 0], "class": CLASSES[int(y[idx[0]])],
+                              **{k: {m: v[0, 0] for m, v in maps[k].items()} for k in maps}}
+        numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method,
+                        "completeness_error": completeness[key.upper()]}
+    numbers["sentence"] = sanity_words(correlations, completeness)
+    return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)",
+                         "trained against top layers re-drawn, five attribution methods",
+                         figures.sanity_figure(shown, correlations, numbers["sentence"]))
 
 
 def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
