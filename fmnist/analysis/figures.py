@@ -250,9 +250,9 @@ def sanity_figure(shown: dict, correlations: dict, sentence: str) -> Figure:
     ax.set_yticks(np.arange(len(methods)), methods)
     ax.invert_yaxis()
     ax.set_xlim(-0.2, 1.1)
-    ax.set_xlabel("rank correlation of |map|, trained against top layers re-drawn\n(mean; bars: range over the images)")
-    ax.legend(fontsize=9, loc="lower right")
-    ax.set_title("\n".join(textwrap.wrap(sentence, 70)), fontsize=9)
+    ax.set_xlabel("rank correlation of |map|: trained\nagainst top layers re-drawn (mean;\nbars: range over the images)")
+    ax.legend(fontsize=9, loc="upper right")
+    ax.set_title("dashed: 0.5, the line between\n'changes' and 'keeps'", fontsize=9)
     fig.suptitle("Sanity check (Adebayo et al. 2018): do the maps depend on what the network learned? The classifier "
-                 "layers are re-initialised and every map drawn again", fontsize=11)
+                 "layers are re-initialised and every map drawn again.\n" + sentence, fontsize=10)
     return fig
