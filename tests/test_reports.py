@@ -208,8 +208,8 @@ def _mobilenet_sources(mobile_acc: float, block_time: float, wide: bool, setting
 
 def test_the_mobilenet_conclusion_follows_the_numbers_both_ways():
     cheap = spec003.conclusion(_mobilenet_sources(0.86, 0.6, wide=True, settings_gain=0.02))
-    assert "(conv 1 + mobile 3) cut the multiply-adds to 0.14 times and the parameters to 0.15 times the plain " \
-           "network's, at no accuracy cost that 3 seeds can detect." in cheap
+    assert ("conv 1 + mobile 3, 0.14 times the multiply-adds and 0.15 times the parameters, at no accuracy cost that 3 "
+            "seeds can detect (+0.00 points, 95 % CI +0.00 to +0.00)") in cheap
     assert "so the saving in time is smaller than the FLOP count promises" in cheap
     assert "Shirt is the hardest class (the lowest recall) for 3 of the 3 networks, whatever the blocks" in cheap
     assert "conv 0 + mobile 4's seeds disagree most" in cheap
@@ -281,3 +281,10 @@ def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
     mixed = {f"{5 * k}%": {"mean": (-1) ** k} for k in range(1, 21)}
     assert spec004.on_average(mixed, ("random", "pretrained")).endswith("too few to call either start better across "
                                                                         "the sweep.")
+
+
+def test_a_percentage_interval_is_clipped_to_0_100_and_says_so():
+    from fmnist.core.words import ci
+    assert ci({"mean": 99.8, "low": 99.3, "high": 100.28, "n": 3}) == "99.80% (95 % CI 99.30 to 100.00, clipped to 0-100, 3 seeds)"
+    assert ci({"mean": 85.0, "low": 84.0, "high": 86.0, "n": 3}) == "85.00% (95 % CI 84.00 to 86.00, 3 seeds)"
+    assert ci({"mean": 0.5, "low": 0.4, "high": 120.0, "n": 3}, 4, "") == "0.5000 (95 % CI 0.4000 to 120.0000, 3 seeds)"

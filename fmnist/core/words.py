@@ -55,8 +55,12 @@ def ci(interval: dict, digits: int = 2, unit: str = "%") -> str:
     """mean (95 % CI low to high, n seeds), or the mean alone for one seed."""
     if interval["low"] is None:
         return f"{interval['mean']:.{digits}f}{unit} (1 seed)"
-    return (f"{interval['mean']:.{digits}f}{unit} (95 % CI {interval['low']:.{digits}f} to "
-            f"{interval['high']:.{digits}f}, {interval['n']} seeds)")
+    low, high = interval["low"], interval["high"]
+    clipped = unit == "%" and (low < 0 or high > 100)  # a t-interval of a percentage can pass its bounds
+    if clipped:
+        low, high = max(low, 0.0), min(high, 100.0)
+    return (f"{interval['mean']:.{digits}f}{unit} (95 % CI {low:.{digits}f} to {high:.{digits}f}"
+            + (", clipped to 0-100" if clipped else "") + f", {interval['n']} seeds)")
 
 
 def number_words(x: float) -> str:
