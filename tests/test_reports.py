@@ -160,12 +160,12 @@ def test_tap_correlation_tells_smooth_from_striped_from_random_kernels():
     assert tap_correlation(ramps) > 0.5 and tap_correlation(checker) == pytest.approx(-1.0)
     low, high = random_tap_correlation(64)
     assert low < 0 < high and high - low < 0.3
-    assert "smoother than random kernels" in spec003.kernel_words(ramps)
-    assert "fine stripes and checkerboards" in spec003.kernel_words(checker)
-    assert "no more spatial structure than random" in spec003.kernel_words(rng.normal(size=(64, 3, 3)))
+    assert "smoother than random kernels" in build.kernel_words(ramps)
+    assert "fine stripes and checkerboards" in build.kernel_words(checker)
+    assert "no more spatial structure than random" in build.kernel_words(rng.normal(size=(64, 3, 3)))
     centred = np.zeros((64, 3, 3))
     centred[:, 1, 1] = 1
-    assert "100 % of them have their largest tap at the centre" in spec003.kernel_words(centred + 0.01 * checker)
+    assert "100 % of them have their largest tap at the centre" in build.kernel_words(centred + 0.01 * checker)
 
 
 def test_tsne_words_name_the_classes_kept_apart_and_mixed():
@@ -288,3 +288,17 @@ def test_a_percentage_interval_is_clipped_to_0_100_and_says_so():
     assert ci({"mean": 99.8, "low": 99.3, "high": 100.28, "n": 3}) == "99.80% (95 % CI 99.30 to 100.00, clipped to 0-100, 3 seeds)"
     assert ci({"mean": 85.0, "low": 84.0, "high": 86.0, "n": 3}) == "85.00% (95 % CI 84.00 to 86.00, 3 seeds)"
     assert ci({"mean": 0.5, "low": 0.4, "high": 120.0, "n": 3}, 4, "") == "0.5000 (95 % CI 0.4000 to 120.0000, 3 seeds)"
+
+
+def test_the_conv1_filter_reading_sets_the_counts_against_random_kernels_both_ways():
+    rng = np.random.default_rng(5)
+
+    def sources(kernels):
+        run = _record("Xavier, lr 0.05", 0, 0.3, 0.3)
+        run["extras"] = {"first_filters": kernels.tolist()}
+        return _sources(reference=[run])
+    smooth = np.abs(rng.normal(size=(64, 1, 1))) * np.ones((64, 3, 3)) + 0.05 * rng.normal(size=(64, 3, 3))
+    words = spec000.filters(sources(smooth))
+    assert "so 64 is more than random kernels give" in words and "they are smoother than random kernels" in words
+    noise = spec000.filters(sources(rng.normal(size=(64, 3, 3))))
+    assert "is as many as random kernels give" in noise and "no more spatial structure than random kernels" in noise

@@ -11,7 +11,10 @@ from typing import Callable
 import matplotlib.image as mpimg
 from matplotlib.figure import Figure
 
+import numpy as np
+
 from fmnist.core import files, pages, stats
+from fmnist.core.metrics import random_tap_correlation, tap_correlation
 from fmnist.studies import groups
 from fmnist.studies.engine import planned
 
@@ -151,6 +154,23 @@ def study_lines(src: Sources, name: str) -> list[str]:
             f"  It ran on {p.get('device', 'an unrecorded device')} ({p.get('cpu', 'cpu not recorded')}, "
             f"{p.get('threads', '?')} threads, {p.get('precision', 'fp32')}): {sum(r.get('seconds', 0) for r in records) / 60:.1f} "
             f"min of runs, finished {results['finished']}."]
+
+
+def kernel_words(kernels: np.ndarray) -> str:
+    """What a stack of 3x3 kernels looks like, measured: how smooth they are against random kernels
+    of the same count, and how often the centre tap is the largest."""
+    k = np.asarray(kernels, dtype=float).reshape(-1, 3, 3)
+    rho, (low, high) = tap_correlation(k), random_tap_correlation(len(k))
+    centre = 100 * float(np.mean(np.abs(k).reshape(len(k), -1).argmax(1) == 4))
+    where = "above" if rho > high else "below" if rho < low else "within"
+    slightly = "slightly " if where != "within" and abs(rho) < 2 * max(abs(low), abs(high)) else ""
+    reading = {"above": f"they are {slightly}smoother than random kernels, each varying slowly across its window (blobs and "
+                        "gradual edges) rather than pixel to pixel",
+               "below": f"neighbouring taps differ {slightly}more than in random kernels: fine stripes and checkerboards",
+               "within": "they show no more spatial structure than random kernels of this count"}[where]
+    return (f"neighbouring taps of the {len(k)} kernels correlate at {rho:+.2f}, {where} the range of {low:+.2f} to "
+            f"{high:+.2f} that as many kernels of independent random taps give (95 %): {reading}. "
+            f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
 
 
 def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:

@@ -6,7 +6,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.words import ci, sentence, training_words
-from fmnist.reports.build import Item, handin_lines, mean_of, rows, study_lines
+from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ReferenceNet
@@ -149,14 +149,25 @@ def filter_patterns(filters: np.ndarray) -> dict:
     return out
 
 
+RANDOM_DRAWS = 200  # stacks of Gaussian kernels the filter counts are set against
+
+
 def filters(src) -> str:
-    p = filter_patterns(np.asarray(_best(src)["extras"]["first_filters"]))
+    kernels = np.asarray(_best(src)["extras"]["first_filters"])
+    p = filter_patterns(kernels)
     kinds = sorted(("vertical", "horizontal", "diagonal /", "diagonal \\"), key=lambda k: -p[k])
+    rng = np.random.default_rng(0)
+    blobs = [filter_patterns(rng.standard_normal(kernels.shape))["blob"] for _ in range(RANDOM_DRAWS)]
+    low, high = np.percentile(blobs, [2.5, 97.5])
+    where = "more than" if p["blob"] > high else "fewer than" if p["blob"] < low else "as many as"
     return (f"Of the {p['filters']} CONV1 filters, {p['blob']} are same-signed blobs (the sum of the weights is more "
             f"than half the sum of their sizes: they respond to brightness) and {p['edge']} mix signs, like edge "
             f"detectors. By their closest edge template the edge-like ones are " + ", ".join(
-                f"{p[k]} {k}" for k in kinds) + f": {kinds[0]} edges are the most common. (Measured on the best "
-            "model's filters; the grid shows each scaled to its own range.)")
+                f"{p[k]} {k}" for k in kinds) + f": {kinds[0]} edges are the most common. Against chance: "
+            f"{len(kernels)} kernels of independent Gaussian taps give {low:.0f}-{high:.0f} blobs (95 % of "
+            f"{RANDOM_DRAWS} draws), so {p['blob']} is {where} random kernels give. In the filters, "
+            + kernel_words(kernels) + " (Measured on the best model's filters; the grid shows each scaled to its own "
+            "range.)")
 
 
 def setup(src) -> list[str]:

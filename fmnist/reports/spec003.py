@@ -5,10 +5,10 @@ import numpy as np
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
-from fmnist.core.metrics import confusion_pair, neighbour_purity, random_tap_correlation, recall, tap_correlation
+from fmnist.core.metrics import confusion_pair, neighbour_purity, recall
 from fmnist.core.plotting import NEIGHBOURS
 from fmnist.core.words import ci, count, listing, pct, sentence
-from fmnist.reports.build import Item, handin_lines, mean_of, rows, spread, study_lines
+from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import init_network
@@ -126,23 +126,6 @@ def right_wrong_answer(src) -> str:
             out.append(f"{row}: its most confident mistakes are " + "; ".join(
                 f"{e['true_name']} taken for {e['pred_name']} at {100 * e['confidence']:.0f}%" for e in wrong) + ".")
     return "\n".join(out)
-
-
-def kernel_words(kernels: np.ndarray) -> str:
-    """What a stack of 3x3 kernels looks like, measured: how smooth they are against random kernels
-    of the same count, and how often the centre tap is the largest."""
-    k = np.asarray(kernels, dtype=float).reshape(-1, 3, 3)
-    rho, (low, high) = tap_correlation(k), random_tap_correlation(len(k))
-    centre = 100 * float(np.mean(np.abs(k).reshape(len(k), -1).argmax(1) == 4))
-    where = "above" if rho > high else "below" if rho < low else "within"
-    slightly = "slightly " if where != "within" and abs(rho) < 2 * max(abs(low), abs(high)) else ""
-    reading = {"above": f"they are {slightly}smoother than random kernels, each varying slowly across its window (blobs and "
-                        "gradual edges) rather than pixel to pixel",
-               "below": f"neighbouring taps differ {slightly}more than in random kernels: fine stripes and checkerboards",
-               "within": "they show no more spatial structure than random kernels of this count"}[where]
-    return (f"neighbouring taps of its {len(k)} kernels correlate at {rho:+.2f}, {where} the range of {low:+.2f} to "
-            f"{high:+.2f} that as many kernels of independent random taps give (95 %): {reading}. "
-            f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
 
 
 def filters_answer(src) -> str:
