@@ -5,6 +5,7 @@ import shutil
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -190,7 +191,7 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         t = results["targeted"][key]
         reached = [l2 for l2, ok in zip(t["l2"], t["reached"]) if ok]
         if reached:
-            assert t["median_l2"] == pytest.approx(float(torch.tensor(reached).median()))
+            assert t["median_l2"] == pytest.approx(float(np.median(reached)))  # the mean of the middle two when even
     assert len(results["class_models"]["cnn"]["probability"]) == 10
     assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
     from test_provenance import check_record

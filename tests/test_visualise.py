@@ -81,6 +81,18 @@ def test_targeted_fooling_reaches_its_target_within_range_and_reports_its_sizes(
     assert torch.allclose(r["images"], x + r["change"])
 
 
+def test_targeted_fooling_of_a_batch_equals_each_image_alone():
+    model = _linear()
+    x = torch.rand(6, 1, 28, 28) * 2 - 1
+    targets = (model(x).argmax(1) + torch.arange(1, 7)) % 10
+    batch = fooling.targeted(model, x, targets, steps=300, step_size=0.1)
+    for i in range(6):
+        alone = fooling.targeted(model, x[i:i + 1], targets[i:i + 1], steps=300, step_size=0.1)
+        assert int(alone["steps"][0]) == int(batch["steps"][i])
+        assert torch.allclose(alone["images"][0], batch["images"][i], atol=1e-6)
+    assert len(set(batch["steps"].tolist())) > 1  # the images needed different numbers of steps
+
+
 def test_most_confused_reads_the_largest_off_diagonal_entry():
     c = [[50, 3, 9], [1, 40, 2], [7, 8, 30]]
     assert fooling.most_confused(c) == [2, 2, 1]

@@ -184,13 +184,16 @@ def saliency_figure(results: dict) -> Figure:
 
 def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[Figure]:
     """A page per network: the original, the change (amplified, with its scale) and the result."""
-    lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f}, median L-infinity {numbers[k]['median_linf']:.2f}, "
-             f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} reached their target" for k in ("ffn", "cnn")
+    lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f} (quartiles {numbers[k]['l2_quartiles'][0]:.2f}-"
+             f"{numbers[k]['l2_quartiles'][1]:.2f}), median L-infinity {numbers[k]['median_linf']:.2f}, "
+             f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} images reached their target" for k in ("ffn", "cnn")
              if k in numbers]
-    title = "\n".join(["Targeted fooling (Szegedy et al. 2014): one correct test image per class, moved by gradient "
-                       f"steps (each {numbers['step']:g} in L2, at most {numbers['steps']}) until the network gives "
-                       "the class it most often confuses it with; the change is shown amplified to its largest value "
-                       "(blue lowers a pixel, red raises it)"] + lines + [numbers["sentence"]])
+    title = "\n".join(["Targeted fooling: correctly classified test images (the first of each class shown; the sizes "
+                       "over all of them), moved by normalised gradient steps (each "
+                       f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
+                       "2014's search) until the network gives the class it most often confuses the image's class with; "
+                       "the change is shown amplified to its largest value (blue lowers a pixel, red raises it)"]
+                      + lines + [numbers["sentence"]])
     figs = []
     for network, r in results.items():
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")

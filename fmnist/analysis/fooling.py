@@ -97,18 +97,23 @@ def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: in
     adv = x.clone()
     done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     taken = torch.zeros(len(x), dtype=torch.long)
-    for step in range(steps):
-        with torch.no_grad():
-            done = model(adv).argmax(1) == targets
-        if done.all():
+    for step in range(steps):  # each step works on the images not fooled yet (eval mode: each image on its own)
+        active = (~done).nonzero().flatten()
+        if len(active) == 0:
             break
-        adv.requires_grad_(True)
-        loss = F.cross_entropy(model(adv), targets, reduction="sum")
-        (grad,) = torch.autograd.grad(loss, adv)
+        a = adv[active].requires_grad_(True)
+        out = model(a)
+        hit = out.argmax(1) == targets[active]
+        done[active[hit]] = True
+        if hit.all():
+            break
+        loss = F.cross_entropy(out, targets[active], reduction="none")[~hit].sum()
+        (grad,) = torch.autograd.grad(loss, a)
+        grad, moving = grad[~hit], active[~hit]
         norm = grad.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1, 1)
         with torch.no_grad():
-            adv = torch.where(done.view(-1, 1, 1, 1), adv, (adv - step_size * grad / norm).clamp(-1, 1))
-        taken += (~done).cpu().long()
+            adv[moving] = (adv[moving] - step_size * grad / norm).clamp(-1, 1)
+        taken[moving.cpu()] += 1
     with torch.no_grad():
         predicted = model(adv).argmax(1)
     change = (adv - x).detach()

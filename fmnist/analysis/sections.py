@@ -168,9 +168,10 @@ class VisualSettings:
     channel: Ascent = Ascent(l2=0.01)    # channels: mean activations, tenths of a unit, so a lighter L2
     fooling_steps: int = 200
     fooling_step: float = 0.1    # L2 length of one step on a 28 x 28 input in [-1, 1]
+    fooling_per_class: int = 10  # targeted fooling: correctly classified test images per class (the first ones)
 
 
-QUICK_VISUAL = VisualSettings(Ascent(steps=20), Ascent(steps=20, l2=0.01), fooling_steps=20)
+QUICK_VISUAL = VisualSettings(Ascent(steps=20), Ascent(steps=20, l2=0.01), fooling_steps=20, fooling_per_class=2)
 
 
 def class_models_part(models: dict, s: VisualSettings, device) -> tuple[dict, Page]:
@@ -289,17 +290,21 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
     for key, (label, model) in models.items():
         right = logits[key].argmax(1) == y
         classes = [k for k in range(len(CLASSES)) if ((y == k) & right).any()]  # a class with none right is left out
-        idx = torch.stack([((y == k) & right).nonzero()[0, 0] for k in classes])
-        targets = torch.tensor(fooling.most_confused(metrics["networks"][key]["test"]["confusion"]))[classes]
+        idx = torch.cat([((y == k) & right).nonzero().flatten()[:s.fooling_per_class] for k in classes])
+        targets = torch.tensor(fooling.most_confused(metrics["networks"][key]["test"]["confusion"]))[y[idx]]
         r = fooling.targeted(model, x[idx].to(device), targets.to(device), s.fooling_steps, s.fooling_step)
         ok = r["reached"]
         # np.median: the mean of the two middle values for an even count (torch's median takes the lower)
         medians[key.upper()] = (float(np.median(r["l2"][ok].numpy())) if ok.any() else float("nan"),
                                 float(np.median(r["linf"][ok].numpy())) if ok.any() else float("nan"))
+        quartiles = [float(q) for q in np.percentile(r["l2"][ok].numpy(), [25, 75])] if ok.any() else [float("nan")] * 2
         numbers[key] = {"classes": classes, "indices": idx.tolist(), "targets": targets.tolist(), "reached": ok.tolist(),
                         "steps": r["steps"].tolist(), "l2": r["l2"].tolist(), "linf": r["linf"].tolist(),
-                        "median_l2": medians[key.upper()][0], "median_linf": medians[key.upper()][1]}
-        shown[key.upper()] = {"before": x[idx, 0], **r, "targets": targets, "classes": classes}
+                        "median_l2": medians[key.upper()][0], "median_linf": medians[key.upper()][1],
+                        "l2_quartiles": quartiles}
+        first = torch.tensor([int((y[idx] == k).nonzero()[0, 0]) for k in classes])  # the page shows one a class
+        shown[key.upper()] = {"before": x[idx[first], 0], **{k: v[first] for k, v in r.items()},
+                              "targets": targets[first], "classes": classes}
     numbers["sentence"] = fooling.fooling_sentence(medians)
     return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", "the change that makes each network "
                            "give a chosen class", figures.targeted_figures(shown, CLASSES, numbers))
