@@ -302,3 +302,19 @@ def test_the_conv1_filter_reading_sets_the_counts_against_random_kernels_both_wa
     assert "so 64 is more than random kernels give" in words and "they are smoother than random kernels" in words
     noise = spec000.filters(sources(rng.normal(size=(64, 3, 3))))
     assert "is as many as random kernels give" in noise and "no more spatial structure than random kernels" in noise
+
+
+@pytest.mark.parametrize("collapsed", [False, True])
+def test_the_batch_norm_answer_counts_paired_seeds_and_names_a_collapse(collapsed):
+    def run(row, seed, acc):
+        return {**_record(row, seed, 0.5, 0.5), "test": {"accuracy": acc / 100, "loss": 0.5}}
+    without = [81.0, 80.5, 20.1 if collapsed else 81.3]
+    records = [run("He, lr 0.05", s, a) for s, a in enumerate((84.0, 84.2, 84.8))]
+    records += [run("He, lr 0.05, no batch norm", s, a) for s, a in enumerate(without)]
+    answer = spec000.batch_norm(_sources(reference=records))
+    assert "Seed by seed, batch norm is ahead in 3 of 3 pairs on test accuracy." in answer
+    if collapsed:
+        assert ("Instability without batch norm: seed 2 (20.10%) collapsed, against 81.00% for its best seed" in answer
+                and "no difference detected" in answer)
+    else:
+        assert "Instability" not in answer and "with ahead of without by" in answer

@@ -124,9 +124,29 @@ def batch_norm(src) -> str:
                        f"{ci(mean_of(off, measure), digits, '' if not unit else '%')} (per seed {seeds(off)}): "
                        + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher, budget=budget)
                        + groups.caveat({"with": on, "without": off}) + ".")
+        a, b = groups.per_seed(off, "test_acc"), groups.per_seed(on, "test_acc")
+        wins = sum(b[s] > a[s] for s in a if s in b)
+        out.append(f"Seed by seed, batch norm is ahead in {wins} of {len(set(a) & set(b))} pairs on test accuracy."
+                   + collapse(on, "with batch norm") + collapse(off, "without batch norm"))
     elif on:
         out.append("Every run without batch norm diverged.")
     return "\n".join(out)
+
+
+COLLAPSE = 15.0  # points of test accuracy below a row's best seed that make a seed's run a collapse
+
+
+def collapse(runs: list[dict], name: str) -> str:
+    """A sentence when a seed of the row collapsed (COLLAPSE points or more below its best seed):
+    the spread of the row is then instability, not noise around one mean."""
+    acc = groups.per_seed(runs, "test_acc")
+    top = max(acc.values())
+    low = {s: v for s, v in acc.items() if v <= top - COLLAPSE}
+    if not low:
+        return ""
+    return (f" Instability {name}: seed{'s' if len(low) > 1 else ''} " + ", ".join(f"{s} ({v:.2f}%)" for s, v in low.items())
+            + f" collapsed, against {top:.2f}% for its best seed, so that row's interval measures the collapse more than "
+            "an average.")
 
 
 def filter_patterns(filters: np.ndarray) -> dict:
