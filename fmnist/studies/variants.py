@@ -245,7 +245,9 @@ def inspection_words(inspected: dict) -> list[str]:
                    f"{tied(last)} of {len(last['channels'])}: "
                    + ("the deeper maps are more specific to a class, as deeper layers combine the early edges into "
                       "parts of one kind of garment." if tied(last) > tied(first) else
-                      "the deeper maps are not more specific to one class here than the first layer's."))
+                      "the deeper maps are not more specific to one class here than the first layer's.")
+                   + f" (Read on the first {len(last['channels'])} channels of each layer of one trained network: a "
+                   "sample of what the layers do, not every channel.)")
     return out
 
 
