@@ -2,6 +2,7 @@
 targeted fooling against what each promises, on small hand-made networks."""
 from collections import OrderedDict
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -61,12 +62,12 @@ def test_a_channel_visualisation_beats_every_image_of_a_test_batch():
     assert ascent.crop(r["images"][0, 0], 10).shape == (10, 10)
 
 
-def test_saliency_is_the_absolute_gradient_of_the_logit():
+def test_saliency_is_the_signed_gradient_of_the_logit():
     model = _linear()
     x = torch.rand(3, 1, 28, 28) * 2 - 1
-    s = attribution.saliency(model, x, torch.tensor([1, 4, 7]), guided_relu=False)
+    s = attribution.logit_gradient(model, x, torch.tensor([1, 4, 7]))
     weight = model[1].weight.detach()
-    assert torch.allclose(s, weight[[1, 4, 7]].abs().view(3, 28, 28))  # d(w.x + b)/dx = w, by hand
+    assert torch.allclose(s, weight[[1, 4, 7]].view(3, 1, 28, 28))  # d(w.x + b)/dx = w, by hand, sign kept
 
 
 def test_targeted_fooling_reaches_its_target_within_range_and_reports_its_sizes():
@@ -105,3 +106,12 @@ def test_the_fooling_sentence_follows_the_sizes(cnn_less):
     less = "CNN" if cnn_less else "FFN"
     assert sentence.startswith(f"The {less} needs the smaller change")
     assert ("2.0 times" in sentence) if cnn_less else ("3.0 times" in sentence)
+
+
+def test_signed_maps_share_one_symmetric_scale():
+    from fmnist.core.plotting import signed
+    maps = np.array([[[-2.0, 0.0], [1.0, 4.0]], [[0.5, -0.5], [0.0, 100.0]]])
+    out = signed(maps)
+    scale = np.percentile(np.abs(maps), 99)
+    assert np.allclose(out, np.clip(maps / scale, -1, 1)) and out.max() == 1.0
+    assert (np.sign(out) == np.sign(maps)).all()  # 0 stays 0, red stays red, blue stays blue

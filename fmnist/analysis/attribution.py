@@ -98,17 +98,6 @@ def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 
     return chosen
 
 
-def saliency(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, guided_relu: bool) -> torch.Tensor:
-    """|d logit(class) / d input| per image (N, 28, 28): one grayscale channel, so no maximum
-    over colours; with guided_relu, the guided-backpropagation map of the same logit."""
-    model.eval()
-    x = x.clone().requires_grad_(True)
-    with guided(model) if guided_relu else torch.enable_grad():
-        out = model(x)[torch.arange(len(x)), classes]
-        (grad,) = torch.autograd.grad(out.sum(), x)
-    return grad.detach().abs()[:, 0]
-
-
 # Attributions of one logit to the input pixels, signed, (N, 1, H, W), and the sanity check of
 # Adebayo et al. (2018): a map that barely changes when the network's top layers are re-drawn
 # shows the image, not what the network learned.

@@ -5,7 +5,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from fmnist.core.pages import PAGE_INCHES, chunks
-from fmnist.core.plotting import GRAY, draw_image, normalise, scale_bar
+from fmnist.core.plotting import GRAY, draw_image, scale_bar, signed
 
 ROWS = 6  # rows of images on one page
 LABELS = (0.1, 0, 0.88, 1)  # constrained layout's area when a row label sits left of the first column
@@ -18,9 +18,10 @@ def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: 
         ({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
           "activations": None}, "plain gradient", "tab:blue")]
     title = (f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
-             "excite the channel most (act = its largest value over positions), each beside |d channel / d pixel| "
-             "with gradients passed back only through positive ReLU outputs and positive gradients (bright = the "
-             "pixels that raise the channel); the last row: plain gradients, for contrast."
+             "excite the channel most (act = its largest value over positions), each beside d channel / d pixel "
+             "with gradients passed back only through positive ReLU outputs and positive gradients (red: pixels whose "
+             "rise raises the channel, blue: lowers it; each row on one symmetric scale, its 99th-percentile |value|, "
+             "clipped); the last row: plain gradients, for contrast."
              + (f"\nChannels: {rule}; beside each, the share of its top 20 test images that are of that class."
                 if rule else ""))
     figs = []
@@ -31,15 +32,16 @@ def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: 
         for ax in axes.ravel():
             ax.set_axis_off()
         for r, (row, kind, colour) in enumerate(chunk):
+            maps = signed(np.asarray(row["maps"]))
             for j in range(len(row["images"])):
                 name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
                 draw_image(axes[r, 2 * j], row["images"][j], name)
-                shown = axes[r, 2 * j + 1].imshow(normalise(np.abs(row["maps"][j])), cmap="inferno", vmin=0, vmax=1)
+                shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
                 axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
             share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
             axes[r, 0].text(-0.15, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}", color=colour,
                             transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
-        scale_bar(fig, shown, axes, "0: no gradient", "1: the map's largest |gradient|", across=True)
+        scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True, middle="0: no effect")
         fig.suptitle(title, fontsize=9)
         figs.append(fig)
     return figs
@@ -169,15 +171,16 @@ def saliency_figure(results: dict) -> Figure:
             ok = e["true"] == e["pred"]
             draw_image(axes[3 * b, j], r["images"][j].numpy(), f"{network}: {e['true_name']}\n-> {e['pred_name']}",
                    colour="black" if ok else "tab:red", fontsize=7)
-            for row, key, name in ((1, "plain", "|gradient|"), (2, "guided", "guided backprop")):
+            for row, key, name in ((1, "plain", "gradient"), (2, "guided", "guided backprop")):
                 ax = axes[3 * b + row, j]
-                shown = ax.imshow(normalise(r[key][j].numpy()), cmap="inferno", vmin=0, vmax=1)
+                shown = ax.imshow(signed(r[key].numpy())[j], cmap="bwr", vmin=-1, vmax=1)
                 ax.set_title(name, fontsize=7, pad=2)
                 ax.set_axis_off()
-    scale_bar(fig, shown, axes, "0: the map's smallest", "1: the map's largest", across=True)
-    fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): |d logit of the predicted class / d pixel| (one "
+    scale_bar(fig, shown, axes, "-1: lowers the logit most", "+1: raises it most", across=True, middle="0: no effect")
+    fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): d logit of the predicted class / d pixel, signed (one "
                                "grayscale channel, no maximum over colours), beside guided backpropagation of the same "
-                               "logit; 4 correct predictions, then the 4 most confident mistakes (red)",
+                               "logit; each row on one symmetric scale (its 99th-percentile |value|, clipped); 4 correct "
+                               "predictions, then the 4 most confident mistakes (red)",
                                int(9 * fig.get_figwidth())), fontsize=9)
     return fig
 

@@ -212,16 +212,16 @@ def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) ->
 
 
 def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, Page]:
-    """|d score / d input| and guided backpropagation of the predicted class's logit, for each
-    network's right and wrong examples."""
+    """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
+    each network's right and wrong examples."""
     shown, numbers = {}, {}
     for key, (label, model) in models.items():
         idx = torch.tensor([e["index"] for e in examples[key]])
         pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
-        plain = attribution.saliency(model, x[idx].to(device), pred, guided_relu=False).cpu()
-        guided = attribution.saliency(model, x[idx].to(device), pred, guided_relu=True).cpu()
+        plain = attribution.logit_gradient(model, x[idx].to(device), pred).cpu()[:, 0]  # signed
+        guided = attribution.logit_gradient(model, x[idx].to(device), pred, guided_relu=True).cpu()[:, 0]
         shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "examples": examples[key]}
-        inside = [_share_on_garment(x[i, 0], m) for i, m in zip(idx, plain)]
+        inside = [_share_on_garment(x[i, 0], m.abs()) for i, m in zip(idx, plain)]
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside}
     return numbers, Page("saliency", "Saliency (FFN, CNN)", "where each network looks, beside guided backpropagation",
                          figures.saliency_figure(shown))

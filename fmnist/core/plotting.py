@@ -44,12 +44,21 @@ def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
     return fig
 
 
-def scale_bar(fig, image, axes, low: str, high: str, across: bool = False) -> None:
-    """One colour bar for maps each scaled to [0, 1] on its own, its ends saying what 0 and 1
-    are: beside the maps, or under them (`across`) where their columns need the width."""
-    bar = fig.colorbar(image, ax=axes, ticks=[0, 1], shrink=0.3 if across else 0.5, aspect=40 if across else 25,
+def scale_bar(fig, image, axes, low: str, high: str, across: bool = False, middle: str | None = None) -> None:
+    """One colour bar for maps each scaled to [0, 1] (or, with `middle`, to [-1, 1]) on its own,
+    its ends saying what they are: beside the maps, or under them (`across`) where their columns
+    need the width."""
+    ticks, labels = ([0, 1], [low, high]) if middle is None else ([-1, 0, 1], [low, middle, high])
+    bar = fig.colorbar(image, ax=axes, ticks=ticks, shrink=0.3 if across else 0.5, aspect=40 if across else 25,
                        orientation="horizontal" if across else "vertical")
-    (bar.ax.set_xticklabels if across else bar.ax.set_yticklabels)([low, high], fontsize=8)
+    (bar.ax.set_xticklabels if across else bar.ax.set_yticklabels)(labels, fontsize=8)
+
+
+def signed(maps: np.ndarray) -> np.ndarray:
+    """Signed maps on one symmetric scale: divided by their common 99th-percentile |value|, clipped
+    to [-1, 1] (0 stays 0, so red and blue mean the same in every map of the set)."""
+    scale = float(np.percentile(np.abs(maps), 99)) or 1.0
+    return np.clip(np.asarray(maps) / scale, -1, 1)
 
 
 def normalise(a: np.ndarray) -> np.ndarray:
