@@ -177,11 +177,10 @@ def saliency_figure(results: dict) -> Figure:
                 ax.set_title(name, fontsize=7, pad=2)
                 ax.set_axis_off()
     scale_bar(fig, shown, axes, "-1: lowers the logit most", "+1: raises it most", across=True, middle="0: no effect")
-    fig.suptitle(textwrap.fill("Saliency (Simonyan et al. 2014): d logit of the predicted class / d pixel, signed (one "
-                               "grayscale channel, no maximum over colours), beside guided backpropagation of the same "
-                               "logit; each row on one symmetric scale (its 99th-percentile |value|, clipped); 4 correct "
-                               "predictions, then the 4 most confident mistakes (red)",
-                               int(9 * fig.get_figwidth())), fontsize=9)
+    fig.suptitle("Saliency (Simonyan et al. 2014): d logit of the predicted class / d pixel, signed (one grayscale "
+                 "channel, no maximum over colours), beside guided backpropagation of the same logit; each row on one "
+                 "symmetric scale (its 99th-percentile |value|, clipped); 4 correct predictions, then the 4 most "
+                 "confident mistakes (red)", fontsize=9)
     return fig
 
 
