@@ -177,8 +177,7 @@ def run(args) -> int:
     with storage.staged(out_dir) as stage:
         (stage / "analysis").mkdir()
         for key in models:
-            rows = "".join(f"{i},{int(p)}\n" for i, p in enumerate(logits[key].argmax(1)))
-            (stage / f"predictions_{key}.csv").write_text("id,label\n" + rows)
+            storage.write_predictions(logits[key].argmax(1), stage / f"predictions_{key}.csv")
         for page in pages:
             page.save_png(stage / "analysis" / f"{page.stem}.png", 110)
         count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",

@@ -56,9 +56,9 @@ def run(args) -> int:
                 print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
             continue
         title, items, setup, closing = SPECS[spec]
-        pages = build.write(path, spec, title, items, src, setup, closing if all(src.studies.values()) else None)
-        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup,
-                          closing if all(src.studies.values()) else None)
+        closing = closing if all(src.studies.values()) else None  # the discussion reads every study
+        pages = build.write(path, spec, title, items, src, setup, closing)
+        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing)
         print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
         script = spec000.run_sh(src) if spec == "000" else None
         if script:

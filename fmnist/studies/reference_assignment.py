@@ -54,9 +54,7 @@ def parse_args(argv=None):
 def submission(predictions: torch.Tensor, path: Path) -> Path:
     """The Kaggle file: a header, then one row per test image, id from 0, predicted class."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = "id,label\n" + "".join(f"{i},{int(p)}\n" for i, p in enumerate(predictions))
-    storage.write_atomic(path, lambda tmp: tmp.write_text(rows))
-    return path
+    return storage.write_predictions(predictions, path)
 
 
 def keep_submission(path: Path, subs_dir: Path) -> Path:
