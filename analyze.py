@@ -23,7 +23,7 @@ import torch
 from fmnist.analysis import sections
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
-from fmnist.core.pages import write_document
+from fmnist.core.pages import series, text_pages, write_document
 from fmnist.core.training import predict
 
 HERE = Path(__file__).resolve().parent
@@ -52,7 +52,9 @@ class Timer:
         return result
 
 
-def summary_lines(results: dict, settings) -> list[str]:
+def summary_lines(results: dict) -> list[str]:
+    """The first page: the networks' key numbers; the findings follow as the list of pages, each
+    with its computed sentence."""
     lines = [f"{'network':8} {'test acc':>9} {'(metrics.json)':>15} {'macro AUC':>10} {'parameters':>11} "
              f"{'neurons':>8} {'mult-adds':>10}"]
     for key, r in results["networks"].items():
@@ -60,48 +62,35 @@ def summary_lines(results: dict, settings) -> list[str]:
         lines.append(f"{key.upper():8} {100 * r['accuracy']:8.2f}% {100 * r['metrics_json_accuracy']:14.2f}% "
                      f"{r['roc']['macro_auc']:10.4f} {t['parameters']:>11,} {t['neurons']:>8,} "
                      f"{t['multiply_adds']:>10,}")
-    f = results["fooling"]
-    lines += ["", f"neuron: {results['networks']['cnn']['layers']['definition']}.", ""]
-    for key in results["networks"]:
-        g = f[key]["greedy_accuracy"]
-        at = lambda k: f"{100 * g[min(k, len(g) - 1)]:.1f}%"  # noqa: E731
-        fewest = f[key].get("fewest_pixels")
-        zero = next((k for k, v in enumerate(g) if v == 0), None)  # the first count where no image is right
-        end = f"0% first at {zero} pixels" if zero is not None else f"{at(len(g) - 1)} ({len(g) - 1})"
-        lines.append(f"{key.upper()} fooling, greedy: accuracy {at(0)} -> {at(1)} (1 pixel) -> {at(5)} (5) -> "
-                     f"{end}; random: {100 * f[key]['random_accuracy'][-1]:.1f}% at "
-                     f"{f['counts'][-1]} pixels" + (f"; fewest pixels to fool: {fewest['pixels']}" if fewest else ""))
-    lines += [f"  (greedy on the first {f['greedy_images']:,} test images, random on the first "
-              f"{f['random_images']:,}, mean of {settings.random_draws} draws)"]
-    cm = results["class_models"]
-    lines += ["", "class models: softmax probability of its own class, median " + ", ".join(
-        f"{k.upper()} {sorted(cm[k]['probability'])[len(cm[k]['probability']) // 2]:.2f}" for k in results["networks"])
-        + f" ({cm['method']})"]
-    if "channel_visuals" in results:
-        stages = results["channel_visuals"]["stages"]
-        above = sum(o > b for s in stages for o, b in zip(s["optimised"], s["best_test_image"]))
-        lines.append(f"channel visualisations: {above} of {sum(len(s['channels']) for s in stages)} optimised inputs "
-                     "excite their channel more than its best test image")
-    lines.append("targeted fooling: " + results["targeted"]["sentence"])
-    lines += ["", f"guided backprop: {results['guided']['tensor']};",
-              f"  channels {', '.join(str(c['channel']) for c in results['guided']['channels'])}, chosen "
-              "one per class:", "  " + results["guided"]["how_chosen"] + ".",
-              f"t-SNE: {results['tsne']['note']}.",
-              f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
-              "", "time per part: " + ", ".join(f"{k} {v:.0f}s" for k, v in results["seconds"].items()),
-              f"settings: {settings}", "",
-              "weights: " + ", ".join(f"{k}.pth sha256 {v[:16]}..." for k, v in results["weights_sha256"].items()),
-              provenance.line(results["provenance"]), ""]
-    return [part for line in lines for part in (textwrap.wrap(line, 92, subsequent_indent="  ") or [""])]
+    lines += ["", f"neuron: {results['networks']['cnn']['layers']['definition']}.",
+              "Findings, one computed sentence a page (settings, times and provenance on the last page):", ""]
+    return lines
+
+
+def settings_lines(results: dict, settings, visual) -> list[str]:
+    """The last page: how each part was set up and timed, the weights and the machine."""
+    lines = [f"guided backprop: {results['guided']['tensor']};",
+             f"  channels {', '.join(str(c['channel']) for c in results['guided']['channels'])}, chosen "
+             "one per class: " + results["guided"]["how_chosen"] + ".",
+             f"t-SNE: {results['tsne']['note']}.",
+             f"fooling: random: {results['fooling']['random_note']}; greedy: {results['fooling']['greedy_note']}.",
+             "FGSM and PGD: " + "; ".join(f"{k}: {v}" for k, v in results["robustness"]["notes"].items()) + ".",
+             f"class models and channel visualisations: {results['class_models']['method']}.",
+             f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
+             "", "time per part: " + ", ".join(f"{k} {v:.1f}s" for k, v in results["seconds"].items()),
+             f"settings: {settings}", f"visual settings: {visual}", "",
+             "weights: " + ", ".join(f"{k}.pth sha256 {v[:16]}..." for k, v in results["weights_sha256"].items()),
+             provenance.line(results["provenance"])]
+    return [part for line in lines for part in (textwrap.wrap(line, 110, subsequent_indent="  ") or [""])]
 
 
 def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer) -> list:
     """What the networks see, by optimisation: class models, channel visualisations (of the
     question 9 channels), saliency beside guided backpropagation, targeted fooling."""
     pages = []
-    results["class_models"], page = timer.part("class models (both networks)", sections.class_models_part, models, vs,
-                                               device)
-    pages.append(page)
+    results["class_models"], more = timer.part("class models (both networks)", sections.class_models_part, models, x, y,
+                                               logits, vs, device)
+    pages += more
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
         results["channel_visuals"], more = timer.part("CNN channel visualisations", sections.channel_part,
@@ -165,8 +154,11 @@ def run(args) -> int:
     pages.append(page)
     results["fooling"], page = timer.part("fooling (both networks)", sections.fooling_part, models, x, y, device, settings)
     pages.append(page)
-    seen = optimisation_pages(results, models, metrics, x, y, logits, device, sections.QUICK_VISUAL if args.quick
-                              else sections.VisualSettings(), timer)
+    results["robustness"], page = timer.part("FGSM and PGD (both networks)", sections.robustness_part, models, x, y,
+                                             device, settings)
+    pages.append(page)
+    visual = sections.QUICK_VISUAL if args.quick else sections.VisualSettings()
+    seen = optimisation_pages(results, models, metrics, x, y, logits, device, visual, timer)
     at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds
@@ -180,8 +172,10 @@ def run(args) -> int:
             storage.write_predictions(logits[key].argmax(1), stage / f"predictions_{key}.csv")
         for page in pages:
             page.save_png(stage / "analysis" / f"{page.stem}.png", 110)
+        closing = series("settings", "Settings and provenance", "how each page was made, how long it took, on what",
+                         text_pages("Settings and provenance", settings_lines(results, settings, visual)))
         count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
-                                      summary_lines(results, settings), pages, "Fashion-MNIST analysis")
+                               summary_lines(results), pages + closing, "Fashion-MNIST analysis")
         storage.write_json(results, stage / "analysis.json")
     for key, r in results["networks"].items():
         agree = "agrees with" if round(r["accuracy"] * len(y)) == round(r["metrics_json_accuracy"] * len(y)) \

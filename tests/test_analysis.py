@@ -177,16 +177,21 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         assert rows[0] == ["id", "label"] and len(rows) == len(y) + 1
         model = make()
         model.load_state_dict(torch.load(out / f"{key}.pth", weights_only=True))
-        pred = predict(model, x, CPU).argmax(1)
+        logits = predict(model, x, CPU)
+        pred = logits.argmax(1)
+        own, cm = logits[torch.arange(len(y)), y], results["class_models"][key]  # each class's best test image, read back
+        assert cm["best_test_logit"] == pytest.approx([float(own[y == k].max()) for k in range(10)], abs=1e-4)
+        assert [int(y[i]) for i in cm["best_test_index"]] == list(range(10))
         assert [int(r[1]) for r in rows[1:]] == pred.tolist() and [int(r[0]) for r in rows[1:]] == list(range(len(y)))
         accuracy = (pred == y).float().mean().item()
         assert accuracy == pytest.approx(metrics["networks"][key]["test"]["accuracy"])
         assert results["networks"][key]["accuracy"] == pytest.approx(accuracy)
     stems = {p.stem for p in (out / "analysis").glob("*.png")}
     assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
-                     "cnn_right_wrong", "roc", "tsne", "fooling", "class_models", "channel_visualisations", "saliency", "sanity_check",
-                     "targeted_fooling", "cnn_guided_backprop_2", "cnn_class_feature_maps_2", "channel_visualisations_2",
-                     "targeted_fooling_2"}  # four figures too big for one page: two pages each
+                     "cnn_right_wrong", "roc", "tsne", "fooling", "robustness", "class_models", "class_models_2",
+                     "channel_visualisations", "saliency", "sanity_check", "targeted_fooling", "cnn_guided_backprop_2",
+                     "cnn_class_feature_maps_2", "channel_visualisations_2", "targeted_fooling_2"}  # two pages each: one
+    # a network (class models), or too big for one page
     for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
         t = results["targeted"][key]
         reached = [l2 for l2, ok in zip(t["l2"], t["reached"]) if ok]
@@ -297,3 +302,76 @@ def test_the_sanity_sentence_follows_the_correlations_both_ways():
     assert "FFN: guided backprop (0.20) changes with the weights; gradient (0.80) keeps" in flipped
     none = sections.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})
     assert "no map changes much with the weights; gradient (0.70) and occlusion (0.60) keep" in none
+
+
+# Every page's sentence, on made-up numbers both ways.
+
+def test_the_class_model_sentence_names_low_probabilities_and_fooling_images():
+    names = ["A", "B", "C"]
+    near = sections.class_model_words("CNN", names, [0.95, 0.99, 0.97], [3.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95)
+    assert near.startswith("All 3 of the CNN's class models are their class with probability 0.9 or more (lowest A, "
+                           "0.95); all stay as near their class mean as 95 % of the class's test images")
+    far = sections.class_model_words("FFN", names, [1.0, 0.5, 0.99], [30.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95)
+    assert far.startswith("2 of the FFN's 3 class models reach probability 0.9 (B does not)")
+    assert "A lies farther from its class mean than 95 % of the class's test images: fooling images" in far
+    assert "the other 2 stay near the data" in far
+
+
+def test_the_channel_sentence_counts_short_and_capped_climbs():
+    row = lambda stage, reached, best, steps: {"stage": stage, "channel": 1, "reached": reached, "best": best,  # noqa: E731
+                                               "strength": 3.0, "steps": steps}
+    good = sections.channel_words([row("relu1", 2.0, 1.0, 40), row("relu2", 5.0, 4.0, 90)], 500)
+    assert good.startswith("2 of 2 optimised images drive") and "median prior strength of 3" in good
+    assert "every climb stopped rising before the step cap" in good
+    bad = sections.channel_words([row("relu1", 0.5, 1.0, 500), row("relu2", 5.0, 4.0, 500)], 500)
+    assert "1 of 2" in bad and "(relu1 ch 1 falls short)" in bad
+    assert "2 of 2 climbs stopped at the 500-step cap, still rising (1 at relu1 and 1 at relu2)" in bad
+
+
+def test_the_layer_sentence_says_where_neurons_and_parameters_sit():
+    cnn = sections.layers_words("CNN", layer_table(Conv_Net()))
+    assert cnn.startswith("The CNN has 276,914 parameters and 33,194 neurons; its convolutions hold 99 % of the neurons "
+                          "and 19 % of the parameters, its fully connected layers 1 % and 81 %.")
+    ffn = sections.layers_words("FFN", layer_table(FF_Net()))
+    assert ffn.startswith("The FFN has ") and "holds" in ffn and "convolutions" not in ffn
+
+
+def test_the_small_page_sentences_follow_their_numbers():
+    ex = lambda t, p, c: {"true": t, "pred": p, "true_name": f"c{t}", "pred_name": f"c{p}", "confidence": c}  # noqa: E731
+    rw = sections.right_wrong_words("CNN", [ex(1, 1, 0.9), ex(2, 2, 0.6), ex(6, 0, 0.99), ex(6, 0, 0.95), ex(4, 2, 0.9)])
+    assert rw == ("The CNN's 2 random correct predictions (confidence 60-90 %) and its 3 most confident mistakes, at "
+                  "90-99 %; 2 of them c6 taken for c0.")
+    up = sections.feature_map_words([[24, 14, 14], [96, 3, 3]], [0.4, 0.6])
+    down = sections.feature_map_words([[24, 14, 14], [96, 3, 3]], [0.6, 0.4])
+    assert "more of their values are zero (40 % to 60 %" in up and "sparser" in up
+    assert "fewer of their values are zero (60 % to 40 %" in down and "denser" in down
+    roc = {"FFN": {"macro_auc": 0.99, "auc": {"Shirt": 0.95, "Bag": 0.999}}, "CNN": {"macro_auc": 0.995, "auc": {
+        "Shirt": 0.97, "Bag": 0.9}}}
+    assert sections.roc_words(roc) == ("FFN macro AUC 0.9900, weakest Shirt (0.9500); CNN macro AUC 0.9950, weakest Bag "
+                                       "(0.9000): the CNN ranks the classes better.")
+    roc["FFN"]["macro_auc"] = 0.999
+    assert sections.roc_words(roc).endswith("the FFN ranks the classes better.")
+    sal = sections.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
+                                   "CNN": {"saliency_on_garment": [0.2, 0.3, 0.4], "garment_area": [0.5, 0.6, 0.5]}})
+    assert "FFN 80 % on the garment, which covers 50 % of the pixels (more on the garment" in sal
+    assert "CNN 30 % on the garment, which covers 50 % of the pixels (no more than its area" in sal
+    guided = sections.guided_words("relu3", [0.9, 1.0, 0.3, 0.2], 20)
+    assert "2 of them are that class's detector" in guided and "median share 60 %" in guided
+    fool = sections.fooling_words([0, 250], {"FFN": [0.9, 0.5], "CNN": [0.9, 0.2]},
+                                  {"FFN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.0], "CNN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.3]})
+    assert "FFN 90.0 % -> 40.0 % with 5 and 0 % at 6" in fool and "CNN 90.0 % -> 45.0 % with 5 and 30.0 % at 6" in fool
+    assert fool.endswith("250 random pixels leave FFN 50.0 %, CNN 20.0 %.")
+
+
+def test_the_robustness_sentence_names_the_network_that_holds_more():
+    eps = [0, 0.01, 0.05, 0.1]
+    curves = {"FGSM": {"FFN": [0.9, 0.8, 0.5, 0.3], "CNN": [0.95, 0.9, 0.6, 0.4]},
+              "PGD": {"FFN": [0.9, 0.7, 0.3, 0.1], "CNN": [0.95, 0.8, 0.4, 0.2]}}
+    words = sections.fooling.robustness_words(eps, curves)
+    assert words.startswith("A change of at most 0.05 of the pixel range")  # the first size below half of clean
+    assert "PGD leaves the FFN 30.0 %, the CNN 40.0 %" in words and "the CNN holds more under PGD at 3 of 3 sizes" in words
+    assert "under FGSM" not in words  # both attacks agree
+    curves["PGD"]["FFN"], curves["PGD"]["CNN"] = curves["PGD"]["CNN"], curves["PGD"]["FFN"]
+    flipped = sections.fooling.robustness_words(eps, curves)
+    assert ("the FFN holds more under PGD at 3 of 3 sizes, though under FGSM the CNN holds more at 3: one step "
+            "overstates its robustness") in flipped

@@ -114,3 +114,11 @@ def test_a_table_flows_the_notes_that_do_not_fit_onto_text_pages():
     assert all(f"note {i}:" in shown for i in range(40))
     assert "(the notes continue on the next page)" in shown
     assert len(table_figures("A study", ["setting"], [["base"]], ["one note"])) == 1
+
+
+def test_the_contents_give_a_series_one_line_and_every_other_page_its_own():
+    fig = lambda: Figure(figsize=pages.PAGE_INCHES, layout="constrained")  # noqa: E731
+    doc = pages.series("maps", "Maps", "what the maps show", [fig(), fig()]) + [
+        pages.Page("roc", "ROC", "the curves", fig()), pages.Page("roc2", "ROC", "other curves", fig())]
+    assert pages.contents(doc, 3) == ["  pages 3-4: Maps: what the maps show", "     page 5: ROC: the curves",
+                                      "     page 6: ROC: other curves"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fmnist.core import words
 from fmnist.reports import build, spec000, spec003, spec004
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -106,7 +107,7 @@ def test_the_fooling_answer_names_the_network_that_needs_fewer_pixels(cnn_zero):
     answer = spec000.fooling(build.Sources(Path("."), analysis=analysis))
     fewer = "CNN" if cnn_zero < 40 else "FFN"
     assert f"The {fewer} is fooled on every image with fewer changed pixels" in answer
-    assert f"CNN: greedy attack 90.0% -> " in answer and f"0% at {cnn_zero} pixels" in answer
+    assert "CNN: greedy attack 90.0% -> " in answer and f"0% at {cnn_zero} pixels" in answer
 
 
 def test_the_confusion_hypothesis_follows_the_pair_confused():
@@ -174,11 +175,11 @@ def test_tsne_words_name_the_classes_kept_apart_and_mixed():
     centres = rng.normal(size=(10, 2)) * 50
     centres[6] = centres[0]  # Shirt sits on T-shirt/top
     points = centres[labels] + rng.normal(size=(300, 2))
-    words = spec003.tsne_words("net", {"points": points.tolist(), "labels": labels.tolist(), "layer": "pooled features"})
-    assert "chance 10 %" in words
-    mixed = words.split("mixed most: ")[1]
+    text = words.tsne_words("net", {"points": points.tolist(), "labels": labels.tolist(), "layer": "pooled features"})
+    assert "chance 10 %" in text
+    mixed = text.split("mixed most: ")[1]
     assert {mixed.split(" ")[0], mixed.split("; ")[1].split(" ")[0]} == {"T-shirt/top", "Shirt"}
-    assert "its neighbours most often Shirt" in words and "its neighbours most often T-shirt/top" in words
+    assert "its neighbours most often Shirt" in text and "its neighbours most often T-shirt/top" in text
 
 
 def _mobilenet_sources(mobile_acc: float, block_time: float, wide: bool, settings_gain: float = 0.0):

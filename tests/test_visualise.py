@@ -1,5 +1,6 @@
 """What the networks see, by optimisation: class models, channel visualisations, saliency and
 targeted fooling against what each promises, on small hand-made networks."""
+import math
 from collections import OrderedDict
 
 import numpy as np
@@ -8,13 +9,16 @@ import torch
 from torch import nn
 
 from fmnist.analysis import ascent, attribution, fooling
+from fmnist.core.layers import field_window, receptive_fields
 
-FAST = ascent.Ascent(steps=60)
+CPU = torch.device("cpu")
+
+FAST = ascent.Ascent(max_steps=150)
 
 
 def _linear(seed=0):
     """A linear classifier whose templates are smooth (like a trained network's, unlike random
-    pixels, which the regularisers' shifts and blur would wash out)."""
+    pixels, which the low-pass view of the image would wash out)."""
     torch.manual_seed(seed)
     model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10)).eval()
     smooth = nn.functional.interpolate(torch.randn(10, 1, 7, 7), size=28, mode="bilinear", align_corners=False)
@@ -36,30 +40,94 @@ class _Conv(nn.Module):
         return self.head(self.features(x))
 
 
-def test_a_class_model_raises_its_logit_far_above_grey_and_is_its_class():
-    model = _linear()
-    r = ascent.class_models(model, 10, FAST, torch.device("cpu"))
-    gain = r["logit"] - r["grey_logit"]
-    assert (gain > 5).all()  # far above the grey start, every class
-    assert r["predicted"].tolist() == list(range(10)) and (r["probability"] > 0.9).all()
+def _data(n=64, seed=1):
+    """Image-like (smooth) inputs in [-1, 1]."""
+    gen = torch.Generator().manual_seed(seed)
+    return nn.functional.interpolate(torch.randn(n, 1, 7, 7, generator=gen), size=28, mode="bilinear").clamp(-1, 1)
+
+
+def test_a_class_model_reaches_its_goal_from_the_data_and_repeats_exactly():
+    model, x = _linear(), _data(200)
+    y = model(x).argmax(1)
+    means = torch.stack([x[y == k].mean(0) if (y == k).any() else x.mean(0) for k in range(10)])
+    best = torch.stack([model(x)[:, k].max() for k in range(10)]).detach()
+    r = ascent.class_models(model, means, best, FAST)
+    assert r["predicted"].tolist() == list(range(10)) and (r["probability"] >= FAST.goal).all() and r["reached"].all()
     assert r["images"].min() >= -1 and r["images"].max() <= 1
+    assert set(r["strength"].tolist()) <= set(FAST.strengths)
+    again = ascent.class_models(model, means, best, FAST)
+    assert torch.equal(r["images"], again["images"])  # nothing random
 
 
-def test_the_same_seed_gives_the_same_images():
-    a = ascent.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
-    b = ascent.class_models(_linear(), 10, FAST, torch.device("cpu"))["images"]
-    c = ascent.class_models(_linear(), 10, ascent.Ascent(steps=60, seed=1), torch.device("cpu"))["images"]
-    assert torch.equal(a, b) and not torch.equal(a, c)
+def test_the_ladder_keeps_the_strongest_prior_that_reaches_the_goal():
+    data = torch.full((3, 1, 28, 28), -1.0)  # pulled towards black; the score is the mean brightness
+    goals = torch.tensor([-0.9, -0.5, 2.0])   # easy, harder, out of reach (a mean above 1 is impossible)
+    s = ascent.Ascent(strengths=(10.0, 1.0, 0.1), max_steps=300)
+    score = lambda x, rows: x.mean((1, 2, 3))  # noqa: E731
+    reached = lambda x, rows: x.mean((1, 2, 3)) >= goals[rows]  # noqa: E731
+    r = ascent.ladder(score, reached, data, s)
+    assert r["reached"].tolist() == [True, True, False] and r["strength"][2] == 0.1  # the weakest, kept though short
+    for i in range(2):  # each image's strength reaches its goal, and the next stronger one does not
+        k = s.strengths.index(float(r["strength"][i]))
+        assert r["images"][i].mean() >= goals[i]
+        if k > 0:
+            stronger, _ = ascent.climb(lambda x: score(x, None), data[i:i + 1], s.strengths[k - 1], s)
+            assert stronger.mean() < goals[i]
+    assert r["strength"][0] >= r["strength"][1]  # an easier goal keeps at least as much prior
 
 
-def test_a_channel_visualisation_beats_every_image_of_a_test_batch():
-    model = _Conv().eval()
-    gen = torch.Generator().manual_seed(1)  # a batch of image-like (smooth) inputs in [-1, 1]
-    batch = nn.functional.interpolate(torch.randn(64, 1, 7, 7, generator=gen), size=28, mode="bilinear").clamp(-1, 1)
-    means = ascent.channel_means(model, batch, "relu2")
-    r = ascent.channel_visuals(model, "relu2", [0, 3, 5], ascent.Ascent(steps=80, l2=0.01), torch.device("cpu"))
-    assert (r["activation"] > means[:, [0, 3, 5]].amax(0)).all()
-    assert ascent.crop(r["images"][0, 0], 10).shape == (10, 10)
+def test_the_stop_rule_waits_for_a_plateau():
+    assert not ascent.plateaued([float(i) for i in range(60)], 25, 1e-3)  # still rising
+    assert ascent.plateaued([1.0] * 50, 25, 1e-3) and not ascent.plateaued([1.0] * 49, 25, 1e-3)
+    assert ascent.plateaued([float(min(i, 10)) for i in range(80)], 25, 1e-3)
+
+
+def test_lowpass_keeps_a_constant_and_smooths_a_dot():
+    flat = torch.full((1, 1, 28, 28), 0.3)
+    assert torch.allclose(ascent.lowpass(flat, 1.0), flat)
+    dot = torch.zeros(1, 1, 28, 28)
+    dot[0, 0, 14, 14] = 1.0
+    out = ascent.lowpass(dot, 1.0)
+    assert out.sum() == pytest.approx(1.0) and out.max() < 0.2 and ascent.total_variation(out) < ascent.total_variation(dot)
+
+
+def test_a_channel_visualisation_reaches_its_best_test_value_inside_its_unit_s_field():
+    model, batch = _Conv().eval(), _data()
+    unit = ascent.centre_unit(model.features, "relu2", CPU)
+    best = ascent.unit_values(model.features, batch, "relu2", [0, 3, 5], unit).amax(0)
+    r = ascent.channel_visuals(model, "relu2", [0, 3, 5], batch.mean(0, keepdim=True), best, FAST)
+    assert (r["activation"][r["reached"]] >= best[r["reached"]]).all() and r["reached"].any()
+    field = receptive_fields(model.features)["relu2"]
+    assert r["unit"] == [7, 7] and r["box"] == [*field_window(field, 7, 7), field["size"]] == [11, 11, 8]
+    top, left, size = r["box"]  # far outside the field (beyond the blur's reach, twice) the image is its start
+    reach = 2 * math.ceil(2 * FAST.sigma)
+    far = torch.ones(28, 28, dtype=torch.bool)
+    far[top - reach:top + size + reach, left - reach:left + size + reach] = False
+    start = ascent.lowpass(batch.mean(0, keepdim=True), FAST.sigma).clamp(-1, 1)[0, 0]
+    for image in r["images"][:, 0]:
+        assert torch.allclose(image[far], start[far], atol=1e-6)
+        assert not torch.allclose(image[~far], start[~far], atol=1e-3)
+
+
+@pytest.mark.parametrize("stage,unit", [("relu1", (7, 7)), ("relu2", (3, 3)), ("relu3", (1, 1)), ("relu2", (0, 6))])
+def test_a_unit_s_crop_is_exactly_the_pixels_it_depends_on(stage, unit):
+    """The oracle: the pixels with a non-zero gradient of one unit, on the shipped CNN made to pass
+    every gradient (average pools, positive weights, positive inputs: no ReLU or pool blocks any)."""
+    from cnn import Conv_Net
+    model = Conv_Net().eval()
+    for name, layer in model.features.named_children():
+        if isinstance(layer, nn.MaxPool2d):
+            setattr(model.features, name, nn.AvgPool2d(2))
+        elif isinstance(layer, nn.Conv2d):
+            layer.weight.data.abs_().add_(0.01)
+    x = torch.rand(1, 1, 28, 28).add(0.1).requires_grad_(True)
+    attribution.stage_output(model.features, x, stage)[0, :, unit[0], unit[1]].sum().backward()
+    rows, cols = (x.grad[0, 0] != 0).nonzero(as_tuple=True)
+    field = receptive_fields(model.features)[stage]
+    top, left = field_window(field, *unit)
+    size = field["size"]
+    assert (int(rows.min()), int(rows.max())) == (max(top, 0), min(top + size, 28) - 1)
+    assert (int(cols.min()), int(cols.max())) == (max(left, 0), min(left + size, 28) - 1)
 
 
 def test_saliency_is_the_signed_gradient_of_the_logit():
@@ -115,3 +183,26 @@ def test_signed_maps_share_one_symmetric_scale():
     scale = np.percentile(np.abs(maps), 99)
     assert np.allclose(out, np.clip(maps / scale, -1, 1)) and out.max() == 1.0
     assert (np.sign(out) == np.sign(maps)).all()  # 0 stays 0, red stays red, blue stays blue
+
+
+def test_fgsm_and_pgd_never_beat_the_exact_attack_on_a_linear_model_and_come_close():
+    """The oracle: a linear model's L-infinity robustness is exact. An image of class y survives
+    every change of size eps iff (w_y - w_j) . x + b_y - b_j > eps ||w_y - w_j||_1 for all j != y
+    (inputs in [-0.5, 0.5], eps <= 0.3: the [-1, 1] box never binds)."""
+    model = _linear(3)
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand(400, 1, 28, 28, generator=gen) - 0.5
+    y = model(x).argmax(1)  # every image starts right
+    w, b = model[1].weight.detach(), model[1].bias.detach()
+    epsilons = [0.0, 0.005, 0.01, 0.02, 0.05]
+    fgsm = fooling.linf_attacks(model, x, y, epsilons, 1, CPU, batch_size=128)
+    pgd = fooling.linf_attacks(model, x, y, epsilons, 10, CPU, batch_size=128)
+    for k, eps in enumerate(epsilons):
+        gap = (w[y] @ x.flatten(1).T).diagonal()[:, None] - x.flatten(1) @ w.T + (b[y][:, None] - b[None])  # (N, 10)
+        need = eps * (w[y][:, None, :] - w[None]).abs().sum(-1)                                               # (N, 10)
+        others = torch.ones_like(gap, dtype=torch.bool)
+        others[torch.arange(len(y)), y] = False
+        exact = float(((gap > need) | ~others).all(1).float().mean())
+        assert fgsm[k] >= exact - 1e-6 and pgd[k] >= exact - 1e-6
+        assert pgd[k] <= fgsm[k] + 1e-6 and pgd[k] <= exact + 0.1  # cross-entropy's gradient mixes the classes' directions
+    assert fgsm[0] == pgd[0] == 1.0 and pgd == sorted(pgd, reverse=True)

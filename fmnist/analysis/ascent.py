@@ -1,9 +1,23 @@
 """What the networks see, by optimisation (analyze.py): class models (Simonyan, Vedaldi and
-Zisserman 2014), channel visualisations (Olah et al., Distill 2017), gradient saliency, and
-targeted fooling (Szegedy et al. 2014). Every optimisation works on a batch of inputs in
-[-1, 1] (the preprocessed range) with the network in evaluation mode, seeded, so the same
-seed gives the same images.
+Zisserman 2014) and channel visualisations (Olah et al., Distill 2017), both regularised
+towards the data, and the channel means they are measured against. Every optimisation works
+on a batch of inputs in [-1, 1] (the preprocessed range) with the network in evaluation mode;
+nothing in it is random, so a run repeats exactly.
+
+The recipe, shared by both: the image is a low-pass view of a free parameter (a Gaussian blur,
+then a clamp to [-1, 1] whose gradient passes straight through, so a pixel at the bound can
+still move), so it cannot hold pixel-sized noise; it starts from a data image (the
+class's mean test image, or the mean test image) and the objective is
+
+    score(x) / best test score  -  strength x (total variation + mean squared distance to that data image)
+
+over the window the score depends on (the unit's receptive field; the whole image for a
+class). Adam climbs it until it stops rising (its mean over the last `window` steps gains less
+than `tol`, relatively, on the window before). Strengths are tried strongest first, and each
+image keeps the strongest at which it reaches its goal (a class probability, or its best test
+image's activation): the most data-like image that does what is asked.
 """
+import math
 from dataclasses import dataclass
 
 import torch
@@ -11,70 +25,128 @@ import torch.nn.functional as F
 from torch import nn
 
 from fmnist.analysis.attribution import stage_output
+from fmnist.core.layers import field_window, receptive_fields
 from fmnist.core.training import EVAL_BATCH
 
 
 @dataclass(frozen=True)
 class Ascent:
-    """Gradient ascent on the input: Adam at `lr` for `steps`, an L2 penalty `l2` x mean(x^2),
-    a random shift of up to `jitter` pixels each step, a 3x3 blur every `blur_every` steps
-    (0: never), the input clamped to [-1, 1] after every step, starting from grey (0)."""
-    steps: int = 150
-    lr: float = 0.05
-    l2: float = 0.3
-    jitter: int = 2
-    blur_every: int = 10
-    seed: int = 0
+    strengths: tuple = (10.0, 3.0, 1.0, 0.3, 0.1)  # regulariser weights, strongest first
+    max_steps: int = 500
+    lr: float = 0.1
+    window: int = 25        # steps averaged by the stop rule
+    tol: float = 1e-3       # the stop rule's relative gain
+    sigma: float = 1.0      # the low-pass blur, in pixels
+    bound: float = 10.0     # the free parameter's range: past [-1, 1], so the clamped blur can still draw a sharp edge
+    goal: float = 0.9       # class models: the probability of the class to reach
 
     def describe(self) -> str:
-        return (f"{self.steps} steps of Adam (lr {self.lr:g}) from a grey image, L2 penalty {self.l2:g} x mean(x^2), "
-                f"a random shift of up to {self.jitter} pixels each step, a 3x3 blur every {self.blur_every} steps, "
-                "clamped to [-1, 1]")
+        return (f"Adam (lr {self.lr:g}) on an image seen through a Gaussian blur (sigma {self.sigma:g} px) and a clamp to [-1, 1], "
+                f"from the data, until the objective gains less than {self.tol:g} (relative) over {self.window} steps "
+                f"(at most {self.max_steps}); objective: the score over the best test image's, minus a strength x "
+                "(total variation + squared distance to the data image) over the scored window; each image keeps the "
+                f"strongest of {', '.join(f'{v:g}' for v in self.strengths)} at which it reaches its goal")
 
 
-def _blur(x: torch.Tensor) -> torch.Tensor:
-    kernel = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]], device=x.device) / 16
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), kernel.view(1, 1, 3, 3))
+def lowpass(z: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A Gaussian blur of (N, 1, H, W) with radius 2 sigma, edges replicated."""
+    r = max(1, math.ceil(2 * sigma))
+    g = torch.exp(-torch.arange(-r, r + 1, dtype=z.dtype, device=z.device) ** 2 / (2 * sigma ** 2))
+    g = g / g.sum()
+    return F.conv2d(F.pad(z, (r, r, r, r), mode="replicate"), (g[:, None] * g[None]).view(1, 1, 2 * r + 1, 2 * r + 1))
 
 
-def ascend(objective, n: int, s: Ascent, device) -> torch.Tensor:
-    """Inputs (n, 1, 28, 28) that maximise objective(x) -> (n,) (each its own term)."""
-    gen = torch.Generator().manual_seed(s.seed)
-    x = torch.zeros(n, 1, 28, 28, device=device, requires_grad=True)
-    optimizer = torch.optim.Adam([x], lr=s.lr)
-    for step in range(s.steps):
-        dy, dx = (int(v) for v in torch.randint(-s.jitter, s.jitter + 1, (2,), generator=gen))
-        shifted = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
-        loss = -(objective(shifted) - s.l2 * shifted.pow(2).mean(dim=(1, 2, 3))).sum()
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels, per image: (N, 1, H, W) -> (N,)."""
+    return ((x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + (x[..., :, 1:] - x[..., :, :-1]).abs().mean((1, 2, 3)))
+
+
+def plateaued(history: list[float], window: int, tol: float) -> bool:
+    """Whether an objective has stopped rising: the mean of its last `window` values gains less
+    than `tol` x max(1, |that mean|) on the mean of the `window` before."""
+    if len(history) < 2 * window:
+        return False
+    last, before = sum(history[-window:]) / window, sum(history[-2 * window:-window]) / window
+    return last - before < tol * max(1.0, abs(last))
+
+
+def _window(x: torch.Tensor, box) -> torch.Tensor:
+    """The part of (N, 1, H, W) inside box (top, left, size), clipped to the image; all of it for None."""
+    if box is None:
+        return x
+    top, left, size = box
+    return x[..., max(top, 0):top + size, max(left, 0):left + size]
+
+
+def climb(score, data: torch.Tensor, strength: float, s: Ascent, box=None) -> tuple[torch.Tensor, int]:
+    """Images (N, 1, 28, 28) that maximise score(x) -> (N,) minus `strength` x (total variation +
+    mean squared distance to `data`) inside `box`, from `data`; and the steps it took."""
+    z = data.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([z], lr=s.lr)
+    history, near = [], _window(data, box)
+    for step in range(1, s.max_steps + 1):
+        blurred = lowpass(z, s.sigma)
+        x = blurred + (blurred.clamp(-1, 1) - blurred).detach()  # clamped, its gradient passed straight through
+        w = _window(x, box)
+        objective = score(x) - strength * (total_variation(w) + (w - near).pow(2).mean((1, 2, 3)))
         optimizer.zero_grad()
-        loss.backward()
+        (-objective.sum()).backward()
         optimizer.step()
         with torch.no_grad():
-            if s.blur_every and (step + 1) % s.blur_every == 0 and step + 1 < s.steps:
-                x.copy_(_blur(x))
-            x.clamp_(-1, 1)
-    return x.detach()
-
-
-def class_models(model: nn.Module, classes: int, s: Ascent, device) -> dict:
-    """For each class, the input that maximises its logit; with each one's logit, the grey
-    start's logit and its softmax probability of that class."""
-    model.eval()
-    wanted = torch.arange(classes, device=device)
-    images = ascend(lambda x: model(x)[wanted, wanted], classes, s, device)
+            z.clamp_(-s.bound, s.bound)
+        history.append(float(objective.detach().mean()))
+        if plateaued(history, s.window, s.tol):
+            break
     with torch.no_grad():
-        logits = model(images)
-        grey = model(torch.zeros(1, 1, 28, 28, device=device))[0]
-    return {"images": images.cpu(), "logit": logits[wanted, wanted].cpu(), "grey_logit": grey.cpu(),
+        return lowpass(z, s.sigma).clamp(-1, 1), step
+
+
+def ladder(score, reached, data: torch.Tensor, s: Ascent, box=None) -> dict:
+    """For each row of `data`, the image from the strongest of `s.strengths` at which
+    reached(images, rows) -> (n,) bool holds (the weakest when none does): a climb per strength,
+    strongest first, of the rows not yet reached. score(x, rows) -> (n,) scores the images of
+    those rows."""
+    n = len(data)
+    images, strength = data.clone(), torch.full((n,), float("nan"), dtype=torch.float64)
+    ok, steps = torch.zeros(n, dtype=torch.bool), torch.zeros(n, dtype=torch.long)
+    for k, lam in enumerate(s.strengths):
+        rows = (~ok).nonzero().flatten().to(data.device)
+        if not len(rows):
+            break
+        found, taken = climb(lambda x: score(x, rows), data[rows], lam, s, box)
+        hit = reached(found, rows).cpu()
+        keep = hit if k < len(s.strengths) - 1 else torch.ones_like(hit)  # the weakest: kept, reached or not
+        at = rows.cpu()[keep]
+        images[at], strength[at], steps[at] = found[keep.to(found.device)], lam, taken
+        ok[rows.cpu()[hit]] = True
+    return {"images": images.detach(), "strength": strength, "steps": steps, "reached": ok}
+
+
+def class_models(model: nn.Module, means: torch.Tensor, best: torch.Tensor, s: Ascent) -> dict:
+    """For each class k (means (K, 1, 28, 28): its mean test image; best (K,): its best test
+    image's logit), the most data-like image whose softmax probability of k is at least s.goal:
+    its logit over `best`, climbed from and pulled towards the class mean."""
+    model.eval()
+    best = best.to(means.device)
+    score = lambda x, rows: model(x)[torch.arange(len(rows)), rows] / best[rows].abs().clamp(min=1e-6)  # noqa: E731
+
+    def reached(x, rows):
+        with torch.no_grad():
+            return model(x).softmax(1)[torch.arange(len(rows)), rows] >= s.goal
+
+    r = ladder(score, reached, means, s)
+    wanted = torch.arange(len(means), device=means.device)
+    with torch.no_grad():
+        logits = model(r["images"])
+    return {**r, "images": r["images"].cpu(), "logit": logits[wanted, wanted].cpu(),
             "probability": logits.softmax(1)[wanted, wanted].cpu(), "predicted": logits.argmax(1).cpu()}
 
 
-def channel_means(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Each channel's mean activation over positions at `stage`, per image: (N, C)."""
-    model.eval()
+def centre_unit(features: nn.Sequential, stage: str, device) -> tuple[int, int]:
+    """The (row, col) of the middle output position of `stage`."""
     with torch.no_grad():
-        return torch.cat([stage_output(model.features, x[i:i + batch_size], stage).mean(dim=(2, 3))
-                          for i in range(0, len(x), batch_size)])
+        h, w = stage_output(features, torch.zeros(1, 1, 28, 28, device=device), stage).shape[-2:]
+    return h // 2, w // 2
 
 
 def _before(features: nn.Sequential, stage: str) -> str:
@@ -84,26 +156,37 @@ def _before(features: nn.Sequential, stage: str) -> str:
     return names[i - 1] if isinstance(getattr(features, stage), nn.ReLU) and i > 0 else stage
 
 
-def channel_visuals(model: nn.Module, stage: str, channels: list[int], s: Ascent, device) -> dict:
-    """For each channel of `stage`, the input that maximises its mean activation, and the mean
-    activation it reaches. Where the stage is a ReLU the ascent climbs a smooth ReLU (softplus)
-    of its input, whose gradient is never zero, so a channel that is off everywhere on grey
-    still moves; the activation reported is the ReLU's own."""
-    model.eval()
-    index = torch.as_tensor(channels, device=device)
-    maps = lambda x, at: stage_output(model.features, x, at)[torch.arange(len(x)), index]  # noqa: E731
-    before = _before(model.features, stage)
-    smooth = (lambda x: F.softplus(maps(x, before), beta=4).mean(dim=(1, 2))) if before != stage else \
-        (lambda x: maps(x, stage).mean(dim=(1, 2)))
-    images = ascend(smooth, len(channels), s, device)
-    mean = lambda x: maps(x, stage).mean(dim=(1, 2))  # noqa: E731
+def unit_values(features: nn.Sequential, x: torch.Tensor, stage: str, channels, unit, batch_size: int = EVAL_BATCH):
+    """Each image's value of each of `channels` at position `unit` of `stage`: (N, len(channels))."""
+    r, c = unit
     with torch.no_grad():
-        reached = mean(images)
-    return {"images": images.cpu(), "activation": reached.cpu()}
+        return torch.cat([stage_output(features, x[i:i + batch_size], stage)[:, channels, r, c]
+                          for i in range(0, len(x), batch_size)])
 
 
-def crop(image: torch.Tensor, size: int) -> torch.Tensor:
-    """The centre size x size window of a (28, 28) image (the receptive field of a centre unit)."""
-    size = min(size, image.shape[-1])
-    top = (image.shape[-1] - size) // 2
-    return image[..., top:top + size, top:top + size]
+def channel_visuals(model: nn.Module, stage: str, channels: list[int], data: torch.Tensor, best: torch.Tensor,
+                    s: Ascent) -> dict:
+    """For each channel of `stage`, the most data-like image (climbed from and pulled towards
+    `data`, (1, 1, 28, 28), inside the centre unit's receptive field) that drives the channel's
+    centre unit to `best` (its best test image's value there) or beyond. The ascent climbs the
+    unit's input when the stage is a ReLU (a unit that is off still has a gradient); the value
+    reported is the stage's own. Returns the images, the window (top, left, size) they are
+    cropped to, and the values reached."""
+    model.eval()
+    features, device = model.features, data.device
+    unit = centre_unit(features, stage, device)
+    field = receptive_fields(features)[stage]
+    box = (*field_window(field, *unit), field["size"])
+    index, best = torch.as_tensor(channels, device=device), best.to(device)
+    before = _before(features, stage)
+    value = lambda x, at, rows: stage_output(features, x, at)[torch.arange(len(rows)), index[rows], unit[0], unit[1]]  # noqa: E731
+    score = lambda x, rows: value(x, before, rows) / best[rows].abs().clamp(min=1e-6)  # noqa: E731
+
+    def reached(x, rows):
+        with torch.no_grad():
+            return value(x, stage, rows) >= best[rows]
+
+    r = ladder(score, reached, data.expand(len(channels), -1, -1, -1), s, box)
+    with torch.no_grad():
+        values = value(r["images"], stage, torch.arange(len(channels)))
+    return {**r, "images": r["images"].cpu(), "activation": values.cpu(), "unit": list(unit), "box": list(box)}

@@ -117,29 +117,69 @@ def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str,
     return fig
 
 
-def class_models_figure(results: dict, classes: list[str], method: str) -> Figure:
-    """One row per network: each class's class model, titled with its softmax probability."""
-    fig = Figure(figsize=(14, 2.1 * len(results) + 1.5), layout="constrained")
-    axes = np.asarray(fig.subplots(len(results), len(classes), squeeze=False))
-    for r, (network, res) in enumerate(results.items()):
-        for k, name in enumerate(classes):
-            ok = int(res["predicted"][k]) == k
-            draw_image(axes[r, k], res["images"][k, 0].numpy(), f"{network}: {name}\np = {float(res['probability'][k]):.2f}",
-                   colour="black" if ok else "tab:red")
-    width = int(9 * fig.get_figwidth())
-    fig.suptitle(textwrap.fill("Class models (Simonyan et al. 2014): for each class, the input in [-1, 1] that "
-                               "maximises its logit; p = the network's softmax probability of that class (red: another "
-                               "class is more probable)", width) + "\n" + textwrap.fill(method, width), fontsize=10)
+def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
+    """Accuracy against the L-infinity size of the change, one line per attack and network."""
+    fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+    ax = fig.subplots()
+    colours, styles = {"FFN": "tab:orange", "CNN": "tab:blue"}, {"FGSM": "o--", "PGD": "s-"}
+    for attack, per_network in curves.items():
+        for network, acc in per_network.items():
+            ax.plot(epsilons, 100 * np.asarray(acc), styles.get(attack, "o-"), color=colours.get(network), lw=2,
+                    label=f"{network}, {attack}")
+    ax.set_xscale("symlog", linthresh=min(e for e in epsilons if e > 0))
+    ax.set_xticks(epsilons, [f"{e:g}" for e in epsilons])
+    ax.set_xlabel("eps: the largest change of any pixel, as a share of the pixel range [0, 1] (x 255: grey levels)")
+    ax.set_ylabel("accuracy (%) on the attacked images")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.suptitle("Accuracy against an L-infinity attack on every pixel (Goodfellow et al. 2015; Madry et al. 2018)\n"
+                 + "\n".join(f"{a}: {n}" for a, n in notes.items()), fontsize=10)
+    return fig
+
+
+def class_models_figure(network: str, means, r: dict, best_images, numbers: dict, classes: list[str],
+                        method: str) -> Figure:
+    """One network's class models: a column per class with its mean test image, its class model,
+    the model minus the mean (signed) and its best test image, each titled with its numbers."""
+    fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+    fig.get_layout_engine().set(rect=LABELS)
+    axes = np.asarray(fig.subplots(4, len(classes), squeeze=False))
+    change = np.asarray(r["images"][:, 0]) - np.asarray(means)
+    scale = float(np.abs(change).max()) or 1.0
+    for k, name in enumerate(classes):
+        draw_image(axes[0, k], means[k], f"{name}\np {numbers['mean_image_probability'][k]:.2f}")
+        odd = numbers["fooling"][k] or not numbers["reached"][k]
+        draw_image(axes[1, k], r["images"][k, 0], f"p {numbers['probability'][k]:.2f}\nlogit {numbers['logit'][k]:.1f}",
+                   colour="tab:red" if odd else "black")
+        shown = axes[2, k].imshow(change[k] / scale, cmap="bwr", vmin=-1, vmax=1)
+        axes[2, k].set_title(f"prior {numbers['strength'][k]:g}\nd {numbers['distance_to_mean'][k]:.1f} "
+                             f"({numbers['typical'][k]:.1f})", fontsize=8, pad=2, color="tab:red" if odd else "black")
+        axes[2, k].set_axis_off()
+        draw_image(axes[3, k], best_images[k], f"#{numbers['best_test_index'][k]}\nlogit "
+                   f"{numbers['best_test_logit'][k]:.1f}")
+    for row, text in enumerate(("class mean\n(test images)", "class model", "model - mean", "best test\nimage")):
+        axes[row, 0].text(-0.2, 0.5, text, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
+    scale_bar(fig, shown, axes[2], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
+    fig.suptitle("\n".join((
+        f"{network} class models (Simonyan et al. 2014), regularised towards the data. "
+        "Rows: the class's mean test image with the network's probability of the class (p); its class model with p "
+        "and the logit; the model minus the mean, with the prior strength it kept and its L2 distance d from the mean "
+        "beside the distance 95 % of the class's test images stay within (in brackets; beyond it, red: a fooling "
+        "image); the class's test image with the highest logit.", method + ".")), fontsize=9)
     return fig
 
 
 def channel_figures(rows: list[dict], method: str) -> list[Figure]:
-    """Per channel: its optimised input, cropped to the stage's receptive field, beside its
-    top-activating test patches; ROWS channels to a page."""
+    """Per channel: its optimised input, cropped to its centre unit's receptive field, beside its
+    top-activating test patches (cropped to the same field around their strongest unit); ROWS
+    channels to a page."""
     cols = 1 + max(len(r["patches"]) for r in rows)
-    title = ("Channel visualisations: the input that maximises each channel's mean activation (the numbers: that "
-             "mean, against the best test image's), cropped to the stage's receptive field, beside the test patches "
-             f"that excite the channel most (question 9's channels)\n{method}")
+    title = "\n".join((
+        "Channel visualisations of question 9's channels. Each row: the input that maximises the channel's centre unit (its value, and in brackets the best test "
+        "image's value at that unit; red: short of it) with the prior strength it kept, cropped to that unit's "
+        "receptive field; then the test patches that excite the channel most, cropped to the same field around their "
+        "strongest unit.", method + "."))
     figs = []
     for chunk in chunks(rows, ROWS):
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
@@ -149,10 +189,11 @@ def channel_figures(rows: list[dict], method: str) -> list[Figure]:
             ax.set_axis_off()
         for i, r in enumerate(chunk):
             axes[i, 0].imshow(r["visual"], cmap=GRAY, vmin=-1, vmax=1)
-            axes[i, 0].set_title(f"optimised: {r['reached']:.2f}\n(best test image {r['best']:.2f})", fontsize=8,
-                                 pad=2, color="black" if r["reached"] > r["best"] else "tab:red")
-            axes[i, 0].text(-0.15, 0.5, f"{r['stage']} ch {r['channel']}\n{r['field']}x{r['field']} px",
-                            transform=axes[i, 0].transAxes, ha="right", va="center", fontsize=8)
+            axes[i, 0].set_title(f"{r['reached']:.2f} ({r['best']:.2f})\nprior {r['strength']:g}", fontsize=8, pad=2,
+                                 color="black" if r["reached"] >= r["best"] else "tab:red")
+            axes[i, 0].text(-0.15, 0.5, f"{r['stage']} ch {r['channel']}\nunit {tuple(r['unit'])}\n"
+                            f"{r['field']}x{r['field']} px", transform=axes[i, 0].transAxes, ha="right",
+                            va="center", fontsize=8)
             for j, patch in enumerate(r["patches"], start=1):
                 axes[i, j].imshow(patch, cmap=GRAY, vmin=-1, vmax=1)
                 axes[i, j].set_title("top patch" if j == 1 else "", fontsize=8, pad=2)
@@ -162,25 +203,33 @@ def channel_figures(rows: list[dict], method: str) -> list[Figure]:
 
 
 def saliency_figure(results: dict) -> Figure:
-    """Per network three rows: the examples, |d score / d input|, guided backpropagation."""
+    """Per network four rows: the examples, d score / d input of the predicted class, guided
+    backpropagation of it, and for the mistakes d score / d input of the true class."""
     n = max(len(r["examples"]) for r in results.values())
-    fig = Figure(figsize=(1.45 * n + 1.6, 4.4 * len(results) + 1.0), layout="constrained")
-    axes = np.asarray(fig.subplots(3 * len(results), n, squeeze=False))
+    fig = Figure(figsize=(1.45 * n + 1.6, 5.6 * len(results) + 1.0), layout="constrained")
+    axes = np.asarray(fig.subplots(4 * len(results), n, squeeze=False))
     for b, (network, r) in enumerate(results.items()):
+        scale = float(np.percentile(np.abs(r["plain"].numpy()), 99)) or 1.0  # the two gradient rows share one scale
         for j, e in enumerate(r["examples"]):
             ok = e["true"] == e["pred"]
-            draw_image(axes[3 * b, j], r["images"][j].numpy(), f"{network}: {e['true_name']}\n-> {e['pred_name']}",
-                   colour="black" if ok else "tab:red", fontsize=7)
-            for row, key, name in ((1, "plain", "gradient"), (2, "guided", "guided backprop")):
-                ax = axes[3 * b + row, j]
-                shown = ax.imshow(signed(r[key].numpy())[j], cmap="bwr", vmin=-1, vmax=1)
-                ax.set_title(name, fontsize=7, pad=2)
-                ax.set_axis_off()
+            draw_image(axes[4 * b, j], r["images"][j].numpy(), f"{network}: {e['true_name']}\n-> {e['pred_name']}",
+                       colour="black" if ok else "tab:red", fontsize=7)
+            rows = [(1, np.clip(r["plain"][j].numpy() / scale, -1, 1), "gradient, predicted"),
+                    (2, signed(r["guided"].numpy())[j], "guided backprop")]
+            if not ok:
+                rows.append((3, np.clip(r["true_plain"][j].numpy() / scale, -1, 1), f"gradient, true: {e['true_name']}"))
+            for row, image, name in rows:
+                ax = axes[4 * b + row, j]
+                shown = ax.imshow(image, cmap="bwr", vmin=-1, vmax=1)
+                ax.set_title(name, fontsize=7, pad=2, color="tab:red" if row == 3 else "black")
+            for row in range(1, 4):
+                axes[4 * b + row, j].set_axis_off()
     scale_bar(fig, shown, axes, "-1: lowers the logit most", "+1: raises it most", across=True, middle="0: no effect")
     fig.suptitle("Saliency (Simonyan et al. 2014): d logit of the predicted class / d pixel, signed (one grayscale "
-                 "channel, no maximum over colours), beside guided backpropagation of the same logit; each row on one "
-                 "symmetric scale (its 99th-percentile |value|, clipped); 4 correct predictions, then the 4 most "
-                 "confident mistakes (red)", fontsize=9)
+                 "channel, no maximum over colours), beside guided backpropagation of the same logit, and for each "
+                 "mistake d logit of the true class / d pixel (the two gradient rows of a network on one symmetric "
+                 "scale, the predicted class's 99th-percentile |value|, clipped; guided backprop on its own); "
+                 "4 correct predictions, then the 4 most confident mistakes (red)", fontsize=9)
     return fig
 
 
@@ -195,7 +244,7 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
                        f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
                        "2014's search) until the network gives the class it most often confuses the image's class with; "
                        "the change is shown amplified to its largest value (blue lowers a pixel, red raises it)"]
-                      + lines + [numbers["sentence"]])
+                      + lines)
     figs = []
     for network, r in results.items():
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
@@ -219,7 +268,7 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
     return figs
 
 
-def sanity_figure(shown: dict, correlations: dict, sentence: str) -> Figure:
+def sanity_figure(shown: dict, correlations: dict) -> Figure:
     """Left: for one image per network, each method's map of the trained network beside the map
     with the top layers re-drawn (signed, each scaled to its own 99th-percentile |value|);
     right: each method's mean rank correlation between the two, with its range over the images."""
@@ -259,5 +308,5 @@ def sanity_figure(shown: dict, correlations: dict, sentence: str) -> Figure:
     ax.legend(fontsize=9, loc="upper right")
     ax.set_title("dashed: 0.5, the line between\n'changes' and 'keeps'", fontsize=9)
     fig.suptitle("Sanity check (Adebayo et al. 2018): do the maps depend on what the network learned? The classifier "
-                 "layers are re-initialised and every map drawn again.\n" + sentence, fontsize=10)
+                 "layers are re-initialised and every map drawn again.", fontsize=10)
     return fig

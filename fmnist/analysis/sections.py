@@ -16,20 +16,24 @@ from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import plotting
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
-from fmnist.core.layers import feature_stages, layer_table
+from fmnist.core.layers import crop, feature_stages, layer_table
 from fmnist.core.pages import Page, series
-from fmnist.core.words import listing
+from fmnist.core.words import listing, tsne_words
 
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    tsne_per_class: int = 300            # t-SNE on a stratified subset: 300 images per class
-    random_images: int = 2000            # random-pixel attack: the first N test images
+    tsne_per_class: int = 150            # t-SNE on a stratified subset: 150 images per class
+    random_images: int = 1000            # random-pixel attack: the first N test images
     random_draws: int = 3
     random_counts: tuple = (0, 1, 2, 5, 10, 20, 50, 100, 150, 200, 250)
     greedy_images: int = 500             # greedy attack: the first N test images
     greedy_steps: int = 200
     greedy_candidates: int = 4
+    epsilons: tuple = (0, 0.01, 0.02, 0.05, 0.1, 0.2)  # FGSM and PGD: L-infinity sizes, of the [0, 1] pixel range
+    fgsm_images: int = 1000              # FGSM: the first N test images
+    pgd_images: int = 500                # PGD: the first N test images
+    pgd_steps: int = 7
     channels: int = 10                   # guided backprop: channels of the last conv stage
     top_images: int = 5
     map_channels: int = 6                # feature maps per class: channels per stage
@@ -37,22 +41,52 @@ class AnalysisSettings:
 
 
 QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, random_counts=(0, 1, 5, 20),
-                         greedy_images=20, greedy_steps=20)
+                         greedy_images=20, greedy_steps=20, epsilons=(0, 0.05, 0.2), fgsm_images=100, pgd_images=20,
+                         pgd_steps=2)
+
+
+def layers_words(network: str, table: dict) -> str:
+    """Where a network's neurons and parameters sit, from its layer table."""
+    totals = table["totals"]
+    t = totals["total"]
+    head = f"The {network} has {t['parameters']:,} parameters and {t['neurons']:,} neurons"
+    if "convolutional" in totals and "fully connected" in totals:
+        c = totals["convolutional"]
+        n, p = 100 * c["neurons"] / max(t["neurons"], 1), 100 * c["parameters"] / max(t["parameters"], 1)
+        return (f"{head}; its convolutions hold {n:.0f} % of the neurons and {p:.0f} % of the parameters, its fully "
+                f"connected layers {100 - n:.0f} % and {100 - p:.0f} %.")
+    weighted = [r for r in table["layers"] if r["parameters"]]
+    big = max(weighted, key=lambda r: r["parameters"])
+    return (f"{head} in {sum(r['neurons'] > 0 for r in table['layers'])} layers; the largest, {big['name']}, holds "
+            f"{100 * big['parameters'] / max(t['parameters'], 1):.0f} % of the parameters.")
 
 
 def layers_part(label: str, key: str, model) -> tuple[dict, Page]:
     table = layer_table(model)
-    t = table["totals"]["total"]
-    return table, Page(f"{key}_layers", f"Spec 000, layers ({key.upper()})",
-                       f"{t['parameters']:,} parameters, {t['neurons']:,} neurons",
+    return table, Page(f"{key}_layers", f"Spec 000, layers ({key.upper()})", layers_words(key.upper(), table),
                        plotting.layer_table_figure(label, table))
 
 
 def right_wrong_part(label: str, key: str, x, y, logits, seed: int) -> tuple[list, Page]:
     chosen = pick_right_wrong(x, y, logits, seed)
     return chosen, Page(f"{key}_right_wrong", f"Spec 003, right and wrong ({key.upper()})",
-                        "4 correct, and the 4 most confident mistakes",
-                        plotting.right_wrong_figure(label, chosen))
+                        right_wrong_words(key.upper(), chosen), plotting.right_wrong_figure(label, chosen))
+
+
+def right_wrong_words(network: str, chosen: list[dict]) -> str:
+    """The right and wrong examples in a sentence: how sure the network is of each kind."""
+    right = [e for e in chosen if e["true"] == e["pred"]]
+    wrong = [e for e in chosen if e["true"] != e["pred"]]
+    out = f"The {network}'s {len(right)} random correct predictions"
+    if right:
+        out += f" (confidence {100 * min(e['confidence'] for e in right):.0f}-{100 * max(e['confidence'] for e in right):.0f} %)"
+    if wrong:
+        pairs = [f"{e['true_name']} taken for {e['pred_name']}" for e in wrong]
+        common = max(dict.fromkeys(pairs), key=pairs.count)
+        out += (f" and its {len(wrong)} most confident mistakes, at {100 * min(e['confidence'] for e in wrong):.0f}-"
+                f"{100 * max(e['confidence'] for e in wrong):.0f} %" + (f"; {pairs.count(common)} of them {common}"
+                                                                        if pairs.count(common) > 1 else ""))
+    return out + "."
 
 
 def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Page]]:
@@ -80,8 +114,18 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
                "activation on the class to its mean on all test images)",
                "channels": [{k: r[k] for k in ("channel", "picked_for", "share", "indices", "activations", "classes")}
                             for r in rows]}
-    return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", f"10 channels of {stage}",
+    numbers["sentence"] = guided_words(stage, [r["share"] for r in rows], PURITY_TOP)
+    return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", numbers["sentence"],
                            figures.guided_backprop_figures(rows, saliency, where, numbers["how_chosen"]))
+
+
+def guided_words(stage: str, shares: list[float], top: int) -> str:
+    """How class-specific the chosen channels are: how many hold their class in over half of their
+    top images."""
+    detectors = sum(v > 0.5 for v in shares)
+    return (f"{len(shares)} channels of {stage}, one per class: {detectors} of them are that class's detector (over half "
+            f"of their {top} most exciting test images of the class; median share {100 * float(np.median(shares)):.0f} "
+            "%).")
 
 
 def stage_shape(model, stage: str, device) -> list[int]:
@@ -99,10 +143,24 @@ def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, list[Page]]
         conv, act = per_image[0][j - 1][0], per_image[0][j][0]
         stages.append((f"{conv} + {act}", np.stack([p[j][1] for p in per_image])))
     names = [CLASSES[int(y[i])] for i in indices]
-    return ({"indices": indices, "stages": [label for label, _ in stages]},
-            series("cnn_class_feature_maps", "Spec 004, feature maps per class (CNN)",
-                   "every conv stage for one image of each class",
+    zeros = [float((maps == 0).mean()) for _, maps in stages]
+    sizes = [list(maps.shape[1:]) for _, maps in stages]
+    sentence = feature_map_words(sizes, zeros)
+    return ({"indices": indices, "stages": [label for label, _ in stages], "zeros": zeros, "sizes": sizes,
+             "sentence": sentence},
+            series("cnn_class_feature_maps", "Spec 004, feature maps per class (CNN)", sentence,
                    figures.class_feature_maps_figures(x[indices, 0].numpy(), names, indices, stages, s.map_channels)))
+
+
+def feature_map_words(sizes: list[list[int]], zeros: list[float]) -> str:
+    """How the maps change from stage to stage: their shape (channels, height, width) and the
+    share of values a ReLU set to zero."""
+    (c0, h0, w0), (c1, h1, w1) = sizes[0], sizes[-1]
+    trend = "more" if zeros[-1] > zeros[0] else "fewer" if zeros[-1] < zeros[0] else "as many"
+    return (f"From the first conv stage to the last the maps go from {c0} channels of {h0}x{w0} to {c1} of {h1}x{w1}, "
+            f"and {trend} of their values are zero ({100 * zeros[0]:.0f} % to {100 * zeros[-1]:.0f} % for these "
+            "images): " + ("sparser, more selective units" if trend == "more" else
+                                                "no sparser" if trend == "as many" else "denser units") + " deeper in.")
 
 
 def roc_part(labels: dict, y: torch.Tensor, logits: dict) -> tuple[dict, Page]:
@@ -110,8 +168,20 @@ def roc_part(labels: dict, y: torch.Tensor, logits: dict) -> tuple[dict, Page]:
     curves = {labels[key]: roc(y, logits[key]) for key in logits}
     numbers = {key: {"macro_auc": curves[labels[key]]["macro_auc"],
                      "auc": {k: c["auc"] for k, c in curves[labels[key]]["classes"].items()}} for key in logits}
-    return numbers, Page("roc", "Spec 003, ROC curves", "one-vs-rest, per class and macro AUC",
+    numbers["sentence"] = roc_words({k.upper(): v for k, v in numbers.items()})
+    return numbers, Page("roc", "Spec 003, ROC curves", numbers["sentence"],
                          plotting.roc_figure(curves, CLASSES))
+
+
+def roc_words(aucs: dict) -> str:
+    """Macro AUC of each network and its weakest class ({"FFN": {"macro_auc", "auc": {class: auc}}})."""
+    parts = []
+    for network, r in aucs.items():
+        worst = min(r["auc"], key=r["auc"].get)
+        parts.append(f"{network} macro AUC {r['macro_auc']:.4f}, weakest {worst} ({r['auc'][worst]:.4f})")
+    best = max(aucs, key=lambda n: aucs[n]["macro_auc"])
+    return "; ".join(parts) + (f": the {best} ranks the classes better" if len(aucs) > 1 and len(
+        {round(r["macro_auc"], 4) for r in aucs.values()}) > 1 else "") + "."
 
 
 def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
@@ -123,8 +193,10 @@ def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Pa
         embeddings[label] = (tsne(feats, s.seed), y[subset].numpy(), layer)
     note = (f"a stratified random subset of {len(subset):,} test images, "
             f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
-    return ({"note": note, "indices": subset.tolist()},
-            Page("tsne", "Spec 003, t-SNE", "penultimate-layer features in 2-D",
+    sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
+                        for label, e in embeddings.items())
+    return ({"note": note, "indices": subset.tolist(), "sentence": sentence},
+            Page("tsne", "Spec 003, t-SNE", sentence,
                  plotting.tsne_figure(embeddings, CLASSES, note)))
 
 
@@ -156,75 +228,181 @@ def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict,
     greedy_note = (f"the first {n_g:,} test images; each step changes the one pixel (to -1 or +1) that most raises "
                    f"the true class's loss among the gradient's top {s.greedy_candidates}")
     numbers.update(random_note=random_note, greedy_note=greedy_note, random_images=n_r, greedy_images=n_g)
-    return numbers, Page("fooling", "Spec 000, fooling curve", "accuracy against pixels changed, two attacks",
+    numbers["sentence"] = fooling_words(list(s.random_counts), random_acc, greedy_acc)
+    return numbers, Page("fooling", "Spec 000, fooling curve", numbers["sentence"],
                          figures.fooling_figure(list(s.random_counts), random_acc, greedy_acc, greedy_note,
                                                random_note, fooled, f"accuracy (%) on the first {n_r:,} (random) or "
                                                f"{n_g:,} (greedy) test images"))
 
 
+def robustness_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
+    """Accuracy against the size of an L-infinity change to every pixel, FGSM and PGD, both networks."""
+    n_f, n_p = min(s.fgsm_images, len(y)), min(s.pgd_images, len(y))
+    size = [2 * e for e in s.epsilons]  # the inputs span [-1, 1]: twice the [0, 1] pixel range
+    curves = {"FGSM": {}, "PGD": {}}
+    for key, (label, model) in models.items():
+        curves["FGSM"][key.upper()] = fooling.linf_attacks(model, x[:n_f], y[:n_f], size, 1, device)
+        curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n_p], y[:n_p], size, s.pgd_steps, device)
+    sentence = fooling.robustness_words(list(s.epsilons), curves)
+    notes = {"FGSM": f"the first {n_f:,} test images, one step of eps x sign(gradient)",
+             "PGD": f"the first {n_p:,} test images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's "
+                    "sign, projected into the eps-box, no random start"}
+    numbers = {"epsilons": list(s.epsilons), "accuracy": curves, "notes": notes, "sentence": sentence}
+    return numbers, Page("robustness", "Spec 000, FGSM and PGD (FFN, CNN)", sentence,
+                         figures.robustness_figure(list(s.epsilons), curves, notes))
+
+
+def fooling_words(counts: list[int], random_acc: dict, greedy_acc: dict) -> str:
+    """How few chosen pixels undo each network, against as many random ones."""
+    parts = []
+    for network, g in greedy_acc.items():
+        zero = next((k for k, v in enumerate(g) if v == 0), None)
+        parts.append(f"{network} {100 * g[0]:.1f} % -> {100 * g[min(5, len(g) - 1)]:.1f} % with {min(5, len(g) - 1)} "
+                     + (f"and 0 % at {zero}" if zero is not None else f"and {100 * g[-1]:.1f} % at {len(g) - 1}"))
+    rnd = ", ".join(f"{n} {100 * a[-1]:.1f} %" for n, a in random_acc.items())
+    return ("Pixels chosen by the gradient undo the networks: " + "; ".join(parts) + f" pixels changed; "
+            f"{counts[-1]} random pixels leave {rnd}.")
+
+
 @dataclass(frozen=True)
 class VisualSettings:
-    ascent: Ascent = Ascent()            # class models: logits of a few units
-    channel: Ascent = Ascent(l2=0.01)    # channels: mean activations, tenths of a unit, so a lighter L2
+    ascent: Ascent = Ascent()    # class models and channel visualisations: one recipe
     fooling_steps: int = 200
     fooling_step: float = 0.1    # L2 length of one step on a 28 x 28 input in [-1, 1]
     fooling_per_class: int = 10  # targeted fooling: correctly classified test images per class (the first ones)
+    typical: float = 95          # a class model farther from its class mean than this percentile of the class's
+                                 # test images is called a fooling image
 
 
-QUICK_VISUAL = VisualSettings(Ascent(steps=20), Ascent(steps=20, l2=0.01), fooling_steps=20, fooling_per_class=2)
+QUICK_VISUAL = VisualSettings(Ascent(strengths=(1.0, 0.1), max_steps=30), fooling_steps=20, fooling_per_class=2)
 
 
-def class_models_part(models: dict, s: VisualSettings, device) -> tuple[dict, Page]:
-    """The class model of every class for both networks."""
-    numbers, shown = {"method": s.ascent.describe()}, {}
+def class_model_words(network: str, names: list[str], probability, distance, typical, goal: float,
+                      percentile: float) -> str:
+    """What a network's class models are, from their numbers: whether each is its class with the
+    goal probability, and whether it stays as near its class mean as typical test images of the
+    class (`typical`: their `percentile`th distance) or is a fooling image."""
+    low = [names[k] for k, p in enumerate(probability) if p < goal]
+    far = [names[k] for k, (d, t) in enumerate(zip(distance, typical)) if d > t]
+    k = min(range(len(names)), key=lambda i: probability[i])
+    first = (f"all {len(names)} of the {network}'s class models are their class with probability {goal:g} or more (lowest "
+             f"{names[k]}, {probability[k]:.2f})" if not low else
+             f"{len(names) - len(low)} of the {network}'s {len(names)} class models reach probability {goal:g} "
+             f"({listing(low)} {'does' if len(low) == 1 else 'do'} not)")
+    second = (f"all stay as near their class mean as {percentile:g} % of the class's test images, so they show "
+              "what the network takes for the class, on the data" if not far else
+              f"{listing(far)} {'lies' if len(far) == 1 else 'lie'} farther from {'its' if len(far) == 1 else 'their'} "
+              f"class mean than {percentile:g} % of the class's test images: fooling images, which the network "
+              "believes but a person would not" + ("" if len(far) == len(names) else
+                                                  f"; the other {len(names) - len(far)} stay near the data"))
+    return f"{first[0].upper()}{first[1:]}; {second}."
+
+
+def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
+    """The class model of every class for both networks, beside the class's mean test image and
+    its best test image (the one with the highest logit of the class)."""
+    classes = range(len(CLASSES))
+    means = torch.stack([x[y == k].mean(0) for k in classes])
+    typical = [float(np.percentile((x[y == k] - means[k]).flatten(1).norm(dim=1).numpy(), s.typical)) for k in classes]
+    numbers, pages = {"method": s.ascent.describe(), "typical_distance": typical, "percentile": s.typical}, []
     for key, (label, model) in models.items():
-        r = ascent.class_models(model, len(CLASSES), s.ascent, device)
-        shown[key.upper()] = r
+        own = logits[key][torch.arange(len(y)), y]
+        top = [int((y == k).nonzero().flatten()[own[y == k].argmax()]) for k in classes]
+        best = own[top]
+        r = ascent.class_models(model, means.to(device), best, s.ascent)
+        distance = (r["images"] - means).flatten(1).norm(dim=1)
+        with torch.no_grad():
+            mean_p = model(means.to(device)).softmax(1).cpu()[list(classes), list(classes)]
+        sentence = class_model_words(key.upper(), CLASSES, r["probability"].tolist(), distance.tolist(), typical,
+                                     s.ascent.goal, s.typical)
         numbers[key] = {"probability": r["probability"].tolist(), "logit": r["logit"].tolist(),
-                        "grey_logit": r["grey_logit"].tolist(), "predicted": r["predicted"].tolist()}
-    return numbers, Page("class_models", "Class models (FFN, CNN)", "the input that maximises each class's logit",
-                         figures.class_models_figure(shown, CLASSES, numbers["method"]))
+                        "predicted": r["predicted"].tolist(), "strength": r["strength"].tolist(),
+                        "steps": r["steps"].tolist(), "reached": r["reached"].tolist(),
+                        "best_test_index": top, "best_test_logit": best.tolist(),
+                        "mean_image_probability": mean_p.tolist(), "distance_to_mean": distance.tolist(),
+                        "fooling": [d > t for d, t in zip(distance.tolist(), typical)], "typical": typical,
+                        "sentence": sentence}
+        pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", sentence,
+                          figures.class_models_figure(label, means[:, 0], r, x[top, 0], numbers[key], CLASSES,
+                                                      numbers["method"])))
+    return numbers, pages
+
+
+def channel_words(rows: list[dict], cap: int) -> str:
+    """How many channel images drive their unit as high as its best test image, how much prior
+    they kept doing it, and how many climbs the step cap stopped."""
+    short = [f"{r['stage']} ch {r['channel']}" for r in rows if r["reached"] < r["best"]]
+    strong = [r["strength"] for r in rows if r["reached"] >= r["best"]]
+    capped = [r["stage"] for r in rows if r["steps"] >= cap]
+    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit as high as its "
+            "best test image" + (f" ({listing(short)} fall{'s' if len(short) == 1 else ''} short)" if short else "")
+            + (f", at a median prior strength of {float(np.median(strong)):g}" if strong else "")
+            + (f"; {len(capped)} of {len(rows)} climbs stopped at the {cap}-step cap, still rising ("
+               + listing([f"{capped.count(st)} at {st}" for st in dict.fromkeys(capped)]) + ")" if capped else
+               "; every climb stopped rising before the step cap")
+            + "; beside each, the test patches that excite the channel most, cropped to the same receptive field.")
 
 
 def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) -> tuple[dict, list[Page]]:
-    """For question 9's channels of each conv stage: the optimised input (cropped to the
-    stage's receptive field) beside the channel's top test patches; the mean activation it
-    reaches against the best test image's."""
-    rows, numbers = [], {"method": s.channel.describe() + "; objective: the channel's mean activation over positions",
-                         "stages": []}
-    x = x.to(device)
+    """For question 9's channels of each conv stage: the optimised input of the channel's centre
+    unit, cropped to that unit's receptive field, beside the channel's top test patches; the
+    value it reaches against the best test image's at the same unit."""
+    rows, numbers = [], {"method": s.ascent.describe() + "; objective: the channel's centre unit", "stages": []}
+    data = x.mean(0, keepdim=True).to(device)  # the mean test image: where every channel image starts
     for stage in q9["patches"]:
         channels = [c["channel"] for c in stage["channels"]]
-        r = ascent.channel_visuals(model, stage["stage"], channels, s.channel, device)
-        means = ascent.channel_means(model, x, stage["stage"]).cpu()
-        best = means[:, channels].amax(0)
-        numbers["stages"].append({"stage": stage["stage"], "receptive_field": stage["receptive_field"],
+        unit = ascent.centre_unit(model.features, stage["stage"], device)
+        best = ascent.unit_values(model.features, x.to(device), stage["stage"], channels, unit).amax(0).cpu()
+        r = ascent.channel_visuals(model, stage["stage"], channels, data, best, s.ascent)
+        top, left, size = r["box"]
+        numbers["stages"].append({"stage": stage["stage"], "unit": r["unit"], "window": r["box"],
                                   "channels": channels, "optimised": r["activation"].tolist(),
-                                  "best_test_image": best.tolist()})
+                                  "best_test_image": best.tolist(), "strength": r["strength"].tolist(),
+                                  "steps": r["steps"].tolist()})
         for k, ch in enumerate(stage["channels"]):
-            rows.append({"stage": stage["stage"], "channel": ch["channel"], "field": stage["receptive_field"],
-                         "visual": ascent.crop(r["images"][k, 0], stage["receptive_field"]).numpy(),
+            rows.append({"stage": stage["stage"], "channel": ch["channel"], "field": size, "unit": r["unit"],
+                         "visual": crop(r["images"][k, 0], top, left, size).numpy(),
                          "reached": float(r["activation"][k]), "best": float(best[k]),
-                         "patches": [np.asarray(p["pixels"], dtype=float).reshape(int(len(p["pixels"]) ** 0.5), -1)
-                                     / 127.5 - 1 for p in ch["patches"][:4]]})
-    return numbers, series("channel_visualisations", "Channel visualisations (CNN)",
-                           "optimised inputs beside top-activating patches", figures.channel_figures(rows, numbers["method"]))
+                         "strength": float(r["strength"][k]), "steps": int(r["steps"][k]),
+                         "patches": [np.asarray(p["pixels"], dtype=float).reshape(size, size) / 127.5 - 1
+                                     for p in ch["patches"][:4]]})
+    numbers["sentence"] = channel_words(rows, s.ascent.max_steps)
+    return numbers, series("channel_visualisations", "Channel visualisations (CNN)", numbers["sentence"],
+                           figures.channel_figures(rows, numbers["method"]))
 
 
 def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, Page]:
     """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
-    each network's right and wrong examples."""
+    each network's right and wrong examples; for the wrong ones also d score / d input of the
+    true class."""
     shown, numbers = {}, {}
     for key, (label, model) in models.items():
         idx = torch.tensor([e["index"] for e in examples[key]])
         pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
         plain = attribution.logit_gradient(model, x[idx].to(device), pred).cpu()[:, 0]  # signed
         guided = attribution.logit_gradient(model, x[idx].to(device), pred, guided_relu=True).cpu()[:, 0]
-        shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "examples": examples[key]}
+        true = torch.tensor([e["true"] for e in examples[key]], device=device)
+        true_plain = attribution.logit_gradient(model, x[idx].to(device), true).cpu()[:, 0]
+        shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "true_plain": true_plain,
+                              "examples": examples[key]}
         inside = [_share_on_garment(x[i, 0], m.abs()) for i, m in zip(idx, plain)]
-        numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside}
-    return numbers, Page("saliency", "Saliency (FFN, CNN)", "where each network looks, beside guided backpropagation",
+        area = [float((x[i, 0] > -0.9).float().mean()) for i in idx]
+        numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area}
+    numbers["sentence"] = saliency_words({k.upper(): v for k, v in numbers.items()})
+    return numbers, Page("saliency", "Saliency (FFN, CNN)", numbers["sentence"],
                          figures.saliency_figure(shown))
+
+
+def saliency_words(numbers: dict) -> str:
+    """Where each network's gradient falls: its median share on the garment against the garment's
+    median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
+    parts = []
+    for network, n in numbers.items():
+        on, area = float(np.median(n["saliency_on_garment"])), float(np.median(n["garment_area"]))
+        parts.append(f"{network} {100 * on:.0f} % on the garment, which covers {100 * area:.0f} % of the pixels ("
+                     + ("more on the garment than its area" if on > area else "no more than its area: much of it on "
+                        "the background around it") + ")")
+    return "Median share of |gradient| per image: " + "; ".join(parts) + "."
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
@@ -271,9 +449,8 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
         numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method,
                         "completeness_error": completeness[key.upper()]}
     numbers["sentence"] = sanity_words(correlations, completeness)
-    return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)",
-                         "trained against top layers re-drawn, five attribution methods",
-                         figures.sanity_figure(shown, correlations, numbers["sentence"]))
+    return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
+                         figures.sanity_figure(shown, correlations))
 
 
 def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
@@ -306,5 +483,5 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
         shown[key.upper()] = {"before": x[idx[first], 0], **{k: v[first] for k, v in r.items()},
                               "targets": targets[first], "classes": classes}
     numbers["sentence"] = fooling.fooling_sentence(medians)
-    return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", "the change that makes each network "
-                           "give a chosen class", figures.targeted_figures(shown, CLASSES, numbers))
+    return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", numbers["sentence"],
+                           figures.targeted_figures(shown, CLASSES, numbers))

@@ -8,7 +8,10 @@ convolutions and linear layers (the work of everything else is negligible beside
 """
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from fmnist.core.data import BACKGROUND
 
 KINDS = ((nn.Conv2d, "conv"), (nn.Linear, "linear"), (nn.MaxPool2d, "pool"), (nn.AvgPool2d, "pool"),
          (nn.AdaptiveAvgPool2d, "pool"), (nn.BatchNorm1d, "batch norm"), (nn.BatchNorm2d, "batch norm"),
@@ -94,6 +97,21 @@ def receptive_fields(features: nn.Sequential) -> dict[str, dict]:
             jump *= s
         out[name] = {"size": size, "jump": jump, "start": start}
     return out
+
+
+def field_window(field: dict, row: int, col: int) -> tuple[int, int]:
+    """The input pixel (top, left) where the receptive field of output (row, col) starts, for a
+    layer's `receptive_fields` entry; the field is field["size"] pixels square from there (it
+    may reach past the image's edge, into the padding)."""
+    half = (field["size"] - 1) / 2
+    return round(field["start"] + row * field["jump"] - half), round(field["start"] + col * field["jump"] - half)
+
+
+def crop(image: torch.Tensor, row: int, col: int, size: int) -> torch.Tensor:
+    """The size x size window of image (H, W) whose top-left pixel is (row, col), outside = background."""
+    pad = size
+    padded = F.pad(image[None, None], (pad, pad, pad, pad), value=BACKGROUND)[0, 0]
+    return padded[row + pad:row + pad + size, col + pad:col + pad + size]
 
 
 def feature_stages(model: nn.Module, x: torch.Tensor) -> list[tuple[str, np.ndarray]]:

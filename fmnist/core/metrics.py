@@ -109,6 +109,9 @@ def confusion_pair(confusion, names: list[str]) -> tuple[str, str, int, int]:
     return names[i], names[j], int(off[i, j]), int(c[i].sum())
 
 
+NEIGHBOURS = 10  # t-SNE plots are read by each image's nearest neighbours in the plot
+
+
 def neighbour_purity(points: np.ndarray, labels, k: int = 10, names=CLASSES) -> dict:
     """How well an embedding (t-SNE's, say) keeps the classes apart, per class: the mean share of
     each point's k nearest other points that carry its label, and the other class its

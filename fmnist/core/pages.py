@@ -146,12 +146,29 @@ def write_pages(path: Path, figs: list[Figure], pdf_title: str) -> int:
     return len(figs)
 
 
+SERIES = re.compile(r" \(\d+ of \d+\)$")  # the numbering `series` gives a heading
+
+
+def contents(pages: list[Page], first: int) -> list[str]:
+    """One line per page, numbered from `first`; the pages of one series (one heading but for its
+    numbering, one caption) share a line."""
+    runs = []
+    for i, p in enumerate(pages, start=first):
+        key = (SERIES.sub("", p.heading), p.caption)
+        if runs and runs[-1][0] == key:
+            runs[-1][2] = i
+        else:
+            runs.append([key, i, i])
+    labels = [f"page {a}" if a == b else f"pages {a}-{b}" for _, a, b in runs]
+    width = max(map(len, labels), default=0)
+    return [f"  {label:>{width}}: {h}: {c}" for label, ((h, c), _, _) in zip(labels, runs)]
+
+
 def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str) -> int:
     """The summary (`lines`, then a list of contents) on as many pages as it needs, then `pages`
     in order; return the page count."""
     def summary(first: int) -> list[Figure]:
-        return text_pages(title, lines + ["Contents:"] + [f"  page {i:2d}: {p.heading}: {p.caption}"
-                                                         for i, p in enumerate(pages, start=first)])
+        return text_pages(title, lines + ["Contents:"] + contents(pages, first))
     count = 1
     while len(summary(count + 1)) > count:  # the contents are numbered after the summary's own pages
         count += 1

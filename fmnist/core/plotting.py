@@ -11,7 +11,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import colormaps
 from matplotlib.figure import Figure  # noqa: E402
 
-from fmnist.core.metrics import neighbour_purity
+from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
 from fmnist.core.pages import PAGE_INCHES
 
 GRAY = "gray"
@@ -168,7 +168,6 @@ def roc_figure(curves: dict, classes) -> Figure:
     return fig
 
 
-NEIGHBOURS = 10  # t-SNE panels: each image's nearest neighbours in the plot
 
 
 def tsne_figure(embeddings: dict, classes, note: str) -> Figure:

@@ -1,5 +1,8 @@
 """Numbers and directions in words, for every computed sentence: the word for a against b, a
 change, a list, a trend, a percentage and an interval, and the one capitaliser."""
+import numpy as np
+
+from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
 from fmnist.core.training import DROP, PLATEAU
 
 
@@ -110,3 +113,15 @@ def training_words(config: dict, varied: tuple = ()) -> str:
                      f"{count(config['epochs'], 'epoch')}" if config.get("patience") is not None
                      else count(config["epochs"], "epoch"))
     return ", ".join(parts)
+
+
+def tsne_words(row: str, tsne: dict) -> str:
+    """How far a t-SNE plot keeps the classes apart: each class's share of same-class neighbours."""
+    p = neighbour_purity(tsne["points"], tsne["labels"], NEIGHBOURS)
+    order = sorted(p, key=lambda c: -p[c]["purity"])
+    mean, chance = (100 * float(np.mean([v[k] for v in p.values()])) for k in ("purity", "chance"))
+    mixed = [f"{c} {100 * p[c]['purity']:.0f} % (its neighbours most often {p[c]['mixed_with']}, "
+             f"{100 * p[c]['mixed_share']:.0f} %)" for c in order[::-1][:3]]
+    return (f"{row}, t-SNE of {tsne['layer']}: of each image's {NEIGHBOURS} nearest neighbours in the plot, "
+            f"{mean:.0f} % share its class on average (chance {chance:.0f} %). Kept apart best: "
+            + listing([f"{c} {100 * p[c]['purity']:.0f} %" for c in order[:3]]) + "; mixed most: " + "; ".join(mixed) + ".")

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
 from fmnist.core.activations import response_shares, stages
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
-from fmnist.core.layers import layer_table, receptive_fields
+from fmnist.core.layers import crop, field_window, layer_table, receptive_fields
 from fmnist.core.training import predict
 
 DIRECTIONS = ((1, 0), (-1, 0), (0, 1), (0, -1))  # (right, down) steps: right, left, down, up
@@ -114,20 +113,13 @@ def purity(scores: torch.Tensor, y: torch.Tensor, top: int) -> float | None:
     return float(np.mean(shares)) if shares else None
 
 
-def crop(image: torch.Tensor, row: int, col: int, size: int) -> torch.Tensor:
-    """The size x size window of image (H, W) whose top-left pixel is (row, col), outside = background."""
-    pad = size
-    padded = F.pad(image[None, None], (pad, pad, pad, pad), value=BACKGROUND)[0, 0]
-    return padded[row + pad:row + pad + size, col + pad:col + pad + size]
-
-
 def top_patches(acts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, field: dict, channels: int, k: int) -> list[dict]:
     """The `channels` channels of a conv stage with the highest mean strongest response; for
     each, the `k` images that excite it most (one patch per image), cropped to the receptive
     field around the position of the strongest response."""
     scores = channel_scores(acts)                                # (N, C)
     chosen = scores.mean(0).argsort(descending=True)[:channels].tolist()
-    size, jump, start = field["size"], field["jump"], field["start"]
+    size = field["size"]
     out = []
     for c in chosen:
         best = scores[:, c].argsort(descending=True)[:k]
@@ -135,7 +127,7 @@ def top_patches(acts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, field: dic
         for i in best.tolist():
             pos = int(acts[i, c].flatten().argmax())
             r, q = divmod(pos, acts.shape[-1])
-            top, left = round(start + r * jump - (size - 1) / 2), round(start + q * jump - (size - 1) / 2)
+            top, left = field_window(field, r, q)
             patches.append({"index": i, "class": CLASSES[int(y[i])], "activation": float(scores[i, c]),
                             "row": top, "col": left,
                             "pixels": to_uint8(crop(x[i, 0], top, left, size)).flatten().tolist()})

@@ -5,9 +5,8 @@ import numpy as np
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
-from fmnist.core.metrics import confusion_pair, neighbour_purity, recall
-from fmnist.core.plotting import NEIGHBOURS
-from fmnist.core.words import ci, count, listing, pct, sentence
+from fmnist.core.metrics import NEIGHBOURS, confusion_pair, neighbour_purity, recall
+from fmnist.core.words import ci, count, listing, pct, sentence, tsne_words
 from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.engine import planned, summary_table
@@ -133,18 +132,6 @@ def filters_answer(src) -> str:
     return "\n".join(f"{row}, {r['extras']['filters']['kernels_label']}: "
                      + kernel_words(np.asarray(r["extras"]["filters"]["kernels"]))
                      for row, r in mobilenet.shown(planned(_mb(src))).items())
-
-
-def tsne_words(row: str, tsne: dict) -> str:
-    """How far a t-SNE plot keeps the classes apart: each class's share of same-class neighbours."""
-    p = neighbour_purity(tsne["points"], tsne["labels"], NEIGHBOURS)
-    order = sorted(p, key=lambda c: -p[c]["purity"])
-    mean, chance = (100 * float(np.mean([v[k] for v in p.values()])) for k in ("purity", "chance"))
-    mixed = [f"{c} {100 * p[c]['purity']:.0f} % (its neighbours most often {p[c]['mixed_with']}, "
-             f"{100 * p[c]['mixed_share']:.0f} %)" for c in order[::-1][:3]]
-    return (f"{row}, t-SNE of {tsne['layer']}: of each image's {NEIGHBOURS} nearest neighbours in the plot, "
-            f"{mean:.0f} % share its class on average (chance {chance:.0f} %). Kept apart best: "
-            + listing([f"{c} {100 * p[c]['purity']:.0f} %" for c in order[:3]]) + "; mixed most: " + "; ".join(mixed) + ".")
 
 
 def roc_answer(src) -> str:
