@@ -174,6 +174,21 @@ def test_the_fooling_sentence_follows_the_sizes(cnn_less):
     less = "CNN" if cnn_less else "FFN"
     assert sentence.startswith(f"The {less} needs the smaller change")
     assert ("2.0 times" in sentence) if cnn_less else ("3.0 times" in sentence)
+    far = {"mean": -0.5, "low": -0.7, "high": -0.3} if cnn_less else {"mean": 2.0, "low": 1.5, "high": 2.5}
+    assert fooling.fooling_sentence(medians, far).startswith(f"The {less} needs the smaller change")
+    near = {"mean": 0.1, "low": -0.2, "high": 0.4}
+    assert fooling.fooling_sentence(medians, near).startswith("No difference detected in the change each network needs")
+
+
+def test_the_median_difference_interval_matches_its_samples():
+    from fmnist.core import stats
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 0.3, 100), rng.normal(1.6, 0.3, 100)
+    d = stats.median_difference(a, b)
+    assert d["mean"] == pytest.approx(np.median(b) - np.median(a)) and d["low"] < d["mean"] < d["high"]
+    assert stats.excludes_zero(d) and 0.4 < d["low"] and d["high"] < 0.8
+    same = stats.median_difference(a, rng.permutation(a))  # one sample twice: a difference of 0
+    assert not stats.excludes_zero(same)
 
 
 def test_signed_maps_share_one_symmetric_scale():
@@ -206,3 +221,15 @@ def test_fgsm_and_pgd_never_beat_the_exact_attack_on_a_linear_model_and_come_clo
         assert fgsm[k] >= exact - 1e-6 and pgd[k] >= exact - 1e-6
         assert pgd[k] <= fgsm[k] + 1e-6 and pgd[k] <= exact + 0.1  # cross-entropy's gradient mixes the classes' directions
     assert fgsm[0] == pgd[0] == 1.0 and pgd == sorted(pgd, reverse=True)
+
+
+def test_shrinking_a_fooling_change_stops_at_the_decision_boundary():
+    model = _linear()
+    x = (torch.rand(6, 1, 28, 28, generator=torch.Generator().manual_seed(5)) - 0.5) * 0.5
+    targets = (model(x).argmax(1) + 1) % 10
+    r = fooling.targeted(model, x, targets, steps=300, step_size=0.1, halvings=12)
+    far = fooling.targeted(model, x, targets, steps=300, step_size=0.1, halvings=0)  # the change as the steps left it
+    assert r["reached"].all() and (r["l2"] <= far["l2"] + 1e-6).all() and (r["l2"] < far["l2"]).any()
+    with torch.no_grad():  # a little less of each change no longer gives the target
+        less = model(x + (1 - 2 ** -10) * r["change"]).argmax(1)
+    assert (less != targets).all()

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fmnist.core.stats import excludes_zero
 from fmnist.core.training import EVAL_BATCH, predict
 from fmnist.core.words import listing
 
@@ -90,11 +91,27 @@ def greedy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, devic
             "pixels_changed": changed.sum(1).cpu(), "fooled_at": fooled_at.cpu()}
 
 
-def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: int, step_size: float) -> dict:
+def shrink(model: nn.Module, x: torch.Tensor, change: torch.Tensor, targets: torch.Tensor, halvings: int) -> torch.Tensor:
+    """Each change scaled down to the smallest multiple t in (0, 1] (by `halvings` bisections) at
+    which x + t change still gives the target; a change that does not give it at t = 1 is kept."""
+    lo, hi = torch.zeros(len(x), device=x.device), torch.ones(len(x), device=x.device)
+    with torch.no_grad():
+        hits = model((x + change).clamp(-1, 1)).argmax(1) == targets
+        for _ in range(halvings):
+            mid = (lo + hi) / 2
+            ok = model((x + mid.view(-1, 1, 1, 1) * change).clamp(-1, 1)).argmax(1) == targets
+            hi, lo = torch.where(ok, mid, hi), torch.where(ok, lo, mid)
+    return torch.where(hits.view(-1, 1, 1, 1), hi.view(-1, 1, 1, 1) * change, change)
+
+
+def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: int, step_size: float,
+             halvings: int = 10) -> dict:
     """Gradient steps on each input until the network gives its target class: each step moves
     the images not yet fooled by step_size x the normalised gradient that lowers the target's
-    cross-entropy, clamped to [-1, 1]. Returns the results, the changes, whether each reached
-    its target, the steps taken, and the L2 and L-infinity size of each change."""
+    cross-entropy, clamped to [-1, 1]; then each change shrunk along its direction to the
+    smallest size that still gives the target (`shrink`). Returns the results, the changes,
+    whether each reached its target, the steps taken, and the L2 and L-infinity size of each
+    change."""
     model.eval()
     adv = x.clone()
     done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
@@ -117,6 +134,8 @@ def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: in
             adv[moving] = (adv[moving] - step_size * grad / norm).clamp(-1, 1)
         taken[moving.cpu()] += 1
     with torch.no_grad():
+        change = shrink(model, x, (adv - x).detach(), targets, halvings)
+        adv = (x + change).clamp(-1, 1)
         predicted = model(adv).argmax(1)
     change = (adv - x).detach()
     return {"images": adv.detach().cpu(), "change": change.cpu(), "reached": (predicted == targets).cpu(),
@@ -204,15 +223,21 @@ def most_confused(confusion) -> list[int]:
     return c.argmax(1).tolist()
 
 
-def fooling_sentence(medians: dict) -> str:
-    """Which network needs the smaller change, from the median sizes ({"FFN": (l2, linf), ...})."""
+def fooling_sentence(medians: dict, diff: dict | None = None) -> str:
+    """Which network needs the smaller change, from the median sizes ({"FFN": (l2, linf), ...})
+    and, when given, the 95 % interval of the second network's median L2 minus the first's: a
+    winner only when it excludes zero."""
     (a, (a2, ai)), (b, (b2, bi)) = medians.items()
     less, more = (a, b) if a2 < b2 else (b, a)
     l2 = {a: a2, b: b2}
     linf = {a: ai, b: bi}
     agree = (linf[less] < linf[more])
-    return (f"The {less} needs the smaller change to be fooled into a chosen class: median L2 {l2[less]:.2f} against "
-            f"{l2[more]:.2f} for the {more} (the {more}'s is {l2[more] / max(l2[less], 1e-12):.1f} times as large), "
-            f"median L-infinity "
-            f"{linf[less]:.2f} against {linf[more]:.2f}" + ("" if agree else
-                                                          f" (by L-infinity the {more} needs less)") + ".")
+    sizes = (f"median L2 {l2[less]:.2f} against {l2[more]:.2f} for the {more} (the {more}'s is "
+             f"{l2[more] / max(l2[less], 1e-12):.1f} times as large), median L-infinity {linf[less]:.2f} against "
+             f"{linf[more]:.2f}" + ("" if agree else f" (by L-infinity the {more} needs less)"))
+    if diff is None:
+        return f"The {less} needs the smaller change to be fooled into a chosen class: {sizes}."
+    span = f"95 % bootstrap interval of the {b} minus the {a} median L2: {diff['low']:+.2f} to {diff['high']:+.2f}"
+    if not excludes_zero(diff):
+        return f"No difference detected in the change each network needs to be fooled into a chosen class: {sizes}; {span}."
+    return f"The {less} needs the smaller change to be fooled into a chosen class: {sizes}; {span}."

@@ -13,7 +13,7 @@ from fmnist.analysis.ascent import Ascent
 from fmnist.analysis.attribution import (PURITY_TOP, channel_activations, channel_gradient, class_share, pick_channels,
                                          stage_output)
 from fmnist.analysis.fooling import greedy, random_pixels
-from fmnist.core import plotting
+from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import crop, feature_stages, layer_table
@@ -482,6 +482,9 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
         first = torch.tensor([int((y[idx] == k).nonzero()[0, 0]) for k in classes])  # the page shows one a class
         shown[key.upper()] = {"before": x[idx[first], 0], **{k: v[first] for k, v in r.items()},
                               "targets": targets[first], "classes": classes}
-    numbers["sentence"] = fooling.fooling_sentence(medians)
+    reached = [[v for v, ok in zip(numbers[k]["l2"], numbers[k]["reached"]) if ok] for k in models]
+    diff = stats.median_difference(*reached) if len(models) == 2 and all(len(r) > 1 for r in reached) else None
+    numbers["l2_median_difference"] = diff
+    numbers["sentence"] = fooling.fooling_sentence(medians, diff)
     return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", numbers["sentence"],
                            figures.targeted_figures(shown, CLASSES, numbers))
