@@ -196,6 +196,9 @@ def test_interval_matches_scipy_and_verdicts_go_both_ways():
     unclear = stats.paired({0: 90, 1: 91, 2: 90.5}, {0: 91, 1: 90, 2: 90.6})
     assert not stats.excludes_zero(unclear) and stats.verdict(unclear, "A", "B").startswith("no difference detected")
     assert "no verdict" in stats.verdict(stats.paired({0: 1.0}, {0: 2.0}), "A", "B")
+    tiny = {"mean": 0.0015, "low": 0.00002, "high": 0.0029, "n": 3}  # excludes zero, though 4 decimals would not show it
+    assert stats.verdict(tiny, "A", "B", unit="") == "B ahead of A by 0.0015 (95 % CI +0.00002 to +0.0029, 3 seeds)"
+    assert stats.bound(0.0, 4) == "+0.0000" and stats.bound(-0.004, 2) == "-0.004" and stats.bound(1.5, 2) == "+1.50"
 
 
 def test_scrambling_is_one_fixed_permutation():

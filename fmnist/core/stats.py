@@ -60,6 +60,15 @@ def flipped(diff: dict) -> dict:
             "high": None if diff["low"] is None else -diff["low"]}
 
 
+def bound(value: float, digits: int, sign: str = "+") -> str:
+    """An interval's end with `digits` decimals, or as many more (up to 6) as it takes to show a
+    non-zero end as non-zero: an interval that excludes zero never prints as touching it."""
+    k = digits
+    while value != 0 and float(f"{value:.{k}f}") == 0 and k < digits + 6:
+        k += 1
+    return f"{value:{sign}.{k}f}"
+
+
 def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget",
             higher_is_better: bool = True) -> str:
     """One sentence for `paired(a_values, b_values)` (b minus a): who is ahead, or that nothing
@@ -74,7 +83,7 @@ def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "th
     if diff["low"] is None:
         return (f"{what}{lower}: {gain['mean']:+.{d}f}{unit} from a single seed: no interval, so no verdict "
                 "(run at least 3 seeds)")
-    ci = lambda x: f"95 % CI {x['low']:+.{d}f} to {x['high']:+.{d}f}{unit}, {n} seeds"  # noqa: E731
+    ci = lambda x: f"95 % CI {bound(x['low'], d)} to {bound(x['high'], d)}{unit}, {n} seeds"  # noqa: E731
     if gain["low"] > 0:
         return f"{b} ahead of {a} by {gain['mean']:.{d}f}{unit}{lower} ({ci(gain)})"
     if gain["high"] < 0:  # the interval turned round, so that it reads with the sentence

@@ -3,6 +3,7 @@ change, a list, a trend, a percentage and an interval, and the one capitaliser."
 import numpy as np
 
 from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
+from fmnist.core.stats import bound
 from fmnist.core.training import DROP, PLATEAU
 
 
@@ -62,7 +63,7 @@ def ci(interval: dict, digits: int = 2, unit: str = "%") -> str:
     clipped = unit == "%" and (low < 0 or high > 100)  # a t-interval of a percentage can pass its bounds
     if clipped:
         low, high = max(low, 0.0), min(high, 100.0)
-    return (f"{interval['mean']:.{digits}f}{unit} (95 % CI {low:.{digits}f} to {high:.{digits}f}"
+    return (f"{interval['mean']:.{digits}f}{unit} (95 % CI {bound(low, digits, '')} to {bound(high, digits, '')}"
             + (", clipped to 0-100" if clipped else "") + f", {interval['n']} seeds)")
 
 
