@@ -74,6 +74,15 @@ def test_a_missing_folder_is_one_line(tmp_path, capsys):
     assert err.startswith("mobilenet_assignment: ") and len(err.strip().splitlines()) == 1
 
 
+def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(m, "main", interrupted)
+    assert m.cli(["run", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.startswith("mobilenet_assignment: interrupted") and len(err.strip().splitlines()) == 1
+
+
 def test_spec_000s_flags_are_validated_as_the_spec_says(capsys):
     from fmnist.studies import reference_assignment as r
     base = ["--lr", "0.01", "--init", "1", "--save_dir", "d"]

@@ -103,11 +103,15 @@ def test(net, model, test_set_x, test_set_y) -> torch.Tensor:
     to load into `net` first. Prints the test loss, accuracy and macro F1."""
     if model is not None:
         net.load_state_dict(torch.load(model, map_location="cpu", weights_only=True))
-    logits = predict(net, test_set_x, pick_device("auto")).float().cpu()
-    s = scores(logits, test_set_y)
+    return _report_test(predict(net, test_set_x, pick_device("auto")).float().cpu(), test_set_y).argmax(1)
+
+
+def _report_test(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Print the test loss, accuracy and macro F1 of `logits`; return them."""
+    s = scores(logits, y)
     print(f"test: loss {s['loss']:.4f}, accuracy {100 * s['accuracy']:.2f}%, macro F1 "
-          f"{macro_f1(confusion_matrix(test_set_y, logits.argmax(1))):.4f}")
-    return logits.argmax(1)
+          f"{macro_f1(confusion_matrix(y, logits.argmax(1))):.4f}")
+    return logits
 
 
 def save(net, path) -> Path:
@@ -167,15 +171,15 @@ def main(dataset_path, train_size: int, val_size: int, test_size: int, conv_bloc
         if len(y):
             results[split] = scores(predict(net, x, device).float().cpu(), y)
             print(f"{split}: loss {results[split]['loss']:.4f}, accuracy {100 * results[split]['accuracy']:.2f}%")
-    pred = test(net, None, x_te, y_te)
+    logits = _report_test(predict(net, x_te, device).float().cpu(), y_te)  # test()'s report, one prediction pass
+    pred = logits.argmax(1)
     confusion = confusion_matrix(y_te, pred, num_classes)
     f1 = {k: v["f1"] for k, v in per_class(confusion, CLASSES[:num_classes]).items()}
     print("test F1 per class: " + ", ".join(f"{k} {v:.3f}" for k, v in f1.items()))
     print("test confusion matrix (rows: true class, columns: predicted):\n" + np.array2string(confusion))
     results.update(test_accuracy=float((pred == y_te).float().mean()), f1=f1, predictions=pred)
     if visualize_results:
-        results["figures"] = visualize(net.history, x_te, y_te, predict(net, x_te, device).float().cpu(),
-                                       Path(model_path).parent / "figures")
+        results["figures"] = visualize(net.history, x_te, y_te, logits, Path(model_path).parent / "figures")
         print("figures: " + ", ".join(str(p) for p in results["figures"]))
     return results
 
@@ -216,6 +220,10 @@ def cli(argv=None) -> int:
     except (data.DataError, FileNotFoundError, ValueError) as err:
         print(f"mobilenet_assignment: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("mobilenet_assignment: interrupted; files already written (the exported images, a model saved before "
+              "the interruption) are kept", file=sys.stderr)
+        return 130
     return 0
 
 
