@@ -63,7 +63,8 @@ def summary_lines(results: dict) -> list[str]:
                      f"{r['roc']['macro_auc']:10.4f} {t['parameters']:>11,} {t['neurons']:>8,} "
                      f"{t['multiply_adds']:>10,}")
     lines += ["", f"neuron: {results['networks']['cnn']['layers']['definition']}.",
-              "Findings, one computed sentence a page (settings, times and provenance on the last page):", ""]
+              "The CNN's logits average the image and its mirror image (its evaluation mode): every gradient, optimised "
+              "image and attack of the CNN is of that two-view average.", ""]
     return lines
 
 
@@ -175,7 +176,9 @@ def run(args) -> int:
         closing = series("settings", "Settings and provenance", "how each page was made, how long it took, on what",
                          text_pages("Settings and provenance", settings_lines(results, settings, visual)))
         count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
-                               summary_lines(results), pages + closing, "Fashion-MNIST analysis")
+                               summary_lines(results), pages + closing, "Fashion-MNIST analysis",
+                               "Findings, page by page (each page's sentence, computed from its numbers; settings, "
+                               "times and provenance on the last page):")
         storage.write_json(results, stage / "analysis.json")
     for key, r in results["networks"].items():
         agree = "agrees with" if round(r["accuracy"] * len(y)) == round(r["metrics_json_accuracy"] * len(y)) \

@@ -286,6 +286,12 @@ def test_the_randomisation_check_drops_the_correlation_of_weight_dependent_maps(
     net, x, c = _Small(), torch.rand(6, 1, 8, 8) * 2 - 1, torch.zeros(6, dtype=torch.long)
     same = rank_correlation(logit_gradient(net, x, c), logit_gradient(net, x, c))
     assert same == pytest.approx([1.0] * 6)
+    a, b = torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)  # equal zeros outside a window, unrelated inside it
+    a[0, 0, :2, :2], b[0, 0, :2, :2] = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[4.0, 3.0], [2.0, 1.0]])
+    window = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+    window[0, 0, :2, :2] = True
+    assert rank_correlation(a, b)[0] > 0.3 and rank_correlation(a, b, window)[0] == pytest.approx(-1.0)
+    assert rank_correlation(a, -b, window, signed=True)[0] == pytest.approx(1.0)
     redrawn = randomised_top(net, seed=7)
     assert not torch.equal(redrawn.classifier[0].weight, net.classifier[0].weight)
     assert torch.equal(redrawn.features[0].weight, net.features[0].weight)  # only the top layers change
@@ -296,8 +302,10 @@ def test_the_randomisation_check_drops_the_correlation_of_weight_dependent_maps(
 def test_the_sanity_sentence_follows_the_correlations_both_ways():
     words = sections.sanity_words({"CNN": {"gradient": [0.1, 0.2], "guided backprop": [0.9, 0.8]}}, {"CNN": 2e-4})
     assert words.startswith("CNN: gradient (0.15) changes with the weights; guided backprop (0.85) keeps rank "
-                            "correlation 0.5 or more, so they show the image more than what the network learned.")
-    assert words.endswith("sum to logit(x) - logit(black) within CNN 0.0 % on average.")
+                            "correlation 0.5 or more, so it shows the image more than what the network learned.")
+    assert words.endswith("(its attributions against logit(x) - logit(black)): CNN 0.0 %.")
+    shared = sections.sanity_words({"CNN": {"gradient": [0.1]}}, {"CNN": 0.0}, {"CNN": 0.81})
+    assert "Re-drawn: the classifier layers, 81.0 % of the CNN's parameters" in shared
     flipped = sections.sanity_words({"FFN": {"gradient": [0.7, 0.9], "guided backprop": [0.1, 0.3]}}, {"FFN": 1e-3})
     assert "FFN: guided backprop (0.20) changes with the weights; gradient (0.80) keeps" in flipped
     none = sections.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})
@@ -308,13 +316,17 @@ def test_the_sanity_sentence_follows_the_correlations_both_ways():
 
 def test_the_class_model_sentence_names_low_probabilities_and_fooling_images():
     names = ["A", "B", "C"]
-    near = sections.class_model_words("CNN", names, [0.95, 0.99, 0.97], [3.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95)
-    assert near.startswith("All 3 of the CNN's class models are their class with probability 0.9 or more (lowest A, "
-                           "0.95); all stay as near their class mean as 95 % of the class's test images")
-    far = sections.class_model_words("FFN", names, [1.0, 0.5, 0.99], [30.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95)
-    assert far.startswith("2 of the FFN's 3 class models reach probability 0.9 (B does not)")
+    near = sections.class_model_words("CNN", names, [0.95, 0.99, 0.97], [3.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
+                                      [0.95, 0.2, 0.3], ("FFN", [0.95, 0.5, 0.99]))
+    assert near == ("All 3 of the CNN's class models are their class with probability 0.9 or more (lowest A, 0.95), "
+                    "where 1 class mean already was before any change (A); all stay within the distance from their "
+                    "class mean that 95 % of the class's test images keep; the FFN gives 2 of the 3 their class with "
+                    "probability 0.9 or more too.")
+    far = sections.class_model_words("FFN", names, [1.0, 0.5, 0.99], [30.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
+                                     [0.1, 0.2, 0.3])
+    assert far.startswith("2 of the FFN's 3 class models reach probability 0.9 (B does not), where no class mean was")
     assert "A lies farther from its class mean than 95 % of the class's test images: fooling images" in far
-    assert "the other 2 stay near the data" in far
+    assert "the other 2 stay near the data" in far and "too" not in far
 
 
 def test_the_channel_sentence_counts_short_and_capped_climbs():
@@ -322,9 +334,9 @@ def test_the_channel_sentence_counts_short_and_capped_climbs():
                                                "strength": 3.0, "steps": steps}
     good = sections.channel_words([row("relu1", 2.0, 1.0, 40), row("relu2", 5.0, 4.0, 90)], 500)
     assert good.startswith("2 of 2 optimised images drive") and "median prior strength of 3" in good
-    assert "every climb stopped rising before the step cap" in good
+    assert "(up to 2.0 times as high)" in good and "stopped rising before the step cap" in good
     bad = sections.channel_words([row("relu1", 0.5, 1.0, 500), row("relu2", 5.0, 4.0, 500)], 500)
-    assert "1 of 2" in bad and "(relu1 ch 1 falls short)" in bad
+    assert "1 of 2" in bad and ", relu1 ch 1 falls short" in bad and "(up to 1.2 times as high)" in bad
     assert "2 of 2 climbs stopped at the 500-step cap, still rising (1 at relu1 and 1 at relu2)" in bad
 
 
@@ -343,20 +355,23 @@ def test_the_small_page_sentences_follow_their_numbers():
                   "90-99 %; 2 of them c6 taken for c0.")
     up = sections.feature_map_words([[24, 14, 14], [96, 3, 3]], [0.4, 0.6])
     down = sections.feature_map_words([[24, 14, 14], [96, 3, 3]], [0.6, 0.4])
-    assert "more of their values are zero (40 % to 60 %" in up and "sparser" in up
-    assert "fewer of their values are zero (60 % to 40 %" in down and "denser" in down
+    assert "more of their values are zero (40 % to 60 %" in up and "sparser maps" in up
+    assert "fewer of their values are zero (60 % to 40 %" in down and "denser maps" in down
     roc = {"FFN": {"macro_auc": 0.99, "auc": {"Shirt": 0.95, "Bag": 0.999}}, "CNN": {"macro_auc": 0.995, "auc": {
         "Shirt": 0.97, "Bag": 0.9}}}
     assert sections.roc_words(roc) == ("FFN macro AUC 0.9900, weakest Shirt (0.9500); CNN macro AUC 0.9950, weakest Bag "
-                                       "(0.9000): the CNN ranks the classes better.")
+                                       "(0.9000): the CNN's macro AUC is the higher, and its AUC is higher for 1 of "
+                                       "the 2 classes.")
     roc["FFN"]["macro_auc"] = 0.999
-    assert sections.roc_words(roc).endswith("the FFN ranks the classes better.")
+    assert sections.roc_words(roc).endswith("the FFN's macro AUC is the higher, and its AUC is higher for 1 of the 2 "
+                                            "classes.")
     sal = sections.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
                                    "CNN": {"saliency_on_garment": [0.2, 0.3, 0.4], "garment_area": [0.5, 0.6, 0.5]}})
-    assert "FFN 80 % on the garment, which covers 50 % of the pixels (more on the garment" in sal
-    assert "CNN 30 % on the garment, which covers 50 % of the pixels (no more than its area" in sal
+    assert "over the 3 images shown" in sal
+    assert "FFN 80 % on the garment, which covers 50 % of the pixels: 1.80 times its share (more on the garment" in sal
+    assert "CNN 30 % on the garment, which covers 50 % of the pixels: 0.50 times its share (no more on the" in sal
     guided = sections.guided_words("relu3", [0.9, 1.0, 0.3, 0.2], 20)
-    assert "2 of them are that class's detector" in guided and "median share 60 %" in guided
+    assert "in 2 of them over half of the 20 most exciting test images" in guided and "median share 60 %" in guided
     fool = sections.fooling_words([0, 250], {"FFN": [0.9, 0.5], "CNN": [0.9, 0.2]},
                                   {"FFN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.0], "CNN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.3]})
     assert "FFN 90.0 % -> 40.0 % with 5 and 0 % at 6" in fool and "CNN 90.0 % -> 45.0 % with 5 and 30.0 % at 6" in fool
@@ -374,4 +389,4 @@ def test_the_robustness_sentence_names_the_network_that_holds_more():
     curves["PGD"]["FFN"], curves["PGD"]["CNN"] = curves["PGD"]["CNN"], curves["PGD"]["FFN"]
     flipped = sections.fooling.robustness_words(eps, curves)
     assert ("the FFN holds more under PGD at 3 of 3 sizes, though under FGSM the CNN holds more at 3: one step "
-            "overstates its robustness") in flipped
+            "overstates the CNN's robustness") in flipped

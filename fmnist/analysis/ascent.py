@@ -31,7 +31,7 @@ from fmnist.core.training import EVAL_BATCH
 
 @dataclass(frozen=True)
 class Ascent:
-    strengths: tuple = (10.0, 3.0, 1.0, 0.3, 0.1)  # regulariser weights, strongest first
+    strengths: tuple = (100.0, 30.0, 10.0, 3.0, 1.0, 0.3, 0.1)  # regulariser weights, strongest first
     max_steps: int = 500
     lr: float = 0.1
     window: int = 25        # steps averaged by the stop rule

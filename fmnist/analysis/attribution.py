@@ -155,7 +155,7 @@ def occlusion(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: i
 
 METHODS = {"gradient": lambda m, x, c: logit_gradient(m, x, c),
            "guided backprop": lambda m, x, c: logit_gradient(m, x, c, guided_relu=True),
-           "integrated gradients": lambda m, x, c: integrated_gradients(m, x, c, steps=16),
+           "integrated gradients": lambda m, x, c: integrated_gradients(m, x, c, steps=64),
            "SmoothGrad": lambda m, x, c: smoothgrad(m, x, c, samples=8), "occlusion": occlusion}
 
 
@@ -170,7 +170,15 @@ def randomised_top(model: nn.Module, seed: int = 0) -> nn.Module:
     return copy_.eval()
 
 
-def rank_correlation(a: torch.Tensor, b: torch.Tensor) -> list[float]:
-    """Per image, the Spearman rank correlation of two maps' absolute values."""
+def rank_correlation(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None,
+                     signed: bool = False) -> list[float]:
+    """Per image, the Spearman rank correlation of two maps' absolute values (or, `signed`, of the
+    values themselves), over the pixels `where` is true for (all of them when None): a mask
+    leaves out pixels where both maps are zero by construction, whose ties would raise it."""
     from scipy.stats import spearmanr
-    return [float(spearmanr(p.abs().flatten().numpy(), q.abs().flatten().numpy())[0]) for p, q in zip(a, b)]
+    out = []
+    for i, (p, q) in enumerate(zip(a, b)):
+        keep = torch.ones_like(p, dtype=torch.bool) if where is None else where[i].expand_as(p)
+        p, q = (p[keep], q[keep]) if signed else (p[keep].abs(), q[keep].abs())
+        out.append(float(spearmanr(p.flatten().numpy(), q.flatten().numpy())[0]))
+    return out

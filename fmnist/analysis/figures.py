@@ -8,6 +8,8 @@ from fmnist.core.pages import PAGE_INCHES, chunks
 from fmnist.core.plotting import GRAY, draw_image, scale_bar, signed
 
 ROWS = 6  # rows of images on one page
+CNN_TWO_VIEWS = ("The CNN's logits average the image and its mirror image (its evaluation mode), so its gradients, "
+                 "optimised images and attacks are for that two-view average.")
 LABELS = (0.1, 0, 0.88, 1)  # constrained layout's area when a row label sits left of the first column
 
 
@@ -21,7 +23,8 @@ def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: 
              "excite the channel most (act = its largest value over positions), each beside d channel / d pixel "
              "with gradients passed back only through positive ReLU outputs and positive gradients (red: pixels whose "
              "rise raises the channel, blue: lowers it; each row on one symmetric scale, its 99th-percentile |value|, "
-             "clipped); the last row: plain gradients, for contrast."
+             "clipped); the last row: plain gradients, for contrast. Adebayo et al. (2018) found that guided "
+             "backpropagation barely changes when the weights are re-drawn; the sanity-check page measures that here."
              + (f"\nChannels: {rule}; beside each, the share of its top 20 test images that are of that class."
                 if rule else ""))
     figs = []
@@ -138,14 +141,15 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
     return fig
 
 
-def class_models_figure(network: str, means, r: dict, best_images, numbers: dict, classes: list[str],
+def class_models_figure(network: str, means, start, r: dict, best_images, numbers: dict, classes: list[str],
                         method: str) -> Figure:
     """One network's class models: a column per class with its mean test image, its class model,
-    the model minus the mean (signed) and its best test image, each titled with its numbers."""
+    what the climb changed (the model minus its start, the blurred mean; signed) and its best
+    test image, each titled with its numbers."""
     fig = Figure(figsize=PAGE_INCHES, layout="constrained")
     fig.get_layout_engine().set(rect=LABELS)
     axes = np.asarray(fig.subplots(4, len(classes), squeeze=False))
-    change = np.asarray(r["images"][:, 0]) - np.asarray(means)
+    change = np.asarray(r["images"][:, 0]) - np.asarray(start)
     scale = float(np.abs(change).max()) or 1.0
     for k, name in enumerate(classes):
         draw_image(axes[0, k], means[k], f"{name}\np {numbers['mean_image_probability'][k]:.2f}")
@@ -158,15 +162,17 @@ def class_models_figure(network: str, means, r: dict, best_images, numbers: dict
         axes[2, k].set_axis_off()
         draw_image(axes[3, k], best_images[k], f"#{numbers['best_test_index'][k]}\nlogit "
                    f"{numbers['best_test_logit'][k]:.1f}")
-    for row, text in enumerate(("class mean\n(test images)", "class model", "model - mean", "best test\nimage")):
+    for row, text in enumerate(("class mean\n(test images)", "class model", "model - start\n(blurred mean)",
+                                "best test\nimage")):
         axes[row, 0].text(-0.2, 0.5, text, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
     scale_bar(fig, shown, axes[2], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
     fig.suptitle("\n".join((
         f"{network} class models (Simonyan et al. 2014), regularised towards the data. "
         "Rows: the class's mean test image with the network's probability of the class (p); its class model with p "
-        "and the logit; the model minus the mean, with the prior strength it kept and its L2 distance d from the mean "
-        "beside the distance 95 % of the class's test images stay within (in brackets; beyond it, red: a fooling "
-        "image); the class's test image with the highest logit.", method + ".")), fontsize=9)
+        "and the logit; what the climb changed (the model minus its start, the blurred mean), with the prior strength "
+        "it kept and the model's L2 distance d from the mean beside the distance 95 % of the class's test images "
+        "stay within (in brackets; beyond it, red: a fooling image); the class's test image with the highest logit."
+        + (" " + CNN_TWO_VIEWS if "Conv" in network or "CNN" in network else ""), method + ".")), fontsize=9)
     return fig
 
 
@@ -217,7 +223,7 @@ def saliency_figure(results: dict) -> Figure:
             rows = [(1, np.clip(r["plain"][j].numpy() / scale, -1, 1), "gradient, predicted"),
                     (2, signed(r["guided"].numpy())[j], "guided backprop")]
             if not ok:
-                rows.append((3, np.clip(r["true_plain"][j].numpy() / scale, -1, 1), f"gradient, true: {e['true_name']}"))
+                rows.append((3, np.clip(r["true_plain"][j].numpy() / scale, -1, 1), "gradient, true class"))
             for row, image, name in rows:
                 ax = axes[4 * b + row, j]
                 shown = ax.imshow(image, cmap="bwr", vmin=-1, vmax=1)
@@ -229,7 +235,7 @@ def saliency_figure(results: dict) -> Figure:
                  "channel, no maximum over colours), beside guided backpropagation of the same logit, and for each "
                  "mistake d logit of the true class / d pixel (the two gradient rows of a network on one symmetric "
                  "scale, the predicted class's 99th-percentile |value|, clipped; guided backprop on its own); "
-                 "4 correct predictions, then the 4 most confident mistakes (red)", fontsize=9)
+                 "4 correct predictions, then the 4 most confident mistakes (red). " + CNN_TWO_VIEWS, fontsize=9)
     return fig
 
 
@@ -244,7 +250,8 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
                        f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
                        "2014's search) until the network gives the class it most often confuses the image's class with, "
                        "then shrunk along its direction by bisection (10 halvings) to the smallest size that still gives "
-                       "it; the change is shown amplified to its largest value (blue lowers a pixel, red raises it)"]
+                       "it; the change is shown amplified to its largest value (blue lowers a pixel, red raises it). "
+                       + CNN_TWO_VIEWS]
                       + lines)
     figs = []
     for network, r in results.items():
@@ -260,7 +267,7 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
             ax.set_axis_off()
             reached = bool(r["reached"][j])
             draw_image(axes[2, j], r["images"][j, 0].numpy(),
-                       f"-> {classes[int(r['predicted'][j])]}\n(target {classes[target]})",
+                       f"-> {classes[int(r['predicted'][j])]}" + ("" if reached else f"\nnot {classes[target]}"),
                        colour="black" if reached else "tab:red")
         bar = fig.colorbar(change, ax=axes, ticks=[-1, 0, 1], shrink=0.4, aspect=40, orientation="horizontal")
         bar.ax.set_xticklabels(["-1: lowered most", "0: unchanged", "+1: raised most"], fontsize=8)
@@ -289,8 +296,8 @@ def sanity_figure(shown: dict, correlations: dict) -> Figure:
                 axes[row, 2 * b + k].set_axis_off()
                 if k == 0:
                     axes[row, 2 * b].set_title(method, fontsize=8, loc="left", pad=2)
-    left.colorbar(shown_map, ax=axes, shrink=0.5, label="red raises the logit, blue lowers it (each map / its 99th "
-                  "percentile |value|, clipped)")
+    left.colorbar(shown_map, ax=axes, shrink=0.4, label="red raises the logit, blue lowers it\n(each map / its "
+                  "99th-percentile |value|, clipped)")
     ax = right.subplots()
     width = 0.8 / len(correlations)
     for b, (network, per_method) in enumerate(correlations.items()):
@@ -299,15 +306,16 @@ def sanity_figure(shown: dict, correlations: dict) -> Figure:
         high = [max(per_method[m]) - means[i] for i, m in enumerate(methods)]
         pos = np.arange(len(methods)) + (b - (len(correlations) - 1) / 2) * width
         ax.barh(pos, means, height=width, xerr=[low, high], capsize=3, label=network, color=f"C{b}")
-        for p, v in zip(pos, means):
-            ax.text(max(v, 0) + 0.02, p, f"{v:.2f}", va="center", fontsize=8)
+        for p, v, top in zip(pos, means, [max(per_method[m]) for m in methods]):
+            ax.text(max(top, 0) + 0.03, p, f"{v:.2f}", va="center", fontsize=8)  # beyond the range bar
     ax.axvline(0.5, color="gray", ls="--", lw=1)
     ax.set_yticks(np.arange(len(methods)), methods)
     ax.invert_yaxis()
-    ax.set_xlim(-0.2, 1.1)
-    ax.set_xlabel("rank correlation of |map|: trained\nagainst top layers re-drawn (mean;\nbars: range over the images)")
+    ax.set_xlim(-0.2, 1.3)
+    ax.set_xlabel("rank correlation of |map| over the garment:\ntrained against top layers re-drawn (mean;\nbars: range "
+                  "over the images)")
     ax.legend(fontsize=9, loc="upper right")
     ax.set_title("dashed: 0.5, the line between\n'changes' and 'keeps'", fontsize=9)
     fig.suptitle("Sanity check (Adebayo et al. 2018): do the maps depend on what the network learned? The classifier "
-                 "layers are re-initialised and every map drawn again.", fontsize=10)
+                 "layers are re-initialised and every map drawn again. " + CNN_TWO_VIEWS, fontsize=10)
     return fig

@@ -209,9 +209,9 @@ def robustness_words(epsilons, curves: dict) -> str:
         other = [n for n in nets if n != ahead]
         flips = sum(one[o][k] > one[ahead][k] for o in other for k in range(1, len(epsilons)))
         if flips > (len(epsilons) - 1) / 2:
-            lead += (f", though under FGSM the {listing(other)} holds more at {flips}: one step overstates its "
-                     "robustness")
-    return (f"A change of at most {epsilons[j]:g} of the pixel range to every pixel (unchanged, PGD's images give "
+            lead += (f", though under FGSM the {listing(other)} holds more at {flips}: one step overstates the "
+                     f"{listing(other)}'s robustness")
+    return (f"A change of at most {epsilons[j]:g} of the pixel range to every pixel (unchanged, the images give "
             + ", ".join(f"{n} {100 * pgd[n][0]:.1f} %" for n in nets) + f"): {at}; {lead}.")
 
 

@@ -31,8 +31,7 @@ class AnalysisSettings:
     greedy_steps: int = 200
     greedy_candidates: int = 4
     epsilons: tuple = (0, 0.01, 0.02, 0.05, 0.1, 0.2)  # FGSM and PGD: L-infinity sizes, of the [0, 1] pixel range
-    fgsm_images: int = 1000              # FGSM: the first N test images
-    pgd_images: int = 500                # PGD: the first N test images
+    attack_images: int = 600             # FGSM and PGD: the first N test images, the same for both
     pgd_steps: int = 7
     channels: int = 10                   # guided backprop: channels of the last conv stage
     top_images: int = 5
@@ -41,7 +40,7 @@ class AnalysisSettings:
 
 
 QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, random_counts=(0, 1, 5, 20),
-                         greedy_images=20, greedy_steps=20, epsilons=(0, 0.05, 0.2), fgsm_images=100, pgd_images=20,
+                         greedy_images=20, greedy_steps=20, epsilons=(0, 0.05, 0.2), attack_images=20,
                          pgd_steps=2)
 
 
@@ -123,9 +122,9 @@ def guided_words(stage: str, shares: list[float], top: int) -> str:
     """How class-specific the chosen channels are: how many hold their class in over half of their
     top images."""
     detectors = sum(v > 0.5 for v in shares)
-    return (f"{len(shares)} channels of {stage}, one per class: {detectors} of them are that class's detector (over half "
-            f"of their {top} most exciting test images of the class; median share {100 * float(np.median(shares)):.0f} "
-            "%).")
+    return (f"{len(shares)} channels of {stage}, one per class: in {detectors} of them over half of the {top} most "
+            f"exciting test images are of that class (median share {100 * float(np.median(shares)):.0f} %; each channel "
+            "was picked for that share, so it is a best case).")
 
 
 def stage_shape(model, stage: str, device) -> list[int]:
@@ -159,8 +158,8 @@ def feature_map_words(sizes: list[list[int]], zeros: list[float]) -> str:
     trend = "more" if zeros[-1] > zeros[0] else "fewer" if zeros[-1] < zeros[0] else "as many"
     return (f"From the first conv stage to the last the maps go from {c0} channels of {h0}x{w0} to {c1} of {h1}x{w1}, "
             f"and {trend} of their values are zero ({100 * zeros[0]:.0f} % to {100 * zeros[-1]:.0f} % for these "
-            "images): " + ("sparser, more selective units" if trend == "more" else
-                                                "no sparser" if trend == "as many" else "denser units") + " deeper in.")
+            "images): " + ("sparser" if trend == "more" else "no sparser" if trend == "as many" else "denser")
+            + " maps deeper in.")
 
 
 def roc_part(labels: dict, y: torch.Tensor, logits: dict) -> tuple[dict, Page]:
@@ -180,8 +179,12 @@ def roc_words(aucs: dict) -> str:
         worst = min(r["auc"], key=r["auc"].get)
         parts.append(f"{network} macro AUC {r['macro_auc']:.4f}, weakest {worst} ({r['auc'][worst]:.4f})")
     best = max(aucs, key=lambda n: aucs[n]["macro_auc"])
-    return "; ".join(parts) + (f": the {best} ranks the classes better" if len(aucs) > 1 and len(
-        {round(r["macro_auc"], 4) for r in aucs.values()}) > 1 else "") + "."
+    if len(aucs) < 2 or len({round(r["macro_auc"], 4) for r in aucs.values()}) == 1:
+        return "; ".join(parts) + "."
+    rest = [n for n in aucs if n != best]
+    wins = sum(all(aucs[best]["auc"][c] > aucs[n]["auc"][c] for n in rest) for c in aucs[best]["auc"])
+    return ("; ".join(parts) + f": the {best}'s macro AUC is the higher, and its AUC is higher for {wins} of the "
+            f"{len(aucs[best]['auc'])} classes.")
 
 
 def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
@@ -237,16 +240,19 @@ def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict,
 
 def robustness_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
     """Accuracy against the size of an L-infinity change to every pixel, FGSM and PGD, both networks."""
-    n_f, n_p = min(s.fgsm_images, len(y)), min(s.pgd_images, len(y))
+    n = min(s.attack_images, len(y))
     size = [2 * e for e in s.epsilons]  # the inputs span [-1, 1]: twice the [0, 1] pixel range
     curves = {"FGSM": {}, "PGD": {}}
     for key, (label, model) in models.items():
-        curves["FGSM"][key.upper()] = fooling.linf_attacks(model, x[:n_f], y[:n_f], size, 1, device)
-        curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n_p], y[:n_p], size, s.pgd_steps, device)
+        curves["FGSM"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, 1, device)
+        curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, s.pgd_steps, device)
     sentence = fooling.robustness_words(list(s.epsilons), curves)
-    notes = {"FGSM": f"the first {n_f:,} test images, one step of eps x sign(gradient)",
-             "PGD": f"the first {n_p:,} test images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's "
-                    "sign, projected into the eps-box, no random start"}
+    notes = {"FGSM": f"the first {n:,} test images, one step of eps x sign(gradient)",
+             "PGD": f"the same images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's sign, projected "
+                    "into the eps-box, no random start (an image counts as fooled at the first iterate that fools it)",
+             "units": "eps as a share of the [0, 1] pixel range: 2 eps in the [-1, 1] input units of the targeted "
+                      "fooling pages; the CNN attacked through its evaluation mode, which averages the image and its "
+                      "mirror"}
     numbers = {"epsilons": list(s.epsilons), "accuracy": curves, "notes": notes, "sentence": sentence}
     return numbers, Page("robustness", "Spec 000, FGSM and PGD (FFN, CNN)", sentence,
                          figures.robustness_figure(list(s.epsilons), curves, notes))
@@ -278,10 +284,12 @@ QUICK_VISUAL = VisualSettings(Ascent(strengths=(1.0, 0.1), max_steps=30), foolin
 
 
 def class_model_words(network: str, names: list[str], probability, distance, typical, goal: float,
-                      percentile: float) -> str:
+                      percentile: float, mean_probability=None, other: tuple | None = None) -> str:
     """What a network's class models are, from their numbers: whether each is its class with the
-    goal probability, and whether it stays as near its class mean as typical test images of the
-    class (`typical`: their `percentile`th distance) or is a fooling image."""
+    goal probability (and how many class means already were), whether each stays as near its
+    class mean as typical test images of the class (`typical`: their `percentile`th distance) or
+    is a fooling image, and how many the other network (`other`: its name and its probabilities of
+    the classes on these images) also gives their class."""
     low = [names[k] for k, p in enumerate(probability) if p < goal]
     far = [names[k] for k, (d, t) in enumerate(zip(distance, typical)) if d > t]
     k = min(range(len(names)), key=lambda i: probability[i])
@@ -289,41 +297,63 @@ def class_model_words(network: str, names: list[str], probability, distance, typ
              f"{names[k]}, {probability[k]:.2f})" if not low else
              f"{len(names) - len(low)} of the {network}'s {len(names)} class models reach probability {goal:g} "
              f"({listing(low)} {'does' if len(low) == 1 else 'do'} not)")
-    second = (f"all stay as near their class mean as {percentile:g} % of the class's test images, so they show "
-              "what the network takes for the class, on the data" if not far else
+    if mean_probability is not None:
+        already = [names[i] for i, p in enumerate(mean_probability) if p >= goal]
+        first += (f", where {len(already)} class mean{'s' if len(already) != 1 else ''} already "
+                  f"{'were' if len(already) != 1 else 'was'} before any change ({listing(already)})" if already else
+                  ", where no class mean was before any change")
+    second = (f"all stay within the distance from their class mean that {percentile:g} % of the class's test images "
+              "keep" if not far else
               f"{listing(far)} {'lies' if len(far) == 1 else 'lie'} farther from {'its' if len(far) == 1 else 'their'} "
               f"class mean than {percentile:g} % of the class's test images: fooling images, which the network "
               "believes but a person would not" + ("" if len(far) == len(names) else
                                                   f"; the other {len(names) - len(far)} stay near the data"))
-    return f"{first[0].upper()}{first[1:]}; {second}."
+    third = ""
+    if other is not None:
+        name, p = other
+        shared = sum(v >= goal for v in p)
+        third = f"; the {name} gives {shared} of the {len(names)} their class with probability {goal:g} or more too"
+    return f"{first[0].upper()}{first[1:]}; {second}{third}."
 
 
 def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
     """The class model of every class for both networks, beside the class's mean test image and
-    its best test image (the one with the highest logit of the class)."""
-    classes = range(len(CLASSES))
+    its best test image (the one with the highest logit of the class); each network's
+    probabilities of the classes on the other's models."""
+    classes = list(range(len(CLASSES)))
     means = torch.stack([x[y == k].mean(0) for k in classes])
     typical = [float(np.percentile((x[y == k] - means[k]).flatten(1).norm(dim=1).numpy(), s.typical)) for k in classes]
-    numbers, pages = {"method": s.ascent.describe(), "typical_distance": typical, "percentile": s.typical}, []
+    numbers, made = {"method": s.ascent.describe(), "typical_distance": typical, "percentile": s.typical}, {}
+    start = ascent.lowpass(means, s.ascent.sigma).clamp(-1, 1)  # what each climb starts from, through the blur
     for key, (label, model) in models.items():
         own = logits[key][torch.arange(len(y)), y]
         top = [int((y == k).nonzero().flatten()[own[y == k].argmax()]) for k in classes]
-        best = own[top]
-        r = ascent.class_models(model, means.to(device), best, s.ascent)
-        distance = (r["images"] - means).flatten(1).norm(dim=1)
+        r = ascent.class_models(model, means.to(device), own[top], s.ascent)
         with torch.no_grad():
-            mean_p = model(means.to(device)).softmax(1).cpu()[list(classes), list(classes)]
-        sentence = class_model_words(key.upper(), CLASSES, r["probability"].tolist(), distance.tolist(), typical,
-                                     s.ascent.goal, s.typical)
+            mean_p = model(means.to(device)).softmax(1).cpu()[classes, classes]
         numbers[key] = {"probability": r["probability"].tolist(), "logit": r["logit"].tolist(),
                         "predicted": r["predicted"].tolist(), "strength": r["strength"].tolist(),
                         "steps": r["steps"].tolist(), "reached": r["reached"].tolist(),
-                        "best_test_index": top, "best_test_logit": best.tolist(),
-                        "mean_image_probability": mean_p.tolist(), "distance_to_mean": distance.tolist(),
-                        "fooling": [d > t for d, t in zip(distance.tolist(), typical)], "typical": typical,
-                        "sentence": sentence}
-        pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", sentence,
-                          figures.class_models_figure(label, means[:, 0], r, x[top, 0], numbers[key], CLASSES,
+                        "best_test_index": top, "best_test_logit": own[top].tolist(),
+                        "mean_image_probability": mean_p.tolist(),
+                        "distance_to_mean": (r["images"] - means).flatten(1).norm(dim=1).tolist(),
+                        "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical}
+        numbers[key]["fooling"] = [d > t for d, t in zip(numbers[key]["distance_to_mean"], typical)]
+        made[key] = (label, r, top)
+    pages = []
+    for key, (label, r, top) in made.items():
+        others = [k for k in made if k != key]
+        other = None
+        if others:
+            with torch.no_grad():
+                p = models[others[0]][1](r["images"].to(device)).softmax(1).cpu()[classes, classes]
+            numbers[key]["other_network_probability"] = p.tolist()
+            other = (others[0].upper(), p.tolist())
+        n = numbers[key]
+        n["sentence"] = class_model_words(key.upper(), CLASSES, n["probability"], n["distance_to_mean"], typical,
+                                          s.ascent.goal, s.typical, n["mean_image_probability"], other)
+        pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", n["sentence"],
+                          figures.class_models_figure(label, means[:, 0], start[:, 0], r, x[top, 0], n, CLASSES,
                                                       numbers["method"])))
     return numbers, pages
 
@@ -334,12 +364,14 @@ def channel_words(rows: list[dict], cap: int) -> str:
     short = [f"{r['stage']} ch {r['channel']}" for r in rows if r["reached"] < r["best"]]
     strong = [r["strength"] for r in rows if r["reached"] >= r["best"]]
     capped = [r["stage"] for r in rows if r["steps"] >= cap]
-    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit as high as its "
-            "best test image" + (f" ({listing(short)} fall{'s' if len(short) == 1 else ''} short)" if short else "")
-            + (f", at a median prior strength of {float(np.median(strong)):g}" if strong else "")
+    top = max((r["reached"] / r["best"] for r in rows if r["best"] > 0), default=None)
+    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit at least as high "
+            "as its best test image" + (f" (up to {top:.1f} times as high)" if top is not None and top > 1 else "")
+            + (f", {listing(short)} fall{'s' if len(short) == 1 else ''} short" if short else "")
+            + (f"; those that reach it keep a median prior strength of {float(np.median(strong)):g}" if strong else "")
             + (f"; {len(capped)} of {len(rows)} climbs stopped at the {cap}-step cap, still rising ("
                + listing([f"{capped.count(st)} at {st}" for st in dict.fromkeys(capped)]) + ")" if capped else
-               "; every climb stopped rising before the step cap")
+               "; each stage's climbs (one batch a strength) stopped rising before the step cap")
             + "; beside each, the test patches that excite the channel most, cropped to the same receptive field.")
 
 
@@ -398,18 +430,21 @@ def saliency_words(numbers: dict) -> str:
     median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
     parts = []
     for network, n in numbers.items():
-        on, area = float(np.median(n["saliency_on_garment"])), float(np.median(n["garment_area"]))
-        parts.append(f"{network} {100 * on:.0f} % on the garment, which covers {100 * area:.0f} % of the pixels ("
-                     + ("more on the garment than its area" if on > area else "no more than its area: much of it on "
-                        "the background around it") + ")")
-    return "Median share of |gradient| per image: " + "; ".join(parts) + "."
+        ratio = float(np.median([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])]))
+        parts.append(f"{network} {100 * float(np.median(n['saliency_on_garment'])):.0f} % on the garment, which covers "
+                     f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: {ratio:.2f} times its share "
+                     + ("(more on the garment than on the background)" if ratio > 1 else
+                        "(no more on the garment than on the background)"))
+    count = len(next(iter(numbers.values()))["saliency_on_garment"])
+    return (f"Median share of |gradient| per image, over the {count} images shown (garment: pixels above -0.9, the "
+            "background being -1): " + "; ".join(parts) + ".")
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
 ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
 
 
-def sanity_words(correlations: dict, completeness: dict) -> str:
+def sanity_words(correlations: dict, completeness: dict, shares: dict | None = None) -> str:
     """What the check found, from its numbers: which methods' maps keep their ranking when the top
     layers are re-drawn (they show the image), which change (they depend on the weights)."""
     parts = []
@@ -420,16 +455,20 @@ def sanity_words(correlations: dict, completeness: dict) -> str:
         parts.append(f"{network}: " + (f"{listing(moved)} change{'s' if len(moved) == 1 else ''} with the weights"
                                        if moved else "no map changes much with the weights")
                      + (f"; {listing(alike)} keep{'s' if len(alike) == 1 else ''} rank correlation {ALIKE} or more, so "
-                        "they show the image more than what the network learned" if alike else "") + ".")
+                        f"{'it shows' if len(alike) == 1 else 'they show'} the image more than what the network "
+                        "learned" if alike else "") + ".")
     errors = ", ".join(f"{n} {100 * v:.1f} %" for n, v in completeness.items())
-    return " ".join(parts) + (" Integrated gradients' completeness: its attributions sum to logit(x) - logit(black) "
-                              f"within {errors} on average.")
+    redrawn = ("" if not shares else " Re-drawn: the classifier layers, " + ", ".join(
+        f"{100 * v:.1f} % of the {n}'s parameters" for n, v in shares.items()) + "; correlations of |map| over the "
+        "garment's pixels, where no method is zero by construction.")
+    return " ".join(parts) + redrawn + (" Integrated gradients' mean relative completeness error (its attributions "
+                                        f"against logit(x) - logit(black)): {errors}.")
 
 
 def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
     """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
     for each network trained and with its top layers re-drawn; the rank correlation between them."""
-    shown, correlations, completeness, numbers = {}, {}, {}, {}
+    shown, correlations, completeness, numbers, shares = {}, {}, {}, {}, {}
     for key, (label, model) in models.items():
         right = (logits[key].argmax(1) == y).nonzero().flatten()
         idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
@@ -437,7 +476,14 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
         redrawn = attribution.randomised_top(model, seed=0)
         maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
                 for k, net in (("trained", model), ("redrawn", redrawn))}
-        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
+        garment = xs.cpu() > -0.9  # background pixels are 0 in integrated gradients and occlusion, trained or not
+        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], garment)
+                      for m in attribution.METHODS}
+        whole = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
+        signed = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], garment, signed=True)
+                  for m in attribution.METHODS}
+        shares[key.upper()] = (sum(p.numel() for p in model.classifier.parameters())
+                               / sum(p.numel() for p in model.parameters()))
         with torch.no_grad():
             model.eval()
             gap = (model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]).cpu()
@@ -446,9 +492,10 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
         correlations[key.upper()] = per_method
         shown[key.upper()] = {"image": x[idx[0], 0], "class": CLASSES[int(y[idx[0]])],
                               **{k: {m: v[0, 0] for m, v in maps[k].items()} for k in maps}}
-        numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method,
-                        "completeness_error": completeness[key.upper()]}
-    numbers["sentence"] = sanity_words(correlations, completeness)
+        numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method, "rank_correlation_whole_image": whole,
+                        "signed_rank_correlation": signed, "completeness_error": completeness[key.upper()],
+                        "redrawn_share": shares[key.upper()]}
+    numbers["sentence"] = sanity_words(correlations, completeness, shares)
     return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
                          figures.sanity_figure(shown, correlations))
 

@@ -164,11 +164,12 @@ def contents(pages: list[Page], first: int) -> list[str]:
     return [f"  {label:>{width}}: {h}: {c}" for label, ((h, c), _, _) in zip(labels, runs)]
 
 
-def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str) -> int:
-    """The summary (`lines`, then a list of contents) on as many pages as it needs, then `pages`
-    in order; return the page count."""
+def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str,
+                   heading: str = "Contents:") -> int:
+    """The summary (`lines`, then `heading` over a list of contents) on as many pages as it needs,
+    then `pages` in order; return the page count."""
     def summary(first: int) -> list[Figure]:
-        return text_pages(title, lines + ["Contents:"] + contents(pages, first))
+        return text_pages(title, lines + [heading] + contents(pages, first))
     count = 1
     while len(summary(count + 1)) > count:  # the contents are numbered after the summary's own pages
         count += 1

@@ -96,11 +96,14 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
     top.suptitle(f"A test image moved right; the uncovered border is filled with {t['fill']:g}, the black "
                  "background (0 would be a grey bar no training image has)", fontsize=9)
     curve, study = bottom.subplots(1, 2)
+    accs = {key: 100 * np.asarray(t["accuracy"][key]) for key in ("ffn", "cnn")}
     for key, colour in (("ffn", "tab:orange"), ("cnn", "tab:blue")):
-        acc = 100 * np.asarray(t["accuracy"][key])
+        acc, other = accs[key], accs["cnn" if key == "ffn" else "ffn"]
         curve.plot(t["shifts"], acc, "o-", color=colour, label=key.upper())
-        for s, a in zip(t["shifts"], acc):
-            curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(4, 4), fontsize=8, color=colour)
+        for s, a, b in zip(t["shifts"], acc, other):  # the higher point's label above it, the lower's below
+            above = a > b or (a == b and key == "cnn")
+            curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(4, 4) if above else (4, -12),
+                           fontsize=8, color=colour)
     curve.set_xticks(t["shifts"])
     curve.set_xlim(min(t["shifts"]) - 0.3, max(t["shifts"]) + 0.5)  # room for the last points' labels
     curve.set_xlabel("pixels moved (mean of right, left, down and up)"
