@@ -169,6 +169,16 @@ def test_tap_correlation_tells_smooth_from_striped_from_random_kernels():
     assert "100 % of them have their largest tap at the centre" in build.kernel_words(centred + 0.01 * checker)
 
 
+def test_pointwise_words_tell_a_few_inputs_from_an_even_mix():
+    rng = np.random.default_rng(1)
+    few = np.eye(32) * 5 + rng.normal(scale=0.01, size=(32, 32))  # each output channel copies one input
+    assert "leans on a few input channels more than random" in build.pointwise_words(few)
+    even = np.ones((32, 32)) + rng.normal(scale=0.01, size=(32, 32))
+    assert "more evenly over the input channels than random" in build.pointwise_words(even)
+    assert "about as evenly as random weights" in build.pointwise_words(rng.normal(size=(32, 32)))
+    assert build.row_concentration(np.eye(4)) == 1.0 and build.row_concentration(np.ones((2, 4))) == 0.25
+
+
 def test_tsne_words_name_the_classes_kept_apart_and_mixed():
     rng = np.random.default_rng(2)
     labels = np.repeat(np.arange(10), 30)

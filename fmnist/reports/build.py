@@ -173,6 +173,31 @@ def kernel_words(kernels: np.ndarray) -> str:
             f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
 
 
+def row_concentration(matrix: np.ndarray) -> float:
+    """Mean over rows of the largest |weight|'s share of the row's summed |weights| (1/columns for
+    a row of equal weights, 1 for a row with one weight)."""
+    a = np.abs(np.asarray(matrix, dtype=float))
+    return float(np.mean(a.max(1) / np.maximum(a.sum(1), 1e-12)))
+
+
+def pointwise_words(matrix: np.ndarray, seed: int = 0) -> str:
+    """A 1x1 convolution's weights (out x in), measured: it has nothing spatial to draw, so how
+    concentrated each output channel's mixing is, against Gaussian random weights of that shape
+    (the 95 % range of 200 draws)."""
+    m = np.asarray(matrix, dtype=float)
+    ours = row_concentration(m)
+    rng = np.random.default_rng(seed)
+    draws = [row_concentration(rng.standard_normal(m.shape)) for _ in range(200)]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    where = "above" if ours > high else "below" if ours < low else "within"
+    reading = {"above": "each output channel leans on a few input channels more than random weights would",
+               "below": "each output channel spreads its weight more evenly over the input channels than random weights",
+               "within": "each output channel mixes the input channels about as evenly as random weights"}[where]
+    return (f"its last conv is the 1x1 pointwise one, {m.shape[0]} x {m.shape[1]} weights with nothing spatial to draw "
+            f"(right panel): an output channel's largest |weight| holds {100 * ours:.1f} % of its row's total, {where} "
+            f"the {100 * low:.1f}-{100 * high:.1f} % that Gaussian random weights of that shape give (95 %): {reading}.")
+
+
 def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:
     """The data every report shares, and the hand-in CNN's training run where the report quotes it."""
     sizes = (src.metrics or {}).get("sizes") or {"train": 55000, "val": 5000, "test": 10000}

@@ -7,7 +7,7 @@ from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
 from fmnist.core.metrics import NEIGHBOURS, confusion_pair, neighbour_purity, recall
 from fmnist.core.words import ci, count, listing, pct, sentence, tsne_words
-from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, rows, spread, study_lines
+from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, pointwise_words, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import init_network
@@ -129,9 +129,12 @@ def right_wrong_answer(src) -> str:
 
 def filters_answer(src) -> str:
     """R5: the last conv layer's kernels of the networks the figures show, read by their measures."""
-    return "\n".join(f"{row}, {r['extras']['filters']['kernels_label']}: "
-                     + kernel_words(np.asarray(r["extras"]["filters"]["kernels"]))
-                     for row, r in mobilenet.shown(planned(_mb(src))).items())
+    out = []
+    for row, r in mobilenet.shown(planned(_mb(src))).items():
+        f = r["extras"]["filters"]
+        out.append(f"{row}, {f['kernels_label']}: " + kernel_words(np.asarray(f["kernels"]))
+                   + (" Of this block, " + pointwise_words(np.asarray(f["pointwise"])) if "pointwise" in f else ""))
+    return "\n".join(out)
 
 
 def roc_answer(src) -> str:
