@@ -193,7 +193,7 @@ def pointwise_words(matrix: np.ndarray, seed: int = 0) -> str:
     reading = {"above": "each output channel leans on a few input channels more than random weights would",
                "below": "each output channel spreads its weight more evenly over the input channels than random weights",
                "within": "each output channel mixes the input channels about as evenly as random weights"}[where]
-    return (f"its last conv is the 1x1 pointwise one, {m.shape[0]} x {m.shape[1]} weights with nothing spatial to draw "
+    return (f"The block's last conv is its 1x1 pointwise layer, {m.shape[0]} x {m.shape[1]} weights with nothing spatial to draw "
             f"(right panel): an output channel's largest |weight| holds {100 * ours:.1f} % of its row's total, {where} "
             f"the {100 * low:.1f}-{100 * high:.1f} % that Gaussian random weights of that shape give (95 %): {reading}.")
 

@@ -133,7 +133,7 @@ def filters_answer(src) -> str:
     for row, r in mobilenet.shown(planned(_mb(src))).items():
         f = r["extras"]["filters"]
         out.append(f"{row}, {f['kernels_label']}: " + kernel_words(np.asarray(f["kernels"]))
-                   + (" Of this block, " + pointwise_words(np.asarray(f["pointwise"])) if "pointwise" in f else ""))
+                   + (" " + pointwise_words(np.asarray(f["pointwise"])) if "pointwise" in f else ""))
     return "\n".join(out)
 
 
