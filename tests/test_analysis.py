@@ -367,9 +367,12 @@ def test_the_small_page_sentences_follow_their_numbers():
                                             "classes.")
     sal = sections.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
                                    "CNN": {"saliency_on_garment": [0.2, 0.3, 0.4], "garment_area": [0.5, 0.6, 0.5]}})
-    assert "over the 3 images shown" in sal
-    assert "FFN 80 % on the garment, which covers 50 % of the pixels: 1.80 times its share (more on the garment" in sal
-    assert "CNN 30 % on the garment, which covers 50 % of the pixels: 0.50 times its share (no more on the" in sal
+    assert "over the first 3 test images" in sal
+    assert "FFN 80 % on the garment, which covers 50 % of the pixels: a median 1.80 times its share, 95 % interval" in sal
+    assert "(more on the garment than on the background)" in sal and "(less on the garment than on the background)" in sal
+    assert "CNN 30 % on the garment, which covers 50 % of the pixels: a median 0.50 times its share" in sal
+    even = sections.saliency_words({"FFN": {"saliency_on_garment": [0.4, 0.6, 0.5, 0.55], "garment_area": [0.5] * 4}})
+    assert "(no difference detected between garment and background)" in even
     guided = sections.guided_words("relu3", [0.9, 1.0, 0.3, 0.2], 20)
     assert "in 2 of them over half of the 20 most exciting test images" in guided and "median share 60 %" in guided
     fool = sections.fooling_words([0, 250], {"FFN": [0.9, 0.5], "CNN": [0.9, 0.2]},

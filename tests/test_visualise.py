@@ -189,6 +189,9 @@ def test_the_median_difference_interval_matches_its_samples():
     assert stats.excludes_zero(d) and 0.4 < d["low"] and d["high"] < 0.8
     same = stats.median_difference(a, rng.permutation(a))  # one sample twice: a difference of 0
     assert not stats.excludes_zero(same)
+    one = stats.median_interval(b)
+    assert one["mean"] == pytest.approx(np.median(b)) and one["low"] < one["mean"] < one["high"] and one["n"] == 100
+    assert 1.4 < one["low"] and one["high"] < 1.8  # the median of N(1.6, 0.3) from 100 draws, within about 0.1
 
 
 def test_signed_maps_share_one_symmetric_scale():

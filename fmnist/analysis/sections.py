@@ -17,6 +17,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import crop, feature_stages, layer_table
+from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
 from fmnist.core.pages import Page, series
 from fmnist.core.words import listing, tsne_words
 
@@ -190,17 +191,24 @@ def roc_words(aucs: dict) -> str:
 def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
     """t-SNE of every network's penultimate features on one stratified test subset."""
     subset = stratified(y, s.tsne_per_class, s.seed)
-    embeddings = {}
+    embeddings, features = {}, {}
     for label, model in models.values():
         feats, layer = penultimate(model, x[subset], device)
-        embeddings[label] = (tsne(feats, s.seed), y[subset].numpy(), layer)
+        embeddings[label], features[label] = (tsne(feats, s.seed), y[subset].numpy(), layer), feats
     note = (f"a stratified random subset of {len(subset):,} test images, "
             f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
     sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
+                        + f" In the {features[label].shape[1]} features themselves (before t-SNE) the same share is "
+                        f"{100 * _purity(features[label], e[1]):.0f} %."
                         for label, e in embeddings.items())
     return ({"note": note, "indices": subset.tolist(), "sentence": sentence},
             Page("tsne", "Spec 003, t-SNE", sentence,
                  plotting.tsne_figure(embeddings, CLASSES, note)))
+
+
+def _purity(points, labels) -> float:
+    """The mean same-class share of each point's NEIGHBOURS nearest neighbours."""
+    return float(np.mean([c["purity"] for c in neighbour_purity(points, labels, NEIGHBOURS).values()]))
 
 
 def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
@@ -417,12 +425,20 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tupl
         true_plain = attribution.logit_gradient(model, x[idx].to(device), true).cpu()[:, 0]
         shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "true_plain": true_plain,
                               "examples": examples[key]}
-        inside = [_share_on_garment(x[i, 0], m.abs()) for i, m in zip(idx, plain)]
-        area = [float((x[i, 0] > -0.9).float().mean()) for i in idx]
+        sample = x[:SALIENCY_SAMPLE]  # the share on the garment: measured over a sample, not the 8 shown
+        with torch.no_grad():
+            picked = torch.cat([model(sample[i:i + 500].to(device)).argmax(1) for i in range(0, len(sample), 500)])
+        grads = torch.cat([attribution.logit_gradient(model, sample[i:i + 500].to(device), picked[i:i + 500]).cpu()
+                           for i in range(0, len(sample), 500)])[:, 0]
+        inside = [_share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
+        area = [float((image[0] > -0.9).float().mean()) for image in sample]
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area}
     numbers["sentence"] = saliency_words({k.upper(): v for k, v in numbers.items()})
     return numbers, Page("saliency", "Saliency (FFN, CNN)", numbers["sentence"],
                          figures.saliency_figure(shown))
+
+
+SALIENCY_SAMPLE = 1000  # the first N test images: where the gradient falls, measured
 
 
 def saliency_words(numbers: dict) -> str:
@@ -430,14 +446,17 @@ def saliency_words(numbers: dict) -> str:
     median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
     parts = []
     for network, n in numbers.items():
-        ratio = float(np.median([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])]))
+        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
+        side = ("more on the garment than on the background" if r["low"] is not None and r["low"] > 1 else
+                "less on the garment than on the background" if r["high"] is not None and r["high"] < 1 else
+                "no difference detected between garment and background")
+        span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
         parts.append(f"{network} {100 * float(np.median(n['saliency_on_garment'])):.0f} % on the garment, which covers "
-                     f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: {ratio:.2f} times its share "
-                     + ("(more on the garment than on the background)" if ratio > 1 else
-                        "(no more on the garment than on the background)"))
+                     f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: a median {r['mean']:.2f} times "
+                     f"its share{span} ({side})")
     count = len(next(iter(numbers.values()))["saliency_on_garment"])
-    return (f"Median share of |gradient| per image, over the {count} images shown (garment: pixels above -0.9, the "
-            "background being -1): " + "; ".join(parts) + ".")
+    return (f"Median share of |gradient| of the predicted class per image, over the first {count:,} test images "
+            "(garment: pixels above -0.9, the background being -1): " + "; ".join(parts) + ".")
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class

@@ -50,6 +50,17 @@ def median_difference(a, b, confidence: float = CONFIDENCE, resamples: int = 200
     return {"mean": float(diff(a, b)), "low": float(ci.low), "high": float(ci.high), "n": min(len(a), len(b))}
 
 
+def median_interval(values, confidence: float = CONFIDENCE, resamples: int = 2000, seed: int = 0) -> dict:
+    """The median of one sample of images with its percentile bootstrap interval (scipy's, seeded)."""
+    import numpy as np
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return {"mean": float(np.median(values)), "low": None, "high": None, "n": len(values)}
+    ci = stats.bootstrap((values,), np.median, n_resamples=resamples, confidence_level=confidence,
+                         method="percentile", random_state=seed).confidence_interval
+    return {"mean": float(np.median(values)), "low": float(ci.low), "high": float(ci.high), "n": len(values)}
+
+
 def excludes_zero(diff: dict) -> bool:
     return diff["low"] is not None and (diff["low"] > 0 or diff["high"] < 0)
 
