@@ -141,14 +141,15 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
     return fig
 
 
-def class_models_figure(network: str, means, start, r: dict, best_images, numbers: dict, classes: list[str],
+def class_models_figure(network: str, means, start, r: dict, best_images: list, numbers: dict, classes: list[str],
                         method: str) -> Figure:
     """One network's class models: a column per class with its mean test image, its class model,
-    what the climb changed (the model minus its start, the blurred mean; signed) and its best
-    test image, each titled with its numbers."""
+    what the climb changed (the model minus its start, the blurred mean; signed) and its test
+    images of highest logit (`best_images`: one (classes, 28, 28) array per rank), each titled
+    with its numbers."""
     fig = Figure(figsize=PAGE_INCHES, layout="constrained")
     fig.get_layout_engine().set(rect=LABELS)
-    axes = np.asarray(fig.subplots(4, len(classes), squeeze=False))
+    axes = np.asarray(fig.subplots(3 + len(best_images), len(classes), squeeze=False))
     change = np.asarray(r["images"][:, 0]) - np.asarray(start)
     scale = float(np.abs(change).max()) or 1.0
     for k, name in enumerate(classes):
@@ -160,10 +161,11 @@ def class_models_figure(network: str, means, start, r: dict, best_images, number
         axes[2, k].set_title(f"prior {numbers['strength'][k]:g}\nd {numbers['distance_to_mean'][k]:.1f} "
                              f"({numbers['typical'][k]:.1f})", fontsize=8, pad=2, color="tab:red" if odd else "black")
         axes[2, k].set_axis_off()
-        draw_image(axes[3, k], best_images[k], f"#{numbers['best_test_index'][k]}\nlogit "
-                   f"{numbers['best_test_logit'][k]:.1f}")
-    for row, text in enumerate(("class mean\n(test images)", "class model", "model - start\n(blurred mean)",
-                                "best test\nimage")):
+        for j, (images, index, logit) in enumerate(zip(best_images, numbers["top_test_index"],
+                                                       numbers["top_test_logit"])):
+            draw_image(axes[3 + j, k], images[k], f"#{index[k]}\nlogit {logit[k]:.1f}")
+    for row, text in enumerate(("class mean\n(test images)", "class model", "model - start\n(blurred mean)")
+                               + tuple(f"test image\nranked {j + 1}" for j in range(len(best_images)))):
         axes[row, 0].text(-0.2, 0.5, text, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
     scale_bar(fig, shown, axes[2], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
     fig.suptitle("\n".join((
@@ -171,7 +173,7 @@ def class_models_figure(network: str, means, start, r: dict, best_images, number
         "Rows: the class's mean test image with the network's probability of the class (p); its class model with p "
         "and the logit; what the climb changed (the model minus its start, the blurred mean), with the prior strength "
         "it kept and the model's L2 distance d from the mean beside the distance 95 % of the class's test images "
-        "stay within (in brackets; beyond it, red: a fooling image); the class's test image with the highest logit."
+        "stay within (in brackets; beyond it, red: a fooling image); the class's test images with the highest logits."
         + (" " + CNN_TWO_VIEWS if "Conv" in network or "CNN" in network else ""), method + ".")), fontsize=9)
     return fig
 

@@ -324,10 +324,13 @@ def class_model_words(network: str, names: list[str], probability, distance, typ
     return f"{first[0].upper()}{first[1:]}; {second}{third}."
 
 
+TOP_TEST = 2  # class models: the class's test images of highest logit shown beside each
+
+
 def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
     """The class model of every class for both networks, beside the class's mean test image and
-    its best test image (the one with the highest logit of the class); each network's
-    probabilities of the classes on the other's models."""
+    its TOP_TEST test images of highest logit; each network's probabilities of the classes on the
+    other's models."""
     classes = list(range(len(CLASSES)))
     means = torch.stack([x[y == k].mean(0) for k in classes])
     typical = [float(np.percentile((x[y == k] - means[k]).flatten(1).norm(dim=1).numpy(), s.typical)) for k in classes]
@@ -335,7 +338,9 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
     start = ascent.lowpass(means, s.ascent.sigma).clamp(-1, 1)  # what each climb starts from, through the blur
     for key, (label, model) in models.items():
         own = logits[key][torch.arange(len(y)), y]
-        top = [int((y == k).nonzero().flatten()[own[y == k].argmax()]) for k in classes]
+        ranked = [(y == k).nonzero().flatten()[own[y == k].argsort(descending=True)[:TOP_TEST]] for k in classes]
+        top = [int(order[0]) for order in ranked]
+        ranks = min(len(order) for order in ranked)  # TOP_TEST, or fewer where a class has fewer test images
         r = ascent.class_models(model, means.to(device), own[top], s.ascent)
         with torch.no_grad():
             mean_p = model(means.to(device)).softmax(1).cpu()[classes, classes]
@@ -343,13 +348,15 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
                         "predicted": r["predicted"].tolist(), "strength": r["strength"].tolist(),
                         "steps": r["steps"].tolist(), "reached": r["reached"].tolist(),
                         "best_test_index": top, "best_test_logit": own[top].tolist(),
+                        "top_test_index": [[int(order[j]) for order in ranked] for j in range(ranks)],
+                        "top_test_logit": [[float(own[order[j]]) for order in ranked] for j in range(ranks)],
                         "mean_image_probability": mean_p.tolist(),
                         "distance_to_mean": (r["images"] - means).flatten(1).norm(dim=1).tolist(),
                         "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical}
         numbers[key]["fooling"] = [d > t for d, t in zip(numbers[key]["distance_to_mean"], typical)]
-        made[key] = (label, r, top)
+        made[key] = (label, r, ranked)
     pages = []
-    for key, (label, r, top) in made.items():
+    for key, (label, r, ranked) in made.items():
         others = [k for k in made if k != key]
         other = None
         if others:
@@ -361,7 +368,8 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
         n["sentence"] = class_model_words(key.upper(), CLASSES, n["probability"], n["distance_to_mean"], typical,
                                           s.ascent.goal, s.typical, n["mean_image_probability"], other)
         pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", n["sentence"],
-                          figures.class_models_figure(label, means[:, 0], start[:, 0], r, x[top, 0], n, CLASSES,
+                          figures.class_models_figure(label, means[:, 0], start[:, 0], r,
+                                                      [x[index, 0] for index in n["top_test_index"]], n, CLASSES,
                                                       numbers["method"])))
     return numbers, pages
 
