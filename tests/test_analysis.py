@@ -304,8 +304,9 @@ def test_the_sanity_sentence_follows_the_correlations_both_ways():
     assert words.startswith("CNN: gradient (0.15) changes with the weights; guided backprop (0.85) keeps rank "
                             "correlation 0.5 or more, so it shows the image more than what the network learned.")
     assert words.endswith("(its attributions against logit(x) - logit(black)): CNN 0.0 %.")
-    shared = sections.sanity_words({"CNN": {"gradient": [0.1]}}, {"CNN": 0.0}, {"CNN": 0.81})
+    shared = sections.sanity_words({"CNN": {"gradient": [0.1]}}, {"CNN": 0.0}, {"CNN": 0.81}, {"CNN": 0.42})
     assert "Re-drawn: the classifier layers, 81.0 % of the CNN's parameters" in shared
+    assert "SmoothGrad against itself with other noise draws (the same weights): CNN 0.42" in shared
     flipped = sections.sanity_words({"FFN": {"gradient": [0.7, 0.9], "guided backprop": [0.1, 0.3]}}, {"FFN": 1e-3})
     assert "FFN: guided backprop (0.20) changes with the weights; gradient (0.80) keeps" in flipped
     none = sections.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})

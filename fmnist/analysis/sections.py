@@ -471,7 +471,8 @@ SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test im
 ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
 
 
-def sanity_words(correlations: dict, completeness: dict, shares: dict | None = None) -> str:
+def sanity_words(correlations: dict, completeness: dict, shares: dict | None = None,
+                 floors: dict | None = None) -> str:
     """What the check found, from its numbers: which methods' maps keep their ranking when the top
     layers are re-drawn (they show the image), which change (they depend on the weights)."""
     parts = []
@@ -488,14 +489,16 @@ def sanity_words(correlations: dict, completeness: dict, shares: dict | None = N
     redrawn = ("" if not shares else " Re-drawn: the classifier layers, " + ", ".join(
         f"{100 * v:.1f} % of the {n}'s parameters" for n, v in shares.items()) + "; correlations of |map| over the "
         "garment's pixels, where no method is zero by construction.")
-    return " ".join(parts) + redrawn + (" Integrated gradients' mean relative completeness error (its attributions "
+    ceiling = ("" if not floors else " SmoothGrad against itself with other noise draws (the same weights): " + ", ".join(
+        f"{n} {v:.2f}" for n, v in floors.items()) + ", the most its correlation could reach here.")
+    return " ".join(parts) + redrawn + ceiling + (" Integrated gradients' mean relative completeness error (its attributions "
                                         f"against logit(x) - logit(black)): {errors}.")
 
 
 def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
     """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
     for each network trained and with its top layers re-drawn; the rank correlation between them."""
-    shown, correlations, completeness, numbers, shares = {}, {}, {}, {}, {}
+    shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
     for key, (label, model) in models.items():
         right = (logits[key].argmax(1) == y).nonzero().flatten()
         idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
@@ -511,6 +514,8 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
                   for m in attribution.METHODS}
         shares[key.upper()] = (sum(p.numel() for p in model.classifier.parameters())
                                / sum(p.numel() for p in model.parameters()))
+        other = attribution.smoothgrad(model, xs, cs, samples=8, seed=1).cpu()  # the same network, other noise
+        floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, garment)))
         with torch.no_grad():
             model.eval()
             gap = (model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]).cpu()
@@ -521,8 +526,8 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
                               **{k: {m: v[0, 0] for m, v in maps[k].items()} for k in maps}}
         numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method, "rank_correlation_whole_image": whole,
                         "signed_rank_correlation": signed, "completeness_error": completeness[key.upper()],
-                        "redrawn_share": shares[key.upper()]}
-    numbers["sentence"] = sanity_words(correlations, completeness, shares)
+                        "redrawn_share": shares[key.upper()], "smoothgrad_noise_floor": floors[key.upper()]}
+    numbers["sentence"] = sanity_words(correlations, completeness, shares, floors)
     return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
                          figures.sanity_figure(shown, correlations))
 
