@@ -98,7 +98,8 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
                                                       models["cnn"][1], q9, x, vs, device)
         pages += more
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
-    results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x, device)
+    results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x,
+                                           logits, device)
     pages.append(page)
     results["sanity"], page = timer.part("sanity check of the maps", sections.sanity_part, models, x, y, logits, device)
     pages.append(page)

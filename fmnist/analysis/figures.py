@@ -142,7 +142,7 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
 
 
 def class_models_figure(network: str, means, start, r: dict, best_images: list, numbers: dict, classes: list[str],
-                        method: str) -> Figure:
+                        method: str, two_views: bool = False) -> Figure:
     """One network's class models: a column per class with its mean test image, its class model,
     what the climb changed (the model minus its start, the blurred mean; signed) and its test
     images of highest logit (`best_images`: one (classes, 28, 28) array per rank), each titled
@@ -174,7 +174,7 @@ def class_models_figure(network: str, means, start, r: dict, best_images: list, 
         "and the logit; what the climb changed (the model minus its start, the blurred mean), with the prior strength "
         "it kept and the model's L2 distance d from the mean beside the distance 95 % of the class's test images "
         "stay within (in brackets; beyond it, red: a fooling image); the class's test images with the highest logits."
-        + (" " + CNN_TWO_VIEWS if "Conv" in network or "CNN" in network else ""), method + ".")), fontsize=9)
+        + (" " + CNN_TWO_VIEWS if two_views else ""), method + ".")), fontsize=9)
     return fig
 
 

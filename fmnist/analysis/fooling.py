@@ -176,11 +176,11 @@ def linf_attacks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons, s
 def _pgd_survivors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int) -> int:
     """How many images of x stay correctly classified through every PGD iterate."""
     adv, alive = x.clone(), torch.arange(len(x), device=x.device)
-    for _ in range(steps + 1):
+    for step in range(steps + 1):  # the last pass only checks the final iterate
         a = adv[alive].requires_grad_(True)
         logits = model(a)
         still = logits.argmax(1) == y[alive]
-        if not still.any() or _ == steps:
+        if not still.any() or step == steps:
             return int(still.sum())
         loss = F.cross_entropy(logits[still], y[alive][still], reduction="sum")
         (grad,) = torch.autograd.grad(loss, a)

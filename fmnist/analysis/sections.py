@@ -17,7 +17,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
 from fmnist.core.layers import crop, feature_stages, layer_table
-from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
+from fmnist.core.metrics import mean_purity
 from fmnist.core.pages import Page, series
 from fmnist.core.words import listing, tsne_words
 
@@ -199,16 +199,11 @@ def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Pa
             f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
     sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
                         + f" In the {features[label].shape[1]} features themselves (before t-SNE) the same share is "
-                        f"{100 * _purity(features[label], e[1]):.0f} %."
+                        f"{100 * mean_purity(features[label], e[1]):.0f} %."
                         for label, e in embeddings.items())
     return ({"note": note, "indices": subset.tolist(), "sentence": sentence},
             Page("tsne", "Spec 003, t-SNE", sentence,
                  plotting.tsne_figure(embeddings, CLASSES, note)))
-
-
-def _purity(points, labels) -> float:
-    """The mean same-class share of each point's NEIGHBOURS nearest neighbours."""
-    return float(np.mean([c["purity"] for c in neighbour_purity(points, labels, NEIGHBOURS).values()]))
 
 
 def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
@@ -354,9 +349,9 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
                         "distance_to_mean": (r["images"] - means).flatten(1).norm(dim=1).tolist(),
                         "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical}
         numbers[key]["fooling"] = [d > t for d, t in zip(numbers[key]["distance_to_mean"], typical)]
-        made[key] = (label, r, ranked)
+        made[key] = (label, r)
     pages = []
-    for key, (label, r, ranked) in made.items():
+    for key, (label, r) in made.items():
         others = [k for k in made if k != key]
         other = None
         if others:
@@ -370,7 +365,7 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
         pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", n["sentence"],
                           figures.class_models_figure(label, means[:, 0], start[:, 0], r,
                                                       [x[index, 0] for index in n["top_test_index"]], n, CLASSES,
-                                                      numbers["method"])))
+                                                      numbers["method"], getattr(models[key][1], "flip_tta", False))))
     return numbers, pages
 
 
@@ -419,7 +414,7 @@ def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) ->
                            figures.channel_figures(rows, numbers["method"]))
 
 
-def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, Page]:
+def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, device) -> tuple[dict, Page]:
     """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
     each network's right and wrong examples; for the wrong ones also d score / d input of the
     true class."""
@@ -434,12 +429,10 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, device) -> tupl
         shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "true_plain": true_plain,
                               "examples": examples[key]}
         sample = x[:SALIENCY_SAMPLE]  # the share on the garment: measured over a sample, not the 8 shown
-        with torch.no_grad():
-            picked = torch.cat([model(sample[i:i + 500].to(device)).argmax(1) for i in range(0, len(sample), 500)])
-        grads = torch.cat([attribution.logit_gradient(model, sample[i:i + 500].to(device), picked[i:i + 500]).cpu()
-                           for i in range(0, len(sample), 500)])[:, 0]
+        picked = logits[key][:SALIENCY_SAMPLE].argmax(1).to(device)
+        grads = attribution.logit_gradient(model, sample.to(device), picked).cpu()[:, 0]
         inside = [_share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
-        area = [float((image[0] > -0.9).float().mean()) for image in sample]
+        area = [float(garment(image[0]).float().mean()) for image in sample]
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area}
     numbers["sentence"] = saliency_words({k.upper(): v for k, v in numbers.items()})
     return numbers, Page("saliency", "Saliency (FFN, CNN)", numbers["sentence"],
@@ -464,7 +457,7 @@ def saliency_words(numbers: dict) -> str:
                      f"its share{span} ({side})")
     count = len(next(iter(numbers.values()))["saliency_on_garment"])
     return (f"Median share of |gradient| of the predicted class per image, over the first {count:,} test images "
-            "(garment: pixels above -0.9, the background being -1): " + "; ".join(parts) + ".")
+            f"(garment: pixels above {GARMENT:g}, the background being -1): " + "; ".join(parts) + ".")
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
@@ -506,16 +499,16 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
         redrawn = attribution.randomised_top(model, seed=0)
         maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
                 for k, net in (("trained", model), ("redrawn", redrawn))}
-        garment = xs.cpu() > -0.9  # background pixels are 0 in integrated gradients and occlusion, trained or not
-        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], garment)
+        on = garment(xs.cpu())  # background pixels are 0 in integrated gradients and occlusion, trained or not
+        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on)
                       for m in attribution.METHODS}
         whole = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
-        signed = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], garment, signed=True)
+        signed = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on, signed=True)
                   for m in attribution.METHODS}
         shares[key.upper()] = (sum(p.numel() for p in model.classifier.parameters())
                                / sum(p.numel() for p in model.parameters()))
         other = attribution.smoothgrad(model, xs, cs, samples=8, seed=1).cpu()  # the same network, other noise
-        floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, garment)))
+        floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, on)))
         with torch.no_grad():
             model.eval()
             gap = (model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]).cpu()
@@ -532,11 +525,19 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
                          figures.sanity_figure(shown, correlations))
 
 
+GARMENT = -0.9  # a pixel above this is the garment's (the background is -1 after preprocessing)
+
+
+def garment(x: torch.Tensor) -> torch.Tensor:
+    """Which pixels of x belong to the garment."""
+    return x > GARMENT
+
+
 def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
     """The share of a saliency map's total that falls on the garment (pixels above the black
     background, -1 after preprocessing)."""
     total = float(saliency.sum())
-    return float(saliency[image > -0.9].sum()) / total if total > 0 else 0.0
+    return float(saliency[garment(image)].sum()) / total if total > 0 else 0.0
 
 
 def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:

@@ -129,6 +129,11 @@ def neighbour_purity(points: np.ndarray, labels, k: int = 10, names=CLASSES) -> 
     return out
 
 
+def mean_purity(points: np.ndarray, labels, k: int = NEIGHBOURS) -> float:
+    """The mean over classes of neighbour_purity's same-class share."""
+    return float(np.mean([c["purity"] for c in neighbour_purity(points, labels, k).values()]))
+
+
 def tap_correlation(kernels: np.ndarray) -> float:
     """How smooth a stack of 2-D kernels is: the correlation between horizontally and vertically
     neighbouring taps, over every pair in every kernel (about 0 for independent random taps,

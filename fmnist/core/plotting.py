@@ -11,7 +11,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib import colormaps
 from matplotlib.figure import Figure  # noqa: E402
 
-from fmnist.core.metrics import NEIGHBOURS, neighbour_purity
+from fmnist.core.metrics import NEIGHBOURS, mean_purity
 from fmnist.core.pages import PAGE_INCHES
 
 GRAY = "gray"
@@ -179,7 +179,7 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
             sel = labels == k
             ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.7, color=colormaps[CLASS_COLOURS](k),
                        label=name, rasterized=True)
-        share = np.mean([c["purity"] for c in neighbour_purity(points, labels, NEIGHBOURS, classes).values()])
+        share = mean_purity(points, labels)
         ax.set_title(f"{network}\nfeatures: {layer}\nof its {NEIGHBOURS} nearest neighbours, {100 * share:.0f} % share "
                      "an image's class", fontsize=10)
         ax.set_xticks([])

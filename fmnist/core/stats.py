@@ -8,6 +8,7 @@ with the interval, since "no difference detected" is an answer too.
 """
 import math
 
+import numpy as np
 from scipy import stats
 
 CONFIDENCE = 0.95
@@ -42,7 +43,6 @@ def median_difference(a, b, confidence: float = CONFIDENCE, resamples: int = 200
     """median(b) - median(a) for two independent samples (images, not seeds), with its percentile
     bootstrap interval (scipy's bootstrap, seeded): the rule for comparing two networks over the
     images each was measured on."""
-    import numpy as np
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     diff = lambda u, v, axis=-1: np.median(v, axis=axis) - np.median(u, axis=axis)  # noqa: E731
     ci = stats.bootstrap((a, b), diff, n_resamples=resamples, confidence_level=confidence, method="percentile",
@@ -52,7 +52,6 @@ def median_difference(a, b, confidence: float = CONFIDENCE, resamples: int = 200
 
 def median_interval(values, confidence: float = CONFIDENCE, resamples: int = 2000, seed: int = 0) -> dict:
     """The median of one sample of images with its percentile bootstrap interval (scipy's, seeded)."""
-    import numpy as np
     values = np.asarray(values, dtype=float)
     if len(values) < 2:
         return {"mean": float(np.median(values)), "low": None, "high": None, "n": len(values)}
