@@ -65,6 +65,9 @@ def test_upstream_runs_come_first_and_jobs_share_the_cores(monkeypatch):
     assert engine.jobs_and_threads(engine.Options()) == (4, 2)  # one job per two cores
     assert engine.jobs_and_threads(engine.Options(jobs=3)) == (3, 2)
     assert engine.jobs_and_threads(engine.Options(jobs=2, threads=1)) == (2, 1)
+    assert engine.jobs_and_threads(engine.Options(), runs=1) == (4, 8)  # an upstream run alone: every core
+    assert engine.jobs_and_threads(engine.Options(), runs=3) == (4, 2)  # 3 busy of 4: 8 // 3 threads each
+    assert engine.jobs_and_threads(engine.Options(jobs=2, threads=1), runs=1) == (2, 1)  # --threads is kept
 
 
 DRIVER = """

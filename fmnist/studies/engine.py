@@ -331,18 +331,21 @@ def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> s
 # Runs go to worker processes through joblib: its loky backend on this machine (the workers live
 # on across runs and studies, and each loads the data once), or its dask backend on the workers of
 # a Dask scheduler (--scheduler). A worker trains with `threads` torch threads, so jobs x threads
-# stays within the cores; every record says how many threads computed it. Records come back as
+# stays within the cores (a wave of fewer runs than jobs, such as an upstream run alone, shares the
+# cores among its runs); every record says how many threads computed it. Records come back as
 # runs finish and are saved at once by the caller, so Ctrl-C loses only the runs in progress.
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def jobs_and_threads(options: Options) -> tuple[int, int]:
+def jobs_and_threads(options: Options, runs: int | None = None) -> tuple[int, int]:
     """Runs at once (--jobs, else one per two cores) and torch threads per run (--threads, else
-    the cores shared out among them)."""
+    the cores shared out among the runs that can be busy at once: with `runs` runs to go, fewer
+    jobs than --jobs may have work, and an upstream run trained alone gets every core)."""
     jobs = options.jobs or max(1, cores() // 2)
-    return jobs, options.threads or max(1, cores() // jobs)
+    busy = min(jobs, runs) if runs else jobs
+    return jobs, options.threads or max(1, cores() // busy)
 
 
 def waves(todo: list[tuple[str, RunConfig]]) -> list[list[tuple[str, RunConfig]]]:
@@ -383,6 +386,7 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
     plain = Context(ctx.options, {"files": ctx.splits.get("files")}, torch.device("cpu"), ctx.folder)
     with client, backend:
         for wave in waves(todo):
+            threads = threads if ctx.options.scheduler else jobs_and_threads(ctx.options, len(wave))[1]
             calls = (joblib.delayed(_worker_run)(study, config, plain, str(ctx.device), threads, key)
                      for key, config in wave)
             yield from joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)

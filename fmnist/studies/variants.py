@@ -371,18 +371,33 @@ def headline(results: dict) -> list[str]:
     if not steps:
         return []
     out = [groups.best_line(records, "val_loss")]
-    kept = []
+    kept, clear = [], []
     for s in steps[1:]:
         if s["kept"]:
             before = next(x for x in steps if x["row"] == s["against"])
             d = groups.difference(before["runs"], s["runs"], "val_loss")
+            if d["high"] is not None and d["high"] < 0:  # the kept row's loss is lower beyond the seeds' spread
+                clear.append(s["row"])
             kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
                         + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
                         + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
     tried = len(steps) - 1
     out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
-               + (": " + "; ".join(kept) if kept else "") + ".")
+               + (kept_words(len(kept), clear) + ": " + "; ".join(kept) if kept else "") + ".")
     return out
+
+
+def kept_words(kept: int, clear: list[str]) -> str:
+    """What the kept changes' verdicts add up to: the spec keeps a change that lowers the mean,
+    and only a change whose 95 % interval excludes zero lowered it by more than the seeds vary."""
+    if not clear:
+        return (" (the spec's rule); none of them lowered it by more than the seeds vary (no interval excludes "
+                "zero), so which changes helped is not known at this budget")
+    if len(clear) == kept:
+        return " (the spec's rule); each lowered it by more than the seeds vary"
+    rest = kept - len(clear)
+    return (f" (the spec's rule); only {listing(clear)} lowered it by more than the seeds vary, the other {rest} "
+            f"by less (kept on the mean alone, not shown to help)")
 
 
 class Variants(Study):
