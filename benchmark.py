@@ -10,11 +10,14 @@
     python benchmark.py --against a5c338f  # today's default run against that commit's, in float32,
                                            # 3 pairs in turn (about 20 minutes on 2 cores)
     python benchmark.py --against a5c338f --with-auto  # and today's as shipped (auto) in each round
+    python benchmark.py --jobs-ceiling   # the most experiments.py --jobs can gain here: runs side by side
+                                         # at 1 thread against one run on every core (about 3 minutes)
 
 Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
 writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and
 budget.png, and benchmark.md gains their table whenever budget.json is there; --against
-writes against.json (resumable in the same way) and benchmark.md gains its pairs and verdicts. Each full run is
+writes against.json (resumable in the same way) and benchmark.md gains its pairs and verdicts; --jobs-ceiling
+writes jobs.json and benchmark.md gains its table. Each full run is
 make run's recipe (`python fashionmnist.py --no-pdf --seed S`, then `python kernel_vis.py`),
 timed as a user would time `make run`, in a scratch directory so outputs/ keeps its own results.
 """
@@ -38,10 +41,11 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from cnn import Conv_Net
-from fmnist.bench import against, budget
+from fmnist.bench import against, budget, jobs
 from fmnist.core import cli, data, provenance, storage
 from fmnist.core.assignment import MODELS, RECIPES
 from fmnist.core.device import native_bf16, pick_device, pick_precision, step_seconds, sync, to_device
+from fmnist.studies.engine import cores
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}
@@ -189,7 +193,7 @@ def markdown(result: dict, device: str) -> str:
                 shown = ", ".join("never" if t is None else f"{t:.0f}" for t in times)
                 lines.append(f"| {key.upper()} | {target} | {shown} |")
         walls = result["wall_s"]
-        lines += ["", f"Whole default run (fashionmnist.py + kernel_vis.py), wall time per seed: "
+        lines += ["", "Whole default run (fashionmnist.py + kernel_vis.py), wall time per seed: "
                   + ", ".join(f"{w:.0f} s" for w in walls) + f" (mean {statistics.mean(walls):.0f} s); "
                   f"peak memory (largest process): {result['peak_rss_mib']:.0f} MiB"]
     return "\n".join(lines) + "\n"
@@ -233,11 +237,14 @@ def main(argv=None) -> int:
                    help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against COMMIT's, "
                         "in turn, --pairs times")
     p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
+    p.add_argument("--jobs-ceiling", action="store_true",
+                   help="time training and scoring steps of the studies' networks in one process on every core "
+                        "against a process per core at 1 thread each: the most experiments.py --jobs can gain here")
     p.add_argument("--with-auto", action="store_true",
                    help="--against: a third run in each round, today's make run as shipped (--precision auto)")
     args = p.parse_args(argv)
     if args.seeds is None:
-        args.seeds = 0 if args.budgets or args.against else 3
+        args.seeds = 0 if args.budgets or args.against or args.jobs_ceiling else 3
     if args.budget_seeds < 1:
         p.error("--budget-seeds expects a whole number >= 1")
     if args.pairs < 1:
@@ -259,7 +266,12 @@ def main(argv=None) -> int:
         for k, by in speed.items() for p, v in by.items()), flush=True)
     args.out_dir.mkdir(parents=True, exist_ok=True)
     budget_file, against_file = args.out_dir / "budget.json", args.out_dir / "against.json"
+    jobs_file = args.out_dir / "jobs.json"
     try:
+        if args.jobs_ceiling:
+            ceiling = jobs.measure(cores())
+            ceiling.update(machine=f"{provenance.cpu_model()}, torch {torch.__version__}", measured=provenance.now())
+            jobs_file.write_text(json.dumps(ceiling, indent=1) + "\n")
         if args.budgets:
             budgets(args, device)
         if args.against:
@@ -288,6 +300,8 @@ def main(argv=None) -> int:
         table += "\n" + "\n".join(budget.markdown(found)) + "\n\n![test accuracy against training time](budget.png)\n"
     if compared:
         table += "\n" + "\n".join(against.markdown(compared)) + "\n"
+    if jobs_file.exists() and device.type == "cpu":
+        table += "\n" + "\n".join(jobs.markdown(json.loads(jobs_file.read_text()))) + "\n"
     print(table)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     (args.out_dir / f"benchmark{suffix}.md").write_text(table)
