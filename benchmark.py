@@ -44,8 +44,7 @@ from cnn import Conv_Net
 from fmnist.bench import against, budget, jobs
 from fmnist.core import cli, data, provenance, storage
 from fmnist.core.assignment import MODELS, RECIPES
-from fmnist.core.device import native_bf16, pick_device, pick_precision, step_seconds, sync, to_device
-from fmnist.studies.engine import cores
+from fmnist.core.device import cores, native_bf16, pick_device, pick_precision, step_seconds, sync, to_device
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"ffn": (0.88, 0.89, 0.90), "cnn": (0.91, 0.92, 0.93, 0.94)}

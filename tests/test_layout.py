@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = {"core", "handin", "analysis", "studies", "reports", "bench"}
 SCRIPTS = {"fashionmnist": {"handin"}, "kernel_vis": {"handin"}, "analyze": {"analysis"},
            "experiments": {"studies"}, "train": {"studies"}, "report": {"reports"}, "benchmark": {"bench"}}
-MAY_ALSO_READ = {"reports": {"studies", "handin"}}
+MAY_ALSO_READ = {"reports": {"studies", "handin"}, "bench": {"studies"}}  # bench times the studies' networks
 MODELS = {"ffn", "cnn"}  # the assignment's two model files: leaves, importable from anywhere
 
 

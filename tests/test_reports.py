@@ -106,7 +106,8 @@ def test_the_fooling_answer_names_the_network_that_needs_fewer_pixels(cnn_zero):
                             "cnn": {"greedy_accuracy": curve(cnn_zero), "random_accuracy": [0.9, 0.8]}}}
     answer = spec000.fooling(build.Sources(Path("."), analysis=analysis))
     fewer = "CNN" if cnn_zero < 40 else "FFN"
-    assert f"The {fewer} is fooled on every image with fewer changed pixels" in answer
+    assert f"the greedy attack brings the {fewer} to 0% with fewer changed pixels" in answer
+    assert "random pixels" + (" by contrast" if fewer == "CNN" else "") + " hurt the FFN more (50.0% left" in answer
     assert "CNN: greedy attack 90.0% -> " in answer and f"0% at {cnn_zero} pixels" in answer
 
 
@@ -286,12 +287,28 @@ def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
     consistent = {f"{5 * k}%": {"mean": 0.5} for k in range(1, 21)}
     words = spec004.on_average(consistent, ("random", "transferred"))
     assert words.startswith("The mean difference favours transferred at 20 of the 20 fractions (sign test p = 1.9e-06)")
-    assert words.endswith("so across the sweep transferred is ahead more often than chance explains.")
+    assert "so across the sweep transferred is ahead more often than chance explains. The fractions share" in words
     against = {f"{5 * k}%": {"mean": -0.5 if k <= 18 else 0.5} for k in range(1, 21)}
     assert "favours random at 18 of the 20 fractions" in spec004.on_average(against, ("random", "transferred"))
     mixed = {f"{5 * k}%": {"mean": (-1) ** k} for k in range(1, 21)}
-    assert spec004.on_average(mixed, ("random", "pretrained")).endswith("too few to call either start better across "
-                                                                        "the sweep.")
+    assert "too few to call either start better across the sweep." in spec004.on_average(mixed, ("random", "pretrained"))
+
+
+def test_one_interval_in_twenty_is_called_what_chance_gives():
+    assert "about what chance alone gives" in spec004.chance_words(1, 20)
+    assert "about what chance alone gives" in spec004.chance_words(2, 20)
+    assert spec004.chance_words(6, 20) == ""
+
+
+def test_curves_are_read_for_overfitting_both_ways():
+    over = [{"val_loss": v, "train_loss": t} for v, t in zip([1.0, 0.5, 0.4, 0.5, 0.6], [1.2, 0.6, 0.4, 0.3, 0.2])]
+    flat = [{"val_loss": v, "train_loss": t} for v, t in zip([1.0, 0.5, 0.4, 0.41, 0.405], [1.2, 0.6, 0.4, 0.35, 0.3])]
+    assert "overfits after epoch 3" in build.curve_words(over, 3) and "+50 %" in build.curve_words(over, 3)
+    assert "no clear overfitting" in build.curve_words(flat, 3)
+    records = [{"config": {"study": "v", "name": n, "seed": 0}, "history": h, "best_epoch": 3}
+               for n, h in (("a", over), ("b", flat))]
+    words = spec004.variants_curve_words(records)
+    assert "rose most past its lowest point in a (+50 % by its last epoch)" in words and "b (" not in words
 
 
 def test_a_percentage_interval_is_clipped_to_0_100_and_says_so():
@@ -329,3 +346,32 @@ def test_the_batch_norm_answer_counts_paired_seeds_and_names_a_collapse(collapse
                 and "no difference detected" in answer)
     else:
         assert "Instability" not in answer and "with ahead of without by" in answer
+
+
+@pytest.mark.parametrize("rho, words", [(0.08, "only just smoother than random kernels, close to chance"),
+                                        (0.5, "smoother than random kernels, each varying slowly"),
+                                        (-0.09, "differ only just more than in random kernels")])
+def test_kernels_just_past_chance_are_not_read_as_blobs(monkeypatch, rho, words):
+    monkeypatch.setattr(build, "tap_correlation", lambda k: rho)
+    monkeypatch.setattr(build, "random_tap_correlation", lambda n: (-0.08, 0.07))
+    assert words in build.kernel_words(np.zeros((64, 3, 3)))
+
+
+def test_an_unsteady_stretch_of_validation_accuracy_is_named_both_ways():
+    assert spec003.dip_words([30, 60, 41, 70, 80]) == (" Validation accuracy falls from 60% (epoch 2) to 41% in epoch 3 "
+                                                       "before it recovers: an unsteady stretch that early stopping's "
+                                                       "patience rides out.")
+    assert spec003.dip_words([30, 60, 55, 70, 80]) == ""
+
+
+@pytest.mark.parametrize("per_class, words", [("150", "run.sh --train_per_class 150: 1,500 training images"),
+                                              ("None", "run.sh: every training image")])
+def test_the_committed_submission_is_described_by_the_run_that_wrote_it(tmp_path, per_class, words):
+    import json
+    (tmp_path / "spec000" / "model").mkdir(parents=True)
+    (tmp_path / "spec000" / "model" / "run.json").write_text(json.dumps({
+        "flags": {"train_per_class": per_class}, "best_epoch": 18, "epochs": 23,
+        "val": {"accuracy": 0.8588}, "test": {"accuracy": 0.8501}}))
+    line = " ".join(spec000.submission_lines(build.Sources(tmp_path)))
+    assert words in line and "best epoch 18 of 23" in line and "test accuracy 85.01%" in line
+    assert spec000.submission_lines(build.Sources(tmp_path / "nowhere")) == []

@@ -114,7 +114,7 @@ def test_the_submission_csv_and_every_kept_copy(tmp_path):
 def test_run_sh_holds_the_best_setting_in_the_specs_flags():
     from fmnist.studies import reference_assignment as r
     script = r.run_sh({"lr": 0.05, "batch_size": 128, "init": "xavier"}, "why")
-    assert "python train.py --lr 0.05 --batch_size 130 --init 1 --save_dir outputs/spec000/model" in script
+    assert "\"$PY\" train.py --lr 0.05 --batch_size 130 --init 1 --save_dir outputs/spec000/model" in script
     assert "(the study's batch 128 rounded to the spec's rule)" in script
     exact = r.run_sh({"lr": 0.01, "batch_size": 20, "init": "he"}, "why")
     assert "--batch_size 20 --init 2 " in exact and "rounded" not in exact

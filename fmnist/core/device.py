@@ -1,10 +1,16 @@
 """Where and in what arithmetic training runs: the device, whether it computes bfloat16
 natively, the timed bf16 probe behind `--precision auto`, and moving batches to the device."""
 import functools
+import os
 import time
 
 import torch
 import torch.nn.functional as F
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def pick_device(name: str) -> torch.device:

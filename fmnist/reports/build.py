@@ -163,14 +163,33 @@ def kernel_words(kernels: np.ndarray) -> str:
     rho, (low, high) = tap_correlation(k), random_tap_correlation(len(k))
     centre = 100 * float(np.mean(np.abs(k).reshape(len(k), -1).argmax(1) == 4))
     where = "above" if rho > high else "below" if rho < low else "within"
-    slightly = "slightly " if where != "within" and abs(rho) < 2 * max(abs(low), abs(high)) else ""
-    reading = {"above": f"they are {slightly}smoother than random kernels, each varying slowly across its window (blobs and "
-                        "gradual edges) rather than pixel to pixel",
-               "below": f"neighbouring taps differ {slightly}more than in random kernels: fine stripes and checkerboards",
+    barely = where != "within" and abs(rho) < 2 * max(abs(low), abs(high))  # just past chance
+    reading = {"above": "they are only just smoother than random kernels, close to chance: most look like noise to the "
+                        "eye" if barely else "they are smoother than random kernels, each varying slowly across its "
+                        "window (blobs and gradual edges) rather than pixel to pixel",
+               "below": "neighbouring taps differ only just more than in random kernels, close to chance" if barely
+                        else "neighbouring taps differ more than in random kernels: fine stripes and checkerboards",
                "within": "they show no more spatial structure than random kernels of this count"}[where]
     return (f"neighbouring taps of the {len(k)} kernels correlate at {rho:+.2f}, {where} the range of {low:+.2f} to "
             f"{high:+.2f} that as many kernels of independent random taps give (95 %): {reading}. "
             f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
+
+
+def curve_words(history: list[dict], best_epoch: int) -> str:
+    """A training run's loss curves read: where the validation loss bottomed out, what it did
+    after, and the training loss beside it (overfitting when one rises as the other falls)."""
+    val = [e["val_loss"] for e in history]
+    train = [e["train_loss"] for e in history]
+    low, last = val[best_epoch - 1], val[-1]
+    rise = (last - low) / low if low > 0 else 0.0
+    after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * rise:.0f} %) while the training loss falls from "
+             f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and early "
+             f"stopping keeps that epoch's weights" if rise > 0.1 and train[-1] < train[best_epoch - 1] else
+             f"and ends {last:.3f} at epoch {len(val)} ({100 * rise:+.0f} %): no clear overfitting in the epochs run")
+    gap = val[best_epoch - 1] - train[best_epoch - 1]
+    return (f"the validation loss falls from {val[0]:.3f} after epoch 1 to its lowest, {low:.3f}, in epoch "
+            f"{best_epoch} of {len(val)}, {after}. At the best epoch the validation loss is {abs(gap):.3f} "
+            f"{'above' if gap > 0 else 'below'} the training loss (a mean over the epoch in training mode).")
 
 
 def row_concentration(matrix: np.ndarray) -> float:

@@ -1,5 +1,7 @@
 """Spec 000 (the reference CNN): its report items (section 1.3) in the spec's order, answered
 from the `reference` study and analyze.py's analysis.json."""
+import json
+
 import numpy as np
 
 from fmnist.core import plotting, stats
@@ -26,7 +28,7 @@ def _best(src) -> dict:
 
 def _table(src):
     titles, body = summary_table(reference.STUDY, src.studies["reference"])
-    return figures.table_figures(reference.STUDY.title, titles, body, [])
+    return figures.table_figures(reference.STUDY.title, titles, body, [groups.CELLS])
 
 
 def configuration(src) -> str:
@@ -41,13 +43,21 @@ def configuration(src) -> str:
     return (f"Best model: {groups.row_of(c)} (seed {c['seed']}), chosen as the run of lowest validation loss of all "
             f"{sum(len(runs) for runs in by.values())} runs. Its setting: {training_words(c)} (best epoch {b['best_epoch']} of "
             f"{len(b['history'])} run), batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
-            f"{b['sizes']['train']:,} training images.\n"
+            f"{b['sizes']['train']:,} training images." + batch_rule(c["batch_size"]) + "\n"
             f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
             f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
             f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
             f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
             f"(the default budget); python experiments.py reference --budget spec trains on every image."
             + conv_net_target(src))
+
+
+def batch_rule(batch: int) -> str:
+    """What the spec's batch-size rule (1 or a multiple of 5) makes of the study's batch in run.sh."""
+    if batch == 1 or batch % 5 == 0:
+        return ""
+    return (f" Its batch of {batch} is not one train.py accepts (the spec allows 1 or a multiple of 5), so "
+            f"run.sh uses {reference_assignment.spec_batch(batch)}, the nearest it allows.")
 
 
 def conv_net_target(src) -> str:
@@ -106,7 +116,7 @@ def neurons(src) -> str:
     t = table["totals"]
     total = t["total"]["neurons"]
     return (f"Exactly {total:,} neurons: {t['convolutional']['neurons']:,} in the convolutional layers and "
-            f"{t['fully connected']['neurons']:,} in the fully connected layers; a neuron is {table['definition']}.")
+            f"{t['fully connected']['neurons']:,} in the fully connected layers. Here {table['definition']}.")
 
 
 def batch_norm(src) -> str:
@@ -114,7 +124,7 @@ def batch_norm(src) -> str:
     out = []
     on, off = by.get("He, lr 0.05"), by.get("He, lr 0.05, no batch norm")
     if on and off:
-        budget = groups.budget(on)
+        budget = groups.budget(on + off)  # the epochs both rows ran
         for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
             d = groups.difference(off, on, measure)
             digits = 2 if unit else 4
@@ -204,8 +214,9 @@ def setup(src) -> list[str]:
                "Study:"] + study_lines(src, "reference")
             + ["Spec 000's code: python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference "
                "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
-               "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command.",
-               "Departures from the spec, and why:",
+               "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command."]
+            + submission_lines(src)
+            + ["Departures from the spec, and why:",
                "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
                "before the softmax, the initialisations and the learning rates tried are the spec's.",
                "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
@@ -215,6 +226,22 @@ def setup(src) -> list[str]:
                + " (stratified, drawn per seed), not on every image, so that its runs fit 2 cores; python experiments.py "
                "reference --budget spec runs the spec's protocol on every image (hours on 2 cores, a GPU job)."]
             )
+
+
+def submission_lines(src) -> list[str]:
+    """What the committed submission is: the run.sh run that wrote it, its budget and its test accuracy."""
+    path = src.png("spec000/model/run.json")
+    if not path.is_file():
+        return []
+    run = json.loads(path.read_text())
+    flags = run["flags"]
+    subset = flags.get("train_per_class") not in (None, "None")
+    images = f"{10 * int(flags['train_per_class']):,} training images" if subset else "every training image"
+    return ["The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
+            "comes from bash outputs/spec000/run.sh" + (f" --train_per_class {flags['train_per_class']}" if subset else "")
+            + f": {images}, best epoch {run['best_epoch']} of {run['epochs']}, validation accuracy "
+            f"{100 * run['val']['accuracy']:.2f}%, test accuracy {100 * run['test']['accuracy']:.2f}% on Fashion-MNIST's "
+            "test labels (a Kaggle score needs Kaggle's site, which this package does not reach)."]
 
 
 def run_sh(src) -> str | None:
@@ -236,7 +263,8 @@ def guided(src) -> str:
             f"{len(g['channels'][0]['classes'])} of their most exciting test images in the class they are shown for"
             + (f" ({', '.join(ch['picked_for'] for ch in pure)})" if pure else "")
             + f"; on average {100 * float(np.mean(shares)):.0f}% are. The guided-backpropagation maps show which "
-            "pixels of those images raise the channel.")
+            "pixels of those images raise the channel. (The figures are analysis.pdf's: the pages their captions name "
+            "are there.)")
 
 
 def fooling(src) -> str:
@@ -249,10 +277,24 @@ def fooling(src) -> str:
         reach = f"0% at {zero[key]} pixels" if zero[key] is not None else f"{100 * g[-1]:.1f}% at {len(g) - 1} pixels"
         out.append(f"{key.upper()}: greedy attack {100 * g[0]:.1f}% -> {100 * g[1]:.1f}% with 1 pixel -> {reach}; "
                    f"random pixels leave {100 * f[key]['random_accuracy'][-1]:.1f}% at {f['counts'][-1]} pixels.")
+    if f.get("greedy_note"):
+        out.append(f"The greedy attack runs on {f['greedy_note']}; the random one on {f['random_note']}.")
+    words = []
     if None not in zero.values() and zero["ffn"] != zero["cnn"]:
         fewer = min(zero, key=zero.get)
-        out.append(f"The {fewer.upper()} is fooled on every image with fewer changed pixels ({zero[fewer]} against "
-                   f"{zero['cnn' if fewer == 'ffn' else 'ffn']}).")
+        other = "cnn" if fewer == "ffn" else "ffn"
+        words.append(f"the greedy attack brings the {fewer.upper()} to 0% with fewer changed pixels ({zero[fewer]} "
+                     f"against {zero[other]})")
+    left = {key: 100 * f[key]["random_accuracy"][-1] for key in ("ffn", "cnn")}
+    if abs(left["ffn"] - left["cnn"]) >= 1:
+        hurt = min(left, key=left.get)
+        other = "cnn" if hurt == "ffn" else "ffn"
+        contrast = " by contrast" if words and hurt != fewer else ""
+        words.append(f"random pixels{contrast} hurt the {hurt.upper()} more ({left[hurt]:.1f}% left against "
+                     f"{left[other]:.1f}% at {f['counts'][-1]} pixels)")
+    if words:
+        out.append("On these two trained networks (one seed each: a measurement over images, not a verdict on the "
+                   "architectures), " + "; ".join(words) + ".")
     return "\n".join(out)
 
 
@@ -285,7 +327,8 @@ ITEMS = [
          "grid. Do you observe any interesting patterns?", (R,), _png(f"{FOLDER}/reference_best_filters.png"), filters),
     Item("1.3.9", "guided backpropagation on 10 neurons", "Apply guided back propagation on any 10 neurons in the CONV5 "
          "layer and plot the images which excite this neuron.", ("analysis",),
-         _png("analysis/cnn_guided_backprop.png"), guided),
+         lambda src: [f"analysis/{n}" for n in ("cnn_guided_backprop.png", "cnn_guided_backprop_2.png")
+                      if n == "cnn_guided_backprop.png" or src.png(f"analysis/{n}").is_file()], guided),
     Item("1.3.10", "fooling: accuracy against pixels changed (extra credit)", "Find ways to fool the network, e.g. "
          "change some pixels so that the class changes; plot accuracy against the number of pixels changed on the "
          "test set.", ("analysis",), _png("analysis/fooling.png"), fooling),

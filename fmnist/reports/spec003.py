@@ -108,13 +108,26 @@ def curves_answer(src) -> str:
         val = [e["val_loss"] for e in h]
         peak = int(np.argmax(val))
         gap = h[r["best_epoch"] - 1]["val_loss"] - h[r["best_epoch"] - 1]["train_loss"]
+        unsteady = dip_words([100 * e["val_acc"] for e in h])
         out.append(f"{row} (seed {r['config']['seed']}): validation loss {val[0]:.3f} after epoch 1"
                    + (f", peaking at {val[peak]:.3f} in epoch {peak + 1} (an unstable start at the full learning rate)"
                       if peak > 0 and val[peak] > 1.5 * val[0] else "")
                    + f", lowest {min(val):.3f} in epoch {r['best_epoch']} of {len(h)}; there the validation loss is "
                    f"{abs(gap):.3f} {'above' if gap > 0 else 'below'} the training loss (the training loss is the mean "
-                   "over the epoch, with mirroring, in training mode).")
+                   "over the epoch, with mirroring, in training mode)." + unsteady)
     return "\n".join(out)
+
+
+def dip_words(acc: list[float], points: float = 10.0) -> str:
+    """The largest fall of validation accuracy below its best so far, when it is `points` or more:
+    an unsteady stretch of training that the curves show."""
+    drops = [(max(acc[:i]) - acc[i], i) for i in range(1, len(acc))]
+    drop, i = max(drops, default=(0.0, 0))
+    if drop < points:
+        return ""
+    top = acc.index(max(acc[:i]))
+    return (f" Validation accuracy falls from {acc[top]:.0f}% (epoch {top + 1}) to {acc[i]:.0f}% in epoch {i + 1} "
+            "before it recovers: an unsteady stretch that early stopping's patience rides out.")
 
 
 def right_wrong_answer(src) -> str:
@@ -155,8 +168,11 @@ def roc_answer(src) -> str:
         a, b = shown
         d = groups.difference(runs[a], runs[b], "test_acc")
         out.append(f"The figures of this item show {a} and {b}, the MobileNet network of best mean validation accuracy "
-                   f"({shown[b]['parameters']:,} parameters against {shown[a]['parameters']:,}); their test accuracy, "
-                   "paired by seed: " + stats.verdict(d, a, b) + ".")
+                   f"({shown[b]['parameters']:,} parameters against {shown[a]['parameters']:,}"
+                   + (f"; {b} is the deeper, so these figures show depth and blocks together, and the same-depth pair "
+                      f"is the validation-loss sentence above" if b != MOBILE else "")
+                   + "); their test accuracy, paired by seed: " + stats.verdict(d, a, b) + ". Their accuracy and loss "
+                   "curves are item V7's figure, their confusion matrices item R3's.")
     out += [tsne_words(row, r["extras"]["tsne"]) for row, r in shown.items()]
     if len(shown) == 2:
         (a, ra), (b, rb) = shown.items()
@@ -234,8 +250,9 @@ def setup(src) -> list[str]:
                "blocks (3x3 conv, batch norm, ReLU), then ConvDw blocks (3x3 depthwise conv, batch norm, ReLU, 1x1 "
                "pointwise conv, batch norm, ReLU), global average pooling and one linear layer; channels and strides by "
                "block position.",
-               f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; it answers R8 (the settings study) and is "
-               "the base of R1-R6.",
+               f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; the spec's second architecture (4 "
+               "convolution layers, then GAP and an FC layer); it answers R8 (the settings study) and is the base of "
+               "R1-R6.",
                f"- the MobileNet network of its depth (1, 3): {summary_line(init_network(1, 3))}; with (0, 4) and the "
                "deeper (3, 1), (2, 2), (1, 5) and (1, 7) it answers T1 and R1-R7"
                + (f" ({spread(params)} parameters among the seven)." if params else "."),
@@ -247,6 +264,13 @@ def setup(src) -> list[str]:
                "- Each network trains on a stratified subset of the training images (the budget lines above say how "
                "many) with early stopping, 3 seeds a row, so that every row fits 2 cores; python experiments.py "
                "mobilenet --budget spec uses every image.",
+               "- The spec's Figure 3 (its sample network) is a picture that its text does not carry; every network "
+               "here follows the pattern the text gives for it (input, conv blocks, MobileNet blocks, average pooling, "
+               "FC layer, output), and (1, 3), the plain network's depth with MobileNet blocks, stands for it.",
+               "- The numbers of this report come from python experiments.py mobilenet and settings (Fashion-MNIST's "
+               "own files); the spec's functions (the Dataset over a folder and CSV, init_network, train, test, save, "
+               "load and main(is_training)) are in fmnist/studies/mobilenet_assignment.py and train the same networks "
+               "from the folder layout.",
                "- The spec's main prints a name and roll number: the code takes them as --name and --roll-no."])
 
 
@@ -260,7 +284,7 @@ def _png(*names):
 
 def _table(src):
     titles, body = summary_table(mobilenet.STUDY, _mb(src))
-    return figures.table_figures(mobilenet.STUDY.title, titles, body, [])
+    return figures.table_figures(mobilenet.STUDY.title, titles, body, [groups.CELLS])
 
 
 ITEMS = [

@@ -9,9 +9,9 @@ from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
 from fmnist.core.layers import summary_line
-from fmnist.reports.build import Item, handin_lines, mean_of, rows, study_lines
+from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
-from fmnist.studies.engine import planned, summary_table
+from fmnist.studies.engine import planned, summary_table, unfinished
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
@@ -46,8 +46,9 @@ def network(src) -> str:
     r = _full(src)[0]
     return (f"HalfCNN (fmnist/studies/networks.py): {half_cnn_words(HalfCNN(len(sweep.HALF1)))}; "
             f"{r['parameters']:,} parameters, cross-entropy loss. It is the "
-            "random-start network of the transfer study at 100 % of the labelled Fashion-MNIST-1 data: "
-            f"{r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and {r['sizes']['test']:,} test images.")
+            "random-start network of the transfer study at 100 % of its labelled Fashion-MNIST-1 pool (the fractions of "
+            f"3.4 and 3.5 are shares of it): {r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and "
+            f"{r['sizes']['test']:,} test images.")
 
 
 def converged(src) -> str:
@@ -68,7 +69,14 @@ def convergence_words(runs: list[dict]) -> str:
 
 def curves(src):
     r = _full(src)[0]
-    return [figures.curves_figure(f"HalfCNN on Fashion-MNIST-1 (100 %), seed {r['config']['seed']}", {"HalfCNN": r["history"]})]
+    return [figures.curves_figure(f"HalfCNN on Fashion-MNIST-1 ({r['sizes']['train']:,} training images, the whole "
+                                  f"pool), seed {r['config']['seed']}", {"HalfCNN": r["history"]})]
+
+
+def curves_answer(src) -> str:
+    """3.1.3: the curves of the figure read."""
+    r = _full(src)[0]
+    return f"Seed {r['config']['seed']}: " + curve_words(r["history"], r["best_epoch"])
 
 
 def accuracies(src) -> str:
@@ -104,7 +112,7 @@ def confused(src) -> str:
 
 def variants_table(src):
     titles, body = summary_table(variants.STUDY, src.studies["variants"])
-    return figures.table_figures(variants.STUDY.title, titles, body, [])
+    return figures.table_figures(variants.STUDY.title, titles, body, [groups.CELLS])
 
 
 def base_info(src) -> str:
@@ -119,7 +127,59 @@ def base_info(src) -> str:
 
 def variants_answer(src) -> str:
     results = src.studies["variants"]
-    return "\n".join([groups.budget_line(planned(results), results.get("budget"))] + variants.headline(results))
+    return "\n".join([groups.budget_line(planned(results), results.get("budget"))] + variants.headline(results)
+                     + ["The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
+                        "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
+                        "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
+
+
+def rise(r: dict) -> float:
+    """How far a run's validation loss rose from its lowest point to its last epoch, as a share."""
+    val = [e["val_loss"] for e in r["history"]]
+    low = val[r["best_epoch"] - 1]
+    return (val[-1] - low) / low if low > 0 else 0.0
+
+
+def first_seeds(records: list[dict]) -> dict:
+    """Each row's first seed with a history: the run the curve figures draw."""
+    out = {}
+    for r in records:
+        if r.get("history"):
+            out.setdefault(groups.row_of(r["config"]), r)
+    return out
+
+
+def variants_curve_words(records: list[dict]) -> str:
+    """3.2.2's curves read: which variants overfit soonest past their best epoch, which stayed flat."""
+    rises = {row: rise(r) for row, r in first_seeds(records).items()}
+    if not rises:
+        return ""
+    top = [row for row in sorted(rises, key=rises.get, reverse=True) if rises[row] > 0.1][:3]
+    flat = [row for row in rises if rises[row] <= 0.02]
+    return ("Read from the curves (each variant's first seed): " + (
+        "the validation loss rose most past its lowest point in "
+        + words.listing([f"{row} (+{100 * rises[row]:.0f} % by its last epoch)" for row in top])
+        + ": these overfit soonest once past their best epoch" if top else
+        "no variant's validation loss rose more than 10 % past its lowest point")
+        + f"; it stayed within 2 % of its lowest in {len(flat)} of the {len(rises)} variants. Early stopping keeps "
+        "each run's best-epoch weights, so the table reads the lowest points, not the ends of the curves.")
+
+
+def sweep_curve_words(records: list[dict], starts: tuple) -> str:
+    """3.4.4/3.5.4's curves read: when each start reaches its lowest validation loss, and how often
+    its loss rises well past it."""
+    runs = {row: r for row, r in first_seeds(records).items() if r["config"].get("kind") == "sweep"}
+    parts = []
+    for start in starts:
+        mine = [r for r in runs.values() if r["config"]["start"] == start]
+        if not mine:
+            continue
+        best = sorted(r["best_epoch"] for r in mine)
+        over = sum(rise(r) > 0.1 for r in mine)
+        parts.append(f"the {start} start reaches its lowest validation loss at a median epoch of "
+                     f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its loss rises more than 10 % past it "
+                     f"at {over} of {len(mine)} fractions")
+    return ("Read from the curves (each fraction's first seed): " + "; ".join(parts) + "." if parts else "")
 
 
 def lowest_test_loss(src) -> str:
@@ -185,8 +245,11 @@ def autoencoder(src) -> str:
                "every Fashion-MNIST-2 image and the Fashion-MNIST-1 training images")
             + f") for {len(ae['history'])} epochs: best epoch {ae['best_epoch']}, validation MSE "
             f"{best['val_loss']:.4f} on held-out Fashion-MNIST-1 validation images; MSE on the test images "
-            + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items()) + " (Fashion-MNIST-2's test "
-            "images were in its training set, as the spec asks).")
+            + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items())
+            + (" (Fashion-MNIST-2's test images were in the pool its sample was drawn from, as the spec asks, so a share "
+               "of them, not all, trained it; Fashion-MNIST-1's test images were held out)." if ae["config"].get(
+                   "train_per_class") else " (Fashion-MNIST-2's test images were in its training set, as the spec "
+               "asks; Fashion-MNIST-1's were held out)."))
 
 
 def autoencoder_converged(src) -> str:
@@ -237,11 +300,24 @@ def _sweep_answer(name: str, starts: tuple):
         always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
         lines = [("Is there a point where one initialisation is superior? " + (
                     f"Yes, by test accuracy: {'; '.join(some)} (95 % interval of the paired difference excluding 0)."
+                    + chance_words(sum(len(v) for v in ahead.values()), len(fractions))
                     if some else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0.")),
                  "Is one always superior? " + (f"Yes: {always}, at every fraction." if always else
                                                "Not at every fraction by its own interval. " + on_average(diffs, starts)), ""]
-        return "\n".join(lines + sweep.verdicts(planned(src.studies[name]), starts))
+        records = planned(src.studies[name])
+        return "\n".join(lines + sweep.verdicts(records, starts) + [""] + unfinished(records, sweep.compared)
+                         + [sweep_curve_words(records, starts)])
     return answer
+
+
+def chance_words(hits: int, tests: int) -> str:
+    """Whether `hits` intervals excluding 0 among `tests` is more than 95 % intervals give by
+    chance when nothing differs (5 % of them)."""
+    expected = 0.05 * tests
+    if hits > 2 * expected:
+        return ""
+    return (f" But {hits} of {tests} fractions is about what chance alone gives with 95 % intervals ({expected:g} "
+            "expected if nothing differed), so this is weak evidence of a real advantage there.")
 
 
 def on_average(diffs: dict, starts: tuple) -> str:
@@ -252,7 +328,8 @@ def on_average(diffs: dict, starts: tuple) -> str:
     verdict = (f"so across the sweep {favoured} is ahead more often than chance explains" if t["p"] < 0.05 else
                "too few to call either start better across the sweep")
     return (f"The mean difference favours {favoured} at {count} of the {t['n']} fractions (sign test p = {t['p']:.2g}): "
-            f"{verdict}.")
+            f"{verdict}. The fractions share their seeds and nest their training images, so they are not independent "
+            "and this p-value is optimistic.")
 
 
 def discussion(src) -> list[str]:
@@ -314,7 +391,7 @@ def tuning_answer(src) -> str:
 
 def tuning_figures(src):
     titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return figures.table_figures(tuning.STUDY.title, titles, body, [])
+    return figures.table_figures(tuning.STUDY.title, titles, body, [groups.CELLS])
 
 
 def same_structure(src) -> str:
@@ -418,7 +495,7 @@ def setup(src) -> list[str]:
 ITEMS = [
     Item("3.1.1", "a CNN for Fashion-MNIST-1, cross-entropy", SPEC_TEXT["3.1.1"], (T,), lambda src: [], network),
     Item("3.1.2", "trained to convergence", SPEC_TEXT["3.1.2"], (T,), lambda src: [], converged),
-    Item("3.1.3", "training and validation loss per epoch", SPEC_TEXT["3.1.3"], (T,), curves, None),
+    Item("3.1.3", "training and validation loss per epoch", SPEC_TEXT["3.1.3"], (T,), curves, curves_answer),
     Item("3.1.4", "final training, validation and test accuracy", SPEC_TEXT["3.1.4"], (T,), lambda src: [], accuracies),
     Item("3.1.5", "confusion matrix; which classes are confused, and why", SPEC_TEXT["3.1.5"], (T,),
          confusion_figure, confused),

@@ -12,7 +12,6 @@ import datetime
 import hashlib
 import io
 import json
-import os
 import textwrap
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import torch
 
 from fmnist.core import data, files, provenance, storage
 from fmnist.core.data import stratified
+from fmnist.core.device import cores
 from fmnist.core.pages import Page, series, write_document
 from fmnist.core.storage import write_atomic
 from fmnist.core.training import LOSSES, Diverged, batch_loss
@@ -334,10 +334,6 @@ def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> s
 # stays within the cores (a wave of fewer runs than jobs, such as an upstream run alone, shares the
 # cores among its runs); every record says how many threads computed it. Records come back as
 # runs finish and are saved at once by the caller, so Ctrl-C loses only the runs in progress.
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
 
 def jobs_and_threads(options: Options, runs: int | None = None) -> tuple[int, int]:
     """Runs at once (--jobs, else one per two cores) and torch threads per run (--threads, else

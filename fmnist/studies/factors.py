@@ -110,7 +110,7 @@ def answer(results: dict) -> list[str]:
     for d in differences(records):
         factors.setdefault(d["factor"], []).append(f"{d['row']} {d['test_acc']['mean']:.2f}%: {d['verdict']}")
     lines += [f"- {factor}: " + "; ".join(parts) + "." for factor, parts in factors.items()]
-    return lines
+    return lines + ([ratio] if (ratio := ratio_words(records)) else [])
 
 
 def factor_figures(results: dict) -> list:

@@ -109,7 +109,7 @@ def curves_figure(title: str, histories: dict) -> Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (augmented, dropout on); "
+    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (with the run's augmentation and any dropout); "
                  "validation: the end-of-epoch weights in evaluation mode", fontsize=10)
     return fig
 
@@ -274,7 +274,7 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
                 if j < len(e[key]):
                     a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
                     a.set_title(f"{e['classes'][j]}" if r == 0 else what, fontsize=7, pad=2)
-        seen = "held out" if e.get("held_out") else "trained on"  # 004 trains the autoencoder on Fashion-MNIST-2's test images
+        seen = "held out" if e.get("held_out") else "in its training pool"  # 004 trains the autoencoder on Fashion-MNIST-2's test images
         axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest images ({seen})\nMSE {e['test_mse']:.4f}",
                             transform=axes[2 * h, 0].transAxes,
                             ha="right", va="center", fontsize=9)

@@ -17,6 +17,8 @@ MEASURES = {
     "test_loss": ("test loss", lambda r: r["test"]["loss"], False),
     "train_acc": ("training accuracy (%)", lambda r: 100 * r["train"]["accuracy"], True),
 }
+CELLS = ("± in a cell: the half-width h of the 95 % t-interval over the row's n seeds (the interval runs from mean - h "
+         "to mean + h); a row of one seed shows its value alone.")
 SUMMARISED = ("val_loss", "val_acc", "test_acc")  # the measures a table's row shows
 
 
@@ -86,8 +88,12 @@ def caveat(rows: dict) -> str:
     names = unconverged(rows)
     if not names:
         return ""
-    return (f" (not converged: {' and '.join(names)} reached the epoch ceiling before early stopping, "
-            "so this compares unfinished training)")
+    def which(name: str) -> str:
+        runs = rows[name]
+        hit = sum("patience" in r["config"] and not converged(r) for r in runs)
+        return name + (f" ({hit} of its {len(runs)} seeds)" if hit < len(runs) else "")
+    return (f" (not converged: {' and '.join(which(n) for n in names)} reached the epoch ceiling before early "
+            "stopping, so this compares unfinished training)")
 
 
 def budget_line(records: list[dict], name: str | None) -> str:

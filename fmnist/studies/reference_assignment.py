@@ -67,16 +67,22 @@ def keep_submission(path: Path, subs_dir: Path) -> Path:
     return target
 
 
+def spec_batch(batch: int) -> int:
+    """The batch size nearest `batch` that spec 000's rule allows (1 or a multiple of 5)."""
+    return 1 if batch == 1 else max(5, 5 * round(batch / 5))
+
+
 def run_sh(config: dict, why: str) -> str:
     """The best setting (a reference-study run's configuration) as the spec's run.sh. The batch is
     the nearest the spec allows to the study's (its rule: 1 or a multiple of 5)."""
-    batch = max(5, 5 * round(config["batch_size"] / 5)) if config["batch_size"] != 1 else 1
+    batch = spec_batch(config["batch_size"])
     code = next(k for k, v in INITS.items() if v == config["init"])
     note = "" if batch == config["batch_size"] else f" (the study's batch {config['batch_size']} rounded to the spec's rule)"
     return (f"#!/usr/bin/env bash\n# Spec 000's best setting: {why}.\n# --batch_size {batch}{note}; "
             "early stopping on the validation loss, patience 5.\n# Every training image: hours on 2 cores, minutes on a "
             "GPU; add --train_per_class N for a stratified subset.\nset -euo pipefail\ncd \"$(dirname \"$0\")/../..\"\n"
-            f"python train.py --lr {config['lr']:g} --batch_size {batch} --init {code} --save_dir outputs/spec000/model \"$@\"\n")
+            "PY=python; [ -x .venv/bin/python ] && PY=.venv/bin/python  # make's virtual environment, where there is one\n"
+            f"\"$PY\" train.py --lr {config['lr']:g} --batch_size {batch} --init {code} --save_dir outputs/spec000/model \"$@\"\n")
 
 
 def run(args) -> int:
