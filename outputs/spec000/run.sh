@@ -4,4 +4,5 @@
 # Every training image: hours on 2 cores, minutes on a GPU; add --train_per_class N for a stratified subset.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-python train.py --lr 0.05 --batch_size 130 --init 1 --save_dir outputs/spec000/model "$@"
+PY=python; [ -x .venv/bin/python ] && PY=.venv/bin/python  # make's virtual environment, where there is one
+"$PY" train.py --lr 0.05 --batch_size 130 --init 1 --save_dir outputs/spec000/model "$@"
