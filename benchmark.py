@@ -27,7 +27,6 @@ require("benchmark.py")
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -292,7 +291,7 @@ def main(argv=None) -> int:
             print(f"seed {seed}: FFN {100 * r['networks']['ffn']['test']['accuracy']:.2f}%  "
                   f"CNN {100 * r['networks']['cnn']['test']['accuracy']:.2f}%  wall {r['wall_s']:.0f} s", flush=True)
     result = summarise(runs, peak, speed)
-    result["device"] = f"{device} ({platform.processor() or platform.machine()})"
+    result["device"] = f"{device} ({provenance.cpu_model()})"
     result["precision"] = runs[0]["networks"]["cnn"]["config"].get("precision", "fp32") if runs else None
     table = markdown(result, result["device"])
     if found:
