@@ -37,6 +37,19 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+def wrote_tex(tex: Path) -> None:
+    """Say where the LaTeX source went, and typeset it where pdflatex is installed."""
+    print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
+    try:
+        typeset = latex.typeset(tex)
+    except RuntimeError as err:  # the source is kept; the PDFs beside it are already written
+        print(f"report.py: {str(err).splitlines()[0]} (see pdflatex's log: pdflatex {tex.name} in {tex.parent})",
+              file=sys.stderr)
+        return
+    print(f"wrote {typeset} (the source typeset by pdflatex)" if typeset else
+          f"{tex.name}: pdflatex is not installed, so it is not typeset here (Debian: apt-get install texlive-latex-base)")
+
+
 def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
@@ -53,13 +66,12 @@ def run(args) -> int:
             if src.metrics:
                 tex = latex.write(path.with_suffix(".tex"), spec, "Spec 001: the hand-in, questions 1-9", spec001.ITEMS,
                                   src, spec001.setup)
-                print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
+                wrote_tex(tex)
             continue
         title, items, setup, closing = SPECS[spec]
         closing = closing if all(src.studies.values()) else None  # the discussion reads every study
         pages = build.write(path, spec, title, items, src, setup, closing)
-        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing)
-        print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
+        wrote_tex(latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing))
         script = spec000.run_sh(src) if spec == "000" else None
         if script:
             (out_dir / "spec000").mkdir(exist_ok=True)

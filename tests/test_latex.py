@@ -16,12 +16,11 @@ PDFLATEX = shutil.which("pdflatex")
 
 
 def compile_tex(tex: Path) -> str:
-    """pdflatex the source (twice is not needed: no references); return the PDF's text."""
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name], cwd=tex.parent,
-                          capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:]
-    return subprocess.run(["pdftotext", "-layout", str(tex.with_suffix(".pdf")), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    """Typeset the source as report.py does (latex.typeset); return the PDF's text."""
+    pdf = latex.typeset(tex)
+    assert pdf == tex.with_name(tex.stem + "_latex.pdf") and pdf.is_file()
+    assert not tex.with_suffix(".aux").exists() and not tex.with_suffix(".log").exists()  # left in a scratch folder
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def test_escape_keeps_what_pdflatex_would_misread():
@@ -69,3 +68,14 @@ def test_the_committed_report_sources_compile(spec, tmp_path):
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp_path / name)
     text = compile_tex(tmp_path / f"report_{spec}.tex")
     assert "Set-up" in text and "Item " in text
+
+
+def test_typeset_is_skipped_without_pdflatex_and_a_broken_source_is_one_error(tmp_path, monkeypatch):
+    tex = tmp_path / "report_x.tex"
+    tex.write_text("\\documentclass{article}\\begin{document}\\undefinedcommand\\end{document}\n")
+    if PDFLATEX:
+        with pytest.raises(RuntimeError, match="pdflatex could not typeset report_x.tex"):
+            latex.typeset(tex)
+        assert not (tmp_path / "report_x_latex.pdf").exists()
+    monkeypatch.setattr(latex.shutil, "which", lambda name: None)
+    assert latex.typeset(tex) is None

@@ -1,8 +1,11 @@
 """Each report as LaTeX source beside its PDF (spec 000 accepts only LaTeX reports, and a
 student rewrites the words in their own hand before handing in): the same set-up, questions and
 computed answers as text, every table as a `tabular`, every figure as a PNG in a folder beside
-the .tex. It compiles with a minimal TeX (Debian's texlive-latex-base: pdflatex)."""
+the .tex. It compiles with a minimal TeX (Debian's texlive-latex-base: pdflatex); where pdflatex
+is installed, report.py also typesets it, as report_SPEC_latex.pdf."""
 import shutil
+import subprocess
+import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -114,3 +117,19 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
         "\\begin{document}\n\\maketitle\n" + "\n".join(body) + "\\end{document}\n")
     return path
+
+
+def typeset(tex: Path) -> Path | None:
+    """pdflatex the source (once: it has no cross-references) into report_SPEC_latex.pdf beside it,
+    its auxiliary files left in a scratch folder; None where pdflatex is not installed. A source
+    that does not compile raises RuntimeError with the end of pdflatex's log."""
+    if shutil.which("pdflatex") is None:
+        return None
+    out = tex.with_name(tex.stem + "_latex.pdf")
+    with tempfile.TemporaryDirectory() as scratch:
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={scratch}",
+                               tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"pdflatex could not typeset {tex.name}: " + done.stdout[-1500:])
+        shutil.move(str(Path(scratch) / tex.with_suffix(".pdf").name), str(out))
+    return out
