@@ -79,3 +79,15 @@ def test_typeset_is_skipped_without_pdflatex_and_a_broken_source_is_one_error(tm
         assert not (tmp_path / "report_x_latex.pdf").exists()
     monkeypatch.setattr(latex.shutil, "which", lambda name: None)
     assert latex.typeset(tex) is None
+
+
+def test_a_table_wider_than_the_page_wraps_its_columns_instead_of_shrinking():
+    columns = ["setting", "settings", "val loss", "test acc %"]
+    rows = [[f"{k}. change", "2 conv, dropout 0, SGD, momentum 0, L2 0, lr 0.05, BN no, flip no " * 2, "0.0859 ± 0.0084",
+             "97.36 ± 0.26"] for k in range(5)]
+    fitted = latex.widths(columns, rows, latex.ROOM_PT[False])
+    assert sum(w * latex.CHAR_PT + latex.PAD_PT for w in fitted) <= latex.ROOM_PT[False]
+    assert fitted[1] < len(rows[0][1]) and fitted[0] == len("1. change")  # the long column wraps, the short keep
+    source = latex.tabular({"title": "t", "columns": columns, "rows": rows, "notes": []})
+    assert "resizebox" not in source and source.count("p{") == 4 and "\\raggedright" in source
+    assert latex.widths(["a"], [["x" * 200]], 100.0) is None  # one unbreakable word wider than the room

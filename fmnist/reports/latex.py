@@ -58,18 +58,49 @@ def paragraphs(lines: list[str]) -> str:
     return "\n".join(out) + "\n"
 
 
+CHAR_PT = 4.6  # an average character of \footnotesize Latin Modern (9 pt), in points
+ROOM_PT = {False: 483.0, True: 728.0}  # A4's text width less the 2 cm margins, portrait and landscape
+PAD_PT = 6.0  # \tabcolsep on both sides of a column
+
+
+def widths(columns: list[str], rows: list[list[str]], room: float) -> list[int] | None:
+    """Characters per column so that the table fits `room` points at \\footnotesize: each column as
+    wide as its longest cell, then the widest of those that can still wrap narrowed one character
+    at a time (never below its longest word). None when even that does not fit."""
+    cells = [[str(c)] + [str(r[i]) for r in rows] for i, c in enumerate(columns)]
+    width = [max(len(v) for v in col) for col in cells]
+    floor = [max(len(w) for v in col for w in v.split() or [""]) for col in cells]
+    while sum(w * CHAR_PT + PAD_PT for w in width) > room:
+        can = [i for i in range(len(width)) if width[i] > floor[i]]
+        if not can:
+            return None
+        width[max(can, key=lambda i: width[i])] -= 1
+    return width
+
+
 def tabular(table: dict) -> str:
-    """A table as a `tabular`, scaled to the text width, with its notes under it."""
-    columns = table["columns"]
+    """A table as a `tabular` at \\footnotesize (9 pt): its columns wrap (ragged right) where it
+    would be wider than the text, so nothing is shrunk below print size; a table that cannot fit
+    even so is scaled to the width. Its notes go under it."""
+    columns, rows = table["columns"], table["rows"]
     head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in columns)
-    body = "\n".join(" & ".join(escape(v) for v in row) + r" \\" for row in table["rows"])
+    body = "\n".join(" & ".join(escape(v) for v in row) + r" \\" for row in rows)
     notes = "".join(f"\\par\\footnotesize {escape(n)}\n" for n in table["notes"])
     wide = len(columns) > WIDE  # a wide table gets a landscape page of its own
+    natural = widths(columns, rows, float("inf"))
+    fitted = widths(columns, rows, ROOM_PT[wide])
+    if fitted == natural:  # fits as it is
+        spec, start, end = "l" * len(columns), "", ""
+    elif fitted:  # wrapped to fit
+        spec = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w * CHAR_PT:.0f}pt}}" for w in fitted)
+        start, end = "", ""
+    else:  # too wide even wrapped: scaled
+        spec = "l" * len(columns)
+        start, end = "\\resizebox{\\linewidth}{!}{%\n", "}"
     return (("\\begin{landscape}\n" if wide else "")
-            + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n\\footnotesize\\setlength{{\\tabcolsep}}{{3pt}}"
-            "\n\\resizebox{\\ifdim\\width>\\linewidth\\linewidth\\else\\width\\fi}{!}{%\n"
-            f"\\begin{{tabular}}{{{'l' * len(columns)}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
-            f"\\end{{tabular}}}}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else ""))
+            + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n\\footnotesize\\setlength{{\\tabcolsep}}{{3pt}}\n"
+            + start + f"\\begin{{tabular}}{{{spec}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
+            f"\\end{{tabular}}{end}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else ""))
 
 
 def visual(v, src: Sources, folder: Path, stem: str) -> str:
@@ -112,7 +143,7 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
         "% sentence in your own words; the numbers and figures are what your runs measured.\n"
         "\\documentclass[11pt,a4paper]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
-        "\\usepackage{textcomp}\n\\usepackage{graphicx}\n\\usepackage{lscape}\n\\usepackage[margin=2cm]{geometry}\n"
+        "\\usepackage{textcomp}\n\\usepackage{graphicx}\n\\usepackage{array}\n\\usepackage{lscape}\n\\usepackage[margin=2cm]{geometry}\n"
         "\\setlength{\\parindent}{0pt}\n\\setlength{\\parskip}{4pt}\n"
         f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
         "\\begin{document}\n\\maketitle\n" + "\n".join(body) + "\\end{document}\n")
