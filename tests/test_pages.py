@@ -122,3 +122,15 @@ def test_the_contents_give_a_series_one_line_and_every_other_page_its_own():
         pages.Page("roc", "ROC", "the curves", fig()), pages.Page("roc2", "ROC", "other curves", fig())]
     assert pages.contents(doc, 3) == ["  pages 3-4: Maps: what the maps show", "     page 5: ROC: the curves",
                                       "     page 6: ROC: other curves"]
+
+
+def test_the_learning_curve_turns_logarithmic_only_when_an_early_spike_would_flatten_it():
+    import numpy as np
+
+    from fmnist.studies.figures import iteration_curve_figure
+    calm = [{"epoch": e, "val_loss": 1.0 / e} for e in range(1, 5)]
+    spike = [{"epoch": 1, "val_loss": 16.0}] + calm[1:]
+    batches = list(np.linspace(2.0, 0.3, 40))
+    assert iteration_curve_figure("t", batches, calm).axes[0].get_yscale() == "linear"
+    fig = iteration_curve_figure("t", batches, spike)
+    assert fig.axes[0].get_yscale() == "log" and fig.axes[0].get_ylabel().endswith("log scale")

@@ -219,6 +219,13 @@ def setup(src) -> list[str]:
             + ["Departures from the spec, and why:",
                "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
                "before the softmax, the initialisations and the learning rates tried are the spec's.",
+               "- One input channel, not three: Fashion-MNIST is grey, so CONV1 takes 1 channel where the spec's "
+               "images have 3 (RGB); FC1 then takes the flattened 256 x 3 x 3 = 2,304 values of CONV4's pooled output "
+               "on 28 x 28 images, not the spec's 256 inputs.",
+               "- The split: the package's own 55,000 training / 5,000 validation images (seed 0), not PA1's; the "
+               "study's runs train on a stratified subset of the first" + (
+                   f" and validate on a stratified {records[0]['sizes']['val']:,} of the second" if records else "")
+               + ".",
                "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
                "backpropagation runs on the last conv layer of the hand-in CNN, whose analysis analyze.py keeps.",
                (f"- The default budget trains the reference network on {images[0]:,} training images a run" if images

@@ -64,8 +64,9 @@ def compare(src) -> str:
     out.append(f"Reasons, measured per block: a depthwise-separable block needs {min(flops):.3f} to {max(flops):.3f} of a "
                f"standard block's FLOPs (theory 1/N + 1/9), but {min(times):.2f} to {max(times):.2f} of its time here: "
                "the saving in arithmetic is " + ("larger" if np.mean(times) > np.mean(flops) else "smaller")
-               + " than the saving in time, because a depthwise conv reads each value for only 9 multiply-adds and "
-               "its extra batch norm and ReLU cost time that FLOPs do not count.")
+               + " than the saving in time; likely because a depthwise conv reads each value for only 9 "
+               "multiply-adds (memory, not arithmetic, sets its pace) and its extra batch norm and ReLU cost time that "
+               "FLOPs do not count (not timed apart here).")
     return "\n".join(out)
 
 

@@ -360,7 +360,11 @@ def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dic
     ax.plot([steps * e["epoch"] for e in epochs], [e["val_loss"] for e in epochs], "o-", color="tab:orange", lw=2,
             label="validation loss, end of each epoch (evaluation mode)")
     ax.set_xlabel("iteration (batch)")
-    ax.set_ylabel("negative log likelihood (cross-entropy)")
+    values = [v for v in list(iterations) + [e["val_loss"] for e in epochs] if v > 0]
+    wide = bool(values) and max(values) > 20 * min(values)  # one early spike would flatten the rest
+    if wide:
+        ax.set_yscale("log")
+    ax.set_ylabel("negative log likelihood (cross-entropy)" + (", log scale" if wide else ""))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     fig.suptitle(textwrap.fill(title, 110), fontsize=11)
