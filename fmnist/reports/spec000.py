@@ -8,7 +8,7 @@ from fmnist.core import plotting, stats
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.words import ci, sentence, training_words
-from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, rows, study_lines
+from fmnist.reports.build import Item, curve_words, handin_lines, kernel_words, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ReferenceNet
@@ -75,11 +75,16 @@ def conv_net_target(src) -> str:
 
 def curve(src) -> str:
     b = _best(src)
-    last = b["history"][-1]
-    return (f"{len(b['iterations'])} iterations ({len(b['history'])} epochs of {len(b['iterations']) // len(b['history'])} "
-            f"batches). At the last epoch the mean training loss is {last['train_loss']:.4f} and the validation loss "
-            f"{last['val_loss']:.4f}; the lowest validation loss, {min(e['val_loss'] for e in b['history']):.4f}, came at "
-            f"epoch {b['best_epoch']}.")
+    h = b["history"]
+    per = len(b["iterations"]) // len(h)
+    val = [e["val_loss"] for e in h]
+    spike = (f" The y axis is logarithmic because the losses span over 20 times ({max(val):.1f} for validation after "
+             f"epoch {val.index(max(val)) + 1}, {min(val):.2f} at best); a likely cause of the early swings is that "
+             f"evaluation mode uses batch norm's running statistics, which {per} batches an epoch move only slowly from "
+             "their start, while the training loss, in training mode, falls smoothly."
+             if figures.spiky(b["iterations"] + val) else "")
+    return (f"{len(b['iterations'])} iterations ({len(h)} epochs of {per} batches): "
+            + curve_words(h, b["best_epoch"]) + spike)
 
 
 def test_performance(src) -> str:

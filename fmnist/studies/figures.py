@@ -344,6 +344,13 @@ def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
     return fig
 
 
+def spiky(values) -> bool:
+    """Whether losses span so much (over 20 times) that an early spike would flatten the rest on a
+    linear axis: the learning curve then draws them on a log axis."""
+    positive = [v for v in values if v > 0]
+    return bool(positive) and max(positive) > 20 * min(positive)
+
+
 def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dict]) -> Figure:
     """Spec 000's learning curve: iterations on x, negative log likelihood on y; every batch's
     training loss (and its running mean over an epoch's batches), and the validation loss at
@@ -360,8 +367,7 @@ def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dic
     ax.plot([steps * e["epoch"] for e in epochs], [e["val_loss"] for e in epochs], "o-", color="tab:orange", lw=2,
             label="validation loss, end of each epoch (evaluation mode)")
     ax.set_xlabel("iteration (batch)")
-    values = [v for v in list(iterations) + [e["val_loss"] for e in epochs] if v > 0]
-    wide = bool(values) and max(values) > 20 * min(values)  # one early spike would flatten the rest
+    wide = spiky(list(iterations) + [e["val_loss"] for e in epochs])
     if wide:
         ax.set_yscale("log")
     ax.set_ylabel("negative log likelihood (cross-entropy)" + (", log scale" if wide else ""))
