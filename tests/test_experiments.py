@@ -96,8 +96,8 @@ def test_variants_are_made_iteratively_each_change_kept_only_when_it_lowers_the_
     assert all(c["patience"] == 5 and c["schedule"] == "plateau" for c in by.values())
     headline = " ".join(variants.headline({"plan": list(range(len(records))),
                                            "runs": dict(enumerate(records))}))
-    assert ("changes tried in turn, 2 kept for lowering the mean validation loss (the spec's rule); each lowered it "
-            "by more than the seeds vary: 1. Adam (0.5010 -> 0.4010") in headline
+    assert ("changes tried in turn, 2 kept for lowering the mean validation loss (the spec's rule); each one's paired "
+            "95 % interval excludes zero: 1. Adam (0.5010 -> 0.4010") in headline
 
 
 def test_a_kept_change_within_the_seeds_spread_is_told_apart_from_one_beyond_it():
@@ -107,8 +107,8 @@ def test_a_kept_change_within_the_seeds_spread_is_told_apart_from_one_beyond_it(
 
     records = _grown(losses)
     headline = " ".join(variants.headline({"plan": list(range(len(records))), "runs": dict(enumerate(records))}))
-    assert ("only 1. Adam lowered it by more than the seeds vary, the other 1 by less (kept on the mean alone, "
-            "not shown to help)") in headline
+    assert ("only 1. Adam's paired 95 % interval excludes zero, the other 1 were kept on the mean alone (their "
+            "intervals include zero: not shown to help)") in headline
     assert "no difference detected between 1. Adam and 9. dropout 0.25" in headline
 
 

@@ -297,7 +297,7 @@ def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
 def test_one_interval_in_twenty_is_called_what_chance_gives():
     assert "about what chance alone gives" in spec004.chance_words(1, 20)
     assert "about what chance alone gives" in spec004.chance_words(2, 20)
-    assert spec004.chance_words(6, 20) == ""
+    assert spec004.chance_words(6, 20) == " That is 6 of 20 fractions, against 1 expected by chance alone."
 
 
 def test_curves_are_read_for_overfitting_both_ways():
@@ -375,3 +375,16 @@ def test_the_committed_submission_is_described_by_the_run_that_wrote_it(tmp_path
     line = " ".join(spec000.submission_lines(build.Sources(tmp_path)))
     assert words in line and "best epoch 18 of 23" in line and "test accuracy 85.01%" in line
     assert spec000.submission_lines(build.Sources(tmp_path / "nowhere")) == []
+
+
+def test_a_sweep_row_at_the_ceiling_is_named_with_its_seeds_and_a_converged_sweep_says_nothing():
+    def run(row, seed, best):
+        r = _record(row, seed, 0.3, 0.3, kind="sweep", patience=5, epochs=60)
+        r.update(history=[{}] * (60 if best > 55 else best + 5), best_epoch=best)
+        return r
+    stopped = [run("pretrained 5%", s, 20) for s in range(3)]
+    assert spec004.ceiling_words(stopped) == []
+    ceiling = [run("pretrained 5%", 0, 60), run("pretrained 5%", 1, 58), run("pretrained 5%", 2, 20)]
+    assert spec004.ceiling_words(ceiling) == [
+        "Not converged: pretrained 5% (2 of 3 seeds) reached the 60-epoch ceiling before early stopping, so the "
+        "verdicts at those fractions compare unfinished training."]

@@ -185,7 +185,7 @@ def curve_words(history: list[dict], best_epoch: int) -> str:
     after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * rise:.0f} %) while the training loss falls from "
              f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and early "
              f"stopping keeps that epoch's weights" if rise > 0.1 and train[-1] < train[best_epoch - 1] else
-             f"and ends {last:.3f} at epoch {len(val)} ({100 * rise:+.0f} %): no clear overfitting in the epochs run")
+             f"and ends {last:.3f} at epoch {len(val)} ({100 * rise:+.1f} %): no clear overfitting in the epochs run")
     gap = val[best_epoch - 1] - train[best_epoch - 1]
     return (f"the validation loss falls from {val[0]:.3f} after epoch 1 to its lowest, {low:.3f}, in epoch "
             f"{best_epoch} of {len(val)}, {after}. At the best epoch the validation loss is {abs(gap):.3f} "

@@ -78,11 +78,13 @@ def curve(src) -> str:
     h = b["history"]
     per = len(b["iterations"]) // len(h)
     val = [e["val_loss"] for e in h]
-    spike = (f" The y axis is logarithmic because the losses span over 20 times ({max(val):.1f} for validation after "
-             f"epoch {val.index(max(val)) + 1}, {min(val):.2f} at best); a likely cause of the early swings is that "
-             f"evaluation mode uses batch norm's running statistics, which {per} batches an epoch move only slowly from "
-             "their start, while the training loss, in training mode, falls smoothly."
-             if figures.spiky(b["iterations"] + val) else "")
+    low = min(val)
+    swings = [k for k, v in enumerate(val[:b["best_epoch"]]) if v > 2 * low]  # epochs far above the best
+    spike = (f" The y axis is logarithmic because the losses span about {max(val) / low:.0f}-fold: over epochs "
+             f"1-{swings[-1] + 1} the validation loss swings between {min(val[:swings[-1] + 1]):.2f} and {max(val):.1f} "
+             f"while the training loss, in training mode, falls smoothly; a likely cause is that evaluation mode uses "
+             "batch norm's running statistics, which lag weights that still change fast at this learning rate."
+             if figures.spiky(b["iterations"] + val) and swings else "")
     return (f"{len(b['iterations'])} iterations ({len(h)} epochs of {per} batches): "
             + curve_words(h, b["best_epoch"]) + spike)
 
@@ -251,7 +253,8 @@ def submission_lines(src) -> list[str]:
     images = f"{10 * int(flags['train_per_class']):,} training images" if subset else "every training image"
     return ["The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
             "comes from bash outputs/spec000/run.sh" + (f" --train_per_class {flags['train_per_class']}" if subset else "")
-            + f": {images}, best epoch {run['best_epoch']} of {run['epochs']}, validation accuracy "
+            + f": {images}, seed {flags.get('seed', 0)}, batch {flags.get('batch_size')}, best epoch {run['best_epoch']} "
+            f"of {run['epochs']}, validation accuracy (the whole validation split) "
             f"{100 * run['val']['accuracy']:.2f}%, test accuracy {100 * run['test']['accuracy']:.2f}% on Fashion-MNIST's "
             "test labels (a Kaggle score needs Kaggle's site, which this package does not reach)."]
 

@@ -269,9 +269,9 @@ def setup(src) -> list[str]:
                "here follows the pattern the text gives for it (input, conv blocks, MobileNet blocks, average pooling, "
                "FC layer, output), and (1, 3), the plain network's depth with MobileNet blocks, stands for it.",
                "- The numbers of this report come from python experiments.py mobilenet and settings (Fashion-MNIST's "
-               "own files); the spec's functions (the Dataset over a folder and CSV, init_network, train, test, save, "
-               "load and main(is_training)) are in fmnist/studies/mobilenet_assignment.py and train the same networks "
-               "from the folder layout.",
+               "own files); the spec's functions (the Dataset over a folder and CSV, train, test, save, load, visualize "
+               "and main(is_training)) are in fmnist/studies/mobilenet_assignment.py, with init_network and ConvDw in "
+               "fmnist/studies/networks.py, and train the same networks from the folder layout.",
                "- The spec's main prints a name and roll number: the code takes them as --name and --roll-no."])
 
 

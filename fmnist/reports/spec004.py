@@ -11,7 +11,7 @@ from fmnist.core.words import ci, number_words, training_words
 from fmnist.core.layers import summary_line
 from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
-from fmnist.studies.engine import planned, summary_table, unfinished
+from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
@@ -46,9 +46,10 @@ def network(src) -> str:
     r = _full(src)[0]
     return (f"HalfCNN (fmnist/studies/networks.py): {half_cnn_words(HalfCNN(len(sweep.HALF1)))}; "
             f"{r['parameters']:,} parameters, cross-entropy loss. It is the "
-            "random-start network of the transfer study at 100 % of its labelled Fashion-MNIST-1 pool (the fractions of "
-            f"3.4 and 3.5 are shares of it): {r['sizes']['train']:,} training, {r['sizes']['val']:,} validation and "
-            f"{r['sizes']['test']:,} test images.")
+            "random-start network of the transfer study at 100 % of its labelled Fashion-MNIST-1 pool: "
+            f"{r['sizes']['train']:,} training images ({r['sizes']['train'] // len(sweep.HALF1):,} a class; the fractions "
+            f"of 3.4 and 3.5 are shares of this pool), validated on {r['sizes']['val']:,} and tested on "
+            f"{r['sizes']['test']:,} images.")
 
 
 def converged(src) -> str:
@@ -150,7 +151,7 @@ def first_seeds(records: list[dict]) -> dict:
 
 
 def variants_curve_words(records: list[dict]) -> str:
-    """3.2.2's curves read: which variants overfit soonest past their best epoch, which stayed flat."""
+    """3.2.2's curves read: which variants' validation loss turned up most past their best epoch, which ended flat."""
     rises = {row: rise(r) for row, r in first_seeds(records).items()}
     if not rises:
         return ""
@@ -159,9 +160,9 @@ def variants_curve_words(records: list[dict]) -> str:
     return ("Read from the curves (each variant's first seed): " + (
         "the validation loss rose most past its lowest point in "
         + words.listing([f"{row} (+{100 * rises[row]:.0f} % by its last epoch)" for row in top])
-        + ": these overfit soonest once past their best epoch" if top else
-        "no variant's validation loss rose more than 10 % past its lowest point")
-        + f"; it stayed within 2 % of its lowest in {len(flat)} of the {len(rises)} variants. Early stopping keeps "
+        + ": these turned up most once past their best epoch" if top else
+        "no variant's validation loss ended more than 10 % above its lowest point")
+        + f"; it ended within 2 % of its lowest in {len(flat)} of the {len(rises)} variants. Early stopping keeps "
         "each run's best-epoch weights, so the table reads the lowest points, not the ends of the curves.")
 
 
@@ -177,8 +178,8 @@ def sweep_curve_words(records: list[dict], starts: tuple) -> str:
         best = sorted(r["best_epoch"] for r in mine)
         over = sum(rise(r) > 0.1 for r in mine)
         parts.append(f"the {start} start reaches its lowest validation loss at a median epoch of "
-                     f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its loss rises more than 10 % past it "
-                     f"at {over} of {len(mine)} fractions")
+                     f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its last epoch ends more than 10 % above "
+                     f"that lowest point at {over} of {len(mine)} fractions")
     return ("Read from the curves (each fraction's first seed): " + "; ".join(parts) + "." if parts else "")
 
 
@@ -298,26 +299,44 @@ def _sweep_answer(name: str, starts: tuple):
                 ahead[second if d["low"] > 0 else first].append(fraction)
         some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
         always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
+        hits = sum(len(v) for v in ahead.values())
+        weak = hits <= 2 * 0.05 * len(fractions)
         lines = [("Is there a point where one initialisation is superior? " + (
-                    f"Yes, by test accuracy: {'; '.join(some)} (95 % interval of the paired difference excluding 0)."
-                    + chance_words(sum(len(v) for v in ahead.values()), len(fractions))
+                    f"{'Only weakly' if weak else 'Yes'}, by test accuracy: {'; '.join(some)} (95 % interval of the "
+                    "paired difference excluding 0)." + chance_words(hits, len(fractions))
                     if some else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0.")),
                  "Is one always superior? " + (f"Yes: {always}, at every fraction." if always else
                                                "Not at every fraction by its own interval. " + on_average(diffs, starts)), ""]
         records = planned(src.studies[name])
-        return "\n".join(lines + sweep.verdicts(records, starts) + [""] + unfinished(records, sweep.compared)
+        return "\n".join(lines + sweep.verdicts(records, starts) + [""] + ceiling_words(records)
                          + [sweep_curve_words(records, starts)])
     return answer
 
 
 def chance_words(hits: int, tests: int) -> str:
-    """Whether `hits` intervals excluding 0 among `tests` is more than 95 % intervals give by
-    chance when nothing differs (5 % of them)."""
+    """`hits` intervals excluding 0 among `tests`, against what 95 % intervals give by chance when
+    nothing differs (5 % of them)."""
     expected = 0.05 * tests
     if hits > 2 * expected:
-        return ""
+        return f" That is {hits} of {tests} fractions, against {expected:g} expected by chance alone."
     return (f" But {hits} of {tests} fractions is about what chance alone gives with 95 % intervals ({expected:g} "
             "expected if nothing differed), so this is weak evidence of a real advantage there.")
+
+
+def ceiling_words(records: list[dict]) -> list[str]:
+    """The sweep's rows with a run that reached the epoch ceiling, and what that does to the
+    verdicts at their fractions."""
+    rows = {row: runs for row, runs in groups.by_row(records).items() if sweep.compared(runs[0]["config"])}
+    names = groups.unconverged(rows)
+    if not names:
+        return []
+
+    def seeds(name: str) -> str:
+        hit = sum(not groups.converged(r) for r in rows[name])
+        return f"{name} ({hit} of {len(rows[name])} seeds)"
+    return [f"Not converged: {words.listing([seeds(n) for n in names])} reached the "
+            f"{rows[names[0]][0]['config']['epochs']}-epoch ceiling before early stopping, so the verdicts at those "
+            "fractions compare unfinished training."]
 
 
 def on_average(diffs: dict, starts: tuple) -> str:
@@ -388,9 +407,10 @@ def tuning_answer(src) -> str:
     results = src.studies["tuning"]
     by = groups.by_row(planned(results))
     seeds = sorted({len(runs) for runs in by.values()})
-    grid = (f"The tuning is a grid search: {len(by)} settings (every combination of the optimiser, learning rate "
-            f"and dropout in the table), {'-'.join(map(str, seeds))} seeds each, the structure fixed, since 3.5.3 gives "
-            "Fashion-MNIST-1 the same structure.")
+    grid = (f"The tuning is a grid search: {len(by)} settings (each optimiser at its own learning rates, each with "
+            f"every dropout in the table), {'-'.join(map(str, seeds))} seeds each, over a fixed structure (HalfCNN as "
+            "3.5.1 builds it): a departure from tuning the structure too, kept so that 3.5.3's Fashion-MNIST-1 network "
+            "can take the tuned weights unchanged.")
     return "\n".join([groups.budget_line(planned(results), results.get("budget")), grid] + tuning.answer(results))
 
 

@@ -145,7 +145,7 @@ def ratio_words(records: list[dict]) -> str:
     if not sizes:
         return ""
     return ("The train/test ratio is the number of training images to the number of test images (the test set "
-            "fixed): " + ", ".join(f"{row} {train:,}:{test:,} = {train / test:.2f}" for row, (train, test) in sizes.items())
+            "fixed): " + ", ".join(f"{row} {train:,}:{test:,} = {train / test:.3g}" for row, (train, test) in sizes.items())
             + ".")
 
 

@@ -391,13 +391,13 @@ def kept_words(kept: int, clear: list[str]) -> str:
     """What the kept changes' verdicts add up to: the spec keeps a change that lowers the mean,
     and only a change whose 95 % interval excludes zero lowered it by more than the seeds vary."""
     if not clear:
-        return (" (the spec's rule); none of them lowered it by more than the seeds vary (no interval excludes "
-                "zero), so which changes helped is not known at this budget")
+        return (" (the spec's rule); no kept change's paired 95 % interval excludes zero, so which changes helped "
+                "is not known at this budget")
     if len(clear) == kept:
-        return " (the spec's rule); each lowered it by more than the seeds vary"
+        return " (the spec's rule); each one's paired 95 % interval excludes zero"
     rest = kept - len(clear)
-    return (f" (the spec's rule); only {listing(clear)} lowered it by more than the seeds vary, the other {rest} "
-            f"by less (kept on the mean alone, not shown to help)")
+    return (f" (the spec's rule); only {listing(clear)}'s paired 95 % interval excludes zero, the other {rest} "
+            "were kept on the mean alone (their intervals include zero: not shown to help)")
 
 
 class Variants(Study):
