@@ -147,7 +147,7 @@ def test_the_train_test_ratio_is_defined_from_the_rows_sizes():
     words = ratio_words([run("base", "base", 5000), run("train/test ratio", "train 25%", 1250),
                          run("batch size", "batch 32", 5000), run("base", "base", 5000)])
     assert words == ("The train/test ratio is the number of training images to the number of test images (the test "
-                     "set fixed): base 5,000:10,000 = 0.50, train 25% 1,250:10,000 = 0.12.")
+                     "set fixed): base 5,000:10,000 = 0.5, train 25% 1,250:10,000 = 0.125.")
     assert ratio_words([run("batch size", "batch 32", 5000)]) == ""
 
 
