@@ -102,7 +102,10 @@ def curves_figure(title: str, histories: dict) -> Figure:
         loss_ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
         acc_ax.plot(x, [100 * e["train_acc"] for e in epochs], "--", color=colour, label=f"{name}: training")
         acc_ax.plot(x, [100 * e["val_acc"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
-    loss_ax.set_ylabel("cross-entropy loss")
+    losses = [e[k] for epochs in histories.values() for e in epochs for k in ("train_loss", "val_loss")]
+    if spiky(losses):  # an early spike would flatten the rest
+        loss_ax.set_yscale("log")
+    loss_ax.set_ylabel("cross-entropy loss" + (", log scale" if spiky(losses) else ""))
     acc_ax.set_ylabel("accuracy (%)")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
