@@ -175,17 +175,22 @@ def kernel_words(kernels: np.ndarray) -> str:
             f"{centre:.0f} % of them have their largest tap at the centre ({100 / 9:.0f} % for random taps).")
 
 
+def rise(history: list[dict], best_epoch: int) -> float:
+    """How far a run's validation loss ended above its lowest point (its best epoch's), as a share."""
+    low = history[best_epoch - 1]["val_loss"]
+    return (history[-1]["val_loss"] - low) / low if low > 0 else 0.0
+
+
 def curve_words(history: list[dict], best_epoch: int) -> str:
     """A training run's loss curves read: where the validation loss bottomed out, what it did
     after, and the training loss beside it (overfitting when one rises as the other falls)."""
     val = [e["val_loss"] for e in history]
     train = [e["train_loss"] for e in history]
-    low, last = val[best_epoch - 1], val[-1]
-    rise = (last - low) / low if low > 0 else 0.0
-    after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * rise:.0f} %) while the training loss falls from "
+    low, last, up = val[best_epoch - 1], val[-1], rise(history, best_epoch)
+    after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * up:.0f} %) while the training loss falls from "
              f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and early "
-             f"stopping keeps that epoch's weights" if rise > 0.1 and train[-1] < train[best_epoch - 1] else
-             f"and ends {last:.3f} at epoch {len(val)} ({100 * rise:+.1f} %): no clear overfitting in the epochs run")
+             f"stopping keeps that epoch's weights" if up > 0.1 and train[-1] < train[best_epoch - 1] else
+             f"and ends {last:.3f} at epoch {len(val)} ({100 * up:+.1f} %): no clear overfitting in the epochs run")
     gap = val[best_epoch - 1] - train[best_epoch - 1]
     return (f"the validation loss falls from {val[0]:.3f} after epoch 1 to its lowest, {low:.3f}, in epoch "
             f"{best_epoch} of {len(val)}, {after}. At the best epoch the validation loss is {abs(gap):.3f} "

@@ -9,7 +9,7 @@ from fmnist.core.data import CLASSES
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
 from fmnist.core.layers import summary_line
-from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rows, study_lines
+from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
@@ -134,25 +134,9 @@ def variants_answer(src) -> str:
                         "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
 
 
-def rise(r: dict) -> float:
-    """How far a run's validation loss rose from its lowest point to its last epoch, as a share."""
-    val = [e["val_loss"] for e in r["history"]]
-    low = val[r["best_epoch"] - 1]
-    return (val[-1] - low) / low if low > 0 else 0.0
-
-
-def first_seeds(records: list[dict]) -> dict:
-    """Each row's first seed with a history: the run the curve figures draw."""
-    out = {}
-    for r in records:
-        if r.get("history"):
-            out.setdefault(groups.row_of(r["config"]), r)
-    return out
-
-
 def variants_curve_words(records: list[dict]) -> str:
     """3.2.2's curves read: which variants' validation loss turned up most past their best epoch, which ended flat."""
-    rises = {row: rise(r) for row, r in first_seeds(records).items()}
+    rises = {row: rise(r["history"], r["best_epoch"]) for row, r in groups.first_seeds(records).items()}
     if not rises:
         return ""
     top = [row for row in sorted(rises, key=rises.get, reverse=True) if rises[row] > 0.1][:3]
@@ -169,14 +153,14 @@ def variants_curve_words(records: list[dict]) -> str:
 def sweep_curve_words(records: list[dict], starts: tuple) -> str:
     """3.4.4/3.5.4's curves read: when each start reaches its lowest validation loss, and how often
     its loss rises well past it."""
-    runs = {row: r for row, r in first_seeds(records).items() if r["config"].get("kind") == "sweep"}
+    runs = {row: r for row, r in groups.first_seeds(records).items() if r["config"].get("kind") == "sweep"}
     parts = []
     for start in starts:
         mine = [r for r in runs.values() if r["config"]["start"] == start]
         if not mine:
             continue
         best = sorted(r["best_epoch"] for r in mine)
-        over = sum(rise(r) > 0.1 for r in mine)
+        over = sum(rise(r["history"], r["best_epoch"]) > 0.1 for r in mine)
         parts.append(f"the {start} start reaches its lowest validation loss at a median epoch of "
                      f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its last epoch ends more than 10 % above "
                      f"that lowest point at {over} of {len(mine)} fractions")
@@ -300,7 +284,7 @@ def _sweep_answer(name: str, starts: tuple):
         some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
         always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
         hits = sum(len(v) for v in ahead.values())
-        weak = hits <= 2 * 0.05 * len(fractions)
+        weak = chance_sized(hits, len(fractions))
         lines = [("Is there a point where one initialisation is superior? " + (
                     f"{'Only weakly' if weak else 'Yes'}, by test accuracy: {'; '.join(some)} (95 % interval of the "
                     "paired difference excluding 0)." + chance_words(hits, len(fractions))
@@ -313,11 +297,17 @@ def _sweep_answer(name: str, starts: tuple):
     return answer
 
 
+def chance_sized(hits: int, tests: int) -> bool:
+    """Whether `hits` intervals excluding 0 among `tests` are no more than twice what 95 % intervals
+    give by chance when nothing differs (5 % of them)."""
+    return hits <= 2 * 0.05 * tests
+
+
 def chance_words(hits: int, tests: int) -> str:
     """`hits` intervals excluding 0 among `tests`, against what 95 % intervals give by chance when
     nothing differs (5 % of them)."""
     expected = 0.05 * tests
-    if hits > 2 * expected:
+    if not chance_sized(hits, tests):
         return f" That is {hits} of {tests} fractions, against {expected:g} expected by chance alone."
     return (f" But {hits} of {tests} fractions is about what chance alone gives with 95 % intervals ({expected:g} "
             "expected if nothing differed), so this is weak evidence of a real advantage there.")
@@ -332,7 +322,7 @@ def ceiling_words(records: list[dict]) -> list[str]:
         return []
 
     def seeds(name: str) -> str:
-        hit = sum(not groups.converged(r) for r in rows[name])
+        hit = sum(groups.at_ceiling(r) for r in rows[name])
         return f"{name} ({hit} of {len(rows[name])} seeds)"
     return [f"Not converged: {words.listing([seeds(n) for n in names])} reached the "
             f"{rows[names[0]][0]['config']['epochs']}-epoch ceiling before early stopping, so the verdicts at those "

@@ -102,10 +102,8 @@ def curves_figure(title: str, histories: dict) -> Figure:
         loss_ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
         acc_ax.plot(x, [100 * e["train_acc"] for e in epochs], "--", color=colour, label=f"{name}: training")
         acc_ax.plot(x, [100 * e["val_acc"] for e in epochs], "o-", color=colour, label=f"{name}: validation")
-    losses = [e[k] for epochs in histories.values() for e in epochs for k in ("train_loss", "val_loss")]
-    if spiky(losses):  # an early spike would flatten the rest
-        loss_ax.set_yscale("log")
-    loss_ax.set_ylabel("cross-entropy loss" + (", log scale" if spiky(losses) else ""))
+    loss_axis(loss_ax, [e[k] for epochs in histories.values() for e in epochs for k in ("train_loss", "val_loss")],
+              "cross-entropy loss")
     acc_ax.set_ylabel("accuracy (%)")
     for ax in (loss_ax, acc_ax):
         ax.set_xlabel("epoch")
@@ -354,6 +352,14 @@ def spiky(values) -> bool:
     return bool(positive) and max(positive) > 20 * min(positive)
 
 
+def loss_axis(ax, values, label: str) -> None:
+    """A loss axis, logarithmic (and labelled so) where the losses are spiky."""
+    if spiky(values):
+        ax.set_yscale("log")
+        label += ", log scale"
+    ax.set_ylabel(label)
+
+
 def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dict]) -> Figure:
     """Spec 000's learning curve: iterations on x, negative log likelihood on y; every batch's
     training loss (and its running mean over an epoch's batches), and the validation loss at
@@ -370,10 +376,7 @@ def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dic
     ax.plot([steps * e["epoch"] for e in epochs], [e["val_loss"] for e in epochs], "o-", color="tab:orange", lw=2,
             label="validation loss, end of each epoch (evaluation mode)")
     ax.set_xlabel("iteration (batch)")
-    wide = spiky(list(iterations) + [e["val_loss"] for e in epochs])
-    if wide:
-        ax.set_yscale("log")
-    ax.set_ylabel("negative log likelihood (cross-entropy)" + (", log scale" if wide else ""))
+    loss_axis(ax, list(iterations) + [e["val_loss"] for e in epochs], "negative log likelihood (cross-entropy)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
     fig.suptitle(textwrap.fill(title, 110), fontsize=11)

@@ -77,10 +77,24 @@ def stopped(runs: list[dict]) -> str:
     return ", ".join(reasons)
 
 
+def at_ceiling(record: dict) -> bool:
+    """Whether a run was to stop by early stopping and reached its ceiling instead (a run given a
+    fixed number of epochs is not one: its epochs are its setting)."""
+    return "patience" in record["config"] and not converged(record)
+
+
 def unconverged(rows: dict) -> list[str]:
-    """The names of the rows ({name: runs}) with a run that was to stop by early stopping and reached
-    its ceiling instead (a row given a fixed number of epochs is not one: its epochs are its setting)."""
-    return [name for name, runs in rows.items() if any("patience" in r["config"] and not converged(r) for r in runs)]
+    """The names of the rows ({name: runs}) with a run at its ceiling (at_ceiling)."""
+    return [name for name, runs in rows.items() if any(at_ceiling(r) for r in runs)]
+
+
+def first_seeds(records: list[dict]) -> dict:
+    """Each row's first run with a history ({row: record}): the run a row's curve figures draw."""
+    out = {}
+    for r in records:
+        if r.get("history"):
+            out.setdefault(row_of(r["config"]), r)
+    return out
 
 
 def caveat(rows: dict) -> str:
@@ -90,7 +104,7 @@ def caveat(rows: dict) -> str:
         return ""
     def which(name: str) -> str:
         runs = rows[name]
-        hit = sum("patience" in r["config"] and not converged(r) for r in runs)
+        hit = sum(at_ceiling(r) for r in runs)
         return name + (f" ({hit} of its {len(runs)} seeds)" if hit < len(runs) else "")
     return (f" (not converged: {' and '.join(which(n) for n in names)} reached the epoch ceiling before early "
             "stopping, so this compares unfinished training)")

@@ -346,10 +346,7 @@ def notes(results: dict) -> list[str]:
 
 def pages(results: dict) -> list[Page]:
     records = planned(results)
-    first = {}
-    for r in records:  # each row's first seed
-        if "history" in r:
-            first.setdefault(groups.row_of(r["config"]), r)
+    first = groups.first_seeds(records)
     best = groups.ranked(records, "val_loss")[:1]
     inspected = results.get("finish", {}).get("inspected")
     maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of {inspected['row']}",
@@ -376,7 +373,7 @@ def headline(results: dict) -> list[str]:
         if s["kept"]:
             before = next(x for x in steps if x["row"] == s["against"])
             d = groups.difference(before["runs"], s["runs"], "val_loss")
-            if d["high"] is not None and d["high"] < 0:  # the kept row's loss is lower beyond the seeds' spread
+            if stats.excludes_zero(d) and d["high"] < 0:  # the kept row's loss is lower, interval and all
                 clear.append(s["row"])
             kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
                         + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
