@@ -265,20 +265,26 @@ def main(argv=None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     budget_file, against_file = args.out_dir / "budget.json", args.out_dir / "against.json"
     jobs_file = args.out_dir / "jobs.json"
+    ceiling_running = False
     try:
         if args.jobs_ceiling:
+            began, ceiling_running = time.perf_counter(), True
             ceiling = jobs.measure(cores())
             ceiling.update(machine=f"{provenance.cpu_model()}, torch {torch.__version__}", measured=provenance.now())
-            jobs_file.write_text(json.dumps(ceiling, indent=1) + "\n")
+            storage.save_json(ceiling, jobs_file)
+            ceiling_running = False
+            print(f"wrote {jobs_file} in {time.perf_counter() - began:.0f} s", flush=True)
         if args.budgets:
             budgets(args, device)
         if args.against:
             against.execute(against_file, args.against, args.pairs, fresh=args.fresh, with_auto=args.with_auto)
         found = budget.load(budget_file) if budget_file.exists() and device.type == "cpu" else None
         compared = against.load(against_file) if against_file.exists() and device.type == "cpu" else None
+        ceilings = jobs.load(jobs_file) if device.type == "cpu" else None
     except KeyboardInterrupt:
-        print(f"\ninterrupted: the finished runs are kept in {budget_file if args.budgets else against_file}; "
-              "the same command goes on from there", file=sys.stderr)
+        print("\ninterrupted: " + ("--jobs-ceiling stopped before it finished; jobs.json is as it was" if ceiling_running
+                                   else f"the finished runs are kept in {budget_file if args.budgets else against_file}; "
+                                   "the same command goes on from there"), file=sys.stderr)
         return 130
     except (storage.UserError, data.DataError) as err:
         print(f"benchmark.py: {err}", file=sys.stderr)
@@ -298,8 +304,8 @@ def main(argv=None) -> int:
         table += "\n" + "\n".join(budget.markdown(found)) + "\n\n![test accuracy against training time](budget.png)\n"
     if compared:
         table += "\n" + "\n".join(against.markdown(compared)) + "\n"
-    if jobs_file.exists() and device.type == "cpu":
-        table += "\n" + "\n".join(jobs.markdown(json.loads(jobs_file.read_text()))) + "\n"
+    if ceilings:
+        table += "\n" + "\n".join(jobs.markdown(ceilings)) + "\n"
     print(table)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
     (args.out_dir / f"benchmark{suffix}.md").write_text(table)

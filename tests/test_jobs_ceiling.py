@@ -24,3 +24,16 @@ def test_the_sentence_follows_the_ceilings():
     assert "--jobs 2 can gain at most 13 % here" in jobs.sentence(_made_up(1.05, 1.13))
     assert "--jobs 2 pays here" in jobs.sentence(_made_up(1.1, 1.43))
     assert "| net1 training | 100.0 | 143.0 | 71.5 | 1.43x |" in jobs.markdown(_made_up(1.1, 1.43))
+
+
+def test_the_committed_ceilings_load_and_a_damaged_file_is_one_line(tmp_path):
+    from pathlib import Path
+
+    from fmnist.core.storage import UserError
+    committed = jobs.load(Path(__file__).resolve().parent.parent / "outputs" / "jobs.json")
+    assert committed["cores"] >= 1 and all(n["ceiling"] > 0 for n in committed["networks"].values())
+    assert jobs.load(tmp_path / "none.json") == {}
+    for text in ("{oops", '{"cores": 2, "seconds": 4, "rounds": 3, "networks": {"x": {"ceiling": 1.1}}}'):
+        (tmp_path / "jobs.json").write_text(text)
+        with pytest.raises(UserError, match="jobs.json.*benchmark.py --jobs-ceiling again"):
+            jobs.load(tmp_path / "jobs.json")

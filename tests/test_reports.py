@@ -388,3 +388,14 @@ def test_a_sweep_row_at_the_ceiling_is_named_with_its_seeds_and_a_converged_swee
     assert spec004.ceiling_words(ceiling) == [
         "Not converged: pretrained 5% (2 of 3 seeds) reached the 60-epoch ceiling before early stopping, so the "
         "verdicts at those fractions compare unfinished training."]
+
+
+
+def test_a_damaged_submission_record_is_one_line_naming_it(tmp_path):
+    from fmnist.core.storage import UserError
+    (tmp_path / "spec000" / "model").mkdir(parents=True)
+    path = tmp_path / "spec000" / "model" / "run.json"
+    for text in ("{not json", '{"flags": {}, "best_epoch": 3}'):
+        path.write_text(text)
+        with pytest.raises(UserError, match="run.json.*run bash outputs/spec000/run.sh again"):
+            spec000.submission_lines(build.Sources(tmp_path))

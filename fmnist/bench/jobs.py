@@ -25,6 +25,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from fmnist.core import storage
+from fmnist.core.storage import NUMBER, Each
+
 # What is timed: a network and its task, training steps (batch 64, the studies' batch size) or
 # scoring passes (batch 1000 in evaluation mode, as every run ends by scoring its splits).
 # FF_Net and Conv_Net are the locality study's; HalfCNN is tuning's, transfer's and pretrain's.
@@ -67,7 +70,8 @@ def child(name: str, task: str, threads: int, seconds: float) -> None:
     for _ in range(3):
         step()
     print("ready", flush=True)
-    sys.stdin.readline()  # the barrier: every process starts timing together
+    if not sys.stdin.readline():  # the barrier: every process starts timing together; none if the parent is gone
+        return
     steps, began = 0, time.perf_counter()
     while (elapsed := time.perf_counter() - began) < seconds:
         step()
@@ -79,11 +83,13 @@ def together(name: str, task: str, processes: int, threads: int, seconds: float)
     """`processes` measuring processes at `threads` threads each, timed from one barrier."""
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = [subprocess.Popen([sys.executable, "-m", "fmnist.bench.jobs", name, task, str(threads),
-                               str(seconds)],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=root)
-             for _ in range(processes)]
+    procs = []
     try:
+        for _ in range(processes):  # each listed the moment it starts; in its own session, so that Ctrl-C
+            # reaches only this process, which kills them all below
+            procs.append(subprocess.Popen([sys.executable, "-m", "fmnist.bench.jobs", name, task, str(threads),
+                                           str(seconds)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                          env=env, cwd=root, start_new_session=True))
         for p in procs:
             if p.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"a measuring process for {name} did not start (exit {p.wait()})")
@@ -126,6 +132,16 @@ def measure(cores: int, seconds: float = 4.0, rounds: int = 3, tasks=TASKS, log=
         log(f"{label}: --jobs {cores} at 1 thread can be at most {out['networks'][label]['ceiling']:.2f}x as fast as "
             f"--jobs 1 on {cores} threads (rounds: {', '.join(f'{c:.2f}' for c in ceilings)})")
     return out
+
+
+SCHEMA = {"cores": int, "seconds": NUMBER, "rounds": int, "machine?": str,
+          "networks": Each({"alone_steps_per_s": NUMBER, "beside_steps_per_s": NUMBER,
+                            "one_thread_beside_steps_per_s": NUMBER, "ceiling": NUMBER}, "network and task")}
+
+
+def load(path: Path) -> dict:
+    """jobs.json, checked: a damaged file is one line ({} where there is none)."""
+    return storage.load_checked(path, SCHEMA, "delete it or run python benchmark.py --jobs-ceiling again")
 
 
 def sentence(result: dict) -> str:

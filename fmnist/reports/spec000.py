@@ -1,10 +1,9 @@
 """Spec 000 (the reference CNN): its report items (section 1.3) in the spec's order, answered
 from the `reference` study and analyze.py's analysis.json."""
-import json
-
 import numpy as np
 
-from fmnist.core import plotting, stats
+from fmnist.core import plotting, stats, storage
+from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.words import ci, sentence, training_words
@@ -242,14 +241,18 @@ def setup(src) -> list[str]:
             )
 
 
+RUN_JSON = {"flags": {"train_per_class?": (str, int, NULL), "seed?": (str, int), "batch_size?": (str, int)},
+            "best_epoch": int, "epochs": int, "val": {"accuracy": NUMBER}, "test": {"accuracy": NUMBER}}  # train.py's
+
+
 def submission_lines(src) -> list[str]:
     """What the committed submission is: the run.sh run that wrote it, its budget and its test accuracy."""
-    path = src.png("spec000/model/run.json")
-    if not path.is_file():
+    run = storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
+                               "delete it or run bash outputs/spec000/run.sh again")
+    if not run:
         return []
-    run = json.loads(path.read_text())
     flags = run["flags"]
-    subset = flags.get("train_per_class") not in (None, "None")
+    subset = str(flags.get("train_per_class")).isdigit()
     images = f"{10 * int(flags['train_per_class']):,} training images" if subset else "every training image"
     return ["The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
             "comes from bash outputs/spec000/run.sh" + (f" --train_per_class {flags['train_per_class']}" if subset else "")
