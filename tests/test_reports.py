@@ -399,3 +399,31 @@ def test_a_damaged_submission_record_is_one_line_naming_it(tmp_path):
         path.write_text(text)
         with pytest.raises(UserError, match="run.json.*run bash outputs/spec000/run.sh again"):
             spec000.submission_lines(build.Sources(tmp_path))
+
+
+def test_the_batch_rule_is_said_only_when_run_sh_changes_the_batch():
+    assert spec000.batch_rule(125) == "" and spec000.batch_rule(1) == ""
+    assert spec000.batch_rule(128) == (" Its batch of 128 is not one train.py accepts (the spec allows 1 or a multiple "
+                                       "of 5), so run.sh uses 130, the nearest it allows.")
+
+
+@pytest.mark.parametrize("first_val, logarithmic", [(16.0, True), (1.0, False)])
+def test_the_learning_curve_answer_explains_a_log_axis_only_when_it_has_one(first_val, logarithmic):
+    history = [{"val_loss": v, "train_loss": t} for v, t in zip([first_val, 3.4, 0.6, 0.46, 0.47], [1.2, 0.8, 0.5, 0.3, 0.3])]
+    run = {**_record("Xavier, lr 0.05", 0, 0.46, 0.5), "history": history, "best_epoch": 4,
+           "iterations": list(np.linspace(1.5, 0.3, 60))}
+    answer = spec000.curve(_sources(reference=[run]))
+    assert answer.startswith("60 iterations (5 epochs of 12 batches): the validation loss falls from")
+    assert ("The y axis is logarithmic because the losses span about 35-fold: over epochs 1-2" in answer) == logarithmic
+
+
+def test_the_sweep_curves_are_read_per_start():
+    def run(start, fraction, best, last):
+        r = _record(f"{start} {fraction}%", 0, 0.2, 0.2, kind="sweep", start=start)
+        r.update(history=[{"val_loss": 0.2, "train_loss": 0.1}] * (best - 1) + [{"val_loss": 0.1, "train_loss": 0.1}]
+                 + [{"val_loss": last, "train_loss": 0.05}] * 3, best_epoch=best)
+        return r
+    records = [run("random", 5, 10, 0.2), run("random", 10, 20, 0.101), run("pretrained", 5, 4, 0.1)]
+    words = spec004.sweep_curve_words(records, ("random", "pretrained"))
+    assert "the random start reaches its lowest validation loss at a median epoch of 15 (10-20)" in words
+    assert "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words
