@@ -1,5 +1,7 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF (kernel_vis.py writes it).
-# make test: the test suite (CPU, no network, synthetic data).
+# make test: the whole test suite (CPU, no network, synthetic data; about 5 minutes on 2 cores).
+# make test-fast: every test not marked slow (no end-to-end run, real process or pdflatex; under a minute).
+# make lint: ruff, with pyproject.toml's rules.
 # make analyze: after make run, what the networks learned (analysis.pdf).
 # make experiments: every study of experiments.py (experiments.pdf; each converges within 10x make run's time on 2 cores).
 # make reports: one report per spec (report_000/001/003/004.pdf) from what the others wrote; trains nothing.
@@ -7,7 +9,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test analyze experiments reports benchmark clean
+.PHONY: run test test-fast lint analyze experiments reports benchmark clean
 
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:3]; sys.exit(0 if v >= (3, 11) else "make: Python 3.11 or newer is needed, $(PYTHON) is %d.%d.%d; run make PYTHON=python3.11 (or newer)" % v)'
@@ -21,6 +23,16 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q
+
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -q -m "not slow"
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
 
 analyze: $(VENV)/.installed
 	$(PY) analyze.py

@@ -62,9 +62,13 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"{key.upper():8} {100 * r['accuracy']:8.2f}% {100 * r['metrics_json_accuracy']:14.2f}% "
                      f"{r['roc']['macro_auc']:10.4f} {t['parameters']:>11,} {t['neurons']:>8,} "
                      f"{t['multiply_adds']:>10,}")
-    lines += ["", f"neuron: {results['networks']['cnn']['layers']['definition']}.",
-              "The CNN's logits average the image and its mirror image (its evaluation mode): every gradient, optimised "
-              "image and attack of the CNN is of that two-view average.", ""]
+    lines += [
+        "",
+        f"neuron: {results['networks']['cnn']['layers']['definition']}.",
+        "The CNN's logits average the image and its mirror image (its evaluation mode): every gradient, optimised "
+        "image and attack of the CNN is of that two-view average.",
+        "",
+    ]
     return lines
 
 
@@ -138,12 +142,14 @@ def run(args) -> int:
                                     "metrics_json_accuracy": metrics["networks"][key]["test"]["accuracy"],
                                     "layers": table}
     cnn = models["cnn"][1]
-    results["guided"], more = timer.part("CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings)
+    results["guided"], more = timer.part(
+        "CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings
+    )
     pages += more
     results["class_feature_maps"], more = timer.part("CNN feature maps per class", sections.class_maps_part,
                                                      cnn, x, y, settings)
     pages += more
-    for key, (label, model) in models.items():
+    for key, (label, _model) in models.items():
         chosen, page = timer.part(f"{key.upper()} right and wrong", sections.right_wrong_part, label, key, x, y,
                                   logits[key], settings.seed)
         results["networks"][key]["right_wrong"] = [{k: v for k, v in e.items() if k != "pixels"} for e in chosen]
@@ -154,7 +160,9 @@ def run(args) -> int:
     pages.append(page)
     results["tsne"], page = timer.part("t-SNE (both networks)", sections.tsne_part, models, x, y, device, settings)
     pages.append(page)
-    results["fooling"], page = timer.part("fooling (both networks)", sections.fooling_part, models, x, y, device, settings)
+    results["fooling"], page = timer.part(
+        "fooling (both networks)", sections.fooling_part, models, x, y, device, settings
+    )
     pages.append(page)
     results["robustness"], page = timer.part("FGSM and PGD (both networks)", sections.robustness_part, models, x, y,
                                              device, settings)
@@ -195,8 +203,13 @@ def run(args) -> int:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return cli.run_script("analyze.py", run, args, (data.DataError,),
-                              f"nothing from this run was kept, and the last complete analysis is unchanged in {args.out_dir}")
+    return cli.run_script(
+        "analyze.py",
+        run,
+        args,
+        (data.DataError,),
+        f"nothing from this run was kept, and the last complete analysis is unchanged in {args.out_dir}",
+    )
 
 
 if __name__ == "__main__":

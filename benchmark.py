@@ -167,9 +167,11 @@ def markdown(result: dict, device: str) -> str:
              "|---|---|---|---|---|---|---|"]
     for key, by in result["throughput"].items():
         for p, n in by.items():
-            lines.append(f"| {key.upper()} | {p} | {n['batch_size']} | {n['forward_gflops']:.1f} "
-                         f"({n['forward_peak_fraction']:.0%}) | {n['backward_gflops']:.1f} | {n['images_per_s']:,.0f} | "
-                         f"{1000 * n['batch_size'] / n['images_per_s']:.1f} |")
+            lines.append(
+                f"| {key.upper()} | {p} | {n['batch_size']} | {n['forward_gflops']:.1f} "
+                f"({n['forward_peak_fraction']:.0%}) | {n['backward_gflops']:.1f} | {n['images_per_s']:,.0f} | "
+                f"{1000 * n['batch_size'] / n['images_per_s']:.1f} |"
+            )
     if not result["runs"]:
         return "\n".join(lines) + "\n"
     lines += ["", f"Full runs in {result.get('precision', 'fp32')}:", "",
@@ -208,7 +210,11 @@ def budgets(args, device: torch.device) -> dict:
         model = model_fn().to(device, memory_format=torch.channels_last).train()
         return sum(time_passes(model, x, y, device, precision))
 
-    where = f"{device}, {provenance.cpu_model()}, {torch.get_num_threads()} threads" if device.type == "cpu" else str(device)
+    where = (
+        f"{device}, {provenance.cpu_model()}, {torch.get_num_threads()} threads"
+        if device.type == "cpu"
+        else str(device)
+    )
     results = budget.execute(args.out_dir / "budget.json", Conv_Net, settings, data.load(args.data_dir), device, where,
                              args.budget_seeds, step, fresh=args.fresh)
     fig = budget.budget_figure(f"CNN families: test accuracy against training time ({precision}, {device})",
@@ -231,9 +237,13 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (else the usual places)")
     p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--budgets, --against: redo the runs already saved")
-    p.add_argument("--against", metavar="COMMIT",
-                   help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against COMMIT's, "
-                        "in turn, --pairs times")
+    p.add_argument(
+        "--against",
+        metavar="COMMIT",
+        help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against "
+             "COMMIT's, "
+        "in turn, --pairs times",
+    )
     p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
     p.add_argument("--jobs-ceiling", action="store_true",
                    help="time training and scoring steps of the studies' networks in one process on every core "
@@ -282,9 +292,16 @@ def main(argv=None) -> int:
         compared = against.load(against_file) if against_file.exists() and device.type == "cpu" else None
         ceilings = jobs.load(jobs_file) if device.type == "cpu" else None
     except KeyboardInterrupt:
-        print("\ninterrupted: " + ("--jobs-ceiling stopped before it finished; jobs.json is as it was" if ceiling_running
-                                   else f"the finished runs are kept in {budget_file if args.budgets else against_file}; "
-                                   "the same command goes on from there"), file=sys.stderr)
+        print(
+            "\ninterrupted: "
+            + (
+                "--jobs-ceiling stopped before it finished; jobs.json is as it was"
+                if ceiling_running
+                else f"the finished runs are kept in {budget_file if args.budgets else against_file}; "
+                "the same command goes on from there"
+            ),
+            file=sys.stderr,
+        )
         return 130
     except (storage.UserError, data.DataError) as err:
         print(f"benchmark.py: {err}", file=sys.stderr)

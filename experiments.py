@@ -101,10 +101,12 @@ def run(args) -> int:
         began = time.perf_counter()
         folder = out_dir / "experiments" / name
         results, drawn[name] = engine.run_study(STUDIES[name], engine.Context(options, splits, device, folder))
-        print(f"\n{engine.markdown(STUDIES[name], results)}\n{name}: done in {engine.clock(time.perf_counter() - began)}; "
+        print(f"\n{engine.markdown(STUDIES[name], results)}\n{name}: done in "
+              f"{engine.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
     included = engine.write_pdf(STUDIES, out_dir, table_figures, drawn)
-    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)} in all")
+    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)} "
+          "in all")
     print(f"look at {out_dir / engine.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
     return 0
 

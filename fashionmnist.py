@@ -21,7 +21,7 @@ import platform
 import sys
 import time
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -98,7 +98,7 @@ def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> 
         history = fit(model, splits["train"], splits["val"], settings, device, args.seed, name=key.upper())
         record = {"history": history, "train_seconds": time.perf_counter() - start, "seed": args.seed,
                   "config": {**settings.__dict__, "init": args.init, "quick": args.quick},
-                  "finished": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+                  "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     # whether evaluation averages each image's logits with its mirror's (Conv_Net does), as scored now
     record["config"] = {**record["config"], "test_time_flip": bool(getattr(model, "flip_tta", False))}
     record["test"], record["examples"] = evaluate(model, splits, device, args.seed)
@@ -177,15 +177,21 @@ def run(args) -> int:
     pdf = f"figures.pdf ({count} pages)" if args.pdf else "no figures.pdf (--no-pdf)"
     print(f"wrote {', '.join(f'{k}.pth' for k in keys)}, metrics.json, the question 1-4, 8 and 9 figures and "
           f"{pdf} to {out_dir}")
-    print(f"look at {out_dir / 'figures.pdf' if args.pdf else f'the PNGs in {out_dir}'}; next: python kernel_vis.py (questions "
+    print(f"look at {out_dir / 'figures.pdf' if args.pdf else f'the PNGs in {out_dir}'}; next: python kernel_vis.py "
+          "(questions "
           "5-7, and the PDF of questions 1-9), then python analyze.py (what the networks learned)")
     return 0
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    return cli.run_script("fashionmnist.py", run, args, (data.DataError, Diverged),
-                              f"nothing from this run was kept, and the last complete results are unchanged in {args.out_dir}")
+    return cli.run_script(
+        "fashionmnist.py",
+        run,
+        args,
+        (data.DataError, Diverged),
+        f"nothing from this run was kept, and the last complete results are unchanged in {args.out_dir}",
+    )
 
 
 if __name__ == "__main__":

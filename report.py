@@ -33,7 +33,8 @@ SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup, None
 def parse_args(argv=None):
     p = cli.Parser(prog="report.py", description=__doc__.split("\n")[0])
     p.add_argument("spec", choices=["000", "001", "003", "004", "all"], help="the spec whose report to write")
-    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the other scripts wrote, and the reports go")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the other scripts wrote, and the "
+                                                                          "reports go")
     return p.parse_args(argv)
 
 
@@ -46,8 +47,12 @@ def wrote_tex(tex: Path) -> None:
         print(f"report.py: {str(err).splitlines()[0]} (see pdflatex's log: pdflatex {tex.name} in {tex.parent})",
               file=sys.stderr)
         return
-    print(f"wrote {typeset} (the source typeset by pdflatex)" if typeset else
-          f"{tex.name}: pdflatex is not installed, so it is not typeset here (Debian: apt-get install texlive-latex-base)")
+    print(
+        f"wrote {typeset} (the source typeset by pdflatex)"
+        if typeset
+        else f"{tex.name}: pdflatex is not installed, so it is not typeset here (Debian: apt-get install "
+             "texlive-latex-base)"
+    )
 
 
 def run(args) -> int:

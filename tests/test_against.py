@@ -34,10 +34,14 @@ def test_auto_rounds_get_their_own_columns_and_verdicts():
     for p, auto in zip(results["pairs"], (150, 152, 149)):
         p["auto"] = {"wall_s": auto, "train_s": 70.0, "precision": "bf16"}
     text = "\n".join(against.markdown(results))
-    assert "| 1 | earlier | 183.0 s | 100.0 s | 178.0 s | 100.0 s | 150.0 s | 70.0 s (bf16) | -5.0 s | -33.0 s |" in text
+    assert (
+        "| 1 | earlier | 183.0 s | 100.0 s | 178.0 s | 100.0 s | 150.0 s | 70.0 s (bf16) | -5.0 s | -33.0 s |" in text
+    )
     # auto minus earlier: -33, -33, -41 (mean -35.7 of 186.0: 19.2 %); auto minus today fp32: -28, -25, -33
     assert "- The whole run with --precision auto, against a5c338f: auto faster than a5c338f by 35.7 s (19.2 %" in text
-    assert "- The whole run with --precision auto, against today in fp32: auto faster than today in fp32 by 28.7 s" in text
+    assert (
+        "- The whole run with --precision auto, against today in fp32: auto faster than today in fp32 by 28.7 s" in text
+    )
     assert "The whole run: today faster than a5c338f by 7.0 s" in text  # fp32's verdict as before
     assert "auto" not in "\n".join(against.markdown(pairs_of([(183, 178), (185, 177), (190, 182)])))
 

@@ -166,6 +166,7 @@ def analysed(_pristine, tmp_path_factory):
     return out, data_dir
 
 
+@pytest.mark.slow
 def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
     out, data_dir = analysed
     x, y = data.load_test(data_dir, download=False)
@@ -179,7 +180,10 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         model.load_state_dict(torch.load(out / f"{key}.pth", weights_only=True))
         logits = predict(model, x, CPU)
         pred = logits.argmax(1)
-        own, cm = logits[torch.arange(len(y)), y], results["class_models"][key]  # each class's best test image, read back
+        own, cm = (
+            logits[torch.arange(len(y)), y],
+            results["class_models"][key],
+        )  # each class's best test image, read back
         assert cm["best_test_logit"] == pytest.approx([float(own[y == k].max()) for k in range(10)], abs=1e-4)
         assert [int(y[i]) for i in cm["best_test_index"]] == list(range(10))
         assert [int(r[1]) for r in rows[1:]] == pred.tolist() and [int(r[0]) for r in rows[1:]] == list(range(len(y)))
@@ -187,10 +191,28 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         assert accuracy == pytest.approx(metrics["networks"][key]["test"]["accuracy"])
         assert results["networks"][key]["accuracy"] == pytest.approx(accuracy)
     stems = {p.stem for p in (out / "analysis").glob("*.png")}
-    assert stems == {"ffn_layers", "cnn_layers", "cnn_guided_backprop", "cnn_class_feature_maps", "ffn_right_wrong",
-                     "cnn_right_wrong", "roc", "tsne", "fooling", "robustness", "class_models", "class_models_2",
-                     "channel_visualisations", "saliency", "sanity_check", "targeted_fooling", "cnn_guided_backprop_2",
-                     "cnn_class_feature_maps_2", "channel_visualisations_2", "targeted_fooling_2"}  # two pages each: one
+    assert stems == {
+        "ffn_layers",
+        "cnn_layers",
+        "cnn_guided_backprop",
+        "cnn_class_feature_maps",
+        "ffn_right_wrong",
+        "cnn_right_wrong",
+        "roc",
+        "tsne",
+        "fooling",
+        "robustness",
+        "class_models",
+        "class_models_2",
+        "channel_visualisations",
+        "saliency",
+        "sanity_check",
+        "targeted_fooling",
+        "cnn_guided_backprop_2",
+        "cnn_class_feature_maps_2",
+        "channel_visualisations_2",
+        "targeted_fooling_2",
+    }  # two pages each: one
     # a network (class models), or too big for one page
     for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
         t = results["targeted"][key]
@@ -204,6 +226,7 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
     assert results["weights_sha256"] == {k: metrics["networks"][k]["weights_sha256"] for k in ("ffn", "cnn")}
 
 
+@pytest.mark.slow
 def test_a_failed_analysis_leaves_the_previous_one_untouched(analysed, tmp_path, monkeypatch):
     out, data_dir = Path(shutil.copytree(analysed[0], tmp_path / "out")), analysed[1]
     before = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
@@ -343,7 +366,8 @@ def test_the_channel_sentence_counts_short_and_capped_climbs():
 
 def test_the_layer_sentence_says_where_neurons_and_parameters_sit():
     cnn = sections.layers_words("CNN", layer_table(Conv_Net()))
-    assert cnn.startswith("The CNN has 276,914 parameters and 33,194 neurons; its convolutions hold 99 % of the neurons "
+    assert cnn.startswith("The CNN has 276,914 parameters and 33,194 neurons; its convolutions hold 99 % of the "
+                          "neurons "
                           "and 19 % of the parameters, its fully connected layers 1 % and 81 %.")
     ffn = sections.layers_words("FFN", layer_table(FF_Net()))
     assert ffn.startswith("The FFN has ") and "holds" in ffn and "convolutions" not in ffn
@@ -351,7 +375,9 @@ def test_the_layer_sentence_says_where_neurons_and_parameters_sit():
 
 def test_the_small_page_sentences_follow_their_numbers():
     ex = lambda t, p, c: {"true": t, "pred": p, "true_name": f"c{t}", "pred_name": f"c{p}", "confidence": c}  # noqa: E731
-    rw = sections.right_wrong_words("CNN", [ex(1, 1, 0.9), ex(2, 2, 0.6), ex(6, 0, 0.99), ex(6, 0, 0.95), ex(4, 2, 0.9)])
+    rw = sections.right_wrong_words(
+        "CNN", [ex(1, 1, 0.9), ex(2, 2, 0.6), ex(6, 0, 0.99), ex(6, 0, 0.95), ex(4, 2, 0.9)]
+    )
     assert rw == ("The CNN's 2 random correct predictions (confidence 60-90 %) and its 3 most confident mistakes, at "
                   "90-99 %; 2 of them c6 taken for c0.")
     up = sections.feature_map_words([[24, 14, 14], [96, 3, 3]], [0.4, 0.6])
@@ -360,7 +386,8 @@ def test_the_small_page_sentences_follow_their_numbers():
     assert "fewer of their values are zero (60 % to 40 %" in down and "denser maps" in down
     roc = {"FFN": {"macro_auc": 0.99, "auc": {"Shirt": 0.95, "Bag": 0.999}}, "CNN": {"macro_auc": 0.995, "auc": {
         "Shirt": 0.97, "Bag": 0.9}}}
-    assert sections.roc_words(roc) == ("FFN macro AUC 0.9900, weakest Shirt (0.9500); CNN macro AUC 0.9950, weakest Bag "
+    assert sections.roc_words(roc) == ("FFN macro AUC 0.9900, weakest Shirt (0.9500); CNN macro AUC 0.9950, weakest "
+                                       "Bag "
                                        "(0.9000): the CNN's macro AUC is the higher, and its AUC is higher for 1 of "
                                        "the 2 classes.")
     roc["FFN"]["macro_auc"] = 0.999
@@ -369,15 +396,22 @@ def test_the_small_page_sentences_follow_their_numbers():
     sal = sections.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
                                    "CNN": {"saliency_on_garment": [0.2, 0.3, 0.4], "garment_area": [0.5, 0.6, 0.5]}})
     assert "over the first 3 test images" in sal
-    assert "FFN 80 % on the garment, which covers 50 % of the pixels: a median 1.80 times its share, 95 % interval" in sal
-    assert "(more on the garment than on the background)" in sal and "(less on the garment than on the background)" in sal
+    assert (
+        "FFN 80 % on the garment, which covers 50 % of the pixels: a median 1.80 times its share, 95 % interval" in sal
+    )
+    assert (
+        "(more on the garment than on the background)" in sal and "(less on the garment than on the background)" in sal
+    )
     assert "CNN 30 % on the garment, which covers 50 % of the pixels: a median 0.50 times its share" in sal
     even = sections.saliency_words({"FFN": {"saliency_on_garment": [0.4, 0.6, 0.5, 0.55], "garment_area": [0.5] * 4}})
     assert "(no difference detected between garment and background)" in even
     guided = sections.guided_words("relu3", [0.9, 1.0, 0.3, 0.2], 20)
     assert "in 2 of them over half of the 20 most exciting test images" in guided and "median share 60 %" in guided
-    fool = sections.fooling_words([0, 250], {"FFN": [0.9, 0.5], "CNN": [0.9, 0.2]},
-                                  {"FFN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.0], "CNN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.3]})
+    fool = sections.fooling_words(
+        [0, 250],
+        {"FFN": [0.9, 0.5], "CNN": [0.9, 0.2]},
+        {"FFN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.0], "CNN": [0.9, 0.8, 0.7, 0.6, 0.5, 0.45, 0.3]},
+    )
     assert "FFN 90.0 % -> 40.0 % with 5 and 0 % at 6" in fool and "CNN 90.0 % -> 45.0 % with 5 and 30.0 % at 6" in fool
     assert fool.endswith("250 random pixels leave FFN 50.0 %, CNN 20.0 %.")
 
@@ -388,7 +422,9 @@ def test_the_robustness_sentence_names_the_network_that_holds_more():
               "PGD": {"FFN": [0.9, 0.7, 0.3, 0.1], "CNN": [0.95, 0.8, 0.4, 0.2]}}
     words = sections.fooling.robustness_words(eps, curves)
     assert words.startswith("A change of at most 0.05 of the pixel range")  # the first size below half of clean
-    assert "PGD leaves the FFN 30.0 %, the CNN 40.0 %" in words and "the CNN holds more under PGD at 3 of 3 sizes" in words
+    assert (
+        "PGD leaves the FFN 30.0 %, the CNN 40.0 %" in words and "the CNN holds more under PGD at 3 of 3 sizes" in words
+    )
     assert "under FGSM" not in words  # both attacks agree
     curves["PGD"]["FFN"], curves["PGD"]["CNN"] = curves["PGD"]["CNN"], curves["PGD"]["FFN"]
     flipped = sections.fooling.robustness_words(eps, curves)

@@ -90,6 +90,7 @@ def test_verdicts_and_target_come_from_the_numbers():
     assert "the highest mean is 94.17 % (new at 1x" in text
 
 
+@pytest.mark.slow
 def test_benchmark_budgets_writes_its_table_and_figure(data_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(budget, "FAMILIES", TWO)
     monkeypatch.setattr(budget, "RATIOS", (1.0,))
@@ -113,6 +114,7 @@ def test_families_that_differ_only_in_training_get_the_same_epochs():
     assert cal["epochs"]["a alternating"] == cal["epochs"]["a"] == {"1": 10, "1.5": 15, "2": 20}
 
 
+@pytest.mark.slow
 def test_a_damaged_budget_file_is_one_line(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()

@@ -4,9 +4,9 @@ import gzip
 import numpy as np
 import pytest
 import torch
-from conftest import NAMES, idx_bytes, write_dataset
 
 from fmnist.core import data
+from helpers import NAMES, idx_bytes, write_dataset
 
 
 @pytest.mark.parametrize("layout,gz", [("flat", True), ("flat", False), ("torchvision", False),

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import torch
-from conftest import interrupt_study
 from sklearn.metrics import f1_score
 
 import experiments
@@ -19,6 +18,7 @@ from fmnist.studies import groups, variants
 from fmnist.studies.engine import Options
 from fmnist.studies.measure import multiply_adds, settings
 from fmnist.studies.networks import ConvDw, init_network
+from helpers import interrupt_study
 
 
 @pytest.mark.parametrize("c_in, c_out, stride, side_in, side", [(16, 32, 2, 28, 14), (64, 128, 1, 7, 7),
@@ -131,6 +131,7 @@ def _quick(study, data_dir, out, *more):
     return experiments.main([study, "--quick", "--data-dir", str(data_dir), "--out-dir", str(out), *more])
 
 
+@pytest.mark.slow
 def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, monkeypatch, capsys):
     # Ctrl-C during the second run of `variants`: its first run is saved, nothing else
     study = interrupt_study(monkeypatch, "variants", after=1)
@@ -144,7 +145,9 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     monkeypatch.setitem(experiments.STUDIES, "variants", study)
     assert _quick("all", data_dir, out) == 0
     text = capsys.readouterr().out
-    assert "variants: 2 runs; 1 finished earlier are kept (0. base seed 0)" in text  # the base's 2 seeds, then each change
+    assert (
+        "variants: 2 runs; 1 finished earlier are kept (0. base seed 0)" in text
+    )  # the base's 2 seeds, then each change
     assert "experiments.pdf (reference, mobilenet, settings, variants, pretrain, tuning, transfer, locality)" in text
     assert (out / "experiments.pdf").stat().st_size > 10_000
     for name, study in experiments.STUDIES.items():

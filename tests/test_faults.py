@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import NAMES, ROOT
 
 import fashionmnist
 import kernel_vis
 from cnn import Conv_Net
 from fmnist.core import storage
+from helpers import NAMES, ROOT
 
 PY = [sys.executable, "-u"]
 
@@ -51,6 +51,7 @@ def assert_untouched(out: Path, before: dict):
     assert snapshot(out) == before  # same files, same bytes, nothing partial or temporary left
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_interrupt_during_training_keeps_earlier_results(data_dir, earlier_run, sig):
     out, before = earlier_run
@@ -83,7 +84,8 @@ def test_damaged_data_is_named(data_dir, earlier_run, damage, message, capsys):
     import gzip
 
     import numpy as np
-    from conftest import idx_bytes
+
+    from helpers import idx_bytes
     out, before = earlier_run
     images, labels = (data_dir / (n + ".gz") for n in NAMES["train"])
     if damage == "truncate":
@@ -110,6 +112,7 @@ class RunsCode:
         return (os.system, (f"touch {self.marker}",))
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_runs_code_is_refused_unrun(tmp_path):
     marker, evil = tmp_path / "it-ran", tmp_path / "cnn.pth"
     torch.save({"conv1.weight": RunsCode(marker)}, evil)
@@ -167,6 +170,7 @@ def test_out_dir_on_a_full_disk_is_refused(tmp_path, monkeypatch):
         storage.check_out_dir(tmp_path)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights_and_metrics(data_dir, tmp_path):
     outs = [tmp_path / "a", tmp_path / "b"]
     for out in outs:

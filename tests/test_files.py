@@ -10,13 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
 import analyze
 import experiments
 import fashionmnist
 import kernel_vis
 from fmnist.core import files, storage
+from helpers import ROOT
 
 WRONG = ([1, 2], 3, "text", None)
 
@@ -72,6 +72,7 @@ def refuse_each(capsys, target, schema, readers):
     return cases
 
 
+@pytest.mark.slow
 def test_damaged_metrics_json_is_refused_by_every_reader(earlier_run, data_dir, capsys):
     out, _ = earlier_run
     base = ["--out-dir", str(out), "--data-dir", str(data_dir)]
@@ -82,6 +83,7 @@ def test_damaged_metrics_json_is_refused_by_every_reader(earlier_run, data_dir, 
     assert refuse_each(capsys, out / "metrics.json", files.METRICS, readers) >= 100
 
 
+@pytest.mark.slow
 def test_damaged_study_results_are_refused_by_every_reader(study_run, capsys):
     data_dir, out = study_run
     target = out / "experiments" / "locality" / "results.json"
@@ -98,6 +100,7 @@ def test_damaged_study_results_are_refused_by_every_reader(study_run, capsys):
     assert "`runs` is a list, expected an object keyed by run" in err and "locality --fresh" in err
 
 
+@pytest.mark.slow
 def test_fresh_replaces_an_unreadable_study_file(study_run, capsys):
     data_dir, out = study_run
     target = out / "experiments" / "locality" / "results.json"
@@ -106,6 +109,7 @@ def test_fresh_replaces_an_unreadable_study_file(study_run, capsys):
     assert len(json.loads(target.read_text())["runs"]) == 8
 
 
+@pytest.mark.slow
 def test_a_misshapen_metrics_json_is_one_line_from_a_real_process(earlier_run, data_dir):
     out, _ = earlier_run
     (out / "metrics.json").write_text("[1, 2]")

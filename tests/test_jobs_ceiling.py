@@ -4,12 +4,14 @@ import pytest
 from fmnist.bench import jobs
 
 
+@pytest.mark.slow
 def test_the_ceiling_is_the_side_by_side_rate_over_the_alone_rate_at_the_threads_asked():
     result = jobs.measure(2, seconds=0.3, rounds=1, tasks=(("FF_Net", "train"),), log=lambda line: None)
     n = result["networks"]["FF_Net training"]
     assert n["threads_alone"] == 2 and n["threads_beside"] == 1  # what each measuring process ran at
-    assert n["alone_steps_per_s"] > 0 and n["beside_steps_per_s"] == pytest.approx(2 * n["one_thread_beside_steps_per_s"],
-                                                                                    rel=0.5)
+    assert n["alone_steps_per_s"] > 0 and n["beside_steps_per_s"] == pytest.approx(
+        2 * n["one_thread_beside_steps_per_s"], rel=0.5
+    )
     assert n["ceiling"] == pytest.approx(n["beside_steps_per_s"] / n["alone_steps_per_s"])
 
 

@@ -38,6 +38,7 @@ def test_stages_cover_every_conv_and_pool_in_forward_order():
     assert " + ".join(names).split(" + ") == [n for n, _ in model.features.named_children()]
 
 
+@pytest.mark.slow
 def test_responses_have_the_shape_the_layer_gives(tmp_path):
     model = Conv_Net().eval()
     image = torch.rand(1, 28, 28) * 2 - 1
@@ -82,6 +83,7 @@ def test_image_loader_rejects_a_non_image(tmp_path):
         kernels.load_image(path)
 
 
+@pytest.mark.slow
 def test_pdf_after_both_scripts_has_every_page(data_dir, earlier_run):
     out, _ = earlier_run
     assert pdf_pages(out / "figures.pdf") == 2 + 4 * 2 + 6  # Q9's patches: a page per stage
@@ -94,6 +96,7 @@ def test_pdf_after_both_scripts_has_every_page(data_dir, earlier_run):
     assert Image.open(out / "sample_image.png").size == (28, 28)
 
 
+@pytest.mark.slow
 def test_make_runs_no_pdf_leaves_the_pdf_to_kernel_vis(data_dir, earlier_run):
     out, _ = earlier_run  # an earlier run's figures.pdf, which would show that run's numbers
     assert fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--skip-train", "--no-pdf"]) == 0

@@ -24,7 +24,10 @@ def compile_tex(tex: Path) -> str:
 
 
 def test_escape_keeps_what_pdflatex_would_misread():
-    assert latex.escape("95 % CI, a_b & c $5 #1 {x} ~ ^") == r"95 \% CI, a\_b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
+    assert (
+        latex.escape("95 % CI, a_b & c $5 #1 {x} ~ ^")
+        == r"95 \% CI, a\_b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
+    )
     assert latex.escape("python train.py --lr 0.01") == "python train.py -{}-lr 0.01"
     assert latex.escape("0.48 ± 0.07, 4 × 4, 12–18 — é") == r"0.48 \textpm{} 0.07, 4 \texttimes{} 4, 12--18 --- e"
     assert latex.escape(r"C:\path") == r"C:\textbackslash{}path"
@@ -40,8 +43,9 @@ def _item(tmp_path):
     fig = Figure(figsize=(4, 3))
     fig.add_subplot().plot([0, 1], [1, 0])
     fig.savefig(png)
-    table = figures.table_figures("A table_1", ["setting", "val loss"], [["lr 0.05 *", "0.48 ± 0.07"], ["50 % data", "1"]],
-                                  ["Note: 95 % CI."])
+    table = figures.table_figures(
+        "A table_1", ["setting", "val loss"], [["lr 0.05 *", "0.48 ± 0.07"], ["50 % data", "1"]], ["Note: 95 % CI."]
+    )
     return build.Item("1.1", "an item", "What is 5 % of a_b?", (), lambda src: table + [fig, "made.png"],
                       lambda src: "Answer: 0.25 ± 0.01 (95 % CI).\n- a point", "2.5")
 
@@ -60,6 +64,7 @@ def test_a_report_source_holds_the_question_answer_table_and_figures(tmp_path):
         assert "What is 5 % of a_b?" in text and "0.48 ± 0.07" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (CI installs texlive-latex-base)")
 @pytest.mark.parametrize("spec", ["000", "001", "003", "004"])
 def test_the_committed_report_sources_compile(spec, tmp_path):
@@ -83,8 +88,15 @@ def test_typeset_is_skipped_without_pdflatex_and_a_broken_source_is_one_error(tm
 
 def test_a_table_wider_than_the_page_wraps_its_columns_instead_of_shrinking():
     columns = ["setting", "settings", "val loss", "test acc %"]
-    rows = [[f"{k}. change", "2 conv, dropout 0, SGD, momentum 0, L2 0, lr 0.05, BN no, flip no " * 2, "0.0859 ± 0.0084",
-             "97.36 ± 0.26"] for k in range(5)]
+    rows = [
+        [
+            f"{k}. change",
+            "2 conv, dropout 0, SGD, momentum 0, L2 0, lr 0.05, BN no, flip no " * 2,
+            "0.0859 ± 0.0084",
+            "97.36 ± 0.26",
+        ]
+        for k in range(5)
+    ]
     fitted = latex.widths(columns, rows, latex.ROOM_PT[False])
     assert sum(w * latex.CHAR_PT + latex.PAD_PT for w in fitted) <= latex.ROOM_PT[False]
     assert fitted[1] < len(rows[0][1]) and fitted[0] == len("1. change")  # the long column wraps, the short keep

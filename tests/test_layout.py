@@ -91,7 +91,8 @@ def test_the_rule_catches_a_wrong_import(tmp_path, monkeypatch):
     script, is found."""
     fake = tmp_path / "fmnist" / "core"
     fake.mkdir(parents=True)
-    (fake / "bad.py").write_text("from fmnist.handin import answers\nfrom ..studies.engine import Study\nimport fashionmnist\n")
+    (fake / "bad.py").write_text("from fmnist.handin import answers\nfrom ..studies.engine import Study\nimport "
+                                 "fashionmnist\n")
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     found = imports(fake / "bad.py")
     assert [folder_of(m, n) for m, n, _ in found] == [{"handin"}, {"studies"}, set()]

@@ -139,7 +139,10 @@ def test_the_learning_curve_turns_logarithmic_only_when_an_early_spike_would_fla
 
 def test_the_epoch_curves_turn_logarithmic_only_for_a_spike():
     from fmnist.studies.figures import curves_figure
-    calm = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "train_acc": 0.8, "val_acc": 0.8} for e in (1, 2, 3)]
+
+    calm = [
+        {"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "train_acc": 0.8, "val_acc": 0.8} for e in (1, 2, 3)
+    ]
     spike = [{**calm[0], "val_loss": 7.1}] + calm[1:]
     assert curves_figure("t", {"a": calm}).axes[0].get_yscale() == "linear"
     assert curves_figure("t", {"a": calm, "b": spike}).axes[0].get_yscale() == "log"

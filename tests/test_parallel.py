@@ -43,6 +43,7 @@ def one_by_one(tmp_path_factory, data_dir_module):
     return _measured(out)
 
 
+@pytest.mark.slow
 def test_two_jobs_give_the_records_of_one(one_by_one, data_dir_module, tmp_path):
     assert _quick(tmp_path, data_dir_module, "--jobs", "2") == 0
     two = _measured(tmp_path)
@@ -50,6 +51,7 @@ def test_two_jobs_give_the_records_of_one(one_by_one, data_dir_module, tmp_path)
     assert two == one_by_one  # numbers equal, seed by seed, at 1 thread each
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_records_of_one_process(one_by_one, data_dir_module, tmp_path):
     distributed = pytest.importorskip("distributed")  # an optional extra; CI installs it
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -86,6 +88,7 @@ sys.exit(experiments.main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_parallel_study_keeps_every_finished_run(data_dir_module, tmp_path, capsys):
     driver = tmp_path / "driver.py"
     driver.write_text(DRIVER.format(root=str(ROOT)))

@@ -54,6 +54,7 @@ def test_cuda_without_cuda_is_refused(capsys):
     assert exit_info.value.code == 2 and "cuda is not available" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_main_on_synthetic_data_writes_every_output(data_dir, tmp_path):
     out = tmp_path / "out"
     code = fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "2",
@@ -106,6 +107,7 @@ def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):
     assert textwrap.fill(answers.q9_paragraph(q9), 165) in texts(pages[2].fig)
 
 
+@pytest.mark.slow
 def test_skip_train_reproduces_the_evaluation(data_dir, tmp_path):
     out = tmp_path / "out"
     args = ["--data-dir", str(data_dir), "--out-dir", str(out), "--epochs", "1", "--model", "cnn"]

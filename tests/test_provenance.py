@@ -7,7 +7,6 @@ import subprocess
 
 import pytest
 import torch
-from conftest import ROOT
 from torch import nn
 
 import analyze
@@ -17,6 +16,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core import provenance
 from fmnist.studies import locality
+from helpers import ROOT
 
 FIELDS = {"commit", "dirty", "python", "torch", "torchvision", "numpy", "device", "precision", "cpu", "threads",
           "seed", "data_sha256", "command", "started", "ended"}
@@ -39,7 +39,9 @@ def test_metrics_json_carries_the_record_and_the_weights_hashes(earlier_run, dat
     metrics = json.loads((out / "metrics.json").read_text())
     check_record(metrics["provenance"], data_dir)
     for key in ("ffn", "cnn"):  # each network's numbers name the weights they belong to
-        assert metrics["networks"][key]["weights_sha256"] == hashlib.sha256((out / f"{key}.pth").read_bytes()).hexdigest()
+        assert (
+            metrics["networks"][key]["weights_sha256"] == hashlib.sha256((out / f"{key}.pth").read_bytes()).hexdigest()
+        )
 
 
 @pytest.mark.parametrize("script", ["kernel_vis.py", "analyze.py"])
@@ -57,6 +59,7 @@ def test_weights_from_another_run_are_refused_and_nothing_written(earlier_run, d
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_no_metrics_beside_it_is_shown_as_itself(earlier_run, data_dir, tmp_path):
     out, _ = earlier_run
     lone = tmp_path / "lone" / "cnn.pth"
@@ -77,6 +80,7 @@ class FiveByFive(Conv_Net):
                 setattr(self.features, name, nn.Conv2d(conv.in_channels, conv.out_channels, 5, padding=2, bias=False))
 
 
+@pytest.mark.slow
 def test_a_study_redoes_exactly_the_runs_whose_network_changed(data_dir, tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     argv = ["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]

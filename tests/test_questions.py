@@ -6,7 +6,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import interrupt_study
 from scipy import stats as scipy_stats
 from torch import nn
 
@@ -18,6 +17,7 @@ from fmnist.core.layers import receptive_fields
 from fmnist.core.training import predict
 from fmnist.handin import answers, document, evidence
 from fmnist.studies.locality import permutation, scramble
+from helpers import interrupt_study
 
 CPU = torch.device("cpu")
 
@@ -109,11 +109,20 @@ def test_purity_is_one_for_a_class_detector_and_low_for_noise():
 def _q8(ffn_acc, cnn_acc, ffn_drop, cnn_drop):
     gains = [{"class": "Shirt", "points": cnn_acc - ffn_acc, "gained_images": round(10 * (cnn_acc - ffn_acc)),
               "ffn": ffn_acc, "cnn": cnn_acc, "images": 1000}]
-    return {"networks": {"ffn": {"parameters": 1_000_000, "accuracy": ffn_acc, "loss": 0.3},
-                         "cnn": {"parameters": 200_000, "accuracy": cnn_acc, "loss": 0.25 if cnn_acc > ffn_acc else 0.4}},
-            "classes": gains, "weight_sharing": evidence.weight_sharing(Conv_Net()),
-            "translation": {"shifts": [0, 1, 2], "images": 100, "fill": -1.0,
-                            "accuracy": {"ffn": [0.9, 0.85, 0.9 - ffn_drop], "cnn": [0.93, 0.92, 0.93 - cnn_drop]}}}
+    return {
+        "networks": {
+            "ffn": {"parameters": 1_000_000, "accuracy": ffn_acc, "loss": 0.3},
+            "cnn": {"parameters": 200_000, "accuracy": cnn_acc, "loss": 0.25 if cnn_acc > ffn_acc else 0.4},
+        },
+        "classes": gains,
+        "weight_sharing": evidence.weight_sharing(Conv_Net()),
+        "translation": {
+            "shifts": [0, 1, 2],
+            "images": 100,
+            "fill": -1.0,
+            "accuracy": {"ffn": [0.9, 0.85, 0.9 - ffn_drop], "cnn": [0.93, 0.92, 0.93 - cnn_drop]},
+        },
+    }
 
 
 def test_q8_answer_follows_the_numbers_both_ways():
@@ -172,7 +181,9 @@ def _q9(probes, purities, zeros):
 
 
 def test_q9_answer_follows_the_numbers_both_ways():
-    deeper_better = answers.q9_paragraph(_q9([0.78, 0.83, 0.86, 0.9, 0.92], [0.3, 0.4, 0.5, 0.7], [0.4, 0.5, 0.55, 0.6]))
+    deeper_better = answers.q9_paragraph(
+        _q9([0.78, 0.83, 0.86, 0.9, 0.92], [0.3, 0.4, 0.5, 0.7], [0.4, 0.5, 0.55, 0.6])
+    )
     assert "rises at every stage" in deeper_better and "get sparser" in deeper_better
     assert "the channels become more class-specific with depth" in deeper_better
     assert "12.0 points higher than from the raw pixels" in deeper_better
@@ -196,7 +207,12 @@ def test_interval_matches_scipy_and_verdicts_go_both_ways():
     unclear = stats.paired({0: 90, 1: 91, 2: 90.5}, {0: 91, 1: 90, 2: 90.6})
     assert not stats.excludes_zero(unclear) and stats.verdict(unclear, "A", "B").startswith("no difference detected")
     assert "no verdict" in stats.verdict(stats.paired({0: 1.0}, {0: 2.0}), "A", "B")
-    tiny = {"mean": 0.0015, "low": 0.00002, "high": 0.0029, "n": 3}  # excludes zero, though 4 decimals would not show it
+    tiny = {
+        "mean": 0.0015,
+        "low": 0.00002,
+        "high": 0.0029,
+        "n": 3,
+    }  # excludes zero, though 4 decimals would not show it
     assert stats.verdict(tiny, "A", "B", unit="") == "B ahead of A by 0.0015 (95 % CI +0.00002 to +0.0029, 3 seeds)"
     assert stats.bound(0.0, 4) == "+0.0000" and stats.bound(-0.004, 2) == "-0.004" and stats.bound(1.5, 2) == "+1.50"
 
@@ -214,6 +230,7 @@ def test_scrambling_is_one_fixed_permutation():
     assert torch.allclose(moved(out.flatten(1) / 784), layer(x.flatten(1) / 784), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_locality_quick_resumes_after_an_interruption(data_dir, tmp_path, monkeypatch):
     study = interrupt_study(monkeypatch, "locality", after=2)
     out = tmp_path / "out"
@@ -295,16 +312,30 @@ def test_the_first_page_is_computed_from_metrics_json_both_ways():
     cnn_layers = [["conv1.weight", [8, 1, 3, 3], 72], ["conv2.weight", [16, 8, 5, 5], 3200],
                   ["bn.weight", [16], 16], ["fc.weight", [10, 144], 1440]]
     assert document.architecture_words({"layers": ffn_layers}) == "fully connected 784-100-10"
-    assert document.architecture_words({"layers": cnn_layers}) == "conv 8, 16 (3x3 and 5x5), then fully connected 144-10"
-    ahead = {"networks": {"ffn": summary_network(0.80, ffn_layers, False), "cnn": summary_network(0.85, cnn_layers, True)},
-             "sizes": {"train": 50_000, "val": 10_000, "test": 10_000}}
+    assert (
+        document.architecture_words({"layers": cnn_layers}) == "conv 8, 16 (3x3 and 5x5), then fully connected 144-10"
+    )
+    ahead = {
+        "networks": {"ffn": summary_network(0.80, ffn_layers, False), "cnn": summary_network(0.85, cnn_layers, True)},
+        "sizes": {"train": 50_000, "val": 10_000, "test": 10_000},
+    }
     text = " ".join(document.summary_lines(ahead))
     assert "trained on Fashion-MNIST's 50,000 training images (10,000 more held out for validation)" in text
-    assert "The CNN classifies 5.00 percentage points more of the test images correctly than the FFN, with 16.8 times fewer" in text
+    assert (
+        "The CNN classifies 5.00 percentage points more of the test images correctly than the FFN, with 16.8 times "
+        "fewer"
+        in text
+    )
     assert "mean of its own and its mirror image's logits" in text and "no mirroring" in text
-    behind = {"networks": {"ffn": summary_network(0.90, cnn_layers, False), "cnn": summary_network(0.85, ffn_layers, True)}}
+    behind = {
+        "networks": {"ffn": summary_network(0.90, cnn_layers, False), "cnn": summary_network(0.85, ffn_layers, True)}
+    }
     text = " ".join(document.summary_lines(behind))
-    assert "The CNN classifies 5.00 percentage points fewer of the test images correctly than the FFN, with 16.8 times more" in text
+    assert (
+        "The CNN classifies 5.00 percentage points fewer of the test images correctly than the FFN, with 16.8 times "
+        "more"
+        in text
+    )
     assert "the training images, scored on the test images" in text  # an older metrics.json without sizes
     assert "a checkpoint with no metrics.json beside it" in document.summary_lines({})[0]
 
@@ -347,9 +378,11 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
     outline = answers.stage_reading(made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9,
                                                   ["Bag"] * 5 + ["Coat"]))
-    assert outline == ("Conv stage 1 (4x4-pixel fields): its 1 most active channels favour the garment's outline: 60% of "
-                       "their response lies there, on 20% of the pixels; their top patches show vertical edges (channel "
-                       "5); channel 5's top patches are 5 of 6 from Bag.")
+    assert outline == (
+        "Conv stage 1 (4x4-pixel fields): its 1 most active channels favour the garment's outline: 60% of "
+        "their response lies there, on 20% of the pixels; their top patches show vertical edges (channel "
+        "5); channel 5's top patches are 5 of 6 from Bag."
+    )
     even = answers.stage_reading(made_up_stage({"background": 0.5, "outline": 0.2, "interior": 0.3}, area, 10.0, 0.1,
                                                ["Bag", "Coat", "Bag", "Shirt"]))
     assert "about in proportion to its regions" in even and "no single edge direction (channel 5)" in even
@@ -388,7 +421,9 @@ def test_question_7_maps_are_read_from_the_numbers():
 
 def test_a_row_of_patches_is_read_both_ways():
     area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
-    stage = made_up_stage({"background": 0.1, "outline": 0.7, "interior": 0.2}, area, 90.0, 0.8, ["Bag"] * 4 + ["Coat"] * 2)
+    stage = made_up_stage(
+        {"background": 0.1, "outline": 0.7, "interior": 0.2}, area, 90.0, 0.8, ["Bag"] * 4 + ["Coat"] * 2
+    )
     assert answers.channel_words(stage["channels"][0]) == ("favours the outline (70%\nof its response, 20% of pixels)\n"
                                                            "vertical edges\n4 of 6: Bag")
     even = made_up_stage(dict(area), area, 0.0, 0.1, ["Bag", "Coat"])["channels"][0]

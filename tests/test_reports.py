@@ -119,7 +119,9 @@ def test_the_confusion_hypothesis_follows_the_pair_confused():
         run["test"]["confusion"] = c.tolist()
         return _sources(transfer=[run])
     garments = spec004.confused(sources(0, 2))  # T-shirt/top taken for Coat: both upper-body garments
-    assert "T-shirt/top taken for Coat (10 of its 100 images)" in garments and "both are upper-body garments" in garments
+    assert (
+        "T-shirt/top taken for Coat (10 of its 100 images)" in garments and "both are upper-body garments" in garments
+    )
     unlike = spec004.confused(sources(3, 4))  # Sandal taken for Bag
     assert "Sandal is a footwear and Bag a bag: these are not alike in kind" in unlike
 
@@ -208,12 +210,21 @@ def _mobilenet_sources(mobile_acc: float, block_time: float, wide: bool, setting
     src = _sources(mobilenet=records)
     src.studies["mobilenet"]["finish"] = {"cost_ratios": [{"flops": 0.13, "time": block_time, "theory": 0.13}]}
     if settings_gain is not None:
-        settings = [{**_record(row, s, 0.3, 0.3, factor=factor),
-                     "test": {"accuracy": 0.85 + (gain if row != "base" else 0) + s / 1000 + (s == 2) * 0.0005 * (row != "base"),
-                              "loss": 0.3}}
-                    for row, factor, gain in (("base", "base", 0), ("batch 32", "batch size", settings_gain),
-                                              ("lr 0.5", "learning rate", 0.0))
-                    for s in range(3)]
+        settings = [
+            {
+                **_record(row, s, 0.3, 0.3, factor=factor),
+                "test": {
+                    "accuracy": 0.85 + (gain if row != "base" else 0) + s / 1000 + (s == 2) * 0.0005 * (row != "base"),
+                    "loss": 0.3,
+                },
+            }
+            for row, factor, gain in (
+                ("base", "base", 0),
+                ("batch 32", "batch size", settings_gain),
+                ("lr 0.5", "learning rate", 0.0),
+            )
+            for s in range(3)
+        ]
         src.studies["settings"] = _results(settings)
     return src
 
@@ -225,7 +236,9 @@ def test_the_mobilenet_conclusion_follows_the_numbers_both_ways():
     assert "so the saving in time is smaller than the FLOP count promises" in cheap
     assert "Shirt is the hardest class (the lowest recall) for 3 of the 3 networks, whatever the blocks" in cheap
     assert "conv 0 + mobile 4's seeds disagree most" in cheap
-    assert "only batch 32 (+2.02 points) changed test accuracy detectably against the base; the other 1 did not" in cheap
+    assert (
+        "only batch 32 (+2.02 points) changed test accuracy detectably against the base; the other 1 did not" in cheap
+    )
     costly = spec003.conclusion(_mobilenet_sources(0.80, 0.1, wide=False, settings_gain=0.0))
     assert "at a cost of 6.00 points of test accuracy" in costly
     assert "so the saving in time is larger than the FLOP count promises" in costly
@@ -291,7 +304,9 @@ def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
     against = {f"{5 * k}%": {"mean": -0.5 if k <= 18 else 0.5} for k in range(1, 21)}
     assert "favours random at 18 of the 20 fractions" in spec004.on_average(against, ("random", "transferred"))
     mixed = {f"{5 * k}%": {"mean": (-1) ** k} for k in range(1, 21)}
-    assert "too few to call either start better across the sweep." in spec004.on_average(mixed, ("random", "pretrained"))
+    assert "too few to call either start better across the sweep." in spec004.on_average(
+        mixed, ("random", "pretrained")
+    )
 
 
 def test_one_interval_in_twenty_is_called_what_chance_gives():
@@ -313,11 +328,16 @@ def test_curves_are_read_for_overfitting_both_ways():
 
 def test_a_percentage_interval_is_clipped_to_0_100_and_says_so():
     from fmnist.core.words import ci
-    assert ci({"mean": 99.8, "low": 99.3, "high": 100.28, "n": 3}) == "99.80% (95 % CI 99.30 to 100.00, clipped to 0-100, 3 seeds)"
+
+    assert (
+        ci({"mean": 99.8, "low": 99.3, "high": 100.28, "n": 3})
+        == "99.80% (95 % CI 99.30 to 100.00, clipped to 0-100, 3 seeds)"
+    )
     assert ci({"mean": 85.0, "low": 84.0, "high": 86.0, "n": 3}) == "85.00% (95 % CI 84.00 to 86.00, 3 seeds)"
     assert ci({"mean": 0.5, "low": 0.4, "high": 120.0, "n": 3}, 4, "") == "0.5000 (95 % CI 0.4000 to 120.0000, 3 seeds)"
 
 
+@pytest.mark.slow
 def test_the_conv1_filter_reading_sets_the_counts_against_random_kernels_both_ways():
     rng = np.random.default_rng(5)
 
@@ -358,7 +378,8 @@ def test_kernels_just_past_chance_are_not_read_as_blobs(monkeypatch, rho, words)
 
 
 def test_an_unsteady_stretch_of_validation_accuracy_is_named_both_ways():
-    assert spec003.dip_words([30, 60, 41, 70, 80]) == (" Validation accuracy falls from 60% (epoch 2) to 41% in epoch 3 "
+    assert spec003.dip_words([30, 60, 41, 70, 80]) == (" Validation accuracy falls from 60% (epoch 2) to 41% in epoch "
+                                                       "3 "
                                                        "before it recovers: an unsteady stretch that early stopping's "
                                                        "patience rides out.")
     assert spec003.dip_words([30, 60, 55, 70, 80]) == ""
@@ -409,7 +430,9 @@ def test_the_batch_rule_is_said_only_when_run_sh_changes_the_batch():
 
 @pytest.mark.parametrize("first_val, logarithmic", [(16.0, True), (1.0, False)])
 def test_the_learning_curve_answer_explains_a_log_axis_only_when_it_has_one(first_val, logarithmic):
-    history = [{"val_loss": v, "train_loss": t} for v, t in zip([first_val, 3.4, 0.6, 0.46, 0.47], [1.2, 0.8, 0.5, 0.3, 0.3])]
+    history = [
+        {"val_loss": v, "train_loss": t} for v, t in zip([first_val, 3.4, 0.6, 0.46, 0.47], [1.2, 0.8, 0.5, 0.3, 0.3])
+    ]
     run = {**_record("Xavier, lr 0.05", 0, 0.46, 0.5), "history": history, "best_epoch": 4,
            "iterations": list(np.linspace(1.5, 0.3, 60))}
     answer = spec000.curve(_sources(reference=[run]))
@@ -426,4 +449,6 @@ def test_the_sweep_curves_are_read_per_start():
     records = [run("random", 5, 10, 0.2), run("random", 10, 20, 0.101), run("pretrained", 5, 4, 0.1)]
     words = spec004.sweep_curve_words(records, ("random", "pretrained"))
     assert "the random start reaches its lowest validation loss at a median epoch of 15 (10-20)" in words
-    assert "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words
+    assert (
+        "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words
+    )

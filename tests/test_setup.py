@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 
 from fmnist.core.python_version import MINIMUM, require
+from helpers import ROOT
 
 SCRIPTS = ["fashionmnist.py", "kernel_vis.py", "analyze.py", "experiments.py", "report.py", "benchmark.py"]
 
@@ -19,6 +19,7 @@ def test_require_accepts_this_python_and_refuses_an_older_one(capsys):
     assert len(err) == 1 and "3.11 or newer" in err[0] and "3.10.12" in err[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_each_script_refuses_a_stub_old_python_in_one_line(script):
     # The stub replaces sys.version_info, then runs the script as `python SCRIPT` would.
@@ -32,6 +33,7 @@ def test_each_script_refuses_a_stub_old_python_in_one_line(script):
     assert done.stdout == ""  # exited before reaching anything else
 
 
+@pytest.mark.slow
 def test_makefile_refuses_an_old_python(tmp_path):
     fake = tmp_path / "python3.10"
     fake.write_text(f"#!/bin/sh\nexec {sys.executable} -c \"import sys; sys.version_info = (3, 10, 0); "

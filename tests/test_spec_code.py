@@ -52,6 +52,7 @@ def test_the_dataset_divides_training_and_validation_inside_itself(tmp_path):
     assert xb.shape == (8, 1, 28, 28) and yb.tolist() == list(range(8))
 
 
+@pytest.mark.slow
 def test_main_trains_and_saves_then_loads_and_predicts_the_same(tmp_path, capsys):
     _folders(tmp_path)
     path = tmp_path / "saved" / "net.pth"

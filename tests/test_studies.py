@@ -19,9 +19,15 @@ def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None, patience
     config = {"name": f"{row} seed {seed}", "row": row, "seed": seed, "epochs": epochs}
     if patience is not None:
         config["patience"] = patience
-    return {"config": config, "val": {"loss": val_loss, "accuracy": val_acc / 100}, "test": {"accuracy": test_acc / 100},
-            "history": [{}] * (ran or epochs), "best_epoch": best or ran or epochs, "seconds": 10.0,
-            "sizes": {"train": 5000}}
+    return {
+        "config": config,
+        "val": {"loss": val_loss, "accuracy": val_acc / 100},
+        "test": {"accuracy": test_acc / 100},
+        "history": [{}] * (ran or epochs),
+        "best_epoch": best or ran or epochs,
+        "seconds": 10.0,
+        "sizes": {"train": 5000},
+    }
 
 
 def test_rows_whose_interval_runs_past_0_to_100_are_named_unreadable():
@@ -38,7 +44,9 @@ def test_a_row_summary_is_the_t_interval_of_its_seeds():
     runs = [_record("A", s, loss, 90, acc) for s, (loss, acc) in enumerate(((0.3, 91.0), (0.32, 91.6), (0.31, 90.8)))]
     s = groups.summary(runs)
     low, high = scipy_stats.t.interval(0.95, 2, loc=91.133333, scale=scipy_stats.sem([91.0, 91.6, 90.8]))
-    assert s["test_acc"]["low"] == pytest.approx(low, abs=1e-4) and s["test_acc"]["high"] == pytest.approx(high, abs=1e-4)
+    assert s["test_acc"]["low"] == pytest.approx(low, abs=1e-4) and s["test_acc"]["high"] == pytest.approx(
+        high, abs=1e-4
+    )
     assert s["n"] == 3 and s["stopped"] == "fixed 4 epochs" and s["best_epochs"] == [4, 4, 4]
     assert groups.unconverged({"A": runs}) == [] and groups.caveat({"A": runs}) == ""  # fixed epochs: its setting
     assert groups.cell(s["test_acc"], 2) == f"91.13 ± {s['test_acc']['half_width']:.2f}"
@@ -130,7 +138,10 @@ def test_a_reports_convergence_words_follow_the_runs_both_ways():
         r["config"].update(setting)
     words = convergence_words(early)
     assert words.startswith("3 seeds, SGD with Nesterov momentum 0.9, learning rate 0.05 after a one-epoch warm-up")
-    assert "5,000 training images, early stopping (patience 5, ceiling 60), 14-20 epochs run; best epochs 9, 15, 12." in words
+    assert (
+        "5,000 training images, early stopping (patience 5, ceiling 60), 14-20 epochs run; best epochs 9, 15, 12."
+        in words
+    )
     assert words.endswith("so it was trained to convergence.")
     cut = early[:2] + [_record("winner", 2, 0.3, 90, 91, epochs=60, ran=60, patience=5, best=60)]
     cut[2]["config"].update(setting)
@@ -143,7 +154,11 @@ def test_the_train_test_ratio_is_defined_from_the_rows_sizes():
     from fmnist.studies.factors import ratio_words
 
     def run(factor, row, train):
-        return {"config": {"factor": factor, "row": row, "name": f"{row} seed 0"}, "sizes": {"train": train, "test": 10000}}
+        return {
+            "config": {"factor": factor, "row": row, "name": f"{row} seed 0"},
+            "sizes": {"train": train, "test": 10000},
+        }
+
     words = ratio_words([run("base", "base", 5000), run("train/test ratio", "train 25%", 1250),
                          run("batch size", "batch 32", 5000), run("base", "base", 5000)])
     assert words == ("The train/test ratio is the number of training images to the number of test images (the test "
@@ -177,6 +192,7 @@ def test_tunings_winner_and_its_sentences_follow_the_validation_losses():
     assert tuning.winner({**adam_wins, "finished": None}) is None
 
 
+@pytest.mark.slow
 def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir, tmp_path):
     out = tmp_path / "out"
     assert experiments.main(["locality", "--quick", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0
@@ -186,11 +202,16 @@ def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir,
                for r in records)  # --quick: a ceiling of 1 epoch, which patience 5 never beats
     table = (out / "experiments" / "locality" / "table.md").read_text()
     assert "ceiling 1: not converged" in table and "Not converged: FFN images (ceiling 1: not converged)" in table
-    assert "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, " \
-           "ceiling 1 epoch, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
+    assert (
+        "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, "
+        "ceiling 1 epoch, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
+    )
     assert all("(not converged: " in c["verdict"] for c in results["finish"]["comparisons"].values())
     # another plan (seeds 1 and 2): seed 1's runs are kept, seed 0's dropped once it finishes
-    assert experiments.main(["locality", "--quick", "--seed", "1", "--data-dir", str(data_dir), "--out-dir", str(out)]) == 0
+    assert (
+        experiments.main(["locality", "--quick", "--seed", "1", "--data-dir", str(data_dir), "--out-dir", str(out)])
+        == 0
+    )
     again = json.loads((out / "experiments" / "locality" / "results.json").read_text())
     assert set(again["runs"]) == set(again["plan"]) and len(again["runs"]) == 8
     assert sorted({r["config"]["seed"] for r in again["runs"].values()}) == [1, 2]
@@ -233,9 +254,13 @@ def test_the_set_up_sentence_is_computed_from_the_configuration():
     assert training_words(other) == ("Adam, one-cycle learning rate peaking at 1e-3, L2 0, batch 128, label smoothing "
                                      "0.1, He initialisation, no mirroring, early stopping on validation loss with "
                                      "patience 5 under a ceiling of 30 epochs")
-    assert training_words(other.but(schedule="plateau"), varied=("optimizer", "weight_decay", "batch_size", "init",
-                                                                  "flip", "label_smoothing", "epochs")) == (
-        "learning rate 1e-3 after a one-epoch warm-up, divided by 10 after every 2 epochs without a lower validation loss")
+    assert training_words(
+        other.but(schedule="plateau"),
+        varied=("optimizer", "weight_decay", "batch_size", "init", "flip", "label_smoothing", "epochs"),
+    ) == (
+        "learning rate 1e-3 after a one-epoch warm-up, divided by 10 after every 2 epochs without a lower validation "
+        "loss"
+    )
     assert training_words(c.but(momentum=0.0), varied=("lr", "batch_size")) == (
         "SGD without momentum, one-cycle learning rate, L2 5e-4, random mirroring, 4 epochs")
     assert [number_words(x) for x in (5e-4, 1e-3, 0.005, 0.0, 128)] == ["5e-4", "1e-3", "0.005", "0", "128"]
@@ -278,13 +303,16 @@ def test_the_feature_map_sentences_follow_the_measurements():
     dead = _channel(2, {"background": None, "outline": None, "interior": None}, [0, 0, 0, 0, 0])
     layer = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, even, dead]}
     text = variants.layer_reading(layer, classes)
-    assert text == ("relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
-                    "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
-                    "1.5 times its mean over the classes): channel 0 (Trouser, 2.50x).")
+    assert text == (
+        "relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
+        "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
+        "1.5 times its mean over the classes): channel 0 (Trouser, 2.50x)."
+    )
     assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.50x its mean"
     assert variants.channel_reading(dead, classes) == "silent on every image"
     layer["channels"] = [even]
-    assert variants.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to one class.")
+    assert variants.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to "
+                                                           "one class.")
     first = {"layer": "relu1", "side": 28, "zeros": 0.5, "channels": [even, even]}
     deep = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, outline]}
     inspected = {"row": "3. x", "seed": 0, "val_loss": 0.2, "run_val_loss": 0.2, "images": 500, "classes": classes}

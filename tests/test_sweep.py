@@ -3,14 +3,15 @@ not shared, a fresh classification layer, and resuming an interrupted sweep."""
 import json
 from types import SimpleNamespace
 
+import pytest
 import torch
-from conftest import interrupt_study
 
 import experiments
 from fmnist.core import stats
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.sweep import HALF1, HALF2, half, nested, verdicts
 from fmnist.studies.transfer import copy_encoder, transfer_weights
+from helpers import interrupt_study
 
 
 def test_halves_filter_and_relabel():
@@ -89,9 +90,20 @@ def test_verdicts_follow_the_numbers():
     assert "2 of 2 favour pretrained, p = 0.500" in acc_summary
     assert "random minus pretrained (lower is better)" in loss_line and "5%: +0.19" in loss_line
     # the same numbers with the starts' roles swapped give the mirrored sentence
-    swapped = [{**r, "config": {**r["config"], "start": {"random": "pretrained", "pretrained": "random"}[r["config"]["start"]],
-                                "row": r["config"]["row"].replace("random", "X").replace("pretrained", "random").replace("X", "pretrained")}}
-               for r in records]
+    swapped = [
+        {
+            **r,
+            "config": {
+                **r["config"],
+                "start": {"random": "pretrained", "pretrained": "random"}[r["config"]["start"]],
+                "row": r["config"]["row"]
+                .replace("random", "X")
+                .replace("pretrained", "random")
+                .replace("X", "pretrained"),
+            },
+        }
+        for r in records
+    ]
     assert "pretrained ahead at 0 and random ahead at 1" in verdicts(swapped, ("random", "pretrained"))[1]
 
 
@@ -105,6 +117,7 @@ def test_a_claim_across_every_setting_needs_every_interval():
     assert stats.across(ahead, "A", "B").startswith("B ahead at 4 and A ahead at 0 of 5 settings")
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkeypatch, capsys):
     study = interrupt_study(monkeypatch, "pretrain", after=3)
     out = tmp_path / "out"
@@ -115,9 +128,13 @@ def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkey
     assert len(first["runs"]) == 3 and (folder / "autoencoder.pth").is_file()
     monkeypatch.setitem(experiments.STUDIES, "pretrain", study)
     assert experiments.main(args) == 0
-    assert "3 finished earlier are kept (autoencoder, random 10% seed 0, pretrained 10% seed 0)" in capsys.readouterr().out
+    assert (
+        "3 finished earlier are kept (autoencoder, random 10% seed 0, pretrained 10% seed 0)" in capsys.readouterr().out
+    )
     second = json.loads((folder / "results.json").read_text())
-    assert second["finished"] and len(second["plan"]) == 1 + 2 * 2 * 2  # the autoencoder; 2 fractions x 2 seeds x 2 starts
+    assert (
+        second["finished"] and len(second["plan"]) == 1 + 2 * 2 * 2
+    )  # the autoencoder; 2 fractions x 2 seeds x 2 starts
     assert len(second["runs"]) == len(second["plan"])
     for key, record in first["runs"].items():
         assert second["runs"][key] == record

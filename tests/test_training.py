@@ -158,7 +158,9 @@ def test_epoch_loss_weighs_images_and_a_small_last_batch_is_skipped(splits, batc
     history = training.fit(FF_Net(hidden=(16,)), splits["train"], splits["val"], settings, torch.device("cpu"), 0,
                            log=lambda *a: None)
     assert len(history["iterations"]) == 2 * len(sizes)
-    for epoch, losses in zip(history["epochs"], (history["iterations"][:len(sizes)], history["iterations"][len(sizes):])):
+    for epoch, losses in zip(
+        history["epochs"], (history["iterations"][: len(sizes)], history["iterations"][len(sizes) :])
+    ):
         expected = sum(n * loss for n, loss in zip(sizes, losses)) / sum(sizes)
         assert epoch["train_loss"] == pytest.approx(expected, rel=1e-9)
         assert 0 <= epoch["train_acc"] <= 1
@@ -204,7 +206,9 @@ def test_auto_takes_bf16_only_where_the_probe_step_is_faster_in_it(monkeypatch):
         assert choice.pick_precision("auto", cpu, probe=FF_Net) == chosen
         assert choice.pick_precision("fp32", cpu) == "fp32" and choice.pick_precision("bf16", cpu) == "bf16"
     monkeypatch.setattr(choice, "native_bf16", lambda device: False)
-    monkeypatch.setattr(choice, "bf16_speedup", lambda device, make_model: 9.9)  # emulated bf16 is never probed into use
+    monkeypatch.setattr(
+        choice, "bf16_speedup", lambda device, make_model: 9.9
+    )  # emulated bf16 is never probed into use
     assert choice.pick_precision("auto", cpu, probe=FF_Net) == "fp32"
 
 
@@ -263,7 +267,13 @@ def test_flags_become_settings_through_one_function():
     flags = argparse.Namespace(epochs=3, batch_size=None, lr=0.05, patience=5, precision="fp32", seed=7, quick=False,
                                out_dir="x")
     cnn = cli.settings(RECIPES["cnn"], flags)
-    assert (cnn.epochs, cnn.batch_size, cnn.lr, cnn.precision, cnn.flip) == (3, RECIPES["cnn"].batch_size, 0.05, "fp32", True)
+    assert (cnn.epochs, cnn.batch_size, cnn.lr, cnn.precision, cnn.flip) == (
+        3,
+        RECIPES["cnn"].batch_size,
+        0.05,
+        "fp32",
+        True,
+    )
     assert fashionmnist.settings_for("cnn", flags) == cnn
     quick = fashionmnist.settings_for("ffn", argparse.Namespace(**{**vars(flags), "epochs": None, "quick": True}))
     assert quick.epochs == fashionmnist.QUICK_EPOCHS and quick.flip is False and quick.lr == 0.05

@@ -46,6 +46,7 @@ def _data(n=64, seed=1):
     return nn.functional.interpolate(torch.randn(n, 1, 7, 7, generator=gen), size=28, mode="bilinear").clamp(-1, 1)
 
 
+@pytest.mark.slow
 def test_a_class_model_reaches_its_goal_from_the_data_and_repeats_exactly():
     model, x = _linear(), _data(200)
     y = model(x).argmax(1)
@@ -88,9 +89,14 @@ def test_lowpass_keeps_a_constant_and_smooths_a_dot():
     dot = torch.zeros(1, 1, 28, 28)
     dot[0, 0, 14, 14] = 1.0
     out = ascent.lowpass(dot, 1.0)
-    assert out.sum() == pytest.approx(1.0) and out.max() < 0.2 and ascent.total_variation(out) < ascent.total_variation(dot)
+    assert (
+        out.sum() == pytest.approx(1.0)
+        and out.max() < 0.2
+        and ascent.total_variation(out) < ascent.total_variation(dot)
+    )
 
 
+@pytest.mark.slow
 def test_a_channel_visualisation_reaches_its_best_test_value_inside_its_unit_s_field():
     model, batch = _Conv().eval(), _data()
     unit = ascent.centre_unit(model.features, "relu2", CPU)
@@ -222,7 +228,9 @@ def test_fgsm_and_pgd_never_beat_the_exact_attack_on_a_linear_model_and_come_clo
         others[torch.arange(len(y)), y] = False
         exact = float(((gap > need) | ~others).all(1).float().mean())
         assert fgsm[k] >= exact - 1e-6 and pgd[k] >= exact - 1e-6
-        assert pgd[k] <= fgsm[k] + 1e-6 and pgd[k] <= exact + 0.1  # cross-entropy's gradient mixes the classes' directions
+        assert (
+            pgd[k] <= fgsm[k] + 1e-6 and pgd[k] <= exact + 0.1
+        )  # cross-entropy's gradient mixes the classes' directions
     assert fgsm[0] == pgd[0] == 1.0 and pgd == sorted(pgd, reverse=True)
 
 

@@ -41,7 +41,8 @@ class Ascent:
     goal: float = 0.9       # class models: the probability of the class to reach
 
     def describe(self) -> str:
-        return (f"Adam (lr {self.lr:g}) on an image seen through a Gaussian blur (sigma {self.sigma:g} px) and a clamp to [-1, 1], "
+        return (f"Adam (lr {self.lr:g}) on an image seen through a Gaussian blur (sigma {self.sigma:g} px) and a "
+                "clamp to [-1, 1], "
                 f"from the data, until the objective gains less than {self.tol:g} (relative) over {self.window} steps "
                 f"(at most {self.max_steps}); objective: the score over the best test image's, minus a strength x "
                 "(total variation + squared distance to the data image) over the scored window; each image keeps the "
@@ -58,7 +59,9 @@ def lowpass(z: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:
     """Mean absolute difference between neighbouring pixels, per image: (N, 1, H, W) -> (N,)."""
-    return ((x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + (x[..., :, 1:] - x[..., :, :-1]).abs().mean((1, 2, 3)))
+    return (x[..., 1:, :] - x[..., :-1, :]).abs().mean((1, 2, 3)) + (x[..., :, 1:] - x[..., :, :-1]).abs().mean(
+        (1, 2, 3)
+    )
 
 
 def plateaued(history: list[float], window: int, tol: float) -> bool:
@@ -84,7 +87,7 @@ def climb(score, data: torch.Tensor, strength: float, s: Ascent, box=None) -> tu
     z = data.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=s.lr)
     history, near = [], _window(data, box)
-    for step in range(1, s.max_steps + 1):
+    for step in range(1, s.max_steps + 1):  # noqa: B007 (returned after the loop)
         blurred = lowpass(z, s.sigma)
         x = blurred + (blurred.clamp(-1, 1) - blurred).detach()  # clamped, its gradient passed straight through
         w = _window(x, box)

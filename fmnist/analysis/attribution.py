@@ -135,7 +135,9 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, sigma: 
     return total / samples
 
 
-def occlusion(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: int = 4, fill: float = -1.0) -> torch.Tensor:
+def occlusion(
+    model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: int = 4, fill: float = -1.0
+) -> torch.Tensor:
     """How much the logit falls when a patch x patch square is set to `fill` (the background),
     for every square of a grid (no gradients, so fair between networks): each pixel gets the
     fall of the square it is in."""

@@ -95,8 +95,14 @@ def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str,
         ax.plot(counts, 100 * np.asarray(acc), "o--", color=styles[network], label=f"{network}: random pixels")
     for network, acc in greedy_acc.items():
         zero = next((k for k, v in enumerate(acc) if v == 0), None)
-        ax.plot(np.arange(len(acc)), 100 * np.asarray(acc), "-", color=styles[network], lw=2,
-                label=f"{network}: greedy, gradient-guided" + (f" (0% first at {zero} pixels)" if zero is not None else ""))
+        ax.plot(
+            np.arange(len(acc)),
+            100 * np.asarray(acc),
+            "-",
+            color=styles[network],
+            lw=2,
+            label=f"{network}: greedy, gradient-guided" + (f" (0% first at {zero} pixels)" if zero is not None else ""),
+        )
         if zero is not None:
             ax.plot([zero], [0], "v", color=styles[network], ms=9)
     ax.set_xlabel("pixels changed per image (of 784)")
@@ -183,11 +189,17 @@ def channel_figures(rows: list[dict], method: str) -> list[Figure]:
     top-activating test patches (cropped to the same field around their strongest unit); ROWS
     channels to a page."""
     cols = 1 + max(len(r["patches"]) for r in rows)
-    title = "\n".join((
-        "Channel visualisations of question 9's channels. Each row: the input that maximises the channel's centre unit (its value, and in brackets the best test "
-        "image's value at that unit; red: short of it) with the prior strength it kept, cropped to that unit's "
-        "receptive field; then the test patches that excite the channel most, cropped to the same field around their "
-        "strongest unit.", method + "."))
+    title = "\n".join(
+        (
+            "Channel visualisations of question 9's channels. Each row: the input that maximises the channel's centre "
+            "unit (its value, and in brackets the best test "
+            "image's value at that unit; red: short of it) with the prior strength it kept, cropped to that unit's "
+            "receptive field; then the test patches that excite the channel most, cropped to the same field around "
+            "their "
+            "strongest unit.",
+            method + ".",
+        )
+    )
     figs = []
     for chunk in chunks(rows, ROWS):
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
@@ -243,18 +255,25 @@ def saliency_figure(results: dict) -> Figure:
 
 def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[Figure]:
     """A page per network: the original, the change (amplified, with its scale) and the result."""
-    lines = [f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f} (quartiles {numbers[k]['l2_quartiles'][0]:.2f}-"
-             f"{numbers[k]['l2_quartiles'][1]:.2f}), median L-infinity {numbers[k]['median_linf']:.2f}, "
-             f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} images reached their target" for k in ("ffn", "cnn")
-             if k in numbers]
-    title = "\n".join(["Targeted fooling: correctly classified test images (the first of each class shown; the sizes "
-                       "over all of them), moved by normalised gradient steps (each "
-                       f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
-                       "2014's search) until the network gives the class it most often confuses the image's class with, "
-                       "then shrunk along its direction by bisection (10 halvings) to the smallest size that still gives "
-                       "it; the change is shown amplified to its largest value (blue lowers a pixel, red raises it). "
-                       + CNN_TWO_VIEWS]
-                      + lines)
+    lines = [
+        f"{k.upper()}: median L2 {numbers[k]['median_l2']:.2f} (quartiles {numbers[k]['l2_quartiles'][0]:.2f}-"
+        f"{numbers[k]['l2_quartiles'][1]:.2f}), median L-infinity {numbers[k]['median_linf']:.2f}, "
+        f"{sum(numbers[k]['reached'])} of {len(numbers[k]['reached'])} images reached their target"
+        for k in ("ffn", "cnn")
+        if k in numbers
+    ]
+    title = "\n".join(
+        [
+            "Targeted fooling: correctly classified test images (the first of each class shown; the sizes "
+            "over all of them), moved by normalised gradient steps (each "
+            f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
+            "2014's search) until the network gives the class it most often confuses the image's class with, "
+            "then shrunk along its direction by bisection (10 halvings) to the smallest size that still gives "
+            "it; the change is shown amplified to its largest value (blue lowers a pixel, red raises it). "
+            + CNN_TWO_VIEWS
+        ]
+        + lines
+    )
     figs = []
     for network, r in results.items():
         fig = Figure(figsize=PAGE_INCHES, layout="constrained")
@@ -314,7 +333,8 @@ def sanity_figure(shown: dict, correlations: dict) -> Figure:
     ax.set_yticks(np.arange(len(methods)), methods)
     ax.invert_yaxis()
     ax.set_xlim(-0.2, 1.3)
-    ax.set_xlabel("rank correlation of |map| over the garment:\ntrained against top layers re-drawn (mean;\nbars: range "
+    ax.set_xlabel("rank correlation of |map| over the garment:\ntrained against top layers re-drawn (mean;\nbars: "
+                  "range "
                   "over the images)")
     ax.legend(fontsize=9, loc="upper right")
     ax.set_title("dashed: 0.5, the line between\n'changes' and 'keeps'", fontsize=9)

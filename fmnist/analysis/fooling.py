@@ -43,8 +43,9 @@ def greedy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, devic
     gradient's estimate of how much it raises the true class's loss, with the value pushed to
     -1 or +1; try the best `candidates` exactly and keep the best one if it does not lower the
     loss (else the image is left as it is that step). An image is no longer attacked once it
-    is misclassified; candidates that were refused are not tried again. Returns the accuracy after each step (index = pixels changed at most),
-    the per-image loss after each step, and the attacked images with their pixel counts."""
+    is misclassified; candidates that were refused are not tried again. Returns the accuracy
+    after each step (index = pixels changed at most), the per-image loss after each step, and
+    the attacked images with their pixel counts."""
     model.eval()
     x, y = x.clone().to(device), y.to(device)
     n, shape = len(x), x.shape[1:]
@@ -91,7 +92,9 @@ def greedy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, devic
             "pixels_changed": changed.sum(1).cpu(), "fooled_at": fooled_at.cpu()}
 
 
-def shrink(model: nn.Module, x: torch.Tensor, change: torch.Tensor, targets: torch.Tensor, halvings: int) -> torch.Tensor:
+def shrink(
+    model: nn.Module, x: torch.Tensor, change: torch.Tensor, targets: torch.Tensor, halvings: int
+) -> torch.Tensor:
     """Each change scaled down to the smallest multiple t in (0, 1] (by `halvings` bisections) at
     which x + t change still gives the target; a change that does not give it at t = 1 is kept."""
     lo, hi = torch.zeros(len(x), device=x.device), torch.ones(len(x), device=x.device)
@@ -116,7 +119,7 @@ def targeted(model: nn.Module, x: torch.Tensor, targets: torch.Tensor, steps: in
     adv = x.clone()
     done = torch.zeros(len(x), dtype=torch.bool, device=x.device)
     taken = torch.zeros(len(x), dtype=torch.long)
-    for step in range(steps):  # each step works on the images not fooled yet (eval mode: each image on its own)
+    for _step in range(steps):  # each step works on the images not fooled yet (eval mode: each image on its own)
         active = (~done).nonzero().flatten()
         if len(active) == 0:
             break
@@ -239,5 +242,6 @@ def fooling_sentence(medians: dict, diff: dict | None = None) -> str:
         return f"The {less} needs the smaller change to be fooled into a chosen class: {sizes}."
     span = f"95 % bootstrap interval of the {b} minus the {a} median L2: {diff['low']:+.2f} to {diff['high']:+.2f}"
     if not excludes_zero(diff):
-        return f"No difference detected in the change each network needs to be fooled into a chosen class: {sizes}; {span}."
+        return (f"No difference detected in the change each network needs to be fooled into a chosen class: "
+                f"{sizes}; {span}.")
     return f"The {less} needs the smaller change to be fooled into a chosen class: {sizes}; {span}."

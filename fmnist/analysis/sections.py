@@ -10,8 +10,14 @@ from torch import nn
 
 from fmnist.analysis import ascent, attribution, figures, fooling
 from fmnist.analysis.ascent import Ascent
-from fmnist.analysis.attribution import (PURITY_TOP, channel_activations, channel_gradient, class_share, pick_channels,
-                                         stage_output)
+from fmnist.analysis.attribution import (
+    PURITY_TOP,
+    channel_activations,
+    channel_gradient,
+    class_share,
+    pick_channels,
+    stage_output,
+)
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
@@ -79,7 +85,8 @@ def right_wrong_words(network: str, chosen: list[dict]) -> str:
     wrong = [e for e in chosen if e["true"] != e["pred"]]
     out = f"The {network}'s {len(right)} random correct predictions"
     if right:
-        out += f" (confidence {100 * min(e['confidence'] for e in right):.0f}-{100 * max(e['confidence'] for e in right):.0f} %)"
+        confidences = [100 * e["confidence"] for e in right]
+        out += f" (confidence {min(confidences):.0f}-{max(confidences):.0f} %)"
     if wrong:
         pairs = [f"{e['true_name']} taken for {e['pred_name']}" for e in wrong]
         common = max(dict.fromkeys(pairs), key=pairs.count)
@@ -123,9 +130,11 @@ def guided_words(stage: str, shares: list[float], top: int) -> str:
     """How class-specific the chosen channels are: how many hold their class in over half of their
     top images."""
     detectors = sum(v > 0.5 for v in shares)
-    return (f"{len(shares)} channels of {stage}, one per class: in {detectors} of them over half of the {top} most "
-            f"exciting test images are of that class (median share {100 * float(np.median(shares)):.0f} %; each channel "
-            "was picked for that share, so it is a best case).")
+    return (
+        f"{len(shares)} channels of {stage}, one per class: in {detectors} of them over half of the {top} most "
+        f"exciting test images are of that class (median share {100 * float(np.median(shares)):.0f} %; each channel "
+        "was picked for that share, so it is a best case)."
+    )
 
 
 def stage_shape(model, stage: str, device) -> list[int]:
@@ -209,7 +218,7 @@ def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Pa
 def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
     n_r, n_g = min(s.random_images, len(y)), min(s.greedy_images, len(y))
     numbers, random_acc, greedy_acc, fooled = {"counts": list(s.random_counts)}, {}, {}, {}
-    for key, (label, model) in models.items():
+    for key, (_label, model) in models.items():
         start = time.perf_counter()
         random_acc[key.upper()] = random_pixels(model, x[:n_r], y[:n_r], s.random_counts, s.random_draws,
                                                 s.seed, device)
@@ -246,16 +255,18 @@ def robustness_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[di
     n = min(s.attack_images, len(y))
     size = [2 * e for e in s.epsilons]  # the inputs span [-1, 1]: twice the [0, 1] pixel range
     curves = {"FGSM": {}, "PGD": {}}
-    for key, (label, model) in models.items():
+    for key, (_label, model) in models.items():
         curves["FGSM"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, 1, device)
         curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, s.pgd_steps, device)
     sentence = fooling.robustness_words(list(s.epsilons), curves)
-    notes = {"FGSM": f"the first {n:,} test images, one step of eps x sign(gradient)",
-             "PGD": f"the same images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's sign, projected "
-                    "into the eps-box, no random start (an image counts as fooled at the first iterate that fools it)",
-             "units": "eps as a share of the [0, 1] pixel range: 2 eps in the [-1, 1] input units of the targeted "
-                      "fooling pages; the CNN attacked through its evaluation mode, which averages the image and its "
-                      "mirror"}
+    notes = {
+        "FGSM": f"the first {n:,} test images, one step of eps x sign(gradient)",
+        "PGD": f"the same images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's sign, projected "
+        "into the eps-box, no random start (an image counts as fooled at the first iterate that fools it)",
+        "units": "eps as a share of the [0, 1] pixel range: 2 eps in the [-1, 1] input units of the targeted "
+        "fooling pages; the CNN attacked through its evaluation mode, which averages the image and its "
+        "mirror",
+    }
     numbers = {"epsilons": list(s.epsilons), "accuracy": curves, "notes": notes, "sentence": sentence}
     return numbers, Page("robustness", "Spec 000, FGSM and PGD (FFN, CNN)", sentence,
                          figures.robustness_figure(list(s.epsilons), curves, notes))
@@ -296,7 +307,8 @@ def class_model_words(network: str, names: list[str], probability, distance, typ
     low = [names[k] for k, p in enumerate(probability) if p < goal]
     far = [names[k] for k, (d, t) in enumerate(zip(distance, typical)) if d > t]
     k = min(range(len(names)), key=lambda i: probability[i])
-    first = (f"all {len(names)} of the {network}'s class models are their class with probability {goal:g} or more (lowest "
+    first = (f"all {len(names)} of the {network}'s class models are their class with probability {goal:g} or more "
+             "(lowest "
              f"{names[k]}, {probability[k]:.2f})" if not low else
              f"{len(names) - len(low)} of the {network}'s {len(names)} class models reach probability {goal:g} "
              f"({listing(low)} {'does' if len(low) == 1 else 'do'} not)")
@@ -376,7 +388,8 @@ def channel_words(rows: list[dict], cap: int) -> str:
     strong = [r["strength"] for r in rows if r["reached"] >= r["best"]]
     capped = [r["stage"] for r in rows if r["steps"] >= cap]
     top = max((r["reached"] / r["best"] for r in rows if r["best"] > 0), default=None)
-    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit at least as high "
+    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit at least as "
+            "high "
             "as its best test image" + (f" (up to {top:.1f} times as high)" if top is not None and top > 1 else "")
             + (f", {listing(short)} fall{'s' if len(short) == 1 else ''} short" if short else "")
             + (f"; those that reach it keep a median prior strength of {float(np.median(strong)):g}" if strong else "")
@@ -419,7 +432,7 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, d
     each network's right and wrong examples; for the wrong ones also d score / d input of the
     true class."""
     shown, numbers = {}, {}
-    for key, (label, model) in models.items():
+    for key, (_label, model) in models.items():
         idx = torch.tensor([e["index"] for e in examples[key]])
         pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
         plain = attribution.logit_gradient(model, x[idx].to(device), pred).cpu()[:, 0]  # signed
@@ -482,9 +495,15 @@ def sanity_words(correlations: dict, completeness: dict, shares: dict | None = N
     redrawn = ("" if not shares else " Re-drawn: the classifier layers, " + ", ".join(
         f"{100 * v:.1f} % of the {n}'s parameters" for n, v in shares.items()) + "; correlations of |map| over the "
         "garment's pixels, where no method is zero by construction.")
-    ceiling = ("" if not floors else " SmoothGrad against itself with other noise draws (the same weights): " + ", ".join(
-        f"{n} {v:.2f}" for n, v in floors.items()) + ", the most its correlation could reach here.")
-    return " ".join(parts) + redrawn + ceiling + (" Integrated gradients' mean relative completeness error (its attributions "
+    ceiling = (
+        ""
+        if not floors
+        else " SmoothGrad against itself with other noise draws (the same weights): "
+        + ", ".join(f"{n} {v:.2f}" for n, v in floors.items())
+        + ", the most its correlation could reach here."
+    )
+    return " ".join(parts) + redrawn + ceiling + (" Integrated gradients' mean relative completeness error (its "
+                                                  "attributions "
                                         f"against logit(x) - logit(black)): {errors}.")
 
 
@@ -492,7 +511,7 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
     """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
     for each network trained and with its top layers re-drawn; the rank correlation between them."""
     shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
-    for key, (label, model) in models.items():
+    for key, (_label, model) in models.items():
         right = (logits[key].argmax(1) == y).nonzero().flatten()
         idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
         xs, cs = x[idx].to(device), y[idx].to(device)
@@ -511,7 +530,9 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
         floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, on)))
         with torch.no_grad():
             model.eval()
-            gap = (model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]).cpu()
+            gap = (
+                model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]
+            ).cpu()
         completeness[key.upper()] = float(((maps["trained"]["integrated gradients"].sum((1, 2, 3)) - gap).abs()
                                            / gap.abs().clamp(min=1e-6)).mean())
         correlations[key.upper()] = per_method
@@ -540,11 +561,13 @@ def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
     return float(saliency[garment(image)].sum()) / total if total > 0 else 0.0
 
 
-def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
+def targeted_part(
+    models: dict, metrics: dict, x, y, logits: dict, s: VisualSettings, device
+) -> tuple[dict, list[Page]]:
     """For one correctly classified test image per class, gradient steps until the network
     gives the class it most often confuses it with; the sizes of the change needed."""
     shown, numbers, medians = {}, {"steps": s.fooling_steps, "step": s.fooling_step}, {}
-    for key, (label, model) in models.items():
+    for key, (_label, model) in models.items():
         right = logits[key].argmax(1) == y
         classes = [k for k in range(len(CLASSES)) if ((y == k) & right).any()]  # a class with none right is left out
         idx = torch.cat([((y == k) & right).nonzero().flatten()[:s.fooling_per_class] for k in classes])
@@ -555,10 +578,18 @@ def targeted_part(models: dict, metrics: dict, x, y, logits: dict, s: VisualSett
         medians[key.upper()] = (float(np.median(r["l2"][ok].numpy())) if ok.any() else float("nan"),
                                 float(np.median(r["linf"][ok].numpy())) if ok.any() else float("nan"))
         quartiles = [float(q) for q in np.percentile(r["l2"][ok].numpy(), [25, 75])] if ok.any() else [float("nan")] * 2
-        numbers[key] = {"classes": classes, "indices": idx.tolist(), "targets": targets.tolist(), "reached": ok.tolist(),
-                        "steps": r["steps"].tolist(), "l2": r["l2"].tolist(), "linf": r["linf"].tolist(),
-                        "median_l2": medians[key.upper()][0], "median_linf": medians[key.upper()][1],
-                        "l2_quartiles": quartiles}
+        numbers[key] = {
+            "classes": classes,
+            "indices": idx.tolist(),
+            "targets": targets.tolist(),
+            "reached": ok.tolist(),
+            "steps": r["steps"].tolist(),
+            "l2": r["l2"].tolist(),
+            "linf": r["linf"].tolist(),
+            "median_l2": medians[key.upper()][0],
+            "median_linf": medians[key.upper()][1],
+            "l2_quartiles": quartiles,
+        }
         first = torch.tensor([int((y[idx] == k).nonzero()[0, 0]) for k in classes])  # the page shows one a class
         shown[key.upper()] = {"before": x[idx[first], 0], **{k: v[first] for k, v in r.items()},
                               "targets": targets[first], "classes": classes}

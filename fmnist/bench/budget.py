@@ -150,7 +150,8 @@ def conclusion(rows: list[dict], base: str) -> list[str]:
     ahead = [r for r in first if "diff" in r and stats.excludes_zero(r["diff"]) and r["diff"]["low"] > 0]
     if ahead:
         pick = max(ahead, key=lambda r: r["diff"]["mean"])
-        out = [f"At 1x, {pick['family']} is ahead of {base} (its interval excludes 0): it is the one to make the default."]
+        out = [f"At 1x, {pick['family']} is ahead of {base} (its interval excludes 0): it is the one to make the "
+               "default."]
     else:
         out = [f"At 1x no family is ahead of {base} (no interval of the difference lies above 0; the highest mean "
                f"is {best['acc']['mean']:.2f} %, {best['family']}), so the default stays {base}."]
@@ -182,8 +183,10 @@ def markdown(results: dict) -> list[str]:
              f"{100 * TARGET:.1f} % (none below {100 * FLOOR:.1f}) |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         half = "" if r["acc"]["half_width"] is None else f" ± {r['acc']['half_width']:.2f}"
-        lines.append(f"| {r['family']} | {r['ratio']}x | {r['epochs']} | {r['seconds']:.0f} ({r['times_base']:.2f}) | "
-                     f"{r['acc']['mean']:.2f}{half} ({r['n']}) | {r['min']:.2f} | {'yes' if r['target_met'] else 'no'} |")
+        lines.append(
+            f"| {r['family']} | {r['ratio']}x | {r['epochs']} | {r['seconds']:.0f} ({r['times_base']:.2f}) | "
+            f"{r['acc']['mean']:.2f}{half} ({r['n']}) | {r['min']:.2f} | {'yes' if r['target_met'] else 'no'} |"
+        )
     lines += ["", "Against the first family at the same budget:", ""]
     lines += [f"- {r['ratio']}x: {r['verdict']}." for r in rows if "verdict" in r]
     lines += ["", f"What {max(RATIOS):g}x the time bought each family:", ""]
@@ -212,7 +215,9 @@ def budget_figure(title: str, families: dict, target: float, floor: float) -> Fi
         ax.errorbar(seconds, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}", label=name)
         for (s, accs, label), mean in zip(points, means):
             ax.scatter([s] * len(accs), accs, s=12, color=f"C{k}", alpha=0.5, zorder=3)
-            ax.annotate(label, (s, mean), xytext=(6, -10 - 9 * k), textcoords="offset points", fontsize=7, color=f"C{k}")
+            ax.annotate(
+                label, (s, mean), xytext=(6, -10 - 9 * k), textcoords="offset points", fontsize=7, color=f"C{k}"
+            )
     ax.axhline(target, color=GRAY, linestyle="--", linewidth=1)
     ax.axhline(floor, color=GRAY, linestyle=":", linewidth=1)
     ax.annotate(f"target: mean {target:.1f}%", (0.01, target), xycoords=("axes fraction", "data"),

@@ -58,7 +58,12 @@ class Parser(argparse.ArgumentParser):
         """Parse, then refuse a --device this machine does not have."""
         parsed = super().parse_args(args, namespace)
         device = getattr(parsed, "device", None)
-        if device == "cuda" and not torch.cuda.is_available() or device == "mps" and not torch.backends.mps.is_available():
+        if (
+            device == "cuda"
+            and not torch.cuda.is_available()
+            or device == "mps"
+            and not torch.backends.mps.is_available()
+        ):
             self.error(f"argument --device: {device} is not available on this machine; use auto or cpu")
         return parsed
 

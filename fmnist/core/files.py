@@ -51,8 +51,17 @@ RUN = {"config": {"name": str, "seed?": int}, "seconds": NUMBER, "finished_at?":
        "val?": {"loss": NUMBER, "accuracy": (NUMBER, NULL)}, "test?": dict, "train?": dict,
        "history?": [dict], "best_epoch?": int, "sizes?": Each(int, "split"), "fingerprint?": str,
        "threads?": int, "provenance?": PROVENANCE}
-RESULTS = {"study": str, "plan": [str], "longer?": [str], "budget?": str, "runs": Each(RUN, "run"), "finished": (str, NULL), "finish?": dict,
-           "seconds_this_session?": NUMBER, "provenance?": PROVENANCE}
+RESULTS = {
+    "study": str,
+    "plan": [str],
+    "longer?": [str],
+    "budget?": str,
+    "runs": Each(RUN, "run"),
+    "finished": (str, NULL),
+    "finish?": dict,
+    "seconds_this_session?": NUMBER,
+    "provenance?": PROVENANCE,
+}
 INTERVAL = {"mean": NUMBER, "low": (NUMBER, NULL), "high": (NUMBER, NULL), "half_width": (NUMBER, NULL), "n": int}
 LOCALITY_FINISH = {"comparisons": Each({"label": str, "images": INTERVAL, "scrambled": INTERVAL,
                                         "difference": INTERVAL, "verdict": str,

@@ -135,10 +135,18 @@ def summary_line(model: nn.Module) -> str:
     for m in model.modules():
         if isinstance(m, nn.Conv2d):
             kind = "dw " if m.groups > 1 and m.groups == m.in_channels else ""
-            convs.append(f"{kind}{m.out_channels}" + ("" if m.kernel_size == (3, 3) else f" ({m.kernel_size[0]}x{m.kernel_size[1]})"))
+            convs.append(
+                f"{kind}{m.out_channels}"
+                + ("" if m.kernel_size == (3, 3) else f" ({m.kernel_size[0]}x{m.kernel_size[1]})")
+            )
         elif isinstance(m, nn.ConvTranspose2d):
-            convs.append(f"up {m.out_channels}" + ("" if m.kernel_size == (3, 3) else f" ({m.kernel_size[0]}x{m.kernel_size[1]})"))
+            convs.append(
+                f"up {m.out_channels}"
+                + ("" if m.kernel_size == (3, 3) else f" ({m.kernel_size[0]}x{m.kernel_size[1]})")
+            )
         elif isinstance(m, nn.Linear):
             fcs.append(str(m.out_features))
-    parts = ([f"conv {', '.join(convs)} (3x3 unless marked)"] if convs else []) + ([f"FC {', '.join(fcs)}"] if fcs else [])
+    parts = ([f"conv {', '.join(convs)} (3x3 unless marked)"] if convs else []) + (
+        [f"FC {', '.join(fcs)}"] if fcs else []
+    )
     return "; ".join(parts) + f"; {sum(p.numel() for p in model.parameters()):,} parameters"

@@ -123,9 +123,12 @@ def neighbour_purity(points: np.ndarray, labels, k: int = 10, names=CLASSES) -> 
     for c in np.unique(labels):
         mine = near[labels == c]
         others = np.bincount(mine[mine != c], minlength=len(names))
-        out[names[c]] = {"purity": float((mine == c).mean()), "chance": float(((labels == c).sum() - 1) / (len(labels) - 1)),
-                         "mixed_with": names[int(others.argmax())] if others.any() else None,
-                         "mixed_share": float(others.max() / mine.size)}
+        out[names[c]] = {
+            "purity": float((mine == c).mean()),
+            "chance": float(((labels == c).sum() - 1) / (len(labels) - 1)),
+            "mixed_with": names[int(others.argmax())] if others.any() else None,
+            "mixed_share": float(others.max() / mine.size),
+        }
     return out
 
 

@@ -202,7 +202,9 @@ def read_words(path: Path) -> list[tuple[float, float, list]]:
                               check=True).stdout
     pages = []
     for (w, h), (_, _, body) in zip(sizes, PAGE.findall(html)):
-        words = [(float(a) - w, float(b) - h, float(c) - w, float(d) - h, word) for a, b, c, d, word in WORD.findall(body)]
+        words = [
+            (float(a) - w, float(b) - h, float(c) - w, float(d) - h, word) for a, b, c, d, word in WORD.findall(body)
+        ]
         pages.append((w, h, words))
     return pages
 

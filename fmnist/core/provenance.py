@@ -13,7 +13,7 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ def version(package: str) -> str:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @functools.cache
@@ -97,7 +97,9 @@ def record(device, seed, data_files: dict | None, started: str, precision: str =
 
 def line(p: dict) -> str:
     """One line for a PDF's summary page."""
-    commit = p["commit"] if p["commit"] == NOT_GIT else p["commit"][:10] + (" + uncommitted changes" if p["dirty"] else "")
+    commit = (
+        p["commit"] if p["commit"] == NOT_GIT else p["commit"][:10] + (" + uncommitted changes" if p["dirty"] else "")
+    )
     data = next(iter(p["data_sha256"].values()), "")[:10]
     return (f"made by: commit {commit}; python {p['python']}, torch {p['torch']}, torchvision {p['torchvision']}, "
             f"numpy {p['numpy']}; {p['device']} {p['precision']}, {p['cpu']}, {p['threads']} threads; seed "

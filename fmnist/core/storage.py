@@ -11,8 +11,8 @@ import pickle
 import shutil
 import signal
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn

@@ -94,11 +94,15 @@ def training_words(config: dict, varied: tuple = ()) -> str:
     rows set them) are left out, or for "lr" the peak."""
     parts = [] if "optimizer" in varied else [optimizer_words(config)]
     if config.get("schedule") == "plateau":
-        parts.append(("learning rate" if "lr" in varied else f"learning rate {number_words(config['lr'])}")
-                     + f" after a one-epoch warm-up, divided by {round(1 / DROP)} after every {PLATEAU} epochs without a lower "
-                     "validation loss")
+        parts.append(
+            ("learning rate" if "lr" in varied else f"learning rate {number_words(config['lr'])}")
+            + f" after a one-epoch warm-up, divided by {round(1 / DROP)} after every {PLATEAU} epochs without a lower "
+            "validation loss"
+        )
     else:
-        parts.append("one-cycle learning rate" + ("" if "lr" in varied else f" peaking at {number_words(config['lr'])}"))
+        parts.append(
+            "one-cycle learning rate" + ("" if "lr" in varied else f" peaking at {number_words(config['lr'])}")
+        )
     if "weight_decay" not in varied:
         parts.append(f"L2 {number_words(config['weight_decay'])}")
     if "batch_size" not in varied:
@@ -123,6 +127,11 @@ def tsne_words(row: str, tsne: dict) -> str:
     mean, chance = (100 * float(np.mean([v[k] for v in p.values()])) for k in ("purity", "chance"))
     mixed = [f"{c} {100 * p[c]['purity']:.0f} % (its neighbours most often {p[c]['mixed_with']}, "
              f"{100 * p[c]['mixed_share']:.0f} %)" for c in order[::-1][:3]]
-    return (f"{row}, t-SNE of {tsne['layer']}: of each image's {NEIGHBOURS} nearest neighbours in the plot, "
-            f"{mean:.0f} % share its class on average (chance {chance:.0f} %). Kept apart best: "
-            + listing([f"{c} {100 * p[c]['purity']:.0f} %" for c in order[:3]]) + "; mixed most: " + "; ".join(mixed) + ".")
+    return (
+        f"{row}, t-SNE of {tsne['layer']}: of each image's {NEIGHBOURS} nearest neighbours in the plot, "
+        f"{mean:.0f} % share its class on average (chance {chance:.0f} %). Kept apart best: "
+        + listing([f"{c} {100 * p[c]['purity']:.0f} %" for c in order[:3]])
+        + "; mixed most: "
+        + "; ".join(mixed)
+        + "."
+    )

@@ -60,7 +60,8 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, conf
     ratio = max(ffn["parameters"], cnn["parameters"]) / max(1, min(ffn["parameters"], cnn["parameters"]))
     seeds = sorted({n["seed"] for n in (ffn, cnn) if "seed" in n})
     run = f"In this run (one trained network of each, seed {', '.join(map(str, seeds))}), t" if seeds else "T"
-    out = [f"{run}he CNN classifies {cnn['accuracy']:.2f}% of the test images correctly and the FFN {ffn['accuracy']:.2f}%: "
+    out = [f"{run}he CNN classifies {cnn['accuracy']:.2f}% of the test images correctly and the FFN "
+           f"{ffn['accuracy']:.2f}%: "
            f"the CNN is {abs(gap):.2f} points {compare(gap, 0)}, with a {compare(cnn['loss'], ffn['loss'])} test loss "
            f"({cnn['loss']:.3f} against {ffn['loss']:.3f}) and {ratio:.1f} times "
            f"{compare(cnn['parameters'], ffn['parameters'], 'more', 'fewer', 'as many')} parameters "
@@ -79,20 +80,24 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, conf
     conv = q8["weight_sharing"][0]
     c_out, h, w = conv["output"]
     kh, kw = conv["kernel"]
-    out.append(f"Its first layer applies each of its {c_out} {kh}x{kw} kernels at all {h * w} positions: "
-               f"{conv['shared']:,} parameters, where a locally connected layer with the same receptive fields would "
-               f"need {conv['local']:,} ({conv['local'] / conv['shared']:.0f} times as many), and a fully connected layer "
-               f"making the same {c_out * h * w:,} outputs from the pixels would need {conv['dense']:,}: a detector "
-               "learned in one place is used everywhere.")
+    out.append(
+        f"Its first layer applies each of its {c_out} {kh}x{kw} kernels at all {h * w} positions: "
+        f"{conv['shared']:,} parameters, where a locally connected layer with the same receptive fields would "
+        f"need {conv['local']:,} ({conv['local'] / conv['shared']:.0f} times as many), and a fully connected layer "
+        f"making the same {c_out * h * w:,} outputs from the pixels would need {conv['dense']:,}: a detector "
+        "learned in one place is used everywhere."
+    )
     t = q8["translation"]
     k = t["shifts"].index(shift) if shift in t["shifts"] else len(t["shifts"]) - 1
     s = t["shifts"][k]
     drop = {n: 100 * (t["accuracy"][n][0] - t["accuracy"][n][k]) for n in ("ffn", "cnn")}
-    out.append(f"Moved {s} pixel{'s' if s != 1 else ''} (the four directions averaged, {t['images']:,} test images), "
-               f"the FFN's accuracy {change(100 * t['accuracy']['ffn'][0], 100 * t['accuracy']['ffn'][k])} and the CNN's "
-               f"{change(100 * t['accuracy']['cnn'][0], 100 * t['accuracy']['cnn'][k])}: the "
-               f"{'CNN' if drop['cnn'] < drop['ffn'] else 'FFN'} is {'the less' if drop['cnn'] != drop['ffn'] else 'no more'} "
-               "affected by where the garment sits.")
+    out.append(
+        f"Moved {s} pixel{'s' if s != 1 else ''} (the four directions averaged, {t['images']:,} test images), "
+        f"the FFN's accuracy {change(100 * t['accuracy']['ffn'][0], 100 * t['accuracy']['ffn'][k])} and the CNN's "
+        f"{change(100 * t['accuracy']['cnn'][0], 100 * t['accuracy']['cnn'][k])}: the "
+        f"{'CNN' if drop['cnn'] < drop['ffn'] else 'FFN'} is {'the less' if drop['cnn'] != drop['ffn'] else 'no more'} "
+        "affected by where the garment sits."
+    )
 
     if locality is None or not {"ffn", "cnn"} <= set(locality):
         out.append("Whether the CNN relies on neighbouring pixels is measured by python experiments.py locality "
@@ -138,21 +143,25 @@ def q9_paragraph(q9: dict) -> str:
     convs = [r for r in rows if len(r["shape"]) == 3 and r["stage"] != "input"]
     first, last = rows[0], rows[-1]
     fields = listing([f"{r['receptive_field']}x{r['receptive_field']}" for r in convs])
-    out = [f"Each stage sees more of the image than the one before: one value's receptive field is 1 pixel in the input, "
-           f"{fields} pixels after conv stages 1-{len(convs)}, and the whole image ({last['receptive_field']}x"
-           f"{last['receptive_field']}) at {stage_name(last['stage'])}. Meanwhile the maps "
-           f"{compare(convs[-1]['shape'][1], first['shape'][1], 'grow', 'shrink', 'keep their size')} from "
-           f"{first['shape'][1]}x{first['shape'][2]} to {convs[-1]['shape'][1]}x{convs[-1]['shape'][2]} and the "
-           f"channels go from 1 to {listing([str(r['shape'][0]) for r in convs])}: the progression of question 7, where "
-           "each stage's maps are coarser and more numerous than the last."]
+    out = [
+        f"Each stage sees more of the image than the one before: one value's receptive field is 1 pixel in the input, "
+        f"{fields} pixels after conv stages 1-{len(convs)}, and the whole image ({last['receptive_field']}x"
+        f"{last['receptive_field']}) at {stage_name(last['stage'])}. Meanwhile the maps "
+        f"{compare(convs[-1]['shape'][1], first['shape'][1], 'grow', 'shrink', 'keep their size')} from "
+        f"{first['shape'][1]}x{first['shape'][2]} to {convs[-1]['shape'][1]}x{convs[-1]['shape'][2]} and the "
+        f"channels go from 1 to {listing([str(r['shape'][0]) for r in convs])}: the progression of question 7, where "
+        "each stage's maps are coarser and more numerous than the last."
+    ]
     sizes = q9["sizes"]
     probes = [100 * r["probe"] for r in rows]
-    out.append(f"A linear classifier (logistic regression fitted on {sizes['probe_train']:,} training images, scored on "
+    out.append(f"A linear classifier (logistic regression fitted on {sizes['probe_train']:,} training images, scored "
+               "on "
                f"{sizes['probe_test']:,} test images) reads the class off "
                + listing([f"{stage_name(r['stage'])} with {p:.1f}%" for r, p in zip(rows, probes)])
                + f" accuracy: class information that a linear rule can use {trend(probes)}.")
     zeros = [r for r in rows if r["zeros"] is not None]
-    out.append(f"The activations get {compare(zeros[-1]['zeros'], zeros[0]['zeros'], 'sparser', 'denser', 'no sparser')}"
+    out.append("The activations get "
+               f"{compare(zeros[-1]['zeros'], zeros[0]['zeros'], 'sparser', 'denser', 'no sparser')}"
                f": {100 * zeros[0]['zeros']:.0f}% of the values are zero after {stage_name(zeros[0]['stage'])} and "
                f"{100 * zeros[-1]['zeros']:.0f}% after {stage_name(zeros[-1]['stage'])}.")
     pure = [r for r in rows if r["purity"] is not None]
@@ -212,7 +221,8 @@ def stage_reading(stage: dict) -> str | None:
              "the pixels" if region else
              f"spread their response over the image about in proportion to its regions (no region gets {FAVOURED:g} "
              "times its share of the pixels)")
-    return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active channels "
+    return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active "
+            "channels "
             f"{where}; their top patches show {edges}; {classes}.")
 
 

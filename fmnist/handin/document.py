@@ -16,7 +16,6 @@ from fmnist.handin import figures
 from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
 
 
-
 def _present(metrics: dict) -> list[tuple[str, str, dict]]:
     """(key, label, record) for each network that metrics.json holds, FFN first."""
     return [(key, NETWORKS[key], metrics["networks"][key]) for key in NETWORKS
@@ -91,14 +90,34 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     patches = figures.q9_patches_figures(q["q9"], {(st["stage"], ch["channel"]): channel_words(ch)
                                                    for st in q["q9"]["patches"] for ch in st["channels"]})
     q9 = 1 + len(patches)
-    return [Page("q8_gains", "Question 8 (1 of 2)", Q8,
-                 figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT)),
-            Page("q8_why", "Question 8 (2 of 2)", "translation and locality",
-                 figures.q8_why_figure(q["q8"], shifted, comparisons, note, translation_words(q["q8"]))),
-            Page("q9_stages", f"Question 9 (1 of {q9})", Q9,
-                 figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT))] + [
-        Page("q9_patches" + (f"_{k}" if k > 1 else ""), f"Question 9 ({k + 1} of {q9})", "what each conv stage detects",
-             fig) for k, fig in enumerate(patches, start=1)]
+    return [
+        Page(
+            "q8_gains",
+            "Question 8 (1 of 2)",
+            Q8,
+            figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT),
+        ),
+        Page(
+            "q8_why",
+            "Question 8 (2 of 2)",
+            "translation and locality",
+            figures.q8_why_figure(q["q8"], shifted, comparisons, note, translation_words(q["q8"])),
+        ),
+        Page(
+            "q9_stages",
+            f"Question 9 (1 of {q9})",
+            Q9,
+            figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT),
+        ),
+    ] + [
+        Page(
+            "q9_patches" + (f"_{k}" if k > 1 else ""),
+            f"Question 9 ({k + 1} of {q9})",
+            "what each conv stage detects",
+            fig,
+        )
+        for k, fig in enumerate(patches, start=1)
+    ]
 
 
 def architecture_words(parameters: dict) -> str:

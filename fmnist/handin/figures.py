@@ -118,7 +118,7 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
         # would claim a zero it does not show. Colours of their own: blue and orange are the networks.
         looks = {"images": ("original images", "black", "s"), "scrambled": ("scrambled pixels", "tab:purple", "D")}
         values = []
-        for k, (net, c) in enumerate(locality.items()):
+        for k, (_net, c) in enumerate(locality.items()):
             for j, pixels in enumerate(("images", "scrambled")):
                 label, colour, marker = looks[pixels]
                 mean, half = c[pixels]["mean"], c[pixels]["half_width"] or 0
@@ -155,15 +155,25 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
            [0.13, 0.17, 0.1, 0.14, 0.12, 0.17, 0.17],
            "Each stage of the CNN (conv stages after pool, batch norm and ReLU)")
     s = q9["sizes"]
-    left.text(0.0, 0.5, textwrap.fill(
-        f"values: the numbers the stage passes on per image (channels x height x width). "
-        f"field: the receptive field, the input pixels that one value depends on (from kernel sizes, strides and pools). zeros: share "
-        f"of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test accuracy of a "
-        f"logistic regression on the stage's values ({s['probe_train']:,} training images, {s['probe_test']:,} test "
-        f"images, 100 per class, standardised). class purity: per channel, the share of its {s['purity_top']} most "
-        f"exciting test images that come from one class, averaged over live channels"
-        + (f" ({100 * s['purity_chance']:.0f}% for random responses)." if s.get("purity_chance") else "."), 80),
-        fontsize=8, va="top", transform=left.transAxes)
+    left.text(
+        0.0,
+        0.5,
+        textwrap.fill(
+            f"values: the numbers the stage passes on per image (channels x height x width). "
+            "field: the receptive field, the input pixels that one value depends on (from kernel sizes, strides and "
+            "pools). zeros: share "
+            f"of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test accuracy of a "
+            f"logistic regression on the stage's values ({s['probe_train']:,} training images, {s['probe_test']:,} "
+            "test "
+            f"images, 100 per class, standardised). class purity: per channel, the share of its {s['purity_top']} most "
+            f"exciting test images that come from one class, averaged over live channels"
+            + (f" ({100 * s['purity_chance']:.0f}% for random responses)." if s.get("purity_chance") else "."),
+            80,
+        ),
+        fontsize=8,
+        va="top",
+        transform=left.transAxes,
+    )
     x = np.arange(len(rows))
     for key, label, style in (("probe", "linear probe accuracy", "o-"), ("purity", "class purity of top images", "s--"),
                               ("zeros", "zeros (sparsity)", "^:")):

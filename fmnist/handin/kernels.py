@@ -80,18 +80,43 @@ def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int
     shown = image[0].numpy()
     stages = feature_stages(model, image[None])
     return [
-        Page("cnn_kernels", "Q5", "first-layer kernels of the trained CNN",
-                    plotting.kernel_grid_figure(kernels, f"conv1: all {k} kernels ({kh}x{kw}), "
-                                             "each scaled to [0, 1] on its own")),
-        Page("cnn_kernel_responses", "Q6", "the sample image filtered by each first-layer kernel",
-                    figures.responses_figure(shown, responses, f"conv1 responses: the sample image convolved with "
-                                           f"each of the {k} kernels\n(stride {conv1.stride[0]}, padding "
-                                           f"{conv1.padding[0]}, {'its bias' if conv1.bias is not None else 'no bias: batch norm follows'}), "
-                                           "each scaled to [0, 1]", note)),
-        Page("cnn_feature_maps", "Q7", "feature maps of the sample image through every layer",
-                    figures.progression_figure(shown, stages, channels, note, q7_reading(reading(stages, image, channels)))),
-        Page("cnn_last_kernels", "Extra", f"kernels of the last convolution layer ({last_name})",
-                    plotting.kernel_grid_figure(slices, f"{last_name}: the {len(slices)} kernels ({w.shape[1]} input "
-                                             f"channels each); shown: each kernel's {kh}x{kw} slice for its "
-                                             "strongest input channel, scaled to [0, 1]")),
+        Page(
+            "cnn_kernels",
+            "Q5",
+            "first-layer kernels of the trained CNN",
+            plotting.kernel_grid_figure(
+                kernels, f"conv1: all {k} kernels ({kh}x{kw}), each scaled to [0, 1] on its own"
+            ),
+        ),
+        Page(
+            "cnn_kernel_responses",
+            "Q6",
+            "the sample image filtered by each first-layer kernel",
+            figures.responses_figure(
+                shown,
+                responses,
+                f"conv1 responses: the sample image convolved with "
+                f"each of the {k} kernels\n(stride {conv1.stride[0]}, padding "
+                f"{conv1.padding[0]}, {'its bias' if conv1.bias is not None else 'no bias: batch norm follows'}), "
+                "each scaled to [0, 1]",
+                note,
+            ),
+        ),
+        Page(
+            "cnn_feature_maps",
+            "Q7",
+            "feature maps of the sample image through every layer",
+            figures.progression_figure(shown, stages, channels, note, q7_reading(reading(stages, image, channels))),
+        ),
+        Page(
+            "cnn_last_kernels",
+            "Extra",
+            f"kernels of the last convolution layer ({last_name})",
+            plotting.kernel_grid_figure(
+                slices,
+                f"{last_name}: the {len(slices)} kernels ({w.shape[1]} input "
+                f"channels each); shown: each kernel's {kh}x{kw} slice for its "
+                "strongest input channel, scaled to [0, 1]",
+            ),
+        ),
     ]

@@ -4,14 +4,13 @@ produce it; then each item in the spec's order: its number and question and, whe
 asks a question, the answer computed from the run, then each of its figures or tables on a
 page of its own (every page on the standard of `fmnist.core.pages`).
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import matplotlib.image as mpimg
-from matplotlib.figure import Figure
-
 import numpy as np
+from matplotlib.figure import Figure
 
 from fmnist.core import files, pages, stats
 from fmnist.core.metrics import random_tap_correlation, tap_correlation
@@ -148,12 +147,15 @@ def study_lines(src: Sources, name: str) -> list[str]:
     records = planned(results)
     sized = [r["sizes"] for r in records if r.get("sizes")]
     p = results.get("provenance") or {}
-    return [f"- {name} (python experiments.py {name}): {len(records)} runs, each scored on "
-            f"{spread([s['val'] for s in sized])} validation and {spread([s['test'] for s in sized])} test images.",
-            f"  {groups.budget_line(records, results.get('budget'))}",
-            f"  It ran on {p.get('device', 'an unrecorded device')} ({p.get('cpu', 'cpu not recorded')}, "
-            f"{p.get('threads', '?')} threads, {p.get('precision', 'fp32')}): {sum(r.get('seconds', 0) for r in records) / 60:.1f} "
-            f"min of runs, finished {results['finished']}."]
+    return [
+        f"- {name} (python experiments.py {name}): {len(records)} runs, each scored on "
+        f"{spread([s['val'] for s in sized])} validation and {spread([s['test'] for s in sized])} test images.",
+        f"  {groups.budget_line(records, results.get('budget'))}",
+        f"  It ran on {p.get('device', 'an unrecorded device')} ({p.get('cpu', 'cpu not recorded')}, "
+        f"{p.get('threads', '?')} threads, {p.get('precision', 'fp32')}): "
+        f"{sum(r.get('seconds', 0) for r in records) / 60:.1f} "
+        f"min of runs, finished {results['finished']}.",
+    ]
 
 
 def kernel_words(kernels: np.ndarray) -> str:
@@ -187,10 +189,13 @@ def curve_words(history: list[dict], best_epoch: int) -> str:
     val = [e["val_loss"] for e in history]
     train = [e["train_loss"] for e in history]
     low, last, up = val[best_epoch - 1], val[-1], rise(history, best_epoch)
-    after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * up:.0f} %) while the training loss falls from "
-             f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and early "
-             f"stopping keeps that epoch's weights" if up > 0.1 and train[-1] < train[best_epoch - 1] else
-             f"and ends {last:.3f} at epoch {len(val)} ({100 * up:+.1f} %): no clear overfitting in the epochs run")
+    after = (
+        f"then rises to {last:.3f} by epoch {len(val)} (+{100 * up:.0f} %) while the training loss falls from "
+        f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and early "
+        f"stopping keeps that epoch's weights"
+        if up > 0.1 and train[-1] < train[best_epoch - 1]
+        else f"and ends {last:.3f} at epoch {len(val)} ({100 * up:+.1f} %): no clear overfitting in the epochs run"
+    )
     gap = val[best_epoch - 1] - train[best_epoch - 1]
     return (f"the validation loss falls from {val[0]:.3f} after epoch 1 to its lowest, {low:.3f}, in epoch "
             f"{best_epoch} of {len(val)}, {after}. At the best epoch the validation loss is {abs(gap):.3f} "
@@ -214,26 +219,36 @@ def pointwise_words(matrix: np.ndarray, seed: int = 0) -> str:
     draws = [row_concentration(rng.standard_normal(m.shape)) for _ in range(200)]
     low, high = np.percentile(draws, [2.5, 97.5])
     where = "above" if ours > high else "below" if ours < low else "within"
-    reading = {"above": "each output channel leans on a few input channels more than random weights would",
-               "below": "each output channel spreads its weight more evenly over the input channels than random weights",
-               "within": "each output channel mixes the input channels about as evenly as random weights"}[where]
-    return (f"The block's last conv is its 1x1 pointwise layer, {m.shape[0]} x {m.shape[1]} weights with nothing spatial to draw "
-            f"(right panel): an output channel's largest |weight| holds {100 * ours:.1f} % of its row's total, {where} "
-            f"the {100 * low:.1f}-{100 * high:.1f} % that Gaussian random weights of that shape give (95 %): {reading}.")
+    reading = {
+        "above": "each output channel leans on a few input channels more than random weights would",
+        "below": "each output channel spreads its weight more evenly over the input channels than random weights",
+        "within": "each output channel mixes the input channels about as evenly as random weights",
+    }[where]
+    return (
+        f"The block's last conv is its 1x1 pointwise layer, {m.shape[0]} x {m.shape[1]} weights with nothing spatial "
+        "to draw "
+        f"(right panel): an output channel's largest |weight| holds {100 * ours:.1f} % of its row's total, {where} "
+        f"the {100 * low:.1f}-{100 * high:.1f} % that Gaussian random weights of that shape give (95 %): {reading}."
+    )
 
 
 def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:
     """The data every report shares, and the hand-in CNN's training run where the report quotes it."""
     sizes = (src.metrics or {}).get("sizes") or {"train": 55000, "val": 5000, "test": 10000}
-    lines = [f"Data: Fashion-MNIST (28x28 grey images of 10 kinds of clothing) from the local IDX files: "
-             f"{sizes['train']:,} training and {sizes['val']:,} validation images (a fixed split of the 60,000, seed 0) "
-             f"and the {sizes['test']:,} test images. A study trains on a stratified subset of the training split "
-             "(its budget line says how many) and scores all its runs on the same validation and test images."]
+    lines = [
+        f"Data: Fashion-MNIST (28x28 grey images of 10 kinds of clothing) from the local IDX files: "
+        f"{sizes['train']:,} training and {sizes['val']:,} validation images (a fixed split of the 60,000, seed 0) "
+        f"and the {sizes['test']:,} test images. A study trains on a stratified subset of the training split "
+        "(its budget line says how many) and scores all its runs on the same validation and test images."
+    ]
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     if cnn and with_cnn:
-        lines.append(f"The hand-in CNN trained on all {sizes['train']:,} training images in {cnn['train_seconds']:.0f} s on "
-                     f"{cnn.get('device', 'cpu')} ({cnn['config'].get('precision', 'fp32')}), finished {cnn.get('finished', '?')}; "
-                     f"test accuracy {100 * cnn['test']['accuracy']:.2f}%.")
+        lines.append(
+            f"The hand-in CNN trained on all {sizes['train']:,} training images in {cnn['train_seconds']:.0f} s on "
+            f"{cnn.get('device', 'cpu')} ({cnn['config'].get('precision', 'fp32')}), finished "
+            f"{cnn.get('finished', '?')}; "
+            f"test accuracy {100 * cnn['test']['accuracy']:.2f}%."
+        )
     return lines
 
 

@@ -12,11 +12,38 @@ from pathlib import Path
 from fmnist.reports.build import Item, Sources
 
 # What pdflatex with T1 fonts and textcomp cannot take as it is
-SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-           "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}",
-           "±": r"\textpm{}", "×": r"\texttimes{}", "≥": r"$\geq$", "≤": r"$\leq$", "→": r"$\rightarrow$",
-           "–": "--", "—": "---", "−": "-", "’": "'", "‘": "`", "“": "``", "”": "''", "…": "...", "°": r"\textdegree{}",
-           "µ": r"\textmu{}", "·": r"\textperiodcentered{}", "≈": r"$\approx$", "²": r"\textsuperscript{2}"}
+SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "±": r"\textpm{}",
+    "×": r"\texttimes{}",
+    "≥": r"$\geq$",
+    "≤": r"$\leq$",
+    "→": r"$\rightarrow$",
+    "–": "--",
+    "—": "---",
+    "−": "-",
+    "’": "'",
+    "‘": "`",
+    "“": "``",
+    "”": "''",
+    "…": "...",
+    "°": r"\textdegree{}",
+    "µ": r"\textmu{}",
+    "·": r"\textperiodcentered{}",
+    "≈": r"$\approx$",
+    "²": r"\textsuperscript{2}",
+}
 
 
 WIDE = 6  # columns beyond which a table turns the page
@@ -97,10 +124,14 @@ def tabular(table: dict) -> str:
     else:  # too wide even wrapped: scaled
         spec = "l" * len(columns)
         start, end = "\\resizebox{\\linewidth}{!}{%\n", "}"
-    return (("\\begin{landscape}\n" if wide else "")
-            + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n\\footnotesize\\setlength{{\\tabcolsep}}{{3pt}}\n"
-            + start + f"\\begin{{tabular}}{{{spec}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
-            f"\\end{{tabular}}{end}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else ""))
+    return (
+        ("\\begin{landscape}\n" if wide else "")
+        + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n"
+        + "\\footnotesize\\setlength{\\tabcolsep}{3pt}\n"
+        + start
+        + f"\\begin{{tabular}}{{{spec}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
+        f"\\end{{tabular}}{end}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else "")
+    )
 
 
 def visual(v, src: Sources, folder: Path, stem: str) -> str:
@@ -127,7 +158,11 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
     if setup is not None:
         body.append("\\section*{Set-up}\n" + paragraphs(setup(src)))
     for item in items:
-        head = f"\\section*{{Item {escape(item.number)}" + (f" ({escape(item.points)} points)" if item.points else "") + "}\n"
+        head = (
+            f"\\section*{{Item {escape(item.number)}"
+            + (f" ({escape(item.points)} points)" if item.points else "")
+            + "}\n"
+        )
         if item.missing(src):
             body.append(head + escape("Not answered yet: run " + ", ".join(item.missing(src)) + " first.") + "\n")
             continue

@@ -3,9 +3,9 @@ from the `reference` study and analyze.py's analysis.json."""
 import numpy as np
 
 from fmnist.core import plotting, stats, storage
-from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
+from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.words import ci, sentence, training_words
 from fmnist.reports.build import Item, curve_words, handin_lines, kernel_words, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, reference, reference_assignment
@@ -39,16 +39,19 @@ def configuration(src) -> str:
                        f"{mean_of(runs, 'val_acc')['mean']:.2f}%" for row, runs in by.items())
     acc = 100 * b["test"]["accuracy"]
     gap = acc - TARGET
-    return (f"Best model: {groups.row_of(c)} (seed {c['seed']}), chosen as the run of lowest validation loss of all "
-            f"{sum(len(runs) for runs in by.values())} runs. Its setting: {training_words(c)} (best epoch {b['best_epoch']} of "
-            f"{len(b['history'])} run), batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
-            f"{b['sizes']['train']:,} training images." + batch_rule(c["batch_size"]) + "\n"
-            f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
-            f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
-            f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
-            f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
-            f"(the default budget); python experiments.py reference --budget spec trains on every image."
-            + conv_net_target(src))
+    return (
+        f"Best model: {groups.row_of(c)} (seed {c['seed']}), chosen as the run of lowest validation loss of all "
+        f"{sum(len(runs) for runs in by.values())} runs. Its setting: {training_words(c)} (best epoch "
+        f"{b['best_epoch']} of "
+        f"{len(b['history'])} run), batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
+        f"{b['sizes']['train']:,} training images." + batch_rule(c["batch_size"]) + "\n"
+        f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
+        f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
+        f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
+        f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
+        f"(the default budget); python experiments.py reference --budget spec trains on every image."
+        + conv_net_target(src)
+    )
 
 
 def batch_rule(batch: int) -> str:
@@ -66,10 +69,13 @@ def conv_net_target(src) -> str:
     if not cnn:
         return ""
     acc = 100 * cnn["test"]["accuracy"]
-    return (f"\nWithin the spec's limits (at most 5 conv and 3 fully connected layers), the hand-in's Conv_Net "
-            f"(3 conv, 2 fully connected layers, {cnn['parameters']['total']:,} parameters), trained by fashionmnist.py on all "
-            f"{src.metrics.get('sizes', {}).get('train', 55000):,} training images, reaches {acc:.2f}% on the test set: "
-            f"{abs(acc - TARGET):.2f} points {'above' if acc >= TARGET else 'below'} the 96 % target.")
+    return (
+        f"\nWithin the spec's limits (at most 5 conv and 3 fully connected layers), the hand-in's Conv_Net "
+        f"(3 conv, 2 fully connected layers, {cnn['parameters']['total']:,} parameters), trained by fashionmnist.py "
+        "on all "
+        f"{src.metrics.get('sizes', {}).get('train', 55000):,} training images, reaches {acc:.2f}% on the test set: "
+        f"{abs(acc - TARGET):.2f} points {'above' if acc >= TARGET else 'below'} the 96 % target."
+    )
 
 
 def curve(src) -> str:
@@ -79,11 +85,14 @@ def curve(src) -> str:
     val = [e["val_loss"] for e in h]
     low = min(val)
     swings = [k for k, v in enumerate(val[:b["best_epoch"]]) if v > 2 * low]  # epochs far above the best
-    spike = (f" The y axis is logarithmic because the losses span about {max(val) / low:.0f}-fold: over epochs "
-             f"1-{swings[-1] + 1} the validation loss swings between {min(val[:swings[-1] + 1]):.2f} and {max(val):.1f} "
-             f"while the training loss, in training mode, falls smoothly; a likely cause is that evaluation mode uses "
-             "batch norm's running statistics, which lag weights that still change fast at this learning rate."
-             if figures.spiky(b["iterations"] + val) and swings else "")
+    spike = (
+        f" The y axis is logarithmic because the losses span about {max(val) / low:.0f}-fold: over epochs "
+        f"1-{swings[-1] + 1} the validation loss swings between {min(val[: swings[-1] + 1]):.2f} and {max(val):.1f} "
+        f"while the training loss, in training mode, falls smoothly; a likely cause is that evaluation mode uses "
+        "batch norm's running statistics, which lag weights that still change fast at this learning rate."
+        if figures.spiky(b["iterations"] + val) and swings
+        else ""
+    )
     return (f"{len(b['iterations'])} iterations ({len(h)} epochs of {per} batches): "
             + curve_words(h, b["best_epoch"]) + spike)
 
@@ -160,18 +169,24 @@ def collapse(runs: list[dict], name: str) -> str:
     low = {s: v for s, v in acc.items() if v <= top - COLLAPSE}
     if not low:
         return ""
-    return (f" Instability {name}: seed{'s' if len(low) > 1 else ''} " + ", ".join(f"{s} ({v:.2f}%)" for s, v in low.items())
-            + f" collapsed, against {top:.2f}% for its best seed, so that row's interval measures the collapse more than "
-            "an average.")
+    return (
+        f" Instability {name}: seed{'s' if len(low) > 1 else ''} "
+        + ", ".join(f"{s} ({v:.2f}%)" for s, v in low.items())
+        + f" collapsed, against {top:.2f}% for its best seed, so that row's interval measures the collapse more than "
+        "an average."
+    )
 
 
 def filter_patterns(filters: np.ndarray) -> dict:
     """Counts of the 3x3 filters by pattern: same-sign blobs against mixed-sign (edge-like)
     ones, and each edge-like filter's orientation by its largest correlation with a vertical,
     horizontal or diagonal edge template (Sobel-like)."""
-    templates = {"vertical": np.array([[-1, 0, 1]] * 3, float), "horizontal": np.array([[-1] * 3, [0] * 3, [1] * 3], float),
-                 "diagonal /": np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]], float),
-                 "diagonal \\": np.array([[1, 1, 0], [1, 0, -1], [0, -1, -1]], float)}
+    templates = {
+        "vertical": np.array([[-1, 0, 1]] * 3, float),
+        "horizontal": np.array([[-1] * 3, [0] * 3, [1] * 3], float),
+        "diagonal /": np.array([[0, 1, 1], [-1, 0, 1], [-1, -1, 0]], float),
+        "diagonal \\": np.array([[1, 1, 0], [1, 0, -1], [0, -1, -1]], float),
+    }
     out = {"filters": len(filters), "blob": 0, "edge": 0, **{k: 0 for k in templates}}
     for w in filters:
         w = np.asarray(w, float) - 0.0
@@ -211,34 +226,47 @@ def setup(src) -> list[str]:
     and where this differs from the spec, with why."""
     records = _records(src) if src.studies.get("reference") else []
     images = sorted({r["sizes"]["train"] for r in records if r.get("sizes")})
-    return (handin_lines(src)
-            + ["Networks:",
-               f"- the spec's reference network (ReferenceNet, fmnist/studies/networks.py): {summary_line(ReferenceNet())}, "
-               "the 10 logits through batch norm before the softmax; it answers 1.3.1-1.3.8.",
-               f"- the hand-in's Conv_Net (cnn.py): {summary_line(MODELS['cnn']())}, trained by fashionmnist.py; it answers "
-               "1.3.9 and 1.3.10 (analyze.py) and is set against the 96 % target in 1.3.1.",
-               "Study:"] + study_lines(src, "reference")
-            + ["Spec 000's code: python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference "
-               "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
-               "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command."]
-            + submission_lines(src)
-            + ["Departures from the spec, and why:",
-               "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
-               "before the softmax, the initialisations and the learning rates tried are the spec's.",
-               "- One input channel, not three: Fashion-MNIST is grey, so CONV1 takes 1 channel where the spec's "
-               "images have 3 (RGB); FC1 then takes the flattened 256 x 3 x 3 = 2,304 values of CONV4's pooled output "
-               "on 28 x 28 images, not the spec's 256 inputs.",
-               "- The split: the package's own 55,000 training / 5,000 validation images (seed 0), not PA1's; the "
-               "study's runs train on a stratified subset of the first" + (
-                   f" and validate on a stratified {records[0]['sizes']['val']:,} of the second" if records else "")
-               + ".",
-               "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
-               "backpropagation runs on the last conv layer of the hand-in CNN, whose analysis analyze.py keeps.",
-               (f"- The default budget trains the reference network on {images[0]:,} training images a run" if images
-                else "- The default budget trains the reference network on a subset of the training images")
-               + " (stratified, drawn per seed), not on every image, so that its runs fit 2 cores; python experiments.py "
-               "reference --budget spec runs the spec's protocol on every image (hours on 2 cores, a GPU job)."]
+    return (
+        handin_lines(src)
+        + [
+            "Networks:",
+            "- the spec's reference network (ReferenceNet, fmnist/studies/networks.py): "
+            f"{summary_line(ReferenceNet())}, "
+            "the 10 logits through batch norm before the softmax; it answers 1.3.1-1.3.8.",
+            f"- the hand-in's Conv_Net (cnn.py): {summary_line(MODELS['cnn']())}, trained by fashionmnist.py; it "
+            "answers "
+            "1.3.9 and 1.3.10 (analyze.py) and is set against the 96 % target in 1.3.1.",
+            "Study:",
+        ]
+        + study_lines(src, "reference")
+        + [
+            "Spec 000's code: python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference "
+            "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
+            "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command."
+        ]
+        + submission_lines(src)
+        + [
+            "Departures from the spec, and why:",
+            "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
+            "before the softmax, the initialisations and the learning rates tried are the spec's.",
+            "- One input channel, not three: Fashion-MNIST is grey, so CONV1 takes 1 channel where the spec's "
+            "images have 3 (RGB); FC1 then takes the flattened 256 x 3 x 3 = 2,304 values of CONV4's pooled output "
+            "on 28 x 28 images, not the spec's 256 inputs.",
+            "- The split: the package's own 55,000 training / 5,000 validation images (seed 0), not PA1's; the "
+            "study's runs train on a stratified subset of the first"
+            + (f" and validate on a stratified {records[0]['sizes']['val']:,} of the second" if records else "")
+            + ".",
+            "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
+            "backpropagation runs on the last conv layer of the hand-in CNN, whose analysis analyze.py keeps.",
+            (
+                f"- The default budget trains the reference network on {images[0]:,} training images a run"
+                if images
+                else "- The default budget trains the reference network on a subset of the training images"
             )
+            + " (stratified, drawn per seed), not on every image, so that its runs fit 2 cores; python experiments.py "
+            "reference --budget spec runs the spec's protocol on every image (hours on 2 cores, a GPU job).",
+        ]
+    )
 
 
 RUN_JSON = {"flags": {"train_per_class?": (str, int, NULL), "seed?": (str, int), "batch_size?": (str, int)},
@@ -254,12 +282,15 @@ def submission_lines(src) -> list[str]:
     flags = run["flags"]
     subset = str(flags.get("train_per_class")).isdigit()
     images = f"{10 * int(flags['train_per_class']):,} training images" if subset else "every training image"
-    return ["The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
-            "comes from bash outputs/spec000/run.sh" + (f" --train_per_class {flags['train_per_class']}" if subset else "")
-            + f": {images}, seed {flags.get('seed', 0)}, batch {flags.get('batch_size')}, best epoch {run['best_epoch']} "
-            f"of {run['epochs']}, validation accuracy (the whole validation split) "
-            f"{100 * run['val']['accuracy']:.2f}%, test accuracy {100 * run['test']['accuracy']:.2f}% on Fashion-MNIST's "
-            "test labels (a Kaggle score needs Kaggle's site, which this package does not reach)."]
+    return [
+        "The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
+        "comes from bash outputs/spec000/run.sh"
+        + (f" --train_per_class {flags['train_per_class']}" if subset else "")
+        + f": {images}, seed {flags.get('seed', 0)}, batch {flags.get('batch_size')}, best epoch {run['best_epoch']} "
+        f"of {run['epochs']}, validation accuracy (the whole validation split) "
+        f"{100 * run['val']['accuracy']:.2f}%, test accuracy {100 * run['test']['accuracy']:.2f}% on Fashion-MNIST's "
+        "test labels (a Kaggle score needs Kaggle's site, which this package does not reach)."
+    ]
 
 
 def run_sh(src) -> str | None:
@@ -268,8 +299,11 @@ def run_sh(src) -> str | None:
         return None
     b = _best(src)
     c = b["config"]
-    return reference_assignment.run_sh(c, f"{groups.row_of(c)}, the run of lowest validation loss ({b['val']['loss']:.4f}, "
-                                          f"seed {c['seed']}) of the {len(_records(src))} runs of python experiments.py reference")
+    return reference_assignment.run_sh(
+        c,
+        f"{groups.row_of(c)}, the run of lowest validation loss ({b['val']['loss']:.4f}, "
+        f"seed {c['seed']}) of the {len(_records(src))} runs of python experiments.py reference",
+    )
 
 
 def guided(src) -> str:
@@ -321,33 +355,97 @@ def _png(path):
 
 
 ITEMS = [
-    Item("1.3.1", "configuration of the best model, the setting that gave it (lr x init trials, the 96 % target)",
-         "Configuration and training details of your best performing model; the parameter setting which gave you the "
-         "best results (experiment with learning rate and initialisations, Xavier and He; the task is 96 % on the "
-         "test data).", (R,), _table, configuration),
-    Item("1.3.2", "learning curve over iterations, training and validation loss", "A plot of the learning curve showing "
-         "iterations on the x-axis and negative log likelihood over labels on the y-axis, training and validation "
-         "loss on a single plot.", (R,), _png(f"{FOLDER}/reference_curve.png"), curve),
-    Item("1.3.3", "test performance of the model best on validation", "The performance on the test data of the model "
-         "that performs best on the validation data.", (R,), lambda src: [], test_performance),
-    Item("1.3.4", "dimensions of the input and output at each layer", "Write down the dimensions of the input and "
-         "output at each layer.", (R,), lambda src: [plotting.layer_table_figure(
-             "Spec 000's reference network", _layer_table(src), "")], dimensions),
-    Item("1.3.5", "exact parameter count, conv and FC", "Exactly how many parameters does your network have? How many "
-         "of these are in the fully connected layers and how many are in the convolutional layers?", (R,),
-         lambda src: [], parameters),
-    Item("1.3.6", "exact neuron count, conv and FC", "Exactly how many neurons does your network have? How many of "
-         "these are in the fully connected layers and how many are in the convolutional layers?", (R,),
-         lambda src: [], neurons),
-    Item("1.3.7", "the effect of batch normalisation", "What was the effect of using batch normalization?", (R,),
-         lambda src: [], batch_norm),
-    Item("1.3.8", "the 64 CONV1 filters in an 8x8 grid, their patterns", "Plot all the 64 layer 1 filters in an 8x8 "
-         "grid. Do you observe any interesting patterns?", (R,), _png(f"{FOLDER}/reference_best_filters.png"), filters),
-    Item("1.3.9", "guided backpropagation on 10 neurons", "Apply guided back propagation on any 10 neurons in the CONV5 "
-         "layer and plot the images which excite this neuron.", ("analysis",),
-         lambda src: [f"analysis/{n}" for n in ("cnn_guided_backprop.png", "cnn_guided_backprop_2.png")
-                      if n == "cnn_guided_backprop.png" or src.png(f"analysis/{n}").is_file()], guided),
-    Item("1.3.10", "fooling: accuracy against pixels changed (extra credit)", "Find ways to fool the network, e.g. "
-         "change some pixels so that the class changes; plot accuracy against the number of pixels changed on the "
-         "test set.", ("analysis",), _png("analysis/fooling.png"), fooling),
+    Item(
+        "1.3.1",
+        "configuration of the best model, the setting that gave it (lr x init trials, the 96 % target)",
+        "Configuration and training details of your best performing model; the parameter setting which gave you the "
+        "best results (experiment with learning rate and initialisations, Xavier and He; the task is 96 % on the "
+        "test data).",
+        (R,),
+        _table,
+        configuration,
+    ),
+    Item(
+        "1.3.2",
+        "learning curve over iterations, training and validation loss",
+        "A plot of the learning curve showing "
+        "iterations on the x-axis and negative log likelihood over labels on the y-axis, training and validation "
+        "loss on a single plot.",
+        (R,),
+        _png(f"{FOLDER}/reference_curve.png"),
+        curve,
+    ),
+    Item(
+        "1.3.3",
+        "test performance of the model best on validation",
+        "The performance on the test data of the model that performs best on the validation data.",
+        (R,),
+        lambda src: [],
+        test_performance,
+    ),
+    Item(
+        "1.3.4",
+        "dimensions of the input and output at each layer",
+        "Write down the dimensions of the input and output at each layer.",
+        (R,),
+        lambda src: [plotting.layer_table_figure("Spec 000's reference network", _layer_table(src), "")],
+        dimensions,
+    ),
+    Item(
+        "1.3.5",
+        "exact parameter count, conv and FC",
+        "Exactly how many parameters does your network have? How many "
+        "of these are in the fully connected layers and how many are in the convolutional layers?",
+        (R,),
+        lambda src: [],
+        parameters,
+    ),
+    Item(
+        "1.3.6",
+        "exact neuron count, conv and FC",
+        "Exactly how many neurons does your network have? How many of "
+        "these are in the fully connected layers and how many are in the convolutional layers?",
+        (R,),
+        lambda src: [],
+        neurons,
+    ),
+    Item(
+        "1.3.7",
+        "the effect of batch normalisation",
+        "What was the effect of using batch normalization?",
+        (R,),
+        lambda src: [],
+        batch_norm,
+    ),
+    Item(
+        "1.3.8",
+        "the 64 CONV1 filters in an 8x8 grid, their patterns",
+        "Plot all the 64 layer 1 filters in an 8x8 grid. Do you observe any interesting patterns?",
+        (R,),
+        _png(f"{FOLDER}/reference_best_filters.png"),
+        filters,
+    ),
+    Item(
+        "1.3.9",
+        "guided backpropagation on 10 neurons",
+        "Apply guided back propagation on any 10 neurons in the CONV5 "
+        "layer and plot the images which excite this neuron.",
+        ("analysis",),
+        lambda src: [
+            f"analysis/{n}"
+            for n in ("cnn_guided_backprop.png", "cnn_guided_backprop_2.png")
+            if n == "cnn_guided_backprop.png" or src.png(f"analysis/{n}").is_file()
+        ],
+        guided,
+    ),
+    Item(
+        "1.3.10",
+        "fooling: accuracy against pixels changed (extra credit)",
+        "Find ways to fool the network, e.g. "
+        "change some pixels so that the class changes; plot accuracy against the number of pixels changed on the "
+        "test set.",
+        ("analysis",),
+        _png("analysis/fooling.png"),
+        fooling,
+    ),
 ]

@@ -30,29 +30,89 @@ def q9(src) -> str:
 
 
 def setup(src) -> list[str]:
-    return handin_lines(src) + [f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; "
-                                f"{net['parameters']['total']:,} parameters." for k, net in src.metrics["networks"].items()]
+    return handin_lines(src) + [
+        f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; {net['parameters']['total']:,} parameters."
+        for k, net in src.metrics["networks"].items()
+    ]
 
 
 ITEMS = [
-    Item("1", "a correct and an incorrect test prediction per network", "For each neural network, submit a figure "
-         "containing one image that is classified incorrectly by the model, and one image classified correctly by the "
-         "model, with the network, the predicted and the true classes.", (H,), _png("ffn_examples", "cnn_examples"), None, "3"),
-    Item("2", "training loss over time per network", "For each neural network, submit one plot showing your training "
-         "loss over time.", (H,), _png("ffn_loss", "cnn_loss"), None, "2"),
-    Item("3", "parameters per network", "For each neural network, submit its total number of parameters.", (H,),
-         _png("ffn_parameters", "cnn_parameters"), parameters, "1"),
-    Item("4", "confusion matrices on the test data", "For each neural network, submit a confusion matrix plot on the "
-         "test data, with predicted and true classes labelled.", (H,), _png("ffn_confusion", "cnn_confusion"), None, "2"),
-    Item("5", "first-layer kernels", "Submit a plot of the kernels your model learns at the first convolutional layer, "
-         "arranged in a grid.", (H,), _png("cnn_kernels"), None, "4"),
-    Item("6", "the sample image through each first-layer kernel", "Submit a plot of the features extracted from the "
-         "sample image by each of the kernels at the first convolutional layer, arranged in a grid.", (H,),
-         _png("cnn_kernel_responses"), None, "4"),
-    Item("7", "feature maps through every layer", "Process the provided sample image through each layer of your CNN and "
-         "visualize the feature maps at each stage, labelled by the layer that produced them.", (H,),
-         _png("cnn_feature_maps"), None, "4"),
+    Item(
+        "1",
+        "a correct and an incorrect test prediction per network",
+        "For each neural network, submit a figure "
+        "containing one image that is classified incorrectly by the model, and one image classified correctly by the "
+        "model, with the network, the predicted and the true classes.",
+        (H,),
+        _png("ffn_examples", "cnn_examples"),
+        None,
+        "3",
+    ),
+    Item(
+        "2",
+        "training loss over time per network",
+        "For each neural network, submit one plot showing your training loss over time.",
+        (H,),
+        _png("ffn_loss", "cnn_loss"),
+        None,
+        "2",
+    ),
+    Item(
+        "3",
+        "parameters per network",
+        "For each neural network, submit its total number of parameters.",
+        (H,),
+        _png("ffn_parameters", "cnn_parameters"),
+        parameters,
+        "1",
+    ),
+    Item(
+        "4",
+        "confusion matrices on the test data",
+        "For each neural network, submit a confusion matrix plot on the "
+        "test data, with predicted and true classes labelled.",
+        (H,),
+        _png("ffn_confusion", "cnn_confusion"),
+        None,
+        "2",
+    ),
+    Item(
+        "5",
+        "first-layer kernels",
+        "Submit a plot of the kernels your model learns at the first convolutional layer, arranged in a grid.",
+        (H,),
+        _png("cnn_kernels"),
+        None,
+        "4",
+    ),
+    Item(
+        "6",
+        "the sample image through each first-layer kernel",
+        "Submit a plot of the features extracted from the "
+        "sample image by each of the kernels at the first convolutional layer, arranged in a grid.",
+        (H,),
+        _png("cnn_kernel_responses"),
+        None,
+        "4",
+    ),
+    Item(
+        "7",
+        "feature maps through every layer",
+        "Process the provided sample image through each layer of your CNN and "
+        "visualize the feature maps at each stage, labelled by the layer that produced them.",
+        (H,),
+        _png("cnn_feature_maps"),
+        None,
+        "4",
+    ),
     Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _png("q8_gains", "q8_why"), q8, "2"),
-    Item("9", "how the features evolve through the CNN", document.Q9_TEXT, (H,),
-         _png("q9_stages", "q9_patches", "q9_patches_2", "q9_patches_3"), q9, "3"),
+    Item(
+        "9",
+        "how the features evolve through the CNN",
+        document.Q9_TEXT,
+        (H,),
+        _png("q9_stages", "q9_patches", "q9_patches_2", "q9_patches_3"),
+        q9,
+        "3",
+    ),
 ]

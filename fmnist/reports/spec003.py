@@ -52,16 +52,21 @@ def compare(src) -> str:
                    f"{m['parameters']:.2f} times the parameters and {m['multiply_adds']:.2f} times the multiply-adds, "
                    f"and takes {m['seconds_per_epoch']:.2f} times as long per epoch.")
         if m["combo"] == (0, 4):
-            why = ("With no standard block at all, the first block is a depthwise conv on a one-channel image: a single "
+            why = ("With no standard block at all, the first block is a depthwise conv on a one-channel image: a "
+                   "single "
                    "3x3 filter")
-            out.append(f"{why}, the likely reason {name} is behind by {-d['mean']:.2f} points." if stats.excludes_zero(d)
-                       and d["mean"] < 0 else f"{why}; its mean is {abs(d['mean']):.2f} points "
-                       f"{'lower' if d['mean'] < 0 else 'higher'}, but the interval includes 0, so no difference is "
-                       "claimed.")
+            out.append(
+                f"{why}, the likely reason {name} is behind by {-d['mean']:.2f} points."
+                if stats.excludes_zero(d) and d["mean"] < 0
+                else f"{why}; its mean is {abs(d['mean']):.2f} points "
+                f"{'lower' if d['mean'] < 0 else 'higher'}, but the interval includes 0, so no difference is "
+                "claimed."
+            )
     ratios = _mb(src)["finish"]["cost_ratios"]
     flops = [r["flops"] for r in ratios]
     times = [r["time"] for r in ratios]
-    out.append(f"Reasons, measured per block: a depthwise-separable block needs {min(flops):.3f} to {max(flops):.3f} of a "
+    out.append(f"Reasons, measured per block: a depthwise-separable block needs {min(flops):.3f} to {max(flops):.3f} "
+               "of a "
                f"standard block's FLOPs (theory 1/N + 1/9), but {min(times):.2f} to {max(times):.2f} of its time here: "
                "the saving in arithmetic is " + ("larger" if np.mean(times) > np.mean(flops) else "smaller")
                + " than the saving in time; likely because a depthwise conv reads each value for only 9 "
@@ -91,10 +96,13 @@ def confusion_answer(src) -> str:
         rec = recall(r["test"]["confusion"])
         worst, best = int(rec.argmin()), int(rec.argmax())
         true, taken, n, of = confusion_pair(r["test"]["confusion"], list(CLASSES))
-        out.append(f"{row} (seed {r['config']['seed']}): test accuracy {pct(100 * r['test']['accuracy'])}, macro "
-                   f"recall {pct(100 * rec.mean())}, macro F1 {r['test']['macro_f1']:.4f}; recall is lowest for {CLASSES[worst]} ({pct(100 * rec[worst], 1)}) "
-                   f"and highest for {CLASSES[best]} ({pct(100 * rec[best], 1)}); the most frequent confusion is "
-                   f"{true} taken for {taken}, {n} of its {of} test images.")
+        out.append(
+            f"{row} (seed {r['config']['seed']}): test accuracy {pct(100 * r['test']['accuracy'])}, macro "
+            f"recall {pct(100 * rec.mean())}, macro F1 {r['test']['macro_f1']:.4f}; recall is lowest for "
+            f"{CLASSES[worst]} ({pct(100 * rec[worst], 1)}) "
+            f"and highest for {CLASSES[best]} ({pct(100 * rec[best], 1)}); the most frequent confusion is "
+            f"{true} taken for {taken}, {n} of its {of} test images."
+        )
     sizes = np.asarray(next(iter(_figures_runs(src).values()))["test"]["confusion"]).sum(1)
     if len(set(sizes.tolist())) == 1:
         out.append(f"Every class has {sizes[0]:,} test images, so macro recall equals accuracy.")
@@ -233,10 +241,14 @@ def conclusion(src) -> str:
     settings = src.studies.get("settings")
     if settings:
         diffs = factors.differences(planned(settings))
-        told = [f"{d['row']} ({d['difference']['mean']:+.2f} points" + ("; not converged)" if "not converged" in d["verdict"]
-                                                                    else ")")
-                for d in diffs if stats.excludes_zero(d["difference"])]
-        out.append("Of the training settings (R8), " + (f"only {listing(told)} changed test accuracy detectably against "
+        told = [
+            f"{d['row']} ({d['difference']['mean']:+.2f} points"
+            + ("; not converged)" if "not converged" in d["verdict"] else ")")
+            for d in diffs
+            if stats.excludes_zero(d["difference"])
+        ]
+        out.append("Of the training settings (R8), " + (f"only {listing(told)} changed test accuracy detectably "
+                                                        "against "
                    f"the base; the other {len(diffs) - len(told)} did not" if told else
                    f"none of the {len(diffs)} changes moved test accuracy detectably") + " at 3 seeds.")
     return "\n".join(out)
@@ -246,33 +258,41 @@ def setup(src) -> list[str]:
     """The report's set-up: data, the networks and the items each answers, the studies behind them,
     and where this differs from the spec, with why."""
     params = [r["parameters"] for rs in _runs(src).values() for r in rs] if src.studies.get("mobilenet") else []
-    return (handin_lines(src, with_cnn=False)
-            + ["Networks (init_network(conv_block_count, mobilenet_block_count), fmnist/studies/networks.py): standard "
-               "blocks (3x3 conv, batch norm, ReLU), then ConvDw blocks (3x3 depthwise conv, batch norm, ReLU, 1x1 "
-               "pointwise conv, batch norm, ReLU), global average pooling and one linear layer; channels and strides by "
-               "block position.",
-               f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; the spec's second architecture (4 "
-               "convolution layers, then GAP and an FC layer); it answers R8 (the settings study) and is the base of "
-               "R1-R6.",
-               f"- the MobileNet network of its depth (1, 3): {summary_line(init_network(1, 3))}; with (0, 4) and the "
-               "deeper (3, 1), (2, 2), (1, 5) and (1, 7) it answers T1 and R1-R7"
-               + (f" ({spread(params)} parameters among the seven)." if params else "."),
-               "Studies:"] + study_lines(src, "mobilenet") + study_lines(src, "settings")
-            + ["Departures from the spec, and why:",
-               "- Fashion-MNIST, not the spec's own imbalanced MNIST folders, which are not distributed with this "
-               "package; the spec's folder-and-CSV layout is still read by its Dataset class (python -m "
-               "fmnist.studies.mobilenet_assignment export writes Fashion-MNIST that way, run trains on it).",
-               "- Each network trains on a stratified subset of the training images (the budget lines above say how "
-               "many) with early stopping, 3 seeds a row, so that every row fits 2 cores; python experiments.py "
-               "mobilenet --budget spec uses every image.",
-               "- The spec's Figure 3 (its sample network) is a picture that its text does not carry; every network "
-               "here follows the pattern the text gives for it (input, conv blocks, MobileNet blocks, average pooling, "
-               "FC layer, output), and (1, 3), the plain network's depth with MobileNet blocks, stands for it.",
-               "- The numbers of this report come from python experiments.py mobilenet and settings (Fashion-MNIST's "
-               "own files); the spec's functions (the Dataset over a folder and CSV, train, test, save, load, visualize "
-               "and main(is_training)) are in fmnist/studies/mobilenet_assignment.py, with init_network and ConvDw in "
-               "fmnist/studies/networks.py, and train the same networks from the folder layout.",
-               "- The spec's main prints a name and roll number: the code takes them as --name and --roll-no."])
+    return (
+        handin_lines(src, with_cnn=False)
+        + [
+            "Networks (init_network(conv_block_count, mobilenet_block_count), fmnist/studies/networks.py): standard "
+            "blocks (3x3 conv, batch norm, ReLU), then ConvDw blocks (3x3 depthwise conv, batch norm, ReLU, 1x1 "
+            "pointwise conv, batch norm, ReLU), global average pooling and one linear layer; channels and strides by "
+            "block position.",
+            f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; the spec's second architecture (4 "
+            "convolution layers, then GAP and an FC layer); it answers R8 (the settings study) and is the base of "
+            "R1-R6.",
+            f"- the MobileNet network of its depth (1, 3): {summary_line(init_network(1, 3))}; with (0, 4) and the "
+            "deeper (3, 1), (2, 2), (1, 5) and (1, 7) it answers T1 and R1-R7"
+            + (f" ({spread(params)} parameters among the seven)." if params else "."),
+            "Studies:",
+        ]
+        + study_lines(src, "mobilenet")
+        + study_lines(src, "settings")
+        + [
+            "Departures from the spec, and why:",
+            "- Fashion-MNIST, not the spec's own imbalanced MNIST folders, which are not distributed with this "
+            "package; the spec's folder-and-CSV layout is still read by its Dataset class (python -m "
+            "fmnist.studies.mobilenet_assignment export writes Fashion-MNIST that way, run trains on it).",
+            "- Each network trains on a stratified subset of the training images (the budget lines above say how "
+            "many) with early stopping, 3 seeds a row, so that every row fits 2 cores; python experiments.py "
+            "mobilenet --budget spec uses every image.",
+            "- The spec's Figure 3 (its sample network) is a picture that its text does not carry; every network "
+            "here follows the pattern the text gives for it (input, conv blocks, MobileNet blocks, average pooling, "
+            "FC layer, output), and (1, 3), the plain network's depth with MobileNet blocks, stands for it.",
+            "- The numbers of this report come from python experiments.py mobilenet and settings (Fashion-MNIST's "
+            "own files); the spec's functions (the Dataset over a folder and CSV, train, test, save, load, visualize "
+            "and main(is_training)) are in fmnist/studies/mobilenet_assignment.py, with init_network and ConvDw in "
+            "fmnist/studies/networks.py, and train the same networks from the folder layout.",
+            "- The spec's main prints a name and roll number: the code takes them as --name and --roll-no.",
+        ]
+    )
 
 
 def settings_answer(src) -> str:
@@ -289,27 +309,98 @@ def _table(src):
 
 
 ITEMS = [
-    Item("T1", "MobileNet network, at least 60 % test accuracy", "Build the MobileNet network and achieve at least 60% "
-         "test accuracy.", (M,), _table, task),
-    Item("V7", "loss and accuracy curves, training and validation", "Plot loss and accuracy curves (training and "
-         "validation, per epoch), sample images and predictions.", (M,), _png("mobilenet_curves"), curves_answer),
-    Item("R1", "standard against MobileNet blocks, results and reasons", "Compare results of simple convolution block "
-         "base architecture vs mobilenet block based architecture and report results with reasoning.", (M,),
-         _png("mobilenet_costs"), compare, "5.0"),
-    Item("R2", "numbers of conv and MobileNet blocks", "Use no of different conv block and mobileNet block and compare "
-         "its accuracy.", (M,), _table, counts, "5.0"),
-    Item("R3", "confusion matrices, recall and accuracy (test set)", "Confusion matrices, Recall, and Accuracy for the "
-         "testing set.", (M,), _png("mobilenet_confusion_0", "mobilenet_confusion_1"), confusion_answer, "2.5"),
-    Item("R4", "correct and wrong predictions with labels", "Figures along with labels for correct predictions and wrong "
-         "ones.", (M,), _png("mobilenet_right_wrong_0", "mobilenet_right_wrong_1"), right_wrong_answer, "2.5"),
-    Item("R5", "learned filters of the last conv layer", "Plot learned filters of your last convolution layer using "
-         "matplotlib.", (M,), _png("mobilenet_filters_0", "mobilenet_filters_1"), filters_answer, "5.0"),
-    Item("R6", "without and with MobileNet blocks: ROC, curves, confusion, t-SNE", "Show what happens when we do not use "
-         "MobileNet block and when we use MobileNet block in your architecture. Show ROC curves, accuracy/loss curve, "
-         "confusion matrix, and tsne plot.", (M,), _png("mobilenet_roc", "mobilenet_tsne"), roc_answer, "10.0"),
-    Item("R7", "conclusion: what you learned", "Report what you learned from this assignment, your analysis, and if you "
-         "find something innovative or interesting in the conclusion section.", (M,), lambda src: [], conclusion, "5.0"),
-    Item("R8", "accuracy against loss function, batch size, learning rate, epochs, train/test ratio", "Report the "
-         "accuracy by changing loss functions, batch size, learning rate, epochs, and the ratio of training and testing "
-         "data, etc.", ("study:settings",), lambda src: factors.factor_figures(src.studies["settings"]), settings_answer, "5.0"),
+    Item(
+        "T1",
+        "MobileNet network, at least 60 % test accuracy",
+        "Build the MobileNet network and achieve at least 60% test accuracy.",
+        (M,),
+        _table,
+        task,
+    ),
+    Item(
+        "V7",
+        "loss and accuracy curves, training and validation",
+        "Plot loss and accuracy curves (training and validation, per epoch), sample images and predictions.",
+        (M,),
+        _png("mobilenet_curves"),
+        curves_answer,
+    ),
+    Item(
+        "R1",
+        "standard against MobileNet blocks, results and reasons",
+        "Compare results of simple convolution block "
+        "base architecture vs mobilenet block based architecture and report results with reasoning.",
+        (M,),
+        _png("mobilenet_costs"),
+        compare,
+        "5.0",
+    ),
+    Item(
+        "R2",
+        "numbers of conv and MobileNet blocks",
+        "Use no of different conv block and mobileNet block and compare its accuracy.",
+        (M,),
+        _table,
+        counts,
+        "5.0",
+    ),
+    Item(
+        "R3",
+        "confusion matrices, recall and accuracy (test set)",
+        "Confusion matrices, Recall, and Accuracy for the testing set.",
+        (M,),
+        _png("mobilenet_confusion_0", "mobilenet_confusion_1"),
+        confusion_answer,
+        "2.5",
+    ),
+    Item(
+        "R4",
+        "correct and wrong predictions with labels",
+        "Figures along with labels for correct predictions and wrong ones.",
+        (M,),
+        _png("mobilenet_right_wrong_0", "mobilenet_right_wrong_1"),
+        right_wrong_answer,
+        "2.5",
+    ),
+    Item(
+        "R5",
+        "learned filters of the last conv layer",
+        "Plot learned filters of your last convolution layer using matplotlib.",
+        (M,),
+        _png("mobilenet_filters_0", "mobilenet_filters_1"),
+        filters_answer,
+        "5.0",
+    ),
+    Item(
+        "R6",
+        "without and with MobileNet blocks: ROC, curves, confusion, t-SNE",
+        "Show what happens when we do not use "
+        "MobileNet block and when we use MobileNet block in your architecture. Show ROC curves, accuracy/loss curve, "
+        "confusion matrix, and tsne plot.",
+        (M,),
+        _png("mobilenet_roc", "mobilenet_tsne"),
+        roc_answer,
+        "10.0",
+    ),
+    Item(
+        "R7",
+        "conclusion: what you learned",
+        "Report what you learned from this assignment, your analysis, and if you "
+        "find something innovative or interesting in the conclusion section.",
+        (M,),
+        lambda src: [],
+        conclusion,
+        "5.0",
+    ),
+    Item(
+        "R8",
+        "accuracy against loss function, batch size, learning rate, epochs, train/test ratio",
+        "Report the "
+        "accuracy by changing loss functions, batch size, learning rate, epochs, and the ratio of training and testing "
+        "data, etc.",
+        ("study:settings",),
+        lambda src: factors.factor_figures(src.studies["settings"]),
+        settings_answer,
+        "5.0",
+    ),
 ]

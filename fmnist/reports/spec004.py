@@ -6,9 +6,9 @@ from torch import nn
 
 from fmnist.core import plotting, stats, words
 from fmnist.core.data import CLASSES
+from fmnist.core.layers import summary_line
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
-from fmnist.core.layers import summary_line
 from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.engine import planned, summary_table
@@ -17,9 +17,18 @@ from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
 # what each class is, for the hypothesis of why two classes are confused
-KIND = {"T-shirt/top": "upper-body garment", "Trouser": "legwear", "Pullover": "upper-body garment",
-        "Dress": "upper-body garment", "Coat": "upper-body garment", "Sandal": "footwear", "Shirt": "upper-body garment",
-        "Sneaker": "footwear", "Bag": "bag", "Ankle boot": "footwear"}
+KIND = {
+    "T-shirt/top": "upper-body garment",
+    "Trouser": "legwear",
+    "Pullover": "upper-body garment",
+    "Dress": "upper-body garment",
+    "Coat": "upper-body garment",
+    "Sandal": "footwear",
+    "Shirt": "upper-body garment",
+    "Sneaker": "footwear",
+    "Bag": "bag",
+    "Ankle boot": "footwear",
+}
 
 
 def _full(src, study: str = "transfer", start: str = "random") -> list[dict]:
@@ -44,12 +53,14 @@ def half_cnn_words(model: nn.Module) -> str:
 
 def network(src) -> str:
     r = _full(src)[0]
-    return (f"HalfCNN (fmnist/studies/networks.py): {half_cnn_words(HalfCNN(len(sweep.HALF1)))}; "
-            f"{r['parameters']:,} parameters, cross-entropy loss. It is the "
-            "random-start network of the transfer study at 100 % of its labelled Fashion-MNIST-1 pool: "
-            f"{r['sizes']['train']:,} training images ({r['sizes']['train'] // len(sweep.HALF1):,} a class; the fractions "
-            f"of 3.4 and 3.5 are shares of this pool), validated on {r['sizes']['val']:,} and tested on "
-            f"{r['sizes']['test']:,} images.")
+    return (
+        f"HalfCNN (fmnist/studies/networks.py): {half_cnn_words(HalfCNN(len(sweep.HALF1)))}; "
+        f"{r['parameters']:,} parameters, cross-entropy loss. It is the "
+        "random-start network of the transfer study at 100 % of its labelled Fashion-MNIST-1 pool: "
+        f"{r['sizes']['train']:,} training images ({r['sizes']['train'] // len(sweep.HALF1):,} a class; the fractions "
+        f"of 3.4 and 3.5 are shares of this pool), validated on {r['sizes']['val']:,} and tested on "
+        f"{r['sizes']['test']:,} images."
+    )
 
 
 def converged(src) -> str:
@@ -82,8 +93,11 @@ def curves_answer(src) -> str:
 
 def accuracies(src) -> str:
     runs = _full(src)
-    return (f"Final accuracy (weights of the lowest validation loss), mean over {len(runs)} seeds: training "
-            f"{ci(mean_of(runs, 'train_acc'))}, validation {ci(mean_of(runs, 'val_acc'))}, test {ci(mean_of(runs, 'test_acc'))}.")
+    return (
+        f"Final accuracy (weights of the lowest validation loss), mean over {len(runs)} seeds: training "
+        f"{ci(mean_of(runs, 'train_acc'))}, validation {ci(mean_of(runs, 'val_acc'))}, test "
+        f"{ci(mean_of(runs, 'test_acc'))}."
+    )
 
 
 def _confusion(src) -> np.ndarray:
@@ -222,19 +236,27 @@ def feature_maps_answer(src) -> str:
 def autoencoder(src) -> str:
     ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
     best = ae["history"][ae["best_epoch"] - 1]
-    return (f"A convolutional autoencoder whose encoder is the classifier's convolutional part (to an 8 x 7 x 7 "
-            f"bottleneck), two transposed convs back to 28 x 28, tanh; {ae['parameters']:,} parameters, mean squared "
-            f"error. Trained on {ae['images']:,} images ("
-            + (f"a stratified {ae['config']['train_per_class']:,} per class of Fashion-MNIST-2's training, validation "
-               "and test images and of Fashion-MNIST-1's training images" if ae["config"].get("train_per_class") else
-               "every Fashion-MNIST-2 image and the Fashion-MNIST-1 training images")
-            + f") for {len(ae['history'])} epochs: best epoch {ae['best_epoch']}, validation MSE "
-            f"{best['val_loss']:.4f} on held-out Fashion-MNIST-1 validation images; MSE on the test images "
-            + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items())
-            + (" (Fashion-MNIST-2's test images were in the pool its sample was drawn from, as the spec asks, so a share "
-               "of them, not all, trained it; Fashion-MNIST-1's test images were held out)." if ae["config"].get(
-                   "train_per_class") else " (Fashion-MNIST-2's test images were in its training set, as the spec "
-               "asks; Fashion-MNIST-1's were held out)."))
+    return (
+        f"A convolutional autoencoder whose encoder is the classifier's convolutional part (to an 8 x 7 x 7 "
+        f"bottleneck), two transposed convs back to 28 x 28, tanh; {ae['parameters']:,} parameters, mean squared "
+        f"error. Trained on {ae['images']:,} images ("
+        + (
+            f"a stratified {ae['config']['train_per_class']:,} per class of Fashion-MNIST-2's training, validation "
+            "and test images and of Fashion-MNIST-1's training images"
+            if ae["config"].get("train_per_class")
+            else "every Fashion-MNIST-2 image and the Fashion-MNIST-1 training images"
+        )
+        + f") for {len(ae['history'])} epochs: best epoch {ae['best_epoch']}, validation MSE "
+        f"{best['val_loss']:.4f} on held-out Fashion-MNIST-1 validation images; MSE on the test images "
+        + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items())
+        + (
+            " (Fashion-MNIST-2's test images were in the pool its sample was drawn from, as the spec asks, so a share "
+            "of them, not all, trained it; Fashion-MNIST-1's test images were held out)."
+            if ae["config"].get("train_per_class")
+            else " (Fashion-MNIST-2's test images were in its training set, as the spec "
+            "asks; Fashion-MNIST-1's were held out)."
+        )
+    )
 
 
 def autoencoder_converged(src) -> str:
@@ -243,11 +265,16 @@ def autoencoder_converged(src) -> str:
     c, ran = ae["config"], len(ae["history"])
     losses = [e["val_loss"] for e in ae["history"]]
     done = groups.converged(ae)
-    return (f"{training_words(c)}; on the combined images of 3.4.1. It ran {ran} epochs, the validation MSE falling from "
-            f"{losses[0]:.4f} to {min(losses):.4f} at epoch {ae['best_epoch']}; "
-            + (f"no lower validation MSE for the next {c['patience']} epochs stopped it, so it was trained to convergence."
-               if done else f"it reached its ceiling of {c['epochs']} epochs before early stopping ended it: not "
-               "trained to convergence."))
+    return (
+        f"{training_words(c)}; on the combined images of 3.4.1. It ran {ran} epochs, the validation MSE falling from "
+        f"{losses[0]:.4f} to {min(losses):.4f} at epoch {ae['best_epoch']}; "
+        + (
+            f"no lower validation MSE for the next {c['patience']} epochs stopped it, so it was trained to convergence."
+            if done
+            else f"it reached its ceiling of {c['epochs']} epochs before early stopping ended it: not "
+            "trained to convergence."
+        )
+    )
 
 
 def encoder_copy(src) -> str:
@@ -261,7 +288,7 @@ def _sweep_figure(name: str, starts: tuple):
     def draw(src):
         by = rows(src.studies[name])
         curves = {}
-        for row, runs in by.items():
+        for _row, runs in by.items():
             c = runs[0]["config"]
             if c["kind"] == "sweep":
                 curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
@@ -285,12 +312,24 @@ def _sweep_answer(name: str, starts: tuple):
         always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
         hits = sum(len(v) for v in ahead.values())
         weak = chance_sized(hits, len(fractions))
-        lines = [("Is there a point where one initialisation is superior? " + (
+        lines = [
+            (
+                "Is there a point where one initialisation is superior? "
+                + (
                     f"{'Only weakly' if weak else 'Yes'}, by test accuracy: {'; '.join(some)} (95 % interval of the "
                     "paired difference excluding 0)." + chance_words(hits, len(fractions))
-                    if some else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0.")),
-                 "Is one always superior? " + (f"Yes: {always}, at every fraction." if always else
-                                               "Not at every fraction by its own interval. " + on_average(diffs, starts)), ""]
+                    if some
+                    else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0."
+                )
+            ),
+            "Is one always superior? "
+            + (
+                f"Yes: {always}, at every fraction."
+                if always
+                else "Not at every fraction by its own interval. " + on_average(diffs, starts)
+            ),
+            "",
+        ]
         records = planned(src.studies[name])
         return "\n".join(lines + sweep.verdicts(records, starts) + [""] + ceiling_words(records)
                          + [sweep_curve_words(records, starts)])
@@ -336,7 +375,8 @@ def on_average(diffs: dict, starts: tuple) -> str:
     favoured, count = (second, t["positive"]) if 2 * t["positive"] >= t["n"] else (first, t["n"] - t["positive"])
     verdict = (f"so across the sweep {favoured} is ahead more often than chance explains" if t["p"] < 0.05 else
                "too few to call either start better across the sweep")
-    return (f"The mean difference favours {favoured} at {count} of the {t['n']} fractions (sign test p = {t['p']:.2g}): "
+    return (f"The mean difference favours {favoured} at {count} of the {t['n']} fractions (sign test p = "
+            f"{t['p']:.2g}): "
             f"{verdict}. The fractions share their seeds and nest their training images, so they are not independent "
             "and this p-value is optimistic.")
 
@@ -360,7 +400,8 @@ def discussion(src) -> list[str]:
             diffs = sweep.differences(planned(src.studies[name]), starts, "test_acc")
             ahead = sum(stats.excludes_zero(d) and d["low"] > 0 for d in diffs.values())
             mean = float(np.mean([d["mean"] for d in diffs.values()]))
-            out.append(f"- {item}: {starts[1]} weights are ahead of random ones at {ahead} of the {len(diffs)} fractions "
+            out.append(f"- {item}: {starts[1]} weights are ahead of random ones at {ahead} of the {len(diffs)} "
+                       "fractions "
                        f"by their own interval, by {mean:+.2f} points of test accuracy on average. "
                        + on_average(diffs, starts))
     out += ["What they leave open: each study trained on a subset of the images (its budget line in the set-up), so "
@@ -387,10 +428,13 @@ def _best_each(name: str, starts: tuple):
 
 def source(src) -> str:
     s = next(r for r in planned(src.studies["transfer"]) if r["config"]["kind"] == "upstream")
-    return (f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
-            f"{groups.budget([s])}, with the settings the tuning study (3.5.2) chose: {training_words(s['config'])}; training "
-            f"{100 * s['train']['accuracy']:.2f}%, validation {100 * s['val']['accuracy']:.2f}%, test "
-            f"{100 * s['test']['accuracy']:.2f}%.")
+    return (
+        f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
+        f"{groups.budget([s])}, with the settings the tuning study (3.5.2) chose: {training_words(s['config'])}; "
+        "training "
+        f"{100 * s['train']['accuracy']:.2f}%, validation {100 * s['val']['accuracy']:.2f}%, test "
+        f"{100 * s['test']['accuracy']:.2f}%."
+    )
 
 
 def tuning_answer(src) -> str:
@@ -480,64 +524,153 @@ def variant_line(src) -> str:
     if not src.studies.get("variants"):
         return f"- VariantCNN (3.2-3.3), its default: {summary_line(VariantCNN(num_classes=len(sweep.HALF1)))}."
     r = rows(src.studies["variants"])[variants.BASE_ROW][0]
-    return (f"- VariantCNN, the base of 3.2: {variants.network_words(r['config'])}; {r['parameters']:,} parameters; each "
+    return (f"- VariantCNN, the base of 3.2: {variants.network_words(r['config'])}; {r['parameters']:,} parameters; "
+            "each "
             "variant changes one setting of the best so far (3.2-3.3).")
 
 
 def setup(src) -> list[str]:
     """Introduction and set-up: what the report does, the data halves, the networks and the items
     each answers, the studies behind them, and where this differs from the spec, with why."""
-    return (["Introduction: spec 004 asks how far a CNN for half of Fashion-MNIST can be improved by tuning "
-             "(3.1-3.3), and whether starting from an autoencoder's weights (3.4) or from a network trained on the other "
-             "half (3.5) beats random weights when labels are few. Every answer here comes from studies that train "
-             "each setting with 3 seeds until its validation loss stops falling (a run that reaches the epoch ceiling "
-             "first is marked), and a difference is claimed only when the 95 % interval of the per-seed differences excludes zero."]
-            + handin_lines(src, with_cnn=False)
-            + ["Fashion-MNIST-1 is classes " + words.listing(HALF1_NAMES) + " and Fashion-MNIST-2 classes "
-               + words.listing([CLASSES[k] for k in sweep.HALF2]) + ", each relabelled 0-4 and taken from the splits "
-               "above.",
-               "Networks (fmnist/studies/networks.py):",
-               f"- HalfCNN: {summary_line(HalfCNN(len(sweep.HALF1)))}; 3.1, 3.4.3-3.4.5 and 3.5 (its conv part is "
-               "exactly the autoencoder's encoder).",
-               variant_line(src),
-               f"- ConvAutoencoder: {summary_line(ConvAutoencoder())}; 3.4.1-3.4.2.",
-               "Studies:"] + [line for name in ("variants", "pretrain", "tuning", "transfer") for line in study_lines(src, name)]
-            + ["Departures from the spec, and why:",
-               "- Budgets: the studies train on stratified subsets of the training images (each budget line above says "
-               "how many) so that each fits 2 cores; --budget spec uses every image. The conclusions are about these "
-               "sizes.",
-               "- One person's package, not a team's: the spec's division of work does not apply."])
+    return (
+        [
+            "Introduction: spec 004 asks how far a CNN for half of Fashion-MNIST can be improved by tuning "
+            "(3.1-3.3), and whether starting from an autoencoder's weights (3.4) or from a network trained on the "
+            "other "
+            "half (3.5) beats random weights when labels are few. Every answer here comes from studies that train "
+            "each setting with 3 seeds until its validation loss stops falling (a run that reaches the epoch ceiling "
+            "first is marked), and a difference is claimed only when the 95 % interval of the per-seed differences "
+            "excludes zero."
+        ]
+        + handin_lines(src, with_cnn=False)
+        + [
+            "Fashion-MNIST-1 is classes "
+            + words.listing(HALF1_NAMES)
+            + " and Fashion-MNIST-2 classes "
+            + words.listing([CLASSES[k] for k in sweep.HALF2])
+            + ", each relabelled 0-4 and taken from the splits "
+            "above.",
+            "Networks (fmnist/studies/networks.py):",
+            f"- HalfCNN: {summary_line(HalfCNN(len(sweep.HALF1)))}; 3.1, 3.4.3-3.4.5 and 3.5 (its conv part is "
+            "exactly the autoencoder's encoder).",
+            variant_line(src),
+            f"- ConvAutoencoder: {summary_line(ConvAutoencoder())}; 3.4.1-3.4.2.",
+            "Studies:",
+        ]
+        + [line for name in ("variants", "pretrain", "tuning", "transfer") for line in study_lines(src, name)]
+        + [
+            "Departures from the spec, and why:",
+            "- Budgets: the studies train on stratified subsets of the training images (each budget line above says "
+            "how many) so that each fits 2 cores; --budget spec uses every image. The conclusions are about these "
+            "sizes.",
+            "- One person's package, not a team's: the spec's division of work does not apply.",
+        ]
+    )
 ITEMS = [
     Item("3.1.1", "a CNN for Fashion-MNIST-1, cross-entropy", SPEC_TEXT["3.1.1"], (T,), lambda src: [], network),
     Item("3.1.2", "trained to convergence", SPEC_TEXT["3.1.2"], (T,), lambda src: [], converged),
     Item("3.1.3", "training and validation loss per epoch", SPEC_TEXT["3.1.3"], (T,), curves, curves_answer),
     Item("3.1.4", "final training, validation and test accuracy", SPEC_TEXT["3.1.4"], (T,), lambda src: [], accuracies),
-    Item("3.1.5", "confusion matrix; which classes are confused, and why", SPEC_TEXT["3.1.5"], (T,),
-         confusion_figure, confused),
+    Item(
+        "3.1.5",
+        "confusion matrix; which classes are confused, and why",
+        SPEC_TEXT["3.1.5"],
+        (T,),
+        confusion_figure,
+        confused,
+    ),
     Item("3.2.1", "the base CNN and its table", SPEC_TEXT["3.2.1"], (V,), variants_table, base_info),
-    Item("3.2.2", "variants that lower the validation loss, with their curves", SPEC_TEXT["3.2.2"], (V,),
-         lambda src: ["experiments/variants/variants_curves.png"], variants_answer),
-    Item("3.2.3", "was the lowest test loss the lowest-validation-loss model's?", SPEC_TEXT["3.2.3"], (V,),
-         lambda src: [], lowest_test_loss),
-    Item("3.3.1", "a CNN for Fashion-MNIST-1 whose feature maps are inspected", SPEC_TEXT["3.3.1"], (V,),
-         lambda src: [], feature_maps_net),
+    Item(
+        "3.2.2",
+        "variants that lower the validation loss, with their curves",
+        SPEC_TEXT["3.2.2"],
+        (V,),
+        lambda src: ["experiments/variants/variants_curves.png"],
+        variants_answer,
+    ),
+    Item(
+        "3.2.3",
+        "was the lowest test loss the lowest-validation-loss model's?",
+        SPEC_TEXT["3.2.3"],
+        (V,),
+        lambda src: [],
+        lowest_test_loss,
+    ),
+    Item(
+        "3.3.1",
+        "a CNN for Fashion-MNIST-1 whose feature maps are inspected",
+        SPEC_TEXT["3.3.1"],
+        (V,),
+        lambda src: [],
+        feature_maps_net,
+    ),
     Item("3.3.2", "trained to convergence", SPEC_TEXT["3.3.2"], (V,), lambda src: [], feature_maps_converged),
     Item("3.3.3", "feature maps of every layer", SPEC_TEXT["3.3.3"], (V,), feature_maps_figures, None),
-    Item("3.3.4", "what the feature maps capture, associated with classes", SPEC_TEXT["3.3.4"], (V,), lambda src: [],
-         feature_maps_answer),
-    Item("3.4.1", "a convolutional autoencoder, mean squared error", SPEC_TEXT["3.4.1"], (P,),
-         lambda src: ["experiments/pretrain/pretrain_autoencoder.png"], autoencoder),
-    Item("3.4.2", "trained to convergence on the combined sets", SPEC_TEXT["3.4.2"], (P,),
-         lambda src: [], autoencoder_converged),
-    Item("3.4.3", "a CNN with the encoder's structure", SPEC_TEXT["3.4.3"], (P,),
-         lambda src: [], encoder_copy),
-    Item("3.4.4", "random against autoencoder weights, 5-100 % of the data", SPEC_TEXT["3.4.4"], (P,),
-         _sweep_figure("pretrain", RANDOM_PRE), _sweep_answer("pretrain", RANDOM_PRE)),
-    Item("3.4.5", "the best model of each initialisation: train, validation, test accuracy", SPEC_TEXT["3.4.5"], (P,), lambda src: [], _best_each("pretrain", RANDOM_PRE)),
+    Item(
+        "3.3.4",
+        "what the feature maps capture, associated with classes",
+        SPEC_TEXT["3.3.4"],
+        (V,),
+        lambda src: [],
+        feature_maps_answer,
+    ),
+    Item(
+        "3.4.1",
+        "a convolutional autoencoder, mean squared error",
+        SPEC_TEXT["3.4.1"],
+        (P,),
+        lambda src: ["experiments/pretrain/pretrain_autoencoder.png"],
+        autoencoder,
+    ),
+    Item(
+        "3.4.2",
+        "trained to convergence on the combined sets",
+        SPEC_TEXT["3.4.2"],
+        (P,),
+        lambda src: [],
+        autoencoder_converged,
+    ),
+    Item("3.4.3", "a CNN with the encoder's structure", SPEC_TEXT["3.4.3"], (P,), lambda src: [], encoder_copy),
+    Item(
+        "3.4.4",
+        "random against autoencoder weights, 5-100 % of the data",
+        SPEC_TEXT["3.4.4"],
+        (P,),
+        _sweep_figure("pretrain", RANDOM_PRE),
+        _sweep_answer("pretrain", RANDOM_PRE),
+    ),
+    Item(
+        "3.4.5",
+        "the best model of each initialisation: train, validation, test accuracy",
+        SPEC_TEXT["3.4.5"],
+        (P,),
+        lambda src: [],
+        _best_each("pretrain", RANDOM_PRE),
+    ),
     Item("3.5.1", "a CNN for Fashion-MNIST-2", SPEC_TEXT["3.5.1"], (T,), lambda src: [], source),
-    Item("3.5.2", "tuning on Fashion-MNIST-2's validation set", SPEC_TEXT["3.5.2"], ("study:tuning",), tuning_figures,
-         tuning_answer),
+    Item(
+        "3.5.2",
+        "tuning on Fashion-MNIST-2's validation set",
+        SPEC_TEXT["3.5.2"],
+        ("study:tuning",),
+        tuning_figures,
+        tuning_answer,
+    ),
     Item("3.5.3", "the same structure for Fashion-MNIST-1", SPEC_TEXT["3.5.3"], (T,), lambda src: [], same_structure),
-    Item("3.5.4", "random against transferred weights, 5-100 % of the data", SPEC_TEXT["3.5.4"], (T,), _sweep_figure("transfer", RANDOM_TRANS), _sweep_answer("transfer", RANDOM_TRANS)),
-    Item("3.5.5", "the best model of each initialisation: train, validation, test accuracy", SPEC_TEXT["3.5.5"], (T,), lambda src: [], _best_each("transfer", RANDOM_TRANS)),
+    Item(
+        "3.5.4",
+        "random against transferred weights, 5-100 % of the data",
+        SPEC_TEXT["3.5.4"],
+        (T,),
+        _sweep_figure("transfer", RANDOM_TRANS),
+        _sweep_answer("transfer", RANDOM_TRANS),
+    ),
+    Item(
+        "3.5.5",
+        "the best model of each initialisation: train, validation, test accuracy",
+        SPEC_TEXT["3.5.5"],
+        (T,),
+        lambda src: [],
+        _best_each("transfer", RANDOM_TRANS),
+    ),
 ]

@@ -14,9 +14,9 @@ import io
 import json
 import textwrap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -251,7 +251,8 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
     for k in stale:  # results.json keeps the runs of its last plan (the earlier ones are in git)
         results["runs"].pop(k)
     if stale:
-        log(f"{study.name}: {len(stale)} run{'s' if len(stale) != 1 else ''} of an earlier plan dropped from results.json")
+        log(f"{study.name}: {len(stale)} run{'s' if len(stale) != 1 else ''} of an earlier plan dropped from "
+            "results.json")
     results["finish"] = study.finish(results, ctx)
     results["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     results["seconds_this_session"] = round(time.perf_counter() - start, 1)
@@ -320,11 +321,17 @@ def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> s
     scoring = max(0.0, whole - sum(e["seconds"] for e in history))
     least = config["patience"] + 1 if "patience" in config else config["epochs"]
     per = lambda epochs: (scoring + epoch * epochs) * len(todo) / jobs  # noqa: E731
-    return (f"{study.name}: an epoch of {config.name} took {epoch:.1f} s here and its scoring {scoring:.1f} s, "
-            f"so the {len(todo)} "
-            f"runs take at least {clock(per(least))} with {jobs} job{'s' if jobs > 1 else ''}"
-            + (f", about {clock(per(TYPICAL_EPOCHS))} if runs stop after {TYPICAL_EPOCHS} epochs" if "patience" in config
-               else "") + "; the lines below update it as runs finish")
+    return (
+        f"{study.name}: an epoch of {config.name} took {epoch:.1f} s here and its scoring {scoring:.1f} s, "
+        f"so the {len(todo)} "
+        f"runs take at least {clock(per(least))} with {jobs} job{'s' if jobs > 1 else ''}"
+        + (
+            f", about {clock(per(TYPICAL_EPOCHS))} if runs stop after {TYPICAL_EPOCHS} epochs"
+            if "patience" in config
+            else ""
+        )
+        + "; the lines below update it as runs finish"
+    )
 
 
 # --- many runs at once -------------------------------------------------------------------------
@@ -482,7 +489,8 @@ def write_pdf(studies: dict, out_dir: Path, table_pages: Callable, drawn: dict |
     """experiments.pdf from every finished study under out_dir/experiments (the pages of the
     studies in `drawn`, name -> pages, are reused); returns the studies' names."""
     drawn = drawn or {}
-    lines, pages, included = ["Every study, its runs and its headline. A number written 'mean ± h (n N)' is the mean over "
+    lines, pages, included = ["Every study, its runs and its headline. A number written 'mean ± h (n N)' is the mean "
+                              "over "
                               "N seeds and h the half-width of its 95 % t-interval: the interval runs from mean - h "
                               "to mean + h.", ""], [], []
     for name, study in studies.items():

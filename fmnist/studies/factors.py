@@ -104,7 +104,8 @@ def answer(results: dict) -> list[str]:
     by = groups.by_row(records)
     base = stats.interval(list(groups.per_seed(by["base"], "test_acc").values()))
     c = by["base"][0]["config"]
-    lines = [f"Base: the plain four-block network, {groups.budget(by['base'])}, batch {c['batch_size']}, peak lr {c['lr']:g}, cross-entropy: test accuracy {base['mean']:.2f}% "
+    lines = [f"Base: the plain four-block network, {groups.budget(by['base'])}, batch {c['batch_size']}, peak lr "
+             f"{c['lr']:g}, cross-entropy: test accuracy {base['mean']:.2f}% "
              f"(± {base['half_width'] or 0:.2f}, {base['n']} seeds). Each change against it, paired by seed:"]
     factors = {}
     for d in differences(records):
@@ -126,14 +127,21 @@ def notes(results: dict) -> list[str]:
     records = planned(results)
     seeds = sorted({r["config"]["seed"] for r in records})
     pool = records[0]["config"].get("train_per_class") if records else TRAIN_PER_CLASS
-    return [f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
-            f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
-            f"{f'{pool:,} images per class' if pool else 'every training image'}), the same in every row; the full validation and test splits; "
-            + (training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
-               if records else "-") + ". Losses in the table are "
-            "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "
-            "(1 - p_true)^2; multi-class hinge: each wrong class's logit within 1 of the true one's costs the "
-            "shortfall). " + ratio_words(records) + " Cells: mean ± the 95 % half-width over seeds (n)."]
+    return [
+        f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
+        f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
+        f"{f'{pool:,} images per class' if pool else 'every training image'}), the same in every row; the full "
+        "validation and test splits; "
+        + (
+            training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
+            if records
+            else "-"
+        )
+        + ". Losses in the table are "
+        "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "
+        "(1 - p_true)^2; multi-class hinge: each wrong class's logit within 1 of the true one's costs the "
+        "shortfall). " + ratio_words(records) + " Cells: mean ± the 95 % half-width over seeds (n)."
+    ]
 
 
 def ratio_words(records: list[dict]) -> str:
@@ -144,9 +152,12 @@ def ratio_words(records: list[dict]) -> str:
             sizes.setdefault(groups.row_of(r["config"]), (r["sizes"]["train"], r["sizes"]["test"]))
     if not sizes:
         return ""
-    return ("The train/test ratio is the number of training images to the number of test images (the test set "
-            "fixed): " + ", ".join(f"{row} {train:,}:{test:,} = {train / test:.3g}" for row, (train, test) in sizes.items())
-            + ".")
+    return (
+        "The train/test ratio is the number of training images to the number of test images (the test set "
+        "fixed): "
+        + ", ".join(f"{row} {train:,}:{test:,} = {train / test:.3g}" for row, (train, test) in sizes.items())
+        + "."
+    )
 
 
 def pages(results: dict) -> list[Page]:

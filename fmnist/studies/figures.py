@@ -65,7 +65,7 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
     table.auto_set_font_size(False)
     table.set_fontsize(8)
     heights = [tall(labels)] + [tall(row) for row in cells]
-    for (r, c), cell in table.get_celld().items():
+    for (r, _c), cell in table.get_celld().items():
         cell.set_height(heights[r] / axes_height)
     for col in range(len(labels)):
         table[0, col].set_text_props(fontweight="bold")
@@ -110,7 +110,8 @@ def curves_figure(title: str, histories: dict) -> Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (with the run's augmentation and any dropout); "
+    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (with the run's augmentation and any "
+                 "dropout); "
                  "validation: the end-of-epoch weights in evaluation mode", fontsize=10)
     return fig
 
@@ -275,7 +276,9 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
                 if j < len(e[key]):
                     a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
                     a.set_title(f"{e['classes'][j]}" if r == 0 else what, fontsize=7, pad=2)
-        seen = "held out" if e.get("held_out") else "in its training pool"  # 004 trains the autoencoder on Fashion-MNIST-2's test images
+        seen = (
+            "held out" if e.get("held_out") else "in its training pool"
+        )  # 004 trains the autoencoder on Fashion-MNIST-2's test images
         axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest images ({seen})\nMSE {e['test_mse']:.4f}",
                             transform=axes[2 * h, 0].transAxes,
                             ha="right", va="center", fontsize=9)
@@ -296,10 +299,12 @@ def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Fi
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
     axes = np.atleast_1d(right.subplots(1, len(comparisons)))
-    for ax, (net, c) in zip(axes, comparisons.items()):
+    for ax, (_net, c) in zip(axes, comparisons.items()):
         for k, pixels in enumerate(("images", "scrambled")):
             values, summary = c["per_seed"][pixels], c[pixels]
-            ax.scatter([k] * len(values), values, color=f"C{k}", alpha=0.6, zorder=3, label="one seed" if k == 0 else None)
+            ax.scatter(
+                [k] * len(values), values, color=f"C{k}", alpha=0.6, zorder=3, label="one seed" if k == 0 else None
+            )
             half = summary["half_width"] or 0
             ax.errorbar([k + 0.15], [summary["mean"]], yerr=[[half], [half]], fmt="s", color="black", capsize=5,
                         label="mean, 95 % CI" if k == 0 else None)
@@ -324,7 +329,7 @@ def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
     fig = Figure(figsize=(10, 0.42 * len(bars) + 1.6), layout="constrained")
     ax = fig.subplots()
     colours = {}
-    for i, (factor, row, iv) in enumerate(bars):
+    for i, (factor, _row, iv) in enumerate(bars):
         colour = colours.setdefault(factor, f"C{len(colours)}")
         err = [[iv["mean"] - iv["low"]], [iv["high"] - iv["mean"]]] if iv["low"] is not None else None
         ax.barh(i, iv["mean"], color=colour, alpha=0.75, xerr=err, capsize=3, label=factor if factor not in
@@ -398,8 +403,19 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
             ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=f"C{k}", ms=3, label=f"{start}: validation")
         ax.set_title(f"{fraction} of the labelled images", fontsize=9)
         ax.set_yscale("log")
-        ax.yaxis.set_major_locator(LogLocator(subs=log_ticks([e[k] for panel in curves.values() for epochs in panel.values()
-                                                             for e in epochs for k in ("train_loss", "val_loss")])))
+        ax.yaxis.set_major_locator(
+            LogLocator(
+                subs=log_ticks(
+                    [
+                        e[k]
+                        for panel in curves.values()
+                        for epochs in panel.values()
+                        for e in epochs
+                        for k in ("train_loss", "val_loss")
+                    ]
+                )
+            )
+        )
         ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -413,7 +429,9 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
     return fig
 
 
-def feature_maps_figure(title: str, images: list, classes: list[str], layer: str, maps: list, readings: list[str]) -> Figure:
+def feature_maps_figure(
+    title: str, images: list, classes: list[str], layer: str, maps: list, readings: list[str]
+) -> Figure:
     """Spec 004 3.3.3: one layer's feature maps, a row per image (its class on the left, the image
     first) and a column per channel; each channel scaled from 0 to its largest value over these
     images, so rows compare within a column; under the maps what each channel responds to."""
@@ -438,5 +456,6 @@ def feature_maps_figure(title: str, images: list, classes: list[str], layer: str
     fig.supxlabel("What each channel responds to, on the test images (region: its share of the response on that "
                   "region's share of the pixels; class: its mean response on that class against its mean):\n"
                   + "\n".join(f"channel {c}: {text}" for c, text in enumerate(readings)), fontsize=8, ha="left", x=0.02)
-    fig.suptitle(f"{title}: {layer}, after its ReLU ({np.asarray(maps[0][0]).shape[0]}x{np.asarray(maps[0][0]).shape[0]})")
+    fig.suptitle(f"{title}: {layer}, after its ReLU "
+                 f"({np.asarray(maps[0][0]).shape[0]}x{np.asarray(maps[0][0]).shape[0]})")
     return fig

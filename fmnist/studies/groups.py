@@ -125,9 +125,13 @@ def budget_line(records: list[dict], name: str | None) -> str:
     if early:
         c, ran = early[0]["config"], sorted(len(r["history"]) for r in early)
         cut = sum(not converged(r) for r in early)
-        parts.append(f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} epoch{'s' * (c['epochs'] > 1)}, "
-                     f"{span(ran)} epoch{'s' * (ran[-1] > 1)} run" + (f"; {cut} of {len(early)} runs reached the ceiling" if cut
-                                                         else "; every run stopped early") + ")")
+        parts.append(
+            f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} "
+            f"epoch{'s' * (c['epochs'] > 1)}, "
+            f"{span(ran)} epoch{'s' * (ran[-1] > 1)} run"
+            + (f"; {cut} of {len(early)} runs reached the ceiling" if cut else "; every run stopped early")
+            + ")"
+        )
     if fixed:
         parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} "
                      f"epoch{'s' * (fixed[-1] > 1)}")
@@ -139,7 +143,8 @@ def budget(runs: list[dict]) -> str:
     c = runs[0]["config"]
     images = runs[0].get("sizes", {}).get("train")
     ran = sorted(len(r["history"]) for r in runs)
-    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span(ran)} epoch{'s' * (ran[-1] > 1)} run"
+    rule = (f"early stopping (patience {c['patience']}, ceiling {c['epochs']}), {span(ran)} "
+            f"epoch{'s' * (ran[-1] > 1)} run"
             if "patience" in c else count(c["epochs"], "epoch"))
     return (f"{images:,} training images, " if images else "") + rule
 
@@ -178,7 +183,9 @@ def best_line(records: list[dict], measure: str, compared=lambda config: True, d
     if not rows:
         return ""
     label, _, higher = MEASURES[measure]
-    say = lambda row, runs: f"{row} {cell(stats.interval(list(per_seed(runs, measure).values())), digits)} (n {len(runs)})"  # noqa: E731
+    say = lambda row, runs: (
+        f"{row} {cell(stats.interval(list(per_seed(runs, measure).values())), digits)} (n {len(runs)})"
+    )  # noqa: E731
     line = f"{'highest' if higher else 'lowest'} mean {label} of {len(rows)} rows: {say(*rows[0])}"
     if len(rows) > 1:
         unit = " points" if "%" in label else ""

@@ -65,15 +65,26 @@ def comparisons(records: list[dict]) -> dict:
                    if r["config"]["network"] == net and r["config"]["pixels"] == p and "test" in r} for p in PIXELS}
         if acc["images"] and acc["scrambled"] and set(acc["images"]) & set(acc["scrambled"]):
             diff = stats.paired(acc["images"], acc["scrambled"])
-            out[net] = {"label": label, "images": stats.interval(list(acc["images"].values())),
-                        "scrambled": stats.interval(list(acc["scrambled"].values())), "difference": diff,
-                        "per_seed": {p: [acc[p][s] for s in sorted(acc[p])] for p in PIXELS},
-                        "verdict": stats.verdict(diff, f"the {label} on the images", f"the {label} on scrambled pixels",
-                                                 budget="this budget")
-                        + groups.caveat({f"the {label} on the images": [r for r in records if r["config"]["network"] == net
-                                                                         and r["config"]["pixels"] == "images"],
-                                         f"the {label} on scrambled pixels": [r for r in records if r["config"]["network"] == net
-                                                                              and r["config"]["pixels"] == "scrambled"]})}
+            out[net] = {
+                "label": label,
+                "images": stats.interval(list(acc["images"].values())),
+                "scrambled": stats.interval(list(acc["scrambled"].values())),
+                "difference": diff,
+                "per_seed": {p: [acc[p][s] for s in sorted(acc[p])] for p in PIXELS},
+                "verdict": stats.verdict(
+                    diff, f"the {label} on the images", f"the {label} on scrambled pixels", budget="this budget"
+                )
+                + groups.caveat(
+                    {
+                        f"the {label} on the images": [
+                            r for r in records if r["config"]["network"] == net and r["config"]["pixels"] == "images"
+                        ],
+                        f"the {label} on scrambled pixels": [
+                            r for r in records if r["config"]["network"] == net and r["config"]["pixels"] == "scrambled"
+                        ],
+                    }
+                ),
+            }
     return out
 
 
@@ -99,14 +110,26 @@ def rows(records: list[dict]) -> list[dict]:
     return out
 
 
-COLUMNS = (Column("run", "name"), Column("network", "network"), Column("pixels", "pixels"), Column("seed", "seed"),
-           Column("epochs run", "epochs"), Column("best epoch", "best_epoch"), Column("train acc %", "train_acc", "{:.2f}"),
-           Column("val acc %", "val_acc", "{:.2f}"), Column("test acc %", "test_acc", "{:.2f}"),
-           Column("test loss", "test_loss", "{:.4f}"), Column("seconds", "seconds", "{:.0f}"))
+COLUMNS = (
+    Column("run", "name"),
+    Column("network", "network"),
+    Column("pixels", "pixels"),
+    Column("seed", "seed"),
+    Column("epochs run", "epochs"),
+    Column("best epoch", "best_epoch"),
+    Column("train acc %", "train_acc", "{:.2f}"),
+    Column("val acc %", "val_acc", "{:.2f}"),
+    Column("test acc %", "test_acc", "{:.2f}"),
+    Column("test loss", "test_loss", "{:.4f}"),
+    Column("seconds", "seconds", "{:.0f}"),
+)
 
 
 def headline(results: dict) -> list[str]:
-    return [c["verdict"][0].upper() + c["verdict"][1:] + "." for c in results.get("finish", {}).get("comparisons", {}).values()]
+    return [
+        c["verdict"][0].upper() + c["verdict"][1:] + "."
+        for c in results.get("finish", {}).get("comparisons", {}).values()
+    ]
 
 
 def notes(results: dict) -> list[str]:
@@ -117,13 +140,17 @@ def notes(results: dict) -> list[str]:
     peaks = ", ".join(f"{NETWORKS[k]} {number_words(c['lr'])}" for k, c in configs.items())
     trained = training_words(next(iter(configs.values())), varied=("lr",)) if configs else "-"
     kind = "rates" if configs and next(iter(configs.values())).get("schedule") == "plateau" else "peaks"
-    return [f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
-            f"{sizes.get('test', 0):,} test images; {trained} ({kind}: {peaks}); no flip averaging, no label "
-            "smoothing, the weights of the epoch with the lowest validation loss kept. Scrambled: every image's 784 pixels reordered by one fixed "
-            f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
-            "Both inputs get the same budget and stop rule, and no mirroring (the hand-in's CNN trains mirrored and "
-            "scores flip-averaged), so accuracies differ from figures.pdf's. Runs with the same seed start from the same weights "
-            "and see the batches in the same order; the verdicts use the 95 % t-interval of the per-seed differences."]
+    return [
+        f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
+        f"{sizes.get('test', 0):,} test images; {trained} ({kind}: {peaks}); no flip averaging, no label "
+        "smoothing, the weights of the epoch with the lowest validation loss kept. Scrambled: every image's 784 "
+        "pixels reordered by one fixed "
+        f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
+        "Both inputs get the same budget and stop rule, and no mirroring (the hand-in's CNN trains mirrored and "
+        "scores flip-averaged), so accuracies differ from figures.pdf's. Runs with the same seed start from the same "
+        "weights "
+        "and see the batches in the same order; the verdicts use the 95 % t-interval of the per-seed differences.",
+    ]
 
 
 def pages(results: dict) -> list[Page]:

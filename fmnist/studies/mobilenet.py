@@ -28,9 +28,19 @@ TRAINING = {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "optimizer": "sg
 
 
 def plan(ctx: Context) -> list[RunConfig]:
-    rows = [RunConfig(study="mobilenet", name=f"conv {c} + mobile {m}", conv_blocks=c, mobilenet_blocks=m,
-                       **stop_rule(ctx), train_per_class=per_class(ctx, TRAIN_PER_CLASS), **TRAINING, quick=ctx.options.quick)
-            for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)]
+    rows = [
+        RunConfig(
+            study="mobilenet",
+            name=f"conv {c} + mobile {m}",
+            conv_blocks=c,
+            mobilenet_blocks=m,
+            **stop_rule(ctx),
+            train_per_class=per_class(ctx, TRAIN_PER_CLASS),
+            **TRAINING,
+            quick=ctx.options.quick,
+        )
+        for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)
+    ]
     return [c.but(extras=c.seed == seeds(ctx)[0]) for c in seeded(rows, ctx)]  # figures: the first seed
 
 
@@ -41,11 +51,16 @@ def last_conv_filters(model) -> dict:
     name, block = list(model.features.named_children())[-1]
     if hasattr(block, "depthwise"):
         dw, pw = block.depthwise.weight.detach().cpu(), block.pointwise.weight.detach().cpu()[:, :, 0, 0]
-        return {"layer": name, "kernels": rounded(dw[:64, 0].reshape(-1, 8, 3, 3)),
-                "kernels_label": f"{name}.depthwise: one 3x3 kernel per input channel (channels row by row, "
-                                 f"{min(64, len(dw))} of {len(dw)})",
-                "rows": "channel // 8", "columns": "channel % 8",
-                "pointwise": rounded(pw), "pointwise_label": f"{name}.pointwise: {pw.shape[0]} x {pw.shape[1]} 1x1 weights"}
+        return {
+            "layer": name,
+            "kernels": rounded(dw[:64, 0].reshape(-1, 8, 3, 3)),
+            "kernels_label": f"{name}.depthwise: one 3x3 kernel per input channel (channels row by row, "
+            f"{min(64, len(dw))} of {len(dw)})",
+            "rows": "channel // 8",
+            "columns": "channel % 8",
+            "pointwise": rounded(pw),
+            "pointwise_label": f"{name}.pointwise: {pw.shape[0]} x {pw.shape[1]} 1x1 weights",
+        }
     w = block.conv.weight.detach().cpu()
     return {"layer": name, "kernels": rounded(w[:8, :16]), "rows": "output channel", "columns": "input channel",
             "kernels_label": f"{name}.conv: 3x3 kernels of output channels 0-7 x input channels 0-15 "
@@ -124,13 +139,24 @@ def rows(records: list[dict]) -> list[dict]:
     return out
 
 
-COLUMNS = (Column("network", "name"), Column("seed", "seed"), Column("conv blocks", "conv"), Column("MobileNet blocks", "mobile"),
-           Column("parameters", "params", "{:,}"), Column("mult-adds / image (M)", "macs", "{:.2f}"),
-           Column("s / epoch", "epoch_s", "{:.1f}"), Column("epochs run", "epochs"),
-           Column("train loss", "train_loss", "{:.4f}"), Column("train acc %", "train_acc", "{:.2f}"),
-           Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
-           Column("test loss", "test_loss", "{:.4f}"), Column("test acc %", "test_acc", "{:.2f}"),
-           Column("test macro F1", "f1", "{:.4f}"), Column("run s", "seconds", "{:.0f}"))
+COLUMNS = (
+    Column("network", "name"),
+    Column("seed", "seed"),
+    Column("conv blocks", "conv"),
+    Column("MobileNet blocks", "mobile"),
+    Column("parameters", "params", "{:,}"),
+    Column("mult-adds / image (M)", "macs", "{:.2f}"),
+    Column("s / epoch", "epoch_s", "{:.1f}"),
+    Column("epochs run", "epochs"),
+    Column("train loss", "train_loss", "{:.4f}"),
+    Column("train acc %", "train_acc", "{:.2f}"),
+    Column("val loss", "val_loss", "{:.4f}"),
+    Column("val acc %", "val_acc", "{:.2f}"),
+    Column("test loss", "test_loss", "{:.4f}"),
+    Column("test acc %", "test_acc", "{:.2f}"),
+    Column("test macro F1", "f1", "{:.4f}"),
+    Column("run s", "seconds", "{:.0f}"),
+)
 
 
 def _by_combo(records, combo):
@@ -148,23 +174,27 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
 def notes(results: dict) -> list[str]:
     records = planned(results)
     first = records[0] if records else {}
-    lines = ["Channels and strides by block position (whatever the block's kind): "
-             + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
-             + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
-             "pooling and one linear layer.",
-             f"Every network: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
-             f"(each seed its own stratified {first.get('sizes', {}).get('train', 0):,} training images, the same for "
-             f"every network), {first.get('sizes', {}).get('val', 0):,} validation, "
-             f"{first.get('sizes', {}).get('test', 0):,} test; {training_words(first['config']) if first else '-'}; the weights "
-             "of the lowest validation loss are kept. Losses are "
-             "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
-             "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
-             f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "
-             f"{first.get('config', {}).get('train_per_class')} per class of the training split, not all of it), so "
-             "that every network's seeds fit the budget."]
+    lines = [
+        "Channels and strides by block position (whatever the block's kind): "
+        + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
+        + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
+        "pooling and one linear layer.",
+        f"Every network: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
+        f"(each seed its own stratified {first.get('sizes', {}).get('train', 0):,} training images, the same for "
+        f"every network), {first.get('sizes', {}).get('val', 0):,} validation, "
+        f"{first.get('sizes', {}).get('test', 0):,} test; {training_words(first['config']) if first else '-'}; the "
+        "weights "
+        "of the lowest validation loss are kept. Losses are "
+        "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
+        "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
+        f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "
+        f"{first.get('config', {}).get('train_per_class')} per class of the training split, not all of it), so "
+        "that every network's seeds fit the budget.",
+    ]
     plain, deep = _by_combo(records, PLAIN), _by_combo(records, (0, 4))
     if plain and deep:
-        lines.append(f"Whole networks, (0, 4) over (4, 0): multiply-adds x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "
+        lines.append("Whole networks, (0, 4) over (4, 0): multiply-adds "
+                     f"x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "
                      f"seconds per epoch x{deep['seconds_per_epoch'] / plain['seconds_per_epoch']:.2f}.")
     ratios = results.get("finish", {}).get("cost_ratios", [])
     if ratios:
@@ -200,12 +230,20 @@ def pages(results: dict) -> list[Page]:
     embeddings = {n: (np.asarray(r["extras"]["tsne"]["points"]), np.asarray(r["extras"]["tsne"]["labels"]),
                       r["extras"]["tsne"]["layer"]) for n, r in chosen.items()}
     note = next(iter(chosen.values()))["extras"]["tsne"]["note"] if chosen else ""
-    out.append(Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", plotting.tsne_figure(embeddings, CLASSES, note)))
+    out.append(
+        Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", plotting.tsne_figure(embeddings, CLASSES, note))
+    )
     for i, (n, r) in enumerate(chosen.items()):
         out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
                         figures.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
-        out.append(Page(f"mobilenet_right_wrong_{i}", f"Spec 003, right and wrong ({n})",
-                        "4 correct, the 4 most confident mistakes", plotting.right_wrong_figure(n, r["extras"]["right_wrong"])))
+        out.append(
+            Page(
+                f"mobilenet_right_wrong_{i}",
+                f"Spec 003, right and wrong ({n})",
+                "4 correct, the 4 most confident mistakes",
+                plotting.right_wrong_figure(n, r["extras"]["right_wrong"]),
+            )
+        )
     return out
 
 

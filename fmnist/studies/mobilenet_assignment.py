@@ -185,7 +185,9 @@ def main(dataset_path, train_size: int, val_size: int, test_size: int, conv_bloc
 
 
 def cli(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fmnist.studies.mobilenet_assignment", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m fmnist.studies.mobilenet_assignment", description=__doc__.split("\n\n")[0]
+    )
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export", help="write Fashion-MNIST as train/ and test/ folders of PNGs with labels.csv")
     e.add_argument("out")

@@ -101,13 +101,28 @@ def pages(results: dict) -> list[Page]:
     if not b:
         return []
     name = groups.row_of(b["config"])
-    return [Page("reference_curve", "Spec 000, learning curve", f"the best model ({name}, seed {b['config']['seed']})",
-                 figures.iteration_curve_figure(f"Spec 000's reference network, {name}, seed {b['config']['seed']}: "
-                                               "negative log likelihood over iterations", b["iterations"], b["history"])),
-            Page("reference_best_filters", "Spec 000, CONV1 filters", f"the best model ({name})",
-                 plotting.kernel_grid_figure(np.asarray(b["extras"]["first_filters"]),
-                                          f"{name}, seed {b['config']['seed']}: the 64 3x3 filters of CONV1, each "
-                                          "scaled to its own range"))]
+    return [
+        Page(
+            "reference_curve",
+            "Spec 000, learning curve",
+            f"the best model ({name}, seed {b['config']['seed']})",
+            figures.iteration_curve_figure(
+                f"Spec 000's reference network, {name}, seed {b['config']['seed']}: "
+                "negative log likelihood over iterations",
+                b["iterations"],
+                b["history"],
+            ),
+        ),
+        Page(
+            "reference_best_filters",
+            "Spec 000, CONV1 filters",
+            f"the best model ({name})",
+            plotting.kernel_grid_figure(
+                np.asarray(b["extras"]["first_filters"]),
+                f"{name}, seed {b['config']['seed']}: the 64 3x3 filters of CONV1, each scaled to its own range",
+            ),
+        ),
+    ]
 
 
 def headline(results: dict) -> list[str]:

@@ -35,7 +35,9 @@ def batch_size(text: str) -> int:
 
 def parse_args(argv=None):
     p = cli.Parser(prog="train.py", description="Spec 000's reference network, trained with the spec's flags.")
-    p.add_argument("--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate")
+    p.add_argument(
+        "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate"
+    )
     p.add_argument("--batch_size", type=batch_size, required=True, help=f"batch size: {VALID_BATCH}")
     p.add_argument("--init", type=int, choices=sorted(INITS), required=True, help="1 for Xavier, 2 for He")
     p.add_argument("--save_dir", type=Path, required=True, help="where the model (all weights and biases) is saved")
@@ -77,12 +79,19 @@ def run_sh(config: dict, why: str) -> str:
     the nearest the spec allows to the study's (its rule: 1 or a multiple of 5)."""
     batch = spec_batch(config["batch_size"])
     code = next(k for k, v in INITS.items() if v == config["init"])
-    note = "" if batch == config["batch_size"] else f" (the study's batch {config['batch_size']} rounded to the spec's rule)"
-    return (f"#!/usr/bin/env bash\n# Spec 000's best setting: {why}.\n# --batch_size {batch}{note}; "
-            "early stopping on the validation loss, patience 5.\n# Every training image: hours on 2 cores, minutes on a "
-            "GPU; add --train_per_class N for a stratified subset.\nset -euo pipefail\ncd \"$(dirname \"$0\")/../..\"\n"
-            "PY=python; [ -x .venv/bin/python ] && PY=.venv/bin/python  # make's virtual environment, where there is one\n"
-            f"\"$PY\" train.py --lr {config['lr']:g} --batch_size {batch} --init {code} --save_dir outputs/spec000/model \"$@\"\n")
+    note = (
+        ""
+        if batch == config["batch_size"]
+        else f" (the study's batch {config['batch_size']} rounded to the spec's rule)"
+    )
+    return (
+        f"#!/usr/bin/env bash\n# Spec 000's best setting: {why}.\n# --batch_size {batch}{note}; "
+        "early stopping on the validation loss, patience 5.\n# Every training image: hours on 2 cores, minutes on a "
+        'GPU; add --train_per_class N for a stratified subset.\nset -euo pipefail\ncd "$(dirname "$0")/../.."\n'
+        "PY=python; [ -x .venv/bin/python ] && PY=.venv/bin/python  # make's virtual environment, where there is one\n"
+        f'"$PY" train.py --lr {config["lr"]:g} --batch_size {batch} --init {code} --save_dir outputs/spec000/model '
+        '"$@"\n'
+    )
 
 
 def run(args) -> int:
@@ -98,7 +107,8 @@ def run(args) -> int:
     init_weights(model, INITS[args.init])
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, label_smoothing=0.0,
                              patience=PATIENCE, schedule="plateau", flip=True)
-    print(f"train.py: the reference network, {INITS[args.init]} initialisation, lr {args.lr:g}, batch {args.batch_size}, "
+    print(f"train.py: the reference network, {INITS[args.init]} initialisation, lr {args.lr:g}, batch "
+          f"{args.batch_size}, "
           f"{len(y):,} training and {len(splits['val'][1]):,} validation images, at most {args.epochs} epochs")
     history = fit(model, (x, y), splits["val"], settings, device, args.seed, name="reference")
     args.save_dir.mkdir(parents=True, exist_ok=True)
@@ -118,4 +128,5 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    return cli.run_script("train.py", run, parse_args(argv), (data.DataError,), "the saved model and submissions are kept")
+    return cli.run_script("train.py", run, parse_args(argv), (data.DataError,), "the saved model and submissions are "
+                                                                                "kept")

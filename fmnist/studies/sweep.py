@@ -82,7 +82,11 @@ def describe(runs: list[dict], records: list[dict]) -> dict:
     c = runs[0]["config"]
     if c["kind"] != "sweep":
         return {"start": "the upstream network", "training images": f"{runs[0]['sizes']['train']:,}"}
-    return {"start": c["start"], "fraction %": f"{100 * c['fraction']:g}", "training images": f"{runs[0]['sizes']['train']:,}"}
+    return {
+        "start": c["start"],
+        "fraction %": f"{100 * c['fraction']:g}",
+        "training images": f"{runs[0]['sizes']['train']:,}",
+    }
 
 
 def sweep_run(model: HalfCNN, config: dict, ctx: Context) -> dict:

@@ -16,8 +16,19 @@ from fmnist.studies import figures, groups, tuning
 from fmnist.studies.engine import Context, Study, planned, subset
 from fmnist.studies.measure import per_class, rounded, settings, train_and_measure
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
-from fmnist.studies.sweep import (COLUMNS, HALF1, HALF2, compared, describe, halves, rows, sweep_page, sweep_plan,
-                                  sweep_run, verdicts)
+from fmnist.studies.sweep import (
+    COLUMNS,
+    HALF1,
+    HALF2,
+    compared,
+    describe,
+    halves,
+    rows,
+    sweep_page,
+    sweep_plan,
+    sweep_run,
+    verdicts,
+)
 
 # --- pretrain -------------------------------------------------------------------------------
 
@@ -53,8 +64,13 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
     """Every Fashion-MNIST-2 image (training, validation and test, as spec 004 does) and the
     Fashion-MNIST-1 training images; the Fashion-MNIST-1 validation images are held out."""
     one, two = halves(ctx, HALF1), halves(ctx, HALF2)
-    parts = [(torch.cat([two[k][0] for k in ("train", "val", "test")]), torch.cat([two[k][1] for k in ("train", "val", "test")])),
-             one["train"]]
+    parts = [
+        (
+            torch.cat([two[k][0] for k in ("train", "val", "test")]),
+            torch.cat([two[k][1] for k in ("train", "val", "test")]),
+        ),
+        one["train"],
+    ]
     if config.get("train_per_class") and not ctx.options.quick:  # the default budget: a stratified share of each
         parts = [subset(part, config["train_per_class"], config["seed"]) for part in parts]
     x = torch.cat([part[0] for part in parts])
@@ -78,17 +94,26 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
 def pretrain_notes(results: dict) -> list[str]:
     records = planned(results)
     ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
-    lines = _common_notes(records, "random initialisation", "the autoencoder's encoder weights (copied; nothing frozen)")
+    lines = _common_notes(
+        records, "random initialisation", "the autoencoder's encoder weights (copied; nothing frozen)"
+    )
     if ae:
         best = ae["history"][ae["best_epoch"] - 1]
         per = ae["config"].get("train_per_class")
         drawn = (f"a stratified {per:,} per class of Fashion-MNIST-2's training, validation and test images and of "
                  "Fashion-MNIST-1's training images" if per else
                  "every Fashion-MNIST-2 image and the Fashion-MNIST-1 training images")
-        lines.insert(0, f"Autoencoder: {ae['images']:,} images ({drawn}), {groups.budget([ae])}, validation MSE {best['val_loss']:.4f} on the "
-                        "held-out Fashion-MNIST-1 validation images; MSE on the test images of " + ", ".join(
-                            f"{k} {e['test_mse']:.4f} ({'held out' if k == 'Fashion-MNIST-1' else 'in its training set'})"
-                            for k, e in ae["examples"].items()) + ".")
+        lines.insert(
+            0,
+            f"Autoencoder: {ae['images']:,} images ({drawn}), {groups.budget([ae])}, validation MSE "
+            f"{best['val_loss']:.4f} on the "
+            "held-out Fashion-MNIST-1 validation images; MSE on the test images of "
+            + ", ".join(
+                f"{k} {e['test_mse']:.4f} ({'held out' if k == 'Fashion-MNIST-1' else 'in its training set'})"
+                for k, e in ae["examples"].items()
+            )
+            + ".",
+        )
     return lines + verdicts(records, ("random", "pretrained"))
 
 
@@ -160,15 +185,21 @@ def transfer_notes(results: dict) -> list[str]:
                           "the Fashion-MNIST-2 network's weights with a new classification layer (nothing frozen)")
     if source:
         c = source["config"]
-        lines.insert(0, f"Source network on Fashion-MNIST-2, trained with the tuning study's choice ("
-                        f"{OPTIMIZER_NAMES[c['optimizer']]} lr {number_words(c['lr'])}, dropout "
-                        f"{number_words(c.get('dropout', 0.25))}; {groups.budget([source])}): train {100 * source['train']['accuracy']:.2f}%, "
-                        f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.")
+        lines.insert(
+            0,
+            f"Source network on Fashion-MNIST-2, trained with the tuning study's choice ("
+            f"{OPTIMIZER_NAMES[c['optimizer']]} lr {number_words(c['lr'])}, dropout "
+            f"{number_words(c.get('dropout', 0.25))}; {groups.budget([source])}): train "
+            f"{100 * source['train']['accuracy']:.2f}%, "
+            f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.",
+        )
     return lines + verdicts(records, ("random", "transferred"))
 
 
 def transfer_pages(results: dict) -> list[Page]:
-    return [sweep_page("transfer_sweep", "Spec 004 3.5, transfer learning", planned(results), ("random", "transferred"))]
+    return [
+        sweep_page("transfer_sweep", "Spec 004 3.5, transfer learning", planned(results), ("random", "transferred"))
+    ]
 
 
 def _files(config: dict) -> list[str]:
@@ -180,7 +211,9 @@ def _files(config: dict) -> list[str]:
 
 def _networks(config: dict) -> list:
     """A run's own network, then the network whose weights it starts from (if any)."""
-    upstream = ConvAutoencoder() if config["study"] == "pretrain" else HalfCNN(len(HALF2), dropout=config.get("dropout", 0.25))
+    upstream = (
+        ConvAutoencoder() if config["study"] == "pretrain" else HalfCNN(len(HALF2), dropout=config.get("dropout", 0.25))
+    )
     if config["kind"] == "upstream":
         return [upstream]
     return [HalfCNN(len(HALF1))] + ([] if config["start"] == "random" else [upstream])

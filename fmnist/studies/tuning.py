@@ -18,11 +18,24 @@ QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
 
 def plan(ctx: Context) -> list[RunConfig]:
     cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
-    rows = [RunConfig(**{**TRAINING, "study": "tuning",
-                          "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
-                          "optimizer": opt, "momentum": 0.9 if opt == "sgd" else 0.0, "lr": USUAL_LR[opt] * f,
-                          "dropout": d, **stop_rule(ctx), "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
-            for opt, f, d in cells if not ctx.options.quick or (opt, f, d) in QUICK]
+    rows = [
+        RunConfig(
+            **{
+                **TRAINING,
+                "study": "tuning",
+                "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
+                "optimizer": opt,
+                "momentum": 0.9 if opt == "sgd" else 0.0,
+                "lr": USUAL_LR[opt] * f,
+                "dropout": d,
+                **stop_rule(ctx),
+                "train_per_class": per_class(ctx, TRAIN_PER_CLASS),
+                "quick": ctx.options.quick,
+            }
+        )
+        for opt, f, d in cells
+        if not ctx.options.quick or (opt, f, d) in QUICK
+    ]
     return seeded(rows, ctx)
 
 
@@ -39,8 +52,15 @@ def rows(records: list[dict]) -> list[dict]:
     out = []
     for r in records:
         c = r["config"]
-        row = {"name": c["name"], "seed": c["seed"], "optimizer": c["optimizer"], "lr": c["lr"], "dropout": c["dropout"],
-               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
+        row = {
+            "name": c["name"],
+            "seed": c["seed"],
+            "optimizer": c["optimizer"],
+            "lr": c["lr"],
+            "dropout": c["dropout"],
+            "epochs": groups.epochs_run(r),
+            "seconds": r["seconds"],
+        }
         if "test" in r:
             row.update(best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
                        test_acc=100 * r["test"]["accuracy"])

@@ -205,11 +205,18 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
     tied = [f"channel {c['channel']} ({classes[top]}, {ratio:.2f}x)"
             for c in live for top, ratio in [class_tie(c)] if top is not None and ratio >= CLASS_TIED]
     silent = len(chans) - len(live)
-    return (f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
-            f"its first {len(chans)} channels, {where}" + (f"; {silent} never respond{'s' if silent == 1 else ''}" if silent else "")
-            + ("; tied to one class (its mean response on that class at least "
-               f"{CLASS_TIED:g} times its mean over the classes): " + listing(tied) if tied
-               else f"; none responds {CLASS_TIED:g} times its mean to one class") + ".")
+    return (
+        f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
+        f"its first {len(chans)} channels, {where}"
+        + (f"; {silent} never respond{'s' if silent == 1 else ''}" if silent else "")
+        + (
+            "; tied to one class (its mean response on that class at least "
+            f"{CLASS_TIED:g} times its mean over the classes): " + listing(tied)
+            if tied
+            else f"; none responds {CLASS_TIED:g} times its mean to one class"
+        )
+        + "."
+    )
 
 
 CLASS_TIED = 1.5  # a channel whose mean response on one class is this multiple of its mean over classes
@@ -277,13 +284,26 @@ def rows(records: list[dict]) -> list[dict]:
     return out
 
 
-COLUMNS = (Column("name", "name"), Column("seed", "seed"), Column("conv layers", "conv"),
-           Column("dropout", "dropout", "{:g}"), Column("optimizer", "optimizer"), Column("momentum", "momentum", "{:g}"),
-           Column("L2", "l2", "{:g}"), Column("learning rate", "lr", "{:g}"), Column("batch norm", "bn"),
-           Column("mirroring", "flip"), Column("epochs run", "epochs"), Column("train loss", "train_loss", "{:.4f}"),
-           Column("train acc %", "train_acc", "{:.2f}"), Column("val loss", "val_loss", "{:.4f}"),
-           Column("val acc %", "val_acc", "{:.2f}"), Column("test loss", "test_loss", "{:.4f}"),
-           Column("test acc %", "test_acc", "{:.2f}"), Column("seconds", "seconds", "{:.0f}"))
+COLUMNS = (
+    Column("name", "name"),
+    Column("seed", "seed"),
+    Column("conv layers", "conv"),
+    Column("dropout", "dropout", "{:g}"),
+    Column("optimizer", "optimizer"),
+    Column("momentum", "momentum", "{:g}"),
+    Column("L2", "l2", "{:g}"),
+    Column("learning rate", "lr", "{:g}"),
+    Column("batch norm", "bn"),
+    Column("mirroring", "flip"),
+    Column("epochs run", "epochs"),
+    Column("train loss", "train_loss", "{:.4f}"),
+    Column("train acc %", "train_acc", "{:.2f}"),
+    Column("val loss", "val_loss", "{:.4f}"),
+    Column("val acc %", "val_acc", "{:.2f}"),
+    Column("test loss", "test_loss", "{:.4f}"),
+    Column("test acc %", "test_acc", "{:.2f}"),
+    Column("seconds", "seconds", "{:.0f}"),
+)
 
 
 def settings_words(c: dict) -> dict:
@@ -349,7 +369,8 @@ def pages(results: dict) -> list[Page]:
     first = groups.first_seeds(records)
     best = groups.ranked(records, "val_loss")[:1]
     inspected = results.get("finish", {}).get("inspected")
-    maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of {inspected['row']}",
+    maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of "
+                                                                                  f"{inspected['row']}",
                  figures.feature_maps_figure(f"Feature maps of {inspected['row']} (seed {inspected['seed']})",
                                              inspected["examples"], inspected["classes"], layer["layer"], layer["maps"],
                                              [channel_reading(c, inspected["classes"]) for c in layer["channels"]]))
