@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def parse_args(argv=None):
-    p = cli.Parser(prog="analyze.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="analyze.py", doc=__doc__)
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the trained networks are")
     p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
     p.add_device()

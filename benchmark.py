@@ -25,7 +25,6 @@ from fmnist.core.python_version import require  # first, so an old Python gets o
 
 require("benchmark.py")
 
-import argparse
 import json
 import resource
 import statistics
@@ -219,32 +218,31 @@ def budgets(args, device: torch.device) -> dict:
                              args.budget_seeds, step, fresh=args.fresh)
     fig = budget.budget_figure(f"CNN families: test accuracy against training time ({precision}, {device})",
                               budget.figure_data(results), 100 * budget.TARGET, 100 * budget.FLOOR)
-    fig.savefig(args.out_dir / "budget.png", dpi=120)
+    storage.write_atomic(args.out_dir / "budget.png", lambda tmp: fig.savefig(tmp, dpi=120, format="png"))
     return results
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, help="full default runs, seeds 0..N-1 (0: throughput only; default 3, "
-                                             "with --budgets or --against 0)")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+def parse_args(argv=None):
+    p = cli.Parser(prog="benchmark.py", doc=__doc__)
+    p.add_argument("--seeds", type=cli.number(int, 0, "a whole number >= 0"),
+                   help="full default runs, seeds 0..N-1 (0: throughput only; default 3, with --budgets, --against "
+                        "or --jobs-ceiling 0)")
+    p.add_device()
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="the full runs' training precision (default auto, as make run)")
-    p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the tables go (default outputs/)")
     p.add_argument("--budgets", action="store_true",
                    help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x today's training time "
                         "(the full default runs then happen only with --seeds)")
-    p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (else the usual places)")
-    p.add_argument("--budget-seeds", type=int, default=3, help="seeds per family and budget (default 3)")
+    p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (default: the usual places)")
+    p.add_argument("--budget-seeds", type=cli.number(int, 1, "a whole number >= 1"), default=3,
+                   help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--budgets, --against: redo the runs already saved")
-    p.add_argument(
-        "--against",
-        metavar="COMMIT",
-        help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) against "
-             "COMMIT's, "
-        "in turn, --pairs times",
-    )
-    p.add_argument("--pairs", type=int, default=3, help="--against: pairs of runs (default 3)")
+    p.add_argument("--against", metavar="COMMIT",
+                   help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) "
+                        "against COMMIT's, in turn, --pairs times")
+    p.add_argument("--pairs", type=cli.number(int, 1, "a whole number >= 1"), default=3,
+                   help="--against: pairs of runs (default 3)")
     p.add_argument("--jobs-ceiling", action="store_true",
                    help="time training and scoring steps of the studies' networks in one process on every core "
                         "against a process per core at 1 thread each: the most experiments.py --jobs can gain here")
@@ -253,20 +251,22 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.seeds is None:
         args.seeds = 0 if args.budgets or args.against or args.jobs_ceiling else 3
-    if args.budget_seeds < 1:
-        p.error("--budget-seeds expects a whole number >= 1")
-    if args.pairs < 1:
-        p.error("--pairs expects a whole number >= 1")
-    if args.seeds < 0:
-        p.error("--seeds expects a whole number >= 0")
-    device = pick_device(args.device)
-    if args.device == "cuda" and device.type != "cuda":
-        p.error("--device cuda: no CUDA device on this machine")
     if args.against:
         try:
             against.resolve(args.against)  # before the minute of throughput
         except storage.UserError as err:
             p.error(f"--against: {err}")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return cli.run_script("benchmark.py", run, args, (data.DataError,),
+                          "the finished runs are kept; the same command goes on from there")
+
+
+def run(args) -> int:
+    device = pick_device(args.device)
     peak = matmul_peak(device)
     speed = {key: {p: throughput(key, device, p) for p in precisions(device)} for key in ("ffn", "cnn")}
     print(f"matmul peak {peak:.0f} GFLOP/s; " + "; ".join(
@@ -303,9 +303,6 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 130
-    except (storage.UserError, data.DataError) as err:
-        print(f"benchmark.py: {err}", file=sys.stderr)
-        return 1
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(args.seeds):
@@ -325,8 +322,8 @@ def main(argv=None) -> int:
         table += "\n" + "\n".join(jobs.markdown(ceilings)) + "\n"
     print(table)
     suffix = "" if device.type == "cpu" else f"_{device.type}"
-    (args.out_dir / f"benchmark{suffix}.md").write_text(table)
-    (args.out_dir / f"benchmark{suffix}.json").write_text(json.dumps(result, indent=1) + "\n")
+    storage.write_text(args.out_dir / f"benchmark{suffix}.md", table)
+    storage.save_json(result, args.out_dir / f"benchmark{suffix}.json")
     return 0
 
 

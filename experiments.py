@@ -3,7 +3,7 @@
     python experiments.py reference     # spec 000: its network, Xavier or He at two lr, batch norm on or off
     python experiments.py mobilenet     # spec 003: standard against MobileNet blocks
     python experiments.py settings      # spec 003: one training setting at a time (loss, batch, lr, epochs, ratio)
-    python experiments.py variants      # spec 004 3.2 / 000: a base CNN and 16 variants (about 10 min)
+    python experiments.py variants      # spec 004 3.2 / 000: a base CNN and 14 changes tried in turn
     python experiments.py pretrain      # spec 004 3.4: autoencoder pre-training, swept over data fractions
     python experiments.py tuning        # spec 004 3.5.2: the Fashion-MNIST-2 network's optimizer, lr and dropout
     python experiments.py transfer      # spec 004 3.5: transfer from the other five classes, same sweep
@@ -55,7 +55,7 @@ def fractions(text: str) -> tuple:
 
 
 def parse_args(argv=None):
-    p = cli.Parser(prog="experiments.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="experiments.py", doc=__doc__)
     p.add_argument("study", choices=[*STUDIES, "all"], help="the study to run, or all of them")
     p.add_argument("--quick", action="store_true", help="small subsets, one epoch: a smoke run (under a minute)")
     p.add_argument("--fresh", action="store_true", help="redo the runs that are already finished")
@@ -63,7 +63,8 @@ def parse_args(argv=None):
                    "results.json, training nothing (after editing a figure or a table)")
     p.add_argument("--epochs", type=cli.number(int, 1, "a whole number >= 1"),
                    help="epochs of every run (default: the study's own)")
-    p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0)
+    p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0,
+                   help="the first seed of every compared row")
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
                    "labelled training set, e.g. 0.05,0.5,1 (default spec 004's 0.05,0.1,...,1)")
     p.add_argument("--seeds", type=cli.number(int, 2, "a whole number >= 2"),

@@ -3,6 +3,7 @@
     python kernel_vis.py                         # test image #0, outputs/cnn.pth
     python kernel_vis.py --image shirt.png       # any PNG/JPEG, converted to 28x28 grayscale
     python kernel_vis.py --index 42 --channels 4
+    python kernel_vis.py --out-dir DIR           # the CNN in DIR/cnn.pth; figures to DIR
 
 Writes cnn_kernels.png (Q5), cnn_kernel_responses.png (Q6), cnn_feature_maps.png (Q7),
 cnn_last_kernels.png and sample_image.png to --out-dir, and rebuilds figures.pdf with
@@ -29,19 +30,21 @@ HERE = Path(__file__).resolve().parent
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = cli.Parser(prog="kernel_vis.py", description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint", type=Path, default=HERE / "outputs" / "cnn.pth")
+    p = cli.Parser(prog="kernel_vis.py", doc=__doc__)
+    p.add_argument("--checkpoint", type=Path,
+                   help="the trained CNN's weights (default: cnn.pth in --out-dir)")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--image", type=Path, help="a PNG or JPEG to use as the sample image")
-    source.add_argument("--index", type=int, default=0, help="a test image to use instead (default 0)")
-    p.add_argument("--channels", type=int, default=4, help="channels shown per stage in the progression")
-    p.add_argument("--out-dir", type=Path, default=HERE / "outputs")
-    p.add_argument("--data-dir", type=Path, help="where the data is, for --index")
+    source.add_argument("--index", type=cli.number(int, 0, "a whole number >= 0"), default=0,
+                        help="the test image to use instead (default 0)")
+    p.add_argument("--channels", type=cli.number(int, 1, "a whole number >= 1"), default=4,
+                   help="channels shown per stage in the feature-map progression (default 4)")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs",
+                   help="where fashionmnist.py wrote (metrics.json) and the figures go (default outputs/)")
+    p.add_argument("--data-dir", type=Path, help="where the data is, for --index (default: the usual places)")
     args = p.parse_args(argv)
-    if args.channels < 1:
-        p.error(f"argument --channels: expects a whole number >= 1, got {args.channels}")
-    if args.index < 0:
-        p.error(f"argument --index: expects a whole number >= 0, got {args.index}")
+    if args.checkpoint is None:
+        args.checkpoint = args.out_dir / "cnn.pth"
     return args
 
 

@@ -31,7 +31,7 @@ SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup, None
 
 
 def parse_args(argv=None):
-    p = cli.Parser(prog="report.py", description=__doc__.split("\n")[0])
+    p = cli.Parser(prog="report.py", doc=__doc__)
     p.add_argument("spec", choices=["000", "001", "003", "004", "all"], help="the spec whose report to write")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the other scripts wrote, and the "
                                                                           "reports go")

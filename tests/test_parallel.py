@@ -1,6 +1,7 @@
 """Many runs at once: --jobs N on this machine's worker processes and --scheduler on a Dask
 cluster give the same records as one run after another (at equal torch thread counts), and
 Ctrl-C during a parallel study keeps every run that finished."""
+import contextlib
 import json
 import os
 import signal
@@ -51,12 +52,86 @@ def test_two_jobs_give_the_records_of_one(one_by_one, data_dir_module, tmp_path)
     assert two == one_by_one  # numbers equal, seed by seed, at 1 thread each
 
 
+KILLER = """
+import copy, os, signal, sys
+from pathlib import Path
+import experiments
+study, marker = experiments.STUDIES["locality"], Path(sys.argv[1])
+killer = copy.copy(study)
+def run(config, ctx):
+    if config["seed"] == 1 and not marker.exists():  # the first seed-1 run to start kills its worker, once
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return study.run(config, ctx)
+killer.run = run
+experiments.STUDIES["locality"] = killer
+sys.exit(experiments.main(sys.argv[2:]))
+"""
+
+
+def _killing(tmp_path: Path, data_dir: Path, *flags) -> subprocess.CompletedProcess:
+    """The quick locality study in a process of its own, whose first seed-1 run kills the worker
+    process that runs it (as the kernel's out-of-memory killer would)."""
+    driver = tmp_path / "killer.py"
+    driver.write_text(KILLER)
+    argv = ["locality", "--quick", "--threads", "1", "--data-dir", str(data_dir), "--out-dir", str(tmp_path), *flags]
+    return subprocess.run([sys.executable, str(driver), str(tmp_path / "killed"), *argv], capture_output=True,
+                          text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 @pytest.mark.slow
-def test_a_dask_cluster_gives_the_records_of_one_process(one_by_one, data_dir_module, tmp_path):
-    distributed = pytest.importorskip("distributed")  # an optional extra; CI installs it
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        assert _quick(tmp_path, data_dir_module, "--scheduler", cluster.scheduler_address) == 0
-    assert _measured(tmp_path) == one_by_one
+def test_a_killed_joblib_worker_costs_only_its_run(one_by_one, data_dir_module, tmp_path):
+    done = _killing(tmp_path, data_dir_module, "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "killed").exists()  # a worker was killed
+    assert "a worker died (exit SIGKILL(-9); killed, perhaps for want of memory); the finished runs are kept" \
+        in done.stdout
+    assert _measured(tmp_path) == one_by_one  # every run, with the numbers of an uninterrupted one
+
+
+@contextlib.contextmanager
+def dask_cluster(tmp_path: Path, env: dict, workers: int = 2):
+    """A Dask scheduler and workers, each a process started with docs/cluster.md's commands; yields
+    the scheduler's address."""
+    bin_dir, file = Path(sys.executable).parent, tmp_path / "scheduler.json"
+    common = dict(cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    procs = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--scheduler-file", str(file), "--port", "0",
+                               "--no-dashboard"], **common)]
+    try:
+        for _ in range(300):
+            if file.is_file():
+                break
+            time.sleep(0.1)
+        procs.append(subprocess.Popen([str(bin_dir / "dask"), "worker", "--scheduler-file", str(file), "--nworkers",
+                                       str(workers), "--nthreads", "1", "--no-dashboard"], **common))
+        yield json.loads(file.read_text())["address"]
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.mark.slow
+def test_a_dask_worker_killed_mid_study_costs_only_its_run(one_by_one, data_dir_module, tmp_path):
+    pytest.importorskip("distributed")  # an optional extra; CI installs it
+    with dask_cluster(tmp_path, {**os.environ, "PYTHONPATH": str(ROOT)}) as address:
+        done = _killing(tmp_path, data_dir_module, "--scheduler", address)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "killed").exists()
+    assert _measured(tmp_path) == one_by_one  # the lost run redone on another worker: the same numbers
+
+
+@pytest.mark.slow
+def test_a_cluster_that_cannot_import_the_package_is_one_line_not_a_hang(data_dir_module, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # started outside the repository
+    with dask_cluster(tmp_path, env, workers=1) as address:
+        began = time.perf_counter()
+        assert _quick(tmp_path / "out", data_dir_module, "--scheduler", address) == 1
+        assert time.perf_counter() - began < 60
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cannot import the package (No module named 'fmnist')" in err
+    assert "pip install -e ." in err
 
 
 def test_upstream_runs_come_first_and_jobs_share_the_cores(monkeypatch):

@@ -81,7 +81,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(m, "main", interrupted)
     assert m.cli(["run", str(tmp_path)]) == 130
     err = capsys.readouterr().err
-    assert err.startswith("mobilenet_assignment: interrupted") and len(err.strip().splitlines()) == 1
+    assert err.strip().startswith("mobilenet_assignment: interrupted") and len(err.strip().splitlines()) == 1
 
 
 def test_spec_000s_flags_are_validated_as_the_spec_says(capsys):

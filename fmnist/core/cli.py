@@ -1,13 +1,16 @@
 """The scripts' command line: a parser that reports a bad flag in one line, typed number
 flags, the flags that override a training recipe, and the wrapper every script runs in."""
 import argparse
+import os
 import signal
 import sys
 from dataclasses import fields, replace
+from pathlib import Path
 from typing import TypeVar
 
 import torch
 
+from fmnist.core import storage
 from fmnist.core.storage import UserError
 
 S = TypeVar("S")  # a settings dataclass
@@ -18,17 +21,29 @@ def _terminate(signum, frame):
 
 
 def run_script(prog: str, run, args, errors: tuple, interrupted: str) -> int:
-    """Call run(args) the way every script does: SIGTERM is treated as Ctrl-C, a problem the
-    user can fix is one line on stderr and exit 1, an interruption says `interrupted` (130)."""
+    """Call run(args) the way every script does: holding the lock of the folder it writes
+    (args.out_dir, or args.save_dir), so that a second script writing there is refused; SIGTERM
+    (how `timeout`, a batch scheduler or `kill` stops a job) is treated as Ctrl-C; a problem the
+    user can fix, a full disk included, is one line on stderr and exit 1; an interruption says
+    `interrupted` (exit 130)."""
     signal.signal(signal.SIGTERM, _terminate)
+    command = " ".join([prog] + (sys.argv[1:] if sys.argv and sys.argv[0].endswith(prog.split()[-1]) else []))
+    folder = getattr(args, "out_dir", None) or getattr(args, "save_dir", None)
     try:
-        return run(args)
+        with storage.out_dir_lock(folder, command):
+            return run(args)
     except (UserError,) + errors as err:
         print(f"{prog}: error: {err}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\n{prog}: interrupted; {interrupted}", file=sys.stderr)
         return 130
+    except (OSError, RuntimeError) as err:
+        if not storage.is_full(err):
+            raise
+        where = getattr(err, "filename", None) or folder or "an output file"
+        print(f"{prog}: error: {storage.disk_full(Path(where))}", file=sys.stderr)
+        return 1
 
 
 def number(kind, minimum, what: str):
@@ -44,8 +59,41 @@ def number(kind, minimum, what: str):
     return parse
 
 
+ROOT = Path(__file__).resolve().parents[2]  # the repository: default paths are shown relative to it
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """--help with each flag's default after its help (where the help does not say it already),
+    and the examples below kept as they are written."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default is None or default == argparse.SUPPRESS or isinstance(default, bool)
+                or "default" in text):
+            return text
+        if isinstance(default, Path):
+            default = os.path.relpath(default, ROOT) + "/" if default.is_relative_to(ROOT) else default
+        return f"{text} (default: {str(default).replace('%', '%%')})"
+
+
+def examples(doc: str) -> str:
+    """The examples of a script's docstring (its indented command lines) as --help's epilog."""
+    lines = [line.rstrip() for line in doc.splitlines() if line.startswith("    ") and line.strip()]
+    return "examples:\n" + "\n".join(line[2:] for line in lines) if lines else ""
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag in one line (exit status 2), without the usage dump."""
+    """argparse that reports a bad flag in one line (exit status 2), without the usage dump, and
+    whose --help gives every flag's default and, from `doc` (the script's docstring), a
+    one-line description and its examples."""
+
+    def __init__(self, *args, doc: str | None = None, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        if doc:
+            kwargs.setdefault("description", doc.strip().split("\n")[0])
+            kwargs.setdefault("epilog", examples(doc))
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")

@@ -5,11 +5,14 @@ moves them into place only when the whole run has succeeded, so a crash, a Ctrl-
 diverging loss leaves the previous complete results untouched and no partial files.
 """
 import contextlib
+import errno
 import json
 import os
 import pickle
 import shutil
 import signal
+import socket
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +25,34 @@ MIN_FREE_BYTES = 64 * 2**20  # weights + figures + PDF take well under this
 
 class UserError(Exception):
     """A problem the user can fix; the scripts print its message on one line, no traceback."""
+
+
+FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # the device (or the user's quota) has no room
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n < 10 * 2**30 else f"{n / 2**30:.1f} GiB"
+
+
+def disk_full(path: Path, needed: int | None = None, what: str | None = None) -> UserError:
+    """The one line for a write that found no room: the file (or `what` was written), the space it
+    needs (where known) and the space free there."""
+    path = Path(path)
+    try:
+        free = mib(shutil.disk_usage(path.parent if path.parent.exists() else ".").free)
+    except OSError:
+        free = "unknown"
+    need = f"it needs {mib(needed)}" if needed else "it needs more"
+    return UserError(f"no space left on the device for {what or path} ({need}, {free} free there); the files it would "
+                     "have replaced are as they were: free some space and run the same command again")
+
+
+def is_full(err: BaseException) -> bool:
+    """Whether `err` is a write that found no room: an OSError with ENOSPC (or a quota), or the
+    RuntimeError torch.save raises for one ("... failed writing file ...")."""
+    if isinstance(err, OSError):
+        return err.errno in FULL
+    return isinstance(err, RuntimeError) and ("No space left" in str(err) or "failed writing file" in str(err))
 
 
 def check_out_dir(path: Path) -> Path:
@@ -44,6 +75,103 @@ def check_out_dir(path: Path) -> Path:
     return path
 
 
+# --- one writer per output directory -------------------------------------------------------------
+LOCK = ".lock"  # in the output directory, while a script writes there: who holds it, as JSON
+
+
+def _started(pid: int) -> str | None:
+    """When process `pid` started (Linux: /proc's start time in clock ticks), to tell a live holder
+    from a new process that reuses its PID; None where it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(holder: dict) -> bool:
+    """Whether the process named in a lock still runs (on another machine: assumed so)."""
+    if holder.get("host") != socket.gethostname():
+        return True
+    pid = holder.get("pid")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, TypeError, OverflowError):
+        return isinstance(pid, int)
+    return holder.get("started") is None or _started(pid) in (None, holder["started"])
+
+
+def _holder_words(holder: dict) -> str:
+    where = "" if holder.get("host") == socket.gethostname() else f" on {holder.get('host')}"
+    return f"PID {holder.get('pid')}{where}, {holder.get('command', 'an unknown command')}, since {holder.get('since')}"
+
+
+_HELD: dict = {}  # the locks this process holds: {lock path: depth}, so a script called inside another is let in
+
+
+@contextlib.contextmanager
+def out_dir_lock(out_dir: Path | None, command: str, log=lambda line: print(line, file=sys.stderr)):
+    """Hold `out_dir`'s lock while a script writes there. A second script (another process) that
+    asks for it is refused in one line naming the holder; a lock whose holder is gone (killed,
+    the machine restarted) is taken over with a line saying so. A directory that cannot be
+    created or written is left to the script's own check, which explains it."""
+    if out_dir is None:
+        yield
+        return
+    try:
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        yield  # not a directory, or not writable: the script's own check says so in one line
+        return
+    path = Path(out_dir) / LOCK
+    key = str(path.resolve())
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    import datetime
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": _started(os.getpid()), "command": command,
+          "since": datetime.datetime.now().isoformat(timespec="seconds")}
+    for _ in range(2):  # a stale lock is removed once, then taken like a free one
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                holder = json.loads(path.read_text())
+                holder = holder if isinstance(holder, dict) else {}
+            except (OSError, ValueError):
+                holder = {}
+            if holder and not _alive(holder):
+                log(f"{command}: took over {path} from {_holder_words(holder)}, which is no longer running")
+                path.unlink(missing_ok=True)
+                continue
+            who = _holder_words(holder) if holder else "a process whose lock file cannot be read"
+            raise UserError(f"{out_dir} is being written by {who}; wait for it to finish, pass another --out-dir, "
+                            f"or delete {path} if that process is gone") from None
+        except OSError:
+            yield  # a read-only or full directory: the script's own check says so
+            return
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(me) + "\n")
+        break
+    else:
+        raise UserError(f"{out_dir}: another script took its lock at the same moment; run the command again")
+    _HELD[key] = 1
+    try:
+        yield
+    finally:
+        del _HELD[key]
+        try:
+            if json.loads(path.read_text()).get("pid") == me["pid"]:
+                path.unlink()
+        except (OSError, ValueError):
+            pass
+
+
 @contextlib.contextmanager
 def staged(out_dir: Path):
     """Yield a staging folder; on success move its files into `out_dir`, else delete it."""
@@ -51,8 +179,10 @@ def staged(out_dir: Path):
     stage.mkdir()
     try:
         yield stage
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(stage, ignore_errors=True)
+        if is_full(err):  # a full disk while the outputs were written: the earlier ones are untouched
+            raise disk_full(stage, what=f"the new outputs in {out_dir}") from None
         raise
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # the moves are not to be cut short
     try:
@@ -70,21 +200,39 @@ def staged(out_dir: Path):
         signal.signal(signal.SIGINT, previous)
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole."""
+def write_atomic(path: Path, write: Callable[[Path], None], needed: int | None = None) -> None:
+    """write(tmp) beside `path`, then rename over it: readers see the old file or the new, whole.
+    A disk that fills on the way is one line (disk_full; `needed`: the bytes the file takes, where
+    the caller knows them) and leaves the old file as it was."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        if is_full(err):
+            raise disk_full(path, needed) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """A text file written whole or not at all (write_atomic), its size known for the message."""
+    write_atomic(path, lambda tmp: tmp.write_text(text), len(text.encode()))
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    """A model's plain state_dict (on the CPU), written whole or not at all."""
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    needed = sum(v.numel() * v.element_size() for v in state.values())
+    write_atomic(Path(path), lambda tmp: torch.save(state, tmp), needed)
 
 
 def write_predictions(predictions, path: Path) -> Path:
     """Predicted classes as the Kaggle CSV spec 000 asks for: a header `id,label`, then one row per
     test image in test-set order, `id` from 0; written whole or not at all."""
-    rows = "id,label\n" + "".join(f"{i},{int(p)}\n" for i, p in enumerate(predictions))
-    write_atomic(Path(path), lambda tmp: tmp.write_text(rows))
+    write_text(Path(path), "id,label\n" + "".join(f"{i},{int(p)}\n" for i, p in enumerate(predictions)))
     return Path(path)
 
 
@@ -93,8 +241,9 @@ def write_json(obj, path: Path) -> None:
 
 
 def save_json(obj, path: Path) -> None:
-    """write_json, whole or not at all (beside it, then renamed): Ctrl-C keeps the file as it was."""
-    write_atomic(path, lambda tmp: write_json(obj, tmp))
+    """write_json, whole or not at all (beside it, then renamed): Ctrl-C or a full disk keeps the
+    file as it was."""
+    write_text(path, json.dumps(obj, indent=1) + "\n")
 
 
 def read_json(path: Path, remake: str = "delete it or run python fashionmnist.py again"):

@@ -12,7 +12,7 @@ import matplotlib.image as mpimg
 import numpy as np
 from matplotlib.figure import Figure
 
-from fmnist.core import files, pages, stats
+from fmnist.core import files, pages, stats, storage
 from fmnist.core.metrics import random_tap_correlation, tap_correlation
 from fmnist.studies import groups
 from fmnist.studies.engine import planned
@@ -288,7 +288,7 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
     figs = first_pages(spec, title, items, where, src, setup) + [f for body, _ in bodies for f in body]
     if closing is not None:
         figs += pages.text_pages(f"Spec {spec}: discussion", closing(src), prose=True)
-    pages.write_pages(path, figs, title)
+    storage.write_atomic(path, lambda tmp: pages.write_pages(tmp, figs, title))  # whole, or the old one kept
     return where
 
 

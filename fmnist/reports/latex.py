@@ -9,6 +9,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
+from fmnist.core.storage import write_atomic, write_text
 from fmnist.reports.build import Item, Sources
 
 # What pdflatex with T1 fonts and textcomp cannot take as it is
@@ -144,7 +145,7 @@ def visual(v, src: Sources, folder: Path, stem: str) -> str:
     if isinstance(v, (str, Path)):
         shutil.copyfile(src.png(str(v)), folder / f"{stem}.png")
     else:
-        v.savefig(folder / f"{stem}.png", dpi=150)
+        write_atomic(folder / f"{stem}.png", lambda tmp: v.savefig(tmp, dpi=150, format="png"))
     return (f"\\begin{{center}}\n\\includegraphics[width=\\linewidth,height=0.85\\textheight,keepaspectratio]"
             f"{{{folder.name}/{stem}.png}}\n\\end{{center}}\n")
 
@@ -174,7 +175,8 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         body.append(head + "\n".join(text))
     if closing is not None:
         body.append("\\section*{Discussion}\n" + paragraphs(closing(src)))
-    path.write_text(
+    write_text(
+        path,
         "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
         "% sentence in your own words; the numbers and figures are what your runs measured.\n"
         "\\documentclass[11pt,a4paper]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
@@ -197,5 +199,6 @@ def typeset(tex: Path) -> Path | None:
                                tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             raise RuntimeError(f"pdflatex could not typeset {tex.name}: " + done.stdout[-1500:])
-        shutil.move(str(Path(scratch) / tex.with_suffix(".pdf").name), str(out))
+        made = Path(scratch) / tex.with_suffix(".pdf").name  # copied in whole: a reader never sees half of it
+        write_atomic(out, lambda tmp: shutil.copyfile(made, tmp))
     return out

@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import io
 import json
+import re
 import textwrap
 import time
 from collections.abc import Callable
@@ -161,12 +162,11 @@ def subset(split: tuple, per_class: int | None, seed: int = 0) -> tuple:
 
 
 def save_results(results: dict, path: Path) -> None:
-    """One line per run (figure data makes the records long), written atomically."""
-    def write(tmp: Path) -> None:
-        runs = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in results["runs"].items())
-        rest = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)
-        tmp.write_text(rest[:-2] + ',\n"runs": {\n' + runs + "\n}}\n")
-    write_atomic(path, write)
+    """One line per run (figure data makes the records long), written whole or not at all (a full
+    disk leaves the last complete record)."""
+    runs = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in results["runs"].items())
+    rest = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)
+    storage.write_text(path, rest[:-2] + ',\n"runs": {\n' + runs + "\n}}\n")
 
 
 def load_results(path: Path, name: str, fresh: bool = False) -> dict:
@@ -284,7 +284,7 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
             f"ran ({_names(stale)})")
     if first and len(todo) > 1 and not ctx.options.quick:
         log(estimate(study, ctx, todo))
-    for n, (key, record) in enumerate(execute(study, ctx, todo), start=1):
+    for n, (key, record) in enumerate(execute(study, ctx, todo, log), start=1):
         config = dict(next(c for k, c in todo if k == key))
         record.update(config=config, fingerprint=prints[key])
         results["runs"][key] = record
@@ -357,9 +357,15 @@ def waves(todo: list[tuple[str, RunConfig]]) -> list[list[tuple[str, RunConfig]]
     return [w for w in (first, [(k, c) for k, c in todo if "upstream" in c]) if w]
 
 
-def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
+RETRIES = 2  # times a wave's unfinished runs are started again after a worker died under them
+CLUSTER_WAIT = 60  # seconds a Dask cluster may take to show a worker that can import the package
+
+
+def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]], log=print):
     """Train every run of `todo`, yielding (key, record) as each finishes: here, one after another,
-    with one job; else on joblib's workers."""
+    with one job; else on joblib's workers (this machine's, or a Dask cluster's). A worker that dies
+    (killed, out of memory, its node gone) costs only the runs it had: they start again on a fresh
+    worker, up to RETRIES times, with a line saying which and why; the finished runs are kept."""
     jobs, threads = jobs_and_threads(ctx.options)
     if jobs == 1 and not ctx.options.scheduler:
         before = torch.get_num_threads()
@@ -373,16 +379,8 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
     import joblib
     backend = contextlib.nullcontext()
     if ctx.options.scheduler:
-        try:
-            from distributed import Client
-        except ImportError:
-            raise storage.UserError("--scheduler needs the distributed package: pip install distributed") from None
-        try:
-            client = Client(ctx.options.scheduler, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as err:  # no scheduler there, or not an address
-            raise storage.UserError(f"--scheduler {ctx.options.scheduler}: no Dask scheduler answered ({err}); "
-                                    "start one (dask scheduler) or leave --scheduler out to run here") from None
-        backend = joblib.parallel_config(backend="dask", wait_for_workers_timeout=60)
+        client = connect(ctx.options.scheduler)
+        backend = joblib.parallel_config(backend="dask", wait_for_workers_timeout=CLUSTER_WAIT)
         jobs = -1
     else:
         client = contextlib.nullcontext()
@@ -390,9 +388,85 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]):
     with client, backend:
         for wave in waves(todo):
             threads = threads if ctx.options.scheduler else jobs_and_threads(ctx.options, len(wave))[1]
-            calls = (joblib.delayed(_worker_run)(study, config, plain, str(ctx.device), threads, key)
-                     for key, config in wave)
-            yield from joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(calls)
+            left = list(wave)
+            for attempt in range(RETRIES + 1):
+                calls = (joblib.delayed(_worker_run)(study, config, plain, str(ctx.device), threads, key)
+                         for key, config in left)
+                try:
+                    for key, record in joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(calls):
+                        left = [(k, c) for k, c in left if k != key]
+                        yield key, record
+                    break
+                except LOST as err:
+                    names = _names([c["name"] for _, c in left])
+                    if attempt == RETRIES:
+                        raise storage.UserError(
+                            f"a worker died under {names} {RETRIES + 1} times ({lost_reason(err)}); the finished runs "
+                            "are kept in results.json; give each run more memory (fewer --jobs) and run the same "
+                            "command again") from None
+                    log(f"a worker died ({lost_reason(err)}); the finished runs are kept and the "
+                        f"{len(left)} unfinished ({names}) start again on fresh workers")
+
+
+def _lost_errors() -> tuple:
+    """The exceptions by which joblib and Dask say that a worker died under a task."""
+    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+    errors = [TerminatedWorkerError, BrokenProcessPool]
+    try:
+        from distributed.scheduler import KilledWorker
+        errors.append(KilledWorker)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+LOST = _lost_errors()
+
+
+def lost_reason(err: BaseException) -> str:
+    """Why a worker died, in a few words (its exit code or signal where joblib gives it)."""
+    found = re.search(r"exit codes of the workers are \{([^}]*)\}", str(err))
+    if found:
+        return f"exit {found[1]}" + ("; killed, perhaps for want of memory" if "SIGKILL" in found[1] else "")
+    return type(err).__name__
+
+
+def connect(address: str):
+    """A Dask client for `address`, once the cluster is shown able to run the package's tasks: a
+    scheduler answers, at least one worker is there (within CLUSTER_WAIT seconds), and the scheduler
+    and every worker can import the package (the scheduler unpickles the tasks too). Each failure is
+    one line naming the cause and the fix, never a wait without end."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise storage.UserError("--scheduler needs the distributed package: pip install -r requirements-cluster.txt"
+                                ) from None
+    try:
+        client = Client(address, timeout="20s")
+    except (OSError, TimeoutError, ValueError) as err:  # no scheduler there, or not an address
+        raise storage.UserError(f"--scheduler {address}: no Dask scheduler answered ({err}); start one "
+                                "(dask scheduler) or leave --scheduler out to run here") from None
+    fix = ("start it where the package is importable: pip install -e . in the repository (or PYTHONPATH set to "
+           "it) in the environment of the scheduler and of every worker; docs/cluster.md")
+    try:
+        client.wait_for_workers(1, timeout=CLUSTER_WAIT)
+        client.run_on_scheduler(exec, "import fmnist.studies.engine", wait=True)
+    except TimeoutError:
+        client.close()
+        raise storage.UserError(f"--scheduler {address}: no worker joined within {CLUSTER_WAIT} s; start one "
+                                f"(dask worker {address}) or leave --scheduler out to run here") from None
+    except (ImportError, OSError) as err:
+        client.close()
+        raise storage.UserError(f"--scheduler {address}: the scheduler cannot import the package ({err}); "
+                                + fix) from None
+    broken = {w: e for w, e in client.run(exec, "import fmnist.studies.engine", on_error="return").items()
+              if isinstance(e, BaseException)}
+    if broken:
+        client.close()
+        worker, err = next(iter(broken.items()))
+        raise storage.UserError(f"--scheduler {address}: {len(broken)} worker{'s' if len(broken) > 1 else ''} "
+                                f"cannot import the package ({worker}: {err}); " + fix)
+    return client
 
 
 def train_one(study: Study, config: RunConfig, ctx: Context) -> dict:
@@ -477,8 +551,8 @@ def csv_text(study: Study, results: dict) -> str:
 def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
     """table.md, table.csv and the figures (PNG; --quick draws them coarser, to be quick);
     returns the pages, so that the PDF need not draw them again."""
-    write_atomic(folder / "table.md", lambda tmp: tmp.write_text(markdown(study, results)))
-    write_atomic(folder / "table.csv", lambda tmp: tmp.write_text(csv_text(study, results)))
+    storage.write_text(folder / "table.md", markdown(study, results))
+    storage.write_text(folder / "table.csv", csv_text(study, results))
     pages = study.pages(results)
     for page in pages:
         write_atomic(folder / f"{page.stem}.png", lambda tmp: page.save_png(tmp, dpi))

@@ -9,7 +9,6 @@ training loop (`fit`) and prediction pass (`predict`).
         --test-size 2000 --conv-blocks 1 --mobilenet-blocks 3 --epochs 10 --visualize
     python -m fmnist.studies.mobilenet_assignment run data/fmnist_folders --test-size 2000 --no-training
 """
-import argparse
 import csv
 import sys
 from pathlib import Path
@@ -20,7 +19,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from fmnist.core import data, diagnostics, plotting
+from fmnist.core import cli as cli_parser
+from fmnist.core import data, diagnostics, plotting, storage
 from fmnist.core.data import CLASSES
 from fmnist.core.device import pick_device
 from fmnist.core.metrics import confusion_matrix, macro_f1, per_class, scores
@@ -117,7 +117,7 @@ def _report_test(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 def save(net, path) -> Path:
     """The network's weights as a plain state_dict."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(net.state_dict(), path)
+    storage.save_weights(net, path)
     return Path(path)
 
 
@@ -184,49 +184,61 @@ def main(dataset_path, train_size: int, val_size: int, test_size: int, conv_bloc
     return results
 
 
-def cli(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        prog="python -m fmnist.studies.mobilenet_assignment", description=__doc__.split("\n\n")[0]
-    )
-    sub = p.add_subparsers(dest="command", required=True)
+def parse_args(argv=None):
+    p = cli_parser.Parser(prog="python -m fmnist.studies.mobilenet_assignment", doc=__doc__,
+                          description="Spec 003's own code: its folder+CSV data set, train, test, save, load, "
+                                      "visualize and main.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=cli_parser.Parser)
     e = sub.add_parser("export", help="write Fashion-MNIST as train/ and test/ folders of PNGs with labels.csv")
-    e.add_argument("out")
-    e.add_argument("--train", type=int, default=60000, help="training images to write (default all)")
-    e.add_argument("--test", type=int, default=10000, help="test images to write (default all)")
-    e.add_argument("--data-dir", default=None)
+    e.add_argument("out_dir", type=Path, metavar="OUT", help="the folder to write train/ and test/ into")
+    e.add_argument("--train", type=cli_parser.number(int, 1, "a whole number >= 1"), default=60000,
+                   help="training images to write (default all 60000)")
+    e.add_argument("--test", type=cli_parser.number(int, 1, "a whole number >= 1"), default=10000,
+                   help="test images to write (default all 10000)")
+    e.add_argument("--data-dir", default=None, help="where the Fashion-MNIST files are (default: the usual places)")
     r = sub.add_parser("run", help="spec 003's main on a folder written by export (or the spec's own data)")
-    r.add_argument("dataset_path")
-    r.add_argument("--train-size", type=int, default=5000)
-    r.add_argument("--val-size", type=int, default=1000)
-    r.add_argument("--test-size", type=int, default=10000)
-    r.add_argument("--conv-blocks", type=int, default=1)
-    r.add_argument("--mobilenet-blocks", type=int, default=3)
-    r.add_argument("--epochs", type=int, default=10)
-    r.add_argument("--lr", type=float, default=0.1)
-    r.add_argument("--visualize", action="store_true")
+    r.add_argument("dataset_path", help="a folder with train/ and test/, each holding labels.csv and the images")
+    whole = cli_parser.number(int, 1, "a whole number >= 1")
+    r.add_argument("--train-size", type=whole, default=5000, help="training images (default 5000)")
+    r.add_argument("--val-size", type=whole, default=1000, help="validation images (default 1000)")
+    r.add_argument("--test-size", type=whole, default=10000, help="test images (default 10000)")
+    r.add_argument("--conv-blocks", type=cli_parser.number(int, 0, "a whole number >= 0"), default=1,
+                   help="standard conv blocks (default 1)")
+    r.add_argument("--mobilenet-blocks", type=cli_parser.number(int, 0, "a whole number >= 0"), default=3,
+                   help="depthwise-separable blocks (default 3)")
+    r.add_argument("--epochs", type=whole, default=10, help="training epochs (default 10)")
+    r.add_argument("--lr", type=cli_parser.number(float, 1e-12, "a learning rate above 0"), default=0.1,
+                   help="learning rate (default 0.1)")
+    r.add_argument("--visualize", action="store_true", help="also plot the curves, F1 and accuracy")
     r.add_argument("--no-training", action="store_true", help="load the saved model instead of training")
-    r.add_argument("--model-path", default="outputs/spec003/mobilenet.pth")
-    r.add_argument("--name", default="not given")
-    r.add_argument("--roll-no", default="not given")
+    r.add_argument("--model-path", default="outputs/spec003/mobilenet.pth",
+                   help="where the weights are saved or loaded (default outputs/spec003/mobilenet.pth)")
+    r.add_argument("--name", default="not given", help="your name, as the spec's main takes it")
+    r.add_argument("--roll-no", default="not given", help="your roll number, as the spec's main takes it")
     args = p.parse_args(argv)
-    try:
-        if args.command == "export":
-            splits = data.load(args.data_dir)
-            every = tuple(torch.cat(parts) for parts in zip(splits["train"], splits["val"]))  # all 60,000
-            for split, (x, y), n in (("train", every, args.train), ("test", splits["test"], args.test)):
-                print(f"{split}: {export(x[:n], y[:n], Path(args.out) / split):,} images in {Path(args.out) / split}")
-            return 0
-        main(args.dataset_path, args.train_size, args.val_size, args.test_size, args.conv_blocks, args.mobilenet_blocks,
-             visualize_results=args.visualize, training_epochs=args.epochs, is_training=not args.no_training,
-             model_path=args.model_path, learning_rate=args.lr, name=args.name, roll_no=args.roll_no)
-    except (data.DataError, FileNotFoundError, ValueError) as err:
-        print(f"mobilenet_assignment: {err}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("mobilenet_assignment: interrupted; files already written (the exported images, a model saved before "
-              "the interruption) are kept", file=sys.stderr)
-        return 130
+    if args.command == "run":
+        args.out_dir = Path(args.model_path).parent  # what the run writes: the model and its figures
+    return args
+
+
+def run(args) -> int:
+    if args.command == "export":
+        splits = data.load(args.data_dir)
+        every = tuple(torch.cat(parts) for parts in zip(splits["train"], splits["val"]))  # all 60,000
+        for split, (x, y), n in (("train", every, args.train), ("test", splits["test"], args.test)):
+            print(f"{split}: {export(x[:n], y[:n], args.out_dir / split):,} images in {args.out_dir / split}")
+        return 0
+    main(args.dataset_path, args.train_size, args.val_size, args.test_size, args.conv_blocks, args.mobilenet_blocks,
+         visualize_results=args.visualize, training_epochs=args.epochs, is_training=not args.no_training,
+         model_path=args.model_path, learning_rate=args.lr, name=args.name, roll_no=args.roll_no)
     return 0
+
+
+def cli(argv=None) -> int:
+    args = parse_args(argv)
+    return cli_parser.run_script("mobilenet_assignment", run, args, (data.DataError, FileNotFoundError, ValueError),
+                                 "files already written (the exported images, a model saved before the "
+                                 "interruption) are kept")
 
 
 if __name__ == "__main__":

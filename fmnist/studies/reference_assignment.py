@@ -34,7 +34,7 @@ def batch_size(text: str) -> int:
 
 
 def parse_args(argv=None):
-    p = cli.Parser(prog="train.py", description="Spec 000's reference network, trained with the spec's flags.")
+    p = cli.Parser(prog="train.py", doc=__doc__)
     p.add_argument(
         "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate"
     )
@@ -47,8 +47,9 @@ def parse_args(argv=None):
                    f"stopping on the validation loss with patience {PATIENCE} ends a run first")
     p.add_argument("--train_per_class", type=int, default=None,
                    help="train on a stratified subset of this many images per class (default: every image)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", default=None)
+    p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0,
+                   help="seeds the initial weights, the subset and the batch order")
+    p.add_argument("--data-dir", default=None, help="where the data is (default: the usual places)")
     p.add_device()
     return p.parse_args(argv)
 
@@ -112,14 +113,14 @@ def run(args) -> int:
           f"{len(y):,} training and {len(splits['val'][1]):,} validation images, at most {args.epochs} epochs")
     history = fit(model, (x, y), splits["val"], settings, device, args.seed, name="reference")
     args.save_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), args.save_dir / "model.pth")
+    storage.save_weights(model, args.save_dir / "model.pth")
     x_test, y_test = splits["test"]
     logits = predict(model, x_test, device).float().cpu()
     measured = {"val": scores(predict(model, splits["val"][0], device).float().cpu(), splits["val"][1]),
                 "test": scores(logits, y_test)}
     csv = submission(logits.argmax(1), args.save_dir / "test_submission.csv")
     kept = keep_submission(csv, args.subs_dir or args.save_dir.parent / "Kaggle_subs")
-    storage.write_json({"flags": {k: str(v) for k, v in vars(args).items()}, "best_epoch": history["best_epoch"],
+    storage.save_json({"flags": {k: str(v) for k, v in vars(args).items()}, "best_epoch": history["best_epoch"],
                         "epochs": len(history["epochs"]), **measured}, args.save_dir / "run.json")
     print(f"validation accuracy {100 * measured['val']['accuracy']:.2f}%, test accuracy "
           f"{100 * measured['test']['accuracy']:.2f}% (best epoch {history['best_epoch']} of {len(history['epochs'])})")

@@ -77,7 +77,7 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
     model = ConvAutoencoder()
     history = fit(model, (x, torch.zeros(len(x), dtype=torch.long)), one["val"], settings(config), ctx.device,
                   config["seed"], name="autoencoder", log=lambda line: None)
-    torch.save(model.state_dict(), ctx.folder / "autoencoder.pth")
+    storage.save_weights(model, ctx.folder / "autoencoder.pth")
     examples = {}
     for name, split, classes in (("Fashion-MNIST-1", one, HALF1), ("Fashion-MNIST-2", two, HALF2)):
         x_test, y_test = split["test"]
@@ -160,7 +160,7 @@ def transfer_run(config: dict, ctx: Context) -> dict:
     if config["kind"] == "upstream":
         model = HalfCNN(len(HALF2), dropout=config["dropout"])
         record, _ = train_and_measure(model, config, halves(ctx, HALF2), ctx, num_classes=len(HALF2))
-        torch.save(model.state_dict(), ctx.folder / "source.pth")
+        storage.save_weights(model, ctx.folder / "source.pth")
         return record
     model = HalfCNN(len(HALF1))
     if config["start"] == "transferred":
