@@ -1,11 +1,11 @@
 """Measure speed and accuracy of the default configuration; print a table, save it.
 
     python benchmark.py                  # throughput + 3 full default runs (about 17 minutes on 2 cores)
-    python benchmark.py --seeds 1        # one full run
-    python benchmark.py --seeds 0        # throughput only (a minute), in float32 and, where native, bfloat16
+    python benchmark.py --runs 1         # one full run
+    python benchmark.py --runs 0         # throughput only (a minute), in float32 and, where native, bfloat16
     python benchmark.py --precision fp32 # the full runs in float32 (default: auto, as make run)
     python benchmark.py --device cuda    # the same on a GPU
-    python benchmark.py --budgets        # accuracy against training time: 3 CNN families at 1, 1.5
+    python benchmark.py --time-budgets   # accuracy against training time: 3 CNN families at 1, 1.5
                                          # and 2x today's CNN training time, 3 seeds (about an hour)
     python benchmark.py --against a5c338f  # today's default run against that commit's, in float32,
                                            # 3 pairs in turn (about 20 minutes on 2 cores)
@@ -13,7 +13,7 @@
     python benchmark.py --jobs-ceiling   # the most experiments.py --jobs can gain here: runs side by side
                                          # at 1 thread against one run on every core (about 3 minutes)
 
-Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --budgets also
+Writes benchmark.md and benchmark.json to --out-dir (default outputs/); --time-budgets also
 writes budget.json (resumable: a rerun skips the runs in it; --fresh redoes them) and
 budget.png, and benchmark.md gains their table whenever budget.json is there; --against
 writes against.json (resumable in the same way) and benchmark.md gains its pairs and verdicts; --jobs-ceiling
@@ -199,7 +199,7 @@ def markdown(result: dict, device: str) -> str:
 
 
 def budgets(args, device: torch.device) -> dict:
-    """benchmark.py --budgets: every CNN family of fmnist.bench.budget at every budget and seed."""
+    """benchmark.py --time-budgets: every CNN family of fmnist.bench.budget at every budget and seed."""
     precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
     settings = default_settings("cnn", precision)
     x = to_device(torch.randn(settings.batch_size, 1, 28, 28), device)
@@ -224,20 +224,20 @@ def budgets(args, device: torch.device) -> dict:
 
 def parse_args(argv=None):
     p = cli.Parser(prog="benchmark.py", doc=__doc__)
-    p.add_argument("--seeds", type=cli.number(int, 0, "a whole number >= 0"),
-                   help="full default runs, seeds 0..N-1 (0: throughput only; default 3, with --budgets, --against "
-                        "or --jobs-ceiling 0)")
+    p.add_argument("--runs", type=cli.number(int, 0, "a whole number >= 0"),
+                   help="full default runs (make run's recipe), seeds 0..N-1 (0: throughput only; default 3, with "
+                        "--time-budgets, --against or --jobs-ceiling 0)")
     p.add_device()
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                    help="the full runs' training precision (default auto, as make run)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the tables go (default outputs/)")
-    p.add_argument("--budgets", action="store_true",
+    p.add_argument("--time-budgets", action="store_true",
                    help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x today's training time "
-                        "(the full default runs then happen only with --seeds)")
-    p.add_argument("--data-dir", type=Path, help="--budgets: where the data is (default: the usual places)")
+                        "(the full default runs then happen only with --runs)")
+    p.add_argument("--data-dir", type=Path, help="--time-budgets: where the data is (default: the usual places)")
     p.add_argument("--budget-seeds", type=cli.number(int, 1, "a whole number >= 1"), default=3,
                    help="seeds per family and budget (default 3)")
-    p.add_argument("--fresh", action="store_true", help="--budgets, --against: redo the runs already saved")
+    p.add_argument("--fresh", action="store_true", help="--time-budgets, --against: redo the runs already saved")
     p.add_argument("--against", metavar="COMMIT",
                    help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) "
                         "against COMMIT's, in turn, --pairs times")
@@ -248,9 +248,11 @@ def parse_args(argv=None):
                         "against a process per core at 1 thread each: the most experiments.py --jobs can gain here")
     p.add_argument("--with-auto", action="store_true",
                    help="--against: a third run in each round, today's make run as shipped (--precision auto)")
+    p.add_renamed("--seeds", "--runs")  # experiments.py's --seeds is seeds per row, not runs
+    p.add_renamed("--budgets", "--time-budgets")  # experiments.py's --budget is the data a study trains on
     args = p.parse_args(argv)
-    if args.seeds is None:
-        args.seeds = 0 if args.budgets or args.against or args.jobs_ceiling else 3
+    if args.runs is None:
+        args.runs = 0 if args.time_budgets or args.against or args.jobs_ceiling else 3
     if args.against:
         try:
             against.resolve(args.against)  # before the minute of throughput
@@ -284,7 +286,7 @@ def run(args) -> int:
             storage.save_json(ceiling, jobs_file)
             ceiling_running = False
             print(f"wrote {jobs_file} in {time.perf_counter() - began:.0f} s", flush=True)
-        if args.budgets:
+        if args.time_budgets:
             budgets(args, device)
         if args.against:
             against.execute(against_file, args.against, args.pairs, fresh=args.fresh, with_auto=args.with_auto)
@@ -297,7 +299,7 @@ def run(args) -> int:
             + (
                 "--jobs-ceiling stopped before it finished; jobs.json is as it was"
                 if ceiling_running
-                else f"the finished runs are kept in {budget_file if args.budgets else against_file}; "
+                else f"the finished runs are kept in {budget_file if args.time_budgets else against_file}; "
                 "the same command goes on from there"
             ),
             file=sys.stderr,
@@ -305,7 +307,7 @@ def run(args) -> int:
         return 130
     runs = []
     with tempfile.TemporaryDirectory() as scratch:
-        for seed in range(args.seeds):
+        for seed in range(args.runs):
             runs.append(full_run(seed, device.type, Path(scratch), args.precision))
             r = runs[-1]
             print(f"seed {seed}: FFN {100 * r['networks']['ffn']['test']['accuracy']:.2f}%  "

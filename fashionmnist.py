@@ -84,30 +84,31 @@ def environment(device) -> dict:
             "command": " ".join(sys.argv)}
 
 
-def run_network(key: str, args, splits, device, stage: Path, previous: dict) -> tuple[dict, torch.nn.Module]:
-    torch.manual_seed(args.seed)  # the initial weights and dropout masks
+def run_network(key: str, settings: TrainSettings, splits, device, stage: Path, previous: dict, *, seed: int,
+                init: str, quick: bool, reuse_from: Path | None) -> tuple[dict, torch.nn.Module]:
+    """Train one network with its resolved settings (or, with `reuse_from`, --skip-train's folder,
+    reload its weights), evaluate it and save its weights into `stage`; its metrics.json record."""
+    torch.manual_seed(seed)  # the initial weights and dropout masks
     model = MODELS[key]()
-    settings = settings_for(key, args)
-    if args.skip_train:
+    if reuse_from is not None:
         if "history" not in previous:
             raise storage.UserError(f"--skip-train needs the {key.upper()} history in metrics.json "
-                                    f"from an earlier run in {args.out_dir}")
-        storage.load_weights(model, args.out_dir / f"{key}.pth", key.upper(),
+                                    f"from an earlier run in {reuse_from}")
+        storage.load_weights(model, reuse_from / f"{key}.pth", key.upper(),
                              "run python fashionmnist.py without --skip-train first")
-        files.check_weights({"networks": {key: previous}}, args.out_dir / "metrics.json", key,
-                            args.out_dir / f"{key}.pth")
+        files.check_weights({"networks": {key: previous}}, reuse_from / "metrics.json", key, reuse_from / f"{key}.pth")
         model.to(device, memory_format=torch.channels_last)
         record = {k: previous[k] for k in ("history", "train_seconds", "seed", "config", "finished")}
     else:
-        init_weights(model, args.init)
+        init_weights(model, init)
         start = time.perf_counter()
-        history = fit(model, splits["train"], splits["val"], settings, device, args.seed, name=key.upper())
-        record = {"history": history, "train_seconds": time.perf_counter() - start, "seed": args.seed,
-                  "config": {**settings.__dict__, "init": args.init, "quick": args.quick},
+        history = fit(model, splits["train"], splits["val"], settings, device, seed, name=key.upper())
+        record = {"history": history, "train_seconds": time.perf_counter() - start, "seed": seed,
+                  "config": {**settings.__dict__, "init": init, "quick": quick},
                   "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
     # whether evaluation averages each image's logits with its mirror's (Conv_Net does), as scored now
     record["config"] = {**record["config"], "test_time_flip": bool(getattr(model, "flip_tta", False))}
-    record["test"], record["examples"] = evaluate(model, splits, device, args.seed)
+    record["test"], record["examples"] = evaluate(model, splits, device, seed)
     record["parameters"] = count_parameters(model)
     record["device"] = str(device)
     torch.save({k: v.cpu() for k, v in model.state_dict().items()}, stage / f"{key}.pth")
@@ -149,7 +150,9 @@ def run(args) -> int:
     locality = document.read_locality(out_dir)
     device = pick_device(args.device)
     measured = auto_speedup(device, MODELS["cnn"]) if args.precision == "auto" else None  # the longer training
-    args.precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
+    precision = pick_precision(args.precision, device, probe=MODELS["cnn"])
+    # every network's settings, resolved once: its recipe, the flags given, the precision chosen
+    settings = {key: replace(settings_for(key, args), precision=precision) for key in keys}
     why = "" if measured is None else (f" (auto: a CNN training step ran {measured:.2f}x as fast in bfloat16; "
                                        f"bf16 from {BF16_MIN_SPEEDUP}x)")
     splits = data.load(args.data_dir)
@@ -158,18 +161,19 @@ def run(args) -> int:
         splits["val"] = tuple(t[:QUICK["val"]] for t in splits["val"])
     print(f"data: {len(splits['train'][1]):,} training, {len(splits['val'][1]):,} validation, "
           f"{len(splits['test'][1]):,} test images from {Path(splits['files']['t10k-images-idx3-ubyte']).parent}; "
-          f"device {device}, training precision {args.precision}{why}", flush=True)
+          f"device {device}, training precision {precision}{why}", flush=True)
     metrics.setdefault("networks", {})
     with storage.staged(out_dir) as stage:
         models = {}
         for key in keys:
-            metrics["networks"][key], models[key] = run_network(key, args, splits, device, stage,
-                                                                metrics["networks"].get(key, {}))
+            metrics["networks"][key], models[key] = run_network(
+                key, settings[key], splits, device, stage, metrics["networks"].get(key, {}), seed=args.seed,
+                init=args.init, quick=args.quick, reuse_from=out_dir if args.skip_train else None)
         metrics["questions"] = question_evidence(models, metrics, splits, device, out_dir)
         metrics["environment"] = environment(device)
         metrics["data_files"] = splits["files"]
         metrics["sizes"] = {split: len(splits[split][1]) for split in ("train", "val", "test")}
-        metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started, args.precision)
+        metrics["provenance"] = provenance.record(device, args.seed, splits["files"], started, precision)
         storage.write_json(metrics, stage / "metrics.json")
         pages = document.training_pages(metrics) + document.question_pages(metrics, locality)
         for page in pages:

@@ -1,4 +1,4 @@
-"""benchmark.py --budgets (fmnist.bench.budget): the epochs of each budget, resuming, and the table's
+"""benchmark.py --time-budgets (fmnist.bench.budget): the epochs of each budget, resuming, and the table's
 verdicts and target against hand-made numbers."""
 import json
 
@@ -97,11 +97,11 @@ def test_benchmark_budgets_writes_its_table_and_figure(data_dir, tmp_path, monke
     monkeypatch.setattr(benchmark, "default_settings",
                         lambda key, precision: TrainSettings(epochs=1, batch_size=64, lr=0.05, precision=precision))
     out = tmp_path / "out"
-    assert benchmark.main(["--budgets", "--budget-seeds", "1", "--data-dir", str(data_dir), "--out-dir", str(out),
+    assert benchmark.main(["--time-budgets", "--budget-seeds", "1", "--data-dir", str(data_dir), "--out-dir", str(out),
                            "--precision", "fp32"]) == 0
     md = (out / "benchmark.md").read_text()
     assert "| plain | 1x |" in md and "budget.png" in md and (out / "budget.png").stat().st_size > 0
-    assert "Full runs" not in md  # --budgets alone runs no full default run
+    assert "Full runs" not in md  # --time-budgets alone runs no full default run
 
 
 def test_families_that_differ_only_in_training_get_the_same_epochs():
@@ -119,7 +119,7 @@ def test_a_damaged_budget_file_is_one_line(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     (out / "budget.json").write_text('{"families": ')
-    argv = ["--budgets", "--budget-seeds", "1", "--out-dir", str(out), "--precision", "fp32"]
+    argv = ["--time-budgets", "--budget-seeds", "1", "--out-dir", str(out), "--precision", "fp32"]
     assert benchmark.main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "budget.json" in err[0] and "Traceback" not in err[0]

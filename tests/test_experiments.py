@@ -15,8 +15,8 @@ from fmnist.core.layers import layer_table
 from fmnist.core.metrics import confusion_matrix, macro_f1
 from fmnist.core.training import make_optimizer
 from fmnist.studies import groups, variants
-from fmnist.studies.engine import Options
-from fmnist.studies.measure import multiply_adds, settings
+from fmnist.studies.engine import Options, as_config
+from fmnist.studies.measure import multiply_adds
 from fmnist.studies.networks import ConvDw, init_network
 from helpers import interrupt_study
 
@@ -118,7 +118,7 @@ def test_every_variant_builds_for_the_five_classes_and_trains_one_step():
     for config in [r["config"] for r in records if r["config"]["seed"] == 0]:
         model = variants.build(config)
         before = [p.detach().clone() for p in model.parameters()]
-        optimizer = make_optimizer(model, settings(config))
+        optimizer = make_optimizer(model, as_config(config).settings())
         out = model(to_device(x, torch.device("cpu")))
         loss = torch.nn.functional.cross_entropy(out, y)
         loss.backward()

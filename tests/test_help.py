@@ -50,3 +50,12 @@ def test_the_formatter_shows_a_path_under_the_repository_relative_to_it():
     text = p.format_help()
     assert "where it goes (default: outputs/)" in text and "(default 3)" in text and "(default: 3)" not in text
     assert text.rstrip().endswith("examples:\n  python x.py --out-dir DIR   # an example")
+
+
+def test_a_renamed_flag_still_works_and_says_its_new_name(capsys):
+    args = benchmark.parse_args(["--seeds", "0", "--budgets"])
+    assert args.runs == 0 and args.time_budgets is True
+    err = capsys.readouterr().err
+    assert "benchmark.py: note: --seeds is now --runs; the old name still works" in err
+    assert "benchmark.py: note: --budgets is now --time-budgets" in err
+    assert benchmark.parse_args([]).runs == 3 and "note" not in capsys.readouterr().err

@@ -13,3 +13,8 @@ NAMES = {"ffn": "Feed-forward network (FF_Net)", "cnn": "Convolutional network (
 RECIPES = {"ffn": TrainSettings(epochs=12, batch_size=256, lr=0.1, flip=False),
            "cnn": TrainSettings(epochs=11, batch_size=256, lr=0.2, flip=True)}
 QUICK_EPOCHS = 2  # --quick: a smoke run
+# What a study run trains with where its configuration sets nothing: no label smoothing (the
+# studies compare plain cross-entropy), float32, and no early stopping unless the run asks for it
+# (patience: the run's own epochs). A run's configuration sets the rest (epochs, batch, rate,
+# optimizer, ...), applied by the same cli.settings as the hand-in's flags.
+STUDY_RECIPE = TrainSettings(epochs=60, batch_size=128, lr=0.05, label_smoothing=0.0, precision="fp32")

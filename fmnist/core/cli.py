@@ -4,6 +4,7 @@ import argparse
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import TypeVar
@@ -59,6 +60,14 @@ def number(kind, minimum, what: str):
     return parse
 
 
+def _renamed(new: str, target: argparse.Action):
+    class Renamed(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            print(f"{parser.prog}: note: {option_string} is now {new}; the old name still works", file=sys.stderr)
+            setattr(namespace, self.dest, target.const if target.nargs == 0 else values)
+    return Renamed
+
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository: default paths are shown relative to it
 
 
@@ -98,6 +107,12 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def add_renamed(self, old: str, new: str) -> None:
+        """Keep the old spelling `old` of the flag now called `new` working, saying the new name."""
+        target = next(a for a in self._actions if new in a.option_strings)
+        self.add_argument(old, dest=target.dest, type=target.type, nargs=0 if target.nargs == 0 else None,
+                          action=_renamed(new, target), help=argparse.SUPPRESS)
+
     def add_device(self):
         self.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto",
                           help="auto: CUDA if there is a GPU, else Apple's MPS, else the CPU")
@@ -118,9 +133,10 @@ class Parser(argparse.ArgumentParser):
 
 def settings(defaults: S, flags) -> S:
     """`defaults` (a settings dataclass: TrainSettings, a study's Options, ...) with every flag
-    the user set: each entry of `flags` (an argparse namespace, or a dict) named like one of its
+    the user set: each entry of `flags` (an argparse namespace, a dict or a study's RunConfig) named like one of its
     fields (--epochs, --batch-size, --lr, --patience, --precision, --seed, ...) replaces that
     field; one left at None, or absent, keeps the default. The one way every script and the
     benchmark turn flags into settings."""
-    given = vars(flags) if not isinstance(flags, dict) else flags
-    return replace(defaults, **{f.name: given[f.name] for f in fields(defaults) if given.get(f.name) is not None})
+    given = flags if isinstance(flags, Mapping) else vars(flags)
+    return replace(defaults, **{f.name: given[f.name] for f in fields(defaults)
+                                if f.name in given and given[f.name] is not None})

@@ -53,6 +53,24 @@ PLATEAU, DROP = 2, 0.1  # plateau schedule: epochs without improvement before th
 EXPLODED_LOSS = 100 * math.log(10)
 
 
+def in_notebook() -> bool:
+    """Whether this runs in a Jupyter (or Colab) kernel, whose output is no terminal."""
+    shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
+    return type(shell).__name__ in ("ZMQInteractiveShell", "Shell")  # Jupyter's; Colab's
+
+
+def progress(iterable, **kwargs):
+    """A progress bar: on a terminal (none when the output is a file or a pipe), or as a notebook
+    widget in Jupyter and Colab, where stderr is not a terminal but a bar is still wanted."""
+    if in_notebook():
+        from tqdm.notebook import tqdm as widget
+        try:
+            return widget(iterable, disable=False, **kwargs)
+        except ImportError:  # no ipywidgets: a text bar in the cell's output
+            return tqdm(iterable, file=sys.stderr, disable=False, **kwargs)
+    return tqdm(iterable, file=sys.stderr, disable=None, **kwargs)
+
+
 class Diverged(RuntimeError):
     """The training loss became NaN, infinite or exploded past EXPLODED_LOSS."""
 
@@ -188,8 +206,8 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
         start = time.perf_counter()
         model.train()
         order = torch.randperm(len(x_train), generator=generator)
-        bar = tqdm(range(steps_per_epoch), desc=f"{name} epoch {epoch}/{settings.epochs}",
-                   leave=False, file=sys.stderr, disable=None, unit="batch")
+        bar = progress(range(steps_per_epoch), desc=f"{name} epoch {epoch}/{settings.epochs}", leave=False,
+                       unit="batch")
         running, correct, seen = 0.0, 0, 0
         for i in bar:
             idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]

@@ -13,6 +13,10 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from fmnist.core import cli
+from fmnist.core.assignment import STUDY_RECIPE
+from fmnist.core.training import TrainSettings
+
 
 class Unset:
     """The value of a field a run does not set (not None: None is a value, e.g. "every image")."""
@@ -104,6 +108,13 @@ class RunConfig(Mapping):
     def but(self, **changes) -> "RunConfig":
         """A copy with `changes` (checked like any configuration)."""
         return dataclasses.replace(self, **changes)
+
+    def settings(self) -> TrainSettings:
+        """The run's training settings: the study recipe (assignment.STUDY_RECIPE, without early
+        stopping unless the run sets a patience) with every field this run sets, through the same
+        cli.settings that applies the hand-in's flags. The losses the tables show are plain
+        cross-entropy whatever the training loss was."""
+        return cli.settings(dataclasses.replace(STUDY_RECIPE, patience=self.epochs), self)
 
 
 _NAMES = frozenset(f.name for f in fields(RunConfig))

@@ -303,7 +303,10 @@ TYPICAL_EPOCHS = 20  # what a run under the stop rule usually takes, for the est
 def estimate(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]]) -> str:
     """The study's time on this machine, estimated before it starts from the second of two timed
     epochs of its middle run among those that leave no files (trained here and thrown away)."""
-    plain = [c for _, c in todo if not study.files(c)] or [c for _, c in todo]
+    # a run that leaves no files and starts from none (its upstream may not be trained yet)
+    plain = [c for _, c in todo if not study.files(c) and "upstream" not in c]
+    if not plain:
+        return f"{study.name}: no estimate (every run left starts from weights trained in this study)"
     config = plain[len(plain) // 2]  # the middle one: a sweep's runs grow with their fraction
     jobs, threads = jobs_and_threads(ctx.options)
     before = torch.get_num_threads()

@@ -12,6 +12,7 @@ and batch order on both inputs, so the verdict is the interval of the per-seed d
 import torch
 
 from fmnist.core import stats
+from fmnist.core.assignment import RECIPES
 from fmnist.core.pages import Page
 from fmnist.core.words import number_words, training_words
 from fmnist.studies import figures, groups
@@ -22,13 +23,15 @@ from fmnist.studies.measure import per_class, seeds, splits, stop_rule, train_an
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")
 PERMUTATION_SEED = 0
-# Each network's own batch and peak learning rate from fashionmnist.py; no mirroring and no
-# flip averaging, since mirroring means nothing for scrambled pixels.
-TRAINING = {"ffn": {"lr": 0.1}, "cnn": {"lr": 0.2}}
+# Each network's own recipe from the hand-in (assignment.RECIPES: batch, peak learning rate,
+# optimizer, momentum, weight decay), but no mirroring and no flip averaging, since mirroring
+# means nothing for scrambled pixels.
+RECIPE_FIELDS = ("lr", "batch_size", "weight_decay", "optimizer", "momentum")
+TRAINING = {net: {key: getattr(RECIPES[net], key) for key in RECIPE_FIELDS}
+            | {"flip": False} for net in NETWORKS}
 # 20,000 of the 55,000 training images (2,000 per class, drawn per seed; both inputs of a seed
 # see the same images): 4 rows x 3 seeds, each to convergence, within the study budget
 TRAIN_PER_CLASS = 2000
-COMMON = {"batch_size": 256, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": False}
 
 
 def permutation(seed: int = PERMUTATION_SEED) -> torch.Tensor:
@@ -43,7 +46,7 @@ def scramble(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
 def plan(ctx: Context) -> list[RunConfig]:
     return [RunConfig(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
                           "row": f"{NETWORKS[net]} {pixels}", "network": net, "pixels": pixels,
-                          **COMMON, **TRAINING[net], **stop_rule(ctx), "seed": s, "permutation_seed": PERMUTATION_SEED,
+                          **TRAINING[net], **stop_rule(ctx), "seed": s, "permutation_seed": PERMUTATION_SEED,
                           "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
             for net in NETWORKS for pixels in PIXELS for s in seeds(ctx)]
 

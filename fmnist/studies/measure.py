@@ -8,9 +8,9 @@ from torch.utils.flop_counter import FlopCounterMode
 from fmnist.core import diagnostics
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
-from fmnist.core.training import TrainSettings, fit, init_weights, predict
+from fmnist.core.training import fit, init_weights, predict
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Context, subset
+from fmnist.studies.engine import Context, as_config, subset
 
 # --quick: a small stratified subset of every split and one epoch: a smoke run for CI and tests.
 QUICK_PER_CLASS = {"train": 50, "val": 30, "test": 50}
@@ -65,19 +65,6 @@ def seeded(configs: list[RunConfig], ctx: Context) -> list[RunConfig]:
     return [c.but(row=c.name, name=f"{c.name} seed {s}", seed=s) for c in configs for s in seeds(ctx)]
 
 
-def settings(config: dict) -> TrainSettings:
-    """Training settings from a run's configuration: by default no label smoothing; early stopping
-    and the plateau schedule where the run sets them (stop_rule), else a fixed number of epochs
-    under the one-cycle schedule. The losses the tables show are plain cross-entropy whatever the
-    training loss was."""
-    return TrainSettings(epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                         weight_decay=config["weight_decay"], label_smoothing=config.get("label_smoothing", 0.0),
-                         patience=config.get("patience", config["epochs"]),
-                         flip=config["flip"], optimizer=config["optimizer"], momentum=config["momentum"],
-                         objective=config.get("objective", "classify"),
-                         schedule=config.get("schedule", "one-cycle"), loss=config.get("loss", "cross-entropy"))
-
-
 def multiply_adds(model: nn.Module) -> int:
     """Multiply-adds of one image's forward pass, counted by torch.utils.flop_counter (FLOPs / 2)."""
     was_training = model.training
@@ -95,7 +82,7 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     epoch whose weights were kept. Returns the record and test logits."""
     torch.manual_seed(config["seed"])
     init_weights(model, config.get("init", "default"))
-    history = fit(model, data["train"], data["val"], settings(config), ctx.device, config["seed"],
+    history = fit(model, data["train"], data["val"], as_config(config).settings(), ctx.device, config["seed"],
                   name=config["name"], log=lambda line: None)
     record = {"parameters": sum(p.numel() for p in model.parameters()), "multiply_adds": multiply_adds(model),
               "history": history["epochs"], "best_epoch": history["best_epoch"],

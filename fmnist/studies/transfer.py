@@ -13,8 +13,8 @@ from fmnist.core.pages import Page
 from fmnist.core.training import fit, predict
 from fmnist.core.words import OPTIMIZER_NAMES, number_words
 from fmnist.studies import figures, groups, tuning
-from fmnist.studies.engine import Context, Study, planned, subset
-from fmnist.studies.measure import per_class, rounded, settings, train_and_measure
+from fmnist.studies.engine import Context, Study, as_config, planned, subset
+from fmnist.studies.measure import per_class, rounded, train_and_measure
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.sweep import (
     COLUMNS,
@@ -75,8 +75,8 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
         parts = [subset(part, config["train_per_class"], config["seed"]) for part in parts]
     x = torch.cat([part[0] for part in parts])
     model = ConvAutoencoder()
-    history = fit(model, (x, torch.zeros(len(x), dtype=torch.long)), one["val"], settings(config), ctx.device,
-                  config["seed"], name="autoencoder", log=lambda line: None)
+    history = fit(model, (x, torch.zeros(len(x), dtype=torch.long)), one["val"], as_config(config).settings(),
+                  ctx.device, config["seed"], name="autoencoder", log=lambda line: None)
     storage.save_weights(model, ctx.folder / "autoencoder.pth")
     examples = {}
     for name, split, classes in (("Fashion-MNIST-1", one, HALF1), ("Fashion-MNIST-2", two, HALF2)):
