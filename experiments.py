@@ -30,7 +30,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core import cli, data, files, storage
 from fmnist.core.device import pick_device
-from fmnist.studies import engine, locality
+from fmnist.studies import engine, locality, study, tables
 from fmnist.studies.factors import STUDY as SETTINGS
 from fmnist.studies.figures import table_figures
 from fmnist.studies.mobilenet import STUDY as MOBILENET
@@ -87,7 +87,7 @@ def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
     names = list(STUDIES) if args.study == "all" else [args.study]
-    options = cli.settings(engine.Options(), args)
+    options = cli.settings(study.Options(), args)
     for name in STUDIES:  # every results.json the PDF reads is checked before any run
         if not (args.fresh and name in names):
             files.load_results(out_dir / "experiments" / name / "results.json", name)
@@ -101,14 +101,14 @@ def run(args) -> int:
     for name in names:
         began = time.perf_counter()
         folder = out_dir / "experiments" / name
-        results, drawn[name] = engine.run_study(STUDIES[name], engine.Context(options, splits, device, folder))
-        print(f"\n{engine.markdown(STUDIES[name], results)}\n{name}: done in "
-              f"{engine.clock(time.perf_counter() - began)}; "
+        results, drawn[name] = engine.run_study(STUDIES[name], study.Context(options, splits, device, folder))
+        print(f"\n{tables.markdown(STUDIES[name], results)}\n{name}: done in "
+              f"{study.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
-    included = engine.write_pdf(STUDIES, out_dir, table_figures, drawn)
-    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)} "
+    included = tables.write_pdf(STUDIES, out_dir, table_figures, drawn)
+    print(f"wrote {out_dir / tables.PDF_NAME} ({', '.join(included)}) in {study.clock(time.perf_counter() - start)} "
           "in all")
-    print(f"look at {out_dir / engine.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
+    print(f"look at {out_dir / tables.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
     return 0
 
 
@@ -122,10 +122,10 @@ def redraw(names: list[str], out_dir: Path, start: float) -> int:
             print(f"{name}: not finished; run python experiments.py {name} first")
             continue
         quick = any(r["config"].get("quick") for r in results["runs"].values())
-        drawn[name] = engine.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
+        drawn[name] = tables.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
         print(f"{name}: redrew table.md, table.csv and the figures in {folder}", flush=True)
-    included = engine.write_pdf(STUDIES, out_dir, table_figures, drawn)
-    print(f"wrote {out_dir / engine.PDF_NAME} ({', '.join(included)}) in {engine.clock(time.perf_counter() - start)}")
+    included = tables.write_pdf(STUDIES, out_dir, table_figures, drawn)
+    print(f"wrote {out_dir / tables.PDF_NAME} ({', '.join(included)}) in {study.clock(time.perf_counter() - start)}")
     return 0
 
 

@@ -30,7 +30,7 @@ def one_line(err: str) -> str:
 
 
 def lock_of(pid: int, command: str = "fashionmnist.py --epochs 200") -> dict:
-    return {"pid": pid, "host": socket.gethostname(), "started": storage._started(pid), "command": command,
+    return {"pid": pid, "host": socket.gethostname(), "started": storage.process_started(pid), "command": command,
             "since": "2026-12-06T10:00:00"}
 
 

@@ -15,9 +15,9 @@ from fmnist.core.layers import layer_table
 from fmnist.core.metrics import confusion_matrix, macro_f1
 from fmnist.core.training import make_optimizer
 from fmnist.studies import groups, variants
-from fmnist.studies.engine import Options, as_config
 from fmnist.studies.measure import multiply_adds
 from fmnist.studies.networks import ConvDw, init_network
+from fmnist.studies.study import Options, as_config
 from helpers import interrupt_study
 
 

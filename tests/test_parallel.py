@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 import experiments
-from fmnist.studies import engine
+from fmnist.studies import parallel
 from fmnist.studies.configs import RunConfig
+from fmnist.studies.study import Options
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -137,14 +138,14 @@ def test_a_cluster_that_cannot_import_the_package_is_one_line_not_a_hang(data_di
 def test_upstream_runs_come_first_and_jobs_share_the_cores(monkeypatch):
     todo = [("a", RunConfig(study="t", name="sweep 1", upstream="up")), ("b", RunConfig(study="t", name="up")),
             ("c", RunConfig(study="t", name="sweep 2", upstream="up"))]
-    assert [[k for k, _ in wave] for wave in engine.waves(todo)] == [["b"], ["a", "c"]]
-    monkeypatch.setattr(engine, "cores", lambda: 8)
-    assert engine.jobs_and_threads(engine.Options()) == (4, 2)  # one job per two cores
-    assert engine.jobs_and_threads(engine.Options(jobs=3)) == (3, 2)
-    assert engine.jobs_and_threads(engine.Options(jobs=2, threads=1)) == (2, 1)
-    assert engine.jobs_and_threads(engine.Options(), runs=1) == (4, 8)  # an upstream run alone: every core
-    assert engine.jobs_and_threads(engine.Options(), runs=3) == (4, 2)  # 3 busy of 4: 8 // 3 threads each
-    assert engine.jobs_and_threads(engine.Options(jobs=2, threads=1), runs=1) == (2, 1)  # --threads is kept
+    assert [[k for k, _ in wave] for wave in parallel.waves(todo)] == [["b"], ["a", "c"]]
+    monkeypatch.setattr(parallel, "cores", lambda: 8)
+    assert parallel.jobs_and_threads(Options()) == (4, 2)  # one job per two cores
+    assert parallel.jobs_and_threads(Options(jobs=3)) == (3, 2)
+    assert parallel.jobs_and_threads(Options(jobs=2, threads=1)) == (2, 1)
+    assert parallel.jobs_and_threads(Options(), runs=1) == (4, 8)  # an upstream run alone: every core
+    assert parallel.jobs_and_threads(Options(), runs=3) == (4, 2)  # 3 busy of 4: 8 // 3 threads each
+    assert parallel.jobs_and_threads(Options(jobs=2, threads=1), runs=1) == (2, 1)  # --threads is kept
 
 
 DRIVER = """

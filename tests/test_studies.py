@@ -11,8 +11,8 @@ import experiments
 from fmnist.core.words import number_words
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Context, Options, as_config, run_key
 from fmnist.studies.measure import seeded, splits
+from fmnist.studies.study import Context, Options, Study, as_config, run_key
 from helpers import ROOT
 
 
@@ -32,7 +32,7 @@ def _record(row, seed, val_loss, val_acc, test_acc, epochs=4, ran=None, patience
 
 
 def test_rows_whose_interval_runs_past_0_to_100_are_named_unreadable():
-    from fmnist.studies.engine import unsettled
+    from fmnist.studies.tables import unsettled
     settled = [_record("A", s, 0.3, 90, acc) for s, acc in enumerate((91.0, 91.6))]
     torn = [_record("B", s, 0.3, 90, acc) for s, acc in enumerate((85.0, 24.0))]  # 54.5 ± 387.5 over 2 seeds
     assert unsettled(settled) == []
@@ -93,7 +93,7 @@ def test_a_run_converged_only_when_patience_ran_out_before_the_ceiling():
 
 
 def test_a_verdict_over_a_row_that_did_not_converge_says_so():
-    from fmnist.studies.engine import unfinished
+    from fmnist.studies.tables import unfinished
     converged = [_record(r, s, loss + s / 100, 90, 91, epochs=60, ran=15, patience=5, best=10)
                  for r, loss in (("base", 0.30), ("fast", 0.32)) for s in range(3)]
     line = groups.best_line(converged, "val_loss")
@@ -268,10 +268,10 @@ def test_the_set_up_sentence_is_computed_from_the_configuration():
 
 
 def test_the_estimate_before_a_study_times_one_epoch_and_scales_it(monkeypatch):
-    from fmnist.studies import engine
+    from fmnist.studies import engine, parallel
     seen = []
 
-    class Timed(engine.Study):
+    class Timed(Study):
         name = "timed"
 
         def run(self, config, ctx):
@@ -280,7 +280,7 @@ def test_the_estimate_before_a_study_times_one_epoch_and_scales_it(monkeypatch):
 
     clock = iter([100.0, 108.0])  # the call took 8 s: 5 + 2 s the epochs, 1 s the scoring
     monkeypatch.setattr(engine.time, "perf_counter", lambda: next(clock))
-    monkeypatch.setattr(engine, "cores", lambda: 2)
+    monkeypatch.setattr(parallel, "cores", lambda: 2)
     todo = [(str(s), RunConfig(study="timed", name=f"a seed {s}", seed=s, epochs=60, patience=5)) for s in range(4)]
     ctx = dataclasses.make_dataclass("Ctx", ["options"])(Options())
     line = engine.estimate(Timed(), ctx, todo)
@@ -331,7 +331,7 @@ def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
     from fmnist.studies import engine
     calls = []
 
-    class Chain(engine.Study):
+    class Chain(Study):
         name, spec, title = "chain", "test", "an upstream run and two others"
         ceiling = 3
 
@@ -355,7 +355,7 @@ def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
             return [{} for _ in records]
 
     study = Chain()
-    ctx = engine.Context(Options(quick=True), {"files": None}, torch.device("cpu"), tmp_path / "chain")
+    ctx = Context(Options(quick=True), {"files": None}, torch.device("cpu"), tmp_path / "chain")
     engine.run_study(study, ctx, log=lambda line: None)
     assert calls == ["up", "from up", "beside up", "alone"]
     study.ceiling = 5  # the upstream run's configuration changes: it and the run that starts from it are redone

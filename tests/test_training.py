@@ -263,7 +263,7 @@ def test_flags_become_settings_through_one_function():
     import fashionmnist
     from fmnist.core import cli
     from fmnist.core.assignment import RECIPES
-    from fmnist.studies.engine import Options
+    from fmnist.studies.study import Options
     flags = argparse.Namespace(epochs=3, batch_size=None, lr=0.05, patience=5, precision="fp32", seed=7, quick=False,
                                out_dir="x")
     cnn = cli.settings(RECIPES["cnn"], flags)

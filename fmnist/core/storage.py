@@ -79,7 +79,7 @@ def check_out_dir(path: Path) -> Path:
 LOCK = ".lock"  # in the output directory, while a script writes there: who holds it, as JSON
 
 
-def _started(pid: int) -> str | None:
+def process_started(pid: int) -> str | None:
     """When process `pid` started (Linux: /proc's start time in clock ticks), to tell a live holder
     from a new process that reuses its PID; None where it cannot be read."""
     try:
@@ -99,7 +99,7 @@ def _alive(holder: dict) -> bool:
         return False
     except (PermissionError, TypeError, OverflowError):
         return isinstance(pid, int)
-    return holder.get("started") is None or _started(pid) in (None, holder["started"])
+    return holder.get("started") is None or process_started(pid) in (None, holder["started"])
 
 
 def _holder_words(holder: dict) -> str:
@@ -134,7 +134,7 @@ def out_dir_lock(out_dir: Path | None, command: str, log=lambda line: print(line
             _HELD[key] -= 1
         return
     import datetime
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": _started(os.getpid()), "command": command,
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started": process_started(os.getpid()), "command": command,
           "since": datetime.datetime.now().isoformat(timespec="seconds")}
     for _ in range(2):  # a stale lock is removed once, then taken like a free one
         try:

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from fmnist.core import files, pages, stats, storage
 from fmnist.core.metrics import random_tap_correlation, tap_correlation
 from fmnist.studies import groups
-from fmnist.studies.engine import planned
+from fmnist.studies.study import planned
 
 COMMANDS = {"metrics": "python fashionmnist.py", "analysis": "python analyze.py"}
 ORPHAN = 6  # an item starting in a page's last lines starts on the next page

@@ -9,8 +9,9 @@ from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.words import ci, sentence, training_words
 from fmnist.reports.build import Item, curve_words, handin_lines, kernel_words, mean_of, rows, study_lines
 from fmnist.studies import figures, groups, reference, reference_assignment
-from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ReferenceNet
+from fmnist.studies.study import planned
+from fmnist.studies.tables import summary_table
 
 R = "study:reference"
 FOLDER = "experiments/reference"

@@ -9,8 +9,9 @@ from fmnist.core.metrics import NEIGHBOURS, confusion_pair, neighbour_purity, re
 from fmnist.core.words import ci, count, listing, pct, sentence, tsne_words
 from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, pointwise_words, rows, spread, study_lines
 from fmnist.studies import factors, figures, groups, mobilenet
-from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import init_network
+from fmnist.studies.study import planned
+from fmnist.studies.tables import summary_table
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"

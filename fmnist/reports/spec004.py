@@ -11,8 +11,9 @@ from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
 from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
-from fmnist.studies.engine import planned, summary_table
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
+from fmnist.studies.study import planned
+from fmnist.studies.tables import summary_table
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]

@@ -7,9 +7,9 @@ from fmnist.core.pages import Page
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import epochs, per_class, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import init_network
+from fmnist.studies.study import Column, Context, Study, planned, subset
 
 TRAIN_PER_CLASS = 500  # as the mobilenet study: 5,000 training images
 # the epochs factor's rows train a fixed number of epochs (one-cycle, no early stopping) against

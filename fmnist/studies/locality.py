@@ -17,8 +17,8 @@ from fmnist.core.pages import Page
 from fmnist.core.words import number_words, training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import per_class, seeds, splits, stop_rule, train_and_measure
+from fmnist.studies.study import Column, Context, Study, planned
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}  # the builders come from the caller: study(builders)
 PIXELS = ("images", "scrambled")

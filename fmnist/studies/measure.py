@@ -10,7 +10,7 @@ from fmnist.core.data import CLASSES, stratified
 from fmnist.core.metrics import confusion_matrix, macro_f1, scores
 from fmnist.core.training import fit, init_weights, predict
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Context, as_config, subset
+from fmnist.studies.study import Context, as_config, subset
 
 # --quick: a small stratified subset of every split and one epoch: a smoke run for CI and tests.
 QUICK_PER_CLASS = {"train": 50, "val": 30, "test": 50}

@@ -13,9 +13,9 @@ from fmnist.core.pages import Page
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import per_class, rounded, seeded, seeds, splits, stop_rule, test_extras, train_and_measure
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
+from fmnist.studies.study import Column, Context, Study, planned
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks

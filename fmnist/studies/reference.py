@@ -16,9 +16,9 @@ from fmnist.core.pages import Page
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned
 from fmnist.studies.measure import per_class, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
+from fmnist.studies.study import Column, Context, Study, planned
 
 TRAIN_PER_CLASS, VAL_PER_CLASS = 150, 100
 COMMON = {"batch_size": 128, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True,

@@ -12,9 +12,9 @@ from fmnist.core import stats
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, subset
 from fmnist.studies.measure import QUICK_PER_CLASS, per_class, seeds, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
+from fmnist.studies.study import Column, Context, subset
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
 FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%

@@ -13,9 +13,9 @@ from fmnist.core.pages import Page
 from fmnist.core.training import fit, predict
 from fmnist.core.words import OPTIMIZER_NAMES, number_words
 from fmnist.studies import figures, groups, tuning
-from fmnist.studies.engine import Context, Study, as_config, planned, subset
 from fmnist.studies.measure import per_class, rounded, train_and_measure
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
+from fmnist.studies.study import Context, Study, as_config, planned, subset
 from fmnist.studies.sweep import (
     COLUMNS,
     HALF1,

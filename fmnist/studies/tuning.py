@@ -5,9 +5,9 @@ from fmnist.core import stats, words
 from fmnist.core.words import OPTIMIZER_NAMES, number_words, training_words
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import per_class, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
+from fmnist.studies.study import Column, Context, Study, planned, subset
 from fmnist.studies.sweep import HALF2, TRAINING, halves
 
 TRAIN_PER_CLASS = 1000  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget

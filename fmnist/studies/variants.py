@@ -12,9 +12,9 @@ from fmnist.core.pages import Page
 from fmnist.core.words import OPTIMIZER_NAMES, listing, number_words, training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.engine import Column, Context, Study, planned, subset
 from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import VariantCNN
+from fmnist.studies.study import Column, Context, Study, planned, subset
 from fmnist.studies.sweep import HALF1, halves
 
 # 500 training images per class of Fashion-MNIST-1 (2,500, drawn per seed): 15 rows x 3 seeds

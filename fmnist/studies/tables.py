@@ -1,0 +1,143 @@
+"""A study's tables and notes (table.md, table.csv), its figures, and experiments.pdf, all drawn
+from results.json alone, so that a finished study is redrawn without training.
+"""
+import csv
+import io
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+from fmnist.core import files, provenance, storage
+from fmnist.core.pages import series, write_document
+from fmnist.core.storage import write_atomic
+from fmnist.core.words import listing
+from fmnist.studies import groups
+from fmnist.studies.study import Study, planned
+
+PDF_NAME = "experiments.pdf"
+
+
+def notes(study: Study, results: dict) -> list[str]:
+    """The lines under a study's table: its own notes, the rows too unsettled to read, and the
+    rows that did not converge."""
+    return ([groups.budget_line(planned(results), results.get("budget"))] + study.notes(results)
+            + unsettled(planned(results)) + unfinished(planned(results), study.compared))
+
+
+def unfinished(records: list[dict], compared=lambda config: True) -> list[str]:
+    """A sentence naming the compared rows with a run that stopped at an epoch limit rather than
+    by early stopping: what they measure is training cut short, and every verdict over them says so."""
+    rows = {row: runs for row, runs in groups.by_row(records).items() if compared(runs[0]["config"])}
+    names = groups.unconverged(rows)
+    if not names:
+        return []
+    return [f"Not converged: {listing([f'{n} ({groups.stopped(rows[n])})' for n in names])} reached the epoch "
+            "ceiling before early stopping stopped them; verdicts over these rows compare unfinished training and "
+            "say so."]
+
+
+def unsettled(records: list[dict]) -> list[str]:
+    """A sentence naming the rows whose seeds disagree so much that the 95 % interval of their
+    test accuracy runs past 0-100 %: a number there says only that it is not known."""
+    wide = []
+    for row, runs in groups.by_row(records).items():
+        iv = groups.summary(runs)["test_acc"]
+        if iv["half_width"] is not None and (iv["mean"] - iv["half_width"] < 0 or iv["mean"] + iv["half_width"] > 100):
+            wide.append(f"{row} ({groups.cell(iv, 2)} over {len(runs)} seeds)")
+    return [f"Too unsettled to read: the seeds of {listing(wide)} disagree so much that the 95 % interval of test "
+            "accuracy runs past 0-100 %; more seeds would be needed before these rows say anything."] if wide else []
+
+
+def summary_table(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    """One row per setting over its seeds: mean ± the 95 % interval's half-width, n, the best
+    epochs and why the runs stopped (early stopping, or an epoch limit: not converged)."""
+    rows, records = [], planned(results)
+    best = groups.ranked(records, study.measure, study.compared)[:1]
+    for row, runs in groups.by_row(records).items():
+        s = groups.summary(runs)
+        described = study.describe(runs, records)
+        mark = " *" if best and best[0][0] == row else ""
+        cells = {"setting": row + mark, **described, "n": str(s["n"]),
+                 "val loss": groups.cell(s["val_loss"], 4), "val acc %": groups.cell(s["val_acc"], 2),
+                 "test acc %": groups.cell(s["test_acc"], 2),
+                 "best epoch": ",".join(map(str, s["best_epochs"])),
+                 "stopped": s["stopped"], "s / run": f"{s['seconds']:.0f}"}
+        rows.append(cells)
+    titles = list(dict.fromkeys(k for cells in rows for k in cells))  # every row's columns, in order
+    return titles, [[cells.get(k, "-") for k in titles] for cells in rows]
+
+
+def table(study: Study, results: dict) -> tuple[list[str], list[list]]:
+    """The column titles and, per planned run, the raw values (None where not measured)."""
+    rows = study.rows(planned(results))
+    return [c.title for c in study.columns], [[r.get(c.key) for c in study.columns] for r in rows]
+
+
+def formatted(study: Study, results: dict) -> tuple[list[str], list[list[str]]]:
+    titles, rows = table(study, results)
+    return titles, [["-" if v is None else c.fmt.format(v) for c, v in zip(study.columns, row)] for row in rows]
+
+
+def _markdown_table(titles: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(titles) + " |", "|" + "---|" * len(titles)] + ["| " + " | ".join(r) + " |" for r in rows]
+
+
+def markdown(study: Study, results: dict) -> str:
+    """The summary over seeds (mean ± 95 % half-width), its notes, then every run."""
+    lines = _markdown_table(*summary_table(study, results)) + [""] + [f"{n}  " for n in notes(study, results)]
+    lines += ["", "Every run:", ""] + _markdown_table(*formatted(study, results))
+    return "\n".join(lines) + "\n"
+
+
+def csv_text(study: Study, results: dict) -> str:
+    titles, rows = table(study, results)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(titles)
+    writer.writerows([[round(v, 6) if isinstance(v, float) else v for v in row] for row in rows])
+    return buffer.getvalue()
+
+
+def write_outputs(study: Study, results: dict, folder: Path, dpi: int) -> list:
+    """table.md, table.csv and the figures (PNG; --quick draws them coarser, to be quick);
+    returns the pages, so that the PDF need not draw them again."""
+    storage.write_text(folder / "table.md", markdown(study, results))
+    storage.write_text(folder / "table.csv", csv_text(study, results))
+    pages = study.pages(results)
+    for page in pages:
+        write_atomic(folder / f"{page.stem}.png", lambda tmp: page.save_png(tmp, dpi))
+    return pages
+
+
+def write_pdf(studies: dict, out_dir: Path, table_pages: Callable, drawn: dict | None = None) -> list[str]:
+    """experiments.pdf from every finished study under out_dir/experiments (the pages of the
+    studies in `drawn`, name -> pages, are reused); returns the studies' names."""
+    drawn = drawn or {}
+    lines, pages, included = ["Every study, its runs and its headline. A number written 'mean ± h (n N)' is the mean "
+                              "over "
+                              "N seeds and h the half-width of its 95 % t-interval: the interval runs from mean - h "
+                              "to mean + h.", ""], [], []
+    for name, study in studies.items():
+        path = out_dir / "experiments" / name / "results.json"
+        results = files.load_results(path, name)
+        if not results.get("finished"):
+            continue
+        included.append(name)
+        records = planned(results)
+        lines += [f"{name} ({study.spec}): {study.title}",
+                  f"  {len(records)} runs, finished {results['finished']}, "
+                  f"{sum(r['seconds'] for r in records) / 60:.1f} min of runs"]
+        if results.get("provenance"):
+            lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
+                                       subsequent_indent="    "))
+        lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
+                  for line in [groups.budget_line(records, results.get("budget"))] + study.headline(results)
+                  + unfinished(records, study.compared)] + [""]
+        titles, rows = summary_table(study, results)
+        pages += series(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",
+                        table_pages(study.title, titles, rows, notes(study, results)))
+        pages += drawn[name] if name in drawn else study.pages(results)
+    if included:
+        write_atomic(out_dir / PDF_NAME, lambda tmp: write_document(
+            tmp, "Fashion-MNIST experiments", lines, pages, "Fashion-MNIST experiments"))
+    return included
