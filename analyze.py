@@ -20,7 +20,8 @@ from pathlib import Path
 
 import torch
 
-from fmnist.analysis import sections
+from fmnist.analysis import optimised, saliency, sections
+from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
 from fmnist.core.pages import series, text_pages, write_document
@@ -93,19 +94,20 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     """What the networks see, by optimisation: class models, channel visualisations (of the
     question 9 channels), saliency beside guided backpropagation, targeted fooling."""
     pages = []
-    results["class_models"], more = timer.part("class models (both networks)", sections.class_models_part, models, x, y,
-                                               logits, vs, device)
+    results["class_models"], more = timer.part(
+        "class models (both networks)", optimised.class_models_part, models, x, y, logits, vs, device
+    )
     pages += more
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
-        results["channel_visuals"], more = timer.part("CNN channel visualisations", sections.channel_part,
+        results["channel_visuals"], more = timer.part("CNN channel visualisations", optimised.channel_part,
                                                       models["cnn"][1], q9, x, vs, device)
         pages += more
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
-    results["saliency"], page = timer.part("saliency (both networks)", sections.saliency_part, models, examples, x,
+    results["saliency"], page = timer.part("saliency (both networks)", saliency.saliency_part, models, examples, x,
                                            logits, device)
     pages.append(page)
-    results["sanity"], page = timer.part("sanity check of the maps", sections.sanity_part, models, x, y, logits, device)
+    results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
     pages.append(page)
     results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
@@ -115,7 +117,7 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
 
 def run(args) -> int:
     started = provenance.now()
-    settings = sections.QUICK if args.quick else sections.AnalysisSettings()
+    settings = QUICK if args.quick else AnalysisSettings()
     out_dir = storage.check_out_dir(args.out_dir)
     metrics = files.load_metrics(out_dir)
     if not all(k in metrics.get("networks", {}) for k in assignment.MODELS):
@@ -167,7 +169,7 @@ def run(args) -> int:
     results["robustness"], page = timer.part("FGSM and PGD (both networks)", sections.robustness_part, models, x, y,
                                              device, settings)
     pages.append(page)
-    visual = sections.QUICK_VISUAL if args.quick else sections.VisualSettings()
+    visual = QUICK_VISUAL if args.quick else VisualSettings()
     seen = optimisation_pages(results, models, metrics, x, y, logits, device, visual, timer)
     at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation

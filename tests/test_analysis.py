@@ -14,7 +14,7 @@ from torch import nn
 import analyze
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist.analysis import sections
+from fmnist.analysis import optimised, saliency, sections
 from fmnist.analysis.attribution import channel_gradient, class_share, pick_channels
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import data, diagnostics
@@ -323,16 +323,16 @@ def test_the_randomisation_check_drops_the_correlation_of_weight_dependent_maps(
 
 
 def test_the_sanity_sentence_follows_the_correlations_both_ways():
-    words = sections.sanity_words({"CNN": {"gradient": [0.1, 0.2], "guided backprop": [0.9, 0.8]}}, {"CNN": 2e-4})
+    words = saliency.sanity_words({"CNN": {"gradient": [0.1, 0.2], "guided backprop": [0.9, 0.8]}}, {"CNN": 2e-4})
     assert words.startswith("CNN: gradient (0.15) changes with the weights; guided backprop (0.85) keeps rank "
                             "correlation 0.5 or more, so it shows the image more than what the network learned.")
     assert words.endswith("(its attributions against logit(x) - logit(black)): CNN 0.0 %.")
-    shared = sections.sanity_words({"CNN": {"gradient": [0.1]}}, {"CNN": 0.0}, {"CNN": 0.81}, {"CNN": 0.42})
+    shared = saliency.sanity_words({"CNN": {"gradient": [0.1]}}, {"CNN": 0.0}, {"CNN": 0.81}, {"CNN": 0.42})
     assert "Re-drawn: the classifier layers, 81.0 % of the CNN's parameters" in shared
     assert "SmoothGrad against itself with other noise draws (the same weights): CNN 0.42" in shared
-    flipped = sections.sanity_words({"FFN": {"gradient": [0.7, 0.9], "guided backprop": [0.1, 0.3]}}, {"FFN": 1e-3})
+    flipped = saliency.sanity_words({"FFN": {"gradient": [0.7, 0.9], "guided backprop": [0.1, 0.3]}}, {"FFN": 1e-3})
     assert "FFN: guided backprop (0.20) changes with the weights; gradient (0.80) keeps" in flipped
-    none = sections.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})
+    none = saliency.sanity_words({"FFN": {"gradient": [0.7], "occlusion": [0.6]}}, {"FFN": 0.0})
     assert "no map changes much with the weights; gradient (0.70) and occlusion (0.60) keep" in none
 
 
@@ -340,13 +340,13 @@ def test_the_sanity_sentence_follows_the_correlations_both_ways():
 
 def test_the_class_model_sentence_names_low_probabilities_and_fooling_images():
     names = ["A", "B", "C"]
-    near = sections.class_model_words("CNN", names, [0.95, 0.99, 0.97], [3.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
+    near = optimised.class_model_words("CNN", names, [0.95, 0.99, 0.97], [3.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
                                       [0.95, 0.2, 0.3], ("FFN", [0.95, 0.5, 0.99]))
     assert near == ("All 3 of the CNN's class models are their class with probability 0.9 or more (lowest A, 0.95), "
                     "where 1 class mean already was before any change (A); all stay within the distance from their "
                     "class mean that 95 % of the class's test images keep; the FFN gives 2 of the 3 their class with "
                     "probability 0.9 or more too.")
-    far = sections.class_model_words("FFN", names, [1.0, 0.5, 0.99], [30.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
+    far = optimised.class_model_words("FFN", names, [1.0, 0.5, 0.99], [30.0, 4.0, 5.0], [10.0, 10.0, 10.0], 0.9, 95,
                                      [0.1, 0.2, 0.3])
     assert far.startswith("2 of the FFN's 3 class models reach probability 0.9 (B does not), where no class mean was")
     assert "A lies farther from its class mean than 95 % of the class's test images: fooling images" in far
@@ -356,10 +356,10 @@ def test_the_class_model_sentence_names_low_probabilities_and_fooling_images():
 def test_the_channel_sentence_counts_short_and_capped_climbs():
     row = lambda stage, reached, best, steps: {"stage": stage, "channel": 1, "reached": reached, "best": best,  # noqa: E731
                                                "strength": 3.0, "steps": steps}
-    good = sections.channel_words([row("relu1", 2.0, 1.0, 40), row("relu2", 5.0, 4.0, 90)], 500)
+    good = optimised.channel_words([row("relu1", 2.0, 1.0, 40), row("relu2", 5.0, 4.0, 90)], 500)
     assert good.startswith("2 of 2 optimised images drive") and "median prior strength of 3" in good
     assert "(up to 2.0 times as high)" in good and "stopped rising before the step cap" in good
-    bad = sections.channel_words([row("relu1", 0.5, 1.0, 500), row("relu2", 5.0, 4.0, 500)], 500)
+    bad = optimised.channel_words([row("relu1", 0.5, 1.0, 500), row("relu2", 5.0, 4.0, 500)], 500)
     assert "1 of 2" in bad and ", relu1 ch 1 falls short" in bad and "(up to 1.2 times as high)" in bad
     assert "2 of 2 climbs stopped at the 500-step cap, still rising (1 at relu1 and 1 at relu2)" in bad
 
@@ -393,7 +393,7 @@ def test_the_small_page_sentences_follow_their_numbers():
     roc["FFN"]["macro_auc"] = 0.999
     assert sections.roc_words(roc).endswith("the FFN's macro AUC is the higher, and its AUC is higher for 1 of the 2 "
                                             "classes.")
-    sal = sections.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
+    sal = saliency.saliency_words({"FFN": {"saliency_on_garment": [0.7, 0.8, 0.9], "garment_area": [0.5, 0.4, 0.5]},
                                    "CNN": {"saliency_on_garment": [0.2, 0.3, 0.4], "garment_area": [0.5, 0.6, 0.5]}})
     assert "over the first 3 test images" in sal
     assert (
@@ -403,7 +403,7 @@ def test_the_small_page_sentences_follow_their_numbers():
         "(more on the garment than on the background)" in sal and "(less on the garment than on the background)" in sal
     )
     assert "CNN 30 % on the garment, which covers 50 % of the pixels: a median 0.50 times its share" in sal
-    even = sections.saliency_words({"FFN": {"saliency_on_garment": [0.4, 0.6, 0.5, 0.55], "garment_area": [0.5] * 4}})
+    even = saliency.saliency_words({"FFN": {"saliency_on_garment": [0.4, 0.6, 0.5, 0.55], "garment_area": [0.5] * 4}})
     assert "(no difference detected between garment and background)" in even
     guided = sections.guided_words("relu3", [0.9, 1.0, 0.3, 0.2], 20)
     assert "in 2 of them over half of the 20 most exciting test images" in guided and "median share 60 %" in guided

@@ -1,15 +1,15 @@
 """What the trained networks learned (analyze.py): each part returns its numbers (for
 analysis.json) and its page (for analysis.pdf). Every part reads the same test-set logits
-from one prediction pass per network."""
+from one prediction pass per network. This module holds the layer tables, right and wrong
+predictions, guided backpropagation, feature maps per class, ROC, t-SNE and the attacks;
+optimised.py the optimised images, saliency.py the gradient maps; settings.py their settings."""
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from fmnist.analysis import ascent, attribution, figures, fooling
-from fmnist.analysis.ascent import Ascent
+from fmnist.analysis import figures, fooling
 from fmnist.analysis.attribution import (
     PURITY_TOP,
     channel_activations,
@@ -19,36 +19,14 @@ from fmnist.analysis.attribution import (
     stage_output,
 )
 from fmnist.analysis.fooling import greedy, random_pixels
+from fmnist.analysis.settings import AnalysisSettings, VisualSettings
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
-from fmnist.core.layers import crop, feature_stages, layer_table
+from fmnist.core.layers import feature_stages, layer_table
 from fmnist.core.metrics import mean_purity
 from fmnist.core.pages import Page, series
-from fmnist.core.words import listing, tsne_words
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    tsne_per_class: int = 150            # t-SNE on a stratified subset: 150 images per class
-    random_images: int = 1000            # random-pixel attack: the first N test images
-    random_draws: int = 3
-    random_counts: tuple = (0, 1, 2, 5, 10, 20, 50, 100, 150, 200, 250)
-    greedy_images: int = 500             # greedy attack: the first N test images
-    greedy_steps: int = 200
-    greedy_candidates: int = 4
-    epsilons: tuple = (0, 0.01, 0.02, 0.05, 0.1, 0.2)  # FGSM and PGD: L-infinity sizes, of the [0, 1] pixel range
-    attack_images: int = 600             # FGSM and PGD: the first N test images, the same for both
-    pgd_steps: int = 7
-    channels: int = 10                   # guided backprop: channels of the last conv stage
-    top_images: int = 5
-    map_channels: int = 6                # feature maps per class: channels per stage
-    seed: int = 0
-
-
-QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, random_counts=(0, 1, 5, 20),
-                         greedy_images=20, greedy_steps=20, epsilons=(0, 0.05, 0.2), attack_images=20,
-                         pgd_steps=2)
+from fmnist.core.words import tsne_words
 
 
 def layers_words(network: str, table: dict) -> str:
@@ -282,283 +260,6 @@ def fooling_words(counts: list[int], random_acc: dict, greedy_acc: dict) -> str:
     rnd = ", ".join(f"{n} {100 * a[-1]:.1f} %" for n, a in random_acc.items())
     return ("Pixels chosen by the gradient undo the networks: " + "; ".join(parts) + f" pixels changed; "
             f"{counts[-1]} random pixels leave {rnd}.")
-
-
-@dataclass(frozen=True)
-class VisualSettings:
-    ascent: Ascent = Ascent()    # class models and channel visualisations: one recipe
-    fooling_steps: int = 200
-    fooling_step: float = 0.1    # L2 length of one step on a 28 x 28 input in [-1, 1]
-    fooling_per_class: int = 10  # targeted fooling: correctly classified test images per class (the first ones)
-    typical: float = 95          # a class model farther from its class mean than this percentile of the class's
-                                 # test images is called a fooling image
-
-
-QUICK_VISUAL = VisualSettings(Ascent(strengths=(1.0, 0.1), max_steps=30), fooling_steps=20, fooling_per_class=2)
-
-
-def class_model_words(network: str, names: list[str], probability, distance, typical, goal: float,
-                      percentile: float, mean_probability=None, other: tuple | None = None) -> str:
-    """What a network's class models are, from their numbers: whether each is its class with the
-    goal probability (and how many class means already were), whether each stays as near its
-    class mean as typical test images of the class (`typical`: their `percentile`th distance) or
-    is a fooling image, and how many the other network (`other`: its name and its probabilities of
-    the classes on these images) also gives their class."""
-    low = [names[k] for k, p in enumerate(probability) if p < goal]
-    far = [names[k] for k, (d, t) in enumerate(zip(distance, typical)) if d > t]
-    k = min(range(len(names)), key=lambda i: probability[i])
-    first = (f"all {len(names)} of the {network}'s class models are their class with probability {goal:g} or more "
-             "(lowest "
-             f"{names[k]}, {probability[k]:.2f})" if not low else
-             f"{len(names) - len(low)} of the {network}'s {len(names)} class models reach probability {goal:g} "
-             f"({listing(low)} {'does' if len(low) == 1 else 'do'} not)")
-    if mean_probability is not None:
-        already = [names[i] for i, p in enumerate(mean_probability) if p >= goal]
-        first += (f", where {len(already)} class mean{'s' if len(already) != 1 else ''} already "
-                  f"{'were' if len(already) != 1 else 'was'} before any change ({listing(already)})" if already else
-                  ", where no class mean was before any change")
-    second = (f"all stay within the distance from their class mean that {percentile:g} % of the class's test images "
-              "keep" if not far else
-              f"{listing(far)} {'lies' if len(far) == 1 else 'lie'} farther from {'its' if len(far) == 1 else 'their'} "
-              f"class mean than {percentile:g} % of the class's test images: fooling images, which the network "
-              "believes but a person would not" + ("" if len(far) == len(names) else
-                                                  f"; the other {len(names) - len(far)} stay near the data"))
-    third = ""
-    if other is not None:
-        name, p = other
-        shared = sum(v >= goal for v in p)
-        third = f"; the {name} gives {shared} of the {len(names)} their class with probability {goal:g} or more too"
-    return f"{first[0].upper()}{first[1:]}; {second}{third}."
-
-
-TOP_TEST = 2  # class models: the class's test images of highest logit shown beside each
-
-
-def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, device) -> tuple[dict, list[Page]]:
-    """The class model of every class for both networks, beside the class's mean test image and
-    its TOP_TEST test images of highest logit; each network's probabilities of the classes on the
-    other's models."""
-    classes = list(range(len(CLASSES)))
-    means = torch.stack([x[y == k].mean(0) for k in classes])
-    typical = [float(np.percentile((x[y == k] - means[k]).flatten(1).norm(dim=1).numpy(), s.typical)) for k in classes]
-    numbers, made = {"method": s.ascent.describe(), "typical_distance": typical, "percentile": s.typical}, {}
-    start = ascent.lowpass(means, s.ascent.sigma).clamp(-1, 1)  # what each climb starts from, through the blur
-    for key, (label, model) in models.items():
-        own = logits[key][torch.arange(len(y)), y]
-        ranked = [(y == k).nonzero().flatten()[own[y == k].argsort(descending=True)[:TOP_TEST]] for k in classes]
-        top = [int(order[0]) for order in ranked]
-        ranks = min(len(order) for order in ranked)  # TOP_TEST, or fewer where a class has fewer test images
-        r = ascent.class_models(model, means.to(device), own[top], s.ascent)
-        with torch.no_grad():
-            mean_p = model(means.to(device)).softmax(1).cpu()[classes, classes]
-        numbers[key] = {"probability": r["probability"].tolist(), "logit": r["logit"].tolist(),
-                        "predicted": r["predicted"].tolist(), "strength": r["strength"].tolist(),
-                        "steps": r["steps"].tolist(), "reached": r["reached"].tolist(),
-                        "best_test_index": top, "best_test_logit": own[top].tolist(),
-                        "top_test_index": [[int(order[j]) for order in ranked] for j in range(ranks)],
-                        "top_test_logit": [[float(own[order[j]]) for order in ranked] for j in range(ranks)],
-                        "mean_image_probability": mean_p.tolist(),
-                        "distance_to_mean": (r["images"] - means).flatten(1).norm(dim=1).tolist(),
-                        "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical}
-        numbers[key]["fooling"] = [d > t for d, t in zip(numbers[key]["distance_to_mean"], typical)]
-        made[key] = (label, r)
-    pages = []
-    for key, (label, r) in made.items():
-        others = [k for k in made if k != key]
-        other = None
-        if others:
-            with torch.no_grad():
-                p = models[others[0]][1](r["images"].to(device)).softmax(1).cpu()[classes, classes]
-            numbers[key]["other_network_probability"] = p.tolist()
-            other = (others[0].upper(), p.tolist())
-        n = numbers[key]
-        n["sentence"] = class_model_words(key.upper(), CLASSES, n["probability"], n["distance_to_mean"], typical,
-                                          s.ascent.goal, s.typical, n["mean_image_probability"], other)
-        pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", n["sentence"],
-                          figures.class_models_figure(label, means[:, 0], start[:, 0], r,
-                                                      [x[index, 0] for index in n["top_test_index"]], n, CLASSES,
-                                                      numbers["method"], getattr(models[key][1], "flip_tta", False))))
-    return numbers, pages
-
-
-def channel_words(rows: list[dict], cap: int) -> str:
-    """How many channel images drive their unit as high as its best test image, how much prior
-    they kept doing it, and how many climbs the step cap stopped."""
-    short = [f"{r['stage']} ch {r['channel']}" for r in rows if r["reached"] < r["best"]]
-    strong = [r["strength"] for r in rows if r["reached"] >= r["best"]]
-    capped = [r["stage"] for r in rows if r["steps"] >= cap]
-    top = max((r["reached"] / r["best"] for r in rows if r["best"] > 0), default=None)
-    return (f"{len(rows) - len(short)} of {len(rows)} optimised images drive their channel's centre unit at least as "
-            "high "
-            "as its best test image" + (f" (up to {top:.1f} times as high)" if top is not None and top > 1 else "")
-            + (f", {listing(short)} fall{'s' if len(short) == 1 else ''} short" if short else "")
-            + (f"; those that reach it keep a median prior strength of {float(np.median(strong)):g}" if strong else "")
-            + (f"; {len(capped)} of {len(rows)} climbs stopped at the {cap}-step cap, still rising ("
-               + listing([f"{capped.count(st)} at {st}" for st in dict.fromkeys(capped)]) + ")" if capped else
-               "; each stage's climbs (one batch a strength) stopped rising before the step cap")
-            + "; beside each, the test patches that excite the channel most, cropped to the same receptive field.")
-
-
-def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) -> tuple[dict, list[Page]]:
-    """For question 9's channels of each conv stage: the optimised input of the channel's centre
-    unit, cropped to that unit's receptive field, beside the channel's top test patches; the
-    value it reaches against the best test image's at the same unit."""
-    rows, numbers = [], {"method": s.ascent.describe() + "; objective: the channel's centre unit", "stages": []}
-    data = x.mean(0, keepdim=True).to(device)  # the mean test image: where every channel image starts
-    for stage in q9["patches"]:
-        channels = [c["channel"] for c in stage["channels"]]
-        unit = ascent.centre_unit(model.features, stage["stage"], device)
-        best = ascent.unit_values(model.features, x.to(device), stage["stage"], channels, unit).amax(0).cpu()
-        r = ascent.channel_visuals(model, stage["stage"], channels, data, best, s.ascent)
-        top, left, size = r["box"]
-        numbers["stages"].append({"stage": stage["stage"], "unit": r["unit"], "window": r["box"],
-                                  "channels": channels, "optimised": r["activation"].tolist(),
-                                  "best_test_image": best.tolist(), "strength": r["strength"].tolist(),
-                                  "steps": r["steps"].tolist()})
-        for k, ch in enumerate(stage["channels"]):
-            rows.append({"stage": stage["stage"], "channel": ch["channel"], "field": size, "unit": r["unit"],
-                         "visual": crop(r["images"][k, 0], top, left, size).numpy(),
-                         "reached": float(r["activation"][k]), "best": float(best[k]),
-                         "strength": float(r["strength"][k]), "steps": int(r["steps"][k]),
-                         "patches": [np.asarray(p["pixels"], dtype=float).reshape(size, size) / 127.5 - 1
-                                     for p in ch["patches"][:4]]})
-    numbers["sentence"] = channel_words(rows, s.ascent.max_steps)
-    return numbers, series("channel_visualisations", "Channel visualisations (CNN)", numbers["sentence"],
-                           figures.channel_figures(rows, numbers["method"]))
-
-
-def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, device) -> tuple[dict, Page]:
-    """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
-    each network's right and wrong examples; for the wrong ones also d score / d input of the
-    true class."""
-    shown, numbers = {}, {}
-    for key, (_label, model) in models.items():
-        idx = torch.tensor([e["index"] for e in examples[key]])
-        pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
-        plain = attribution.logit_gradient(model, x[idx].to(device), pred).cpu()[:, 0]  # signed
-        guided = attribution.logit_gradient(model, x[idx].to(device), pred, guided_relu=True).cpu()[:, 0]
-        true = torch.tensor([e["true"] for e in examples[key]], device=device)
-        true_plain = attribution.logit_gradient(model, x[idx].to(device), true).cpu()[:, 0]
-        shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "true_plain": true_plain,
-                              "examples": examples[key]}
-        sample = x[:SALIENCY_SAMPLE]  # the share on the garment: measured over a sample, not the 8 shown
-        picked = logits[key][:SALIENCY_SAMPLE].argmax(1).to(device)
-        grads = attribution.logit_gradient(model, sample.to(device), picked).cpu()[:, 0]
-        inside = [_share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
-        area = [float(garment(image[0]).float().mean()) for image in sample]
-        numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area}
-    numbers["sentence"] = saliency_words({k.upper(): v for k, v in numbers.items()})
-    return numbers, Page("saliency", "Saliency (FFN, CNN)", numbers["sentence"],
-                         figures.saliency_figure(shown))
-
-
-SALIENCY_SAMPLE = 1000  # the first N test images: where the gradient falls, measured
-
-
-def saliency_words(numbers: dict) -> str:
-    """Where each network's gradient falls: its median share on the garment against the garment's
-    median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
-    parts = []
-    for network, n in numbers.items():
-        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
-        side = ("more on the garment than on the background" if r["low"] is not None and r["low"] > 1 else
-                "less on the garment than on the background" if r["high"] is not None and r["high"] < 1 else
-                "no difference detected between garment and background")
-        span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
-        parts.append(f"{network} {100 * float(np.median(n['saliency_on_garment'])):.0f} % on the garment, which covers "
-                     f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: a median {r['mean']:.2f} times "
-                     f"its share{span} ({side})")
-    count = len(next(iter(numbers.values()))["saliency_on_garment"])
-    return (f"Median share of |gradient| of the predicted class per image, over the first {count:,} test images "
-            f"(garment: pixels above {GARMENT:g}, the background being -1): " + "; ".join(parts) + ".")
-
-
-SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
-ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
-
-
-def sanity_words(correlations: dict, completeness: dict, shares: dict | None = None,
-                 floors: dict | None = None) -> str:
-    """What the check found, from its numbers: which methods' maps keep their ranking when the top
-    layers are re-drawn (they show the image), which change (they depend on the weights)."""
-    parts = []
-    for network, per_method in correlations.items():
-        means = {m: float(np.mean(v)) for m, v in per_method.items()}
-        alike = [f"{m} ({v:.2f})" for m, v in means.items() if v >= ALIKE]
-        moved = [f"{m} ({v:.2f})" for m, v in means.items() if v < ALIKE]
-        parts.append(f"{network}: " + (f"{listing(moved)} change{'s' if len(moved) == 1 else ''} with the weights"
-                                       if moved else "no map changes much with the weights")
-                     + (f"; {listing(alike)} keep{'s' if len(alike) == 1 else ''} rank correlation {ALIKE} or more, so "
-                        f"{'it shows' if len(alike) == 1 else 'they show'} the image more than what the network "
-                        "learned" if alike else "") + ".")
-    errors = ", ".join(f"{n} {100 * v:.1f} %" for n, v in completeness.items())
-    redrawn = ("" if not shares else " Re-drawn: the classifier layers, " + ", ".join(
-        f"{100 * v:.1f} % of the {n}'s parameters" for n, v in shares.items()) + "; correlations of |map| over the "
-        "garment's pixels, where no method is zero by construction.")
-    ceiling = (
-        ""
-        if not floors
-        else " SmoothGrad against itself with other noise draws (the same weights): "
-        + ", ".join(f"{n} {v:.2f}" for n, v in floors.items())
-        + ", the most its correlation could reach here."
-    )
-    return " ".join(parts) + redrawn + ceiling + (" Integrated gradients' mean relative completeness error (its "
-                                                  "attributions "
-                                        f"against logit(x) - logit(black)): {errors}.")
-
-
-def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
-    """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
-    for each network trained and with its top layers re-drawn; the rank correlation between them."""
-    shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
-    for key, (_label, model) in models.items():
-        right = (logits[key].argmax(1) == y).nonzero().flatten()
-        idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
-        xs, cs = x[idx].to(device), y[idx].to(device)
-        redrawn = attribution.randomised_top(model, seed=0)
-        maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
-                for k, net in (("trained", model), ("redrawn", redrawn))}
-        on = garment(xs.cpu())  # background pixels are 0 in integrated gradients and occlusion, trained or not
-        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on)
-                      for m in attribution.METHODS}
-        whole = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
-        signed = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on, signed=True)
-                  for m in attribution.METHODS}
-        shares[key.upper()] = (sum(p.numel() for p in model.classifier.parameters())
-                               / sum(p.numel() for p in model.parameters()))
-        other = attribution.smoothgrad(model, xs, cs, samples=8, seed=1).cpu()  # the same network, other noise
-        floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, on)))
-        with torch.no_grad():
-            model.eval()
-            gap = (
-                model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]
-            ).cpu()
-        completeness[key.upper()] = float(((maps["trained"]["integrated gradients"].sum((1, 2, 3)) - gap).abs()
-                                           / gap.abs().clamp(min=1e-6)).mean())
-        correlations[key.upper()] = per_method
-        shown[key.upper()] = {"image": x[idx[0], 0], "class": CLASSES[int(y[idx[0]])],
-                              **{k: {m: v[0, 0] for m, v in maps[k].items()} for k in maps}}
-        numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method, "rank_correlation_whole_image": whole,
-                        "signed_rank_correlation": signed, "completeness_error": completeness[key.upper()],
-                        "redrawn_share": shares[key.upper()], "smoothgrad_noise_floor": floors[key.upper()]}
-    numbers["sentence"] = sanity_words(correlations, completeness, shares, floors)
-    return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
-                         figures.sanity_figure(shown, correlations))
-
-
-GARMENT = -0.9  # a pixel above this is the garment's (the background is -1 after preprocessing)
-
-
-def garment(x: torch.Tensor) -> torch.Tensor:
-    """Which pixels of x belong to the garment."""
-    return x > GARMENT
-
-
-def _share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
-    """The share of a saliency map's total that falls on the garment (pixels above the black
-    background, -1 after preprocessing)."""
-    total = float(saliency.sum())
-    return float(saliency[garment(image)].sum()) / total if total > 0 else 0.0
 
 
 def targeted_part(

@@ -1,0 +1,147 @@
+"""Where the gradient falls (analyze.py): saliency of right and wrong predictions, the sanity
+check against re-drawn weights, and the garment mask both read; numbers, page and sentence."""
+
+import numpy as np
+import torch
+
+from fmnist.analysis import attribution, figures
+from fmnist.core import stats
+from fmnist.core.data import CLASSES
+from fmnist.core.pages import Page
+from fmnist.core.words import listing
+
+
+def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, device) -> tuple[dict, Page]:
+    """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
+    each network's right and wrong examples; for the wrong ones also d score / d input of the
+    true class."""
+    shown, numbers = {}, {}
+    for key, (_label, model) in models.items():
+        idx = torch.tensor([e["index"] for e in examples[key]])
+        pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
+        plain = attribution.logit_gradient(model, x[idx].to(device), pred).cpu()[:, 0]  # signed
+        guided = attribution.logit_gradient(model, x[idx].to(device), pred, guided_relu=True).cpu()[:, 0]
+        true = torch.tensor([e["true"] for e in examples[key]], device=device)
+        true_plain = attribution.logit_gradient(model, x[idx].to(device), true).cpu()[:, 0]
+        shown[key.upper()] = {"images": x[idx, 0], "plain": plain, "guided": guided, "true_plain": true_plain,
+                              "examples": examples[key]}
+        sample = x[:SALIENCY_SAMPLE]  # the share on the garment: measured over a sample, not the 8 shown
+        picked = logits[key][:SALIENCY_SAMPLE].argmax(1).to(device)
+        grads = attribution.logit_gradient(model, sample.to(device), picked).cpu()[:, 0]
+        inside = [share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
+        area = [float(garment(image[0]).float().mean()) for image in sample]
+        numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area}
+    numbers["sentence"] = saliency_words({k.upper(): v for k, v in numbers.items()})
+    return numbers, Page("saliency", "Saliency (FFN, CNN)", numbers["sentence"],
+                         figures.saliency_figure(shown))
+
+
+SALIENCY_SAMPLE = 1000  # the first N test images: where the gradient falls, measured
+
+
+def saliency_words(numbers: dict) -> str:
+    """Where each network's gradient falls: its median share on the garment against the garment's
+    median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
+    parts = []
+    for network, n in numbers.items():
+        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
+        side = ("more on the garment than on the background" if r["low"] is not None and r["low"] > 1 else
+                "less on the garment than on the background" if r["high"] is not None and r["high"] < 1 else
+                "no difference detected between garment and background")
+        span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
+        parts.append(f"{network} {100 * float(np.median(n['saliency_on_garment'])):.0f} % on the garment, which covers "
+                     f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: a median {r['mean']:.2f} times "
+                     f"its share{span} ({side})")
+    count = len(next(iter(numbers.values()))["saliency_on_garment"])
+    return (f"Median share of |gradient| of the predicted class per image, over the first {count:,} test images "
+            f"(garment: pixels above {GARMENT:g}, the background being -1): " + "; ".join(parts) + ".")
+
+
+SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
+
+
+ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
+
+
+def sanity_words(correlations: dict, completeness: dict, shares: dict | None = None,
+                 floors: dict | None = None) -> str:
+    """What the check found, from its numbers: which methods' maps keep their ranking when the top
+    layers are re-drawn (they show the image), which change (they depend on the weights)."""
+    parts = []
+    for network, per_method in correlations.items():
+        means = {m: float(np.mean(v)) for m, v in per_method.items()}
+        alike = [f"{m} ({v:.2f})" for m, v in means.items() if v >= ALIKE]
+        moved = [f"{m} ({v:.2f})" for m, v in means.items() if v < ALIKE]
+        parts.append(f"{network}: " + (f"{listing(moved)} change{'s' if len(moved) == 1 else ''} with the weights"
+                                       if moved else "no map changes much with the weights")
+                     + (f"; {listing(alike)} keep{'s' if len(alike) == 1 else ''} rank correlation {ALIKE} or more, so "
+                        f"{'it shows' if len(alike) == 1 else 'they show'} the image more than what the network "
+                        "learned" if alike else "") + ".")
+    errors = ", ".join(f"{n} {100 * v:.1f} %" for n, v in completeness.items())
+    redrawn = ("" if not shares else " Re-drawn: the classifier layers, " + ", ".join(
+        f"{100 * v:.1f} % of the {n}'s parameters" for n, v in shares.items()) + "; correlations of |map| over the "
+        "garment's pixels, where no method is zero by construction.")
+    ceiling = (
+        ""
+        if not floors
+        else " SmoothGrad against itself with other noise draws (the same weights): "
+        + ", ".join(f"{n} {v:.2f}" for n, v in floors.items())
+        + ", the most its correlation could reach here."
+    )
+    return " ".join(parts) + redrawn + ceiling + (" Integrated gradients' mean relative completeness error (its "
+                                                  "attributions "
+                                        f"against logit(x) - logit(black)): {errors}.")
+
+
+def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
+    """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
+    for each network trained and with its top layers re-drawn; the rank correlation between them."""
+    shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
+    for key, (_label, model) in models.items():
+        right = (logits[key].argmax(1) == y).nonzero().flatten()
+        idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
+        xs, cs = x[idx].to(device), y[idx].to(device)
+        redrawn = attribution.randomised_top(model, seed=0)
+        maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
+                for k, net in (("trained", model), ("redrawn", redrawn))}
+        on = garment(xs.cpu())  # background pixels are 0 in integrated gradients and occlusion, trained or not
+        per_method = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on)
+                      for m in attribution.METHODS}
+        whole = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m]) for m in attribution.METHODS}
+        signed = {m: attribution.rank_correlation(maps["trained"][m], maps["redrawn"][m], on, signed=True)
+                  for m in attribution.METHODS}
+        shares[key.upper()] = (sum(p.numel() for p in model.classifier.parameters())
+                               / sum(p.numel() for p in model.parameters()))
+        other = attribution.smoothgrad(model, xs, cs, samples=8, seed=1).cpu()  # the same network, other noise
+        floors[key.upper()] = float(np.mean(attribution.rank_correlation(maps["trained"]["SmoothGrad"], other, on)))
+        with torch.no_grad():
+            model.eval()
+            gap = (
+                model(xs)[torch.arange(len(cs)), cs] - model(torch.full_like(xs, -1.0))[torch.arange(len(cs)), cs]
+            ).cpu()
+        completeness[key.upper()] = float(((maps["trained"]["integrated gradients"].sum((1, 2, 3)) - gap).abs()
+                                           / gap.abs().clamp(min=1e-6)).mean())
+        correlations[key.upper()] = per_method
+        shown[key.upper()] = {"image": x[idx[0], 0], "class": CLASSES[int(y[idx[0]])],
+                              **{k: {m: v[0, 0] for m, v in maps[k].items()} for k in maps}}
+        numbers[key] = {"indices": idx.tolist(), "rank_correlation": per_method, "rank_correlation_whole_image": whole,
+                        "signed_rank_correlation": signed, "completeness_error": completeness[key.upper()],
+                        "redrawn_share": shares[key.upper()], "smoothgrad_noise_floor": floors[key.upper()]}
+    numbers["sentence"] = sanity_words(correlations, completeness, shares, floors)
+    return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
+                         figures.sanity_figure(shown, correlations))
+
+
+GARMENT = -0.9  # a pixel above this is the garment's (the background is -1 after preprocessing)
+
+
+def garment(x: torch.Tensor) -> torch.Tensor:
+    """Which pixels of x belong to the garment."""
+    return x > GARMENT
+
+
+def share_on_garment(image: torch.Tensor, saliency: torch.Tensor) -> float:
+    """The share of a saliency map's total that falls on the garment (pixels above the black
+    background, -1 after preprocessing)."""
+    total = float(saliency.sum())
+    return float(saliency[garment(image)].sum()) / total if total > 0 else 0.0
