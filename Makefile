@@ -1,5 +1,5 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF (kernel_vis.py writes it).
-# make test: the whole test suite (CPU, no network, synthetic data; about 5 minutes on 2 cores).
+# make test: the whole test suite (CPU, no network, synthetic data; 5-7 minutes on 2 cores).
 # make test-fast: every test not marked slow (no end-to-end run, real process or pdflatex; under a minute).
 # make lint: ruff, with pyproject.toml's rules.
 # make analyze: after make run, what the networks learned (analysis.pdf).

@@ -32,8 +32,9 @@ HERE = Path(__file__).resolve().parent
 
 def parse_args(argv=None):
     p = cli.Parser(prog="analyze.py", doc=__doc__)
-    p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the trained networks are")
-    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--out-dir", type=Path, default=HERE / "outputs",
+                   help="where the trained networks are; analysis.pdf, analysis.json and analysis/ go there too")
+    p.add_argument("--data-dir", type=Path, help=cli.DATA_HELP)
     p.add_device()
     p.add_argument("--quick", action="store_true", help="small subsets and few attack steps: a smoke run")
     return p.parse_args(argv)

@@ -234,7 +234,7 @@ def parse_args(argv=None):
     p.add_argument("--time-budgets", action="store_true",
                    help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x today's training time "
                         "(the full default runs then happen only with --runs)")
-    p.add_argument("--data-dir", type=Path, help="--time-budgets: where the data is (default: the usual places)")
+    p.add_argument("--data-dir", type=Path, help="--time-budgets: " + cli.DATA_HELP)
     p.add_argument("--budget-seeds", type=cli.number(int, 1, "a whole number >= 1"), default=3,
                    help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--time-budgets, --against: redo the runs already saved")

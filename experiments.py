@@ -76,9 +76,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=cli.number(int, 1, "a whole number >= 1"),
                    help="torch threads per run (default: the cores shared out among the jobs)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="a Dask scheduler (tcp://host:8786): run on its workers "
-                   "(needs the optional distributed package: pip install distributed)")
+                   "(pip install -r requirements-cluster.txt; docs/cluster.md)")
     p.add_device()
-    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--data-dir", type=Path, help=cli.DATA_HELP)
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="experiments/ and experiments.pdf go here")
     return p.parse_args(argv)
 

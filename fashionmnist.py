@@ -62,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "CPU, a timed CNN training step runs at least 1.2x as fast in it")
     p.add_argument("--out-dir", "--save-dir", "--save_dir", dest="out_dir", type=Path, default=HERE / "outputs",
                    help="where the weights, metrics.json and the figures go")
-    p.add_argument("--data-dir", type=Path, help=f"where the data is (else ${data.ENV_VAR}, then the usual places)")
+    p.add_argument("--data-dir", type=Path, help=cli.DATA_HELP)
     p.add_argument("--quick", action="store_true", help="small subset, 2 epochs: a smoke run")
     p.add_argument("--skip-train", action="store_true", help="load the saved weights, redo evaluation and figures")
     p.add_argument("--no-pdf", dest="pdf", action="store_false",

@@ -41,7 +41,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="channels shown per stage in the feature-map progression (default 4)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs",
                    help="where fashionmnist.py wrote (metrics.json) and the figures go (default outputs/)")
-    p.add_argument("--data-dir", type=Path, help="where the data is, for --index (default: the usual places)")
+    p.add_argument("--data-dir", type=Path, help="for --index: " + cli.DATA_HELP)
     args = p.parse_args(argv)
     if args.checkpoint is None:
         args.checkpoint = args.out_dir / "cnn.pth"

@@ -69,6 +69,8 @@ def _renamed(new: str, target: argparse.Action):
 
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: default paths are shown relative to it
+DATA_HELP = ("where the Fashion-MNIST files are (default: $FASHION_MNIST_DIR, then data/ beside the scripts, then "
+             "/usr/share/datasets/fashion-mnist, then torchvision's download into data/)")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -79,7 +81,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         text = action.help or ""
         default = action.default
         if (not action.option_strings or default is None or default == argparse.SUPPRESS or isinstance(default, bool)
-                or "default" in text):
+                or "(default" in text):
             return text
         if isinstance(default, Path):
             default = os.path.relpath(default, ROOT) + "/" if default.is_relative_to(ROOT) else default

@@ -189,14 +189,16 @@ def parse_args(argv=None):
                           description="Spec 003's own code: its folder+CSV data set, train, test, save, load, "
                                       "visualize and main.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=cli_parser.Parser)
-    e = sub.add_parser("export", help="write Fashion-MNIST as train/ and test/ folders of PNGs with labels.csv")
+    e = sub.add_parser("export", help="write Fashion-MNIST as train/ and test/ folders of PNGs with labels.csv",
+                       epilog=cli_parser.examples(__doc__))
     e.add_argument("out_dir", type=Path, metavar="OUT", help="the folder to write train/ and test/ into")
     e.add_argument("--train", type=cli_parser.number(int, 1, "a whole number >= 1"), default=60000,
                    help="training images to write (default all 60000)")
     e.add_argument("--test", type=cli_parser.number(int, 1, "a whole number >= 1"), default=10000,
                    help="test images to write (default all 10000)")
-    e.add_argument("--data-dir", default=None, help="where the Fashion-MNIST files are (default: the usual places)")
-    r = sub.add_parser("run", help="spec 003's main on a folder written by export (or the spec's own data)")
+    e.add_argument("--data-dir", default=None, help=cli_parser.DATA_HELP)
+    r = sub.add_parser("run", help="spec 003's main on a folder written by export (or the spec's own data)",
+                       epilog=cli_parser.examples(__doc__))
     r.add_argument("dataset_path", help="a folder with train/ and test/, each holding labels.csv and the images")
     whole = cli_parser.number(int, 1, "a whole number >= 1")
     r.add_argument("--train-size", type=whole, default=5000, help="training images (default 5000)")

@@ -71,6 +71,7 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]], log=p
     else:
         client = contextlib.nullcontext()
     plain = Context(ctx.options, {"files": ctx.splits.get("files")}, torch.device("cpu"), ctx.folder)
+    seen: set = set()  # the Dask worker losses already told
     with client, backend:
         for wave in waves(todo):
             threads = threads if ctx.options.scheduler else jobs_and_threads(ctx.options, len(wave))[1]
@@ -81,6 +82,9 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]], log=p
                 try:
                     for key, record in joblib.Parallel(n_jobs=jobs, return_as="generator_unordered")(calls):
                         left = [(k, c) for k, c in left if k != key]
+                        if ctx.options.scheduler:
+                            for line in dask_losses(client, seen):
+                                log(line)
                         yield key, record
                     break
                 except CancelledError as err:  # Dask: the scheduler is gone (every task of the client cancelled)
@@ -99,6 +103,24 @@ def execute(study: Study, ctx: Context, todo: list[tuple[str, RunConfig]], log=p
                             "command again") from None
                     log(f"a worker died ({lost_reason(err)}); the finished runs are kept and the "
                         f"{len(left)} unfinished ({names}) start again on fresh workers")
+
+
+def dask_losses(client, seen: set) -> list[str]:
+    """A line for each Dask worker that died with runs in progress since the last call (the
+    scheduler's remove-worker events not expected by it): Dask itself starts those runs again on
+    another worker, so the study goes on; `seen` holds the losses already told."""
+    lines = []
+    for when, event in client.get_events("all"):
+        if not isinstance(event, dict) or event.get("action") != "remove-worker" or event.get("expected"):
+            continue
+        lost = event.get("processing-tasks")
+        if lost and when not in seen:
+            seen.add(when)
+            lines.append(
+                f"a Dask worker died ({event.get('worker')}) with {len(lost)} batch{'es' if len(lost) > 1 else ''} "
+                "of runs in progress; Dask starts them again on another worker and the finished runs are kept"
+            )
+    return lines
 
 
 def _lost_errors() -> tuple:

@@ -34,7 +34,8 @@ def batch_size(text: str) -> int:
 
 
 def parse_args(argv=None):
-    p = cli.Parser(prog="train.py", doc=__doc__)
+    p = cli.Parser(prog="train.py", doc=__doc__,
+                   description="Spec 000's reference network, trained with the flags the spec names.")
     p.add_argument(
         "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate"
     )
@@ -49,7 +50,7 @@ def parse_args(argv=None):
                    help="train on a stratified subset of this many images per class (default: every image)")
     p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0,
                    help="seeds the initial weights, the subset and the batch order")
-    p.add_argument("--data-dir", default=None, help="where the data is (default: the usual places)")
+    p.add_argument("--data-dir", default=None, help=cli.DATA_HELP)
     p.add_device()
     return p.parse_args(argv)
 
