@@ -15,7 +15,7 @@ from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, rounded, seeded, seeds, splits, stop_rule, test_extras, train_and_measure
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
-from fmnist.studies.study import Column, Context, Study, planned
+from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, planned
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks
@@ -147,13 +147,7 @@ COLUMNS = (
     Column("parameters", "params", "{:,}"),
     Column("mult-adds / image (M)", "macs", "{:.2f}"),
     Column("s / epoch", "epoch_s", "{:.1f}"),
-    Column("epochs run", "epochs"),
-    Column("train loss", "train_loss", "{:.4f}"),
-    Column("train acc %", "train_acc", "{:.2f}"),
-    Column("val loss", "val_loss", "{:.4f}"),
-    Column("val acc %", "val_acc", "{:.2f}"),
-    Column("test loss", "test_loss", "{:.4f}"),
-    Column("test acc %", "test_acc", "{:.2f}"),
+    *SCORE_COLUMNS,
     Column("test macro F1", "f1", "{:.4f}"),
     Column("run s", "seconds", "{:.0f}"),
 )

@@ -46,6 +46,13 @@ class Column:
     fmt: str = "{}"
 
 
+# the every-run table's columns of what a run scored, in the order most studies show them
+SCORE_COLUMNS = (Column("epochs run", "epochs"), Column("train loss", "train_loss", "{:.4f}"),
+                 Column("train acc %", "train_acc", "{:.2f}"), Column("val loss", "val_loss", "{:.4f}"),
+                 Column("val acc %", "val_acc", "{:.2f}"), Column("test loss", "test_loss", "{:.4f}"),
+                 Column("test acc %", "test_acc", "{:.2f}"))
+
+
 class Study:
     """One study of experiments.py: what the engine asks of it, in the order it asks.
 

@@ -14,7 +14,7 @@ from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import VariantCNN
-from fmnist.studies.study import Column, Context, Study, planned, subset
+from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, planned, subset
 from fmnist.studies.sweep import HALF1, halves
 
 # 500 training images per class of Fashion-MNIST-1 (2,500, drawn per seed): 15 rows x 3 seeds
@@ -295,13 +295,7 @@ COLUMNS = (
     Column("learning rate", "lr", "{:g}"),
     Column("batch norm", "bn"),
     Column("mirroring", "flip"),
-    Column("epochs run", "epochs"),
-    Column("train loss", "train_loss", "{:.4f}"),
-    Column("train acc %", "train_acc", "{:.2f}"),
-    Column("val loss", "val_loss", "{:.4f}"),
-    Column("val acc %", "val_acc", "{:.2f}"),
-    Column("test loss", "test_loss", "{:.4f}"),
-    Column("test acc %", "test_acc", "{:.2f}"),
+    *SCORE_COLUMNS,
     Column("seconds", "seconds", "{:.0f}"),
 )
 
