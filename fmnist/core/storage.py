@@ -5,6 +5,7 @@ moves them into place only when the whole run has succeeded, so a crash, a Ctrl-
 diverging loss leaves the previous complete results untouched and no partial files.
 """
 import contextlib
+import datetime
 import errno
 import json
 import os
@@ -133,7 +134,6 @@ def out_dir_lock(out_dir: Path | None, command: str, log=lambda line: print(line
         finally:
             _HELD[key] -= 1
         return
-    import datetime
     me = {"pid": os.getpid(), "host": socket.gethostname(), "started": process_started(os.getpid()), "command": command,
           "since": datetime.datetime.now().isoformat(timespec="seconds")}
     for _ in range(2):  # a stale lock is removed once, then taken like a free one
