@@ -58,8 +58,6 @@ def saliency_words(numbers: dict) -> str:
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
-
-
 ALIKE = 0.5  # a mean rank correlation at or above it: the map barely depends on the top layers
 
 

@@ -42,8 +42,6 @@ def waves(todo: list[tuple[str, RunConfig]]) -> list[list[tuple[str, RunConfig]]
 
 
 RETRIES = 2  # times a wave's unfinished runs are started again after a worker died under them
-
-
 CLUSTER_WAIT = 60  # seconds a Dask cluster may take to show a worker that can import the package
 
 
