@@ -107,7 +107,8 @@ def test_a_verdict_over_a_row_that_did_not_converge_says_so():
     assert note.startswith("Not converged: fast (ceiling 8: not converged) reached the epoch ceiling")
     assert groups.budget_line(cut, "default") == (
         "Budget default: 5,000 training images per run; seeds 0, 1, 2; early stopping on the validation loss "
-        "(patience 5, ceiling 60 epochs, 8-15 epochs run; 3 of 6 runs reached the ceiling).")
+        "(patience 5, ceiling 60 epochs, an epoch 39 optimizer steps, 8-15 epochs run; 3 of 6 runs reached the "
+        "ceiling).")
 
 
 def test_the_budget_line_and_stop_column_follow_how_the_runs_ended():
@@ -115,7 +116,7 @@ def test_the_budget_line_and_stop_column_follow_how_the_runs_ended():
              for s, ran in enumerate((12, 16, 14))]
     assert groups.budget_line(early, "default") == (
         "Budget default: 5,000 training images per run; seeds 0, 1, 2; early stopping on the validation loss "
-        "(patience 5, ceiling 60 epochs, 12-16 epochs run; every run stopped early).")
+        "(patience 5, ceiling 60 epochs, an epoch 39 optimizer steps, 12-16 epochs run; every run stopped early).")
     assert groups.stopped(early) == "early stop (12-16)"
     assert [groups.epochs_run(r) for r in early] == [12, 16, 14]
     hit = early[:2] + [_record("base", 2, 0.3, 90, 91, epochs=60, ran=60, patience=5, best=59)]
@@ -362,6 +363,19 @@ def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
     calls.clear()
     engine.run_study(study, ctx, log=lambda line: None)
     assert calls == ["up", "from up"]
+
+
+def test_a_run_trained_with_epochs_shorter_than_the_step_rule_is_redone():
+    # an epoch is at least 32 optimizer steps (assignment.STUDY_RECIPE): a record from before that
+    # rule on a small training set is redone, one on 5,000 images (39 steps a pass) is kept
+    from fmnist.studies.engine import short_epochs
+    config = RunConfig(study="s", name="a", epochs=60, patience=5, seed=0)
+    assert short_epochs({"sizes": {"train": 125}}, config)  # one step a pass, one pass an epoch
+    assert not short_epochs({"sizes": {"train": 5000}}, config)
+    assert not short_epochs({"sizes": {"train": 125}, "epoch_steps": 32}, config)  # trained by the rule
+    assert not short_epochs({"sizes": {"train": 125}}, config.but(quick=True))  # a smoke run: one pass
+    assert short_epochs({"images": 10000}, config.but(batch_size=512))  # an autoencoder's record: 19 steps
+    assert not short_epochs({"diverged": "loss nan"}, config)  # nothing to tell by
 
 
 def test_every_committed_study_finds_every_planned_run_in_its_results():

@@ -113,6 +113,28 @@ def test_plateau_schedule_divides_the_rate_after_two_epochs_without_improvement_
     assert ends == pytest.approx([0.01] * 4 + [1e-3] * 2 + [1e-4])
 
 
+@pytest.mark.parametrize("batch", [220, 18])  # 220 images: 1 step a pass, or 12 (a last batch of 4 skipped)
+def test_an_epoch_of_at_least_min_steps_gives_every_data_size_the_same_chances(splits, monkeypatch, batch):
+    # scripted validation: the loss is lowest after epoch 1 and never again; patience 3 and the
+    # plateau's cut after 2 epochs count epochs of at least 12 steps, whatever a pass holds
+    x_val, y_val = splits["val"]
+    scales = iter([3.0, 2.0, 1.5, 1.2, 1.1])
+    monkeypatch.setattr(training, "predict",
+                        lambda model, x, device: next(scales) * torch.nn.functional.one_hot(y_val, 10).float())
+    seen = []
+    monkeypatch.setattr(training, "to_device", lambda x, device: seen.append(x.shape[0]) or x)
+    settings = training.TrainSettings(epochs=10, batch_size=batch, lr=0.01, flip=False, patience=3,
+                                      schedule="plateau", min_steps=12)
+    history = training.fit(FF_Net(hidden=(16,)), splits["train"], splits["val"], settings, torch.device("cpu"), 0,
+                           log=lambda *a: None)
+    assert history["epoch_steps"] == 12 and len(history["epochs"]) == 4
+    assert len(history["iterations"]) == 4 * 12  # the same number of steps before stopping
+    assert [e["lr_end"] for e in history["epochs"]] == pytest.approx([0.01] * 3 + [1e-3])  # cut after epoch 3
+    assert sum(seen) == 4 * 12 * min(batch, 220)  # 220 images: 12 passes an epoch, each image once a pass
+    assert training.passes_per_epoch(training.steps_per_pass(220, batch), 12) == (12 if batch == 220 else 1)
+    assert training.passes_per_epoch(training.steps_per_pass(220, 128), 0) == 1  # 0: one pass an epoch
+
+
 def test_a_run_trained_longer_ends_the_same_under_the_plateau_schedule(splits):
     """Under the plateau schedule the rate does not depend on the ceiling, so a run that stops
     early ends exactly where the same run with a higher ceiling ends."""

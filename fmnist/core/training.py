@@ -28,6 +28,9 @@ class TrainSettings:
     weight_decay: float = 5e-4
     label_smoothing: float = 0.1
     patience: int = 5      # epochs without a lower validation loss before stopping
+    min_steps: int = 0     # an epoch is at least this many optimizer steps: a training set too small for
+    #                        that is passed over several times an epoch, each in a new order, so that
+    #                        patience, plateau and ceiling allow the same number of steps at every data size
     flip: bool = True      # augmentation: mirror half of each batch left-right
     alternate: bool = False  # with flip: a fixed random half of the images mirrored in odd epochs,
     #                          the other half in even epochs (each image seen both ways in turn)
@@ -171,9 +174,23 @@ def training_loss(output: torch.Tensor, target: torch.Tensor, settings: TrainSet
     return batch_loss(output, target, settings)
 
 
+def steps_per_pass(images: int, batch_size: int) -> int:
+    """Optimizer steps of one pass over `images`. A last batch under half the size is skipped (its
+    images come in other passes' shuffles): batch norm's statistics over a handful of images make
+    its step mostly noise."""
+    steps = math.ceil(images / batch_size)
+    return steps - 1 if 0 < images % batch_size < batch_size / 2 and steps > 1 else steps
+
+
+def passes_per_epoch(per_pass: int, min_steps: int) -> int:
+    """Passes over the training set that make an epoch of at least `min_steps` optimizer steps."""
+    return max(1, math.ceil(min_steps / max(1, per_pass)))
+
+
 def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, device: torch.device,
         seed: int, name: str = "model", log=None) -> dict:
-    """Train `model` in place; return {"iterations": [...], "epochs": [...], "best_epoch": k}.
+    """Train `model` in place; return {"iterations": [...], "epochs": [...], "best_epoch": k,
+    "epoch_steps": optimizer steps an epoch}.
 
     Raises Diverged if the loss stops being finite. The model ends with the weights of
     the epoch with the lowest validation loss. With objective "reconstruct" the labels are
@@ -187,11 +204,9 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
     model.to(device, memory_format=torch.channels_last)
     optimizer = make_optimizer(model, settings)
     classify = settings.objective == "classify"
-    steps_per_epoch = math.ceil(len(x_train) / settings.batch_size)
-    if 0 < len(x_train) % settings.batch_size < settings.batch_size / 2 and steps_per_epoch > 1:
-        # A last batch under half the size is skipped (its images come in other epochs' shuffles):
-        # batch norm's statistics over a handful of images make its step mostly noise.
-        steps_per_epoch -= 1
+    per_pass = steps_per_pass(len(x_train), settings.batch_size)
+    passes = passes_per_epoch(per_pass, settings.min_steps)
+    steps_per_epoch = passes * per_pass
     total = settings.epochs * steps_per_epoch
     if settings.schedule not in SCHEDULES:
         raise ValueError(f"schedule {settings.schedule!r}: not one of {', '.join(SCHEDULES)}")
@@ -199,19 +214,20 @@ def fit(model: nn.Module, train: tuple, val: tuple, settings: TrainSettings, dev
     factor = ((lambda step: lr_factor(step, total, settings.warmup)) if settings.schedule == "one-cycle" else
               (lambda step: plateau_factor(step, steps_per_epoch, drops[0])))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    history = {"iterations": [], "epochs": [], "best_epoch": 0}
+    history = {"iterations": [], "epochs": [], "best_epoch": 0, "epoch_steps": steps_per_epoch}
     best_loss, best_state, stale = math.inf, None, 0
     halves = torch.rand(len(x_train), generator=generator) < 0.5 if settings.alternate else None
     for epoch in range(1, settings.epochs + 1):
         start = time.perf_counter()
         model.train()
-        order = torch.randperm(len(x_train), generator=generator)
+        orders = [torch.randperm(len(x_train), generator=generator) for _ in range(passes)]
         bar = progress(range(steps_per_epoch), desc=f"{name} epoch {epoch}/{settings.epochs}", leave=False,
                        unit="batch")
         running, correct, seen = 0.0, 0, 0
         for i in bar:
-            idx = order[i * settings.batch_size:(i + 1) * settings.batch_size]
-            mask = None if halves is None else halves[idx] ^ (epoch % 2 == 0)
+            done, j = divmod(i, per_pass)  # passes done this epoch, batch of this pass
+            idx = orders[done][j * settings.batch_size:(j + 1) * settings.batch_size]
+            mask = None if halves is None else halves[idx] ^ (((epoch - 1) * passes + done) % 2 == 1)
             xb = to_device(mirror_half(x_train[idx], generator, mask) if settings.flip else x_train[idx], device)
             target = y_train[idx].to(device) if classify else xb
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=settings.precision == "bf16"):

@@ -113,8 +113,10 @@ class RunConfig(Mapping):
         """The run's training settings: the study recipe (assignment.STUDY_RECIPE, without early
         stopping unless the run sets a patience) with every field this run sets, through the same
         cli.settings that applies the hand-in's flags. The losses the tables show are plain
-        cross-entropy whatever the training loss was."""
-        return cli.settings(dataclasses.replace(STUDY_RECIPE, patience=self.epochs), self)
+        cross-entropy whatever the training loss was. A --quick smoke run keeps one pass an epoch."""
+        recipe = dataclasses.replace(STUDY_RECIPE, patience=self.epochs, min_steps=0 if self.get("quick") else
+                                     STUDY_RECIPE.min_steps)
+        return cli.settings(recipe, self)
 
 
 _NAMES = frozenset(f.name for f in fields(RunConfig))

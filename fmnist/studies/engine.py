@@ -16,6 +16,7 @@ import torch
 
 from fmnist.core import files, provenance, storage
 from fmnist.core.training import LOSSES, Diverged, batch_loss
+from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.parallel import execute, jobs_and_threads
 from fmnist.studies.study import Context, Study, as_config, clock, planned, run_key, short_names
@@ -30,6 +31,14 @@ def fingerprint(study: Study, config: dict) -> str:
     objective = LOSSES.get(config.get("loss"), batch_loss)  # the function its training loss comes from
     parts = [provenance.network_fingerprint(m, objective) for m in study.networks(config)]
     return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]
+
+
+def short_epochs(record: dict, config: RunConfig) -> bool:
+    """Whether a finished run trained with epochs of fewer optimizer steps than today's rule gives
+    (TrainSettings.min_steps: a run from before that rule, on a small training set); it is redone.
+    A record without `epoch_steps` made one pass an epoch."""
+    steps = groups.epoch_steps({**record, "config": config})
+    return steps is not None and steps < config.settings().min_steps
 
 
 def save_results(results: dict, path: Path) -> None:
@@ -96,7 +105,9 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
     prints = {k: fingerprint(study, c) for k, c in zip(keys, configs)}
     stale = [c["name"] for k, c in zip(keys, configs)
              if k in results["runs"] and results["runs"][k].get("fingerprint") != prints[k]]
+    short = [c["name"] for k, c in zip(keys, configs) if k in results["runs"] and short_epochs(results["runs"][k], c)]
     done = lambda k, c: (k in results["runs"] and results["runs"][k].get("fingerprint") == prints[k]  # noqa: E731
+                         and not short_epochs(results["runs"][k], c)
                          and all((ctx.folder / f).is_file() for f in study.files(c)))
     todo = [(k, c) for k, c in zip(keys, configs) if not done(k, c)]
     redone = {c["name"] for _, c in todo}  # a run that starts from one being (re)done now is redone too
@@ -109,6 +120,9 @@ def _run_all(study: Study, ctx: Context, results: dict, path: Path, configs: lis
     if stale:
         log(f"{len(stale)} run{'s' if len(stale) != 1 else ''} redone: their network or objective changed since they "
             f"ran ({short_names(stale)})")
+    if short:
+        log(f"{len(short)} run{'s' if len(short) != 1 else ''} redone: trained before an epoch became at least "
+            f"{configs[0].settings().min_steps} optimizer steps ({short_names(short)})")
     if first and len(todo) > 1 and not ctx.options.quick:
         log(estimate(study, ctx, todo))
     for n, (key, record) in enumerate(execute(study, ctx, todo, log), start=1):

@@ -7,6 +7,8 @@ A run's config names its row ("row") and its seed; runs with the same seed in di
 rows start from the same weights, see the same training subset and the same batch order.
 """
 from fmnist.core import stats
+from fmnist.core.assignment import STUDY_RECIPE
+from fmnist.core.training import steps_per_pass
 from fmnist.core.words import count, span
 
 # What rows are ranked and summarised by: key -> (label, read from a run's record, higher is better)
@@ -110,6 +112,15 @@ def caveat(rows: dict) -> str:
             "stopping, so this compares unfinished training)")
 
 
+def epoch_steps(record: dict) -> int | None:
+    """Optimizer steps of one of the run's epochs: as recorded, or (a record from before epochs of
+    at least TrainSettings.min_steps) one pass over its training images; None if it says neither."""
+    if "epoch_steps" in record:
+        return record["epoch_steps"]
+    images = record.get("sizes", {}).get("train") or record.get("images")
+    return steps_per_pass(images, record["config"].get("batch_size", STUDY_RECIPE.batch_size)) if images else None
+
+
 def budget_line(records: list[dict], name: str | None) -> str:
     """A study's budget in one line: its name, the training images per run, seeds, the stop rule
     and the epochs the runs actually took."""
@@ -125,9 +136,12 @@ def budget_line(records: list[dict], name: str | None) -> str:
     if early:
         c, ran = early[0]["config"], sorted(len(r["history"]) for r in early)
         cut = sum(not converged(r) for r in early)
+        steps = sorted({s for r in early if (s := epoch_steps(r))})
         parts.append(
             f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} "
             f"epoch{'s' * (c['epochs'] > 1)}, "
+            + (f"an epoch {span(steps)} optimizer steps, " if steps else "")
+            +
             f"{span(ran)} epoch{'s' * (ran[-1] > 1)} run"
             + (f"; {cut} of {len(early)} runs reached the ceiling" if cut else "; every run stopped early")
             + ")"

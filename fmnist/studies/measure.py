@@ -85,7 +85,7 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     history = fit(model, data["train"], data["val"], as_config(config).settings(), ctx.device, config["seed"],
                   name=config["name"], log=lambda line: None)
     record = {"parameters": sum(p.numel() for p in model.parameters()), "multiply_adds": multiply_adds(model),
-              "history": history["epochs"], "best_epoch": history["best_epoch"],
+              "history": history["epochs"], "best_epoch": history["best_epoch"], "epoch_steps": history["epoch_steps"],
               "seconds_per_epoch": float(np.mean([e["seconds"] for e in history["epochs"]]))}
     if config.get("iterations"):  # every batch's training loss, for a learning curve over iterations
         record["iterations"] = rounded(history["iterations"])

@@ -87,7 +87,8 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
                           "classes": [CLASSES[classes[int(k)]] for k in y_test[idx]],
                           "test_mse": float(F.mse_loss(predict(model, x_test, ctx.device), x_test)),
                           "held_out": name == "Fashion-MNIST-1"}  # Fashion-MNIST-2's test images trained it
-    return {"history": history["epochs"], "best_epoch": history["best_epoch"], "images": len(x),
+    return {"history": history["epochs"], "best_epoch": history["best_epoch"], "epoch_steps": history["epoch_steps"],
+            "images": len(x),
             "parameters": sum(p.numel() for p in model.parameters()), "examples": examples}
 
 
