@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fmnist.core import words
+from fmnist.core import stats, words
 from fmnist.reports import build, spec000, spec003, spec004
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
@@ -296,23 +296,18 @@ def test_items_without_figures_share_pages_and_each_item_is_found_on_its_page(tm
     assert where == {"1": 2, "2": 2, "3": 2, "4": 5, "5": 6}
 
 
-def test_the_sweep_claim_across_fractions_follows_the_sign_test_both_ways():
-    consistent = {f"{5 * k}%": {"mean": 0.5} for k in range(1, 21)}
-    words = spec004.on_average(consistent, ("random", "transferred"))
-    assert words.startswith("The mean difference favours transferred at 20 of the 20 fractions (sign test p = 1.9e-06)")
-    assert "so across the sweep transferred is ahead more often than chance explains. The fractions share" in words
-    against = {f"{5 * k}%": {"mean": -0.5 if k <= 18 else 0.5} for k in range(1, 21)}
-    assert "favours random at 18 of the 20 fractions" in spec004.on_average(against, ("random", "transferred"))
-    mixed = {f"{5 * k}%": {"mean": (-1) ** k} for k in range(1, 21)}
-    assert "too few to call either start better across the sweep." in spec004.on_average(
-        mixed, ("random", "pretrained")
-    )
-
-
-def test_one_interval_in_twenty_is_called_what_chance_gives():
-    assert "about what chance alone gives" in spec004.chance_words(1, 20)
-    assert "about what chance alone gives" in spec004.chance_words(2, 20)
-    assert spec004.chance_words(6, 20) == " That is 6 of 20 fractions, against 1 expected by chance alone."
+def test_a_count_of_intervals_is_set_against_what_chance_gives_both_ways():
+    assert "no more than chance, so weak evidence" in stats.chance_words(1, 20, "fractions")
+    assert "(p = 0.26 for 2 or more): no more" in stats.chance_words(2, 20)  # binom(20, 0.05), by scipy
+    assert stats.chance_words(6, 20, "fractions") == (
+        "6 of 20 fractions, where chance alone gives 1 (p = 0.00033 for 6 or more): more than chance")
+    one = stats.chance(1, 14, one_side=True)  # one change in 14 lowers the loss by its interval: 0.35 expected
+    assert one["expected"] == pytest.approx(0.35) and one["p"] == pytest.approx(1 - 0.975 ** 14)
+    assert not one["beyond"] and stats.chance(0, 14)["p"] == 1.0
+    from fmnist.studies.variants import kept_words
+    assert "1 of 14 changes tried, where chance alone gives 0.35" in kept_words(3, ["RMSprop"], 14)
+    assert "no more than chance" in kept_words(3, ["RMSprop"], 14)
+    assert ": more than chance" in kept_words(4, ["a", "b", "c", "d"], 14)
 
 
 def test_curves_are_read_for_overfitting_both_ways():

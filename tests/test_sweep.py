@@ -8,8 +8,9 @@ import torch
 
 import experiments
 from fmnist.core import stats
+from fmnist.reports import spec004
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
-from fmnist.studies.sweep import HALF1, HALF2, half, nested, verdicts
+from fmnist.studies.sweep import HALF1, HALF2, half, nested, seed_level, verdicts
 from fmnist.studies.transfer import copy_encoder, transfer_weights
 from helpers import interrupt_study
 
@@ -87,7 +88,8 @@ def test_verdicts_follow_the_numbers():
     assert acc_line.startswith("test accuracy (%), pretrained minus random") and "5%: +9 (" in acc_line
     assert acc_line.count("excludes 0") == 1 and "100%: +0.167 (" in acc_line  # +0.5, -0.5, +0.5
     assert "pretrained ahead at 1 and random ahead at 0 of 2 settings" in acc_summary
-    assert "2 of 2 favour pretrained, p = 0.500" in acc_summary
+    # seed by seed over the two fractions: (10 + 0.5) / 2, (9 - 0.5) / 2, (8 + 0.5) / 2 points
+    assert "seed by seed, pretrained ahead of random by 4.58 points (95 % CI +3.15 to +6.02 points" in acc_summary
     assert "random minus pretrained (lower is better)" in loss_line and "5%: +0.19" in loss_line
     # the same numbers with the starts' roles swapped give the mirrored sentence
     swapped = [
@@ -110,11 +112,31 @@ def test_verdicts_follow_the_numbers():
 def test_a_claim_across_every_setting_needs_every_interval():
     ahead = {f: stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 3.1, 2: 3.9}) for f in ("5%", "10%", "20%", "50%", "100%")}
     assert stats.across(ahead, "A", "B").startswith("B ahead of A at every one of the 5 settings")
-    assert "5 of 5 favour B, p = 0.062" in stats.across(ahead, "A", "B")  # 2 / 2**5, by hand
-    many = {f"{k}%": d for k, d in enumerate([ahead["5%"]] * 20)}
-    assert "20 of 20 favour B, p = 1.9e-06" in stats.across(many, "A", "B")  # 2 / 2**20: not rounded to 0
     ahead["100%"] = stats.paired({0: 1, 1: 2, 2: 3}, {0: 2, 1: 1.0, 2: 3.1})
-    assert stats.across(ahead, "A", "B").startswith("B ahead at 4 and A ahead at 0 of 5 settings")
+    words = stats.across(ahead, "A", "B")
+    assert words.startswith("B ahead at 4 and A ahead at 0 of 5 settings")
+    # 4 hits in 5 tests where 0.25 are expected: binom(5, 0.05) gives at least 4 with p = 3.0e-05
+    assert "4 of 5 settings, where chance alone gives 0.25 (p = 3e-05 for 4 or more): more than chance" in words
+
+
+def test_a_sweep_claim_takes_the_seed_as_its_unit_both_ways():
+    # seed 0 gains 1 point at every fraction, seed 1 loses 1, seed 2 gains 0.1: every fraction's
+    # mean is +0.033 and the seed-level interval spans zero, so no difference across the sweep
+    gains = {0: 1.0, 1: -1.0, 2: 0.1}
+    records = [_sweep_record(start, f, seed, (80 + f + (gains[seed] if start == "pretrained" else 0)) / 100, 0.5)
+               for f in (0.05, 0.5, 1.0) for start in ("random", "pretrained") for seed in gains]
+    overall = seed_level(records, ("random", "pretrained"), "test_acc")
+    assert overall["n"] == 3 and overall["mean"] == pytest.approx(0.1 / 3)
+    assert overall["low"] < 0 < overall["high"]
+    assert "no difference detected" in spec004.on_average(records, ("random", "pretrained"))
+    steady = {0: 1.0, 1: 1.2, 2: 0.9}  # every seed ahead by about a point: the interval excludes zero
+    records = [_sweep_record(start, f, seed, (80 + f + (steady[seed] if start == "pretrained" else 0)) / 100,
+                             0.5 - (steady[seed] if start == "pretrained" else 0) / 100)
+               for f in (0.05, 0.5, 1.0) for start in ("random", "pretrained") for seed in steady]
+    assert "pretrained ahead of random by 1.03 points" in spec004.on_average(records, ("random", "pretrained"))
+    # a loss reads the other way round: > 0 when the second start's loss is lower
+    loss = seed_level(records, ("random", "pretrained"), "val_loss")
+    assert loss["mean"] == pytest.approx((1.0 + 1.2 + 0.9) / 3 / 100) and loss["low"] > 0
 
 
 @pytest.mark.slow

@@ -102,29 +102,42 @@ def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "th
             f"{ci(gain)})")
 
 
-def sign_test(differences) -> dict:
-    """Two-sided sign test of "the differences are as often above zero as below" (zeros dropped):
-    how many are positive, of how many, and the exact binomial p-value."""
-    signs = [d for d in differences if d != 0]
-    positive = sum(d > 0 for d in signs)
-    p = float(stats.binomtest(positive, len(signs), 0.5).pvalue) if signs else 1.0
-    return {"positive": positive, "n": len(signs), "p": p}
+def chance(hits: int, tests: int, one_side: bool = False) -> dict:
+    """What chance gives: of `tests` 95 % intervals where nothing differs, 5 % exclude zero (2.5 %
+    on one named side); `expected` such hits and `p`, the binomial chance of at least `hits`.
+    `beyond` when that chance is under 5 %. (Tests that share seeds are not independent, so p is
+    a guide, not a test.)"""
+    rate = (1 - CONFIDENCE) / (2 if one_side else 1)
+    p = float(stats.binom.sf(hits - 1, tests, rate)) if hits else 1.0
+    return {"hits": hits, "tests": tests, "expected": rate * tests, "p": p, "beyond": p < 0.05}
 
 
-def across(diffs: dict, a: str, b: str, unit: str = " points") -> str:
+def chance_words(hits: int, tests: int, what: str = "tests", one_side: bool = False) -> str:
+    """`hits` intervals excluding zero among `tests`, set against what chance gives for that many."""
+    c = chance(hits, tests, one_side)
+    return (f"{hits} of {tests} {what}, where chance alone gives {c['expected']:.2g} (p = {c['p']:.2g} for {hits} "
+            f"or more): {'more than chance' if c['beyond'] else 'no more than chance, so weak evidence'}")
+
+
+def across(diffs: dict, a: str, b: str, unit: str = " points", overall: dict | None = None,
+           higher_is_better: bool = True) -> str:
     """A claim across a sweep (`diffs`: setting -> paired(...) of b minus a, each with its own
     seeds). "b is better at every setting" is claimed only when every interval excludes zero
-    on b's side (an intersection-union test: no correction needed); beside it, the sign test of
-    the mean differences."""
+    on b's side (an intersection-union test: no correction needed); else the count of intervals
+    that exclude zero beside what chance gives for that many. `overall`: b minus a averaged over
+    the settings seed by seed, its interval over the seeds (the seed, not the setting, is the
+    unit: the settings share seeds and images), said last. Every interval reads "> 0: b ahead",
+    for a loss too (`higher_is_better` False only words `overall` as a loss)."""
     values = list(diffs.values())
     ahead = [k for k, d in diffs.items() if excludes_zero(d) and d["low"] > 0]
     behind = [k for k, d in diffs.items() if excludes_zero(d) and d["high"] < 0]
-    test = sign_test([d["mean"] for d in values])
-    sign = (f"sign test over the {len(values)} settings' mean differences: {test['positive']} of {test['n']} "
-            f"favour {b}, " + (f"p = {test['p']:.3f}" if test["p"] >= 0.001 else f"p = {test['p']:.1e}"))
+    mean = "" if overall is None else "; averaged over the settings seed by seed, " + verdict(
+        overall if higher_is_better else flipped(overall), a, b, unit, higher_is_better=higher_is_better)
     if values and len(ahead) == len(values):
-        return f"{b} ahead of {a} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
+        return f"{b} ahead of {a} at every one of the {len(values)} settings (each 95 % interval excludes 0){mean}"
     if values and len(behind) == len(values):
-        return f"{a} ahead of {b} at every one of the {len(values)} settings (each 95 % interval excludes 0); {sign}"
-    return (f"{b} ahead at {len(ahead)} and {a} ahead at {len(behind)} of {len(values)} settings (95 % interval "
-            f"excludes 0); no difference detected at the other {len(values) - len(ahead) - len(behind)}; {sign}")
+        return f"{a} ahead of {b} at every one of the {len(values)} settings (each 95 % interval excludes 0){mean}"
+    hits = len(ahead) + len(behind)
+    return (f"{b} ahead at {len(ahead)} and {a} ahead at {len(behind)} of {len(values)} settings by their 95 % "
+            f"intervals, no difference detected at the other {len(values) - hits}; "
+            f"{chance_words(hits, len(values), 'settings')}{mean}")

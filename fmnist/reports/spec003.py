@@ -251,7 +251,8 @@ def conclusion(src) -> str:
         out.append("Of the training settings (R8), " + (f"only {listing(told)} changed test accuracy detectably "
                                                         "against "
                    f"the base; the other {len(diffs) - len(told)} did not" if told else
-                   f"none of the {len(diffs)} changes moved test accuracy detectably") + " at 3 seeds.")
+                   f"none of the {len(diffs)} changes moved test accuracy detectably") + " at 3 seeds"
+                   + (f" ({stats.chance_words(len(told), len(diffs), 'changes')})." if told else "."))
     return "\n".join(out)
 
 

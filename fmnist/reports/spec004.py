@@ -287,70 +287,67 @@ def encoder_copy(src) -> str:
 
 def _sweep_figure(name: str, starts: tuple):
     def draw(src):
+        records = planned(src.studies[name])
         by = rows(src.studies[name])
         curves = {}
         for _row, runs in by.items():
             c = runs[0]["config"]
             if c["kind"] == "sweep":
                 curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
-        return [figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
-                                              f"against {starts[1]} start, each fraction's first seed", curves)]
+        values = sweep.by_fraction(records, starts)
+        return [figures.sweep_figure(f"Lowest training and validation loss and test accuracy against the fraction "
+                                     f"of Fashion-MNIST-1's training images, {starts[0]} against {starts[1]} start "
+                                     "(mean of the seeds, bars their range)",
+                                     [(label, values[m]) for m, label, _ in SWEEP_PANELS]),
+                figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
+                                               f"against {starts[1]} start, each fraction's first seed", curves)]
     return draw
 
 
+# 3.4.4 / 3.5.4 ask for the training and validation losses: those first, test accuracy last
+SWEEP_PANELS = tuple(next(m for m in sweep.METRICS if m[0] == k)
+                     for k in ("lowest_train_loss", "lowest_val_loss", "test_acc"))
+SWEEP_MEASURES = (("val_loss", "lowest validation loss", ""), ("train_loss", "lowest training loss", ""),
+                  ("test_acc", "test accuracy", " points"))
+
+
+def superior(records: list[dict], starts: tuple, measure: str) -> tuple[dict, int]:
+    """{start: the fractions where it is ahead by its paired 95 % interval}, and of how many fractions."""
+    diffs = sweep.differences(records, starts, measure)
+    ahead = {s: [] for s in starts}
+    for fraction, d in diffs.items():  # > 0: the second start ahead, for a loss too
+        if stats.excludes_zero(d):
+            ahead[starts[1] if d["low"] > 0 else starts[0]].append(fraction)
+    return ahead, len(diffs)
+
+
 def _sweep_answer(name: str, starts: tuple):
-    """The spec's two questions answered first (by test accuracy, each fraction's paired
-    interval), then the full verdicts of both measures."""
+    """The spec's two questions answered from the losses it asks to plot (each run's lowest
+    validation and training loss, paired by seed at each fraction; the count of intervals that
+    exclude zero beside what chance gives; the seed-level mean over the sweep), then test accuracy."""
     def answer(src) -> str:
-        first, second = starts
-        diffs = sweep.differences(planned(src.studies[name]), starts, "test_acc")
-        fractions = list(diffs)
-        ahead = {first: [], second: []}
-        for fraction, d in diffs.items():
-            if stats.excludes_zero(d):
-                ahead[second if d["low"] > 0 else first].append(fraction)
-        some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
-        always = next((s for s, v in ahead.items() if len(v) == len(fractions)), None)
-        hits = sum(len(v) for v in ahead.values())
-        weak = chance_sized(hits, len(fractions))
-        lines = [
-            (
-                "Is there a point where one initialisation is superior? "
-                + (
-                    f"{'Only weakly' if weak else 'Yes'}, by test accuracy: {'; '.join(some)} (95 % interval of the "
-                    "paired difference excluding 0)." + chance_words(hits, len(fractions))
-                    if some
-                    else "No: at no fraction does the 95 % interval of the test-accuracy difference exclude 0."
-                )
-            ),
-            "Is one always superior? "
-            + (
-                f"Yes: {always}, at every fraction."
-                if always
-                else "Not at every fraction by its own interval. " + on_average(diffs, starts)
-            ),
-            "",
-        ]
         records = planned(src.studies[name])
+        point, always, every = [], [], []
+        for measure, label, unit in SWEEP_MEASURES:
+            ahead, tests = superior(records, starts, measure)
+            hits = sum(map(len, ahead.values()))
+            some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
+            point.append(f"- {label}: " + (f"{'; '.join(some)}; {stats.chance_words(hits, tests, 'fractions')}."
+                                           if some else f"none of the {tests} fractions."))
+            every += [f"{s} by {label}" for s, v in ahead.items() if tests and len(v) == tests]
+            overall = sweep.seed_level(records, starts, measure)
+            higher = groups.MEASURES[measure][2]
+            always.append(f"- {label}: " + ("too few seeds for an interval" if overall is None else stats.verdict(
+                overall if higher else stats.flipped(overall), *starts, unit=unit, higher_is_better=higher)) + ".")
+        lines = ["Is there a point where one initialisation is superior? The fractions where the 95 % interval of the "
+                 "seed-paired difference excludes 0, by"] + point + [
+            "Is one always superior? " + (f"Yes: {words.listing(every)}, at every fraction." if every else
+                                         "Not at every fraction by its own interval.")
+            + " Averaged over the fractions seed by seed (the seed is the unit: the fractions share seeds and images), "
+            "by"] + always + [""]
         return "\n".join(lines + sweep.verdicts(records, starts) + [""] + ceiling_words(records)
                          + [sweep_curve_words(records, starts)])
     return answer
-
-
-def chance_sized(hits: int, tests: int) -> bool:
-    """Whether `hits` intervals excluding 0 among `tests` are no more than twice what 95 % intervals
-    give by chance when nothing differs (5 % of them)."""
-    return hits <= 2 * 0.05 * tests
-
-
-def chance_words(hits: int, tests: int) -> str:
-    """`hits` intervals excluding 0 among `tests`, against what 95 % intervals give by chance when
-    nothing differs (5 % of them)."""
-    expected = 0.05 * tests
-    if not chance_sized(hits, tests):
-        return f" That is {hits} of {tests} fractions, against {expected:g} expected by chance alone."
-    return (f" But {hits} of {tests} fractions is about what chance alone gives with 95 % intervals ({expected:g} "
-            "expected if nothing differed), so this is weak evidence of a real advantage there.")
 
 
 def ceiling_words(records: list[dict]) -> list[str]:
@@ -369,17 +366,15 @@ def ceiling_words(records: list[dict]) -> list[str]:
             "fractions compare unfinished training."]
 
 
-def on_average(diffs: dict, starts: tuple) -> str:
-    """Across the sweep: how many fractions' mean differences favour each start, and the sign test."""
+def on_average(records: list[dict], starts: tuple) -> str:
+    """Across the sweep, with the seed as the unit: each seed's test-accuracy gain averaged over
+    the fractions, and the interval of those means over the seeds."""
     first, second = starts
-    t = stats.sign_test([d["mean"] for d in diffs.values()])
-    favoured, count = (second, t["positive"]) if 2 * t["positive"] >= t["n"] else (first, t["n"] - t["positive"])
-    verdict = (f"so across the sweep {favoured} is ahead more often than chance explains" if t["p"] < 0.05 else
-               "too few to call either start better across the sweep")
-    return (f"The mean difference favours {favoured} at {count} of the {t['n']} fractions (sign test p = "
-            f"{t['p']:.2g}): "
-            f"{verdict}. The fractions share their seeds and nest their training images, so they are not independent "
-            "and this p-value is optimistic.")
+    overall = sweep.seed_level(records, starts, "test_acc")
+    if overall is None:
+        return "Across the sweep: too few seeds at every fraction for an interval."
+    return ("Across the sweep, each seed's difference averaged over the fractions (the seed is the unit, since the "
+            f"fractions share seeds and images): {stats.verdict(overall, first, second, budget='this budget')}.")
 
 
 def discussion(src) -> list[str]:
@@ -398,13 +393,12 @@ def discussion(src) -> list[str]:
                    + " the best on test (3.2.3).")
     for name, starts, item in (("pretrain", RANDOM_PRE, "3.4"), ("transfer", RANDOM_TRANS, "3.5")):
         if src.studies.get(name):
-            diffs = sweep.differences(planned(src.studies[name]), starts, "test_acc")
+            records = planned(src.studies[name])
+            diffs = sweep.differences(records, starts, "test_acc")
             ahead = sum(stats.excludes_zero(d) and d["low"] > 0 for d in diffs.values())
-            mean = float(np.mean([d["mean"] for d in diffs.values()]))
-            out.append(f"- {item}: {starts[1]} weights are ahead of random ones at {ahead} of the {len(diffs)} "
-                       "fractions "
-                       f"by their own interval, by {mean:+.2f} points of test accuracy on average. "
-                       + on_average(diffs, starts))
+            out.append(f"- {item}: {starts[1]} weights are ahead of random ones by test accuracy at "
+                       f"{stats.chance_words(ahead, len(diffs), 'fractions', one_side=True)}. "
+                       + on_average(records, starts))
     out += ["What they leave open: each study trained on a subset of the images (its budget line in the set-up), so "
             "these are findings at that size; python experiments.py NAME --budget spec measures them on every image. "
             "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "

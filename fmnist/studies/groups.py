@@ -18,6 +18,7 @@ MEASURES = {
     "test_acc": ("test accuracy (%)", lambda r: 100 * r["test"]["accuracy"], True),
     "test_loss": ("test loss", lambda r: r["test"]["loss"], False),
     "train_acc": ("training accuracy (%)", lambda r: 100 * r["train"]["accuracy"], True),
+    "train_loss": ("lowest training loss", lambda r: r["lowest_train_loss"], False),  # sweep runs record it
 }
 CELLS = ("± in a cell: the half-width h of the 95 % t-interval over the row's n seeds (the interval runs from mean - h "
          "to mean + h); a row of one seed shows its value alone.")

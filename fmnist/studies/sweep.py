@@ -152,6 +152,24 @@ def differences(records: list[dict], starts: tuple, measure: str) -> dict:
     return out
 
 
+def seed_level(records: list[dict], starts: tuple, measure: str) -> dict | None:
+    """The second start's gain over the first averaged over the fractions, seed by seed, and the
+    t-interval of those per-seed means (the seed is the unit: fractions share seeds and nest their
+    images, so they are not independent tests). > 0: the second is ahead, for a loss too. Only
+    seeds run at every fraction count; None without two of them."""
+    diffs = differences(records, starts, measure)
+    first, second = starts
+    rows = groups.by_row([r for r in records if r["config"]["kind"] == "sweep"])
+    sign = 1 if groups.MEASURES[measure][2] else -1
+    per_seed = {}
+    for fraction in diffs:
+        a, b = (groups.per_seed(rows[f"{s} {fraction}"], measure) for s in starts)
+        for seed in set(a) & set(b):
+            per_seed.setdefault(seed, []).append(sign * (b[seed] - a[seed]))
+    means = [sum(v) / len(v) for v in per_seed.values() if len(v) == len(diffs)]
+    return stats.interval(means) if len(means) >= 2 else None
+
+
 def verdicts(records: list[dict], starts: tuple) -> list[str]:
     """For test accuracy and the lowest validation loss: each fraction's paired difference,
     then the claim across the sweep (stats.across)."""
@@ -168,7 +186,8 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
         n = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
         direction = f"{second} minus {first}" if higher else f"{first} minus {second} (lower is better)"
         lines.append(f"{label}, {direction}, mean and 95 % CI over {n} seeds per fraction: " + "; ".join(parts) + ".")
-        lines.append(f"  {label}: " + stats.across(diffs, first, second, unit) + ".")
+        lines.append(f"  {label}: " + stats.across(diffs, first, second, unit, seed_level(records, starts, measure),
+                                                   higher_is_better=higher) + ".")
     return lines
 
 

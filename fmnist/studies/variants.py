@@ -395,21 +395,23 @@ def headline(results: dict) -> list[str]:
                         + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
     tried = len(steps) - 1
     out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
-               + (kept_words(len(kept), clear) + ": " + "; ".join(kept) if kept else "") + ".")
+               + (kept_words(len(kept), clear, tried) + ": " + "; ".join(kept) if kept else "") + ".")
     return out
 
 
-def kept_words(kept: int, clear: list[str]) -> str:
+def kept_words(kept: int, clear: list[str], tried: int) -> str:
     """What the kept changes' verdicts add up to: the spec keeps a change that lowers the mean,
-    and only a change whose 95 % interval excludes zero lowered it by more than the seeds vary."""
+    and only a change whose 95 % interval excludes zero lowered it by more than the seeds vary;
+    the count of those set against what chance gives for the `tried` changes."""
     if not clear:
         return (" (the spec's rule); no kept change's paired 95 % interval excludes zero, so which changes helped "
                 "is not known at this budget")
+    against = stats.chance_words(len(clear), tried, "changes tried", one_side=True)
     if len(clear) == kept:
-        return " (the spec's rule); each one's paired 95 % interval excludes zero"
+        return f" (the spec's rule); each one's paired 95 % interval excludes zero ({against})"
     rest = kept - len(clear)
-    return (f" (the spec's rule); only {listing(clear)}'s paired 95 % interval excludes zero, the other {rest} "
-            "were kept on the mean alone (their intervals include zero: not shown to help)")
+    return (f" (the spec's rule); only {listing(clear)}'s paired 95 % interval excludes zero ({against}), the "
+            f"other {rest} were kept on the mean alone (their intervals include zero: not shown to help)")
 
 
 class Variants(Study):
