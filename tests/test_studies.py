@@ -111,6 +111,24 @@ def test_a_verdict_over_a_row_that_did_not_converge_says_so():
         "ceiling).")
 
 
+def test_the_tables_mark_is_explained_under_it_both_ways():
+    from fmnist.studies.tables import marked, summary_table
+    records = [_record(r, s, loss, acc, 90) for r, loss, acc in (("a", 0.3, 91), ("b", 0.2, 89)) for s in range(3)]
+    results = {"plan": list(range(6)), "runs": dict(enumerate(records))}
+
+    class ByLoss(Study):
+        measure = "val_loss"
+
+        def describe(self, runs, records):
+            return {}
+
+    _, body = summary_table(ByLoss(), results)
+    assert [row[0] for row in body] == ["a", "b *"]
+    assert marked(ByLoss(), results)[0].startswith("* b: the lowest mean validation loss of the compared rows")
+    ByLoss.measure = "val_acc"
+    assert marked(ByLoss(), results)[0].startswith("* a: the highest mean validation accuracy (%)")
+
+
 def test_the_budget_line_and_stop_column_follow_how_the_runs_ended():
     early = [_record("base", s, 0.3, 90, 91, epochs=60, ran=ran, patience=5, best=ran - 5)
              for s, ran in enumerate((12, 16, 14))]

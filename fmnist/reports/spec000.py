@@ -11,7 +11,7 @@ from fmnist.reports.build import Item, curve_words, handin_lines, kernel_words, 
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table
+from fmnist.studies.tables import summary_table, table_notes
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -28,7 +28,8 @@ def _best(src) -> dict:
 
 def _table(src):
     titles, body = summary_table(reference.STUDY, src.studies["reference"])
-    return figures.table_figures(reference.STUDY.title, titles, body, [groups.CELLS])
+    notes = table_notes(reference.STUDY, src.studies["reference"])
+    return figures.table_figures(reference.STUDY.title, titles, body, notes)
 
 
 def configuration(src) -> str:

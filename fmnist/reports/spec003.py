@@ -11,7 +11,7 @@ from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, poin
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table
+from fmnist.studies.tables import summary_table, table_notes
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -307,7 +307,7 @@ def _png(*names):
 
 def _table(src):
     titles, body = summary_table(mobilenet.STUDY, _mb(src))
-    return figures.table_figures(mobilenet.STUDY.title, titles, body, [groups.CELLS])
+    return figures.table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, _mb(src)))
 
 
 ITEMS = [

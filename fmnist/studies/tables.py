@@ -20,8 +20,23 @@ PDF_NAME = "experiments.pdf"
 def notes(study: Study, results: dict) -> list[str]:
     """The lines under a study's table: its own notes, the rows too unsettled to read, and the
     rows that did not converge."""
-    return ([groups.budget_line(planned(results), results.get("budget"))] + study.notes(results)
-            + unsettled(planned(results)) + unfinished(planned(results), study.compared))
+    return ([groups.budget_line(planned(results), results.get("budget"))] + marked(study, results)
+            + study.notes(results) + unsettled(planned(results)) + unfinished(planned(results), study.compared))
+
+
+def marked(study: Study, results: dict) -> list[str]:
+    """What the summary table's mark means: * the row ranked first, and by what."""
+    best = groups.ranked(planned(results), study.measure, study.compared)[:1]
+    if not best:
+        return []
+    label, _, higher = groups.MEASURES[study.measure]
+    return [f"* {best[0][0]}: the {'highest' if higher else 'lowest'} mean {label} of the compared rows (not by "
+            "itself a verdict: the intervals say whether it is ahead)."]
+
+
+def table_notes(study: Study, results: dict) -> list[str]:
+    """The notes a report prints under a study's summary table: what a cell holds and the mark."""
+    return [groups.CELLS] + marked(study, results)
 
 
 def unfinished(records: list[dict], compared=lambda config: True) -> list[str]:
