@@ -346,6 +346,29 @@ def test_the_feature_map_sentences_follow_the_measurements():
     assert "are not more specific" in variants.inspection_words({**inspected, "layers": [deep, first]})[-1]
 
 
+def test_a_class_tie_must_beat_what_sparsity_gives_with_shuffled_labels():
+    from fmnist.studies import variants
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.arange(500) % 5
+    sparse = torch.zeros(500)  # silent on 490 images, strong on 10 drawn regardless of class
+    sparse[torch.randperm(500, generator=gen)[:10]] = 5.0
+    dense = 1.0 + (labels == 0).float() + 0.1 * torch.rand(500, generator=gen)  # class 0 twice the others
+    classes = ["T-shirt/top", "Trouser", "Coat", "Sandal", "Bag"]
+    for responses, is_tied in ((sparse, False), (dense, True)):
+        per_class = [float(responses[labels == k].mean()) for k in range(5)]
+        channel = {**_channel(0, {"background": 0.3, "outline": 0.45, "interior": 0.25}, per_class),
+                   "null_ratio": variants.shuffled_ratio(responses, labels, 5)}
+        top, ratio = variants.class_tie(channel)
+        assert variants.tied(channel) is is_tied
+        if not is_tied:  # the ratio alone would have called it tied: sparsity alone makes it
+            assert ratio >= variants.CLASS_TIED and channel["null_ratio"] >= ratio
+        else:
+            assert top == 0 and channel["null_ratio"] < 1.2 < variants.CLASS_TIED <= ratio
+        text = variants.layer_reading({"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [channel]}, classes)
+        assert ("above the 95th percentile of that ratio with the labels shuffled" in text) is is_tied
+        assert ("by more than its sparsity gives with shuffled labels" in text) is not is_tied
+
+
 def test_a_run_that_starts_from_a_redone_upstream_run_is_redone(tmp_path):
     from fmnist.studies import engine
     calls = []
