@@ -447,3 +447,16 @@ def test_the_sweep_curves_are_read_per_start():
     assert (
         "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words
     )
+
+
+def test_batch_norms_curves_are_read_both_ways():
+    def runs(train, val, best):  # three seeds of one made-up curve: losses per epoch, the best epoch
+        history = [{"train_loss": t, "val_loss": v} for t, v in zip(train, val)]
+        return [{"config": {"seed": s}, "history": history, "best_epoch": best} for s in range(3)]
+    fast_tight = runs([1.0, 0.6, 0.4, 0.35, 0.3], [1.0, 0.7, 0.5, 0.45, 0.5], 4)   # gap +0.10 at epoch 4
+    slow_loose = runs([2.0, 1.5, 1.2, 0.5, 0.2], [2.0, 1.6, 1.3, 0.9, 0.8], 5)    # gap +0.60 at epoch 5
+    words = spec000.batch_norm_curves(fast_tight, slow_loose)
+    assert "epoch 4.0 with batch norm and 5.0 without" in words and "+0.100 from the training loss with it" in words
+    assert "0.400 against 1.200 after epoch 3" in words and "The smaller gap fits a regularising effect" in words
+    words = spec000.batch_norm_curves(slow_loose, fast_tight)
+    assert "falls faster" not in words and "do not pin down" in words and "no regularising effect" in words
