@@ -7,10 +7,12 @@
                              #           transfer; fashionmnist.py; analyze.py)
     python report.py all     # the four
 
-Writes report_SPEC.pdf under --out-dir: a first page listing every item of the spec with the page
-that answers it, or the command that would produce it; then the items in order, each with its
-question, figures and, where the spec asks a question, an answer computed from the measurements.
-It trains nothing and takes seconds.
+Writes report_SPEC.tex under --out-dir, with its figures in report_SPEC_figures/, and typesets it
+with pdflatex into report_SPEC.pdf: the items of the spec with the page that answers each (or the
+command that would produce it), the set-up, then the items in order, each with its question,
+figures and tables and, where the spec asks a question, an answer computed from the measurements.
+Without pdflatex it says how to typeset the source (TeX Live, or Overleaf). It trains nothing and
+takes seconds.
 """
 from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
@@ -38,21 +40,19 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def wrote_tex(tex: Path) -> None:
-    """Say where the LaTeX source went, and typeset it where pdflatex is installed."""
-    print(f"wrote {tex} (LaTeX source, figures in {tex.stem}_figures/)")
+def typeset(tex: Path, pdf: Path) -> bool:
+    """Typeset the source into `pdf` where pdflatex is installed; else say, in one line, how to."""
     try:
-        typeset = latex.typeset(tex)
-    except RuntimeError as err:  # the source is kept; the PDFs beside it are already written
+        done = latex.typeset(tex, pdf)
+    except RuntimeError as err:  # the source is kept, and any PDF written before
         print(f"report.py: {str(err).splitlines()[0]} (see pdflatex's log: pdflatex {tex.name} in {tex.parent})",
               file=sys.stderr)
-        return
-    print(
-        f"wrote {typeset} (the source typeset by pdflatex)"
-        if typeset
-        else f"{tex.name}: pdflatex is not installed, so it is not typeset here (Debian: apt-get install "
-             "texlive-latex-base)"
-    )
+        return False
+    if done is None:
+        print(f"{tex.name}: pdflatex is not installed, so {pdf.name} is not typeset here; install TeX Live (Debian: "
+              f"apt-get install {latex.TEX_PACKAGES}) and run this again, or upload {tex.name} and "
+              f"{tex.stem}_figures/ to Overleaf")
+    return done is not None
 
 
 def run(args) -> int:
@@ -71,22 +71,23 @@ def run(args) -> int:
             if src.metrics:
                 tex = latex.write(path.with_suffix(".tex"), spec, "Spec 001: the hand-in, questions 1-9", spec001.ITEMS,
                                   src, spec001.setup)
-                wrote_tex(tex)
+                if typeset(tex, path.with_name("report_001_latex.pdf")):
+                    print(f"wrote {tex} and report_001_latex.pdf (its text, typeset)")
             continue
         title, items, setup, closing = SPECS[spec]
         closing = closing if all(src.studies.values()) else None  # the discussion reads every study
-        pages = build.write(path, spec, title, items, src, setup, closing)
-        wrote_tex(latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing))
+        tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing)
+        made = typeset(tex, path)
         script = spec000.run_sh(src) if spec == "000" else None
         if script:
             (out_dir / "spec000").mkdir(exist_ok=True)
             storage.write_atomic(out_dir / "spec000" / "run.sh", lambda tmp: tmp.write_text(script))
             (out_dir / "spec000" / "run.sh").chmod(0o755)
             print(f"wrote {out_dir / 'spec000' / 'run.sh'} (spec 000's best setting)")
-        waiting = [i for i in items if i.number not in pages]
-        print(f"wrote {path}: {len(pages)} of {len(items)} items answered" + (
+        waiting = [i for i in items if i.missing(src)]
+        print(f"wrote {path if made else tex}: {len(items) - len(waiting)} of {len(items)} items answered" + (
             "; waiting for " + ", ".join(sorted({build.command(n) for i in waiting for n in i.missing(src)}))
-            if waiting else ""))
+            if waiting else "") + f" (LaTeX: {tex.name}, figures in {tex.stem}_figures/)")
     print(f"done in {time.perf_counter() - start:.1f} s")
     return 0
 

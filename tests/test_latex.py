@@ -1,6 +1,7 @@
-"""The reports' LaTeX sources: text escaped for pdflatex, tables as tabular, figures beside the
-.tex, and every source compiling (CI installs Debian's texlive-latex-base; without pdflatex the
-compile tests are skipped)."""
+"""The reports as LaTeX, the one way a report becomes a PDF: text escaped for pdflatex, tables as
+booktabs longtables at the text's width, figures redrawn for the column beside the .tex, the
+contents' page numbers where the items are, and every source compiling (CI installs Debian's
+texlive-latex-base and texlive-latex-recommended; without pdflatex the compile tests are skipped)."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -18,7 +19,7 @@ PDFLATEX = shutil.which("pdflatex")
 def compile_tex(tex: Path) -> str:
     """Typeset the source as report.py does (latex.typeset); return the PDF's text."""
     pdf = latex.typeset(tex)
-    assert pdf == tex.with_name(tex.stem + "_latex.pdf") and pdf.is_file()
+    assert pdf == tex.with_suffix(".pdf") and pdf.is_file()
     assert not tex.with_suffix(".aux").exists() and not tex.with_suffix(".log").exists()  # left in a scratch folder
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
@@ -26,7 +27,7 @@ def compile_tex(tex: Path) -> str:
 def test_escape_keeps_what_pdflatex_would_misread():
     assert (
         latex.escape("95 % CI, a_b & c $5 #1 {x} ~ ^")
-        == r"95 \% CI, a\_b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
+        == r"95 \% CI, a\_\allowbreak{}b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
     )
     assert latex.escape("python train.py --lr 0.01") == "python train.py -{}-lr 0.01"
     assert latex.escape("0.48 ± 0.07, 4 × 4, 12–18 — é") == r"0.48 \textpm{} 0.07, 4 \texttimes{} 4, 12--18 --- e"
@@ -55,10 +56,12 @@ def test_a_report_source_holds_the_question_answer_table_and_figures(tmp_path):
     tex = latex.write(tmp_path / "report_x.tex", "x", "Spec x: a test", [_item(tmp_path)], src,
                       lambda src: ["Data: 10 images.", "- a network"])
     source = tex.read_text()
-    assert "\\section*{Set-up}" in source and "\\section*{Item 1.1 (2.5 points)}" in source
-    assert "\\emph{What is 5 \\% of a\\_b?}" in source and "0.25 \\textpm{} 0.01" in source
-    assert "\\begin{tabular}{ll}" in source and "lr 0.05 * & 0.48 \\textpm{} 0.07 \\\\" in source
-    assert sorted(p.name for p in (tmp_path / "report_x_figures").iterdir()) == ["item-1-1-2.png", "item-1-1-3.png"]
+    assert "\\section*{Set-up}" in source and "\\subsection*{Item 1.1 (2.5 points)}\\label{item-1-1}" in source
+    assert "\\emph{What is 5 \\% of a\\_\\allowbreak{}b?}" in source and "0.25 \\textpm{} 0.01" in source
+    assert "\\begin{longtable}{ll}" in source and "\\toprule" in source
+    assert "lr 0.05 * & 0.48 \\textpm{} 0.07 \\\\" in source
+    assert sorted(p.name for p in (tmp_path / "report_x_figures").iterdir()) == ["item-1-1-2.pdf", "item-1-1-3.png"]
+    assert "\\caption{Item 1.1: an item.}" in source  # a figure without a title of its own
     if PDFLATEX:
         text = compile_tex(tex)
         assert "What is 5 % of a_b?" in text and "0.48 ± 0.07" in text
@@ -81,12 +84,12 @@ def test_typeset_is_skipped_without_pdflatex_and_a_broken_source_is_one_error(tm
     if PDFLATEX:
         with pytest.raises(RuntimeError, match="pdflatex could not typeset report_x.tex"):
             latex.typeset(tex)
-        assert not (tmp_path / "report_x_latex.pdf").exists()
+        assert not (tmp_path / "report_x.pdf").exists()
     monkeypatch.setattr(latex.shutil, "which", lambda name: None)
     assert latex.typeset(tex) is None
 
 
-def test_a_table_wider_than_the_page_wraps_its_columns_instead_of_shrinking():
+def test_a_table_wider_than_the_text_wraps_its_columns_and_splits_rather_than_shrinking():
     columns = ["setting", "settings", "val loss", "test acc %"]
     rows = [
         [
@@ -97,9 +100,61 @@ def test_a_table_wider_than_the_page_wraps_its_columns_instead_of_shrinking():
         ]
         for k in range(5)
     ]
-    fitted = latex.widths(columns, rows, latex.ROOM_PT[False])
-    assert sum(w * latex.CHAR_PT + latex.PAD_PT for w in fitted) <= latex.ROOM_PT[False]
+    fitted = latex.widths(columns, rows, latex.ROOM_PT)
+    assert sum(w * latex.CHAR_PT + latex.PAD_PT for w in fitted) <= latex.ROOM_PT
     assert fitted[1] < len(rows[0][1]) and fitted[0] == len("1. change")  # the long column wraps, the short keep
     source = latex.tabular({"title": "t", "columns": columns, "rows": rows, "notes": []})
-    assert "resizebox" not in source and source.count("p{") == 4 and "\\raggedright" in source
+    assert "resizebox" not in source and "landscape" not in source and source.count("p{") == 4
     assert latex.widths(["a"], [["x" * 200]], 100.0) is None  # one unbreakable word wider than the room
+    # twelve columns of 15-character cells: no wrap fits them, so they split into groups, each with the names
+    wide = [f"column {k}" for k in range(12)]
+    cells = [[f"row {r} " + "x" * 8 for _ in range(12)] for r in range(3)]
+    groups = latex.column_groups(wide, cells)
+    assert len(groups) > 1 and all(g[0] == 0 for g in groups) and sorted({k for g in groups for k in g}) == list(
+        range(12))
+    assert all(latex.widths([wide[k] for k in g], [[r[k] for k in g] for r in cells], latex.ROOM_PT) for g in groups)
+    source = latex.tabular({"title": "Wide", "columns": wide, "rows": cells, "notes": ["a note"]})
+    assert source.count("\\begin{longtable}") == len(groups) and f"(columns {len(groups)} of {len(groups)})" in source
+
+
+def test_a_figure_is_redrawn_for_the_column_with_its_title_as_the_caption():
+    fig = Figure(figsize=(20, 4), layout="constrained")
+    axes = fig.subplots(1, 4)
+    for ax in axes:
+        ax.plot([0, 1], [0, 1])
+        ax.set_title("a title much too long for a quarter of the column's width, which must wrap")
+        ax.tick_params(labelsize=5)
+    fig.suptitle("What the figure shows")
+    fig, caption = latex.for_column(fig)
+    assert caption == "What the figure shows" and not fig.get_suptitle()
+    assert fig.get_size_inches()[0] == pytest.approx(latex.TEXT_INCHES)
+    # four panels of 5 in would shrink below SHRINK of their width: two columns, two rows, reading order kept
+    assert [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in axes] == [
+        (0, 0), (0, 1), (1, 0), (1, 1)]
+    assert all("\n" in ax.get_title() for ax in axes)
+    assert min(t.get_fontsize() for ax in axes for t in ax.get_xticklabels()) >= 8
+
+
+@pytest.mark.skipif(PDFLATEX is None, reason="pdflatex is not installed (CI installs texlive-latex-base)")
+def test_the_contents_give_the_page_each_item_is_on(tmp_path):
+    def item(number, lines, figures=0):
+        def draw(src):
+            out = []
+            for _ in range(figures):
+                fig = Figure(figsize=(8, 5))
+                fig.add_subplot().plot([0, 1], [1, 0])
+                out.append(fig)
+            return out
+        return build.Item(number, f"item {number}", f"Question {number}?", (), draw,
+                          lambda src: "\n".join(["Some words of an answer, long enough to fill a line. " * 3] * lines))
+    items = [item("1", 3), item("2", 30, figures=2), item("3", 40), item("4", 3)]
+    tex = latex.write(tmp_path / "report_x.tex", "x", "Spec x", items + [
+        build.Item("5", "waits", "Question 5?", ("study:mobilenet",))], build.Sources(tmp_path))
+    pdf = latex.typeset(tex)
+    pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    listed = {line.split()[0]: line.split()[-1] for line in pages[0].splitlines()
+              if line.strip()[:1].isdigit() and "item" in line}
+    found = {n: next(k for k, page in enumerate(pages, start=1) if f"Item {n}" in page) for n in "1234"}
+    assert {n: int(listed[n]) for n in "1234"} == found and found["4"] > found["1"]
+    assert "5 waits not yet: run python experiments.py mobilenet first" in " ".join(pages[0].split()), pages[0]

@@ -92,6 +92,23 @@ def test_the_check_finds_each_kind_of_fault(tmp_path):
     assert on[3] in (["bad.pdf page 3: 'Alpha' and 'Bravo' overlap"], ["bad.pdf page 3: 'Bravo' and 'Alpha' overlap"])
 
 
+@needs_reader
+def test_the_check_takes_a4_reports_and_finds_small_text_and_mixed_sizes(tmp_path):
+    path = tmp_path / "report.pdf"
+    a4 = tuple(v / 72 for v in pages.A4_POINTS)
+    small = Figure(figsize=a4)
+    small.text(0.3, 0.5, "tiny words", fontsize=6)
+    small.text(0.3, 0.4, "x", fontsize=5)  # a lone character (a power's exponent) is left alone
+    small.text(0.3, 0.3, "large enough", fontsize=9)
+    with PdfPages(path) as pdf:
+        pdf.savefig(small)
+        pdf.savefig(chart())  # 6.4 x 4.8 in: neither standard size, and not the document's
+    problems = pages.check_pdf(path)
+    assert problems[0] == "report.pdf: text under 8 pt: 'tiny words'" and len([p for p in problems if "pt:" in p]) == 1
+    assert "report.pdf page 2: 460.8 x 345.6 pt, not 595.276 x 841.89" in problems
+    assert not any(p.startswith("report.pdf page 1") for p in problems)
+
+
 def written_pdfs() -> list[Path]:
     """The PDFs of a run: $PRINT_DIR's (CI sets it to its quick run's folder), else the committed ones."""
     folder = Path(os.environ.get("PRINT_DIR", ROOT / "outputs"))

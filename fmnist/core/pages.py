@@ -38,6 +38,11 @@ def fit(fig: Figure) -> Figure:
     if not getattr(fig, "on_page", False):
         inside_margins(fig)
     fig.on_page = True
+    return raise_small_text(fig)
+
+
+def raise_small_text(fig: Figure) -> Figure:
+    """Every text of the figure at least MIN_POINTS, its ticks' labels included."""
     for text in fig.findobj(Text):
         if text.get_fontsize() < MIN_POINTS:
             text.set_fontsize(MIN_POINTS)
@@ -193,6 +198,11 @@ def read_words(path: Path) -> list[tuple[float, float, list]]:
     if shutil.which("pdftotext") is None:
         raise RuntimeError("pdftotext is not installed: apt-get install poppler-utils")
     sizes = [(float(w), float(h)) for w, h in BOX.findall(Path(path).read_bytes())]
+    if not sizes:  # page boxes in compressed object streams (pdfTeX): read as it is, words on the paper only
+        html = subprocess.run(["pdftotext", "-q", "-bbox", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        return [(float(w), float(h), [(float(a), float(b), float(c), float(d), word)
+                                      for a, b, c, d, word in WORD.findall(body)]) for w, h, body in PAGE.findall(html)]
     with tempfile.TemporaryDirectory() as tmp:
         wide = Path(tmp) / "wide.pdf"  # poppler rebuilds the cross-reference table the longer boxes shift
         wide.write_bytes(BOX.sub(lambda m: b"/MediaBox [ -%s -%s %s %s ]" % (m[1], m[2], b"%g" % (2 * float(m[1])),
@@ -209,12 +219,31 @@ def read_words(path: Path) -> list[tuple[float, float, list]]:
     return pages
 
 
+A4_POINTS = (595.276, 841.89)  # a typeset report's page (pdflatex, a4paper), portrait
+FONT = re.compile(r'<fontspec id="(\d+)" size="(-?[\d.]+)"')
+TEXT_TAG = re.compile(r'<text [^>]*font="(\d+)"[^>]*>(.*?)</text>')
+
+
+def small_text(path: Path) -> list[str]:
+    """Texts of two characters or more set under MIN_POINTS (poppler's pdftohtml gives each text's
+    font size, rotated text too); a lone character, such as a power's exponent, is left alone."""
+    xml = subprocess.run(["pdftohtml", "-q", "-xml", "-i", "-zoom", "1", "-stdout", str(path)], capture_output=True,
+                         text=True, check=True).stdout
+    sizes = {k: abs(float(v)) for k, v in FONT.findall(xml)}
+    return sorted({re.sub("<[^>]+>", "", text).strip() for k, text in TEXT_TAG.findall(xml)
+                   if sizes.get(k, MIN_POINTS) < MIN_POINTS - 0.5 and len(re.sub("<[^>]+>", "", text).strip()) >= 2})
+
+
 def check_pdf(path: Path) -> list[str]:
-    """What breaks the standard in a written PDF, one line each: a page of another size, a word
-    outside the page or within EDGE of its edge, two words on top of each other."""
-    size, edge = tuple(72 * v for v in PAGE_INCHES), 72 * EDGE
-    problems = []
-    for n, (width, height, words) in enumerate(read_words(path), start=1):
+    """What breaks the standard in a written PDF, one line each: pages of more than one size or of
+    another size than the two standard ones (US letter landscape, or A4 portrait for a typeset
+    report), text under MIN_POINTS, a word outside the page or within EDGE of its edge, two words on
+    top of each other."""
+    sizes, edge = (tuple(72 * v for v in PAGE_INCHES), A4_POINTS), 72 * EDGE
+    problems = [f"{Path(path).name}: text under {MIN_POINTS:g} pt: '{t}'" for t in small_text(path)[:5]]
+    read = read_words(path)
+    size = min(sizes, key=lambda s: abs(s[0] - read[0][0]) + abs(s[1] - read[0][1])) if read else sizes[0]
+    for n, (width, height, words) in enumerate(read, start=1):
         where = f"{Path(path).name} page {n}"
         if abs(width - size[0]) > 0.5 or abs(height - size[1]) > 0.5:
             problems.append(f"{where}: {width:g} x {height:g} pt, not {size[0]:g} x {size[1]:g}")

@@ -23,20 +23,23 @@ def grid_shape(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
-def confusion_figure(network: str, confusion: np.ndarray, classes) -> Figure:
-    """Q4: test-set confusion matrix, as counts and normalised by true class."""
+def confusion_figure(network: str, confusion: np.ndarray, classes, column: bool = False) -> Figure:
+    """Q4: test-set confusion matrix, as counts and normalised by true class; `column`: one matrix
+    for a report's text column, its counts shaded by the fraction of the true class."""
     confusion = np.asarray(confusion)
-    fig = Figure(figsize=(16, 7), layout="constrained")
-    axes = fig.subplots(1, 2)
     rates = confusion / confusion.sum(axis=1, keepdims=True).clip(min=1)
-    for ax, values, fmt, title in ((axes[0], confusion, "d", "counts"),
-                                   (axes[1], rates, ".2f", "fraction of each true class (rows sum to 1)")):
-        sns.heatmap(values, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax, cbar_kws={"shrink": 0.6},
-                    xticklabels=classes, yticklabels=classes, annot_kws={"fontsize": 8})
+    fractions = "fraction of each true class (rows sum to 1)"
+    panels = ([(confusion, rates, "d", "counts, shaded by the fraction of each true class")] if column else
+              [(confusion, confusion, "d", "counts"), (rates, rates, ".2f", fractions)])
+    fig = Figure(figsize=(6.7, 6.6) if column else (16, 7), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (values, shade, fmt, title) in zip(axes, panels):
+        sns.heatmap(shade, annot=values, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
+                    cbar_kws={"shrink": 0.6}, xticklabels=classes, yticklabels=classes, annot_kws={"fontsize": 8})
         ax.set_xlabel("Predicted class")
         ax.set_ylabel("True class")
         ax.set_title(title)
-        ax.tick_params(axis="x", rotation=45)
+        ax.tick_params(axis="x", rotation=90 if column else 45)
         ax.tick_params(axis="y", rotation=0)
     accuracy = np.trace(confusion) / max(1, confusion.sum())
     fig.suptitle(f"{network}: confusion matrix on the {confusion.sum():,} test images "
@@ -68,23 +71,32 @@ def normalise(a: np.ndarray) -> np.ndarray:
 
 
 def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
-    """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, in a near-square grid.
+    """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, framed, in a near-square grid,
+    with one colour bar under the grid.
 
     A fixed grid rather than constrained layout: with a hundred panels the layout solver
     would cost more than the drawing."""
     rows, cols = grid_shape(len(kernels))
     (width, height), top = PAGE_INCHES, 1.6  # inches; top: room for the titles
     fig = Figure(figsize=(width, height))
-    grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 1.9 / width, bottom=0.4 / height,
+    grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 0.4 / width, bottom=0.4 / height,
                             top=1 - top / height, wspace=0.12, hspace=0.3)
+    axes = []
     for i in range(rows * cols):
         ax = fig.add_subplot(grid[i // cols, i % cols])
-        ax.set_axis_off()
+        axes.append(ax)
         if i < len(kernels):
             image = ax.imshow(normalise(kernels[i]), cmap=GRAY, vmin=0, vmax=1)
             ax.set_title(str(i), fontsize=8, pad=2)
-    bar = fig.colorbar(image, cax=fig.add_axes([1 - 1.65 / width, 0.25, 0.18 / width, 0.5]), ticks=[0, 1])
-    bar.ax.set_yticklabels(["0: most negative\nweight", "1: most positive\nweight"], fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():  # a frame per kernel: a dark kernel stays told from its neighbours
+                spine.set(linewidth=0.6, color="0.5")
+        else:
+            ax.set_axis_off()
+    bar = fig.colorbar(image, ax=axes, orientation="horizontal", ticks=[0, 1], shrink=0.5, aspect=50,
+                       fraction=0.04, pad=0.03)
+    bar.ax.set_xticklabels(["0: most negative weight", "1: most positive weight"], fontsize=8)
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
     return fig
 
@@ -121,10 +133,12 @@ def layer_table_figure(network: str, table: dict,
         for row in range(len(rows) + 1, len(rows) + len(totals) + 1):
             cells[row, col].set_text_props(fontweight="bold")
             cells[row, col].set_facecolor("#eeeeee")
-    ax.set_title(f"{network}: every layer in forward order, per image\n"
-                 + "\n".join(textwrap.wrap(f"Definition: {table['definition']}. Multiply-adds are those of one "
-                                            f"forward pass{note}.", 120)),
+    definition = f"Definition: {table['definition']}. Multiply-adds are those of one forward pass{note}."
+    ax.set_title(f"{network}: every layer in forward order, per image\n" + "\n".join(textwrap.wrap(definition, 120)),
                  fontsize=10)
+    fig.table_text = {"title": f"{network}: every layer in forward order, per image",  # for a text copy (LaTeX)
+                      "columns": ["layer", "kind", "input", "output", "parameters", "neurons", "multiply-adds"],
+                      "rows": rows + totals, "notes": [definition]}
     return fig
 
 

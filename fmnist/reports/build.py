@@ -1,24 +1,21 @@
-"""One report per spec, from what the other scripts wrote (it trains nothing): a first page
-that lists every item of the spec with the page that answers it, or the command that would
-produce it; then each item in the spec's order: its number and question and, where the spec
-asks a question, the answer computed from the run, then each of its figures or tables on a
-page of its own (every page on the standard of `fmnist.core.pages`).
+"""What a report is made of, from what the other scripts wrote (it trains nothing): the sources
+it reads, the items of a spec (number, question, what they need, their figures and the answer
+computed from the runs) and the sentences several reports share. latex.py sets them as a
+document.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib.image as mpimg
 import numpy as np
 from matplotlib.figure import Figure
 
-from fmnist.core import files, pages, stats, storage
+from fmnist.core import files, stats
 from fmnist.core.metrics import random_tap_correlation, tap_correlation
 from fmnist.studies import groups
 from fmnist.studies.study import planned
 
 COMMANDS = {"metrics": "python fashionmnist.py", "analysis": "python analyze.py"}
-ORPHAN = 6  # an item starting in a page's last lines starts on the next page
 
 
 @dataclass
@@ -36,6 +33,15 @@ class Sources:
 
     def png(self, relative: str) -> Path:
         return self.out_dir / relative
+
+
+def study_figures(study, *stems: str) -> Callable:
+    """An item's visuals: the named figures of a finished study, drawn again from its results (at
+    the report's size, not the PNGs drawn for experiments.pdf's pages)."""
+    def visuals(src: Sources) -> list[Figure]:
+        drawn = {page.stem: page.fig for page in study.pages(src.studies[study.name])}
+        return [drawn[s] for s in stems if s in drawn]
+    return visuals
 
 
 def studies(items: list) -> list[str]:
@@ -74,62 +80,6 @@ class Item:
 
     def missing(self, src: Sources) -> list[str]:
         return [n for n in self.needs if not src.has(n)]
-
-
-def visual_page(visual, src: Sources) -> Figure:
-    """A figure as it is, or a PNG the other scripts wrote (a standard page itself) filling a page."""
-    if not isinstance(visual, (str, Path)):
-        return visual
-    fig = Figure(figsize=pages.PAGE_INCHES)
-    ax = fig.add_axes([0, 0, 1, 1])
-    ax.imshow(mpimg.imread(src.png(str(visual))))
-    ax.set_axis_off()
-    return fig
-
-
-def item_lines(item: Item, src: Sources, visuals: list) -> list[str]:
-    """An item's heading, question and answer, and where its figures are."""
-    head = f"ITEM {item.number}" + (f" ({item.points} points)" if item.points else "")
-    lines = [head, f"Question: {item.question}", ""] + (item.answer(src).split("\n") if item.answer else [])
-    if visuals:
-        lines += ["", f"The {'figure' if len(visuals) == 1 else f'{len(visuals)} figures'} of this item "
-                      f"follow{'s' if len(visuals) == 1 else ''} on the next page{'s' if len(visuals) > 1 else ''}."]
-    return lines
-
-
-def run_pages(spec: str, run: list[tuple[Item, list]], src: Sources) -> tuple[list[Figure], dict]:
-    """A run of items (the last the only one with figures): their text flowed onto as few pages
-    as it needs, an item that would start in a page's last lines moved to the next page, then
-    the last item's figures, a page each. Returns the pages and {item number: its page within}."""
-    chars, per_page, _ = pages.TEXT[True]
-    flowed, first = [], {}
-    for item, visuals in run:
-        lines = pages.wrap("\n".join(item_lines(item, src, visuals)), chars).split("\n")
-        room = per_page - len(flowed) % per_page
-        if flowed and room < min(ORPHAN, len(lines)):  # its heading alone at the foot of a page
-            flowed += [""] * room
-        first[item.number] = len(flowed) // per_page
-        flowed += lines + [""]
-    numbers = [item.number for item, _ in run]
-    title = f"Spec {spec}, item{'s' if len(numbers) > 1 else ''} " + (
-        numbers[0] if len(numbers) == 1 else f"{numbers[0]} to {numbers[-1]}")
-    text = pages.text_pages(title, flowed[:-1], prose=True)
-    return text + [visual_page(v, src) for v in run[-1][1]], first
-
-
-def item_runs(items: list[Item], src: Sources) -> list[list[tuple[Item, list]]]:
-    """The answered items in runs that end at an item with figures, so that the text of items
-    without figures shares pages instead of leaving most of each page blank."""
-    runs, current = [], []
-    for item in items:
-        if item.missing(src):
-            continue
-        visuals = list(item.visuals(src))
-        current.append((item, visuals))
-        if visuals:
-            runs.append(current)
-            current = []
-    return runs + ([current] if current else [])
 
 
 def spread(values) -> str:
@@ -250,55 +200,6 @@ def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:
             f"test accuracy {100 * cnn['test']['accuracy']:.2f}%."
         )
     return lines
-
-
-def first_pages(spec: str, title: str, items: list[Item], where: dict, src: Sources,
-                setup: Callable | None = None) -> list[Figure]:
-    """Every item of the spec, with the page that answers it or the command that would produce it;
-    then the report's set-up (data, networks, studies, departures from the spec)."""
-    lines = [f"Spec {spec}: every item in the spec's order, with its page in this report.", ""]
-    for item in items:
-        at = (f"page {where[item.number]}" if item.number in where
-              else "not yet: run " + " and ".join(f"`{command(n)}`" for n in item.missing(src)) + " first")
-        points = f" [{item.points}]" if item.points else ""
-        lines.append(f"{item.number:7} {item.short}{points}: {at}")
-    quick = sorted(name for name, results in src.studies.items() if results and any(
-        r["config"].get("quick") for r in results["runs"].values()))
-    lines += ["", f"Made by python report.py {spec} from {src.out_dir}: it reads what fashionmnist.py, analyze.py "
-                  "and experiments.py wrote, and trains nothing. Every number on the pages comes from those files."]
-    if quick:
-        lines += ["", f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): {', '.join(quick)}."]
-    if setup is not None:
-        lines += ["", "SET-UP", ""] + setup(src)
-    return pages.text_pages(title, lines)
-
-
-def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup: Callable | None = None,
-          closing: Callable | None = None) -> dict:
-    """The report: the list of items, then the pages of each item whose sources are there.
-    Returns {item number: its first page} for the items it holds."""
-    numbers = [i.number for i in items]
-    if len(set(numbers)) != len(numbers):
-        raise ValueError(f"spec {spec}: an item number appears twice")
-    bodies = [run_pages(spec, run, src) for run in item_runs(items, src)]
-    count = 1
-    while len(first_pages(spec, title, items, starts(bodies, count), src, setup)) > count:  # items numbered after it
-        count += 1
-    where = starts(bodies, count)
-    figs = first_pages(spec, title, items, where, src, setup) + [f for body, _ in bodies for f in body]
-    if closing is not None:
-        figs += pages.text_pages(f"Spec {spec}: discussion", closing(src), prose=True)
-    storage.write_atomic(path, lambda tmp: pages.write_pages(tmp, figs, title))  # whole, or the old one kept
-    return where
-
-
-def starts(bodies: list[tuple[list, dict]], before: int) -> dict:
-    """{item number: its first page} when `before` pages come first."""
-    where, page = {}, before + 1
-    for body, first in bodies:
-        where.update({number: page + k for number, k in first.items()})
-        page += len(body)
-    return where
 
 
 def rows(results: dict) -> dict:

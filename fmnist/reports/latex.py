@@ -1,16 +1,26 @@
-"""Each report as LaTeX source beside its PDF (spec 000 accepts only LaTeX reports, and a
-student rewrites the words in their own hand before handing in): the same set-up, questions and
-computed answers as text, every table as a `tabular`, every figure as a PNG in a folder beside
-the .tex. It compiles with a minimal TeX (Debian's texlive-latex-base: pdflatex); where pdflatex
-is installed, report.py also typesets it, as report_SPEC_latex.pdf."""
+"""Each report as LaTeX, the one way a report becomes a PDF (spec 000 accepts only LaTeX reports;
+a student rewrites the words in their own hand before handing in): report_SPEC.tex holds the
+items in the spec's order, each with its question, the computed answer as paragraphs and lists,
+its tables as booktabs tables at the text's width and its figures as floats; the figures go to
+report_SPEC_figures/ as vector PDFs drawn at the text's width with no text under 8 pt at print
+size. pdflatex (Debian: texlive-latex-base and texlive-latex-recommended) typesets it into
+report_SPEC.pdf; without it the source and figures are still written, for a TeX installation or
+Overleaf.
+"""
 import shutil
 import subprocess
 import tempfile
+import textwrap
 import unicodedata
 from pathlib import Path
 
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import AutoLocator, MaxNLocator
+
+from fmnist.core import pages
 from fmnist.core.storage import write_atomic, write_text
-from fmnist.reports.build import Item, Sources
+from fmnist.reports.build import Item, Sources, command
 
 # What pdflatex with T1 fonts and textcomp cannot take as it is
 SPECIAL = {
@@ -47,9 +57,6 @@ SPECIAL = {
 }
 
 
-WIDE = 6  # columns beyond which a table turns the page
-
-
 def escape(text: str) -> str:
     """Text as LaTeX source: its special characters escaped, other non-ASCII letters decomposed."""
     out, text = [], str(text)
@@ -57,7 +64,9 @@ def escape(text: str) -> str:
         if ch == "-" and text[i + 1:i + 2] == "-":  # a flag's --: not an en dash
             out.append("-{}")
         elif ch in SPECIAL:
-            out.append(SPECIAL[ch])
+            out.append(SPECIAL[ch] + (r"\allowbreak{}" if ch == "_" else ""))
+        elif ch == "/":  # a path may break after a slash
+            out.append(r"/\allowbreak{}")
         elif ord(ch) < 128:
             out.append(ch)
         else:
@@ -87,8 +96,13 @@ def paragraphs(lines: list[str]) -> str:
 
 
 CHAR_PT = 4.6  # an average character of \footnotesize Latin Modern (9 pt), in points
-ROOM_PT = {False: 483.0, True: 728.0}  # A4's text width less the 2 cm margins, portrait and landscape
+ROOM_PT = 483.0  # A4's text width less the 2 cm margins
 PAD_PT = 6.0  # \tabcolsep on both sides of a column
+TEXT_INCHES = ROOM_PT / 72.27  # the text width a figure is drawn at (6.68 in)
+TALLEST_INCHES = 9.0  # a figure's height at most, leaving its caption room on the page
+
+
+NARROWEST = 14  # characters: a column wrapped narrower reads as a stack of fragments
 
 
 def widths(columns: list[str], rows: list[list[str]], room: float) -> list[int] | None:
@@ -97,7 +111,8 @@ def widths(columns: list[str], rows: list[list[str]], room: float) -> list[int] 
     at a time (never below its longest word). None when even that does not fit."""
     cells = [[str(c)] + [str(r[i]) for r in rows] for i, c in enumerate(columns)]
     width = [max(len(v) for v in col) for col in cells]
-    floor = [max(len(w) for v in col for w in v.split() or [""]) for col in cells]
+    floor = [max(min(w, NARROWEST), max(len(w) for v in col for w in v.split() or [""]))
+             for w, col in zip(width, cells)]  # a column wraps no narrower than NARROWEST or its longest word
     while sum(w * CHAR_PT + PAD_PT for w in width) > room:
         can = [i for i in range(len(width)) if width[i] > floor[i]]
         if not can:
@@ -106,72 +121,245 @@ def widths(columns: list[str], rows: list[list[str]], room: float) -> list[int] 
     return width
 
 
+def column_groups(columns: list[str], rows: list[list[str]], room: float = ROOM_PT) -> list[list[int]]:
+    """The columns in groups that each fit `room` (the first column, the row's name, repeated in
+    every group): a table too wide for the text is split, not shrunk or turned sideways."""
+    groups, current = [], [0]
+    for i in range(1, len(columns)):
+        trial = current + [i]
+        fits = widths([columns[k] for k in trial], [[r[k] for k in trial] for r in rows], room) is not None
+        if len(current) > 1 and not fits:
+            groups.append(current)
+            current = [0, i]
+        else:
+            current = trial
+    return groups + [current]
+
+
 def tabular(table: dict) -> str:
-    """A table as a `tabular` at \\footnotesize (9 pt): its columns wrap (ragged right) where it
-    would be wider than the text, so nothing is shrunk below print size; a table that cannot fit
-    even so is scaled to the width. Its notes go under it."""
+    """A table as a booktabs longtable at \\footnotesize (9 pt), which breaks across pages: columns
+    wrap (ragged right) where the table would be wider than the text, and a table that is too wide
+    even so is split into groups of columns, each repeating the first. Its notes go under it."""
     columns, rows = table["columns"], table["rows"]
-    head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in columns)
-    body = "\n".join(" & ".join(escape(v) for v in row) + r" \\" for row in rows)
-    notes = "".join(f"\\par\\footnotesize {escape(n)}\n" for n in table["notes"])
-    wide = len(columns) > WIDE  # a wide table gets a landscape page of its own
-    natural = widths(columns, rows, float("inf"))
-    fitted = widths(columns, rows, ROOM_PT[wide])
-    if fitted == natural:  # fits as it is
-        spec, start, end = "l" * len(columns), "", ""
-    elif fitted:  # wrapped to fit
-        spec = "".join(f">{{\\raggedright\\arraybackslash}}p{{{w * CHAR_PT:.0f}pt}}" for w in fitted)
-        start, end = "", ""
-    else:  # too wide even wrapped: scaled
-        spec = "l" * len(columns)
-        start, end = "\\resizebox{\\linewidth}{!}{%\n", "}"
-    return (
-        ("\\begin{landscape}\n" if wide else "")
-        + f"\\begin{{center}}\\textbf{{{escape(table['title'])}}}\\\\[4pt]\n"
-        + "\\footnotesize\\setlength{\\tabcolsep}{3pt}\n"
-        + start
-        + f"\\begin{{tabular}}{{{spec}}}\n\\hline\n{head} \\\\\n\\hline\n{body}\n\\hline\n"
-        f"\\end{{tabular}}{end}\n\\end{{center}}\n{notes}" + ("\\end{landscape}\n" if wide else "")
-    )
+    groups = column_groups(columns, rows)
+    out = []
+    for n, group in enumerate(groups, start=1):
+        cols, body_rows = [columns[k] for k in group], [[r[k] for k in group] for r in rows]
+        natural = widths(cols, body_rows, float("inf"))
+        fitted = widths(cols, body_rows, ROOM_PT) or natural
+        spec = ("l" * len(cols) if fitted == natural else
+                "".join(f">{{\\raggedright\\arraybackslash}}p{{{w * CHAR_PT:.0f}pt}}" for w in fitted))
+        head = " & ".join(f"\\textbf{{{escape(c)}}}" for c in cols)
+        body = "\n".join(" & ".join(escape(v) for v in row) + r" \\" for row in body_rows)
+        title = escape(table["title"]) + (f" (columns {n} of {len(groups)})" if len(groups) > 1 else "")
+        out.append(
+            "{\\footnotesize\\setlength{\\tabcolsep}{3pt}\n"
+            f"\\begin{{longtable}}{{{spec}}}\n\\caption*{{\\normalsize\\textbf{{{title}}}}}\\\\\n"
+            f"\\toprule\n{head} \\\\\n\\midrule\n\\endhead\n\\bottomrule\n\\endfoot\n{body}\n\\end{{longtable}}}}\n")
+    notes = "".join(f"{{\\footnotesize {escape(n)}\\par}}\n" for n in table["notes"])
+    return "".join(out) + notes
 
 
-def visual(v, src: Sources, folder: Path, stem: str) -> str:
-    """A visual of an item: a table as text, a figure (or a PNG another script wrote) as a PNG in `folder`."""
+def merged(visuals: list) -> list:
+    """The visuals with a table that the page renderer split over several pages ("... (rows 1-20
+    of 45)") joined back into one (a longtable breaks across pages itself)."""
+    out = []
+    for v in visuals:
+        table = getattr(v, "table_text", False)
+        if table is None:  # a page of notes the table's text copy already holds
+            continue
+        title = table["title"].split(" (rows ")[0] if table else None
+        last = getattr(out[-1], "table_text", None) if out else None
+        if table and last and last["title"].split(" (rows ")[0] == title:
+            out[-1] = _Table({**last, "title": title, "rows": last["rows"] + table["rows"], "notes": table["notes"]})
+        else:
+            out.append(_Table({**table, "title": title}) if table else v)
+    return out
+
+
+class _Table:
+    def __init__(self, table_text: dict):
+        self.table_text = table_text
+
+
+def for_column(fig: Figure) -> tuple[Figure, str]:
+    """A figure redrawn for the text column: as wide as the text (at most TALLEST_INCHES tall),
+    every text at least pages.MIN_POINTS at print size, its title taken out to be the caption."""
+    caption = " ".join(fig.get_suptitle().split())
+    if fig._suptitle is not None:  # matplotlib keeps no public handle on it
+        fig._suptitle.remove()
+        fig._suptitle = None
+    if fig.get_layout_engine() is None and fig.axes and all(ax.get_subplotspec() for ax in fig.axes):
+        fig.set_layout_engine("constrained")  # margins set for the page do not hold at the column's size
+        for label in (fig._supxlabel, fig._supylabel):  # placed for the page: let the layout place them
+            if label is not None:
+                label._autopos = True
+    fig.set_size_inches(TEXT_INCHES, min(reflow(fig), TALLEST_INCHES))
+    pages.raise_small_text(fig)
+    thin_ticks(fig)
+    for ax in fig.axes:  # slanted names take a neighbour's room at the column's size: upright ones do not
+        for tick in ax.get_xticklabels():
+            if tick.get_rotation() % 90:
+                tick.set(rotation=90, ha="center")
+    wrap_titles(fig)
+    return fig, caption
+
+
+SHRINK = 0.55  # a panel may be drawn this much narrower than the figure gave it before it moves to a new row
+
+
+def reflow(fig: Figure) -> float:
+    """A grid of panels too wide for the column laid out again in fewer columns and more rows,
+    in reading order, each panel keeping its shape; returns the height (inches) the figure needs.
+    A figure whose panels span several cells, or nest grids, keeps its layout."""
+    width, height = fig.get_size_inches()
+    axes = [ax for ax in fig.axes if ax.get_subplotspec() is not None]  # colour bars have none
+    if not axes:
+        return height
+    grid = axes[0].get_subplotspec().get_gridspec()
+    rows, cols = grid.get_geometry()
+    spans = [ax.get_subplotspec() for ax in axes]
+    panel_w, panel_h = width / cols, height / rows
+    fit = max(1, int(TEXT_INCHES // (SHRINK * panel_w)))
+    if (fit >= cols or any(s.get_gridspec() is not grid for s in spans)
+            or any(s.rowspan.stop - s.rowspan.start > 1 or s.colspan.stop - s.colspan.start > 1 for s in spans)):
+        return height
+    order = [s.rowspan.start * cols + s.colspan.start for s in spans]
+    new_rows = -(-(rows * cols) // fit)
+    new = fig.add_gridspec(new_rows, fit)
+    for ax, k in zip(axes, order):
+        ax.set_subplotspec(new[k // fit, k % fit])
+    return new_rows * panel_h * max(0.8, (TEXT_INCHES / fit) / panel_w)
+
+
+TICK_INCHES = 0.45  # the least room a numbered tick gets along an axis
+
+
+def thin_ticks(fig: Figure) -> None:
+    """Numbered axes with fewer ticks where their panel is narrow: at most one per TICK_INCHES
+    (an axis of names, a log axis or one with fixed ticks keeps its own)."""
+    FigureCanvasAgg(fig).draw()
+    for ax in fig.axes:
+        box = ax.get_window_extent()
+        for axis, inches in ((ax.xaxis, box.width / fig.dpi), (ax.yaxis, box.height / fig.dpi)):
+            locator = axis.get_major_locator()
+            if type(locator) in (AutoLocator, MaxNLocator):
+                integer = getattr(locator, "_integer", False)
+                axis.set_major_locator(MaxNLocator(nbins=max(2, int(inches / TICK_INCHES)), integer=integer))
+
+
+def wrap_titles(fig: Figure) -> None:
+    """Each axes' titles wrapped to the width of their axes, and each text the figure holds to the
+    room right of where it starts, as laid out at the figure's new size."""
+    FigureCanvasAgg(fig).draw()
+    inches = fig.get_size_inches()[0]
+    for ax in fig.axes:
+        room = ax.get_window_extent().width / fig.dpi * 72  # points
+        for title in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label):  # no public list of titles
+            _wrap(title, room)
+    for text in fig.texts:
+        x = text.get_position()[0] if text.get_transform() == fig.transFigure else 0.0
+        room = (1 - x if text.get_ha() == "left" else 1.0) * inches * 72
+        _wrap(text, room)
+    FigureCanvasAgg(fig).draw()
+
+
+def _wrap(text, room: float) -> None:
+    """A text's lines wrapped to `room` points at its size (an average character: 0.55 em)."""
+    chars = max(10, int(room / (0.55 * text.get_fontsize())))
+    words = text.get_text()
+    if words and max(len(line) for line in words.split("\n")) > chars and "$" not in words:
+        text.set_text("\n".join(textwrap.fill(line, chars) for line in words.split("\n")))
+
+
+def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
+    """A visual of an item: a table as a longtable, a figure as a float, drawn for the column as a
+    vector PDF (a PNG another script wrote is placed as it is)."""
     table = getattr(v, "table_text", False)
-    if table is None:
-        return ""
     if table:
         return tabular(table)
     if isinstance(v, (str, Path)):
         shutil.copyfile(src.png(str(v)), folder / f"{stem}.png")
+        name, caption = f"{stem}.png", ""
     else:
-        write_atomic(folder / f"{stem}.png", lambda tmp: v.savefig(tmp, dpi=150, format="png"))
-    return (f"\\begin{{center}}\n\\includegraphics[width=\\linewidth,height=0.85\\textheight,keepaspectratio]"
-            f"{{{folder.name}/{stem}.png}}\n\\end{{center}}\n")
+        fig, caption = for_column(v)
+        name = f"{stem}.pdf"
+        write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf"))
+    caption = caption or f"Item {item.number}: {item.short}."
+    size = "width=\\linewidth,height=0.8\\textheight,keepaspectratio" if name.endswith(".png") else "scale=1"
+    return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
+            f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
+
+
+def label(item: Item) -> str:
+    return "item-" + item.number.replace(".", "-")
+
+
+def contents(spec: str, items: list[Item], src: Sources) -> str:
+    """Every item of the spec with the page that answers it, or the command that would produce it."""
+    rows = []
+    for item in items:
+        at = (f"\\pageref{{{label(item)}}}" if not item.missing(src) else
+              escape("not yet: run " + " and ".join(command(n) for n in item.missing(src)) + " first"))
+        points = f" [{item.points}]" if item.points else ""
+        rows.append(f"{escape(item.number)} & {escape(item.short + points)} & {at} \\\\")
+    return ("{\\footnotesize\\setlength{\\tabcolsep}{3pt}\n\\begin{longtable}{l>{\\raggedright\\arraybackslash}"
+            "p{310pt}>{\\raggedright\\arraybackslash}p{120pt}}\n\\toprule\n"
+            "\\textbf{Item} & \\textbf{What it asks} & \\textbf{Page} \\\\\n\\midrule\n\\endhead\n"
+            + "\n".join(rows) + "\n\\bottomrule\n\\end{longtable}}\n")
+
+
+PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{textcomp}
+\usepackage{microtype}
+\usepackage{graphicx}
+\usepackage{array}
+\usepackage{booktabs}
+\usepackage{longtable}
+\usepackage[margin=2cm]{geometry}
+\usepackage[font=small,labelfont=bf]{caption}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{4pt}
+\setlength{\emergencystretch}{3em}
+\renewcommand{\topfraction}{0.9}
+\renewcommand{\bottomfraction}{0.8}
+\renewcommand{\textfraction}{0.1}
+\renewcommand{\floatpagefraction}{0.75}
+\setcounter{topnumber}{3}
+\setcounter{totalnumber}{4}
+"""
 
 
 def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None, closing=None) -> Path:
-    """report_SPEC.tex and its figures folder (report_SPEC_figures/), from the same sources as the PDF."""
+    """report_SPEC.tex and its figures folder (report_SPEC_figures/): the items and where each is
+    answered, the set-up, each answered item with its figures and tables, the discussion."""
     folder = path.with_name(path.stem + "_figures")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    body = []
+    body = ["\\section*{Items}\n" + contents(spec, items, src)
+            + escape(f"Made by python report.py {spec} from what fashionmnist.py, analyze.py and experiments.py "
+                     "wrote; it trains nothing, and every number here comes from those files.") + "\n"]
+    quick = sorted(name for name, results in src.studies.items() if results and any(
+        r["config"].get("quick") for r in results["runs"].values()))
+    if quick:
+        body.append(escape(f"--quick results (tiny subsets, one epoch: a smoke run, not measurements): "
+                           f"{', '.join(quick)}.") + "\n")
     if setup is not None:
         body.append("\\section*{Set-up}\n" + paragraphs(setup(src)))
     for item in items:
-        head = (
-            f"\\section*{{Item {escape(item.number)}"
-            + (f" ({escape(item.points)} points)" if item.points else "")
-            + "}\n"
-        )
         if item.missing(src):
-            body.append(head + escape("Not answered yet: run " + ", ".join(item.missing(src)) + " first.") + "\n")
             continue
+        head = (f"\\subsection*{{Item {escape(item.number)}" + (f" ({escape(item.points)} points)" if item.points
+                                                                  else "")
+                + f"}}\\label{{{label(item)}}}\n")
         text = [f"\\emph{{{escape(item.question)}}}\n"]
         if item.answer:
             text.append(paragraphs(item.answer(src).split("\n")))
         safe = item.number.replace(".", "-")
-        text += [visual(v, src, folder, f"item-{safe}-{k}") for k, v in enumerate(item.visuals(src), start=1)]
+        text += [visual(v, src, folder, f"item-{safe}-{k}", item)
+                 for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
         body.append(head + "\n".join(text))
     if closing is not None:
         body.append("\\section*{Discussion}\n" + paragraphs(closing(src)))
@@ -179,26 +367,30 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         path,
         "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
         "% sentence in your own words; the numbers and figures are what your runs measured.\n"
-        "\\documentclass[11pt,a4paper]{article}\n\\usepackage[T1]{fontenc}\n\\usepackage{lmodern}\n"
-        "\\usepackage{textcomp}\n\\usepackage{graphicx}\n\\usepackage{array}\n\\usepackage{lscape}\n\\usepackage[margin=2cm]{geometry}\n"
-        "\\setlength{\\parindent}{0pt}\n\\setlength{\\parskip}{4pt}\n"
-        f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
+        + PREAMBLE
+        + f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
         "\\begin{document}\n\\maketitle\n" + "\n".join(body) + "\\end{document}\n")
     return path
 
 
-def typeset(tex: Path) -> Path | None:
-    """pdflatex the source (once: it has no cross-references) into report_SPEC_latex.pdf beside it,
-    its auxiliary files left in a scratch folder; None where pdflatex is not installed. A source
-    that does not compile raises RuntimeError with the end of pdflatex's log."""
+TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended"  # Debian's: pdflatex and the packages above
+
+
+def typeset(tex: Path, out: Path | None = None) -> Path | None:
+    """pdflatex the source twice (the contents' page numbers come from the first pass) into `out`
+    (default: the .tex's own name as .pdf), its auxiliary files left in a scratch folder; None where
+    pdflatex is not installed. A source that does not compile raises RuntimeError with the end of
+    pdflatex's log."""
     if shutil.which("pdflatex") is None:
         return None
-    out = tex.with_name(tex.stem + "_latex.pdf")
+    out = out or tex.with_suffix(".pdf")
     with tempfile.TemporaryDirectory() as scratch:
-        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"-output-directory={scratch}",
-                               tex.name], cwd=tex.parent, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"pdflatex could not typeset {tex.name}: " + done.stdout[-1500:])
+        for _ in range(2):
+            done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                                   f"-output-directory={scratch}", tex.name], cwd=tex.parent, capture_output=True,
+                                  text=True, timeout=300)
+            if done.returncode != 0:
+                raise RuntimeError(f"pdflatex could not typeset {tex.name}: " + done.stdout[-1500:])
         made = Path(scratch) / tex.with_suffix(".pdf").name  # copied in whole: a reader never sees half of it
         write_atomic(out, lambda tmp: shutil.copyfile(made, tmp))
     return out

@@ -7,7 +7,16 @@ from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.words import ci, sentence, training_words
-from fmnist.reports.build import Item, curve_words, handin_lines, kernel_words, mean_of, rows, study_lines
+from fmnist.reports.build import (
+    Item,
+    curve_words,
+    handin_lines,
+    kernel_words,
+    mean_of,
+    rows,
+    study_figures,
+    study_lines,
+)
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
@@ -450,7 +459,7 @@ ITEMS = [
         "iterations on the x-axis and negative log likelihood over labels on the y-axis, training and validation "
         "loss on a single plot.",
         (R,),
-        _png(f"{FOLDER}/reference_curve.png"),
+        study_figures(reference.STUDY, "reference_curve"),
         curve,
     ),
     Item(
@@ -500,7 +509,7 @@ ITEMS = [
         "the 64 CONV1 filters in an 8x8 grid, their patterns",
         "Plot all the 64 layer 1 filters in an 8x8 grid. Do you observe any interesting patterns?",
         (R,),
-        _png(f"{FOLDER}/reference_best_filters.png"),
+        study_figures(reference.STUDY, "reference_best_filters"),
         filters,
     ),
     Item(

@@ -2,12 +2,22 @@
 answered from the `mobilenet` study and the `settings` study."""
 import numpy as np
 
-from fmnist.core import stats
+from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
 from fmnist.core.metrics import NEIGHBOURS, confusion_pair, neighbour_purity, recall
 from fmnist.core.words import ci, count, listing, pct, sentence, tsne_words
-from fmnist.reports.build import Item, handin_lines, kernel_words, mean_of, pointwise_words, rows, spread, study_lines
+from fmnist.reports.build import (
+    Item,
+    handin_lines,
+    kernel_words,
+    mean_of,
+    pointwise_words,
+    rows,
+    spread,
+    study_figures,
+    study_lines,
+)
 from fmnist.studies import factors, figures, groups, mobilenet
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
@@ -301,8 +311,14 @@ def settings_answer(src) -> str:
     return "\n".join(factors.answer(src.studies["settings"]))
 
 
+def confusions(src) -> list:
+    """The confusion matrix of each network the figures show, drawn for the column."""
+    return [plotting.confusion_figure(row, np.asarray(r["test"]["confusion"]), CLASSES, column=True)
+            for row, r in mobilenet.shown(planned(_mb(src))).items()]
+
+
 def _png(*names):
-    return lambda src: [f"{FOLDER}/{n}.png" for n in names]
+    return study_figures(mobilenet.STUDY, *names)
 
 
 def _table(src):
@@ -351,7 +367,7 @@ ITEMS = [
         "confusion matrices, recall and accuracy (test set)",
         "Confusion matrices, Recall, and Accuracy for the testing set.",
         (M,),
-        _png("mobilenet_confusion_0", "mobilenet_confusion_1"),
+        confusions,
         confusion_answer,
         "2.5",
     ),

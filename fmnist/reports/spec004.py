@@ -9,11 +9,12 @@ from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
-from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_lines
+from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_figures, study_lines
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 from fmnist.studies.study import planned
 from fmnist.studies.tables import summary_table, table_notes
+from fmnist.studies.transfer import PRETRAIN
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
@@ -107,7 +108,7 @@ def _confusion(src) -> np.ndarray:
 
 def confusion_figure(src):
     return [plotting.confusion_figure(f"HalfCNN on Fashion-MNIST-1, test set, summed over {len(_full(src))} seeds",
-                                   _confusion(src), HALF1_NAMES)]
+                                   _confusion(src), HALF1_NAMES, column=True)]
 
 
 def confused(src) -> str:
@@ -228,7 +229,8 @@ def feature_maps_converged(src) -> str:
 
 
 def feature_maps_figures(src) -> list[str]:
-    return [f"experiments/variants/variants_maps_{layer['layer']}.png" for layer in _inspected(src).get("layers", [])]
+    stems = [f"variants_maps_{layer['layer']}" for layer in _inspected(src).get("layers", [])]
+    return study_figures(variants.STUDY, *stems)(src)
 
 
 def feature_maps_answer(src) -> str:
@@ -582,7 +584,7 @@ ITEMS = [
         "variants that lower the validation loss, with their curves",
         SPEC_TEXT["3.2.2"],
         (V,),
-        lambda src: ["experiments/variants/variants_curves.png"],
+        study_figures(variants.STUDY, "variants_curves"),
         variants_answer,
     ),
     Item(
@@ -616,7 +618,7 @@ ITEMS = [
         "a convolutional autoencoder, mean squared error",
         SPEC_TEXT["3.4.1"],
         (P,),
-        lambda src: ["experiments/pretrain/pretrain_autoencoder.png"],
+        study_figures(PRETRAIN, "pretrain_autoencoder"),
         autoencoder,
     ),
     Item(

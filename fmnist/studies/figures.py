@@ -252,37 +252,41 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
 
 
 def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
-    """The autoencoder's loss per epoch, and test images of each half above their reconstructions."""
-    fig = Figure(figsize=(14, 6.5), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=[1, 1.6])
-    ax = left.subplots()
-    epochs = [e["epoch"] for e in history]
-    ax.plot(epochs, [e["train_loss"] for e in history], "o--", label="training (mean over the epoch)")
-    ax.plot(epochs, [e["val_loss"] for e in history], "o-", label="held-out Fashion-MNIST-1 validation images")
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("mean squared error (pixels in [-1, 1])")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title("autoencoder loss", fontsize=11)
+    """The autoencoder's loss per epoch above test images of each half, each over its reconstruction."""
     halves = list(examples.items())
     cols = max(len(e["images"]) for _, e in halves)
-    axes = np.asarray(right.subplots(2 * len(halves), cols, squeeze=False))
+    fig = Figure(figsize=(8, 9.5), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.7])
+    ax = top.subplots()
+    epochs = [e["epoch"] for e in history]
+    ax.plot(epochs, [e["train_loss"] for e in history], "o--", ms=3, label="training (mean over the epoch)")
+    ax.plot(epochs, [e["val_loss"] for e in history], "o-", ms=3, label="held-out Fashion-MNIST-1 validation images")
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("mean squared error\n(pixels in [-1, 1])")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("autoencoder loss per epoch", fontsize=10)
+    axes = np.asarray(bottom.subplots(2 * len(halves), cols, squeeze=False))
+    seen_in = {}
     for h, (name, e) in enumerate(halves):
-        for j in range(cols):
-            for r, (key, what) in enumerate((("images", "test image"), ("reconstructions", "reconstruction"))):
+        seen = "held out" if e.get("held_out") else "in its training pool"  # 004 trains on Fashion-MNIST-2's test set
+        for r, key in enumerate(("images", "reconstructions")):
+            for j in range(cols):
                 a = axes[2 * h + r, j]
-                a.set_axis_off()
+                a.set_xticks([])
+                a.set_yticks([])
+                for spine in a.spines.values():
+                    spine.set_visible(False)
                 if j < len(e[key]):
                     a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
-                    a.set_title(f"{e['classes'][j]}" if r == 0 else what, fontsize=7, pad=2)
-        seen = (
-            "held out" if e.get("held_out") else "in its training pool"
-        )  # 004 trains the autoencoder on Fashion-MNIST-2's test images
-        axes[2 * h, 0].text(-0.15, 0.0, f"{name}\ntest images ({seen})\nMSE {e['test_mse']:.4f}",
-                            transform=axes[2 * h, 0].transAxes,
-                            ha="right", va="center", fontsize=9)
-    right.suptitle("one test image of each class above its reconstruction", fontsize=10)
+                    if r == 0:
+                        a.set_title(e["classes"][j], fontsize=8, pad=2)
+            axes[2 * h + r, 0].set_ylabel(name if r == 0 else f"MSE {e['test_mse']:.4f}", fontsize=8)
+        seen_in[name] = seen
+    bottom.suptitle(textwrap.fill("one test image of each class above its reconstruction (MSE: over each half's test "
+                                  "images; " + ", ".join(f"{name}'s {seen}" for name, seen in seen_in.items()) + ")",
+                                  100), fontsize=9)
     fig.suptitle("Convolutional autoencoder (spec 004 3.4): mean squared error per epoch, and reconstructions",
                  fontsize=11)
     return fig
@@ -401,7 +405,7 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
             x = [e["epoch"] for e in epochs]
             ax.plot(x, [e["train_loss"] for e in epochs], "--", color=f"C{k}", label=f"{start}: training")
             ax.plot(x, [e["val_loss"] for e in epochs], "o-", color=f"C{k}", ms=3, label=f"{start}: validation")
-        ax.set_title(f"{fraction} of the labelled images", fontsize=9)
+        ax.set_title(f"{fraction} of the labels", fontsize=9)
         ax.set_yscale("log")
         ax.yaxis.set_major_locator(
             LogLocator(
@@ -422,7 +426,7 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
         ax.grid(alpha=0.3)
     for ax in axes[len(curves):]:
         ax.set_axis_off()
-    axes[0].legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(starts) * 2, fontsize=8)
     fig.supxlabel("epoch")
     fig.supylabel("cross-entropy loss (log scale)")
     fig.suptitle(textwrap.fill(title, int(10 * fig.get_figwidth())), fontsize=11)
