@@ -298,12 +298,14 @@ def _sweep_figure(name: str, starts: tuple):
             if c["kind"] == "sweep":
                 curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
         values = sweep.by_fraction(records, starts)
-        return [figures.sweep_figure(f"Lowest training and validation loss and test accuracy against the fraction "
+        return ([figures.sweep_figure(f"Lowest training and validation loss and test accuracy against the fraction "
                                      f"of Fashion-MNIST-1's training images, {starts[0]} against {starts[1]} start "
                                      "(mean of the seeds, bars their range)",
                                      [(label, values[m]) for m, label, _ in SWEEP_PANELS]),
                 figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
                                                f"against {starts[1]} start, each fraction's first seed", curves)]
+                + figures.table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction",
+                                        *sweep.verdict_table(records, starts)))
     return draw
 
 
@@ -348,8 +350,8 @@ def _sweep_answer(name: str, starts: tuple):
                                          "Not at every fraction by its own interval.")
             + " Averaged over the fractions seed by seed (the seed is the unit: the fractions share seeds and images), "
             "by"] + always + [""]
-        return "\n".join(lines + sweep.verdicts(records, starts) + [""] + ceiling_words(records)
-                         + [sweep_curve_words(records, starts)])
+        return "\n".join(lines + ["The table after the figures gives each fraction's two differences."]
+                         + ceiling_words(records) + [sweep_curve_words(records, starts)])
     return answer
 
 

@@ -191,6 +191,30 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
     return lines
 
 
+def verdict_table(records: list[dict], starts: tuple) -> tuple[list[str], list[list[str]], list[str]]:
+    """Each fraction's seed-paired difference, for test accuracy and the lowest validation loss:
+    the mean and its 95 % interval, * where the interval excludes 0 (columns, rows, notes)."""
+    first, second = starts
+    measures = (("test_acc", f"test acc %, {second} - {first}", 2), ("val_loss", f"val loss, {first} - {second}", 4))
+    diffs = {m: differences(records, starts, m) for m, _, _ in measures}
+    if not diffs["test_acc"]:
+        return [], [], []
+
+    def cell(d: dict, digits: int) -> str:
+        if d["low"] is None:
+            return f"{d['mean']:+.{digits}f}"
+        mark = " *" if stats.excludes_zero(d) else ""
+        return (f"{d['mean']:+.{digits}f} ({stats.bound(d['low'], digits)} to {stats.bound(d['high'], digits)})"
+                + mark)
+    rows = [[fraction] + [cell(diffs[m][fraction], digits) for m, _, digits in measures]
+            for fraction in diffs["test_acc"]]
+    ns = sorted({d["n"] for d in diffs["test_acc"].values()})
+    notes = [f"Each cell: the mean over {'-'.join(map(str, ns))} seeds of the seed-paired difference and its 95 % "
+             f"interval; > 0 means {second} is ahead (for the loss too: {first}'s minus {second}'s). * the interval "
+             "excludes 0."]
+    return ["labels used"] + [label for _, label, _ in measures], rows, notes
+
+
 COLUMNS = (Column("run", "name"), Column("start", "start"), Column("fraction %", "fraction", "{:g}"),
            Column("training images", "images", "{:,}"), Column("seed", "seed"), Column("epochs run", "epochs"),
            Column("lowest train loss", "lowest_train_loss", "{:.4f}"),
