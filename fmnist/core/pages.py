@@ -169,6 +169,25 @@ def contents(pages: list[Page], first: int) -> list[str]:
     return [f"  {label:>{width}}: {h}: {c}" for label, ((h, c), _, _) in zip(labels, runs)]
 
 
+# A cover page: (characters per line, lines) of its prose column and of its side column
+COVER = {"prose": (84, 34), "side": (60, 52)}
+
+
+def cover_page(title: str, prose: list[str], side: list[str]) -> Figure | None:
+    """One page: the title, the summary as prose (proportional, 10 pt) on the left, and the side
+    column (contents and provenance, fixed width, 8 pt) on the right; None when either does not
+    fit on one page."""
+    left = wrap("\n".join(prose), COVER["prose"][0]).split("\n")
+    right = wrap("\n".join(side), COVER["side"][0]).split("\n")
+    if len(left) > COVER["prose"][1] or len(right) > COVER["side"][1]:
+        return None
+    fig = Figure(figsize=PAGE_INCHES)
+    fig.text(0.05, 0.92, title, fontsize=15, fontweight="bold", va="top")
+    fig.text(0.05, 0.86, "\n".join(left), va="top", fontsize=10, linespacing=1.45)
+    fig.text(0.585, 0.86, "\n".join(right), va="top", fontsize=8, family="monospace", linespacing=1.3)
+    return fig
+
+
 def write_document(path: Path, title: str, lines: list[str], pages: list[Page], pdf_title: str,
                    heading: str = "Contents:") -> int:
     """The summary (`lines`, then `heading` over a list of contents) on as many pages as it needs,

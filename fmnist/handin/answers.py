@@ -118,7 +118,7 @@ def q8_paragraph(q8: dict, locality: dict | None, shift: int | None = None, conf
         else:
             out.append("Scrambling did not measurably cost the CNN at this budget, so these runs do not show that "
                        "it relies on local structure.")
-    return " ".join(out)
+    return "\n".join(out)  # one paragraph per point
 
 
 def translation_words(q8: dict) -> str:
@@ -179,7 +179,7 @@ def q9_paragraph(q9: dict) -> str:
             f"{compare(gap, 0)} than from the raw pixels")
     out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
                else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
-    return " ".join(out)
+    return "\n".join(out)  # one paragraph per point
 
 
 COHERENT = 0.3  # below this coherence a channel's top patches have no single edge direction

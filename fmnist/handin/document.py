@@ -10,7 +10,7 @@ import torch
 from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
-from fmnist.core.pages import Page, write_document
+from fmnist.core.pages import Page, contents, cover_page, write_document, write_pages
 from fmnist.core.words import listing, span, training_words
 from fmnist.handin import figures
 from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
@@ -149,14 +149,13 @@ def summary_lines(metrics: dict) -> list[str]:
     data = (f"{sizes['train']:,} training images ({sizes['val']:,} more held out for validation), scored on the "
             f"{sizes['test']:,} test images" if sizes else "the training images, scored on the test images")
     lines = [f"Questions 1-9 of the assignment for {listing([f'the {NETWORKS[k]}' for k, _, _ in nets])}, trained "
-             f"on Fashion-MNIST's {data}.", "",
-             f"{'network':8} {'layers with weights':48} {'parameters':>10} {'test acc':>9} {'test loss':>9} "
-             f"{'epochs (best)':>14}"]
+             f"on Fashion-MNIST's {data}.", ""]
     for key, _, net in nets:
         history = net["history"]
-        lines.append(f"{key.upper():8} {architecture_words(net['parameters']):48} {net['parameters']['total']:>10,} "
-                     f"{100 * net['test']['accuracy']:8.2f}% {net['test']['loss']:9.4f} "
-                     f"{len(history['epochs']):>7} ({history['best_epoch']})")
+        lines.append(f"{key.upper()}: {architecture_words(net['parameters'])}; {net['parameters']['total']:,} "
+                     f"parameters; test accuracy {100 * net['test']['accuracy']:.2f}%, test loss "
+                     f"{net['test']['loss']:.4f}; {len(history['epochs'])} epochs, weights of epoch "
+                     f"{history['best_epoch']} kept.")
     if len(nets) == 2:
         (_, _, ffn), (_, _, cnn) = nets
         gap = 100 * (cnn["test"]["accuracy"] - ffn["test"]["accuracy"])
@@ -190,8 +189,15 @@ def provenance_lines(metrics: dict) -> list[str]:
     return lines + [""]
 
 
+TITLE = "Fashion-MNIST: feed-forward and convolutional networks"
+
+
 def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
-    """The hand-in: the summary page of `metrics`, then `pages` in order; return the page count."""
-    return write_document(path, "Fashion-MNIST: feed-forward and convolutional networks",
-                          summary_lines(metrics) + ([note, ""] if note else []) + provenance_lines(metrics), pages,
-                          "Fashion-MNIST coursework figures")
+    """The hand-in: a cover page (the summary of `metrics` beside the contents and the provenance),
+    then `pages` in order; return the page count. A summary too long for one page flows onto
+    text pages instead."""
+    prose = summary_lines(metrics) + ([note, ""] if note else [])
+    cover = cover_page(TITLE, prose, ["Contents:"] + contents(pages, 2) + [""] + provenance_lines(metrics))
+    if cover is None:
+        return write_document(path, TITLE, prose + provenance_lines(metrics), pages, "Fashion-MNIST coursework figures")
+    return write_pages(path, [cover] + [p.fig for p in pages], "Fashion-MNIST coursework figures")

@@ -16,13 +16,19 @@ from fmnist.core.words import listing
 GAPPED = colormaps[GRAY].with_extremes(bad="white")  # gray, with white gaps between patches
 
 
+def answer_text(text: str, width: int = 165) -> str:
+    """An answer's points (one a line of `text`), each a bullet wrapped to `width` under its first word."""
+    return "\n".join(textwrap.fill(p, width, initial_indent="\u2022 ", subsequent_indent="   ")
+                     for p in text.split("\n") if p.strip())
+
+
 def _answer(sub, text: str, question: str) -> None:
     """The question as the assignment asks it, then the answer computed from this run, each
     block set below the one before (in points, whatever the height of `sub`)."""
     blocks = [(textwrap.fill(question, 125), dict(fontsize=9.5, fontweight="bold")),
               ("Answer, every number and direction computed from this run's measurements:",
                dict(fontsize=9, style="italic")),
-              (textwrap.fill(text, 165), dict(fontsize=8.6, linespacing=1.35))]
+              (answer_text(text), dict(fontsize=8.6, linespacing=1.35))]
     down = 0.0
     for words, style in blocks:
         sub.text(0.01, 0.99, words, va="top", transform=offset_copy(sub.transSubfigure, fig=sub.figure, y=-down,
@@ -46,7 +52,7 @@ def _table(ax, rows: list[list[str]], header: list[str], widths: list[float], ti
 def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     """Per-class accuracy, CNN minus FFN; the networks side by side; what weight sharing saves."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.4, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.15, 1])
     left, right = top.subfigures(1, 2, width_ratios=[1, 1.25])
     ax = left.subplots()
     rows = q8["classes"][::-1]  # the largest gain on top
@@ -145,7 +151,7 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
 def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     """The stage table and the probe, purity and sparsity curves, with the answer."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.3, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1])
     left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
     rows = q9["stages"]
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
