@@ -35,12 +35,16 @@ def batch_size(text: str) -> int:
 
 def parse_args(argv=None):
     p = cli.Parser(prog="train.py", doc=__doc__,
-                   description="Spec 000's reference network, trained with the flags the spec names.")
+                   description="Spec 000's reference network, trained with the flags the spec names, spelt as it "
+                               "spells them: --batch_size and --init 1|2 here, where the other scripts take "
+                               "--batch-size and --init xavier|he; --epochs here is a ceiling that early stopping "
+                               "usually ends first.")
     p.add_argument(
         "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate"
     )
     p.add_argument("--batch_size", type=batch_size, required=True, help=f"batch size: {VALID_BATCH}")
-    p.add_argument("--init", type=int, choices=sorted(INITS), required=True, help="1 for Xavier, 2 for He")
+    p.add_argument("--init", type=int, choices=sorted(INITS), required=True,
+                   help="1 for Xavier, 2 for He (spec 000's codes; fashionmnist.py's --init takes xavier or he)")
     p.add_argument("--save_dir", type=Path, required=True, help="where the model (all weights and biases) is saved")
     p.add_argument("--subs_dir", type=Path, default=None,
                    help="the Kaggle_subs folder every submission is copied to (default: beside --save_dir)")
