@@ -91,7 +91,7 @@ def settings_lines(results: dict, settings, visual) -> list[str]:
     return [part for line in lines for part in (textwrap.wrap(line, 110, subsequent_indent="  ") or [""])]
 
 
-def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer) -> list:
+def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer, settings) -> list:
     """What the networks see, by optimisation: class models, channel visualisations (of the
     question 9 channels), saliency beside guided backpropagation, targeted fooling."""
     pages = []
@@ -109,6 +109,9 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
                                            logits, device)
     pages.append(page)
     results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
+    pages.append(page)
+    results["cascade"], page = timer.part("cascading randomisation of the maps", saliency.cascade_part, models, x, y,
+                                          logits, device, settings)
     pages.append(page)
     results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
@@ -171,7 +174,7 @@ def run(args) -> int:
                                              device, settings)
     pages.append(page)
     visual = QUICK_VISUAL if args.quick else VisualSettings()
-    seen = optimisation_pages(results, models, metrics, x, y, logits, device, visual, timer)
+    seen = optimisation_pages(results, models, metrics, x, y, logits, device, visual, timer, settings)
     at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds

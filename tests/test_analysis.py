@@ -288,6 +288,50 @@ def test_smoothgrad_without_noise_is_the_gradient():
     assert not torch.allclose(smoothgrad(net, x, c, sigma=0.5, samples=3), logit_gradient(net, x, c), atol=1e-4)
 
 
+def test_smoothgrad_in_stacked_passes_is_the_mean_of_its_noisy_gradients(monkeypatch):
+    from fmnist.analysis import attribution
+    torch.manual_seed(3)
+    net, x, c = _Small(), torch.rand(3, 1, 8, 8), torch.tensor([2, 0, 1])
+    monkeypatch.setattr(attribution, "STACK", 6)  # two copies of the batch a pass: 5 samples in passes of 2, 2, 1
+    got = attribution.smoothgrad(net, x, c, sigma=0.3, samples=5, seed=7)
+    gen = torch.Generator().manual_seed(7)
+    noise = torch.cat([torch.randn((k, *x.shape), generator=gen) for k in (2, 2, 1)])  # as the passes draw it
+    by_hand = torch.stack([attribution.logit_gradient(net, x + 0.3 * n, c) for n in noise]).mean(0)
+    assert torch.allclose(got, by_hand, atol=1e-6)
+    assert got.shape == x.shape and not torch.allclose(got, attribution.logit_gradient(net, x, c), atol=1e-4)
+
+
+def test_the_cascade_redraws_one_more_layer_at_a_time_from_the_top():
+    from cnn import Conv_Net
+    from fmnist.analysis.attribution import cascade, layer_groups
+    torch.manual_seed(0)
+    net = Conv_Net().eval()
+    assert [name for name, _ in layer_groups(net)] == ["conv1", "conv2", "conv3", "fc1", "fc"]  # each bn with its layer
+    steps = cascade(net, seed=0)
+    assert [name for name, _ in steps] == ["fc", "fc1", "conv3", "conv2", "conv1"]
+    before = dict(net.named_parameters())
+    for k, (_name, copy_) in enumerate(steps, start=1):
+        changed = {n.split(".")[1] for n, p in copy_.named_parameters() if not torch.equal(p, before[n])}
+        drawn = {"fc": {"fc"}, "fc1": {"fc1", "bn_fc1"}, "conv3": {"conv3", "bn3"}, "conv2": {"conv2", "bn2"},
+                 "conv1": {"conv1", "bn1"}}
+        # batch norm's reset sets its scale to 1 and shift to 0: a scale already 1 shows no change
+        assert changed <= set().union(*(drawn[name] for name, _ in steps[:k]))
+        assert {"fc", "fc1", "conv3", "conv2", "conv1"}.intersection(changed) == {name for name, _ in steps[:k]}
+
+
+def test_the_cascade_sentence_follows_the_correlations_both_ways():
+    from fmnist.analysis.saliency import cascade_words
+    numbers = {"CNN": {"images": 100, "layers": ["fc", "fc1", "conv1"],
+                       "correlation": {"gradient": [0.2, 0.1, 0.0], "guided backprop": [0.9, 0.7, 0.3],
+                                       "integrated gradients": [0.8, 0.7, 0.6]}}}
+    words = cascade_words(numbers)
+    assert "gradient (0.00) and guided backprop (0.30) lose the trained map's ranking" in words
+    assert "integrated gradients (0.60) keeps rank correlation 0.5 or more with a network of random weights" in words
+    assert "guided backprop keeps 0.5 or more until fc1 is re-drawn too" in words
+    numbers["CNN"]["correlation"] = {"gradient": [0.2, 0.1, 0.0]}
+    assert "no method" not in cascade_words(numbers) and "keeps" not in cascade_words(numbers)
+
+
 def test_occlusion_of_a_linear_model_is_weight_times_input_minus_fill_per_patch():
     from fmnist.analysis.attribution import occlusion
     torch.manual_seed(2)

@@ -116,22 +116,38 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tenso
                          steps: int = 32) -> torch.Tensor:
     """Integrated Gradients (Sundararajan et al., 2017) from a constant baseline (-1: the black
     background): (x - baseline) times the mean gradient along the straight path, by the midpoint
-    rule; its sum over the pixels approaches logit(x) - logit(baseline) (completeness)."""
+    rule; its sum over the pixels approaches logit(x) - logit(baseline) (completeness). The path's
+    points go through the network several at a time (STACK images a pass)."""
     start = torch.full_like(x, baseline)
+    alphas = (torch.arange(steps, dtype=x.dtype) + 0.5) / steps
     total = torch.zeros_like(x)
-    for a in (torch.arange(steps, dtype=x.dtype) + 0.5) / steps:
-        total += logit_gradient(model, start + a * (x - start), classes)
+    for part in _parts(len(alphas), len(x)):
+        a = alphas[part].to(x.device).view(-1, 1, 1, 1, 1)
+        points = (start + a * (x - start)).flatten(0, 1)
+        total += logit_gradient(model, points, classes.repeat(len(part))).view(len(part), *x.shape).sum(0)
     return (x - start) * total / steps
+
+
+STACK = 2048  # images a pass when integrated gradients and SmoothGrad send many copies of a batch through
+
+
+def _parts(copies: int, batch: int) -> list[range]:
+    """The copies of a batch, in runs that send at most STACK images through at once."""
+    per = max(1, STACK // max(1, batch))
+    return [range(i, min(i + per, copies)) for i in range(0, copies, per)]
 
 
 def smoothgrad(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, sigma: float = 0.2, samples: int = 16,
                seed: int = 0) -> torch.Tensor:
     """SmoothGrad (Smilkov et al., 2017): the gradient averaged over copies of x with Gaussian
-    noise of standard deviation `sigma` (the inputs span [-1, 1]); sigma 0 is the gradient."""
+    noise of standard deviation `sigma` (the inputs span [-1, 1]); sigma 0 is the gradient. The
+    noisy copies go through the network several at a time (STACK images a pass)."""
     gen = torch.Generator().manual_seed(seed)
     total = torch.zeros_like(x)
-    for _ in range(samples):
-        total += logit_gradient(model, x + sigma * torch.randn(x.shape, generator=gen).to(x.device), classes)
+    for part in _parts(samples, len(x)):
+        noise = torch.randn((len(part), *x.shape), generator=gen).to(x.device)
+        noisy = (x + sigma * noise).flatten(0, 1)
+        total += logit_gradient(model, noisy, classes.repeat(len(part))).view(len(part), *x.shape).sum(0)
     return total / samples
 
 
@@ -170,6 +186,34 @@ def randomised_top(model: nn.Module, seed: int = 0) -> nn.Module:
         if hasattr(m, "reset_parameters"):
             m.reset_parameters()
     return copy_.eval()
+
+
+def layer_groups(model: nn.Module) -> list[tuple[str, list[nn.Module]]]:
+    """The layers with weights in forward order, each batch norm with the layer before it:
+    [(the layer's name, [its modules]), ...]."""
+    groups = []
+    for name, module in model.named_modules():
+        if not any(True for _ in module.parameters(recurse=False)):
+            continue
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and groups:
+            groups[-1][1].append(module)
+        else:
+            groups.append((name.split(".")[-1], [module]))
+    return groups
+
+
+def cascade(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
+    """The cascading model randomisation of Adebayo et al. (2018): copies of `model` with its
+    layers re-initialised one more at a time from the logits down to the first layer,
+    [(the lowest layer re-drawn, the copy), ...]; each layer is drawn from its own seed."""
+    current, out = copy.deepcopy(model), []
+    named = dict(layer_groups(current))
+    for k, name in enumerate(reversed(list(named))):
+        torch.manual_seed(seed + k)
+        for module in named[name]:
+            module.reset_parameters()
+        out.append((name, copy.deepcopy(current).eval()))
+    return out
 
 
 def rank_correlation(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None,

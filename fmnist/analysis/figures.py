@@ -297,6 +297,32 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
     return figs
 
 
+def cascade_figure(numbers: dict) -> Figure:
+    """Per network, each method's mean rank correlation with its trained map as the layers are
+    re-drawn from the logits down (x: the lowest layer re-drawn so far), the band the 10th-90th
+    percentile over the images."""
+    fig = Figure(figsize=(12, 5.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
+    for ax, (network, n) in zip(axes, numbers.items()):
+        x = np.arange(len(n["layers"]))
+        for k, (method, values) in enumerate(n["correlation"].items()):
+            low, high = np.asarray(n["spread"][method]).T
+            ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
+            ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
+        ax.axhline(0.5, color="gray", ls="--", lw=1)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xticks(x, [f"{name}" for name in n["layers"]], rotation=90)
+        ax.set_xlabel("re-drawn so far: from the logits down to this layer")
+        ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
+    axes[0].set_ylim(-0.3, 1.05)
+    axes[-1].legend(fontsize=8, loc="upper right")
+    fig.suptitle("Cascading randomisation (Adebayo et al. 2018): a map that keeps its ranking while the weights are "
+                 "re-drawn shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
+    return fig
+
+
 def sanity_figure(shown: dict, correlations: dict) -> Figure:
     """Left: for one image per network, each method's map of the trained network beside the map
     with the top layers re-drawn (signed, each scaled to its own 99th-percentile |value|);
