@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fmnist.core import stats, words
-from fmnist.reports import build, spec000, spec003, spec004
+from fmnist.reports import build, spec000, spec003, spec004, sweeps
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -385,9 +385,9 @@ def test_a_sweep_row_at_the_ceiling_is_named_with_its_seeds_and_a_converged_swee
         r.update(history=[{}] * (60 if best > 55 else best + 5), best_epoch=best)
         return r
     stopped = [run("pretrained 5%", s, 20) for s in range(3)]
-    assert spec004.ceiling_words(stopped) == []
+    assert sweeps.ceiling_words(stopped) == []
     ceiling = [run("pretrained 5%", 0, 60), run("pretrained 5%", 1, 58), run("pretrained 5%", 2, 20)]
-    assert spec004.ceiling_words(ceiling) == [
+    assert sweeps.ceiling_words(ceiling) == [
         "Not converged: pretrained 5% (2 of 3 seeds) reached the 60-epoch ceiling before early stopping, so the "
         "verdicts at those fractions compare unfinished training."]
 
@@ -428,7 +428,7 @@ def test_the_sweep_curves_are_read_per_start():
                  + [{"val_loss": last, "train_loss": 0.05}] * 3, best_epoch=best)
         return r
     records = [run("random", 5, 10, 0.2), run("random", 10, 20, 0.101), run("pretrained", 5, 4, 0.1)]
-    words = spec004.sweep_curve_words(records, ("random", "pretrained"))
+    words = sweeps.sweep_curve_words(records, ("random", "pretrained"))
     assert "the random start reaches its lowest validation loss at a median epoch of 15 (10-20)" in words
     assert (
         "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words

@@ -8,7 +8,7 @@ import torch
 
 import experiments
 from fmnist.core import stats
-from fmnist.reports import spec004
+from fmnist.reports import sweeps
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.sweep import HALF1, HALF2, half, nested, seed_level, verdicts
 from fmnist.studies.transfer import copy_encoder, transfer_weights
@@ -128,12 +128,12 @@ def test_a_sweep_claim_takes_the_seed_as_its_unit_both_ways():
     overall = seed_level(records, ("random", "pretrained"), "test_acc")
     assert overall["n"] == 3 and overall["mean"] == pytest.approx(0.1 / 3)
     assert overall["low"] < 0 < overall["high"]
-    assert "no difference detected" in spec004.on_average(records, ("random", "pretrained"))
+    assert "no difference detected" in sweeps.on_average(records, ("random", "pretrained"))
     steady = {0: 1.0, 1: 1.2, 2: 0.9}  # every seed ahead by about a point: the interval excludes zero
     records = [_sweep_record(start, f, seed, (80 + f + (steady[seed] if start == "pretrained" else 0)) / 100,
                              0.5 - (steady[seed] if start == "pretrained" else 0) / 100)
                for f in (0.05, 0.5, 1.0) for start in ("random", "pretrained") for seed in steady]
-    assert "pretrained ahead of random by 1.03 points" in spec004.on_average(records, ("random", "pretrained"))
+    assert "pretrained ahead of random by 1.03 points" in sweeps.on_average(records, ("random", "pretrained"))
     # a loss reads the other way round: > 0 when the second start's loss is lower
     loss = seed_level(records, ("random", "pretrained"), "val_loss")
     assert loss["mean"] == pytest.approx((1.0 + 1.2 + 0.9) / 3 / 100) and loss["low"] > 0

@@ -10,6 +10,7 @@ from fmnist.core.layers import summary_line
 from fmnist.core.metrics import confusion_pair
 from fmnist.core.words import ci, number_words, training_words
 from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_figures, study_lines
+from fmnist.reports.sweeps import best_each, on_average, sweep_answer, sweep_figures
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 from fmnist.studies.study import planned
@@ -167,23 +168,6 @@ def variants_curve_words(records: list[dict]) -> str:
         "each run's best-epoch weights, so the table reads the lowest points, not the ends of the curves.")
 
 
-def sweep_curve_words(records: list[dict], starts: tuple) -> str:
-    """3.4.4/3.5.4's curves read: when each start reaches its lowest validation loss, and how often
-    its loss rises well past it."""
-    runs = {row: r for row, r in groups.first_seeds(records).items() if r["config"].get("kind") == "sweep"}
-    parts = []
-    for start in starts:
-        mine = [r for r in runs.values() if r["config"]["start"] == start]
-        if not mine:
-            continue
-        best = sorted(r["best_epoch"] for r in mine)
-        over = sum(rise(r["history"], r["best_epoch"]) > 0.1 for r in mine)
-        parts.append(f"the {start} start reaches its lowest validation loss at a median epoch of "
-                     f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its last epoch ends more than 10 % above "
-                     f"that lowest point at {over} of {len(mine)} fractions")
-    return ("Read from the curves (each fraction's first seed): " + "; ".join(parts) + "." if parts else "")
-
-
 def lowest_test_loss(src) -> str:
     records = planned(src.studies["variants"])
     by = dict(groups.ranked(records, "val_loss"))
@@ -288,100 +272,6 @@ def encoder_copy(src) -> str:
             "shared), then a hidden layer and the 5-class layer start random.")
 
 
-def _sweep_figure(name: str, starts: tuple):
-    def draw(src):
-        records = planned(src.studies[name])
-        by = rows(src.studies[name])
-        curves = {}
-        for _row, runs in by.items():
-            c = runs[0]["config"]
-            if c["kind"] == "sweep":
-                curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
-        values = sweep.by_fraction(records, starts)
-        return ([figures.sweep_figure(f"Lowest training and validation loss and test accuracy against the fraction "
-                                     f"of Fashion-MNIST-1's training images, {starts[0]} against {starts[1]} start "
-                                     "(mean of the seeds, bars their range)",
-                                     [(label, values[m]) for m, label, _ in SWEEP_PANELS]),
-                figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
-                                               f"against {starts[1]} start, each fraction's first seed", curves)]
-                + figures.table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction",
-                                        *sweep.verdict_table(records, starts)))
-    return draw
-
-
-# 3.4.4 / 3.5.4 ask for the training and validation losses: those first, test accuracy last
-SWEEP_PANELS = tuple(next(m for m in sweep.METRICS if m[0] == k)
-                     for k in ("lowest_train_loss", "lowest_val_loss", "test_acc"))
-SWEEP_MEASURES = (("val_loss", "lowest validation loss", ""), ("train_loss", "lowest training loss", ""),
-                  ("test_acc", "test accuracy", " points"))
-
-
-def superior(records: list[dict], starts: tuple, measure: str) -> tuple[dict, int]:
-    """{start: the fractions where it is ahead by its paired 95 % interval}, and of how many fractions."""
-    diffs = sweep.differences(records, starts, measure)
-    ahead = {s: [] for s in starts}
-    for fraction, d in diffs.items():  # > 0: the second start ahead, for a loss too
-        if stats.excludes_zero(d):
-            ahead[starts[1] if d["low"] > 0 else starts[0]].append(fraction)
-    return ahead, len(diffs)
-
-
-def _sweep_answer(name: str, starts: tuple):
-    """The spec's two questions answered from the losses it asks to plot (each run's lowest
-    validation and training loss, paired by seed at each fraction; the count of intervals that
-    exclude zero beside what chance gives; the seed-level mean over the sweep), then test accuracy."""
-    def answer(src) -> str:
-        records = planned(src.studies[name])
-        point, always, every = [], [], []
-        for measure, label, unit in SWEEP_MEASURES:
-            ahead, tests = superior(records, starts, measure)
-            hits = sum(map(len, ahead.values()))
-            some = [f"{s} at {', '.join(v)}" for s, v in ahead.items() if v]
-            point.append(f"- {label}: " + (f"{'; '.join(some)}; {stats.chance_words(hits, tests, 'fractions')}."
-                                           if some else f"none of the {tests} fractions."))
-            every += [f"{s} by {label}" for s, v in ahead.items() if tests and len(v) == tests]
-            overall = sweep.seed_level(records, starts, measure)
-            higher = groups.MEASURES[measure][2]
-            always.append(f"- {label}: " + ("too few seeds for an interval" if overall is None else stats.verdict(
-                overall if higher else stats.flipped(overall), *starts, unit=unit, higher_is_better=higher)) + ".")
-        lines = ["Is there a point where one initialisation is superior? The fractions where the 95 % interval of the "
-                 "seed-paired difference excludes 0, by"] + point + [
-            "Is one always superior? " + (f"Yes: {words.listing(every)}, at every fraction." if every else
-                                         "Not at every fraction by its own interval.")
-            + " Averaged over the fractions seed by seed (the seed is the unit: the fractions share seeds and images), "
-            "by"] + always + [""]
-        return "\n".join(lines + ["The table after the figures gives each fraction's two differences."]
-                         + ceiling_words(records) + [sweep_curve_words(records, starts)])
-    return answer
-
-
-def ceiling_words(records: list[dict]) -> list[str]:
-    """The sweep's rows with a run that reached the epoch ceiling, and what that does to the
-    verdicts at their fractions."""
-    rows = {row: runs for row, runs in groups.by_row(records).items() if sweep.compared(runs[0]["config"])}
-    names = groups.unconverged(rows)
-    if not names:
-        return []
-
-    def seeds(name: str) -> str:
-        hit = sum(groups.at_ceiling(r) for r in rows[name])
-        return f"{name} ({hit} of {len(rows[name])} seeds)"
-    return [f"Not converged: {words.listing([seeds(n) for n in names])} reached the "
-            f"{rows[names[0]][0]['config']['epochs']}-epoch ceiling before early stopping, so the verdicts at those "
-            "fractions compare unfinished training."]
-
-
-def on_average(records: list[dict], starts: tuple) -> str:
-    """Across the sweep, with the seed as the unit: each seed's test-accuracy gain averaged over
-    the fractions, and the interval of those means over the seeds."""
-    first, second = starts
-    overall = sweep.seed_level(records, starts, "test_acc")
-    if overall is None:
-        return "Across the sweep: too few seeds at every fraction for an interval."
-    return ("Across the sweep, each seed's difference averaged over the fractions (the seed is the unit, since the "
-            f"fractions share seeds and images): {stats.verdict(overall, first, second, budget='this budget')}.")
-
-
 def discussion(src) -> list[str]:
     """What the studies found, item by item, in computed sentences; then what they leave open."""
     out = ["What the measurements say, in short:"]
@@ -409,21 +299,6 @@ def discussion(src) -> list[str]:
             "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "
             "shown to be absent."]
     return out
-
-
-def _best_each(name: str, starts: tuple):
-    def answer(src) -> str:
-        by = rows(src.studies[name])
-        out = []
-        for start in starts:
-            ranked = sorted(((row, runs) for row, runs in by.items() if runs[0]["config"].get("start") == start),
-                            key=lambda item: mean_of(item[1], "val_loss")["mean"])
-            row, runs = ranked[0]
-            out.append(f"{start}: the best by mean validation loss is {row} ({mean_of(runs, 'val_loss')['mean']:.4f}); "
-                       f"training {ci(mean_of(runs, 'train_acc'))}, validation {ci(mean_of(runs, 'val_acc'))}, test "
-                       f"{ci(mean_of(runs, 'test_acc'))}.")
-        return "\n".join(out)
-    return answer
 
 
 def source(src) -> str:
@@ -637,8 +512,8 @@ ITEMS = [
         "random against autoencoder weights, 5-100 % of the data",
         SPEC_TEXT["3.4.4"],
         (P,),
-        _sweep_figure("pretrain", RANDOM_PRE),
-        _sweep_answer("pretrain", RANDOM_PRE),
+        sweep_figures("pretrain", RANDOM_PRE),
+        sweep_answer("pretrain", RANDOM_PRE),
     ),
     Item(
         "3.4.5",
@@ -646,7 +521,7 @@ ITEMS = [
         SPEC_TEXT["3.4.5"],
         (P,),
         lambda src: [],
-        _best_each("pretrain", RANDOM_PRE),
+        best_each("pretrain", RANDOM_PRE),
     ),
     Item("3.5.1", "a CNN for Fashion-MNIST-2", SPEC_TEXT["3.5.1"], (T,), lambda src: [], source),
     Item(
@@ -663,8 +538,8 @@ ITEMS = [
         "random against transferred weights, 5-100 % of the data",
         SPEC_TEXT["3.5.4"],
         (T,),
-        _sweep_figure("transfer", RANDOM_TRANS),
-        _sweep_answer("transfer", RANDOM_TRANS),
+        sweep_figures("transfer", RANDOM_TRANS),
+        sweep_answer("transfer", RANDOM_TRANS),
     ),
     Item(
         "3.5.5",
@@ -672,6 +547,6 @@ ITEMS = [
         SPEC_TEXT["3.5.5"],
         (T,),
         lambda src: [],
-        _best_each("transfer", RANDOM_TRANS),
+        best_each("transfer", RANDOM_TRANS),
     ),
 ]
