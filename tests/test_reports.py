@@ -459,3 +459,15 @@ def test_the_kaggle_file_to_upload_is_the_network_best_on_validation_both_ways(t
                            "(cnn.py), trained on 55,000 images") and "(93.00% against 86.00%" in line
     run = {"val": {"accuracy": 0.95}, "test": {"accuracy": 0.94}}
     assert spec000.best_submission(src, run)[0].startswith("The file to upload is outputs/spec000/model/test_sub")
+
+
+def test_the_roc_curves_are_read_both_ways():
+    def run(aucs):
+        return {"extras": {"roc": {"classes": {k: {"auc": v} for k, v in aucs.items()}}}}
+    a = run({"Shirt": 0.94, "Bag": 0.997, "Coat": 0.98})
+    b = run({"Shirt": 0.95, "Bag": 0.996, "Coat": 0.93})
+    words = spec003.roc_words({"plain": a, "mobile": b})
+    assert "differ most for Coat (0.9800 against 0.9300) and Shirt (0.9400 against 0.9500), plain first" in words
+    assert "plain finds Shirt hardest and mobile Coat" in words
+    assert "both find Shirt hardest" in spec003.roc_words({"plain": a, "mobile": run({"Shirt": 0.9, "Bag": 1.0,
+                                                                                       "Coat": 0.99})})

@@ -170,6 +170,20 @@ def filters_answer(src) -> str:
     return "\n".join(out)
 
 
+def roc_words(shown: dict) -> str:
+    """The ROC curves read: the classes where the two networks' areas differ most, and the class
+    both find hardest (one seed each: a reading, not a verdict)."""
+    (a, ra), (b, rb) = shown.items()
+    auc = {n: {k: v["auc"] for k, v in r["extras"]["roc"]["classes"].items()} for n, r in ((a, ra), (b, rb))}
+    gaps = sorted(auc[a], key=lambda k: -abs(auc[b][k] - auc[a][k]))[:2]
+    hardest = {n: min(v, key=v.get) for n, v in auc.items()}
+    said = " and ".join(f"{k} ({auc[a][k]:.4f} against {auc[b][k]:.4f})" for k in gaps)
+    return (f"Read from the ROC curves (each network's first seed): the areas differ most for {said}, {a} first; "
+            + (f"both find {hardest[a]} hardest" if hardest[a] == hardest[b] else
+               f"{a} finds {hardest[a]} hardest and {b} {hardest[b]}")
+            + ", whose curve rises latest.")
+
+
 def roc_answer(src) -> str:
     out = []
     for row, r in _figures_runs(src).items():
@@ -187,12 +201,11 @@ def roc_answer(src) -> str:
     if len(shown) == 2 and all(row in runs for row in shown):
         a, b = shown
         d = groups.difference(runs[a], runs[b], "test_acc")
-        out.append(f"The figures of this item show {a} and {b}, the MobileNet network of best mean validation accuracy "
-                   f"({shown[b]['parameters']:,} parameters against {shown[a]['parameters']:,}"
-                   + (f"; {b} is the deeper, so these figures show depth and blocks together, and the same-depth pair "
-                      f"is the validation-loss sentence above" if b != MOBILE else "")
-                   + "); their test accuracy, paired by seed: " + stats.verdict(d, a, b) + ". Their accuracy and loss "
-                   "curves are item V7's figure, their confusion matrices item R3's.")
+        out.append(f"The figures of this item show {a} and {b}, of one depth, {b} the MobileNet network of that depth "
+                   f"with the best mean validation accuracy ({shown[b]['parameters']:,} parameters against "
+                   f"{shown[a]['parameters']:,}); their test accuracy, paired by seed: " + stats.verdict(d, a, b)
+                   + ". Their accuracy and loss curves are item V7's figure, their confusion matrices item R3's.")
+        out.append(roc_words(shown))
     out += [tsne_words(row, r["extras"]["tsne"]) for row, r in shown.items()]
     if len(shown) == 2:
         (a, ra), (b, rb) = shown.items()

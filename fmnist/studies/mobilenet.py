@@ -119,8 +119,10 @@ def _combo(config: dict) -> tuple:
 
 
 def _best_mobile(records: list[dict]) -> dict | None:
-    """The figures' run of the MobileNet row with the best mean validation accuracy."""
-    best = groups.ranked(records, "val_acc", lambda c: c["mobilenet_blocks"] > 0)[:1]
+    """The figures' run of the MobileNet row of the plain network's depth with the best mean
+    validation accuracy: the figures then compare blocks, not depth."""
+    same_depth = lambda c: c["mobilenet_blocks"] > 0 and c["conv_blocks"] + c["mobilenet_blocks"] == sum(PLAIN)  # noqa: E731
+    best = groups.ranked(records, "val_acc", same_depth)[:1]
     return next((r for r in best[0][1] if "extras" in r), None) if best else None
 
 
