@@ -379,13 +379,20 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     outline = answers.stage_reading(made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9,
                                                   ["Bag"] * 5 + ["Coat"]))
     assert outline == (
-        "Conv stage 1 (4x4-pixel fields): its 1 most active channels favour the garment's outline: 60% of "
-        "their response lies there, on 20% of the pixels; their top patches show vertical edges (channel "
-        "5); channel 5's top patches are 5 of 6 from Bag."
+        "Conv stage 1 (4x4-pixel fields): of its 1 most active channels, 1 favours the garment's outline (channel "
+        "5); their top patches show vertical edges (channel 5); channel 5's top patches are 5 of 6 from Bag."
     )
     even = answers.stage_reading(made_up_stage({"background": 0.5, "outline": 0.2, "interior": 0.3}, area, 10.0, 0.1,
                                                ["Bag", "Coat", "Bag", "Shirt"]))
-    assert "about in proportion to its regions" in even and "no single edge direction (channel 5)" in even
+    assert "1 favours no region (channel 5)" in even and "no single edge direction (channel 5)" in even
+    # a planted contradiction: one of two channels favours the background, which its row would say; so does the stage
+    mixed = made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9, ["Bag"])
+    mixed["channels"].append({**mixed["channels"][0], "channel": 7,
+                              "where": {"response": {"background": 0.8, "outline": 0.1, "interior": 0.1}, "area": area}})
+    words = answers.stage_reading(mixed)
+    assert "of its 2 most active channels, 1 favours the garment's outline (channel 5) and 1 favours" in words
+    assert "background (channel 7)" in words and answers.channel_words(mixed["channels"][1]).startswith(
+        "favours the background")
     assert "no class holds more than 2 of a channel's 4 top patches" in even
     assert "the black background" in answers.stage_reading(made_up_stage(
         {"background": 0.9, "outline": 0.05, "interior": 0.05}, area, 170.0, 0.8, ["Bag"]))

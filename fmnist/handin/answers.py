@@ -202,10 +202,9 @@ def stage_reading(stage: dict) -> str | None:
     chans = [c for c in stage["channels"] if "where" in c and None not in c["where"]["response"].values()]
     if not chans:
         return None
-    area = chans[0]["where"]["area"]
-    mean = {r: sum(c["where"]["response"][r] for c in chans) / len(chans) for r in area}
-    region = favoured({"response": mean, "area": area})
-    shares = sorted(100 * c["where"]["response"][region] for c in chans) if region else []
+    regions: dict[str | None, list[str]] = {}  # each channel's own favoured region, as its row is labelled
+    for c in chans:
+        regions.setdefault(favoured(c["where"]), []).append(str(c["channel"]))
     groups: dict[str, list[str]] = {}
     for c in chans:
         groups.setdefault(edge_words(c["orientation"]), []).append(str(c["channel"]))
@@ -216,14 +215,11 @@ def stage_reading(stage: dict) -> str | None:
                if cs["count"] > cs["of"] / 2 else
                f"no class holds more than {cs['count']} of a channel's {cs['of']} top patches")
     field = stage["receptive_field"]
-    span = f"{shares[0]:.0f}%" if len(shares) == 1 else f"{shares[0]:.0f}-{shares[-1]:.0f}%" if shares else ""
-    where = (f"favour {REGION_WORDS[region]}: {span} of their response lies there, on {100 * area[region]:.0f}% of "
-             "the pixels" if region else
-             f"spread their response over the image about in proportion to its regions (no region gets {FAVOURED:g} "
-             "times its share of the pixels)")
-    return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): its {len(chans)} most active "
-            "channels "
-            f"{where}; their top patches show {edges}; {classes}.")
+    said = [f"{len(chs)} favour{'s' if len(chs) == 1 else ''} "
+            + (REGION_WORDS[r] if r else "no region") + f" (channel{'s' if len(chs) > 1 else ''} {listing(chs)})"
+            for r, chs in sorted(regions.items(), key=lambda item: -len(item[1]))]
+    return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): of its {len(chans)} most active "
+            f"channels, {listing(said)}; their top patches show {edges}; {classes}.")
 
 
 def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
