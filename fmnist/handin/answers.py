@@ -5,7 +5,7 @@ from the numbers passed in, so other measurements give other sentences; the test
 made-up numbers both ways.
 """
 from fmnist.core import stats
-from fmnist.core.activations import FAVOURED, REGION_WORDS, favoured, shunned
+from fmnist.core.activations import REGION_WORDS, favoured, shunned
 from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
