@@ -387,8 +387,8 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     assert "1 favours no region (channel 5)" in even and "no single edge direction (channel 5)" in even
     # a planted contradiction: one of two channels favours the background, which its row would say; so does the stage
     mixed = made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9, ["Bag"])
-    mixed["channels"].append({**mixed["channels"][0], "channel": 7,
-                              "where": {"response": {"background": 0.8, "outline": 0.1, "interior": 0.1}, "area": area}})
+    background = {"response": {"background": 0.8, "outline": 0.1, "interior": 0.1}, "area": area}
+    mixed["channels"].append({**mixed["channels"][0], "channel": 7, "where": background})
     words = answers.stage_reading(mixed)
     assert "of its 2 most active channels, 1 favours the garment's outline (channel 5) and 1 favours" in words
     assert "background (channel 7)" in words and answers.channel_words(mixed["channels"][1]).startswith(

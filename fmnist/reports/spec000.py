@@ -194,8 +194,8 @@ def batch_norm_curves(on: list[dict], off: list[dict]) -> str:
         return (float(np.mean([r["best_epoch"] for r in runs])),
                 float(np.mean([e["val_loss"] - e["train_loss"] for e in best])))
     (epoch_on, gap_on), (epoch_off, gap_off) = at_best(on), at_best(off)
-    read = (f"The figure shows one seed's curves; over all {len(on)} seeds (means), the lowest validation loss comes at "
-            f"epoch {epoch_on:.1f} with batch norm and {epoch_off:.1f} without, where the validation loss sits "
+    read = (f"The figure shows one seed's curves; over all {len(on)} seeds (means), the lowest validation loss comes "
+            f"at epoch {epoch_on:.1f} with batch norm and {epoch_off:.1f} without, where the validation loss sits "
             f"{gap_on:+.3f} from the training loss with it and {gap_off:+.3f} without.")
     early = min(EARLY, *(len(r["history"]) for r in on + off))
     fall_on, fall_off = (float(np.mean([r["history"][early - 1]["train_loss"] for r in runs])) for runs in (on, off))
