@@ -118,7 +118,8 @@ def test_performance(src) -> str:
         val = h["epochs"][h["best_epoch"] - 1]["val_acc"]
         images = (src.metrics.get("sizes") or {}).get("train")
         beside = (f" Of the reference network's runs that is the best on validation "
-                  f"({100 * b['val']['accuracy']:.2f}%); of every network in the package the hand-in's Conv_Net is ({100 * val:.2f}% on validation, "
+                  f"({100 * b['val']['accuracy']:.2f}%); of every network in the package the hand-in's Conv_Net is "
+                  f"({100 * val:.2f}% on validation, "
                   f"{100 * cnn['test']['accuracy']:.2f}% on test"
                   + (f", trained on {images:,} images" if images else "")
                   + "), whose predictions are the Kaggle file named in the set-up.")
