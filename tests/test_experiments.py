@@ -99,8 +99,8 @@ def test_variants_are_made_iteratively_each_change_kept_only_when_it_lowers_the_
     headline = " ".join(variants.headline({"plan": list(range(len(records))),
                                            "runs": dict(enumerate(records))}))
     assert ("changes tried in turn, 2 kept for lowering the mean validation loss (the spec's rule); each one's paired "
-            "95 % interval excludes zero (2 of 12 changes tried, where chance alone gives 0.3 (p = 0.035 for 2 or "
-            "more): more than chance): 1. Adam (0.5010 -> 0.4010") in headline
+            "95 % interval excludes zero (2 of 12 changes tried, where chance alone gives 0.3 on that side (p = 0.035 "
+            "for 2 or more): more than chance): 1. Adam (0.5010 -> 0.4010") in headline
 
 
 def test_a_kept_change_within_the_seeds_spread_is_told_apart_from_one_beyond_it():

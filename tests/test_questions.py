@@ -162,7 +162,8 @@ def test_locality_note_gives_the_epochs_the_runs_took_not_their_ceiling():
 
     got, note = document.locality_note(study({"epochs": 60, "patience": 5}, [12, 16, 14]))
     assert got == comparisons
-    assert "20,000 training images a run, early stopping (patience 5) after 12-16 epochs." in note
+    assert note.startswith("20,000 training images a run, early stopping (patience 5) after 12-16 epochs (")
+    assert "3 seeds each" in note and "finished" not in note  # the seeds counted; a title, not a log line
     assert "60" not in note
     _, fixed = document.locality_note(study({"epochs": 4}, [4, 4]))
     assert "4 epochs per run" in fixed and "early stopping" not in fixed

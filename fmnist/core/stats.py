@@ -115,8 +115,9 @@ def chance(hits: int, tests: int, one_side: bool = False) -> dict:
 def chance_words(hits: int, tests: int, what: str = "tests", one_side: bool = False) -> str:
     """`hits` intervals excluding zero among `tests`, set against what chance gives for that many."""
     c = chance(hits, tests, one_side)
-    return (f"{hits} of {tests} {what}, where chance alone gives {c['expected']:.2g} (p = {c['p']:.2g} for {hits} "
-            f"or more): {'more than chance' if c['beyond'] else 'no more than chance, so weak evidence'}")
+    side = " on that side" if one_side else ""
+    return (f"{hits} of {tests} {what}, where chance alone gives {c['expected']:.2g}{side} (p = {c['p']:.2g} for "
+            f"{hits} or more): {'more than chance' if c['beyond'] else 'no more than chance, so weak evidence'}")
 
 
 def across(diffs: dict, a: str, b: str, unit: str = " points", overall: dict | None = None,

@@ -66,8 +66,10 @@ def locality_note(locality: dict | None) -> tuple[dict | None, str]:
     stop = (f"early stopping (patience {runs[0]['config']['patience']}) after {span(ran)} epochs"
             if runs and "patience" in runs[0]["config"] else f"{finish.get('epochs')} epochs per run")
     images = (finish.get("sizes") or {}).get("train")
-    return comparisons, (f"{LOCALITY_COMMAND}, finished {locality['finished']}: "
-                         + (f"{images:,} training images a run, " if images else "") + stop + "." + quick)
+    seeds = next(iter(comparisons.values()))["difference"]["n"]
+    return comparisons, ((f"{images:,} training images a run, " if images else "") + stop
+                         + f" ({LOCALITY_COMMAND}, {seeds} seeds each; grey dots: the seeds, bars: 95 % intervals)."
+                         + quick)
 
 
 def read_locality(out_dir: Path) -> dict | None:

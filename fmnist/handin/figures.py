@@ -106,12 +106,16 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
     for key, colour in (("ffn", "tab:orange"), ("cnn", "tab:blue")):
         acc, other = accs[key], accs["cnn" if key == "ffn" else "ffn"]
         curve.plot(t["shifts"], acc, "o-", color=colour, label=key.upper())
-        for s, a, b in zip(t["shifts"], acc, other):  # the higher point's label above it, the lower's below
+        for s, a, b in zip(t["shifts"], acc, other):
+            # the higher point's label up and right of it, the lower's down and left: a falling line
+            # leaves both corners clear (it comes in from the upper left and leaves to the lower right)
             above = a > b or (a == b and key == "cnn")
-            curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(4, 4) if above else (4, -12),
-                           fontsize=8, color=colour)
+            curve.annotate(f"{a:.1f}", (s, a), textcoords="offset points", xytext=(5, 5) if above else (-5, -6),
+                           ha="left" if above else "right", va="bottom" if above else "top", fontsize=8,
+                           color=colour)
+    curve.margins(y=0.12)  # the top and bottom labels clear of the frame
     curve.set_xticks(t["shifts"])
-    curve.set_xlim(min(t["shifts"]) - 0.3, max(t["shifts"]) + 0.5)  # room for the last points' labels
+    curve.set_xlim(min(t["shifts"]) - 0.5, max(t["shifts"]) + 0.5)  # room for the first and last points' labels
     curve.set_xlabel("pixels moved (mean of right, left, down and up)"
                      + ("\n\n" + textwrap.fill(shift_note, 80) if shift_note else ""), fontsize=9)
     curve.set_ylabel("test accuracy (%)")
@@ -138,7 +142,7 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
         study.set_xticks([3 * k + 0.5 for k in range(len(locality))], [c["label"] for c in locality.values()])
         study.set_xlim(-0.8, 3 * len(locality) - 1.2)
         study.set_ylim(min(values) - 0.5, max(values) + 0.5)
-        study.set_ylabel("test accuracy (%): mean, 95 % CI; grey: seeds")
+        study.set_ylabel("test accuracy (%)")
         study.legend(fontsize=8, loc="best")
         study.grid(axis="y", alpha=0.3)
     else:

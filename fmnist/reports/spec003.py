@@ -211,7 +211,7 @@ def roc_answer(src) -> str:
         (a, ra), (b, rb) = shown.items()
         pa, pb = (np.mean([v["purity"] for v in neighbour_purity(r["extras"]["tsne"]["points"], r["extras"]["tsne"][
             "labels"], NEIGHBOURS).values()]) for r in (ra, rb))
-        gap = round(abs(100 * (pb - pa)))
+        gap = abs(round(100 * pb) - round(100 * pa))  # as the two shares are printed
         out.append(f"{b}'s plot keeps {count(gap, 'point')} {'more' if pb > pa else 'fewer'} per 100 of the "
                    f"neighbours in their class than {a}'s" if round(100 * pa) != round(100 * pb) else
                    f"{a}'s and {b}'s plots keep as many neighbours in their class")

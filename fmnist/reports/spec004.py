@@ -291,9 +291,10 @@ def discussion(src) -> list[str]:
             records = planned(src.studies[name])
             diffs = sweep.differences(records, starts, "test_acc")
             ahead = sum(stats.excludes_zero(d) and d["low"] > 0 for d in diffs.values())
-            out.append(f"- {item}: {starts[1]} weights are ahead of random ones by test accuracy at "
-                       f"{stats.chance_words(ahead, len(diffs), 'fractions', one_side=True)}. "
-                       + on_average(records, starts))
+            behind = sum(stats.excludes_zero(d) and d["high"] < 0 for d in diffs.values())
+            out.append(f"- {item}: by test accuracy, {starts[1]} weights are ahead of random ones at {ahead} and "
+                       f"behind at {behind} of the {len(diffs)} fractions: "
+                       f"{stats.chance_words(ahead + behind, len(diffs), 'fractions')}. " + on_average(records, starts))
     out += ["What they leave open: each study trained on a subset of the images (its budget line in the set-up), so "
             "these are findings at that size; python experiments.py NAME --budget spec measures them on every image. "
             "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "

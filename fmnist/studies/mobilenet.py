@@ -216,7 +216,7 @@ def pages(results: dict) -> list[Page]:
     out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
                 figures.cost_ratio_figure(results["finish"]["cost_ratios"]))]
     out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",
-                    figures.curves_figure("Plain network and best MobileNet network",
+                    figures.curves_figure("Plain network and the best MobileNet network of its depth",
                                          {n: r["history"] for n, r in chosen.items()})))
     for i, (n, r) in enumerate(chosen.items()):
         out.append(Page(f"mobilenet_confusion_{i}", f"Spec 003, confusion ({n})", "test set",
