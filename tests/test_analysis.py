@@ -207,6 +207,7 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         "channel_visualisations",
         "saliency",
         "sanity_check",
+        "sanity_cascade",
         "targeted_fooling",
         "cnn_guided_backprop_2",
         "cnn_class_feature_maps_2",
@@ -220,6 +221,9 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         if reached:
             assert t["median_l2"] == pytest.approx(float(np.median(reached)))  # the mean of the middle two when even
     assert len(results["class_models"]["cnn"]["probability"]) == 10
+    cascade = results["cascade"]["cnn"]  # one layer more re-drawn a step, from the logits down
+    assert cascade["layers"] == ["fc", "fc1", "conv3", "conv2", "conv1"] and 1 <= cascade["images"] <= 10  # right ones
+    assert all(len(v) == 5 and all(-1 <= c <= 1 for c in v) for v in cascade["correlation"].values())
     assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
     from test_provenance import check_record
     check_record(results["provenance"], data_dir)
