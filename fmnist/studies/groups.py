@@ -141,7 +141,7 @@ def budget_line(records: list[dict], name: str | None) -> str:
         parts.append(
             f"early stopping on the validation loss (patience {c['patience']}, ceiling {c['epochs']} "
             f"epoch{'s' * (c['epochs'] > 1)}, "
-            + (f"an epoch {span(steps)} optimizer steps, " if steps else "")
+            + (f"an epoch {span(steps)} optimizer step{'s' * (steps[-1] > 1)}, " if steps else "")
             +
             f"{span(ran)} epoch{'s' * (ran[-1] > 1)} run"
             + (f"; {cut} of {len(early)} runs reached the ceiling" if cut else "; every run stopped early")
