@@ -114,8 +114,7 @@ def test_performance(src) -> str:
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     beside = ""
     if cnn:
-        h = cnn["history"]
-        val = h["epochs"][h["best_epoch"] - 1]["val_acc"]
+        val = kept_val_acc(cnn)
         images = (src.metrics.get("sizes") or {}).get("train")
         beside = (f" Of the reference network's runs that is the best on validation "
                   f"({100 * b['val']['accuracy']:.2f}%); of every network in the package the hand-in's Conv_Net is "
@@ -363,6 +362,12 @@ def submission_lines(src) -> list[str]:
     ] + best_submission(src, run)
 
 
+def kept_val_acc(network: dict) -> float:
+    """A hand-in network's validation accuracy at the epoch whose weights it kept (metrics.json)."""
+    history = network["history"]
+    return history["epochs"][history["best_epoch"] - 1]["val_acc"]
+
+
 def best_submission(src, run: dict) -> list[str]:
     """Which committed Kaggle file to upload: the network best on validation accuracy, of the
     reference network's run.sh run and the hand-in's Conv_Net (whose predictions_cnn.csv has the
@@ -370,8 +375,7 @@ def best_submission(src, run: dict) -> list[str]:
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     if not cnn or not src.png("predictions_cnn.csv").is_file():
         return []
-    history = cnn["history"]
-    val = history["epochs"][history["best_epoch"] - 1]["val_acc"]
+    val = kept_val_acc(cnn)
     images = (src.metrics.get("sizes") or {}).get("train")
     handin = {"name": "the hand-in's Conv_Net (cnn.py)" + (f", trained on {images:,} images" if images else ""),
               "val": val,
