@@ -1,102 +1,21 @@
-"""Guided backpropagation and plain gradient saliency, with hooks of our own.
-
-Guided backpropagation (Springenberg et al., 2015) passes a gradient back through a ReLU
-only where the ReLU's output was positive *and* the incoming gradient is positive, so the
-map keeps the input pixels that raise the chosen neuron. The ReLU modules are swapped for
-a function with that backward pass for the duration of the `guided` context; it computes
-out of place, so the networks' in-place ReLUs are no problem. Targets are channels of a
-named `features` stage, computed by running `features` once (never the flip-averaged
-`forward`, which would run it twice).
+"""Plain gradient saliency and the attributions of one logit (Integrated Gradients, SmoothGrad,
+occlusion), with the sanity check of Adebayo et al. (2018). Guided backpropagation and the
+channel statistics it is read with are in fmnist/core/guided.py, shared with the studies.
 """
-import contextlib
 import copy
 
 import torch
 from torch import nn
 
-from fmnist.core.training import EVAL_BATCH
-
-
-class _GuidedReLU(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        out = x.clamp(min=0)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        return grad.clamp(min=0) * (out > 0)
-
-
-@contextlib.contextmanager
-def guided(model: nn.Module):
-    """Within the block, every nn.ReLU of `model` back-propagates the guided way."""
-    relus = [m for m in model.modules() if isinstance(m, nn.ReLU)]
-    for m in relus:
-        m.forward = _GuidedReLU.apply
-    try:
-        yield model
-    finally:
-        for m in relus:
-            del m.forward  # back to the class's own forward
-
-
-def stage_output(features: nn.Sequential, x: torch.Tensor, stage: str) -> torch.Tensor:
-    """Run `features` up to and including the child named `stage`; return its output."""
-    for name, layer in features.named_children():
-        x = layer(x)
-        if name == stage:
-            return x
-    raise KeyError(f"no stage {stage!r} in features")
-
-
-def channel_gradient(model: nn.Module, x: torch.Tensor, stage: str, channels, guided_relu: bool) -> torch.Tensor:
-    """d(sum over positions of channel c of `stage`) / d(input), one map per image:
-    x (N, 1, H, W) and channels (N,) -> (N, 1, H, W). Guided or plain gradient."""
-    model.eval()
-    x = x.clone().requires_grad_(True)
-    with guided(model) if guided_relu else contextlib.nullcontext():
-        out = stage_output(model.features, x, stage)  # (N, C, h, w)
-        picked = out[torch.arange(len(x)), torch.as_tensor(channels)]  # (N, h, w)
-        (grad,) = torch.autograd.grad(picked.sum(), x)
-    return grad.detach()
-
-
-def channel_activations(model: nn.Module, x: torch.Tensor, stage: str, batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """The strongest response of each channel of `stage` per image: (N, C), max over positions."""
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([stage_output(model.features, x[i:i + batch_size], stage).amax(dim=(2, 3))
-                          for i in range(0, len(x), batch_size)])
-
-
-PURITY_TOP = 20  # a channel is labelled with a class by the share of that class in its top 20 images
-
-
-def class_share(activations: torch.Tensor, labels: torch.Tensor, k: int, top: int = PURITY_TOP) -> torch.Tensor:
-    """Per channel: the fraction of its `top` most activating images that are of class k."""
-    best = activations.argsort(0, descending=True)[:top]        # (top, C) image indices
-    return (labels[best] == k).float().mean(0)
-
-
-def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 10) -> list[int]:
-    """One channel per class, in class order: the unpicked channel whose top PURITY_TOP images
-    hold the largest share of that class (ties: the larger mean activation on the class over
-    the mean on all images). So a channel labelled with a class is one that class excites most."""
-    overall = activations.mean(0).clamp(min=1e-6)
-    chosen = []
-    for k in range(count):
-        members = labels == k % 10
-        ratio = activations[members].mean(0) / overall if members.any() else overall
-        score = class_share(activations, labels, k % 10) * 1e3 + ratio / (ratio.max() + 1e-9)
-        for c in score.argsort(descending=True).tolist():
-            if c not in chosen:
-                chosen.append(c)
-                break
-    return chosen
-
+from fmnist.core.guided import (  # noqa: F401  (re-exported for the analysis modules and tests)
+    PURITY_TOP,
+    channel_activations,
+    channel_gradient,
+    class_share,
+    guided,
+    pick_channels,
+    stage_output,
+)
 
 # Attributions of one logit to the input pixels, signed, (N, 1, H, W), and the sanity check of
 # Adebayo et al. (2018): a map that barely changes when the network's top layers are re-drawn

@@ -13,43 +13,6 @@ CNN_TWO_VIEWS = ("The CNN's logits average the image and its mirror image (its e
 LABELS = (0.1, 0, 0.88, 1)  # constrained layout's area when a row label sits left of the first column
 
 
-def guided_backprop_figures(rows: list[dict], saliency: dict, stage: str, rule: str = "") -> list[Figure]:
-    """For each chosen channel, its 5 most exciting test images beside their guided-backprop
-    maps; a last row repeats the first channel with plain gradient saliency. ROWS to a page."""
-    lines = [(row, "guided backprop", "black") for row in rows] + [
-        ({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
-          "activations": None}, "plain gradient", "tab:blue")]
-    title = (f"Guided backpropagation on {len(rows)} channels of {stage}.\nEach row: the 5 test images that "
-             "excite the channel most (act = its largest value over positions), each beside d channel / d pixel "
-             "with gradients passed back only through positive ReLU outputs and positive gradients (red: pixels whose "
-             "rise raises the channel, blue: lowers it; each row on one symmetric scale, its 99th-percentile |value|, "
-             "clipped); the last row: plain gradients, for contrast. Adebayo et al. (2018) found that guided "
-             "backpropagation barely changes when the weights are re-drawn; the sanity-check page measures that here."
-             + (f"\nChannels: {rule}; beside each, the share of its top 20 test images that are of that class."
-                if rule else ""))
-    figs = []
-    for chunk in chunks(lines, ROWS):
-        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
-        fig.get_layout_engine().set(rect=LABELS)
-        axes = np.asarray(fig.subplots(ROWS, 10, squeeze=False))
-        for ax in axes.ravel():
-            ax.set_axis_off()
-        for r, (row, kind, colour) in enumerate(chunk):
-            maps = signed(np.asarray(row["maps"]))
-            for j in range(len(row["images"])):
-                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
-                draw_image(axes[r, 2 * j], row["images"][j], name)
-                shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
-                axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
-            share = f"\n{100 * row['share']:.0f}% of its top 20" if "share" in row else ""
-            axes[r, 0].text(-0.15, 0.5, f"channel {row['channel']}\n{row['picked_for']}{share}", color=colour,
-                            transform=axes[r, 0].transAxes, ha="right", va="center", fontsize=8)
-        scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True, middle="0: no effect")
-        fig.suptitle(title, fontsize=9)
-        figs.append(fig)
-    return figs
-
-
 def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: list[int],
                                stages: list[tuple[str, np.ndarray]], channels: int) -> list[Figure]:
     """One row per class: its first test image, then the first `channels` channels of each

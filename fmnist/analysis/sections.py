@@ -10,19 +10,13 @@ import torch
 from torch import nn
 
 from fmnist.analysis import figures, fooling
-from fmnist.analysis.attribution import (
-    PURITY_TOP,
-    channel_activations,
-    channel_gradient,
-    class_share,
-    pick_channels,
-    stage_output,
-)
+from fmnist.analysis.attribution import PURITY_TOP, channel_gradient, stage_output
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.analysis.settings import AnalysisSettings, VisualSettings
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
+from fmnist.core.guided import guided_channels, guided_words
 from fmnist.core.layers import feature_stages, layer_table
 from fmnist.core.metrics import mean_purity
 from fmnist.core.pages import Page, series
@@ -75,44 +69,37 @@ def right_wrong_words(network: str, chosen: list[dict]) -> str:
 
 
 def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Page]]:
-    """Guided backprop on `s.channels` channels of the last conv stage's activated output."""
-    stages = [name for name, m in model.features.named_children() if isinstance(m, nn.ReLU)]
-    stage = stages[-1]
-    acts = channel_activations(model, x.to(device), stage).cpu()     # (N, C)
-    chosen = pick_channels(acts, y, s.channels)
-    rows = []
-    for k, c in enumerate(chosen):
-        top = acts[:, c].argsort(descending=True)[:s.top_images]
-        maps = channel_gradient(model, x[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()
-        share = float(class_share(acts, y, k % 10)[c])
-        rows.append({"channel": c, "picked_for": CLASSES[k % 10], "share": share, "indices": top.tolist(),
-                     "images": x[top, 0].numpy(), "maps": maps[:, 0].numpy(),
-                     "activations": acts[top, c].tolist(), "classes": [CLASSES[int(y[i])] for i in top]})
+    """Guided backprop on `s.channels` channels of the last conv stage's activated output, chosen
+    on the first half of the test images and described on the second half."""
+    stage = [name for name, m in model.features.named_children() if isinstance(m, nn.ReLU)][-1]
+    half = len(y) // 2
+    found = guided_channels(model, stage, (x[:half], y[:half]), (x[half:], y[half:]), device, s.channels,
+                            s.top_images)
+    rows = found["rows"]
+    for r in rows:  # indices into the whole test set
+        r["indices"] = [half + i for i in r["indices"]]
     first = rows[0]
-    plain = channel_gradient(model, x[first["indices"]].to(device), stage, [first["channel"]] * s.top_images,
+    plain = channel_gradient(model, x[first["indices"]].to(device), stage, [first["channel"]] * len(first["indices"]),
                              guided_relu=False).cpu()
     saliency = {"channel": first["channel"], "images": first["images"], "maps": plain[:, 0].numpy()}
     shape = " x ".join(map(str, stage_shape(model, stage, device)))
     where = f"features.{stage} ({shape}: the last conv stage after its pool, batch norm and ReLU)"
-    numbers = {"tensor": where, "how_chosen": f"per class in order, the unpicked channel whose {PURITY_TOP} most "
-               "activating test images hold the largest share of that class (ties: the larger ratio of its mean "
-               "activation on the class to its mean on all test images)",
-               "channels": [{k: r[k] for k in ("channel", "picked_for", "share", "indices", "activations", "classes")}
-                            for r in rows]}
-    numbers["sentence"] = guided_words(stage, [r["share"] for r in rows], PURITY_TOP)
+    chosen_on, described_on = f"test images 0-{half - 1:,}", f"test images {half:,}-{len(y) - 1:,}"
+    numbers = {"tensor": where, "how_chosen": f"per class in order, on {chosen_on}, the unpicked channel whose "
+               f"{PURITY_TOP} most activating images hold the largest share of that class (ties: the larger ratio of "
+               f"its mean activation on the class to its mean on all those images); described on {described_on}",
+               "channels": [{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices",
+                                               "activations", "classes", "region")} for r in rows],
+               **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on", "median_best_share",
+                                        "random_share")}}
+    numbers["sentence"] = guided_words(found, stage, chosen_on, described_on)
+    title = (f"Guided backpropagation on {len(rows)} channels of {where}.\nEach row: the 5 images of {described_on} "
+             "that excite the channel most (act = its largest value over positions), each beside d channel / d pixel "
+             "with gradients passed back only through positive ReLU outputs and positive gradients; the last row: "
+             "plain gradients, for contrast. Adebayo et al. (2018) found that guided backpropagation barely changes "
+             f"when the weights are re-drawn; the cascade page measures that here.\nChannels: {numbers['how_chosen']}.")
     return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", numbers["sentence"],
-                           figures.guided_backprop_figures(rows, saliency, where, numbers["how_chosen"]))
-
-
-def guided_words(stage: str, shares: list[float], top: int) -> str:
-    """How class-specific the chosen channels are: how many hold their class in over half of their
-    top images."""
-    detectors = sum(v > 0.5 for v in shares)
-    return (
-        f"{len(shares)} channels of {stage}, one per class: in {detectors} of them over half of the {top} most "
-        f"exciting test images are of that class (median share {100 * float(np.median(shares)):.0f} %; each channel "
-        "was picked for that share, so it is a best case)."
-    )
+                           plotting.guided_figures(rows, title, saliency))
 
 
 def stage_shape(model, stage: str, device) -> list[int]:

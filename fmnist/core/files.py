@@ -68,7 +68,14 @@ LOCALITY_FINISH = {"comparisons": Each({"label": str, "images": INTERVAL, "scram
                                         "per_seed": {"images": [NUMBER], "scrambled": [NUMBER]}}, "network"),
                    "epochs": (int, NULL), "quick": bool,
                    "example": {"images": [[NUMBER]], "scrambled": [[NUMBER]]}}
-FINISH = {"locality": LOCALITY_FINISH}  # the studies whose finish other scripts read
+GUIDED_ROW = {"channel": int, "picked_for": str, "chosen_share": NUMBER, "share": NUMBER, "indices": [int],
+              "activations": [NUMBER], "classes": [str], "region": (str, NULL), "images": [[[NUMBER]]],
+              "maps": [[[NUMBER]]]}
+REFERENCE_FINISH = {"guided?": {"row": str, "seed": int, "stage": str, "shape": [int], "val_loss": NUMBER,
+                                "run_val_loss": NUMBER, "rows": [GUIDED_ROW], "channels_in_stage": int,
+                                "chosen_on": int, "described_on": int, "median_best_share": NUMBER,
+                                "random_share": NUMBER}}
+FINISH = {"locality": LOCALITY_FINISH, "reference": REFERENCE_FINISH}  # the studies whose finish other scripts read
 
 
 def load_metrics(out_dir: Path) -> dict:

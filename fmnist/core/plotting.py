@@ -12,7 +12,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure  # noqa: E402
 
 from fmnist.core.metrics import NEIGHBOURS, mean_purity
-from fmnist.core.pages import PAGE_INCHES
+from fmnist.core.pages import PAGE_INCHES, chunks
 
 GRAY = "gray"
 
@@ -203,3 +203,47 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
                  "t-SNE keeps neighbours, not distances: the gaps between clusters and their sizes mean little",
                  fontsize=11)
     return fig
+
+
+GUIDED_ROWS = 6  # channels to a page of guided backpropagation
+REGION_SHORT = {"background": "background", "outline": "outline", "interior": "interior", None: "no region"}
+
+
+def guided_figures(rows: list[dict], title: str, saliency: dict | None = None,
+                   per_page: int = GUIDED_ROWS) -> list[Figure]:
+    """Guided backpropagation, one channel a row: its 5 most exciting images, each beside its
+    guided map (red raises the channel, blue lowers it; each row on one symmetric scale), the
+    channel labelled with its class, the share of that class among its top images where it was
+    described (and where it was chosen) and the region its maps favour. `saliency`: a last row of
+    plain gradients for the first channel, for contrast. `per_page` rows to a figure."""
+    lines = [(row, "guided", "black") for row in rows]
+    if saliency is not None:
+        lines.append(({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
+                       "activations": None}, "plain gradient", "tab:blue"))
+    figs = []
+    for chunk in chunks(lines, per_page):
+        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+        fig.get_layout_engine().set(rect=(0.1, 0, 0.88, 1))  # room for the row labels left of the first column
+        axes = np.asarray(fig.subplots(per_page, 10, squeeze=False))
+        for ax in axes.ravel():
+            ax.set_axis_off()
+        for r, (row, kind, colour) in enumerate(chunk):
+            maps = signed(np.asarray(row["maps"]))
+            for j in range(len(row["images"])):
+                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
+                draw_image(axes[r, 2 * j], row["images"][j], name)
+                shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
+                axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
+            label = f"channel {row['channel']}\n{row['picked_for']}"
+            if "share" in row:
+                label += f"\n{100 * row['share']:.0f}% of top 20"
+            if "chosen_share" in row:
+                label += f"\n(chosen at {100 * row['chosen_share']:.0f}%)"
+            if "region" in row:
+                label += f"\nfavours {REGION_SHORT[row['region']]}"
+            axes[r, 0].text(-0.15, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
+                            va="center", fontsize=8)
+        scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True, middle="0: no effect")
+        fig.suptitle(title, fontsize=9)
+        figs.append(fig)
+    return figs

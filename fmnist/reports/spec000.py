@@ -3,6 +3,7 @@ from the `reference` study and analyze.py's analysis.json."""
 import numpy as np
 
 from fmnist.core import plotting, stats, storage
+from fmnist.core.activations import REGION_WORDS
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.storage import NULL, NUMBER
@@ -403,16 +404,22 @@ def run_sh(src) -> str | None:
 
 
 def guided(src) -> str:
-    g = src.analysis["guided"]
-    shares = [sum(c == ch["picked_for"] for c in ch["classes"]) / len(ch["classes"]) for ch in g["channels"]]
-    pure = [ch for ch, s in zip(g["channels"], shares) if s == 1]
-    return (f"On {g['tensor']} of the hand-in CNN (spec 000's CONV5 has no counterpart: its network has four conv "
-            f"layers). Channels chosen {g['how_chosen']}. Of the {len(shares)} channels, {len(pure)} have all "
-            f"{len(g['channels'][0]['classes'])} of their most exciting test images in the class they are shown for"
-            + (f" ({', '.join(ch['picked_for'] for ch in pure)})" if pure else "")
-            + f"; on average {100 * float(np.mean(shares)):.0f}% are. The guided-backpropagation maps show which "
-            "pixels of those images raise the channel. (The figures are analysis.pdf's: the pages their captions name "
-            "are there.)")
+    """1.3.9 from the reference study's finish: the best model's channels, chosen on validation and
+    described on test, with their controls, and what each channel's images and maps show."""
+    g = src.studies[reference.STUDY.name]["finish"]["guided"]
+    rows = g["rows"]
+    readings = []
+    for r in rows:
+        top = max(dict.fromkeys(r["classes"]), key=r["classes"].count)
+        where = f"favours {REGION_WORDS[r['region']]}" if r["region"] else "favours no region"
+        readings.append(f"channel {r['channel']} ({r['picked_for']}): {r['classes'].count(top)} of its "
+                        f"{len(r['classes'])} top test images are {top}; its map {where}")
+    return ("On the best model's last conv layer (spec 000's CONV5 has no counterpart: its network has four). "
+            + reference.guided_sentence(g)
+            + (f" The retrained run reproduces the study's (validation loss {g['val_loss']:.4f} against "
+               f"{g['run_val_loss']:.4f})." if abs(g["val_loss"] - g["run_val_loss"]) < 1e-3 else
+               f" The retrained run's validation loss is {g['val_loss']:.4f} (the study's {g['run_val_loss']:.4f}).")
+            + "\n" + "\n".join(f"- {line}" for line in readings))
 
 
 def fooling(src) -> str:
@@ -534,12 +541,8 @@ ITEMS = [
         "guided backpropagation on 10 neurons",
         "Apply guided back propagation on any 10 neurons in the CONV5 "
         "layer and plot the images which excite this neuron.",
-        ("analysis",),
-        lambda src: [
-            f"analysis/{n}"
-            for n in ("cnn_guided_backprop.png", "cnn_guided_backprop_2.png")
-            if n == "cnn_guided_backprop.png" or src.png(f"analysis/{n}").is_file()
-        ],
+        (R,),
+        study_figures(reference.STUDY, "reference_guided", "reference_guided_2"),
         guided,
     ),
     Item(

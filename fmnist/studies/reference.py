@@ -9,14 +9,16 @@ convergence on 1,500 training and 1,000 validation images; --budget spec runs th
 training and validation image) for a GPU.
 """
 import numpy as np
+import torch
 
 from fmnist.core import plotting
+from fmnist.core.guided import PURITY_TOP, guided_channels, guided_words, stage_output
 from fmnist.core.layers import layer_table
-from fmnist.core.pages import Page
+from fmnist.core.pages import Page, series
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.measure import per_class, seeded, splits, stop_rule, train_and_measure
+from fmnist.studies.measure import per_class, rounded, seeded, splits, stop_rule, train_and_measure
 from fmnist.studies.networks import ReferenceNet, ReferenceNetNoBN
 from fmnist.studies.study import Column, Context, Study, planned
 
@@ -56,6 +58,37 @@ def best_run(records: list[dict]) -> dict | None:
     (whichever row it is in)."""
     runs = [r for runs in groups.by_row(records).values() for r in runs]
     return min(runs, key=lambda r: r["val"]["loss"]) if runs else None
+
+
+GUIDED_CHANNELS, GUIDED_SHOWN = 10, 5  # spec 000 1.3.9: "any 10 neurons"; the images shown of each
+GUIDED_STAGE = "relu4"  # the last conv layer's activated output (spec 000 names CONV5; this network has four)
+
+
+def finish(results: dict, ctx: Context) -> dict:
+    """Spec 000 1.3.9 on the best model: its run is trained again (the same seed, data and batch
+    order), then guided backpropagation on GUIDED_CHANNELS channels of its last conv layer, each
+    chosen on the validation images (the channel whose top images hold most of one class) and
+    described on the test images, so the purity reported is not the one it was chosen for."""
+    b = best_run(planned(results))
+    if not b:
+        return {}
+    config = b["config"]
+    torch.manual_seed(config["seed"])  # as the engine seeds every run
+    model = build(config)
+    data = splits(ctx, config["train_per_class"], config["seed"], config["val_per_class"])
+    record, _ = train_and_measure(model, config, data, ctx)
+    found = guided_channels(model.to(ctx.device), GUIDED_STAGE, data["val"], data["test"], ctx.device,
+                            GUIDED_CHANNELS, GUIDED_SHOWN)
+    rows = [{**{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices", "activations",
+                                   "classes", "region")},
+             "images": rounded(r["images"], 2), "maps": rounded(r["maps"] / max(float(abs(r["maps"]).max()), 1e-12), 3)}
+            for r in found["rows"]]  # each channel's maps scaled by their largest |value|
+    return {"guided": {"row": groups.row_of(config), "seed": config["seed"], "stage": GUIDED_STAGE,
+                       "shape": list(stage_output(model.features, torch.zeros(1, 1, 28, 28, device=ctx.device),
+                                                  GUIDED_STAGE).shape[1:]),
+                       "val_loss": record["val"]["loss"], "run_val_loss": b["val"]["loss"], "rows": rows,
+                       **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on",
+                                                "median_best_share", "random_share")}}}
 
 
 def rows(records: list[dict]) -> list[dict]:
@@ -122,7 +155,29 @@ def pages(results: dict) -> list[Page]:
                 f"{name}, seed {b['config']['seed']}: the 64 3x3 filters of CONV1, each scaled to its own range",
             ),
         ),
-    ]
+    ] + guided_pages(results.get("finish", {}).get("guided"))
+
+
+def guided_sentence(g: dict) -> str:
+    """1.3.9's sentence, from the finish's numbers."""
+    return guided_words(g, f"features.{g['stage']}", f"{g['chosen_on']:,} validation images",
+                        f"{g['described_on']:,} test images")
+
+
+def guided_pages(g: dict | None) -> list[Page]:
+    """Spec 000 1.3.9: guided backpropagation on the best model's last conv layer."""
+    if not g:
+        return []
+    shape = " x ".join(map(str, g["shape"]))
+    title = (f"Guided backpropagation on the best model ({g['row']}, seed {g['seed']}), {len(g['rows'])} channels of "
+             f"features.{g['stage']} ({shape}, the last conv layer after its ReLU).\nEach row: the "
+             f"{len(g['rows'][0]['images'])} test images that excite the channel most (act = its largest value over "
+             "positions), each beside d channel / d pixel passed back only through positive ReLU outputs and positive "
+             f"gradients. Channels: per class, the one whose {PURITY_TOP} most exciting validation images hold most "
+             f"of that class; beside each, that share on the test images (and on the validation images).")
+    rows = [{**r, "images": np.asarray(r["images"]), "maps": np.asarray(r["maps"])} for r in g["rows"]]
+    return series("reference_guided", "Spec 000, guided backpropagation", guided_sentence(g),
+                  plotting.guided_figures(rows, title, per_page=5))
 
 
 def headline(results: dict) -> list[str]:
@@ -140,6 +195,7 @@ class Reference(Study):
     title = "Spec 000's reference network: initialisation, learning rate, batch norm before the softmax"
     columns = COLUMNS
     plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
+    finish = staticmethod(finish)
     notes, headline = staticmethod(notes), staticmethod(headline)
 
     def networks(self, config) -> list:
