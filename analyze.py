@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from fmnist.analysis import optimised, saliency, sections
+from fmnist.analysis import optimised, saliency, sections, templates
 from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
@@ -147,6 +147,9 @@ def run(args) -> int:
         results["networks"][key] = {"accuracy": float((logits[key].argmax(1) == y).float().mean()),
                                     "metrics_json_accuracy": metrics["networks"][key]["test"]["accuracy"],
                                     "layers": table}
+    results["ffn_templates"], page = timer.part("FFN first-layer templates", templates.templates_part,
+                                                models["ffn"][1], x, y, settings.seed)
+    pages.append(page)
     cnn = models["cnn"][1]
     results["guided"], more = timer.part(
         "CNN guided backpropagation", sections.guided_part, cnn, x, y, device, settings

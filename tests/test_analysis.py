@@ -14,7 +14,7 @@ from torch import nn
 import analyze
 from cnn import Conv_Net
 from ffn import FF_Net
-from fmnist.analysis import optimised, saliency, sections
+from fmnist.analysis import optimised, saliency, sections, templates
 from fmnist.analysis.attribution import channel_gradient, class_share, pick_channels
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import data, diagnostics
@@ -118,12 +118,14 @@ def test_guided_channels_are_chosen_on_one_split_and_described_on_another():
     assert [r["channel"] for r in found["rows"]] == list(range(10))       # channel k for class k
     assert all(r["share"] == r["chosen_share"] == 1.0 for r in found["rows"])
     assert all(r["region"] == "outline" for r in found["rows"])          # a lit pixel amid the background
+    assert [r["quadrant"] for r in found["rows"]] == ["upper left"] * 7 + ["lower right"] * 3  # pixel (2k, 2k)
     assert found["random_share"] == 0.1 and found["median_best_share"] == 1.0
     r = found["rows"][3]
     assert r["maps"][:, 6, 6].tolist() == [1.0] * 5 and np.abs(r["maps"]).sum() == 5  # d x[6,6] / d pixel
     words = guided_words(found, "relu", "A", "B")
     assert "in 10 of them over half of the 20 most exciting images are of that class (median 100 %, against 100 %" \
         in words and "10 favour the garment's outline" in words
+    assert "10 of them put over 60 % of it in one quarter of the image (channel 0: upper left" in words
     # described on images whose labels name the next class: the choice still looks perfect, the description not
     moved = guided_channels(Lit(), "relu", (x, labels), (x, (labels + 1) % 10), CPU, 10, 5)
     assert all(r["chosen_share"] == 1.0 and r["share"] == 0.0 for r in moved["rows"])
@@ -517,3 +519,23 @@ def test_the_robustness_sentence_names_the_network_that_holds_more():
     flipped = sections.fooling.robustness_words(eps, curves)
     assert ("the FFN holds more under PGD at 3 of 3 sizes, though under FGSM the CNN holds more at 3: one step "
             "overstates the CNN's robustness") in flipped
+
+
+def test_templates_find_a_planted_class_mean_and_read_a_fresh_layer_as_noise():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.arange(300) % 10
+    x = torch.rand(300, 784, generator=gen) * 2 - 1
+    x[:, :10] += torch.nn.functional.one_hot(y, 10) * 3  # class k lights pixel k
+    xs, ys = x.numpy(), y.numpy()
+    planted = np.stack([xs[ys == k].mean(0) - xs.mean(0) for k in range(10)])
+    classes, corr = templates.class_likeness(planted, xs, ys)
+    assert classes.tolist() == list(range(10)) and np.allclose(corr, 1, atol=1e-5)
+    noise = np.random.default_rng(0).normal(size=(400, 784))
+    noise_classes, noise_corr = templates.class_likeness(noise, xs, ys)
+    fresh = {"smoothness": 0.0, "classes": noise_classes.tolist(), "correlation": noise_corr.tolist()}
+    trained = {"smoothness": 0.6, "classes": classes.tolist() * 40, "correlation": [0.9] * 400}
+    words = templates.templates_words({"units": 400, "trained": trained, "fresh": fresh})
+    assert "correlate 0.60 (a fresh FF_Net: 0.00), smoother than noise; 400 units (100 %)" in words
+    assert "most often T-shirt/top 40" in words
+    same = templates.templates_words({"units": 400, "trained": fresh, "fresh": fresh})
+    assert "about as smooth as noise" in same and ("20 units (5 %)" in same or "19 units (5 %)" in same)

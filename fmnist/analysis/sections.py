@@ -89,7 +89,8 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
                f"{PURITY_TOP} most activating images hold the largest share of that class (ties: the larger ratio of "
                f"its mean activation on the class to its mean on all those images); described on {described_on}",
                "channels": [{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices",
-                                               "activations", "classes", "region")} for r in rows],
+                                               "activations", "classes", "region", "quadrant", "quadrant_share")}
+                            for r in rows],
                **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on", "median_best_share",
                                         "random_share")}}
     numbers["sentence"] = guided_words(found, stage, chosen_on, described_on)
@@ -163,21 +164,32 @@ def roc_words(aucs: dict) -> str:
 
 
 def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:
-    """t-SNE of every network's penultimate features on one stratified test subset."""
+    """t-SNE of every network's penultimate features on one stratified test subset, beside the
+    same recipe on the raw pixels (the control: how much of the grouping the network adds)."""
     subset = stratified(y, s.tsne_per_class, s.seed)
+    labels = y[subset].numpy()
+    pixels = x[subset].flatten(1).numpy()
     embeddings, features = {}, {}
     for label, model in models.values():
         feats, layer = penultimate(model, x[subset], device)
-        embeddings[label], features[label] = (tsne(feats, s.seed), y[subset].numpy(), layer), feats
+        embeddings[label], features[label] = (tsne(feats, s.seed), labels, layer), feats
+    embeddings[RAW], features[RAW] = (tsne(pixels, s.seed), labels, f"the {pixels.shape[1]} pixels"), pixels
     note = (f"a stratified random subset of {len(subset):,} test images, "
-            f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30")
+            f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30; the last panel is the same recipe "
+            "on the raw pixels, no network")
+    raw = {"plot": mean_purity(embeddings[RAW][0], labels), "features": mean_purity(pixels, labels)}
     sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
                         + f" In the {features[label].shape[1]} features themselves (before t-SNE) the same share is "
                         f"{100 * mean_purity(features[label], e[1]):.0f} %."
-                        for label, e in embeddings.items())
-    return ({"note": note, "indices": subset.tolist(), "sentence": sentence},
+                        for label, e in embeddings.items() if label != RAW)
+    sentence += (f" The control, the same recipe on the raw pixels: {100 * raw['plot']:.0f} % in its plot, "
+                 f"{100 * raw['features']:.0f} % in the {pixels.shape[1]} pixels themselves.")
+    return ({"note": note, "indices": subset.tolist(), "raw_pixels": raw, "sentence": sentence},
             Page("tsne", "Spec 003, t-SNE", sentence,
                  plotting.tsne_figure(embeddings, CLASSES, note)))
+
+
+RAW = "Raw pixels (no network)"
 
 
 def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:

@@ -122,14 +122,34 @@ def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple
         top = acts_d[:, c].argsort(descending=True)[:shown]
         maps = channel_gradient(model, xd[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()[:, 0]
         shares = response_shares(maps, xd[top, 0])
+        where, share = quadrant(maps)
         rows.append({"channel": c, "picked_for": CLASSES[k % 10],
                      "chosen_share": float(class_share(acts_c, yc, k % 10)[c]),
                      "share": float(class_share(acts_d, yd, k % 10)[c]), "indices": top.tolist(),
                      "images": xd[top, 0].numpy(), "maps": maps.numpy(), "activations": acts_d[top, c].tolist(),
                      "classes": [CLASSES[int(yd[i])] for i in top], "region": favoured(shares) if
-                     shares["response"]["background"] is not None else None, "shares": shares})
+                     shares["response"]["background"] is not None else None, "shares": shares,
+                     "quadrant": where, "quadrant_share": share})
     return {"rows": rows, "channels_in_stage": int(acts_d.shape[1]), "chosen_on": len(yc), "described_on": len(yd),
             "median_best_share": float(best_share.median()), "random_share": 1 / classes}
+
+
+QUADRANTS = ("upper left", "upper right", "lower left", "lower right")
+CONCENTRATED = 0.6  # a map whose positive part puts this share in one quarter of the image is local
+
+
+def quadrant(maps: torch.Tensor) -> tuple[str | None, float]:
+    """Where the positive part of a channel's maps (N, H, W) sits: the quarter of the image holding
+    the largest share of it, named if that share is at least CONCENTRATED (else None), and the share."""
+    pos = maps.clamp(min=0).sum(0)
+    h, w = pos.shape[0] // 2, pos.shape[1] // 2
+    parts = torch.stack([pos[:h, :w].sum(), pos[:h, w:].sum(), pos[h:, :w].sum(), pos[h:, w:].sum()])
+    total = float(parts.sum())
+    if total <= 0:
+        return None, 0.0
+    k = int(parts.argmax())
+    share = float(parts[k]) / total
+    return (QUADRANTS[k] if share >= CONCENTRATED else None), share
 
 
 def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> str:
@@ -143,6 +163,10 @@ def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> 
     regions = Counter(r["region"] for r in rows)
     where = "; ".join(f"{n} favour {REGION_WORDS[r]}" if r else f"{n} favour no region"
                       for r, n in sorted(regions.items(), key=lambda item: (-item[1], str(item[0]))))
+    local = [r for r in rows if r.get("quadrant")]
+    corners = (f" {len(local)} of them put over {100 * CONCENTRATED:.0f} % of it in one quarter of the image ("
+               + ", ".join(f"channel {r['channel']}: {r['quadrant']}" for r in local) + ")." if local else
+               f" None puts {100 * CONCENTRATED:.0f} % of it in one quarter of the image.")
     return (
         f"{len(rows)} of the {found['channels_in_stage']} channels of {stage}, one per class, chosen on the "
         f"{chosen_on} and described on the {described_on}: in {detectors} of them over half of the {PURITY_TOP} most "
@@ -150,5 +174,5 @@ def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> 
         f"{100 * float(np.median([r['chosen_share'] for r in rows])):.0f} % on the images they were chosen on, "
         f"{100 * found['median_best_share']:.0f} % for the median channel's most frequent class and "
         f"{100 * found['random_share']:.0f} % for images drawn at random). Where the maps' positive part falls, "
-        f"against each region's share of the pixels: {where}."
+        f"against each region's share of the pixels: {where}." + corners
     )

@@ -70,14 +70,14 @@ def normalise(a: np.ndarray) -> np.ndarray:
     return np.full_like(a, 0.5, dtype=float) if hi == lo else (a - lo) / (hi - lo)
 
 
-def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
+def kernel_grid_figure(kernels: np.ndarray, title: str, labels: list[str] | None = None, top: float = 1.6) -> Figure:
     """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, framed, in a near-square grid,
     with one colour bar under the grid.
 
     A fixed grid rather than constrained layout: with a hundred panels the layout solver
     would cost more than the drawing."""
     rows, cols = grid_shape(len(kernels))
-    (width, height), top = PAGE_INCHES, 1.6  # inches; top: room for the titles
+    width, height = PAGE_INCHES  # top: inches of room for the titles
     fig = Figure(figsize=(width, height))
     grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 0.4 / width, bottom=0.4 / height,
                             top=1 - top / height, wspace=0.12, hspace=0.3)
@@ -87,7 +87,7 @@ def kernel_grid_figure(kernels: np.ndarray, title: str) -> Figure:
         axes.append(ax)
         if i < len(kernels):
             image = ax.imshow(normalise(kernels[i]), cmap=GRAY, vmin=0, vmax=1)
-            ax.set_title(str(i), fontsize=8, pad=2)
+            ax.set_title(labels[i] if labels else str(i), fontsize=8, pad=2)
             ax.set_xticks([])
             ax.set_yticks([])
             for spine in ax.spines.values():  # a frame per kernel: a dark kernel stays told from its neighbours
@@ -186,7 +186,7 @@ def roc_figure(curves: dict, classes) -> Figure:
 
 def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
     """2-D t-SNE of penultimate features, a panel per network, coloured by true class."""
-    fig = Figure(figsize=(14, 7), layout="constrained")
+    fig = Figure(figsize=PAGE_INCHES if len(embeddings) > 2 else (14, 7), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(embeddings)))
     for ax, (network, (points, labels, layer)) in zip(axes, embeddings.items()):
         for k, name in enumerate(classes):
@@ -241,6 +241,8 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None,
                 label += f"\n(chosen at {100 * row['chosen_share']:.0f}%)"
             if "region" in row:
                 label += f"\nfavours {REGION_SHORT[row['region']]}"
+            if row.get("quadrant"):
+                label += f"\n{row['quadrant']} ({100 * row['quadrant_share']:.0f}%)"
             axes[r, 0].text(-0.15, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=8)
         scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True, middle="0: no effect")

@@ -412,6 +412,8 @@ def guided(src) -> str:
     for r in rows:
         top = max(dict.fromkeys(r["classes"]), key=r["classes"].count)
         where = f"favours {REGION_WORDS[r['region']]}" if r["region"] else "favours no region"
+        if r.get("quadrant"):
+            where += f", {100 * r['quadrant_share']:.0f} % of it in the {r['quadrant']} quarter of the image"
         readings.append(f"channel {r['channel']} ({r['picked_for']}): {r['classes'].count(top)} of its "
                         f"{len(r['classes'])} top test images are {top}; its map {where}")
     return ("On the best model's last conv layer (spec 000's CONV5 has no counterpart: its network has four). "

@@ -42,11 +42,12 @@ def short_epochs(record: dict, config: RunConfig) -> bool:
 
 
 def save_results(results: dict, path: Path) -> None:
-    """One line per run (figure data makes the records long), written whole or not at all (a full
-    disk leaves the last complete record)."""
+    """One line per run and one for the finish (figure data makes them long), written whole or not at
+    all (a full disk leaves the last complete record)."""
     runs = ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in results["runs"].items())
-    rest = json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1)
-    storage.write_text(path, rest[:-2] + ',\n"runs": {\n' + runs + "\n}}\n")
+    rest = json.dumps({k: v for k, v in results.items() if k not in ("runs", "finish")}, indent=1)
+    finish = f'"finish": {json.dumps(results["finish"])},\n' if "finish" in results else ""
+    storage.write_text(path, rest[:-2] + ",\n" + finish + '"runs": {\n' + runs + "\n}}\n")
 
 
 def load_results(path: Path, name: str, fresh: bool = False) -> dict:

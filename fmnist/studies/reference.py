@@ -80,7 +80,7 @@ def finish(results: dict, ctx: Context) -> dict:
     found = guided_channels(model.to(ctx.device), GUIDED_STAGE, data["val"], data["test"], ctx.device,
                             GUIDED_CHANNELS, GUIDED_SHOWN)
     rows = [{**{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices", "activations",
-                                   "classes", "region")},
+                                   "classes", "region", "quadrant", "quadrant_share")},
              "images": rounded(r["images"], 2), "maps": rounded(r["maps"] / max(float(abs(r["maps"]).max()), 1e-12), 3)}
             for r in found["rows"]]  # each channel's maps scaled by their largest |value|
     return {"guided": {"row": groups.row_of(config), "seed": config["seed"], "stage": GUIDED_STAGE,
