@@ -232,6 +232,7 @@ def test_fgsm_and_pgd_never_beat_the_exact_attack_on_a_linear_model_and_come_clo
             pgd[k] <= fgsm[k] + 1e-6 and pgd[k] <= exact + 0.1
         )  # cross-entropy's gradient mixes the classes' directions
     assert fgsm[0] == pgd[0] == 1.0 and pgd == sorted(pgd, reverse=True)
+    assert fooling.linf_attacks(model, x, y, epsilons, 10, CPU, restarts=0, batch_size=128) == fgsm  # FGSM comes first
 
 
 def test_shrinking_a_fooling_change_stops_at_the_decision_boundary():
@@ -244,3 +245,16 @@ def test_shrinking_a_fooling_change_stops_at_the_decision_boundary():
     with torch.no_grad():  # a little less of each change no longer gives the target
         less = model(x + (1 - 2 ** -10) * r["change"]).argmax(1)
     assert (less != targets).all()
+
+
+def test_pgd_with_random_restarts_never_scores_above_fgsm_on_a_nonlinear_network():
+    from cnn import Conv_Net
+    torch.manual_seed(0)
+    model = Conv_Net().eval()
+    x = torch.rand(48, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    y = model(x).argmax(1)
+    epsilons = [0.0, 0.002, 0.01, 0.05]
+    fgsm = fooling.linf_attacks(model, x, y, epsilons, 1, CPU)
+    pgd = fooling.linf_attacks(model, x, y, epsilons, 20, CPU, restarts=2, seed=3)
+    assert all(p <= f + 1e-9 for p, f in zip(pgd, fgsm)) and pgd[0] == fgsm[0] == 1.0
+    assert pgd == sorted(pgd, reverse=True)

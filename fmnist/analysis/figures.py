@@ -1,5 +1,4 @@
 """Pure figure functions of analyze.py: data in, a matplotlib Figure out."""
-import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -44,49 +43,6 @@ def class_feature_maps_figures(images: np.ndarray, classes: list[str], indices: 
                      fontsize=10)
         figs.append(fig)
     return figs
-
-
-def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str, random_note: str,
-                   fooled: dict, sample: str = "test accuracy (%)") -> Figure:
-    """Accuracy against pixels changed (both attacks, both networks) and the image fooled
-    with the fewest pixels, before and after."""
-    fig = Figure(figsize=(13, 6), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=[1.6, 1])
-    ax = left.subplots()
-    styles = {"FFN": "tab:orange", "CNN": "tab:blue"}
-    for network, acc in random_acc.items():
-        ax.plot(counts, 100 * np.asarray(acc), "o--", color=styles[network], label=f"{network}: random pixels")
-    for network, acc in greedy_acc.items():
-        zero = next((k for k, v in enumerate(acc) if v == 0), None)
-        ax.plot(
-            np.arange(len(acc)),
-            100 * np.asarray(acc),
-            "-",
-            color=styles[network],
-            lw=2,
-            label=f"{network}: greedy, gradient-guided" + (f" (0% first at {zero} pixels)" if zero is not None else ""),
-        )
-        if zero is not None:
-            ax.plot([zero], [0], "v", color=styles[network], ms=9)
-    ax.set_xlabel("pixels changed per image (of 784)")
-    ax.set_ylabel(sample)
-    ax.set_ylim(0, 100)
-    ax.grid(alpha=0.3)
-    ax.legend()
-    ax.set_title("\n".join(textwrap.wrap(f"random: {random_note}", 110) + textwrap.wrap(f"greedy: {greedy_note}", 110)),
-                 fontsize=9)
-    axes = right.subplots(len(fooled), 2, squeeze=False) if fooled else []
-    for r, (network, f) in enumerate(fooled.items()):
-        draw_image(axes[r, 0], f["before"], f"{network}: test #{f['index']}\nbefore: {f['pred_before']} "
-               f"({100 * f['conf_before']:.0f}%)", fontsize=9)
-        draw_image(axes[r, 1], f["after"], f"after {f['pixels']} pixel{'s' if f['pixels'] != 1 else ''} "
-               f"(circled):\n{f['pred_after']} ({100 * f['conf_after']:.0f}%)", colour="tab:red", fontsize=9)
-        rows, cols = np.nonzero(np.asarray(f["before"]) != np.asarray(f["after"]))
-        axes[r, 1].scatter(cols, rows, s=60, facecolors="none", edgecolors="red", linewidths=1.2)
-    if fooled:
-        right.suptitle("the image fooled with the fewest pixels\n(true class: the 'before' prediction)", fontsize=10)
-    fig.suptitle("Fooling the networks: test accuracy against the number of pixels changed", fontsize=12)
-    return fig
 
 
 def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:

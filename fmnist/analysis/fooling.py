@@ -154,43 +154,48 @@ def _input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch
 
 
 def linf_attacks(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epsilons, steps: int, device,
-                 batch_size: int = EVAL_BATCH) -> list[float]:
+                 restarts: int = 1, seed: int = 0, batch_size: int = EVAL_BATCH) -> list[float]:
     """Accuracy on (x, y) under an L-infinity attack of each size in `epsilons` (in the input's
     units). steps == 1: FGSM (Goodfellow et al. 2015), x + eps sign(gradient), one gradient for
-    every eps. steps > 1: PGD (Madry et al. 2018) from x itself, `steps` steps of 2.5 eps / steps
-    along the gradient's sign, each projected back into the eps-box around x; an image counts
-    as fooled once an iterate is misclassified (the attacker stops there). Every image stays in
+    every eps. steps > 1: PGD (Madry et al. 2018): the FGSM image first, then `restarts` runs from
+    a uniform random start in the eps-box, each `steps` steps of 2.5 eps / steps along the gradient's
+    sign projected back into the box; an image counts as fooled once any of them misclassifies it
+    (the attacker keeps its strongest attack), so PGD never scores above FGSM. Every image stays in
     [-1, 1]."""
     model.eval()
+    generator = torch.Generator().manual_seed(seed)
     right = torch.zeros(len(epsilons))
     for i in range(0, len(x), batch_size):
         xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
-        first = _input_gradient(model, xb, yb).sign() if steps == 1 else None
+        first = _input_gradient(model, xb, yb).sign()
         for j, eps in enumerate(epsilons):
-            if eps > 0 and steps > 1:
-                right[j] += _pgd_survivors(model, xb, yb, eps, steps)
-                continue
             adv = (xb + eps * first).clamp(-1, 1) if eps > 0 else xb
             with torch.no_grad():
-                right[j] += (model(adv).argmax(1) == yb).sum().cpu()
+                alive = (model(adv).argmax(1) == yb).nonzero()[:, 0]
+            for _ in range(restarts if eps > 0 and steps > 1 else 0):
+                noise = (torch.rand(len(alive), *xb.shape[1:], generator=generator) * 2 - 1).to(device)
+                start = (xb[alive] + eps * noise).clamp(-1, 1)
+                alive = alive[_pgd_survivors(model, xb[alive], yb[alive], start, eps, steps)]
+            right[j] += len(alive)
     return (right / len(x)).tolist()
 
 
-def _pgd_survivors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int) -> int:
-    """How many images of x stay correctly classified through every PGD iterate."""
-    adv, alive = x.clone(), torch.arange(len(x), device=x.device)
+def _pgd_survivors(model: nn.Module, x: torch.Tensor, y: torch.Tensor, start: torch.Tensor, eps: float,
+                   steps: int) -> torch.Tensor:
+    """The indices of the images of x still correctly classified at every PGD iterate from `start`."""
+    adv, alive = start.clone(), torch.arange(len(x), device=x.device)
     for step in range(steps + 1):  # the last pass only checks the final iterate
         a = adv[alive].requires_grad_(True)
         logits = model(a)
         still = logits.argmax(1) == y[alive]
         if not still.any() or step == steps:
-            return int(still.sum())
+            return alive[still]
         loss = F.cross_entropy(logits[still], y[alive][still], reduction="sum")
         (grad,) = torch.autograd.grad(loss, a)
         alive = alive[still]
         moved = adv[alive] + 2.5 * eps / steps * grad[still].sign()
         adv[alive] = torch.minimum(torch.maximum(moved, x[alive] - eps), x[alive] + eps).clamp(-1, 1).detach()
-    return len(alive)
+    return alive
 
 
 def robustness_words(epsilons, curves: dict) -> str:

@@ -222,7 +222,7 @@ def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict,
     numbers.update(random_note=random_note, greedy_note=greedy_note, random_images=n_r, greedy_images=n_g)
     numbers["sentence"] = fooling_words(list(s.random_counts), random_acc, greedy_acc)
     return numbers, Page("fooling", "Spec 000, fooling curve", numbers["sentence"],
-                         figures.fooling_figure(list(s.random_counts), random_acc, greedy_acc, greedy_note,
+                         plotting.fooling_figure(list(s.random_counts), random_acc, greedy_acc, greedy_note,
                                                random_note, fooled, f"accuracy (%) on the first {n_r:,} (random) or "
                                                f"{n_g:,} (greedy) test images"))
 
@@ -234,12 +234,14 @@ def robustness_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[di
     curves = {"FGSM": {}, "PGD": {}}
     for key, (_label, model) in models.items():
         curves["FGSM"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, 1, device)
-        curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, s.pgd_steps, device)
+        curves["PGD"][key.upper()] = fooling.linf_attacks(model, x[:n], y[:n], size, s.pgd_steps, device,
+                                                          s.pgd_restarts, s.seed)
     sentence = fooling.robustness_words(list(s.epsilons), curves)
     notes = {
         "FGSM": f"the first {n:,} test images, one step of eps x sign(gradient)",
-        "PGD": f"the same images, {s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's sign, projected "
-        "into the eps-box, no random start (an image counts as fooled at the first iterate that fools it)",
+        "PGD": f"the same images: the FGSM image, then {s.pgd_restarts} runs from a random start in the eps-box, each "
+        f"{s.pgd_steps} steps of 2.5 eps / {s.pgd_steps} along the gradient's sign, projected into the box; an image "
+        "counts as fooled once any of them fools it, so PGD never scores above FGSM",
         "units": "eps as a share of the [0, 1] pixel range: 2 eps in the [-1, 1] input units of the targeted "
         "fooling pages; the CNN attacked through its evaluation mode, which averages the image and its "
         "mirror",

@@ -16,7 +16,8 @@ class AnalysisSettings:
     greedy_candidates: int = 4
     epsilons: tuple = (0, 0.01, 0.02, 0.05, 0.1, 0.2)  # FGSM and PGD: L-infinity sizes, of the [0, 1] pixel range
     attack_images: int = 600             # FGSM and PGD: the first N test images, the same for both
-    pgd_steps: int = 7
+    pgd_steps: int = 20
+    pgd_restarts: int = 2               # PGD: random starts after the FGSM image
     channels: int = 10                   # guided backprop: channels of the last conv stage
     top_images: int = 5
     map_channels: int = 6                # feature maps per class: channels per stage

@@ -84,7 +84,7 @@ def load_metrics(out_dir: Path) -> dict:
     return load_checked(Path(out_dir) / "metrics.json", METRICS, METRICS_REMAKE)
 
 
-ANALYSIS = {"networks": dict, "guided": dict, "fooling": dict, "weights_sha256": dict}  # what report.py reads
+ANALYSIS = {"networks": dict, "fooling": dict, "weights_sha256": dict}  # what report.py reads
 
 
 def load_analysis(out_dir: Path) -> dict:

@@ -424,6 +424,15 @@ def guided(src) -> str:
             + "\n" + "\n".join(f"- {line}" for line in readings))
 
 
+def fooling_figure(src) -> list:
+    """1.3.10's curves, drawn again from analysis.json (the examples of analysis.pdf's page left out)."""
+    f = src.analysis["fooling"]
+    return [plotting.fooling_figure(f["counts"], {k.upper(): f[k]["random_accuracy"] for k in ("ffn", "cnn")},
+                                    {k.upper(): f[k]["greedy_accuracy"] for k in ("ffn", "cnn")}, f["greedy_note"],
+                                    f["random_note"], {}, f"accuracy (%) on the first {f['random_images']:,} (random) "
+                                    f"or {f['greedy_images']:,} (greedy) test images")]
+
+
 def fooling(src) -> str:
     f = src.analysis["fooling"]
     out = []
@@ -461,10 +470,6 @@ def fooling(src) -> str:
         out.append("On these two trained networks (one seed each: a measurement over images, not a verdict on the "
                    "architectures), " + "; ".join(words) + ".")
     return "\n".join(out)
-
-
-def _png(path):
-    return lambda src: [path]
 
 
 ITEMS = [
@@ -554,7 +559,7 @@ ITEMS = [
         "change some pixels so that the class changes; plot accuracy against the number of pixels changed on the "
         "test set.",
         ("analysis",),
-        _png("analysis/fooling.png"),
+        fooling_figure,
         fooling,
     ),
 ]
