@@ -108,6 +108,9 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     results["saliency"], page = timer.part("saliency (both networks)", saliency.saliency_part, models, examples, x,
                                            logits, device)
     pages.append(page)
+    results["explain"], more = timer.part("explanations of right and wrong (both networks)", saliency.explain_part,
+                                          models, examples, x, device)
+    pages += more
     results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
     pages.append(page)
     results["cascade"], page = timer.part("cascading randomisation of the maps", saliency.cascade_part, models, x, y,

@@ -256,6 +256,9 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         "cnn_class_feature_maps_2",
         "channel_visualisations_2",
         "targeted_fooling_2",
+        "ffn_templates",
+        "explain",
+        "explain_2",
     }  # two pages each: one
     # a network (class models), or too big for one page
     for key in ("ffn", "cnn"):  # the fooling sizes are the norms of the changes the page shows
@@ -264,6 +267,12 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         if reached:
             assert t["median_l2"] == pytest.approx(float(np.median(reached)))  # the mean of the middle two when even
     assert len(results["class_models"]["cnn"]["probability"]) == 10
+    acc = results["robustness"]["accuracy"]  # PGD starts from the FGSM image: never above it
+    assert all(p <= f + 1e-9 for k in acc["PGD"] for p, f in zip(acc["PGD"][k], acc["FGSM"][k]))
+    half = len(y) // 2  # guided channels: chosen on the first half of the test set, described on the second
+    assert all(i >= half for c in results["guided"]["channels"] for i in c["indices"])
+    assert all(max(v["background_share"]["IG from black"]) < 0.05 for k, v in results["explain"].items()
+               if k in ("ffn", "cnn"))
     cascade = results["cascade"]["cnn"]  # one layer more re-drawn a step, from the logits down
     assert cascade["layers"] == ["fc", "fc1", "conv3", "conv2", "conv1"] and 1 <= cascade["images"] <= 10  # right ones
     assert all(len(v) == 5 and all(-1 <= c <= 1 for c in v) for v in cascade["correlation"].values())
@@ -325,6 +334,13 @@ def test_integrated_gradients_are_complete():
     with torch.no_grad():
         gap = net(x)[torch.arange(5), c] - net(torch.full_like(x, -1.0))[torch.arange(5), c]
     assert torch.allclose(ig.sum((1, 2, 3)), gap, atol=1e-3)
+    from fmnist.analysis.attribution import blurred
+    soft = blurred(x, 2.0)  # an image per input: completeness holds against it too
+    ig = integrated_gradients(net, x, c, baseline=soft, steps=256)
+    with torch.no_grad():
+        gap = net(x)[torch.arange(5), c] - net(soft)[torch.arange(5), c]
+    assert torch.allclose(ig.sum((1, 2, 3)), gap, atol=1e-3)
+    assert torch.allclose(soft.mean((2, 3)), x.mean((2, 3)), atol=0.05) and soft.std() < x.std()
 
 
 def test_smoothgrad_without_noise_is_the_gradient():
@@ -392,6 +408,12 @@ def test_occlusion_of_a_linear_model_is_weight_times_input_minus_fill_per_patch(
             expected = contribution[:, :, i:i + 4, j:j + 4].sum((1, 2, 3))
             assert torch.allclose(got[:, 0, i, j], expected, atol=1e-5)
             assert torch.allclose(got[:, :, i:i + 4, j:j + 4], expected.view(2, 1, 1, 1).expand(2, 1, 4, 4), atol=1e-5)
+    # squares of 4 every 2 pixels overlap: a pixel gets the mean fall of the squares that cover it
+    slid = occlusion(linear, x, c, patch=4, fill=-1.0, stride=2)
+    falls = {(i, j): contribution[:, :, i:i + 4, j:j + 4].sum((1, 2, 3)) for i in (0, 2, 4) for j in (0, 2, 4)}
+    for (r, q) in ((0, 0), (3, 5), (7, 7), (4, 2)):
+        covering = [f for (i, j), f in falls.items() if i <= r < i + 4 and j <= q < j + 4]
+        assert torch.allclose(slid[:, 0, r, q], torch.stack(covering).mean(0), atol=1e-5)
 
 
 def test_the_randomisation_check_drops_the_correlation_of_weight_dependent_maps():
@@ -539,3 +561,16 @@ def test_templates_find_a_planted_class_mean_and_read_a_fresh_layer_as_noise():
     assert "most often T-shirt/top 40" in words
     same = templates.templates_words({"units": 400, "trained": fresh, "fresh": fresh})
     assert "about as smooth as noise" in same and ("20 units (5 %)" in same or "19 units (5 %)" in same)
+
+
+def test_the_explanation_sentence_says_which_method_cannot_credit_the_background():
+    def net(black: float, blurred: float) -> dict:
+        return {"background_area": 0.5, "background_share": {"IG from black": [black] * 8,
+                                                             "IG from blurred": [blurred] * 8},
+                "completeness_error": {"IG from black": 0.002, "IG from blurred": 0.004}}
+    words = saliency.explain_words({"FFN": net(0.0, 0.4), "CNN": net(0.003, 0.5)})
+    assert "IG from black FFN 0 %, CNN 0 %; IG from blurred FFN 40 %, CNN 50 %." in words
+    assert "IG from black credits the background next to nothing, by construction" in words
+    assert words.endswith("within 0.4 % from either baseline.")
+    other = saliency.explain_words({"FFN": net(0.2, 0.4), "CNN": net(0.3, 0.5)})
+    assert "next to nothing" not in other and "IG from black FFN 20 %, CNN 30 %" in other

@@ -3,9 +3,11 @@ occlusion), with the sanity check of Adebayo et al. (2018). Guided backpropagati
 channel statistics it is read with are in fmnist/core/guided.py, shared with the studies.
 """
 import copy
+import math
 
 import torch
 from torch import nn
+from torchvision.transforms.functional import gaussian_blur
 
 from fmnist.core.guided import (  # noqa: F401  (re-exported for the analysis modules and tests)
     PURITY_TOP,
@@ -31,13 +33,15 @@ def logit_gradient(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, gui
     return grad.detach()
 
 
-def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, baseline: float = -1.0,
-                         steps: int = 32) -> torch.Tensor:
-    """Integrated Gradients (Sundararajan et al., 2017) from a constant baseline (-1: the black
-    background): (x - baseline) times the mean gradient along the straight path, by the midpoint
-    rule; its sum over the pixels approaches logit(x) - logit(baseline) (completeness). The path's
-    points go through the network several at a time (STACK images a pass)."""
-    start = torch.full_like(x, baseline)
+def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tensor,
+                         baseline: float | torch.Tensor = -1.0, steps: int = 32) -> torch.Tensor:
+    """Integrated Gradients (Sundararajan et al., 2017) from a baseline (a constant, -1 being the
+    black background, or an image per input such as `blurred(x)`): (x - baseline) times the mean
+    gradient along the straight path, by the midpoint rule; its sum over the pixels approaches
+    logit(x) - logit(baseline) (completeness). A pixel equal to the baseline gets 0 whatever the
+    network does there: from black, the background is never credited. The path's points go
+    through the network several at a time (STACK images a pass)."""
+    start = baseline.to(x) if torch.is_tensor(baseline) else torch.full_like(x, baseline)
     alphas = (torch.arange(steps, dtype=x.dtype) + 0.5) / steps
     total = torch.zeros_like(x)
     for part in _parts(len(alphas), len(x)):
@@ -45,6 +49,14 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tenso
         points = (start + a * (x - start)).flatten(0, 1)
         total += logit_gradient(model, points, classes.repeat(len(part))).view(len(part), *x.shape).sum(0)
     return (x - start) * total / steps
+
+
+def blurred(x: torch.Tensor, sigma: float = 4.0) -> torch.Tensor:
+    """x (N, 1, H, W) through a Gaussian blur of `sigma` pixels (reflected at the border): the
+    blurred baseline of Sturmfels et al. (2020), which keeps the garment's rough mass but not its
+    edges or texture."""
+    size = min(2 * math.ceil(3 * sigma) + 1, 2 * (min(x.shape[-2:]) // 2) - 1)
+    return gaussian_blur(x, [size, size], [sigma, sigma])
 
 
 STACK = 2048  # images a pass when integrated gradients and SmoothGrad send many copies of a batch through
@@ -71,23 +83,27 @@ def smoothgrad(model: nn.Module, x: torch.Tensor, classes: torch.Tensor, sigma: 
 
 
 def occlusion(
-    model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: int = 4, fill: float = -1.0
+    model: nn.Module, x: torch.Tensor, classes: torch.Tensor, patch: int = 4, fill: float = -1.0,
+    stride: int | None = None
 ) -> torch.Tensor:
     """How much the logit falls when a patch x patch square is set to `fill` (the background),
-    for every square of a grid (no gradients, so fair between networks): each pixel gets the
-    fall of the square it is in."""
+    for squares every `stride` pixels (no gradients, so fair between networks). stride == patch
+    (the default): a grid, each pixel gets the fall of its square; a smaller stride: squares that
+    overlap, each pixel the mean fall of the squares that cover it (no grid lines in the map)."""
     model.eval()
+    stride = stride or patch
     n, _, h, w = x.shape
-    out = torch.zeros_like(x)
+    out, cover = torch.zeros_like(x), torch.zeros(1, 1, h, w, device=x.device)
     rows = torch.arange(n)
     with torch.no_grad():
         base = model(x)[rows, classes]
-        for i in range(0, h, patch):
-            for j in range(0, w, patch):
+        for i in range(0, h - patch + stride if stride < patch else h, stride):
+            for j in range(0, w - patch + stride if stride < patch else w, stride):
                 covered = x.clone()
                 covered[:, :, i:i + patch, j:j + patch] = fill
-                out[:, :, i:i + patch, j:j + patch] = (base - model(covered)[rows, classes]).view(n, 1, 1, 1)
-    return out
+                out[:, :, i:i + patch, j:j + patch] += (base - model(covered)[rows, classes]).view(n, 1, 1, 1)
+                cover[:, :, i:i + patch, j:j + patch] += 1
+    return out / cover.clamp(min=1)
 
 
 METHODS = {"gradient": lambda m, x, c: logit_gradient(m, x, c),

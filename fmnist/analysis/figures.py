@@ -286,3 +286,27 @@ def sanity_figure(shown: dict, correlations: dict) -> Figure:
     fig.suptitle("Sanity check (Adebayo et al. 2018): do the maps depend on what the network learned? The classifier "
                  "layers are re-initialised and every map drawn again. " + CNN_TWO_VIEWS, fontsize=10)
     return fig
+
+
+def explain_figure(network: str, examples: list[dict], images, maps: dict, numbers: dict) -> Figure:
+    """One network's right and wrong predictions (columns): the image, then a row per method, each
+    map on its own symmetric scale (its 99th-percentile |value|), with its share on the background."""
+    n = len(examples)
+    fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+    axes = np.asarray(fig.subplots(1 + len(maps), n, squeeze=False))
+    for j, e in enumerate(examples):
+        ok = e["true"] == e["pred"]
+        draw_image(axes[0, j], images[j].numpy(), f"{e['true_name']}\n-> {e['pred_name']}",
+                   colour="black" if ok else "tab:red")
+        for r, (method, m) in enumerate(maps.items(), start=1):
+            shown = axes[r, j].imshow(signed(m.numpy())[j], cmap="bwr", vmin=-1, vmax=1)
+            axes[r, j].set_axis_off()
+            share = 100 * numbers["background_share"][method][j]
+            axes[r, j].set_title(f"{method}\n{share:.0f}% on background" if j == 0 else f"{share:.0f}% bg",
+                                 fontsize=8, pad=2)
+    scale_bar(fig, shown, axes, "-1: lowers the logit most", "+1: raises it most", across=True, middle="0: no effect")
+    fig.suptitle(f"{network}: 4 correct predictions, then its 4 most confident mistakes (red), each explained by "
+                 "integrated gradients from the black image and from a blurred copy, SmoothGrad and overlapping "
+                 "occlusion, all of the predicted class's logit (each method's maps on one symmetric scale); "
+                 "bg: share of |attribution| on the background", fontsize=9)
+    return fig

@@ -9,7 +9,7 @@ import torch
 from fmnist.analysis import attribution, figures
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
-from fmnist.core.pages import Page
+from fmnist.core.pages import Page, series
 from fmnist.core.words import listing
 
 
@@ -57,6 +57,74 @@ def saliency_words(numbers: dict) -> str:
     count = len(next(iter(numbers.values()))["saliency_on_garment"])
     return (f"Median share of |gradient| of the predicted class per image, over the first {count:,} test images "
             f"(garment: pixels above {GARMENT:g}, the background being -1): " + "; ".join(parts) + ".")
+
+
+EXPLAIN_BLUR = 4.0  # the blurred baseline's sigma, in pixels
+OCCLUSION = (6, 2)  # the explanations' occlusion: squares of 6 pixels every 2 (overlapping)
+
+
+def explain_methods() -> dict:
+    """The explanations of single predictions: integrated gradients from two baselines, SmoothGrad at
+    the paper's settings and overlapping occlusion, each of the predicted class's logit."""
+    patch, stride = OCCLUSION
+    return {"IG from black": lambda m, x, c: attribution.integrated_gradients(m, x, c, -1.0, steps=64),
+            "IG from blurred": lambda m, x, c: attribution.integrated_gradients(
+                m, x, c, attribution.blurred(x, EXPLAIN_BLUR), steps=64),
+            "SmoothGrad": lambda m, x, c: attribution.smoothgrad(m, x, c, sigma=0.3, samples=50),
+            "occlusion": lambda m, x, c: attribution.occlusion(m, x, c, patch=patch, stride=stride)}
+
+
+def explain_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, list[Page]]:
+    """Each network's 4 right and 4 wrong predictions explained by every method of explain_methods:
+    the maps, each map's share of |attribution| on the background, and each baseline's completeness."""
+    numbers, figs = {}, []
+    for key, (label, model) in models.items():
+        idx = torch.tensor([e["index"] for e in examples[key]])
+        xs = x[idx].to(device)
+        pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
+        maps = {name: f(model, xs, pred).cpu()[:, 0] for name, f in explain_methods().items()}
+        off = ~garment(xs.cpu()[:, 0])
+        with torch.no_grad():
+            model.eval()
+            rows = torch.arange(len(idx))
+            score = model(xs)[rows, pred]
+            gaps = {"IG from black": score - model(torch.full_like(xs, -1.0))[rows, pred],
+                    "IG from blurred": score - model(attribution.blurred(xs, EXPLAIN_BLUR))[rows, pred]}
+        numbers[key] = {
+            "indices": idx.tolist(), "right": [e["true"] == e["pred"] for e in examples[key]],
+            "background_area": float(off.float().mean()),
+            "background_share": {m: [float(v[o].abs().sum() / v.abs().sum().clamp(min=1e-12)) for v, o in zip(v_, off)]
+                                 for m, v_ in maps.items()},
+            "completeness_error": {m: float(((maps[m].sum((1, 2)) - g.cpu()).abs() / g.abs().cpu().clamp(min=1e-6))
+                                            .mean()) for m, g in gaps.items()}}
+        figs.append(figures.explain_figure(label, examples[key], x[idx, 0], maps, numbers[key]))
+    numbers["settings"] = {"blur_sigma": EXPLAIN_BLUR, "occlusion": list(OCCLUSION), "ig_steps": 64,
+                           "smoothgrad": {"samples": 50, "sigma": 0.3}}
+    numbers["sentence"] = explain_words({k.upper(): v for k, v in numbers.items() if k in models})
+    return numbers, series("explain", "Explanations of right and wrong predictions", numbers["sentence"], figs)
+
+
+NOTHING = 0.01  # a mean share of |attribution| below this: the method credits the background nothing
+
+
+def explain_words(numbers: dict) -> str:
+    """What each method credits: its mean share of |attribution| on the background against the
+    background's share of the pixels, per network, and the integrated gradients' completeness."""
+    methods = list(next(iter(numbers.values()))["background_share"])
+    area = ", ".join(f"{n} {100 * v['background_area']:.0f} %" for n, v in numbers.items())
+    parts = []
+    for m in methods:
+        shares = ", ".join(f"{n} {100 * float(np.mean(v['background_share'][m])):.0f} %" for n, v in numbers.items())
+        parts.append(f"{m} {shares}")
+    zero = [m for m in methods if all(np.mean(v["background_share"][m]) < NOTHING for v in numbers.values())]
+    complete = max(e for v in numbers.values() for e in v["completeness_error"].values())
+    return (f"Share of |attribution| on the background (which is {area} of the pixels) over each network's 4 right "
+            "and 4 wrong predictions: " + "; ".join(parts) + "."
+            + (f" {listing(zero)[0].upper() + listing(zero)[1:]} credit{'s' if len(zero) == 1 else ''} the "
+               "background next to nothing, by construction (a pixel equal to the baseline gets 0), so "
+               f"{'its' if len(zero) == 1 else 'their'} maps cannot say whether a network uses it." if zero else "")
+            + f" Integrated gradients add up to the change of the logit within {100 * complete:.1f} % from either "
+            "baseline.")
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
