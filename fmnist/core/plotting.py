@@ -209,43 +209,62 @@ GUIDED_ROWS = 6  # channels to a page of guided backpropagation
 REGION_SHORT = {"background": "background", "outline": "outline", "interior": "interior", None: "no region"}
 
 
-def guided_figures(rows: list[dict], title: str, saliency: dict | None = None,
-                   per_page: int = GUIDED_ROWS) -> list[Figure]:
+def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, per_page: int = GUIDED_ROWS,
+                   width: float | None = None) -> list[Figure]:
     """Guided backpropagation, one channel a row: its 5 most exciting images, each beside its
     guided map (red raises the channel, blue lowers it; each row on one symmetric scale), the
     channel labelled with its class, the share of that class among its top images where it was
     described (and where it was chosen) and the region its maps favour. `saliency`: a last row of
-    plain gradients for the first channel, for contrast. `per_page` rows to a figure."""
+    plain gradients for the first channel, for contrast. `per_page` rows to a figure. `width`:
+    inches, a compact figure for a text column (class names only over the images, shorter
+    labels), else a landscape page."""
     lines = [(row, "guided", "black") for row in rows]
     if saliency is not None:
         lines.append(({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
                        "activations": None}, "plain gradient", "tab:blue"))
+    compact = width is not None
     figs = []
     for chunk in chunks(lines, per_page):
-        fig = Figure(figsize=PAGE_INCHES, layout="constrained")
-        fig.get_layout_engine().set(rect=(0.1, 0, 0.88, 1))  # room for the row labels left of the first column
-        axes = np.asarray(fig.subplots(per_page, 10, squeeze=False))
+        if compact:  # a fixed grid: the row labels in a margin of their own, the images as large as the rest allows
+            w, h = width, 0.74 * len(chunk) + 0.75
+            fig = Figure(figsize=(w, h))
+            grid = fig.add_gridspec(len(chunk), 10, left=1.25 / w, right=1 - 0.05 / w, top=1 - 0.2 / h,
+                                    bottom=0.55 / h, wspace=0.08, hspace=0.4)
+            axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)] for r in range(len(chunk))])
+        else:
+            fig = Figure(figsize=PAGE_INCHES, layout="constrained")
+            fig.get_layout_engine().set(rect=(0.1, 0, 0.88, 1))
+            axes = np.asarray(fig.subplots(per_page, 10, squeeze=False))
         for ax in axes.ravel():
             ax.set_axis_off()
         for r, (row, kind, colour) in enumerate(chunk):
             maps = signed(np.asarray(row["maps"]))
             for j in range(len(row["images"])):
-                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] else "")
-                draw_image(axes[r, 2 * j], row["images"][j], name)
+                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] and not compact
+                                            else "")
+                draw_image(axes[r, 2 * j], row["images"][j], name if not compact else name.split("/")[0])
                 shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
-                axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
+                if not compact:
+                    axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
             label = f"channel {row['channel']}\n{row['picked_for']}"
             if "share" in row:
-                label += f"\n{100 * row['share']:.0f}% of top 20"
-            if "chosen_share" in row:
+                label += (f"\n{100 * row['share']:.0f}% ({100 * row['chosen_share']:.0f}%)" if compact else
+                          f"\n{100 * row['share']:.0f}% of top 20")
+            if "chosen_share" in row and not compact:
                 label += f"\n(chosen at {100 * row['chosen_share']:.0f}%)"
-            if "region" in row:
+            if "region" in row and not compact:
                 label += f"\nfavours {REGION_SHORT[row['region']]}"
             if row.get("quadrant"):
                 label += f"\n{row['quadrant']} ({100 * row['quadrant_share']:.0f}%)"
-            axes[r, 0].text(-0.15, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
-                            va="center", fontsize=8)
-        scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True, middle="0: no effect")
+            axes[r, 0].text(-0.12, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
+                            va="center", fontsize=8, linespacing=1.1)
+        if compact:
+            bar = fig.colorbar(shown, cax=fig.add_axes((0.35, 0.22 / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],
+                               orientation="horizontal")
+            bar.ax.set_xticklabels(["lowers", "0", "raises the channel"], fontsize=8)
+        else:
+            scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True,
+                      middle="0: no effect")
         fig.suptitle(title, fontsize=9)
         figs.append(fig)
     return figs

@@ -284,7 +284,7 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
     else:
         fig, caption = for_column(v)
         name = f"{stem}.pdf"
-        write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf"))
+        write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}))
     caption = caption or f"Item {item.number}: {item.short}."
     size = "width=\\linewidth,height=0.8\\textheight,keepaspectratio" if name.endswith(".png") else "scale=1"
     return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"

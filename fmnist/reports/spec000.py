@@ -3,11 +3,10 @@ from the `reference` study and analyze.py's analysis.json."""
 import numpy as np
 
 from fmnist.core import plotting, stats, storage
-from fmnist.core.activations import REGION_WORDS
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
 from fmnist.core.storage import NULL, NUMBER
-from fmnist.core.words import ci, sentence, training_words
+from fmnist.core.words import ci, listing, sentence, training_words
 from fmnist.reports.build import (
     Item,
     curve_words,
@@ -18,6 +17,7 @@ from fmnist.reports.build import (
     study_figures,
     study_lines,
 )
+from fmnist.reports.latex import TEXT_INCHES
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
@@ -302,10 +302,9 @@ def setup(src) -> list[str]:
             "Networks:",
             "- the spec's reference network (ReferenceNet, fmnist/studies/networks.py): "
             f"{summary_line(ReferenceNet())}, "
-            "the 10 logits through batch norm before the softmax; it answers 1.3.1-1.3.8.",
+            "the 10 logits through batch norm before the softmax; it answers 1.3.1-1.3.9.",
             f"- the hand-in's Conv_Net (cnn.py): {summary_line(MODELS['cnn']())}, trained by fashionmnist.py; it "
-            "answers "
-            "1.3.9 and 1.3.10 (analyze.py) and is set against the 96 % target in 1.3.1.",
+            "answers 1.3.10 (with the hand-in's FFN, analyze.py) and is set against the 96 % target in 1.3.1.",
             "Study:",
         ]
         + study_lines(src, "reference")
@@ -327,7 +326,7 @@ def setup(src) -> list[str]:
             + (f" and validate on a stratified {records[0]['sizes']['val']:,} of the second" if records else "")
             + ".",
             "- 1.3.9 asks for CONV5, which the reference network (four conv layers) does not have; guided "
-            "backpropagation runs on the last conv layer of the hand-in CNN, whose analysis analyze.py keeps.",
+            "backpropagation runs on its last conv layer, CONV4.",
             (
                 f"- The default budget trains the reference network on {images[0]:,} training images a run"
                 if images
@@ -408,20 +407,32 @@ def guided(src) -> str:
     described on test, with their controls, and what each channel's images and maps show."""
     g = src.studies[reference.STUDY.name]["finish"]["guided"]
     rows = g["rows"]
-    readings = []
+    pure, mixed = [], []
     for r in rows:
         top = max(dict.fromkeys(r["classes"]), key=r["classes"].count)
-        where = f"favours {REGION_WORDS[r['region']]}" if r["region"] else "favours no region"
-        if r.get("quadrant"):
-            where += f", {100 * r['quadrant_share']:.0f} % of it in the {r['quadrant']} quarter of the image"
-        readings.append(f"channel {r['channel']} ({r['picked_for']}): {r['classes'].count(top)} of its "
-                        f"{len(r['classes'])} top test images are {top}; its map {where}")
+        if r["classes"].count(top) == len(r["classes"]) and top == r["picked_for"]:
+            pure.append(r["picked_for"])
+        else:
+            mixed.append(f"for {r['picked_for']} {r['classes'].count(top)} of {len(r['classes'])} are {top}")
+    reading = (f" Each channel's {len(rows[0]['classes'])} most exciting test images are all of its class for "
+               f"{listing(pure) if pure else 'none of them'}" + (f"; {'; '.join(mixed)}" if mixed else "") + ".")
     return ("On the best model's last conv layer (spec 000's CONV5 has no counterpart: its network has four). "
             + reference.guided_sentence(g)
             + (f" The retrained run reproduces the study's (validation loss {g['val_loss']:.4f} against "
                f"{g['run_val_loss']:.4f})." if abs(g["val_loss"] - g["run_val_loss"]) < 1e-3 else
                f" The retrained run's validation loss is {g['val_loss']:.4f} (the study's {g['run_val_loss']:.4f}).")
-            + "\n" + "\n".join(f"- {line}" for line in readings))
+            + reading)
+
+
+def guided_figure(src) -> list:
+    """1.3.9's figure: every channel in one figure drawn for the column."""
+    g = src.studies[reference.STUDY.name]["finish"]["guided"]
+    title = (f"Guided backpropagation on {len(g['rows'])} channels of CONV4 (features.{g['stage']}) of the best model: "
+             f"each row a channel's {len(g['rows'][0]['images'])} most exciting test images, each beside d channel / d "
+             "pixel (red raises the channel). At left: the channel, the class it was chosen for, that class's share of "
+             "its 20 most exciting test images (of the validation images, where it was chosen) and, where its maps "
+             "sit in one quarter of the image, which and how much.")
+    return plotting.guided_figures(reference.guided_rows(g), title, per_page=len(g["rows"]), width=TEXT_INCHES)
 
 
 def fooling_figure(src) -> list:
@@ -549,7 +560,7 @@ ITEMS = [
         "Apply guided back propagation on any 10 neurons in the CONV5 "
         "layer and plot the images which excite this neuron.",
         (R,),
-        study_figures(reference.STUDY, "reference_guided", "reference_guided_2"),
+        guided_figure,
         guided,
     ),
     Item(

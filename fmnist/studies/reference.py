@@ -165,7 +165,7 @@ def guided_sentence(g: dict) -> str:
 
 
 def guided_pages(g: dict | None) -> list[Page]:
-    """Spec 000 1.3.9: guided backpropagation on the best model's last conv layer."""
+    """Spec 000 1.3.9: guided backpropagation on the best model's last conv layer, 5 channels a page."""
     if not g:
         return []
     shape = " x ".join(map(str, g["shape"]))
@@ -175,9 +175,13 @@ def guided_pages(g: dict | None) -> list[Page]:
              "positions), each beside d channel / d pixel passed back only through positive ReLU outputs and positive "
              f"gradients. Channels: per class, the one whose {PURITY_TOP} most exciting validation images hold most "
              f"of that class; beside each, that share on the test images (and on the validation images).")
-    rows = [{**r, "images": np.asarray(r["images"]), "maps": np.asarray(r["maps"])} for r in g["rows"]]
     return series("reference_guided", "Spec 000, guided backpropagation", guided_sentence(g),
-                  plotting.guided_figures(rows, title, per_page=5))
+                  plotting.guided_figures(guided_rows(g), title, per_page=5))
+
+
+def guided_rows(g: dict) -> list[dict]:
+    """The finish's channels as plotting.guided_figures takes them (arrays, not lists)."""
+    return [{**r, "images": np.asarray(r["images"]), "maps": np.asarray(r["maps"])} for r in g["rows"]]
 
 
 def headline(results: dict) -> list[str]:
