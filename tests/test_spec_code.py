@@ -61,7 +61,14 @@ def test_main_trains_and_saves_then_loads_and_predicts_the_same(tmp_path, capsys
     printed = capsys.readouterr().out
     assert "name: A Student; roll no: 42" in printed and "test F1 per class: T-shirt/top" in printed
     assert "test confusion matrix" in printed and "training: loss" in printed and "validation: loss" in printed
-    assert path.exists() and {p.name for p in trained["figures"]} == {"curves.png", "confusion.png", "right_wrong.png"}
+    assert path.exists() and {p.name for p in trained["figures"]} == {"curves.png", "confusion.png", "scores.png",
+                                                                      "right_wrong.png"}
+    from sklearn.metrics import accuracy_score, f1_score  # what it prints, against scikit-learn on what it returns
+    y_test = m.tensors(m.loaders(tmp_path, 40, 10, 20)["test"])[1]
+    line = next(x for x in printed.splitlines() if x.startswith("test: loss"))
+    assert f"accuracy {100 * accuracy_score(y_test, trained['predictions']):.2f}%" in line
+    assert f"macro F1 {f1_score(y_test, trained['predictions'], average='macro', labels=list(range(10))):.4f}" in line
+    assert trained["test_accuracy"] == pytest.approx(accuracy_score(y_test, trained["predictions"]))
     loaded = m.main(tmp_path, 40, 10, 20, 1, 1, is_training=False, model_path=path)
     assert torch.equal(loaded["predictions"], trained["predictions"])
     assert loaded["test_accuracy"] == trained["test_accuracy"]
@@ -133,3 +140,46 @@ def test_train_py_trains_saves_and_submits(data_dir, tmp_path):
     rows = (save / "test_submission.csv").read_text().splitlines()
     assert rows[0] == "id,label" and len(rows) == 1 + 100 and rows[1].startswith("0,")
     assert (tmp_path / "Kaggle_subs" / "submission_001.csv").read_text() == (save / "test_submission.csv").read_text()
+
+
+def test_the_mobilenet_studys_numbers_come_through_spec_003s_train_and_test(tmp_path):
+    """The study's run calls the spec's train and test; its record is the one the engine's own
+    path (fit, predict) gives, number for number, so every committed mobilenet run stands."""
+    from fmnist.studies import measure, mobilenet
+    from fmnist.studies.networks import init_network
+    from fmnist.studies.study import Context, Options
+
+    gen = torch.Generator().manual_seed(0)
+    def split(n):
+        y = torch.arange(n) % 10
+        return torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1 + (y.float() / 10)[:, None, None, None], y
+    ctx = Context(Options(quick=True), {"train": split(500), "val": split(300), "test": split(500)},
+                  torch.device("cpu"), tmp_path)
+    config = dict(mobilenet.plan(ctx)[0])
+    config["extras"] = False
+    torch.manual_seed(config["seed"])  # as the engine seeds every run: the network's default init draws from it
+    through_spec = mobilenet.run(config, ctx)
+    torch.manual_seed(config["seed"])
+    engine, _ = measure.train_and_measure(init_network(config["conv_blocks"], config["mobilenet_blocks"]), config,
+                                          measure.splits(ctx, config["train_per_class"], config["seed"]), ctx)
+
+    def timeless(record):
+        out = {k: v for k, v in record.items() if k not in ("seconds_per_epoch", "extras")}
+        out["history"] = [{k: v for k, v in e.items() if k != "seconds"} for e in record["history"]]
+        return out
+    assert timeless(through_spec) == timeless(engine) and through_spec["test"]["confusion"]
+
+
+def test_visualize_plots_f1_and_accuracy_from_sklearn(tmp_path):
+    from sklearn.metrics import accuracy_score, f1_score
+    y = torch.arange(40) % 10
+    logits = torch.nn.functional.one_hot(torch.where(torch.arange(40) < 30, y, (y + 1) % 10), 10).float()
+    x = torch.zeros(40, 1, 28, 28)
+    paths = m.visualize([], x, y, logits, tmp_path)
+    assert {p.name for p in paths} == {"confusion.png", "scores.png", "right_wrong.png"}
+    fig = m.scores_figure(y.numpy(), logits.argmax(1).numpy())
+    title = fig.get_suptitle()
+    assert f"accuracy {100 * accuracy_score(y, logits.argmax(1)):.2f}%" in title and "accuracy 75.00%" in title
+    assert f"macro F1 {f1_score(y, logits.argmax(1), average='macro'):.4f}" in title
+    bars = [p.get_height() for p in fig.axes[0].patches][:10]
+    assert bars == pytest.approx(f1_score(y, logits.argmax(1), average=None).tolist())

@@ -80,10 +80,22 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     """Train with `fit` (the weights of the lowest validation loss are kept), then score the
     training and test sets in evaluation mode; the validation scores are fit's own, from the
     epoch whose weights were kept. Returns the record and test logits."""
-    torch.manual_seed(config["seed"])
-    init_weights(model, config.get("init", "default"))
+    start(model, config)
     history = fit(model, data["train"], data["val"], as_config(config).settings(), ctx.device, config["seed"],
                   name=config["name"], log=lambda line: None)
+    return measured(model, config, history, data, ctx, predict(model, data["test"][0], ctx.device), num_classes)
+
+
+def start(model: nn.Module, config: dict) -> None:
+    """A run's first step, before any training: the seed, then the configuration's initialisation."""
+    torch.manual_seed(config["seed"])
+    init_weights(model, config.get("init", "default"))
+
+
+def measured(model: nn.Module, config: dict, history: dict, data: dict, ctx: Context, logits: torch.Tensor,
+             num_classes: int = 10) -> tuple[dict, torch.Tensor]:
+    """A trained run's record: fit's `history`, the training set scored again in evaluation mode,
+    the validation scores of the kept epoch and the test `logits` scored (confusion, macro F1)."""
     record = {"parameters": sum(p.numel() for p in model.parameters()), "multiply_adds": multiply_adds(model),
               "history": history["epochs"], "best_epoch": history["best_epoch"], "epoch_steps": history["epoch_steps"],
               "seconds_per_epoch": float(np.mean([e["seconds"] for e in history["epochs"]]))}
@@ -92,7 +104,6 @@ def train_and_measure(model: nn.Module, config: dict, data: dict, ctx: Context,
     record["train"] = scores(predict(model, data["train"][0], ctx.device), data["train"][1])
     best = history["epochs"][history["best_epoch"] - 1]  # fit scored the validation set with these weights
     record["val"] = {"loss": best["val_loss"], "accuracy": best["val_acc"]}
-    logits = predict(model, data["test"][0], ctx.device)
     confusion = confusion_matrix(data["test"][1], logits.argmax(1), num_classes)
     record["test"] = {**scores(logits, data["test"][1]), "confusion": confusion.tolist(),
                       "macro_f1": macro_f1(confusion)}

@@ -12,10 +12,21 @@ from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
+from fmnist.studies import mobilenet_assignment as assignment
 from fmnist.studies.configs import RunConfig
-from fmnist.studies.measure import per_class, rounded, seeded, seeds, splits, stop_rule, test_extras, train_and_measure
+from fmnist.studies.measure import (
+    measured,
+    per_class,
+    rounded,
+    seeded,
+    seeds,
+    splits,
+    start,
+    stop_rule,
+    test_extras,
+)
 from fmnist.studies.networks import SCHEDULE, ConvDw, conv_block, init_network
-from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, planned
+from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, as_config, planned
 
 COMBINATIONS = ((4, 0), (3, 1), (2, 2), (1, 3), (0, 4), (1, 5), (1, 7))
 PLAIN = (4, 0)  # spec 003's second network: four conv blocks
@@ -68,9 +79,15 @@ def last_conv_filters(model) -> dict:
 
 
 def run(config: dict, ctx: Context) -> dict:
+    """One run through spec 003's own train and test (mobilenet_assignment), with the study's recipe."""
     model = init_network(config["conv_blocks"], config["mobilenet_blocks"])
     data = splits(ctx, config["train_per_class"], config["seed"])
-    record, logits = train_and_measure(model, config, data, ctx)
+    start(model, config)
+    net = assignment.train(model, *data["train"], *data["val"], config["lr"], config["epochs"],
+                           settings=as_config(config).settings(), device=ctx.device, seed=config["seed"],
+                           name=config["name"], log=lambda line: None)
+    logits = assignment.test(net, None, *data["test"], logits=True, device=ctx.device, log=lambda line: None)
+    record, logits = measured(net, config, net.fit_record, data, ctx, logits)
     if config.get("extras"):
         record["extras"] = {**test_extras(model, data, logits, ctx), "filters": last_conv_filters(model)}
     return record
