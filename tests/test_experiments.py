@@ -189,7 +189,7 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     made = "pdf" if shutil.which("pdflatex") else "tex"  # without pdflatex, the source alone
     assert f"report_003.{made}: 10 of 10 items answered" in said and "report_001: no " in said
     assert f"report_004.{made}: 22 of 22 items answered" in said
-    assert f"report_000.{made}: 8 of 10 items answered; waiting for python analyze.py" in said
+    assert f"report_000.{made}: 9 of 10 items answered; waiting for python analyze.py" in said
     if made == "pdf":  # typeset: A4, and every page on the standard
         assert all(pages.check_pdf(out / f"report_{spec}.pdf") == [] for spec in ("000", "003", "004"))
 

@@ -258,3 +258,30 @@ def test_pgd_with_random_restarts_never_scores_above_fgsm_on_a_nonlinear_network
     pgd = fooling.linf_attacks(model, x, y, epsilons, 20, CPU, restarts=2, seed=3)
     assert all(p <= f + 1e-9 for p, f in zip(pgd, fgsm)) and pgd[0] == fgsm[0] == 1.0
     assert pgd == sorted(pgd, reverse=True)
+
+
+def test_a_network_that_ignores_the_image_adds_nothing_to_its_control():
+    """The control is the same recipe without the network: for a network whose logits do not depend
+    on the image, the class model is its control, pixel for pixel."""
+    blind = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    with torch.no_grad():
+        blind[1].weight.zero_()
+        blind[1].bias.zero_()
+    means = torch.rand(3, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    s = ascent.Ascent(strengths=(1.0, 0.1), max_steps=60)
+    r = ascent.class_models(blind, means, torch.ones(3), s)
+    control = ascent.prior_only(means, r["strength"], s)
+    assert torch.equal(r["images"], control) and not r["reached"].any()
+    assert not torch.equal(control, means)  # the recipe alone moves the image (the blur, the regulariser)
+
+
+def test_the_control_sentence_says_what_the_network_added():
+    from fmnist.analysis.optimised import control_words
+    n = {"control_change": [3.0, 4.0], "change": [3.5, 5.0], "from_control": [1.0, 2.0],
+         "control_probability": [0.95, 0.2]}
+    words = control_words(n, 0.9)
+    assert "moves the blurred means by 3.0-4.0 in L2 (the class models: 3.5-5.0)" in words
+    assert "lie 1.0-2.0 from those images (median 1.5, less than the recipe alone moves them)" in words
+    assert words.endswith("gives 1 of the 2 no-network images their class at 0.9 already.")
+    more = control_words({**n, "from_control": [5.0, 6.0], "control_probability": [0.1, 0.2]}, 0.9)
+    assert "(median 5.5, more than the recipe alone moves them)" in more and "gives 0 of the 2" in more

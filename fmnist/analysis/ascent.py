@@ -125,6 +125,20 @@ def ladder(score, reached, data: torch.Tensor, s: Ascent, box=None) -> dict:
     return {"images": images.detach(), "strength": strength, "steps": steps, "reached": ok}
 
 
+def prior_only(data: torch.Tensor, strengths: torch.Tensor, s: Ascent, box=None) -> torch.Tensor:
+    """The control of an optimised image: the same recipe with the network removed (a score of 0),
+    each row climbed from its data image at the strength its own image kept (NaN: the weakest). What
+    it draws is the blur, the clamp and the regulariser's doing; an optimised image's distance from
+    it is what the network added."""
+    strengths = torch.as_tensor(strengths, dtype=torch.float64).nan_to_num(s.strengths[-1])
+    out = data.clone()
+    for lam in sorted(set(strengths.tolist())):
+        rows = (strengths == lam).nonzero().flatten().to(data.device)
+        found, _ = climb(lambda x: torch.zeros(len(x), device=x.device), data[rows], lam, s, box)
+        out[rows] = found
+    return out.detach()
+
+
 def class_models(model: nn.Module, means: torch.Tensor, best: torch.Tensor, s: Ascent) -> dict:
     """For each class k (means (K, 1, 28, 28): its mean test image; best (K,): its best test
     image's logit), the most data-like image whose softmax probability of k is at least s.goal:

@@ -66,39 +66,43 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
     return fig
 
 
-def class_models_figure(network: str, means, start, r: dict, best_images: list, numbers: dict, classes: list[str],
+def class_models_figure(network: str, means, control, r: dict, best_images: list, numbers: dict, classes: list[str],
                         method: str, two_views: bool = False) -> Figure:
     """One network's class models: a column per class with its mean test image, its class model,
-    what the climb changed (the model minus its start, the blurred mean; signed) and its test
-    images of highest logit (`best_images`: one (classes, 28, 28) array per rank), each titled
-    with its numbers."""
+    its control (the same recipe with the network removed), what the network added (the model
+    minus the control; signed) and its test images of highest logit (`best_images`: one
+    (classes, 28, 28) array per rank), each titled with its numbers."""
     fig = Figure(figsize=PAGE_INCHES, layout="constrained")
     fig.get_layout_engine().set(rect=LABELS)
-    axes = np.asarray(fig.subplots(3 + len(best_images), len(classes), squeeze=False))
-    change = np.asarray(r["images"][:, 0]) - np.asarray(start)
+    axes = np.asarray(fig.subplots(4 + len(best_images), len(classes), squeeze=False))
+    change = np.asarray(r["images"][:, 0]) - np.asarray(control)
     scale = float(np.abs(change).max()) or 1.0
     for k, name in enumerate(classes):
         draw_image(axes[0, k], means[k], f"{name}\np {numbers['mean_image_probability'][k]:.2f}")
         odd = numbers["fooling"][k] or not numbers["reached"][k]
         draw_image(axes[1, k], r["images"][k, 0], f"p {numbers['probability'][k]:.2f}\nlogit {numbers['logit'][k]:.1f}",
                    colour="tab:red" if odd else "black")
-        shown = axes[2, k].imshow(change[k] / scale, cmap="bwr", vmin=-1, vmax=1)
-        axes[2, k].set_title(f"prior {numbers['strength'][k]:g}\nd {numbers['distance_to_mean'][k]:.1f} "
+        draw_image(axes[2, k], control[k],
+                   f"p {numbers['control_probability'][k]:.2f}\nprior {numbers['strength'][k]:g}")
+        shown = axes[3, k].imshow(change[k] / scale, cmap="bwr", vmin=-1, vmax=1)
+        axes[3, k].set_title(f"{numbers['from_control'][k]:.1f} from it\nd {numbers['distance_to_mean'][k]:.1f} "
                              f"({numbers['typical'][k]:.1f})", fontsize=8, pad=2, color="tab:red" if odd else "black")
-        axes[2, k].set_axis_off()
+        axes[3, k].set_axis_off()
         for j, (images, index, logit) in enumerate(zip(best_images, numbers["top_test_index"],
                                                        numbers["top_test_logit"])):
-            draw_image(axes[3 + j, k], images[k], f"#{index[k]}\nlogit {logit[k]:.1f}")
-    for row, text in enumerate(("class mean\n(test images)", "class model", "model - start\n(blurred mean)")
+            draw_image(axes[4 + j, k], images[k], f"#{index[k]}\nlogit {logit[k]:.1f}")
+    for row, text in enumerate(("class mean\n(test images)", "class model", "no network\n(same recipe)",
+                                "model - no network")
                                + tuple(f"test image\nranked {j + 1}" for j in range(len(best_images)))):
         axes[row, 0].text(-0.2, 0.5, text, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
-    scale_bar(fig, shown, axes[2], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
+    scale_bar(fig, shown, axes[3], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
     fig.suptitle("\n".join((
         f"{network} class models (Simonyan et al. 2014), regularised towards the data. "
         "Rows: the class's mean test image with the network's probability of the class (p); its class model with p "
-        "and the logit; what the climb changed (the model minus its start, the blurred mean), with the prior strength "
-        "it kept and the model's L2 distance d from the mean beside the distance 95 % of the class's test images "
-        "stay within (in brackets; beyond it, red: a fooling image); the class's test images with the highest logits."
+        "and the logit; the control, the same recipe with the network removed (at the prior strength the model kept), "
+        "with p; what the network added (the model minus the control), with its L2 size and the model's distance d "
+        "from the mean beside the distance 95 % of the class's test images stay within (in brackets; beyond it, red: "
+        "a fooling image); the class's test images with the highest logits."
         + (" " + CNN_TWO_VIEWS if two_views else ""), method + ".")), fontsize=9)
     return fig
 

@@ -46,6 +46,20 @@ def class_model_words(network: str, names: list[str], probability, distance, typ
     return f"{first[0].upper()}{first[1:]}; {second}{third}."
 
 
+def control_words(n: dict, goal: float) -> str:
+    """The class models beside their control, the same recipe without the network: how far the
+    recipe alone moves the blurred mean, how far each model lies from that image (what the network
+    added), and how many of the no-network images the network already gives their class."""
+    span = lambda v: f"{min(v):.1f}-{max(v):.1f}"  # noqa: E731
+    already = sum(p >= goal for p in n["control_probability"])
+    added, alone = float(np.median(n["from_control"])), float(np.median(n["control_change"]))
+    return (f"The control, the same recipe with the network removed, moves the blurred means by "
+            f"{span(n['control_change'])} in L2 (the class models: {span(n['change'])}); the class models lie "
+            f"{span(n['from_control'])} from those images (median {added:.1f}, {'more' if added > alone else 'less'} "
+            f"than the recipe alone moves them), and the network gives {already} of the "
+            f"{len(n['control_probability'])} no-network images their class at {goal:g} already.")
+
+
 TOP_TEST = 2  # class models: the class's test images of highest logit shown beside each
 
 
@@ -64,8 +78,10 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
         top = [int(order[0]) for order in ranked]
         ranks = min(len(order) for order in ranked)  # TOP_TEST, or fewer where a class has fewer test images
         r = ascent.class_models(model, means.to(device), own[top], s.ascent)
+        control = ascent.prior_only(means.to(device), r["strength"], s.ascent).cpu()
         with torch.no_grad():
             mean_p = model(means.to(device)).softmax(1).cpu()[classes, classes]
+            control_p = model(control.to(device)).softmax(1).cpu()[classes, classes]
         numbers[key] = {"probability": r["probability"].tolist(), "logit": r["logit"].tolist(),
                         "predicted": r["predicted"].tolist(), "strength": r["strength"].tolist(),
                         "steps": r["steps"].tolist(), "reached": r["reached"].tolist(),
@@ -74,11 +90,14 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
                         "top_test_logit": [[float(own[order[j]]) for order in ranked] for j in range(ranks)],
                         "mean_image_probability": mean_p.tolist(),
                         "distance_to_mean": (r["images"] - means).flatten(1).norm(dim=1).tolist(),
-                        "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical}
+                        "change": (r["images"] - start).flatten(1).norm(dim=1).tolist(), "typical": typical,
+                        "control_change": (control - start).flatten(1).norm(dim=1).tolist(),
+                        "from_control": (r["images"] - control).flatten(1).norm(dim=1).tolist(),
+                        "control_probability": control_p.tolist()}
         numbers[key]["fooling"] = [d > t for d, t in zip(numbers[key]["distance_to_mean"], typical)]
-        made[key] = (label, r)
+        made[key] = (label, r, control)
     pages = []
-    for key, (label, r) in made.items():
+    for key, (label, r, control) in made.items():
         others = [k for k in made if k != key]
         other = None
         if others:
@@ -87,10 +106,11 @@ def class_models_part(models: dict, x, y, logits: dict, s: VisualSettings, devic
             numbers[key]["other_network_probability"] = p.tolist()
             other = (others[0].upper(), p.tolist())
         n = numbers[key]
-        n["sentence"] = class_model_words(key.upper(), CLASSES, n["probability"], n["distance_to_mean"], typical,
-                                          s.ascent.goal, s.typical, n["mean_image_probability"], other)
+        n["sentence"] = (class_model_words(key.upper(), CLASSES, n["probability"], n["distance_to_mean"], typical,
+                                           s.ascent.goal, s.typical, n["mean_image_probability"], other)
+                         + " " + control_words(n, s.ascent.goal))
         pages.append(Page("class_models" + ("_2" if pages else ""), f"Class models ({key.upper()})", n["sentence"],
-                          figures.class_models_figure(label, means[:, 0], start[:, 0], r,
+                          figures.class_models_figure(label, means[:, 0], control[:, 0], r,
                                                       [x[index, 0] for index in n["top_test_index"]], n, CLASSES,
                                                       numbers["method"], getattr(models[key][1], "flip_tta", False))))
     return numbers, pages
@@ -111,7 +131,13 @@ def channel_words(rows: list[dict], cap: int) -> str:
             + (f"; {len(capped)} of {len(rows)} climbs stopped at the {cap}-step cap, still rising ("
                + listing([f"{capped.count(st)} at {st}" for st in dict.fromkeys(capped)]) + ")" if capped else
                "; each stage's climbs (one batch a strength) stopped rising before the step cap")
-            + "; beside each, the test patches that excite the channel most, cropped to the same receptive field.")
+            + "; beside each, the test patches that excite the channel most, cropped to the same receptive field."
+            + (f" The control, the same recipe with the network removed, leaves the units at "
+               f"{min(r['control_value'] / r['best'] for r in rows if r['best'] > 0):.2f}-"
+               f"{max(r['control_value'] / r['best'] for r in rows if r['best'] > 0):.2f} of their best test value; "
+               f"the channel images lie {min(r['from_control'] for r in rows):.1f}-"
+               f"{max(r['from_control'] for r in rows):.1f} from it in L2 over the field."
+               if rows and "control_value" in rows[0] and any(r["best"] > 0 for r in rows) else ""))
 
 
 def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) -> tuple[dict, list[Page]]:
@@ -126,15 +152,22 @@ def channel_part(model, q9: dict, x: torch.Tensor, s: VisualSettings, device) ->
         best = ascent.unit_values(model.features, x.to(device), stage["stage"], channels, unit).amax(0).cpu()
         r = ascent.channel_visuals(model, stage["stage"], channels, data, best, s.ascent)
         top, left, size = r["box"]
+        control = ascent.prior_only(data.expand(len(channels), -1, -1, -1), r["strength"], s.ascent, r["box"]).cpu()
+        control_value = ascent.unit_values(model.features, control.to(device), stage["stage"], channels,
+                                           unit).diagonal().cpu()  # row k: channel k on its own control
+        from_control = torch.stack([crop(a[0], top, left, size) - crop(b[0], top, left, size)
+                                    for a, b in zip(r["images"], control)]).flatten(1)
         numbers["stages"].append({"stage": stage["stage"], "unit": r["unit"], "window": r["box"],
                                   "channels": channels, "optimised": r["activation"].tolist(),
                                   "best_test_image": best.tolist(), "strength": r["strength"].tolist(),
-                                  "steps": r["steps"].tolist()})
+                                  "steps": r["steps"].tolist(), "control_value": control_value.tolist(),
+                                  "from_control": from_control.norm(dim=1).tolist()})
         for k, ch in enumerate(stage["channels"]):
             rows.append({"stage": stage["stage"], "channel": ch["channel"], "field": size, "unit": r["unit"],
                          "visual": crop(r["images"][k, 0], top, left, size).numpy(),
                          "reached": float(r["activation"][k]), "best": float(best[k]),
                          "strength": float(r["strength"][k]), "steps": int(r["steps"][k]),
+                         "control_value": float(control_value[k]), "from_control": float(from_control[k].norm()),
                          "patches": [np.asarray(p["pixels"], dtype=float).reshape(size, size) / 127.5 - 1
                                      for p in ch["patches"][:4]]})
     numbers["sentence"] = channel_words(rows, s.ascent.max_steps)

@@ -94,11 +94,11 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
                **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on", "median_best_share",
                                         "random_share")}}
     numbers["sentence"] = guided_words(found, stage, chosen_on, described_on)
-    title = (f"Guided backpropagation on {len(rows)} channels of {where}.\nEach row: the 5 images of {described_on} "
-             "that excite the channel most (act = its largest value over positions), each beside d channel / d pixel "
-             "with gradients passed back only through positive ReLU outputs and positive gradients; the last row: "
-             "plain gradients, for contrast. Adebayo et al. (2018) found that guided backpropagation barely changes "
-             f"when the weights are re-drawn; the cascade page measures that here.\nChannels: {numbers['how_chosen']}.")
+    title = (f"Guided backpropagation on {len(rows)} channels of features.{stage} ({shape}, the last conv stage). Each "
+             f"row: the 5 of {described_on} that excite the channel most (act: its largest value), each beside "
+             "d channel / d pixel through positive ReLU outputs and positive gradients; the last row: plain gradients. "
+             "At left: the class's share of the channel's top 20 where described (where chosen), and the quarter of "
+             "the image or the region of the garment its maps favour.")
     return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", numbers["sentence"],
                            plotting.guided_figures(rows, title, saliency))
 

@@ -214,10 +214,11 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
     """Guided backpropagation, one channel a row: its 5 most exciting images, each beside its
     guided map (red raises the channel, blue lowers it; each row on one symmetric scale), the
     channel labelled with its class, the share of that class among its top images where it was
-    described (and where it was chosen) and the region its maps favour. `saliency`: a last row of
-    plain gradients for the first channel, for contrast. `per_page` rows to a figure. `width`:
-    inches, a compact figure for a text column (class names only over the images, shorter
-    labels), else a landscape page."""
+    described (and where it was chosen), the region its maps favour and the quarter of the image
+    they sit in, where they sit in one. `saliency`: a last row of plain gradients for the first
+    channel, for contrast. `per_page` rows to a figure. `width`: inches, a compact figure for a
+    text column (class names only over the images, no title room), else a landscape page. A fixed
+    grid: the row labels get a margin of their own, the images the rest."""
     lines = [(row, "guided", "black") for row in rows]
     if saliency is not None:
         lines.append(({**saliency, "classes": ["same image"] * len(saliency["images"]), "picked_for": "plain gradient",
@@ -225,47 +226,41 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
     compact = width is not None
     figs = []
     for chunk in chunks(lines, per_page):
-        if compact:  # a fixed grid: the row labels in a margin of their own, the images as large as the rest allows
-            w, h = width, 0.74 * len(chunk) + 0.75
-            fig = Figure(figsize=(w, h))
-            grid = fig.add_gridspec(len(chunk), 10, left=1.25 / w, right=1 - 0.05 / w, top=1 - 0.2 / h,
-                                    bottom=0.55 / h, wspace=0.08, hspace=0.4)
-            axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)] for r in range(len(chunk))])
+        if compact:
+            w, h, top = width, 0.74 * len(chunk) + 0.75, 0.2
         else:
-            fig = Figure(figsize=PAGE_INCHES, layout="constrained")
-            fig.get_layout_engine().set(rect=(0.1, 0, 0.88, 1))
-            axes = np.asarray(fig.subplots(per_page, 10, squeeze=False))
+            (w, h), top = PAGE_INCHES, 2.9  # room for the page's heading, caption and this title
+        fig = Figure(figsize=(w, h))
+        grid = fig.add_gridspec(len(chunk) if compact else per_page, 10, left=1.3 / w, right=1 - 0.1 / w,
+                                top=1 - top / h, bottom=0.6 / h, wspace=0.1, hspace=0.45 if compact else 0.6)
+        axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)]
+                           for r in range(len(chunk) if compact else per_page)])
         for ax in axes.ravel():
             ax.set_axis_off()
         for r, (row, kind, colour) in enumerate(chunk):
             maps = signed(np.asarray(row["maps"]))
             for j in range(len(row["images"])):
-                name = row["classes"][j] + (f"\nact {row['activations'][j]:.2f}" if row["activations"] and not compact
-                                            else "")
-                draw_image(axes[r, 2 * j], row["images"][j], name if not compact else name.split("/")[0])
+                name = row["classes"][j].split("/")[0]
+                if row["activations"] and not compact:
+                    name += f"\nact {row['activations'][j]:.2f}"
+                draw_image(axes[r, 2 * j], row["images"][j], name)
                 shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
                 if not compact:
                     axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
             label = f"channel {row['channel']}\n{row['picked_for']}"
             if "share" in row:
-                label += (f"\n{100 * row['share']:.0f}% ({100 * row['chosen_share']:.0f}%)" if compact else
-                          f"\n{100 * row['share']:.0f}% of top 20")
-            if "chosen_share" in row and not compact:
-                label += f"\n(chosen at {100 * row['chosen_share']:.0f}%)"
-            if "region" in row and not compact:
-                label += f"\nfavours {REGION_SHORT[row['region']]}"
+                label += (f"\n{100 * row['share']:.0f}% ({100 * row['chosen_share']:.0f}%)" if "chosen_share" in row
+                          else f"\n{100 * row['share']:.0f}% of top 20")
             if row.get("quadrant"):
-                label += f"\n{row['quadrant']} ({100 * row['quadrant_share']:.0f}%)"
+                label += f"\n{row['quadrant']} {100 * row['quadrant_share']:.0f}%"
+            elif "region" in row and not compact:
+                label += f"\n{REGION_SHORT[row['region']]}"
             axes[r, 0].text(-0.12, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=8, linespacing=1.1)
-        if compact:
-            bar = fig.colorbar(shown, cax=fig.add_axes((0.35, 0.22 / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],
-                               orientation="horizontal")
-            bar.ax.set_xticklabels(["lowers", "0", "raises the channel"], fontsize=8)
-        else:
-            scale_bar(fig, shown, axes, "-1: lowers it most", "+1: raises it most", across=True,
-                      middle="0: no effect")
-        fig.suptitle(title, fontsize=9)
+        bar = fig.colorbar(shown, cax=fig.add_axes((0.35, 0.22 / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],
+                           orientation="horizontal")
+        bar.ax.set_xticklabels(["lowers", "0", "raises the channel"], fontsize=8)
+        fig.suptitle(title, fontsize=9, y=1 - 0.1 / h, va="top")
         figs.append(fig)
     return figs
 
