@@ -285,3 +285,14 @@ def test_the_control_sentence_says_what_the_network_added():
     assert words.endswith("gives 1 of the 2 no-network images their class at 0.9 already.")
     more = control_words({**n, "from_control": [5.0, 6.0], "control_probability": [0.1, 0.2]}, 0.9)
     assert "(median 5.5, more than the recipe alone moves them)" in more and "gives 0 of the 2" in more
+
+
+def test_the_paired_fooling_sentence_takes_its_side_from_the_per_image_differences():
+    medians = {"FFN": (1.5, 0.3), "CNN": (1.4, 0.3)}  # the medians barely differ ...
+    paired = {"mean": 0.4, "low": 0.2, "high": 0.6, "n": 90, "paired": True}  # ... but image by image the CNN needs more
+    words = fooling.fooling_sentence(medians, paired)
+    assert words.startswith("The FFN needs the smaller change")
+    assert "the median per-image difference, CNN minus FFN, is +0.40 in L2 over the 90 images both were fooled on " \
+           "(95 % bootstrap interval +0.20 to +0.60)" in words
+    none = fooling.fooling_sentence(medians, {**paired, "low": -0.1})
+    assert none.startswith("No difference detected")

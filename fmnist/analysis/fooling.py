@@ -233,10 +233,13 @@ def most_confused(confusion) -> list[int]:
 
 def fooling_sentence(medians: dict, diff: dict | None = None) -> str:
     """Which network needs the smaller change, from the median sizes ({"FFN": (l2, linf), ...})
-    and, when given, the 95 % interval of the second network's median L2 minus the first's: a
-    winner only when it excludes zero."""
+    and, when given, the 95 % interval of the second network's L2 minus the first's (with "paired":
+    the median of the per-image differences on the same images; else the difference of the
+    medians): a winner only when it excludes zero."""
     (a, (a2, ai)), (b, (b2, bi)) = medians.items()
     less, more = (a, b) if a2 < b2 else (b, a)
+    if diff is not None and excludes_zero(diff):  # the interval's side names the winner (paired, it may differ)
+        less, more = (b, a) if diff["mean"] < 0 else (a, b)
     l2 = {a: a2, b: b2}
     linf = {a: ai, b: bi}
     agree = (linf[less] < linf[more])
@@ -245,7 +248,10 @@ def fooling_sentence(medians: dict, diff: dict | None = None) -> str:
              f"{linf[more]:.2f}" + ("" if agree else f" (by L-infinity the {more} needs less)"))
     if diff is None:
         return f"The {less} needs the smaller change to be fooled into a chosen class: {sizes}."
-    span = f"95 % bootstrap interval of the {b} minus the {a} median L2: {diff['low']:+.2f} to {diff['high']:+.2f}"
+    span = (f"the median per-image difference, {b} minus {a}, is {diff['mean']:+.2f} in L2 over the {diff['n']} "
+            f"images both were fooled on (95 % bootstrap interval {diff['low']:+.2f} to {diff['high']:+.2f})"
+            if diff.get("paired") else
+            f"95 % bootstrap interval of the {b} minus the {a} median L2: {diff['low']:+.2f} to {diff['high']:+.2f}")
     if not excludes_zero(diff):
         return (f"No difference detected in the change each network needs to be fooled into a chosen class: "
                 f"{sizes}; {span}.")

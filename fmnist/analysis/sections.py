@@ -269,11 +269,14 @@ def targeted_part(
     """For one correctly classified test image per class, gradient steps until the network
     gives the class it most often confuses it with; the sizes of the change needed."""
     shown, numbers, medians = {}, {"steps": s.fooling_steps, "step": s.fooling_step}, {}
+    right = torch.stack([logits[key].argmax(1) == y for key in models]).all(0)  # right by every network: paired
+    classes = [k for k in range(len(CLASSES)) if ((y == k) & right).any()]  # a class with none right is left out
+    idx = torch.cat([((y == k) & right).nonzero().flatten()[:s.fooling_per_class] for k in classes])
+    confusion = sum(torch.as_tensor(metrics["networks"][key]["test"]["confusion"]) for key in models)
+    targets = torch.tensor(fooling.most_confused(confusion))[y[idx]]  # one rule for both: their summed confusions
+    numbers.update(rule="the first test images of each class that every network classifies correctly; the target: "
+                   "the class the networks together most often mistake the image's class for")
     for key, (_label, model) in models.items():
-        right = logits[key].argmax(1) == y
-        classes = [k for k in range(len(CLASSES)) if ((y == k) & right).any()]  # a class with none right is left out
-        idx = torch.cat([((y == k) & right).nonzero().flatten()[:s.fooling_per_class] for k in classes])
-        targets = torch.tensor(fooling.most_confused(metrics["networks"][key]["test"]["confusion"]))[y[idx]]
         r = fooling.targeted(model, x[idx].to(device), targets.to(device), s.fooling_steps, s.fooling_step)
         ok = r["reached"]
         # np.median: the mean of the two middle values for an even count (torch's median takes the lower)
@@ -295,8 +298,10 @@ def targeted_part(
         first = torch.tensor([int((y[idx] == k).nonzero()[0, 0]) for k in classes])  # the page shows one a class
         shown[key.upper()] = {"before": x[idx[first], 0], **{k: v[first] for k, v in r.items()},
                               "targets": targets[first], "classes": classes}
-    reached = [[v for v, ok in zip(numbers[k]["l2"], numbers[k]["reached"]) if ok] for k in models]
-    diff = stats.median_difference(*reached) if len(models) == 2 and all(len(r) > 1 for r in reached) else None
+    both = [all(numbers[k]["reached"][i] for k in models) for i in range(len(idx))]
+    paired = [numbers[b]["l2"][i] - numbers[a]["l2"][i] for a, b in [tuple(models)] if len(models) == 2
+              for i in range(len(idx)) if both[i]]
+    diff = {**stats.median_interval(paired), "paired": True} if len(paired) > 1 else None
     numbers["l2_median_difference"] = diff
     numbers["sentence"] = fooling.fooling_sentence(medians, diff)
     return numbers, series("targeted_fooling", "Targeted fooling (FFN, CNN)", numbers["sentence"],
