@@ -187,10 +187,11 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
     ]
     title = "\n".join(
         [
-            "Targeted fooling: correctly classified test images (the first of each class shown; the sizes "
-            "over all of them), moved by normalised gradient steps (each "
+            "Targeted fooling: test images both networks classify correctly, the same for both (the first of each "
+            "class shown; the sizes over all of them), moved by normalised gradient steps (each "
             f"{numbers['step']:g} in L2, at most {numbers['steps']}; an iterative relative of Szegedy et al. "
-            "2014's search) until the network gives the class it most often confuses the image's class with, "
+            "2014's search) until the network gives the class the two networks together most often mistake the "
+            "image's class for, "
             "then shrunk along its direction by bisection (10 halvings) to the smallest size that still gives "
             "it; the change is shown amplified to its largest value (blue lowers a pixel, red raises it). "
             + CNN_TWO_VIEWS
