@@ -289,7 +289,7 @@ def test_the_control_sentence_says_what_the_network_added():
 
 def test_the_paired_fooling_sentence_takes_its_side_from_the_per_image_differences():
     medians = {"FFN": (1.5, 0.3), "CNN": (1.4, 0.3)}  # the medians barely differ ...
-    paired = {"mean": 0.4, "low": 0.2, "high": 0.6, "n": 90, "paired": True}  # ... but image by image the CNN needs more
+    paired = {"mean": 0.4, "low": 0.2, "high": 0.6, "n": 90, "paired": True}  # ... image by image the CNN needs more
     words = fooling.fooling_sentence(medians, paired)
     assert words.startswith("The FFN needs the smaller change")
     assert "the median per-image difference, CNN minus FFN, is +0.40 in L2 over the 90 images both were fooled on " \
