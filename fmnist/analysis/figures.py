@@ -95,7 +95,8 @@ def class_models_figure(network: str, means, control, r: dict, best_images: list
                                 "model - no network")
                                + tuple(f"test image\nranked {j + 1}" for j in range(len(best_images)))):
         axes[row, 0].text(-0.2, 0.5, text, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
-    scale_bar(fig, shown, axes[3], f"-{scale:.2f}", f"+{scale:.2f}", middle="0")
+    bar = fig.colorbar(shown, ax=axes[3], ticks=[-1, 1], shrink=0.9, aspect=8)
+    bar.ax.set_yticklabels([f"-{scale:.2f}", f"+{scale:.2f}"], fontsize=8)
     fig.suptitle("\n".join((
         f"{network} class models (Simonyan et al. 2014), regularised towards the data. "
         "Rows: the class's mean test image with the network's probability of the class (p); its class model with p "

@@ -194,11 +194,12 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
             ax.scatter(points[sel, 0], points[sel, 1], s=3, alpha=0.7, color=colormaps[CLASS_COLOURS](k),
                        label=name, rasterized=True)
         share = mean_purity(points, labels)
-        ax.set_title(f"{network}\nfeatures: {layer}\nof its {NEIGHBOURS} nearest neighbours, {100 * share:.0f} % share "
-                     "an image's class", fontsize=10)
+        ax.set_title("\n".join(textwrap.wrap(network, 34) + textwrap.wrap(f"features: {layer}", 34))
+                     + f"\n{100 * share:.0f} % of {NEIGHBOURS} nearest neighbours\nshare an image's class", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[-1].legend(markerscale=4, fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    handles, names = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, names, markerscale=4, fontsize=9, loc="outside lower center", ncols=5)
     fig.suptitle(f"t-SNE of the penultimate-layer features of the test images, coloured by true class\n({note})\n"
                  "t-SNE keeps neighbours, not distances: the gaps between clusters and their sizes mean little",
                  fontsize=11)
@@ -227,12 +228,12 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
     figs = []
     for chunk in chunks(lines, per_page):
         if compact:
-            w, h, top = width, 0.74 * len(chunk) + 0.75, 0.2
+            w, h, top, bottom = width, 0.74 * len(chunk) + 0.75, 0.2, 0.6
         else:
-            (w, h), top = PAGE_INCHES, 2.9  # room for the page's heading, caption and this title
+            (w, h), top, bottom = PAGE_INCHES, 3.1, 0.9  # room for the page's heading, caption and this title
         fig = Figure(figsize=(w, h))
-        grid = fig.add_gridspec(len(chunk) if compact else per_page, 10, left=1.3 / w, right=1 - 0.1 / w,
-                                top=1 - top / h, bottom=0.6 / h, wspace=0.1, hspace=0.45 if compact else 0.6)
+        grid = fig.add_gridspec(len(chunk) if compact else per_page, 10, left=1.3 / w, right=1 - 0.3 / w,
+                                top=1 - top / h, bottom=bottom / h, wspace=0.1, hspace=0.45 if compact else 0.6)
         axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)]
                            for r in range(len(chunk) if compact else per_page)])
         for ax in axes.ravel():
@@ -257,10 +258,10 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
                 label += f"\n{REGION_SHORT[row['region']]}"
             axes[r, 0].text(-0.12, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=8, linespacing=1.1)
-        bar = fig.colorbar(shown, cax=fig.add_axes((0.35, 0.22 / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],
+        bar = fig.colorbar(shown, cax=fig.add_axes((0.35, (bottom - 0.38) / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],
                            orientation="horizontal")
         bar.ax.set_xticklabels(["lowers", "0", "raises the channel"], fontsize=8)
-        fig.suptitle(title, fontsize=9, y=1 - 0.1 / h, va="top")
+        fig.suptitle(title, fontsize=9, y=1 - (0.1 if compact else 0.4) / h, va="top")
         figs.append(fig)
     return figs
 
