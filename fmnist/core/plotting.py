@@ -198,8 +198,8 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
                      + f"\n{100 * share:.0f} % of {NEIGHBOURS} nearest neighbours\nshare an image's class", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    handles, names = axes[-1].get_legend_handles_labels()
-    fig.legend(handles, names, markerscale=4, fontsize=9, loc="outside lower center", ncols=5)
+    axes[len(axes) // 2].legend(markerscale=4, fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                                ncols=5 if len(axes) > 2 else 3)  # under the panels, inside the layout
     fig.suptitle(f"t-SNE of the penultimate-layer features of the test images, coloured by true class\n({note})\n"
                  "t-SNE keeps neighbours, not distances: the gaps between clusters and their sizes mean little",
                  fontsize=11)
