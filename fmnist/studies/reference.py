@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from fmnist.core import plotting
-from fmnist.core.guided import PURITY_TOP, guided_channels, guided_words, stage_output
+from fmnist.core.guided import guided_channels, guided_words, stage_output
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page, series
 from fmnist.core.words import training_words
@@ -169,12 +169,11 @@ def guided_pages(g: dict | None) -> list[Page]:
     if not g:
         return []
     shape = " x ".join(map(str, g["shape"]))
-    title = (f"Guided backpropagation on the best model ({g['row']}, seed {g['seed']}), {len(g['rows'])} channels of "
-             f"features.{g['stage']} ({shape}, the last conv layer after its ReLU).\nEach row: the "
-             f"{len(g['rows'][0]['images'])} test images that excite the channel most (act = its largest value over "
-             "positions), each beside d channel / d pixel passed back only through positive ReLU outputs and positive "
-             f"gradients. Channels: per class, the one whose {PURITY_TOP} most exciting validation images hold most "
-             f"of that class; beside each, that share on the test images (and on the validation images).")
+    title = (f"The best model ({g['row']}, seed {g['seed']}), features.{g['stage']} ({shape}, the last conv layer). "
+             "Each row: the 5 test images that excite the channel most (act: its largest value), each beside "
+             "d channel / d pixel through positive ReLU outputs and positive gradients. At left: the class's share "
+             "of the channel's top 20 test images (of its top 20 validation images, where it was chosen), and the "
+             "quarter of the image or the region of the garment its maps favour.")
     return series("reference_guided", "Spec 000, guided backpropagation", guided_sentence(g),
                   plotting.guided_figures(guided_rows(g), title, per_page=5))
 
