@@ -126,6 +126,18 @@ def test_guided_channels_are_chosen_on_one_split_and_described_on_another():
     assert "in 10 of them over half of the 20 most exciting images are of that class (median 100 %, against 100 %" \
         in words and "10 favour the garment's outline" in words
     assert "10 of them put over 60 % of it in one quarter of the image (channel 0: upper left" in words
+    # the control network: the same one gives the same regions; one that reads other pixels, other regions
+    same = guided_channels(Lit(), "relu", (x, labels), (x, labels), CPU, 10, 5, control=Lit())
+    assert "10 of the 10 channels' maps of the same images favour the same region: where the maps fall is the " \
+        "images' doing" in guided_words(same, "relu", "A", "B")
+    other = Lit()
+    with torch.no_grad():
+        other.features.conv.weight.copy_(other.features.conv.weight.flip(-1))  # channel k reads pixel (2k, 27 - 2k)
+        other.features.conv.weight[:, 0, :, :] += 0.001  # and a little of every pixel, so it is never silent
+    moved_control = guided_channels(Lit(), "relu", (x, labels), (x, labels), CPU, 10, 5, control=other)
+    assert all(r["control_region"] != r["region"] for r in moved_control["rows"])
+    assert "0 of the 10 channels' maps of the same images favour the same region: where the maps fall is the " \
+        "training's." in guided_words(moved_control, "relu", "A", "B")
     # described on images whose labels name the next class: the choice still looks perfect, the description not
     moved = guided_channels(Lit(), "relu", (x, labels), (x, (labels + 1) % 10), CPU, 10, 5)
     assert all(r["chosen_share"] == 1.0 and r["share"] == 0.0 for r in moved["rows"])

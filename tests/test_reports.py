@@ -418,7 +418,8 @@ def test_the_learning_curve_answer_explains_a_log_axis_only_when_it_has_one(firs
            "iterations": list(np.linspace(1.5, 0.3, 60))}
     answer = spec000.curve(_sources(reference=[run]))
     assert answer.startswith("60 iterations (5 epochs of 12 batches): the validation loss falls from")
-    assert ("The y axis is logarithmic because the losses span about 35-fold: over epochs 1-2" in answer) == logarithmic
+    assert ("The y axis is logarithmic because the plotted losses span about 53-fold (training 0.300-1.50, "
+            "validation 0.46-16.00): over epochs 1-2" in answer) == logarithmic
 
 
 def test_the_sweep_curves_are_read_per_start():

@@ -280,7 +280,7 @@ def test_the_control_sentence_says_what_the_network_added():
     n = {"control_change": [3.0, 4.0], "change": [3.5, 5.0], "from_control": [1.0, 2.0],
          "control_probability": [0.95, 0.2]}
     words = control_words(n, 0.9)
-    assert "moves the blurred means by 3.0-4.0 in L2 (the class models: 3.5-5.0)" in words
+    assert "moves the blurred means by 3.0-4.0 in L2 (the class models move them 3.5-5.0)" in words
     assert "lie 1.0-2.0 from those images (median 1.5, less than the recipe alone moves them)" in words
     assert words.endswith("gives 1 of the 2 no-network images their class at 0.9 already.")
     more = control_words({**n, "from_control": [5.0, 6.0], "control_probability": [0.1, 0.2]}, 0.9)

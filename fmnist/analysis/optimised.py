@@ -54,7 +54,7 @@ def control_words(n: dict, goal: float) -> str:
     already = sum(p >= goal for p in n["control_probability"])
     added, alone = float(np.median(n["from_control"])), float(np.median(n["control_change"]))
     return (f"The control, the same recipe with the network removed, moves the blurred means by "
-            f"{span(n['control_change'])} in L2 (the class models: {span(n['change'])}); the class models lie "
+            f"{span(n['control_change'])} in L2 (the class models move them {span(n['change'])}); the class models lie "
             f"{span(n['from_control'])} from those images (median {added:.1f}, {'more' if added > alone else 'less'} "
             f"than the recipe alone moves them), and the network gives {already} of the "
             f"{len(n['control_probability'])} no-network images their class at {goal:g} already.")

@@ -73,8 +73,10 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
     on the first half of the test images and described on the second half."""
     stage = [name for name, m in model.features.named_children() if isinstance(m, nn.ReLU)][-1]
     half = len(y) // 2
+    torch.manual_seed(s.seed + 1000)
+    redrawn = type(model)().to(device).eval()  # the same network, every weight drawn afresh
     found = guided_channels(model, stage, (x[:half], y[:half]), (x[half:], y[half:]), device, s.channels,
-                            s.top_images)
+                            s.top_images, redrawn)
     rows = found["rows"]
     for r in rows:  # indices into the whole test set
         r["indices"] = [half + i for i in r["indices"]]
@@ -89,7 +91,8 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
                f"{PURITY_TOP} most activating images hold the largest share of that class (ties: the larger ratio of "
                f"its mean activation on the class to its mean on all those images); described on {described_on}",
                "channels": [{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices",
-                                               "activations", "classes", "region", "quadrant", "quadrant_share")}
+                                               "activations", "classes", "region", "quadrant", "quadrant_share",
+                                               "control_region", "control_quadrant")}
                             for r in rows],
                **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on", "median_best_share",
                                         "random_share")}}

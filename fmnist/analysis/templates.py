@@ -38,7 +38,7 @@ def templates_part(model, x, y, seed: int = 0) -> tuple[dict, Page]:
         numbers[name] = {"smoothness": tap_correlation(w.reshape(-1, 28, 28)), "classes": classes.tolist(),
                          "correlation": np.round(corr, 4).tolist()}
     numbers["sentence"] = templates_words(numbers)
-    labels = [f"{i}: {CLASSES[c].split('/')[0][:7]} {r:+.2f}" for i, (c, r) in
+    labels = [f"{i}: {CLASSES[c].split('/')[0]} {r:+.2f}" for i, (c, r) in
               enumerate(zip(numbers["trained"]["classes"][:SHOWN], numbers["trained"]["correlation"][:SHOWN]))]
     title = (f"fc1 units 0-{SHOWN - 1} of {len(trained):,} as 28 x 28 templates, each scaled to its own range; over "
              "each, the class mean it correlates with most, and r")

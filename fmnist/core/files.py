@@ -70,7 +70,8 @@ LOCALITY_FINISH = {"comparisons": Each({"label": str, "images": INTERVAL, "scram
                    "example": {"images": [[NUMBER]], "scrambled": [[NUMBER]]}}
 GUIDED_ROW = {"channel": int, "picked_for": str, "chosen_share": NUMBER, "share": NUMBER, "indices": [int],
               "activations": [NUMBER], "classes": [str], "region": (str, NULL),
-              "quadrant": (str, NULL), "quadrant_share": NUMBER, "images": [[[NUMBER]]],
+              "quadrant": (str, NULL), "quadrant_share": NUMBER, "control_region?": (str, NULL),
+              "control_quadrant?": (str, NULL), "images": [[[NUMBER]]],
               "maps": [[[NUMBER]]]}
 REFERENCE_FINISH = {"guided?": {"row": str, "seed": int, "stage": str, "shape": [int], "val_loss": NUMBER,
                                 "run_val_loss": NUMBER, "rows": [GUIDED_ROW], "channels_in_stage": int,

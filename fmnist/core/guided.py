@@ -104,14 +104,16 @@ def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 
 
 
 def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple, device, count: int = 10,
-                    shown: int = 5) -> dict:
+                    shown: int = 5, control: nn.Module | None = None) -> dict:
     """Guided backpropagation on `count` channels of `stage`, one per class. Each is chosen on the
     images of `choose` (x, y) by pick_channels, then described on `describe`, other images: the
     share of its class among its PURITY_TOP most exciting images there (so the purity it reports
     is not the one it was picked for), its `shown` most exciting images with their guided maps,
     and the region of the garment (activations.REGIONS) that the maps' positive part favours.
     The controls: the same share on the choosing images, the median over every channel of its
-    best class's share on the describing images, and 1 / classes for images drawn at random."""
+    best class's share on the describing images, and 1 / classes for images drawn at random; with
+    `control` (the same network with every weight re-drawn), the region and quarter its maps of the
+    same channel and images favour: what guided backpropagation shows without any training."""
     (xc, yc), (xd, yd) = choose, describe
     acts_c = channel_activations(model, xc.to(device), stage).cpu()   # (N choose, C)
     acts_d = channel_activations(model, xd.to(device), stage).cpu()   # (N describe, C)
@@ -123,13 +125,19 @@ def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple
         maps = channel_gradient(model, xd[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()[:, 0]
         shares = response_shares(maps, xd[top, 0])
         where, share = quadrant(maps)
+        extra = {}
+        if control is not None:
+            redrawn = channel_gradient(control, xd[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()[:, 0]
+            cs = response_shares(redrawn, xd[top, 0])
+            extra = {"control_region": favoured(cs) if cs["response"]["background"] is not None else None,
+                     "control_quadrant": quadrant(redrawn)[0]}
         rows.append({"channel": c, "picked_for": CLASSES[k % 10],
                      "chosen_share": float(class_share(acts_c, yc, k % 10)[c]),
                      "share": float(class_share(acts_d, yd, k % 10)[c]), "indices": top.tolist(),
                      "images": xd[top, 0].numpy(), "maps": maps.numpy(), "activations": acts_d[top, c].tolist(),
                      "classes": [CLASSES[int(yd[i])] for i in top], "region": favoured(shares) if
                      shares["response"]["background"] is not None else None, "shares": shares,
-                     "quadrant": where, "quadrant_share": share})
+                     "quadrant": where, "quadrant_share": share, **extra})
     return {"rows": rows, "channels_in_stage": int(acts_d.shape[1]), "chosen_on": len(yc), "described_on": len(yd),
             "median_best_share": float(best_share.median()), "random_share": 1 / classes}
 
@@ -167,6 +175,13 @@ def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> 
     corners = (f" {len(local)} of them put over {100 * CONCENTRATED:.0f} % of it in one quarter of the image ("
                + ", ".join(f"channel {r['channel']}: {r['quadrant']}" for r in local) + ")." if local else
                f" None puts {100 * CONCENTRATED:.0f} % of it in one quarter of the image.")
+    if rows and "control_region" in rows[0]:
+        same = sum(r["control_region"] == r["region"] for r in rows)
+        verdict = (": where the maps fall is the images' doing more than the training's (guided backpropagation "
+                   "shows edges whatever the weights, Adebayo et al. 2018)." if 2 * same > len(rows) else
+                   ": where the maps fall is the training's.")
+        corners += (f" With every weight re-drawn, {same} of the {len(rows)} channels' maps of the same images favour "
+                    f"the same region{verdict}")
     return (
         f"{len(rows)} of the {found['channels_in_stage']} channels of {stage}, one per class, chosen on the "
         f"{chosen_on} and described on the {described_on}: in {detectors} of them over half of the {PURITY_TOP} most "

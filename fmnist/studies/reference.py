@@ -15,6 +15,7 @@ from fmnist.core import plotting
 from fmnist.core.guided import guided_channels, guided_words, stage_output
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page, series
+from fmnist.core.training import init_weights
 from fmnist.core.words import training_words
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
@@ -61,6 +62,7 @@ def best_run(records: list[dict]) -> dict | None:
 
 
 GUIDED_CHANNELS, GUIDED_SHOWN = 10, 5  # spec 000 1.3.9: "any 10 neurons"; the images shown of each
+CONTROL_SEED = 1000  # the re-drawn network's seed: the run's seed plus this
 GUIDED_STAGE = "relu4"  # the last conv layer's activated output (spec 000 names CONV5; this network has four)
 
 
@@ -77,10 +79,14 @@ def finish(results: dict, ctx: Context) -> dict:
     model = build(config)
     data = splits(ctx, config["train_per_class"], config["seed"], config["val_per_class"])
     record, _ = train_and_measure(model, config, data, ctx)
+    torch.manual_seed(config["seed"] + CONTROL_SEED)
+    redrawn = build(config)
+    init_weights(redrawn, config.get("init", "default"))  # the same network, every weight drawn afresh
     found = guided_channels(model.to(ctx.device), GUIDED_STAGE, data["val"], data["test"], ctx.device,
-                            GUIDED_CHANNELS, GUIDED_SHOWN)
+                            GUIDED_CHANNELS, GUIDED_SHOWN, redrawn.to(ctx.device).eval())
     rows = [{**{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices", "activations",
-                                   "classes", "region", "quadrant", "quadrant_share")},
+                                   "classes", "region", "quadrant", "quadrant_share", "control_region",
+                                   "control_quadrant")},
              "images": rounded(r["images"], 2), "maps": rounded(r["maps"] / max(float(abs(r["maps"]).max()), 1e-12), 3)}
             for r in found["rows"]]  # each channel's maps scaled by their largest |value|
     return {"guided": {"row": groups.row_of(config), "seed": config["seed"], "stage": GUIDED_STAGE,
