@@ -205,6 +205,7 @@ def for_column(fig: Figure) -> tuple[Figure, str]:
     return fig, caption
 
 
+KEEP = 0.7  # a figure kept as laid out loses at most this share of its height with its width
 SHRINK = 0.55  # a panel may be drawn this much narrower than the figure gave it before it moves to a new row
 
 
@@ -223,7 +224,9 @@ def reflow(fig: Figure) -> float:
     fit = max(1, int(TEXT_INCHES // (SHRINK * panel_w)))
     if (fit >= cols or any(s.get_gridspec() is not grid for s in spans)
             or any(s.rowspan.stop - s.rowspan.start > 1 or s.colspan.stop - s.colspan.start > 1 for s in spans)):
-        return height
+        if fig.subfigs or any(t.get_text() for t in fig.texts):  # text set in the figure needs its height
+            return height
+        return height * max(KEEP, min(1.0, TEXT_INCHES / width))  # the panels narrower: their rows shorter too
     order = [s.rowspan.start * cols + s.colspan.start for s in spans]
     new_rows = -(-(rows * cols) // fit)
     new = fig.add_gridspec(new_rows, fit)
