@@ -230,7 +230,7 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
         if compact:
             w, h, top, bottom = width, 0.74 * len(chunk) + 0.75, 0.2, 0.6
         else:
-            (w, h), top, bottom = PAGE_INCHES, 3.1, 0.9  # room for the page's heading, caption and this title
+            (w, h), top, bottom = PAGE_INCHES, 3.7, 0.9  # room for the page heading, its caption and this title
         fig = Figure(figsize=(w, h))
         grid = fig.add_gridspec(len(chunk) if compact else per_page, 10, left=1.3 / w, right=1 - 0.3 / w,
                                 top=1 - top / h, bottom=bottom / h, wspace=0.1, hspace=0.45 if compact else 0.6)
