@@ -109,7 +109,7 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
                                            logits, device)
     pages.append(page)
     results["explain"], more = timer.part("explanations of right and wrong (both networks)", saliency.explain_part,
-                                          models, examples, x, device)
+                                          models, examples, x, device, settings)
     pages += more
     results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
     pages.append(page)

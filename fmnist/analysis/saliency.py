@@ -63,18 +63,19 @@ EXPLAIN_BLUR = 4.0  # the blurred baseline's sigma, in pixels
 OCCLUSION = (6, 2)  # the explanations' occlusion: squares of 6 pixels every 2 (overlapping)
 
 
-def explain_methods() -> dict:
-    """The explanations of single predictions: integrated gradients from two baselines, SmoothGrad at
-    the paper's settings and overlapping occlusion, each of the predicted class's logit."""
+def explain_methods(steps: int = 64, samples: int = 50) -> dict:
+    """The explanations of single predictions: integrated gradients from two baselines (`steps` path
+    steps), SmoothGrad at the paper's settings (`samples` draws) and overlapping occlusion, each of
+    the predicted class's logit."""
     patch, stride = OCCLUSION
-    return {"IG from black": lambda m, x, c: attribution.integrated_gradients(m, x, c, -1.0, steps=64),
+    return {"IG from black": lambda m, x, c: attribution.integrated_gradients(m, x, c, -1.0, steps=steps),
             "IG from blurred": lambda m, x, c: attribution.integrated_gradients(
-                m, x, c, attribution.blurred(x, EXPLAIN_BLUR), steps=64),
-            "SmoothGrad": lambda m, x, c: attribution.smoothgrad(m, x, c, sigma=0.3, samples=50),
+                m, x, c, attribution.blurred(x, EXPLAIN_BLUR), steps=steps),
+            "SmoothGrad": lambda m, x, c: attribution.smoothgrad(m, x, c, sigma=0.3, samples=samples),
             "occlusion": lambda m, x, c: attribution.occlusion(m, x, c, patch=patch, stride=stride)}
 
 
-def explain_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple[dict, list[Page]]:
+def explain_part(models: dict, examples: dict, x: torch.Tensor, device, s) -> tuple[dict, list[Page]]:
     """Each network's 4 right and 4 wrong predictions explained by every method of explain_methods:
     the maps, each map's share of |attribution| on the background, and each baseline's completeness."""
     numbers, figs = {}, []
@@ -82,7 +83,8 @@ def explain_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple
         idx = torch.tensor([e["index"] for e in examples[key]])
         xs = x[idx].to(device)
         pred = torch.tensor([e["pred"] for e in examples[key]], device=device)
-        maps = {name: f(model, xs, pred).cpu()[:, 0] for name, f in explain_methods().items()}
+        maps = {name: f(model, xs, pred).cpu()[:, 0]
+                for name, f in explain_methods(s.ig_steps, s.smoothgrad_samples).items()}
         off = ~garment(xs.cpu()[:, 0])
         with torch.no_grad():
             model.eval()
@@ -98,8 +100,8 @@ def explain_part(models: dict, examples: dict, x: torch.Tensor, device) -> tuple
             "completeness_error": {m: float(((maps[m].sum((1, 2)) - g.cpu()).abs() / g.abs().cpu().clamp(min=1e-6))
                                             .mean()) for m, g in gaps.items()}}
         figs.append(figures.explain_figure(label, examples[key], x[idx, 0], maps, numbers[key]))
-    numbers["settings"] = {"blur_sigma": EXPLAIN_BLUR, "occlusion": list(OCCLUSION), "ig_steps": 64,
-                           "smoothgrad": {"samples": 50, "sigma": 0.3}}
+    numbers["settings"] = {"blur_sigma": EXPLAIN_BLUR, "occlusion": list(OCCLUSION), "ig_steps": s.ig_steps,
+                           "smoothgrad": {"samples": s.smoothgrad_samples, "sigma": 0.3}}
     numbers["sentence"] = explain_words({k.upper(): v for k, v in numbers.items() if k in models})
     return numbers, series("explain", "Explanations of right and wrong predictions", numbers["sentence"], figs)
 
