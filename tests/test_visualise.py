@@ -296,3 +296,8 @@ def test_the_paired_fooling_sentence_takes_its_side_from_the_per_image_differenc
            "(95 % bootstrap interval +0.20 to +0.60)" in words
     none = fooling.fooling_sentence(medians, {**paired, "low": -0.1})
     assert none.startswith("No difference detected")
+
+
+def test_a_probability_short_of_the_goal_never_shows_as_the_goal():
+    from fmnist.analysis.figures import floor2
+    assert [floor2(p) for p in (0.8996, 0.9, 0.96, 0.999, 0.29, 0.0)] == ["0.89", "0.90", "0.96", "0.99", "0.29", "0.00"]

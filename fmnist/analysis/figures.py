@@ -1,5 +1,7 @@
 """Pure figure functions of analyze.py: data in, a matplotlib Figure out."""
 
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -66,6 +68,11 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
     return fig
 
 
+def floor2(p: float) -> str:
+    """A probability to 2 decimals, rounded down: 0.8996 shows as 0.89, never as the 0.90 it has not reached."""
+    return f"{math.floor(p * 100 + 1e-9) / 100:.2f}"
+
+
 def class_models_figure(network: str, means, control, r: dict, best_images: list, numbers: dict, classes: list[str],
                         method: str, two_views: bool = False) -> Figure:
     """One network's class models: a column per class with its mean test image, its class model,
@@ -78,12 +85,13 @@ def class_models_figure(network: str, means, control, r: dict, best_images: list
     change = np.asarray(r["images"][:, 0]) - np.asarray(control)
     scale = float(np.abs(change).max()) or 1.0
     for k, name in enumerate(classes):
-        draw_image(axes[0, k], means[k], f"{name}\np {numbers['mean_image_probability'][k]:.2f}")
+        draw_image(axes[0, k], means[k], f"{name}\np {floor2(numbers['mean_image_probability'][k])}")
         odd = numbers["fooling"][k] or not numbers["reached"][k]
-        draw_image(axes[1, k], r["images"][k, 0], f"p {numbers['probability'][k]:.2f}\nlogit {numbers['logit'][k]:.1f}",
+        draw_image(axes[1, k], r["images"][k, 0],
+                   f"p {floor2(numbers['probability'][k])}\nlogit {numbers['logit'][k]:.1f}",
                    colour="tab:red" if odd else "black")
         draw_image(axes[2, k], control[k],
-                   f"p {numbers['control_probability'][k]:.2f}\nprior {numbers['strength'][k]:g}")
+                   f"p {floor2(numbers['control_probability'][k])}\nprior {numbers['strength'][k]:g}")
         shown = axes[3, k].imshow(change[k] / scale, cmap="bwr", vmin=-1, vmax=1)
         axes[3, k].set_title(f"{numbers['from_control'][k]:.1f} from it\nd {numbers['distance_to_mean'][k]:.1f} "
                              f"({numbers['typical'][k]:.1f})", fontsize=8, pad=2, color="tab:red" if odd else "black")
