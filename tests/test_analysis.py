@@ -15,10 +15,9 @@ import analyze
 from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.analysis import optimised, saliency, sections, templates
-from fmnist.analysis.attribution import channel_gradient, class_share, pick_channels
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.core import data, diagnostics
-from fmnist.core.guided import guided_channels, guided_words
+from fmnist.core.guided import channel_gradient, class_share, guided_channels, guided_words, pick_channels
 from fmnist.core.layers import layer_table
 from fmnist.core.training import predict
 

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from fmnist.analysis import ascent, attribution, fooling
+from fmnist.core import guided
 from fmnist.core.layers import field_window, receptive_fields
 
 CPU = torch.device("cpu")
@@ -127,7 +128,7 @@ def test_a_unit_s_crop_is_exactly_the_pixels_it_depends_on(stage, unit):
         elif isinstance(layer, nn.Conv2d):
             layer.weight.data.abs_().add_(0.01)
     x = torch.rand(1, 1, 28, 28).add(0.1).requires_grad_(True)
-    attribution.stage_output(model.features, x, stage)[0, :, unit[0], unit[1]].sum().backward()
+    guided.stage_output(model.features, x, stage)[0, :, unit[0], unit[1]].sum().backward()
     rows, cols = (x.grad[0, 0] != 0).nonzero(as_tuple=True)
     field = receptive_fields(model.features)[stage]
     top, left = field_window(field, *unit)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.analysis.attribution import stage_output
+from fmnist.core.guided import stage_output
 from fmnist.core.layers import field_window, receptive_fields
 from fmnist.core.training import EVAL_BATCH
 

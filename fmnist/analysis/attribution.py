@@ -9,15 +9,7 @@ import torch
 from torch import nn
 from torchvision.transforms.functional import gaussian_blur
 
-from fmnist.core.guided import (  # noqa: F401  (re-exported for the analysis modules and tests)
-    PURITY_TOP,
-    channel_activations,
-    channel_gradient,
-    class_share,
-    guided,
-    pick_channels,
-    stage_output,
-)
+from fmnist.core.guided import guided
 
 # Attributions of one logit to the input pixels, signed, (N, 1, H, W), and the sanity check of
 # Adebayo et al. (2018): a map that barely changes when the network's top layers are re-drawn

@@ -10,13 +10,20 @@ import torch
 from torch import nn
 
 from fmnist.analysis import figures, fooling
-from fmnist.analysis.attribution import PURITY_TOP, channel_gradient, stage_output
 from fmnist.analysis.fooling import greedy, random_pixels
 from fmnist.analysis.settings import AnalysisSettings, VisualSettings
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES, stratified
 from fmnist.core.diagnostics import penultimate, pick_right_wrong, roc, tsne
-from fmnist.core.guided import guided_channels, guided_words
+from fmnist.core.guided import (
+    CONTROL_SEED,
+    PURITY_TOP,
+    channel_gradient,
+    guided_channels,
+    guided_words,
+    saved,
+    stage_shape,
+)
 from fmnist.core.layers import feature_stages, layer_table
 from fmnist.core.metrics import mean_purity
 from fmnist.core.pages import Page, series
@@ -73,7 +80,7 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
     on the first half of the test images and described on the second half."""
     stage = [name for name, m in model.features.named_children() if isinstance(m, nn.ReLU)][-1]
     half = len(y) // 2
-    torch.manual_seed(s.seed + 1000)
+    torch.manual_seed(s.seed + CONTROL_SEED)
     redrawn = type(model)().to(device).eval()  # the same network, every weight drawn afresh
     found = guided_channels(model, stage, (x[:half], y[:half]), (x[half:], y[half:]), device, s.channels,
                             s.top_images, redrawn)
@@ -90,10 +97,7 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
     numbers = {"tensor": where, "how_chosen": f"per class in order, on {chosen_on}, the unpicked channel whose "
                f"{PURITY_TOP} most activating images hold the largest share of that class (ties: the larger ratio of "
                f"its mean activation on the class to its mean on all those images); described on {described_on}",
-               "channels": [{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices",
-                                               "activations", "classes", "region", "quadrant", "quadrant_share",
-                                               "control_region", "control_quadrant")}
-                            for r in rows],
+               "channels": [saved(r) for r in rows],
                **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on", "median_best_share",
                                         "random_share")}}
     numbers["sentence"] = guided_words(found, stage, chosen_on, described_on)
@@ -104,11 +108,6 @@ def guided_part(model, x, y, device, s: AnalysisSettings) -> tuple[dict, list[Pa
              "the image or the region of the garment its maps favour.")
     return numbers, series("cnn_guided_backprop", "Spec 000, guided backpropagation (CNN)", numbers["sentence"],
                            plotting.guided_figures(rows, title, saliency))
-
-
-def stage_shape(model, stage: str, device) -> list[int]:
-    with torch.no_grad():
-        return list(stage_output(model.features, torch.zeros(1, 1, 28, 28, device=device), stage).shape[1:])
 
 
 def class_maps_part(model, x, y, s: AnalysisSettings) -> tuple[dict, list[Page]]:

@@ -58,8 +58,10 @@ REGION_WORDS = {"background": "the black background", "outline": "the garment's 
 
 def favoured(shares: dict) -> str | None:
     """The region whose share of a response most exceeds its share of the pixels, if it gets
-    FAVOURED times that share; None when no region does."""
+    FAVOURED times that share; None when no region does, or the channel never responds."""
     response, area = shares["response"], shares["area"]
+    if response["background"] is None:
+        return None
     region = max((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
     return region if response[region] / area[region] >= FAVOURED else None
 

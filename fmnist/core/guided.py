@@ -103,6 +103,22 @@ def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 
     return chosen
 
 
+CONTROL_SEED = 1000  # the re-drawn control network's seed: the run's (or the analysis's) seed plus this
+SAVED = ("channel", "picked_for", "chosen_share", "share", "indices", "activations", "classes", "region", "quadrant",
+         "quadrant_share", "control_region", "control_quadrant")  # what a channel's record keeps (no arrays)
+
+
+def saved(row: dict) -> dict:
+    """A channel of guided_channels as its JSON record keeps it: the SAVED numbers it has."""
+    return {k: row[k] for k in SAVED if k in row}
+
+
+def stage_shape(model: nn.Module, stage: str, device) -> list[int]:
+    """The (C, h, w) of a `features` stage's output for one 28 x 28 image."""
+    with torch.no_grad():
+        return list(stage_output(model.features, torch.zeros(1, 1, 28, 28, device=device), stage).shape[1:])
+
+
 def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple, device, count: int = 10,
                     shown: int = 5, control: nn.Module | None = None) -> dict:
     """Guided backpropagation on `count` channels of `stage`, one per class. Each is chosen on the
@@ -129,14 +145,12 @@ def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple
         if control is not None:
             redrawn = channel_gradient(control, xd[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()[:, 0]
             cs = response_shares(redrawn, xd[top, 0])
-            extra = {"control_region": favoured(cs) if cs["response"]["background"] is not None else None,
-                     "control_quadrant": quadrant(redrawn)[0]}
+            extra = {"control_region": favoured(cs), "control_quadrant": quadrant(redrawn)[0]}
         rows.append({"channel": c, "picked_for": CLASSES[k % 10],
                      "chosen_share": float(class_share(acts_c, yc, k % 10)[c]),
                      "share": float(class_share(acts_d, yd, k % 10)[c]), "indices": top.tolist(),
                      "images": xd[top, 0].numpy(), "maps": maps.numpy(), "activations": acts_d[top, c].tolist(),
-                     "classes": [CLASSES[int(yd[i])] for i in top], "region": favoured(shares) if
-                     shares["response"]["background"] is not None else None, "shares": shares,
+                     "classes": [CLASSES[int(yd[i])] for i in top], "region": favoured(shares), "shares": shares,
                      "quadrant": where, "quadrant_share": share, **extra})
     return {"rows": rows, "channels_in_stage": int(acts_d.shape[1]), "chosen_on": len(yc), "described_on": len(yd),
             "median_best_share": float(best_share.median()), "random_share": 1 / classes}

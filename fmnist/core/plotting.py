@@ -207,7 +207,6 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
 
 
 GUIDED_ROWS = 6  # channels to a page of guided backpropagation
-REGION_SHORT = {"background": "background", "outline": "outline", "interior": "interior", None: "no region"}
 
 
 def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, per_page: int = GUIDED_ROWS,
@@ -231,11 +230,10 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
             w, h, top, bottom = width, 0.74 * len(chunk) + 0.75, 0.2, 0.6
         else:
             (w, h), top, bottom = PAGE_INCHES, 3.7, 0.9  # room for the page heading, its caption and this title
-        fig = Figure(figsize=(w, h))
-        grid = fig.add_gridspec(len(chunk) if compact else per_page, 10, left=1.3 / w, right=1 - 0.3 / w,
-                                top=1 - top / h, bottom=bottom / h, wspace=0.1, hspace=0.45 if compact else 0.6)
-        axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)]
-                           for r in range(len(chunk) if compact else per_page)])
+        fig, rows_drawn = Figure(figsize=(w, h)), len(chunk) if compact else per_page
+        grid = fig.add_gridspec(rows_drawn, 10, left=1.3 / w, right=1 - 0.3 / w, top=1 - top / h, bottom=bottom / h,
+                                wspace=0.1, hspace=0.45 if compact else 0.6)
+        axes = np.asarray([[fig.add_subplot(grid[r, c]) for c in range(10)] for r in range(rows_drawn)])
         for ax in axes.ravel():
             ax.set_axis_off()
         for r, (row, kind, colour) in enumerate(chunk):
@@ -255,7 +253,7 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
             if row.get("quadrant"):
                 label += f"\n{row['quadrant']} {100 * row['quadrant_share']:.0f}%"
             elif "region" in row and not compact:
-                label += f"\n{REGION_SHORT[row['region']]}"
+                label += f"\n{row['region'] or 'no region'}"
             axes[r, 0].text(-0.12, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=8, linespacing=1.1)
         bar = fig.colorbar(shown, cax=fig.add_axes((0.35, (bottom - 0.38) / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],

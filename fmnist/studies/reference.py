@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from fmnist.core import plotting
-from fmnist.core.guided import guided_channels, guided_words, stage_output
+from fmnist.core.guided import CONTROL_SEED, guided_channels, guided_words, saved, stage_shape
 from fmnist.core.layers import layer_table
 from fmnist.core.pages import Page, series
 from fmnist.core.training import init_weights
@@ -62,7 +62,6 @@ def best_run(records: list[dict]) -> dict | None:
 
 
 GUIDED_CHANNELS, GUIDED_SHOWN = 10, 5  # spec 000 1.3.9: "any 10 neurons"; the images shown of each
-CONTROL_SEED = 1000  # the re-drawn network's seed: the run's seed plus this
 GUIDED_STAGE = "relu4"  # the last conv layer's activated output (spec 000 names CONV5; this network has four)
 
 
@@ -84,14 +83,11 @@ def finish(results: dict, ctx: Context) -> dict:
     init_weights(redrawn, config.get("init", "default"))  # the same network, every weight drawn afresh
     found = guided_channels(model.to(ctx.device), GUIDED_STAGE, data["val"], data["test"], ctx.device,
                             GUIDED_CHANNELS, GUIDED_SHOWN, redrawn.to(ctx.device).eval())
-    rows = [{**{k: r[k] for k in ("channel", "picked_for", "chosen_share", "share", "indices", "activations",
-                                   "classes", "region", "quadrant", "quadrant_share", "control_region",
-                                   "control_quadrant")},
-             "images": rounded(r["images"], 2), "maps": rounded(r["maps"] / max(float(abs(r["maps"]).max()), 1e-12), 3)}
+    rows = [{**saved(r), "images": rounded(r["images"], 2),
+             "maps": rounded(r["maps"] / max(float(abs(r["maps"]).max()), 1e-12), 3)}
             for r in found["rows"]]  # each channel's maps scaled by their largest |value|
     return {"guided": {"row": groups.row_of(config), "seed": config["seed"], "stage": GUIDED_STAGE,
-                       "shape": list(stage_output(model.features, torch.zeros(1, 1, 28, 28, device=ctx.device),
-                                                  GUIDED_STAGE).shape[1:]),
+                       "shape": stage_shape(model, GUIDED_STAGE, ctx.device),
                        "val_loss": record["val"]["loss"], "run_val_loss": b["val"]["loss"], "rows": rows,
                        **{k: found[k] for k in ("channels_in_stage", "chosen_on", "described_on",
                                                 "median_best_share", "random_share")}}}
