@@ -416,7 +416,7 @@ def guided(src) -> str:
         if r["classes"].count(top) == len(r["classes"]) and top == r["picked_for"]:
             pure.append(r["picked_for"])
         else:
-            counts = ", ".join(f"{r['classes'].count(c)} {c}" for c in sorted(set(r["classes"]),
+            counts = ", ".join(f"{r['classes'].count(c)} {c}" for c in sorted(dict.fromkeys(r["classes"]),
                                                                           key=lambda c: -r["classes"].count(c)))
             mixed.append(f"for {r['picked_for']}: {counts}")
     reading = (f" Each channel's {len(rows[0]['classes'])} most exciting test images are all of its class for "
