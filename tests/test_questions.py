@@ -167,6 +167,8 @@ def test_locality_note_gives_the_epochs_the_runs_took_not_their_ceiling():
     assert "60" not in note
     _, fixed = document.locality_note(study({"epochs": 4}, [4, 4]))
     assert "4 epochs per run" in fixed and "early stopping" not in fixed
+    _, shared = document.locality_note({**study({"epochs": 60, "patience": 5}, [12, 16, 14]), "pool": 55_000})
+    assert shared.startswith("20,000 training images a run (36.4 % of the spec's 55,000), early stopping")
     missing, why = document.locality_note(None)
     assert missing is None and "not run for these outputs" in why
 

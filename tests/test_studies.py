@@ -8,7 +8,7 @@ import torch
 from scipy import stats as scipy_stats
 
 import experiments
-from fmnist.core.words import number_words
+from fmnist.core.words import number_words, share
 from fmnist.studies import groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import seeded, splits
@@ -146,6 +146,34 @@ def test_the_budget_line_and_stop_column_follow_how_the_runs_ended():
     assert groups.budget_line(fixed, "spec") == ("Budget spec: 5,000 training images per run; seeds 0, 1, 2; "
                                                  "a fixed 2 epochs.")
     assert groups.budget_line([], "spec") == "Budget spec: no finished runs."
+
+
+def test_the_budget_line_says_what_share_of_the_spec_s_data_a_run_trains_on():
+    one = [_record("base", s, 0.3, 90, 91, epochs=60, ran=12, patience=5, best=7) for s in range(3)]
+    assert groups.budget_line(one, "default", 55_000).startswith(
+        "Budget default: 5,000 training images per run (9.1 % of the spec's 55,000); seeds 0, 1, 2;")
+    assert groups.budget_line(one, "spec", 5_000).startswith(
+        "Budget spec: 5,000 training images per run (100 % of the spec's 5,000);")
+    swept = one + [{**one[0], "sizes": {**one[0]["sizes"], "train": 125}}]
+    assert groups.budget_line(swept, "default", 27_540).startswith(
+        "Budget default: 125-5,000 training images per run (at most 18.2 % of the spec's 27,540);")
+    upstream = {**one[0], "config": {**one[0]["config"], "kind": "upstream"}, "sizes": {"train": 27_460}}
+    assert groups.budget_line(swept + [upstream], "default", 27_540).startswith(
+        "Budget default: 125-27,460 training images per run (the compared runs: at most 18.2 % of the spec's 27,540);")
+    assert share(125, 27_540) == "0.45 % of the spec's 27,540"
+    assert "% of the spec" not in groups.budget_line(one, "default")  # a record from before the pool was kept
+
+
+def test_each_study_s_pool_is_the_training_split_or_its_half():
+    from fmnist.studies import transfer, tuning, variants
+    from fmnist.studies.sweep import HALF1, HALF2
+    y = torch.arange(100) % 10  # 10 images a class
+    splits = {"train": (torch.zeros(100, 1, 28, 28), y)}
+    assert experiments.STUDIES["reference"].pool(splits) == 100
+    for study in (variants.STUDY, transfer.PRETRAIN, transfer.TRANSFER):
+        assert study.pool(splits) == 10 * len(HALF1)
+    assert tuning.STUDY.pool({"train": (None, y[y != 0])}) == 10 * len(HALF2)
+    assert variants.STUDY.pool({"train": (None, y[y != 0])}) == 10 * (len(HALF1) - 1)
 
 
 def test_a_reports_convergence_words_follow_the_runs_both_ways():

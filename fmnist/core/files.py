@@ -56,6 +56,7 @@ RESULTS = {
     "plan": [str],
     "longer?": [str],
     "budget?": str,
+    "pool?": int,
     "runs": Each(RUN, "run"),
     "finished": (str, NULL),
     "finish?": dict,

@@ -135,3 +135,10 @@ def tsne_words(row: str, tsne: dict) -> str:
         + "; ".join(mixed)
         + "."
     )
+
+
+def share(images: int, pool: int) -> str:
+    """`images` as a share of `pool`, the training images the spec's protocol draws from: "9.1 % of the
+    spec's 27,540"."""
+    percent = 100 * images / pool
+    return f"{percent:.{2 if percent < 1 else 1 if percent < 99.95 else 0}f} % of the spec's {pool:,}"

@@ -11,7 +11,7 @@ from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, contents, cover_page, write_document, write_pages
-from fmnist.core.words import listing, span, training_words
+from fmnist.core.words import listing, share, span, training_words
 from fmnist.handin import figures
 from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
 
@@ -67,7 +67,9 @@ def locality_note(locality: dict | None) -> tuple[dict | None, str]:
             if runs and "patience" in runs[0]["config"] else f"{finish.get('epochs')} epochs per run")
     images = (finish.get("sizes") or {}).get("train")
     seeds = next(iter(comparisons.values()))["difference"]["n"]
-    return comparisons, ((f"{images:,} training images a run, " if images else "") + stop
+    pool = locality.get("pool")
+    return comparisons, ((f"{images:,} training images a run" + (f" ({share(images, pool)})" if pool else "")
+                          + ", " if images else "") + stop
                          + f" ({LOCALITY_COMMAND}, {seeds} seeds each; grey dots: the seeds, bars: 95 % intervals)."
                          + quick)
 

@@ -100,7 +100,7 @@ def study_lines(src: Sources, name: str) -> list[str]:
     return [
         f"- {name} (python experiments.py {name}): {len(records)} runs, each scored on "
         f"{spread([s['val'] for s in sized])} validation and {spread([s['test'] for s in sized])} test images.",
-        f"  {groups.budget_line(records, results.get('budget'))}",
+        f"  {groups.study_budget(results, records)}",
         f"  It ran on {p.get('device', 'an unrecorded device')} ({p.get('cpu', 'cpu not recorded')}, "
         f"{p.get('threads', '?')} threads, {p.get('precision', 'fp32')}): "
         f"{sum(r.get('seconds', 0) for r in records) / 60:.1f} "

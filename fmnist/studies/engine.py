@@ -74,6 +74,8 @@ def run_study(study: Study, ctx: Context, log=print) -> tuple[dict, list]:
         for k in list(results["runs"]):
             results["runs"].pop(k)
     results.update(plan=keys, finished=None, budget=ctx.options.budget)
+    if "train" in ctx.splits:  # what the budget lines state a share of
+        results["pool"] = study.pool(ctx.splits)
     results.pop("longer", None)
     results.pop("finish", None)
     save_results(results, path)

@@ -9,7 +9,7 @@ rows start from the same weights, see the same training subset and the same batc
 from fmnist.core import stats
 from fmnist.core.assignment import STUDY_RECIPE
 from fmnist.core.training import steps_per_pass
-from fmnist.core.words import count, span
+from fmnist.core.words import count, share, span
 
 # What rows are ranked and summarised by: key -> (label, read from a run's record, higher is better)
 MEASURES = {
@@ -122,9 +122,10 @@ def epoch_steps(record: dict) -> int | None:
     return steps_per_pass(images, record["config"].get("batch_size", STUDY_RECIPE.batch_size)) if images else None
 
 
-def budget_line(records: list[dict], name: str | None) -> str:
-    """A study's budget in one line: its name, the training images per run, seeds, the stop rule
-    and the epochs the runs actually took."""
+def budget_line(records: list[dict], name: str | None, pool: int | None = None) -> str:
+    """A study's budget in one line: its name, the training images per run and what share they
+    are of the `pool` the spec's protocol trains on (Study.pool, when recorded), seeds, the stop
+    rule and the epochs the runs actually took."""
     runs = [r for r in records if measured(r)]
     if not runs:
         return f"Budget {name or 'default'}: no finished runs."
@@ -132,8 +133,12 @@ def budget_line(records: list[dict], name: str | None) -> str:
     seeds = sorted({r["config"].get("seed", 0) for r in runs})
     early = [r for r in runs if "patience" in r["config"]]
     fixed = sorted({r["config"]["epochs"] for r in runs if "patience" not in r["config"]})
+    swept = sorted({r["sizes"]["train"] for r in runs if "sizes" in r and r["config"].get("kind", "sweep") == "sweep"})
+    of_pool = ("" if not (pool and swept) else
+               f" ({'' if swept == images else 'the compared runs: '}{'at most ' if len(swept) > 1 else ''}"
+               f"{share(swept[-1], pool)})")
     parts = [f"{images[0]:,}" + (f"-{images[-1]:,}" if len(images) > 1 else "") + " training images per run"
-             if images else "", f"seeds {', '.join(map(str, seeds))}"]
+             + of_pool if images else "", f"seeds {', '.join(map(str, seeds))}"]
     if early:
         c, ran = early[0]["config"], sorted(len(r["history"]) for r in early)
         cut = sum(not converged(r) for r in early)
@@ -151,6 +156,11 @@ def budget_line(records: list[dict], name: str | None) -> str:
         parts.append(f"{'' if not early else 'some rows '}a fixed {' or '.join(map(str, fixed))} "
                      f"epoch{'s' * (fixed[-1] > 1)}")
     return f"Budget {name or 'default'}: " + "; ".join(p for p in parts if p) + "."
+
+
+def study_budget(results: dict, records: list[dict]) -> str:
+    """budget_line for a study's results.json: its budget's name and recorded pool."""
+    return budget_line(records, results.get("budget"), results.get("pool"))
 
 
 def budget(runs: list[dict]) -> str:

@@ -121,6 +121,11 @@ class Study:
         """Files in the study folder that a finished run must have left (weights other runs start from)."""
         return []
 
+    def pool(self, splits: dict) -> int:
+        """The training images the spec's own protocol would draw from (all of the training split;
+        a Fashion-MNIST half study its half's): what a budget line states its share of."""
+        return len(splits["train"][1])
+
 
 def run_key(config: RunConfig | dict) -> str:
     """A run's key: a hash of the fields it sets, in canonical JSON."""

@@ -20,7 +20,7 @@ PDF_NAME = "experiments.pdf"
 def notes(study: Study, results: dict) -> list[str]:
     """The lines under a study's table: its own notes, the rows too unsettled to read, and the
     rows that did not converge."""
-    return ([groups.budget_line(planned(results), results.get("budget"))] + marked(study, results)
+    return ([groups.study_budget(results, planned(results))] + marked(study, results)
             + study.notes(results) + unsettled(planned(results)) + unfinished(planned(results), study.compared))
 
 
@@ -146,7 +146,7 @@ def write_pdf(studies: dict, out_dir: Path, table_pages: Callable, drawn: dict |
             lines.append(textwrap.fill(provenance.line(results["provenance"]), 96, initial_indent="  ",
                                        subsequent_indent="    "))
         lines += [textwrap.fill(line, 96, initial_indent="  ", subsequent_indent="    ")
-                  for line in [groups.budget_line(records, results.get("budget"))] + study.headline(results)
+                  for line in [groups.study_budget(results, records)] + study.headline(results)
                   + unfinished(records, study.compared)] + [""]
         titles, rows = summary_table(study, results)
         pages += series(f"{name}_table", f"{study.spec}, {name}", "the table (mean ± 95 % half-width)",

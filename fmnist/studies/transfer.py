@@ -22,6 +22,7 @@ from fmnist.studies.sweep import (
     HALF2,
     compared,
     describe,
+    half_pool,
     halves,
     rows,
     sweep_page,
@@ -234,6 +235,9 @@ class Sweep(Study):
 
     def headline(self, results: dict) -> list[str]:
         return _headline(results, self.starts)
+
+    def pool(self, splits: dict) -> int:
+        return half_pool(splits, HALF1)
 
 
 class Pretrain(Sweep):

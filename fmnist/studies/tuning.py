@@ -8,7 +8,7 @@ from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.study import Column, Context, Study, planned, subset
-from fmnist.studies.sweep import HALF2, TRAINING, halves
+from fmnist.studies.sweep import HALF2, TRAINING, half_pool, halves
 
 TRAIN_PER_CLASS = 1000  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
 USUAL_LR = {"sgd": 0.05, "adam": 1e-3}  # each optimizer's usual peak learning rate; the grid scales it
@@ -123,6 +123,9 @@ class Tuning(Study):
 
     def networks(self, config) -> list:
         return [HalfCNN(len(HALF2), dropout=config["dropout"])]
+
+    def pool(self, splits: dict) -> int:
+        return half_pool(splits, HALF2)
 
     def describe(self, runs: list[dict], records: list[dict]) -> dict:
         c = runs[0]["config"]

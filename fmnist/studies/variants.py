@@ -15,7 +15,7 @@ from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import VariantCNN
 from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, planned, subset
-from fmnist.studies.sweep import HALF1, halves
+from fmnist.studies.sweep import HALF1, half_pool, halves
 
 # 500 training images per class of Fashion-MNIST-1 (2,500, drawn per seed): 15 rows x 3 seeds
 # converge within the budget; --budget spec takes every training image.
@@ -455,6 +455,9 @@ class Variants(Study):
 
     def networks(self, config) -> list:
         return [build(config)]
+
+    def pool(self, splits: dict) -> int:
+        return half_pool(splits, HALF1)
 
 
 STUDY = Variants()
