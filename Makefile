@@ -1,5 +1,5 @@
 # make run: train and evaluate both networks, then the kernel figures and the PDF (kernel_vis.py writes it).
-# make test: the whole test suite (CPU, no network, synthetic data; 5-7 minutes on 2 cores).
+# make test: the whole test suite (CPU, no network, synthetic data), one pytest-xdist worker per core.
 # make test-fast: every test not marked slow (no end-to-end run, real process or pdflatex; under a minute).
 # make lint: ruff, with pyproject.toml's rules.
 # make analyze: after make run, what the networks learned (analysis.pdf).
@@ -22,10 +22,10 @@ run: $(VENV)/.installed
 	$(PY) kernel_vis.py
 
 test: $(VENV)/.installed
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto
 
 test-fast: $(VENV)/.installed
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -n auto -m "not slow"
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

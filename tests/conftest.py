@@ -1,10 +1,29 @@
 """Shared fixtures: a synthetic dataset and one complete run on it (helpers.py writes the files)."""
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from helpers import write_dataset
+
+
+def _share_the_cores() -> None:
+    """Under pytest-xdist (make test runs `-n auto`), each worker takes its own share of the cores,
+    and so do the processes its tests start: two workers each running torch on every core would
+    spend the time contending for them."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    mine = cores[int(worker.removeprefix("gw")) % len(cores)::max(count, 1)]
+    os.sched_setaffinity(0, mine)
+    os.environ["OMP_NUM_THREADS"] = str(len(mine))
+    import torch
+    torch.set_num_threads(len(mine))
+
+
+_share_the_cores()
 
 
 @pytest.fixture(scope="session")

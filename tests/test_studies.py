@@ -250,9 +250,12 @@ def test_a_quick_studys_runs_reach_their_ceiling_and_its_table_says_so(data_dir,
                for r in records)  # --quick: a ceiling of 1 epoch, which patience 5 never beats
     table = (out / "experiments" / "locality" / "table.md").read_text()
     assert "ceiling 1: not converged" in table and "Not converged: FFN images (ceiling 1: not converged)" in table
+    from fmnist.core.data import load
+    assert results["pool"] == len(load(data_dir)["train"][1])  # the whole training split, which --quick samples
     assert (
-        "Budget default: 220 training images per run; seeds 0, 1; early stopping on the validation loss (patience 5, "
-        "ceiling 1 epoch, an epoch 1 optimizer step, 1 epoch run; 8 of 8 runs reached the ceiling)." in table
+        f"Budget default: 220 training images per run ({share(220, results['pool'])}); seeds 0, 1; early stopping on "
+        "the validation loss (patience 5, ceiling 1 epoch, an epoch 1 optimizer step, 1 epoch run; 8 of 8 runs reached "
+        "the ceiling)." in table
     )
     assert all("(not converged: " in c["verdict"] for c in results["finish"]["comparisons"].values())
     # another plan (seeds 1 and 2): seed 1's runs are kept, seed 0's dropped once it finishes
