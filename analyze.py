@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from fmnist.analysis import optimised, saliency, sections, templates
+from fmnist.analysis import optimised, randomisation, saliency, sections, templates
 from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
@@ -91,7 +91,7 @@ def settings_lines(results: dict, settings, visual) -> list[str]:
     return [part for line in lines for part in (textwrap.wrap(line, 110, subsequent_indent="  ") or [""])]
 
 
-def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer, settings) -> list:
+def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs, timer, settings) -> list:
     """What the networks see, by optimisation: class models, channel visualisations (of the
     question 9 channels), saliency beside guided backpropagation, targeted fooling."""
     pages = []
@@ -113,9 +113,10 @@ def optimisation_pages(results, models, metrics, x, y, logits, device, vs, timer
     pages += more
     results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
     pages.append(page)
-    results["cascade"], page = timer.part("cascading randomisation of the maps", saliency.cascade_part, models, x, y,
-                                          logits, device, settings)
-    pages.append(page)
+    (results["cascade"], results["randomisation"]), more = timer.part(
+        "randomisation tests of the maps (cascade, each layer alone, shuffled labels)", randomisation.checks_part,
+        models, x, y, logits, train, device, settings)
+    pages += more
     results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)
     pages += more
@@ -180,7 +181,8 @@ def run(args) -> int:
                                              device, settings)
     pages.append(page)
     visual = QUICK_VISUAL if args.quick else VisualSettings()
-    seen = optimisation_pages(results, models, metrics, x, y, logits, device, visual, timer, settings)
+    train = data.load(args.data_dir)["train"]  # the shuffled-label networks' images
+    seen = optimisation_pages(results, models, metrics, x, y, logits, train, device, visual, timer, settings)
     at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds

@@ -262,6 +262,7 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         "saliency",
         "sanity_check",
         "sanity_cascade",
+        "sanity_randomisation",
         "targeted_fooling",
         "cnn_guided_backprop_2",
         "cnn_class_feature_maps_2",
@@ -287,6 +288,10 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
     cascade = results["cascade"]["cnn"]  # one layer more re-drawn a step, from the logits down
     assert cascade["layers"] == ["fc", "fc1", "conv3", "conv2", "conv1"] and 1 <= cascade["images"] <= 10  # right ones
     assert all(len(v) == 5 and all(-1 <= c <= 1 for c in v) for v in cascade["correlation"].values())
+    alone = results["randomisation"]["cnn"]  # one layer re-drawn a copy, in forward order; then shuffled labels
+    assert alone["layers"] == ["conv1", "conv2", "conv3", "fc1", "fc"] and alone["images"] == cascade["images"]
+    assert all(len(v) == 5 for v in alone["independent"]["correlation"].values())
+    assert set(alone["labels"]["correlation"]) == set(cascade["correlation"]) and alone["labels"]["images"] == 50
     assert (out / "analysis.pdf").read_bytes()[:4] == b"%PDF" and not list(out.glob(".staging*"))
     from test_provenance import check_record
     check_record(results["provenance"], data_dir)
@@ -394,7 +399,7 @@ def test_the_cascade_redraws_one_more_layer_at_a_time_from_the_top():
 
 
 def test_the_cascade_sentence_follows_the_correlations_both_ways():
-    from fmnist.analysis.saliency import cascade_words
+    from fmnist.analysis.randomisation import cascade_words
     numbers = {"CNN": {"images": 100, "layers": ["fc", "fc1", "conv1"],
                        "correlation": {"gradient": [0.2, 0.1, 0.0], "guided backprop": [0.9, 0.7, 0.3],
                                        "integrated gradients": [0.8, 0.7, 0.6]}}}
@@ -404,6 +409,64 @@ def test_the_cascade_sentence_follows_the_correlations_both_ways():
     assert "guided backprop keeps 0.5 or more until fc1 is re-drawn too" in words
     numbers["CNN"]["correlation"] = {"gradient": [0.2, 0.1, 0.0]}
     assert "no method" not in cascade_words(numbers) and "keeps" not in cascade_words(numbers)
+
+
+def test_independent_randomisation_redraws_exactly_one_layer_a_copy():
+    from cnn import Conv_Net
+    from fmnist.analysis.attribution import independent
+    torch.manual_seed(0)
+    net = Conv_Net().eval()
+    with torch.no_grad():  # a trained-looking batch norm (scale 1, shift 0 would look re-drawn)
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d | torch.nn.BatchNorm1d):
+                m.weight.fill_(2.0)
+                m.bias.fill_(0.5)
+    steps = independent(net, seed=100)  # not the seed the network was drawn with: every layer changes
+    assert [name for name, _ in steps] == ["conv1", "conv2", "conv3", "fc1", "fc"]  # forward order
+    drawn = {"conv1": {"conv1", "bn1"}, "conv2": {"conv2", "bn2"}, "conv3": {"conv3", "bn3"}, "fc1": {"fc1", "bn_fc1"},
+             "fc": {"fc"}}
+    before = dict(net.named_parameters())
+    for name, copy_ in steps:
+        changed = {n.split(".")[1] for n, p in copy_.named_parameters() if not torch.equal(p, before[n])}
+        assert changed == drawn[name], name  # that layer (and its batch norm), every other as trained
+        assert not copy_.training
+
+
+def test_the_randomisation_sentence_follows_the_correlations_both_ways():
+    from fmnist.analysis.randomisation import randomisation_words
+    n = {"images": 100, "layers": ["fc1", "fc2", "classifier"],
+         "independent": {"correlation": {"gradient": [0.9, 0.3, 0.8], "SmoothGrad": [0.7, 0.6, 0.9]}},
+         "labels": {"images": 1000, "epochs": 40, "memorised": 0.99, "true_labels": 0.11, "labels_kept": 0.1,
+                    "correlation": {"gradient": 0.1, "SmoothGrad": 0.8}}}
+    words = randomisation_words({"FFN": n})
+    assert "gradient falls below 0.5 for at least one layer (lowest: gradient 0.30 at fc2)" in words
+    assert "gradient keeps 0.5 or more when only one of fc1 and classifier is re-drawn, so it reads those" in words
+    assert "SmoothGrad stays at 0.5 or more whichever layer is re-drawn" in words
+    assert ("99 % of them memorised, 11 % agreeing with the true labels, which the shuffle left in place for 10 %"
+            in words)
+    assert "gradient (0.10) loses the trained map's ranking; SmoothGrad (0.80) keeps 0.5 or more, so it" in words
+    n["independent"]["correlation"] = {"gradient": [0.1, 0.2, 0.3], "SmoothGrad": [0.7, 0.2, 0.9]}
+    n["labels"]["correlation"] = {"gradient": 0.6, "SmoothGrad": 0.7}
+    words = randomisation_words({"FFN": n})
+    assert "every method falls below 0.5" in words and "stays" not in words and "gradient keeps" not in words
+    assert "SmoothGrad keeps 0.5 or more when only one of fc1 and classifier" in words
+    assert "no method loses the trained map's ranking; gradient (0.60) and SmoothGrad (0.70) keep" in words
+    assert "so they show" in words
+    n["labels"]["correlation"] = {"gradient": 0.1, "SmoothGrad": 0.2}
+    assert "every method loses the trained map's ranking (gradient 0.10, SmoothGrad 0.20)." in randomisation_words(
+        {"FFN": n})
+
+
+def test_a_network_trained_on_shuffled_labels_memorises_them_and_not_the_true_ones():
+    from fmnist.analysis.randomisation import shuffled_labels
+    torch.manual_seed(0)
+    x = torch.rand(200, 1, 28, 28) * 2 - 1
+    y = torch.arange(200) % 10
+    x[torch.arange(200), 0, 0, y] = 5.0  # the true class is written into the image: easy to learn
+    model, about = shuffled_labels("ffn", (x, y), per_class=10, epochs=30, seed=0, device=torch.device("cpu"))
+    assert about["images"] == 100 and about["memorised"] >= 0.9  # it fits the shuffled labels
+    assert about["true_labels"] <= about["labels_kept"] + 0.1  # and agrees with the true ones only where they coincide
+    assert not model.training
 
 
 def test_occlusion_of_a_linear_model_is_weight_times_input_minus_fill_per_patch():

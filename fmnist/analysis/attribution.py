@@ -143,6 +143,20 @@ def cascade(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
     return out
 
 
+def independent(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
+    """The independent layer randomisation of Adebayo et al. (2018): one copy of `model` per layer,
+    in forward order, with that layer alone re-initialised (from seed + its index) and every other
+    layer as trained, [(the layer re-drawn, the copy), ...]."""
+    out = []
+    for k, (name, _) in enumerate(layer_groups(model)):
+        current = copy.deepcopy(model)
+        torch.manual_seed(seed + k)
+        for module in dict(layer_groups(current))[name]:
+            module.reset_parameters()
+        out.append((name, current.eval()))
+    return out
+
+
 def rank_correlation(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None,
                      signed: bool = False) -> list[float]:
     """Per image, the Spearman rank correlation of two maps' absolute values (or, `signed`, of the

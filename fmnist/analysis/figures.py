@@ -256,6 +256,38 @@ def cascade_figure(numbers: dict) -> Figure:
     return fig
 
 
+def randomisation_figure(numbers: dict) -> Figure:
+    """Per network, each method's mean rank correlation with its trained map when one layer alone
+    is re-drawn (x: that layer), and, apart on the right, for the network trained on shuffled
+    labels; bands and bars: the 10th-90th percentile over the images."""
+    fig = Figure(figsize=(12, 5.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
+    for ax, (network, n) in zip(axes, numbers.items()):
+        x = np.arange(len(n["layers"]))
+        apart = len(x) + 0.6
+        for k, (method, values) in enumerate(n["independent"]["correlation"].items()):
+            low, high = np.asarray(n["independent"]["spread"][method]).T
+            ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
+            ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
+            mean, (p10, p90) = n["labels"]["correlation"][method], n["labels"]["spread"][method]
+            ax.errorbar(apart + 0.08 * (k - 2), mean, yerr=[[mean - p10], [p90 - mean]], fmt="D", color=f"C{k}",
+                        ms=5, capsize=2)
+        ax.axvline(len(x) - 0.2, color="black", lw=0.6)
+        ax.axhline(0.5, color="gray", ls="--", lw=1)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xticks(list(x) + [apart], list(n["layers"]) + ["shuffled\nlabels"], rotation=90)
+        ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
+    axes[0].set_ylim(-0.3, 1.05)
+    axes[-1].legend(fontsize=8, loc="upper right")
+    fig.supxlabel("left of the line: the one layer re-drawn, every other as trained; right: the same architecture "
+                  "trained on shuffled labels", fontsize=10)
+    fig.suptitle("Independent-layer and data randomisation (Adebayo et al. 2018): a map that keeps its ranking "
+                 "shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
+    return fig
+
+
 def sanity_figure(shown: dict, correlations: dict) -> Figure:
     """Left: for one image per network, each method's map of the trained network beside the map
     with the top layers re-drawn (signed, each scaled to its own 99th-percentile |value|);

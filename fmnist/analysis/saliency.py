@@ -1,7 +1,6 @@
 """Where the gradient falls (analyze.py): saliency of right and wrong predictions, the sanity
 check against re-drawn weights, and the garment mask both read; numbers, page and sentence."""
 
-import copy
 
 import numpy as np
 import torch
@@ -200,69 +199,6 @@ def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
     numbers["sentence"] = sanity_words(correlations, completeness, shares, floors)
     return numbers, Page("sanity_check", "Sanity check of the maps (FFN, CNN)", numbers["sentence"],
                          figures.sanity_figure(shown, correlations))
-
-
-def cascade_methods(samples: int) -> dict:
-    """The cascade's methods: SmoothGrad at the paper's settings (`samples` draws, noise 15 % of the
-    [-1, 1] range); integrated gradients on 16 steps (enough for a ranking; its completeness is
-    checked in the sanity part)."""
-    return {"gradient": lambda m, x, c: attribution.logit_gradient(m, x, c),
-            "guided backprop": lambda m, x, c: attribution.logit_gradient(m, x, c, guided_relu=True),
-            "integrated gradients": lambda m, x, c: attribution.integrated_gradients(m, x, c, steps=16),
-            "SmoothGrad": lambda m, x, c: attribution.smoothgrad(m, x, c, sigma=0.3, samples=samples),
-            "occlusion": lambda m, x, c: attribution.occlusion(m, x, c)}
-
-
-def cascade_part(models: dict, x, y, logits: dict, device, s) -> tuple[dict, Page]:
-    """Adebayo et al.'s cascading randomisation on `s.cascade_per_class` correctly classified test
-    images a class: each method's map of the trained network against its map as the layers are
-    re-drawn from the logits down, the rank correlation of |map| over the garment at each step."""
-    numbers, methods = {}, cascade_methods(s.smoothgrad_samples)
-    for key, (_label, model) in models.items():
-        model = copy.deepcopy(model)
-        model.flip_tta = False  # one pass an image (the CNN's test-time mirror averaging would double the cost)
-        right = (logits[key].argmax(1) == y).nonzero().flatten()
-        idx = torch.cat([right[y[right] == k][:s.cascade_per_class] for k in range(len(CLASSES))])
-        xs, cs = x[idx].to(device), y[idx].to(device)
-        on = garment(xs.cpu())
-        trained = {m: f(model, xs, cs).cpu() for m, f in methods.items()}
-        steps = attribution.cascade(model, seed=0)
-        numbers[key] = {"images": len(idx), "layers": [name for name, _ in steps],
-                        "smoothgrad_samples": s.smoothgrad_samples,
-                        "correlation": {m: [] for m in methods}, "spread": {m: [] for m in methods}}
-        for _name, net in steps:
-            for m, f in methods.items():
-                r = attribution.rank_correlation(trained[m], f(net, xs, cs).cpu(), on)
-                numbers[key]["correlation"][m].append(float(np.nanmean(r)))
-                numbers[key]["spread"][m].append([float(np.nanpercentile(r, 10)), float(np.nanpercentile(r, 90))])
-    numbers["sentence"] = cascade_words({k.upper(): v for k, v in numbers.items()})
-    return numbers, Page("sanity_cascade", "Sanity check, cascading (FFN, CNN)", numbers["sentence"],
-                         figures.cascade_figure({k.upper(): v for k, v in numbers.items() if k != "sentence"}))
-
-
-def cascade_words(numbers: dict) -> str:
-    """What the cascade found, per network: each method's rank correlation once every layer is
-    re-drawn, and which methods' maps survive that (>= ALIKE: they show the image, not the weights)."""
-    parts = []
-    for network, n in numbers.items():
-        if network == "SENTENCE":
-            continue
-        end = {m: v[-1] for m, v in n["correlation"].items()}
-        deep = {m: max(k for k, c in enumerate(v) if c >= ALIKE) for m, v in n["correlation"].items()
-                if any(c >= ALIKE for c in v) and v[-1] < ALIKE}
-        kept = [f"{m} ({v:.2f})" for m, v in end.items() if v >= ALIKE]
-        gone = [f"{m} ({v:.2f})" for m, v in end.items() if v < ALIKE]
-        parts.append(
-            f"{network}, every one of its {len(n['layers'])} layers re-drawn ({n['images']} test images): "
-            + (f"{listing(gone)} lose{'s' if len(gone) == 1 else ''} the trained map's ranking" if gone else
-               "no method loses the trained map's ranking")
-            + (f"; {listing(kept)} keep{'s' if len(kept) == 1 else ''} rank correlation {ALIKE} or more with a "
-               "network of random weights, so it shows the image more than what was learned" if kept else "")
-            + "".join(f"; {m} keeps {ALIKE} or more until {n['layers'][k]} is re-drawn too, so it reads the upper "
-                      "layers' weights little" for m, k in deep.items() if k > 0)
-            + ".")
-    return " ".join(parts) + (" Rank correlation of |map| over the garment's pixels, trained against re-drawn, "
-                              "mean over the images; the CNN's maps without its test-time mirror averaging.")
 
 
 GARMENT = -0.9  # a pixel above this is the garment's (the background is -1 after preprocessing)

@@ -23,13 +23,16 @@ class AnalysisSettings:
     map_channels: int = 6                # feature maps per class: channels per stage
     cascade_per_class: int = 10          # cascading randomisation: correctly classified test images per class
     smoothgrad_samples: int = 50         # SmoothGrad, cascade and explanations: noise draws (Smilkov et al.'s 50)
+    shuffled_per_class: int = 50         # data randomisation: training images a class, their labels shuffled
+    shuffled_epochs: int = 25            # ... and the epochs that memorise them (Adam, shuffled_recipe)
     ig_steps: int = 64                   # integrated gradients in the explanations: path steps
     seed: int = 0
 
 
 QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, random_counts=(0, 1, 5, 20),
                          greedy_images=20, greedy_steps=20, epsilons=(0, 0.05, 0.2), attack_images=20,
-                         pgd_steps=2, cascade_per_class=1, smoothgrad_samples=4, ig_steps=8)
+                         pgd_steps=2, cascade_per_class=1, smoothgrad_samples=4, ig_steps=8,
+                         shuffled_per_class=5, shuffled_epochs=2)
 
 
 @dataclass(frozen=True)
