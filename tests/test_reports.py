@@ -430,6 +430,7 @@ def test_the_sweep_curves_are_read_per_start():
         return r
     records = [run("random", 5, 10, 0.2), run("random", 10, 20, 0.101), run("pretrained", 5, 4, 0.1)]
     words = sweeps.sweep_curve_words(records, ("random", "pretrained"))
+    assert words.startswith("Read from the curves of all 2 fractions (each one's first seed; experiments.pdf")
     assert "the random start reaches its lowest validation loss at a median epoch of 15 (10-20)" in words
     assert (
         "above that lowest point at 1 of 2 fractions; the pretrained start" in words and "at 0 of 1 fractions" in words
@@ -472,3 +473,9 @@ def test_the_roc_curves_are_read_both_ways():
     assert "plain finds Shirt hardest and mobile Coat" in words
     assert "both find Shirt hardest" in spec003.roc_words({"plain": a, "mobile": run({"Shirt": 0.9, "Bag": 1.0,
                                                                                        "Coat": 0.99})})
+
+
+def test_the_report_draws_the_smallest_middle_and_largest_fractions_curves():
+    assert sweeps.shown_fractions([k / 20 for k in range(1, 21)]) == [0.05, 0.5, 1.0]
+    assert sweeps.shown_fractions([0.1, 0.3, 0.4, 1.0]) == [0.1, 0.4, 1.0]  # 0.4 is nearest the middle, 0.55
+    assert sweeps.shown_fractions([0.1, 1.0]) == [0.1, 1.0]  # --quick: all of them

@@ -25,7 +25,9 @@ def sweep_curve_words(records: list[dict], starts: tuple) -> str:
         parts.append(f"the {start} start reaches its lowest validation loss at a median epoch of "
                      f"{float(np.median(best)):g} ({best[0]}-{best[-1]}), and its last epoch ends more than 10 % above "
                      f"that lowest point at {over} of {len(mine)} fractions")
-    return ("Read from the curves (each fraction's first seed): " + "; ".join(parts) + "." if parts else "")
+    fractions = max(sum(r["config"]["start"] == s for r in runs.values()) for s in starts)  # a row each
+    return (f"Read from the curves of all {fractions} fractions (each one's first seed; experiments.pdf draws every "
+            "one): " + "; ".join(parts) + "." if parts else "")
 
 
 def sweep_figures(name: str, starts: tuple):
@@ -36,17 +38,32 @@ def sweep_figures(name: str, starts: tuple):
         for _row, runs in by.items():
             c = runs[0]["config"]
             if c["kind"] == "sweep":
-                curves.setdefault(f"{100 * c['fraction']:g}%", {})[c["start"]] = runs[0]["history"]
+                curves.setdefault(c["fraction"], {})[c["start"]] = runs[0]["history"]
+        shown = shown_fractions(sorted(curves))
         values = sweep.by_fraction(records, starts)
         return ([figures.sweep_figure(f"Lowest training and validation loss and test accuracy against the fraction "
                                      f"of Fashion-MNIST-1's training images, {starts[0]} against {starts[1]} start "
                                      "(mean of the seeds, bars their range)",
                                      [(label, values[m]) for m, label, _ in SWEEP_PANELS]),
-                figures.fraction_curves_figure(f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} "
-                                               f"against {starts[1]} start, each fraction's first seed", curves)]
+                figures.fraction_curves_figure(
+                    f"Training (dashed) and validation (solid) loss per epoch, {starts[0]} against {starts[1]} start, "
+                    f"the first seed at {words.listing([f'{100 * f:g} %' for f in shown])} of the labels"
+                    + (f" ({len(shown)} of the {len(curves)} fractions; every fraction's curves are in "
+                       "experiments.pdf)" if len(shown) < len(curves) else ""),
+                    {f"{100 * f:g}%": curves[f] for f in shown}, one_row=True)]
                 + figures.table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction",
                                         *sweep.verdict_table(records, starts)))
     return draw
+
+
+def shown_fractions(fractions: list[float]) -> list[float]:
+    """The fractions whose per-epoch curves the report draws: the smallest, the one nearest the
+    middle and the largest (one row of panels; the lowest losses at every fraction are in the
+    figure before it, every fraction's curves in experiments.pdf)."""
+    if len(fractions) <= 3:
+        return list(fractions)
+    middle = min(fractions[1:-1], key=lambda f: abs(f - (fractions[0] + fractions[-1]) / 2))
+    return [fractions[0], middle, fractions[-1]]
 
 
 # 3.4.4 / 3.5.4 ask for the training and validation losses: those first, test accuracy last

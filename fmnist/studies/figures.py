@@ -222,7 +222,7 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
     over seeds, bars from the lowest to the highest seed, each seed a dot. A few fractions spread
     over decades go on a log scale; many evenly spaced ones (spec 004's 5, 10, ..., 100 %) on a
     linear one, every other labelled. `metrics`: (label, {start: {fraction %: [value per seed]}})."""
-    fig = Figure(figsize=(15, 4.8), layout="constrained")
+    fig = Figure(figsize=(12, 4.8), layout="constrained")  # narrow enough to stay one row in a report's column
     axes = fig.subplots(1, len(metrics))
     every = sorted({f for _, series in metrics for values in series.values() for f in values})
     linear = len(every) > 6
@@ -235,17 +235,17 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
             side = 2 * k - 1  # side by side, so the bars do not hide each other
             x = np.array(fractions) + 0.6 * side if linear else np.array(fractions) * (1 + 0.02 * side)
             ax.errorbar(x, means, yerr=[low, high], fmt="o-", capsize=4, color=f"C{k}",
-                        label=f"{start} start (mean; bars: seed range)")
+                        label=f"{start} start")
             for f, xf in zip(fractions, x):
                 ax.scatter([xf] * len(values[f]), values[f], s=10, color=f"C{k}", alpha=0.5, zorder=3)
         if not linear:
             ax.set_xscale("log")
-        ticks = every[1::2] if linear else every
+        ticks = every[3::4] if linear else every
         ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
         ax.minorticks_off()
         ax.set_title(label, fontsize=11)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    axes[0].legend(fontsize=8, loc="upper left")  # the title or caption says what the dots and bars are
     fig.supxlabel(f"labelled Fashion-MNIST-1 training images used (%{'' if linear else ', log scale'})", fontsize=10)
     fig.suptitle(title, fontsize=11)
     return fig
@@ -392,10 +392,11 @@ def iteration_curve_figure(title: str, iterations: list[float], epochs: list[dic
     return fig
 
 
-def fraction_curves_figure(title: str, curves: dict) -> Figure:
+def fraction_curves_figure(title: str, curves: dict, one_row: bool = False) -> Figure:
     """One panel per fraction of the labelled data ({fraction: {start: epochs}}): each start's
-    training loss (dashed) and validation loss (solid) per epoch, shared axes."""
-    rows, cols = grid_shape(len(curves))
+    training loss (dashed) and validation loss (solid) per epoch, shared axes; in a near-square
+    grid, or (`one_row`) side by side."""
+    rows, cols = (1, len(curves)) if one_row else grid_shape(len(curves))
     fig = Figure(figsize=(3.4 * cols + 0.8, 2.6 * rows + 1.2), layout="constrained")
     axes = np.asarray(fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)).ravel()
     starts = list(dict.fromkeys(s for panel in curves.values() for s in panel))
@@ -426,8 +427,11 @@ def fraction_curves_figure(title: str, curves: dict) -> Figure:
         ax.grid(alpha=0.3)
     for ax in axes[len(curves):]:
         ax.set_axis_off()
+    for k, ax in enumerate(axes[:len(curves)]):
+        if k + cols >= len(curves):  # no panel below it (fig.supxlabel would sit under the legend)
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_tick_params(labelbottom=True)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=len(starts) * 2, fontsize=8)
-    fig.supxlabel("epoch")
     fig.supylabel("cross-entropy loss (log scale)")
     fig.suptitle(textwrap.fill(title, int(10 * fig.get_figwidth())), fontsize=11)
     return fig

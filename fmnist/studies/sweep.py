@@ -233,5 +233,6 @@ def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> P
     return Page(stem, heading, "against the fraction of labelled data",
                 figures.sweep_figure(f"Fashion-MNIST-1 classifiers from a {starts[0]} or {starts[1]} start: test "
                                     "accuracy at each run's epoch of lowest validation loss; the loss panels show "
-                                    "each run's lowest value over its epochs",
+                                    "each run's lowest value over its epochs (dots: the seeds; lines: their mean; "
+                                    "bars: their range)",
                                     [(label, values[m]) for m, label, _ in METRICS]))
