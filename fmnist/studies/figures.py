@@ -454,7 +454,7 @@ def feature_maps_figure(
         for c, m in enumerate(row):
             shown = axes[i, c + 1].imshow(np.asarray(m) / top[c], cmap="magma", vmin=0, vmax=1)
             if i == 0:
-                axes[i, c + 1].set_title(f"channel {c}", fontsize=8)
+                axes[i, c + 1].set_title(f"ch. {c}", fontsize=8)  # "channel 0" runs into its neighbour in a column
     axes[0, 0].set_title("image", fontsize=8)
     for ax in axes.ravel():
         ax.set_xticks([])
