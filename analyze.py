@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from fmnist.analysis import optimised, randomisation, saliency, sections, templates
+from fmnist.analysis import optimised, randomisation, saliency, sections, synthesis, templates
 from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
@@ -70,8 +70,9 @@ def summary_lines(results: dict) -> list[str]:
         "The CNN's logits average the image and its mirror image (its evaluation mode): every gradient, optimised "
         "image and attack of the CNN is of that two-view average.",
         "",
+        "What each network relies on (each line computed from the pages that follow, beside its control):",
     ]
-    return lines
+    return lines + [f"- {line}" for line in synthesis.synthesis_lines(results)] + [""]
 
 
 def settings_lines(results: dict, settings, visual) -> list[str]:

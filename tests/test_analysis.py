@@ -648,3 +648,46 @@ def test_the_explanation_sentence_says_which_method_cannot_credit_the_background
     assert words.endswith("within 0.4 % from either baseline.")
     other = saliency.explain_words({"FFN": net(0.2, 0.4), "CNN": net(0.3, 0.5)})
     assert "next to nothing" not in other and "IG from black FFN 20 %, CNN 30 %" in other
+
+
+def test_the_synthesis_reads_each_kind_of_evidence_both_ways():
+    from fmnist.analysis import synthesis
+    even = {"saliency_on_garment": [0.5, 0.6, 0.4, 0.5], "garment_area": [0.5, 0.6, 0.4, 0.5]}
+    more = {"saliency_on_garment": [0.6, 0.66, 0.63, 0.7], "garment_area": [0.5, 0.5, 0.5, 0.5]}
+    words = synthesis.evidence({"ffn": more, "cnn": even})
+    assert "above 1 for the FFN (median 1.29" in words and "not told apart from 1 for the CNN (median 1.00" in words
+    assert "below 1 for the FFN" in synthesis.evidence({"ffn": {**more, "garment_area": [0.9] * 4}, "cnn": even})
+
+    tsne = {"raw_pixels": {"features": 0.68}, "networks": {"ffn": {"features": 0.84}, "cnn": {"features": 0.6}}}
+    words = synthesis.grouping(tsne)
+    assert "84 % for the FFN and 60 % for the CNN share its class, against 68 % in the raw pixels" in words
+    assert words.endswith(": the FFN groups the classes more than the pixels do; the CNN no more than the pixels.")
+    assert synthesis.grouping({"raw_pixels": {"features": 0.68}}) == ""  # an analysis.json from before the shares
+
+    robust = {"epsilons": [0, 0.05, 0.2], "accuracy": {"FGSM": {"FFN": [0.9, 0.5, 0.1], "CNN": [0.95, 0.6, 0.2]},
+                                                       "PGD": {"FFN": [0.9, 0.3, 0.0], "CNN": [0.95, 0.4, 0.1]}}}
+    assert synthesis.attacks(robust).endswith("the FFN 30.0 % and the CNN 40.0 % (under FGSM 50.0 % and 60.0 %; "
+                                              "unchanged 90.0 % and 95.0 %): the CNN keeps more under the stronger "
+                                              "attack.")
+    robust["accuracy"]["PGD"]["FFN"][1] = 0.5
+    assert "the FFN keeps more" in synthesis.attacks(robust)
+
+    def targeted(low, high):
+        return {"cnn": {"median_l2": 1.0}, "ffn": {"median_l2": 1.6},
+                "l2_median_difference": {"mean": (low + high) / 2, "low": low, "high": high, "n": 100}}
+    assert "the CNN is fooled into a chosen class by the smaller change" in synthesis.fooled(targeted(-0.6, -0.3))
+    assert "the FFN is fooled into a chosen class by the smaller change" in synthesis.fooled(targeted(0.2, 0.5))
+    assert "no difference detected" in synthesis.fooled(targeted(-0.2, 0.3))
+
+    def checks(end, alone, labels):
+        cascade = {"correlation": {"gradient": [0.3, 0.1], "SmoothGrad": [0.9, end]}}
+        other = {"independent": {"correlation": {"gradient": [0.2, 0.1], "SmoothGrad": alone}},
+                 "labels": {"correlation": {"gradient": 0.05, "SmoothGrad": labels}}}
+        return cascade, other
+    passing, failing = checks(0.2, [0.3, 0.8], 0.1), checks(0.7, [0.6, 0.8], 0.6)
+    words = synthesis.sanity({"ffn": passing[0], "cnn": failing[0]}, {"ffn": passing[1], "cnn": failing[1]})
+    assert "for the FFN every method passes" in words
+    assert ("for the CNN SmoothGrad keeps 0.5 or more with every layer re-drawn, any single layer re-drawn and "
+            "shuffled labels") in words
+    words = synthesis.sanity({"ffn": passing[0], "cnn": passing[0]}, {"ffn": passing[1], "cnn": passing[1]})
+    assert words.endswith("; every method passes for both networks.")

@@ -180,13 +180,15 @@ def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Pa
             f"{s.tsne_per_class} per class; scikit-learn's TSNE, perplexity 30; the last panel is the same recipe "
             "on the raw pixels, no network")
     raw = {"plot": mean_purity(embeddings[RAW][0], labels), "features": mean_purity(pixels, labels)}
+    shares = {key: {"plot": mean_purity(embeddings[label][0], labels), "features": mean_purity(features[label], labels)}
+              for key, (label, _model) in models.items()}
     sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
                         + f" In the {features[label].shape[1]} features themselves (before t-SNE) the same share is "
                         f"{100 * mean_purity(features[label], e[1]):.0f} %."
                         for label, e in embeddings.items() if label != RAW)
     sentence += (f" The control, the same recipe on the raw pixels: {100 * raw['plot']:.0f} % in its plot, "
                  f"{100 * raw['features']:.0f} % in the {pixels.shape[1]} pixels themselves.")
-    return ({"note": note, "indices": subset.tolist(), "raw_pixels": raw, "sentence": sentence},
+    return ({"note": note, "indices": subset.tolist(), "raw_pixels": raw, "networks": shares, "sentence": sentence},
             Page("tsne", "Spec 003, t-SNE", sentence,
                  plotting.tsne_figure(embeddings, CLASSES, note)))
 

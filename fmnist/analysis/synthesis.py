@@ -1,0 +1,103 @@
+"""analysis.pdf's synthesis, on its first page: what each network relies on, one computed line per
+kind of evidence (where its gradient falls, how its features group the classes, what an attack
+costs it, how far it is from being fooled, whether its maps pass the randomisation tests), each
+beside its control and read from analysis.json's numbers alone."""
+import numpy as np
+
+from fmnist.analysis.saliency import ALIKE
+from fmnist.core import stats
+from fmnist.core.words import listing
+
+NETWORKS = {"ffn": "FFN", "cnn": "CNN"}
+
+
+def evidence(saliency: dict) -> str:
+    """Where each network's gradient falls: per image, the share of |gradient| on the garment over the
+    garment's share of the pixels (1 is what a map spread evenly gives), its median and interval."""
+    parts = []
+    for key, name in NETWORKS.items():
+        n = saliency[key]
+        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
+        side = ("above 1" if r["low"] is not None and r["low"] > 1 else "below 1" if r["high"] is not None
+                and r["high"] < 1 else "not told apart from 1")
+        span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
+        parts.append(f"{side} for the {name} (median {r['mean']:.2f}{span})")
+    return ("Evidence: per image, the share of the predicted class's |gradient| on the garment over the garment's "
+            f"share of the pixels (1: an even spread) is {' and '.join(parts)}.")
+
+
+def grouping(tsne: dict) -> str:
+    """How each network's last hidden layer groups the test images: the share of each image's 10
+    nearest neighbours (in the features themselves) that share its class, against the raw pixels'."""
+    raw = tsne["raw_pixels"]["features"]
+    shares = {NETWORKS[k]: v["features"] for k, v in tsne.get("networks", {}).items()}
+    if not shares:
+        return ""
+    above = [n for n, v in shares.items() if v > raw]
+    below = [n for n, v in shares.items() if v <= raw]
+    said = " and ".join(f"{100 * v:.0f} % for the {n}" for n, v in shares.items())
+    return (f"Grouping: of each test image's 10 nearest neighbours in the last hidden layer, {said} share its class, "
+            f"against {100 * raw:.0f} % in the raw pixels (the control)"
+            + (f": {listing(['the ' + n for n in above])} group{'s' * (len(above) == 1)} the classes more than the "
+               "pixels do" if above else "")
+            + (f"{'; ' if above else ': '}{listing(['the ' + n for n in below])} no more than the pixels"
+               if below else "") + ".")
+
+
+def attacks(robustness: dict, eps: float = 0.05) -> str:
+    """What a change of `eps` of the pixel range (or the nearest size measured) leaves of each
+    network's accuracy under FGSM and PGD, beside its accuracy unchanged."""
+    sizes = robustness["epsilons"]
+    k = min(range(len(sizes)), key=lambda i: abs(sizes[i] - eps) if sizes[i] > 0 else np.inf)
+    acc = robustness["accuracy"]
+    kept = {n: acc["PGD"][n][k] for n in NETWORKS.values()}
+    more = max(kept, key=kept.get)
+    same = len(set(kept.values())) == 1
+    return (f"Attacks: a change of at most {sizes[k]:g} of the pixel range leaves, under PGD, "
+            + " and ".join(f"the {n} {100 * v:.1f} %" for n, v in kept.items())
+            + " (under FGSM " + " and ".join(f"{100 * acc['FGSM'][n][k]:.1f} %" for n in kept)
+            + "; unchanged " + " and ".join(f"{100 * acc['FGSM'][n][0]:.1f} %" for n in kept) + ")"
+            + (": the two keep the same share" if same else f": the {more} keeps more under the stronger attack")
+            + ".")
+
+
+def fooled(targeted: dict) -> str:
+    """How large a change fools each network into a chosen class: the median difference in L2 (CNN
+    minus FFN) over the images both were fooled on, paired by image, with its interval."""
+    d, cnn, ffn = targeted["l2_median_difference"], targeted["cnn"], targeted["ffn"]
+    medians = f"median L2 {cnn['median_l2']:.2f} for the CNN, {ffn['median_l2']:.2f} for the FFN"
+    if d.get("low") is None:
+        return f"Fooling: {medians}, too few images for an interval."
+    span = f"median paired difference {d['mean']:+.2f}, 95 % CI {d['low']:+.2f} to {d['high']:+.2f}, {d['n']} images"
+    if stats.excludes_zero(d):
+        smaller = "CNN" if d["high"] < 0 else "FFN"
+        return f"Fooling: the {smaller} is fooled into a chosen class by the smaller change ({medians}; {span})."
+    return f"Fooling: no difference detected in the change that fools either network ({medians}; {span})."
+
+
+def sanity(cascade: dict, randomisation: dict) -> str:
+    """Which attribution methods pass all three randomisation tests, per network: the map loses the
+    trained map's ranking (rank correlation below ALIKE) with every layer re-drawn, with some single
+    layer re-drawn, and for the network trained on shuffled labels."""
+    parts = []
+    for key, name in NETWORKS.items():
+        c, r = cascade[key]["correlation"], randomisation[key]
+        failed = {m: why for m in c if (why := [t for t, bad in (
+            ("every layer re-drawn", c[m][-1] >= ALIKE),
+            ("any single layer re-drawn", min(r["independent"]["correlation"][m]) >= ALIKE),
+            ("shuffled labels", r["labels"]["correlation"][m] >= ALIKE)) if bad])}
+        parts.append("" if not failed else f"for the {name} " + "; ".join(
+            f"{m} keeps {ALIKE} or more with {listing(why)}" for m, why in failed.items()))
+    said = ("every method passes for both networks" if not any(parts) else
+            "; ".join(p if p else f"for the {name} every method passes" for p, name in zip(parts, NETWORKS.values())))
+    return (f"Maps: of the {len(c)} attribution methods, a map that loses its ranking (rank correlation below "
+            f"{ALIKE}) under every randomisation test reads what the network learned; {said}.")
+
+
+def synthesis_lines(results: dict) -> list[str]:
+    """The synthesis: one line per kind of evidence that analysis.json holds."""
+    lines = [evidence(results["saliency"]), grouping(results["tsne"]), attacks(results["robustness"]),
+             fooled(results["targeted"])]
+    if "randomisation" in results:
+        lines.append(sanity(results["cascade"], results["randomisation"]))
+    return [line for line in lines if line]
