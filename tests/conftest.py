@@ -13,14 +13,18 @@ def _share_the_cores() -> None:
     and so do the processes its tests start: two workers each running torch on every core would
     spend the time contending for them."""
     worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if not worker or not hasattr(os, "sched_setaffinity"):
+    if not worker:
         return
-    cores = sorted(os.sched_getaffinity(0))
-    mine = cores[int(worker.removeprefix("gw")) % len(cores)::max(count, 1)]
-    os.sched_setaffinity(0, mine)
-    os.environ["OMP_NUM_THREADS"] = str(len(mine))
+    if hasattr(os, "sched_setaffinity"):  # Linux: the worker and what it starts run on its own cores
+        cores = sorted(os.sched_getaffinity(0))
+        share = cores[int(worker.removeprefix("gw")) % len(cores)::max(count, 1)]
+        os.sched_setaffinity(0, share)
+        mine = len(share)
+    else:  # macOS, Windows: no pinning, but no more threads than its share
+        mine = max(1, (os.cpu_count() or 1) // max(count, 1))
+    os.environ["OMP_NUM_THREADS"] = str(mine)
     import torch
-    torch.set_num_threads(len(mine))
+    torch.set_num_threads(mine)
 
 
 _share_the_cores()

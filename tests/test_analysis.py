@@ -679,15 +679,48 @@ def test_the_synthesis_reads_each_kind_of_evidence_both_ways():
     assert "the FFN is fooled into a chosen class by the smaller change" in synthesis.fooled(targeted(0.2, 0.5))
     assert "no difference detected" in synthesis.fooled(targeted(-0.2, 0.3))
 
-    def checks(end, alone, labels):
-        cascade = {"correlation": {"gradient": [0.3, 0.1], "SmoothGrad": [0.9, end]}}
-        other = {"independent": {"correlation": {"gradient": [0.2, 0.1], "SmoothGrad": alone}},
+    none = targeted(-0.6, -0.3)
+    none["l2_median_difference"] = None  # fewer than 2 images fooled both networks
+    assert "too few images fooled both networks" in synthesis.fooled(none)
+
+    def checks(steps, alone, labels):
+        cascade = {"layers": ["fc", "fc1", "conv1"],
+                   "correlation": {"gradient": [0.3, 0.1, 0.0], "SmoothGrad": steps}}
+        other = {"layers": ["conv1", "fc1", "fc"],
+                 "independent": {"correlation": {"gradient": [0.2, 0.1, 0.1], "SmoothGrad": alone}},
                  "labels": {"correlation": {"gradient": 0.05, "SmoothGrad": labels}}}
         return cascade, other
-    passing, failing = checks(0.2, [0.3, 0.8], 0.1), checks(0.7, [0.6, 0.8], 0.6)
+    passing = checks([0.4, 0.2, 0.1], [0.3, 0.2, 0.4], 0.1)
+    failing = checks([0.9, 0.7, 0.2], [0.3, 0.6, 0.8], 0.6)
     words = synthesis.sanity({"ffn": passing[0], "cnn": failing[0]}, {"ffn": passing[1], "cnn": failing[1]})
-    assert "for the FFN every method passes" in words
-    assert ("for the CNN SmoothGrad keeps 0.5 or more with every layer re-drawn, any single layer re-drawn and "
-            "shuffled labels") in words
-    words = synthesis.sanity({"ffn": passing[0], "cnn": passing[0]}, {"ffn": passing[1], "cnn": passing[1]})
-    assert words.endswith("; every method passes for both networks.")
+    assert "for the FFN every method loses it under every test" in words
+    assert ("for the CNN SmoothGrad keeps it with the layers from the logits down to fc1 re-drawn, one of fc1 and fc "
+            "re-drawn alone and shuffled labels.") in words
+    everything = checks([0.9, 0.7, 0.6], [0.6, 0.3, 0.3], 0.1)
+    words = synthesis.sanity({"ffn": everything[0], "cnn": passing[0]}, {"ffn": everything[1], "cnn": passing[1]})
+    assert "for the FFN SmoothGrad keeps it with every layer re-drawn and conv1 re-drawn alone" in words
+    top = checks([0.9, 0.4, 0.2], [0.3, 0.3, 0.3], 0.1)
+    words = synthesis.sanity({"ffn": top[0], "cnn": passing[0]}, {"ffn": top[1], "cnn": passing[1]})
+    assert "for the FFN SmoothGrad keeps it with the top layer (fc) re-drawn;" in words
+
+
+def test_the_randomisation_checks_split_their_comparisons_into_cascade_layers_and_labels(monkeypatch):
+    from fmnist.analysis import randomisation
+    from fmnist.analysis.settings import QUICK
+
+    def against(model, nets, methods, xs, cs):  # each net's position in the list, as its correlation
+        return {"correlation": {m: [float(i) for i in range(len(nets))] for m in methods},
+                "spread": {m: [[float(i), float(i)] for i in range(len(nets))] for m in methods}}
+    monkeypatch.setattr(randomisation, "against_trained", against)
+    monkeypatch.setattr(randomisation, "shuffled_labels", lambda key, *a: (FF_Net().eval(), {
+        "images": 0, "epochs": 0, "memorised": 1.0, "true_labels": 0.1, "labels_kept": 0.1}))
+    torch.manual_seed(0)
+    x, y = torch.rand(20, 1, 28, 28) * 2 - 1, torch.arange(20) % 10
+    logits = {"ffn": torch.nn.functional.one_hot(y, 10).float()}  # every image right
+    (cascaded, other), pages = randomisation.checks_part({"ffn": ("FFN", FF_Net().eval())}, x, y, logits, None,
+                                                         torch.device("cpu"), QUICK)
+    layers = 3  # fc1, fc2, classifier
+    assert cascaded["ffn"]["correlation"]["gradient"] == [0.0, 1.0, 2.0]  # the cascade's steps come first
+    assert other["ffn"]["independent"]["correlation"]["gradient"] == [3.0, 4.0, 5.0]  # then each layer alone
+    assert other["ffn"]["labels"]["correlation"]["gradient"] == 2.0 * layers  # the shuffled-label network last
+    assert other["ffn"]["labels"]["spread"]["gradient"] == [6.0, 6.0] and len(pages) == 2

@@ -56,9 +56,12 @@ def robustness_figure(epsilons, curves: dict, notes: dict) -> Figure:
         for network, acc in per_network.items():
             ax.plot(epsilons, 100 * np.asarray(acc), styles.get(attack, "o-"), color=colours.get(network), lw=2,
                     label=f"{network}, {attack}")
-    ax.set_xscale("symlog", linthresh=min(e for e in epsilons if e > 0))
+    linear = min(e for e in epsilons if e > 0)
+    ax.set_xscale("symlog", linthresh=linear)
     ax.set_xticks(epsilons, [f"{e:g}" for e in epsilons])
-    ax.set_xlabel("eps: the largest change of any pixel, as a share of the pixel range [0, 1] (x 255: grey levels)")
+    ax.set_xlabel("eps: the largest change of any pixel, as a share of the pixel range [0, 1] (x 255: grey levels);\n"
+                  f"the axis is linear from 0 to {linear:g} and logarithmic above it, so equal steps are not equal "
+                  "changes")
     ax.set_ylabel("accuracy (%) on the attacked images")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
@@ -270,8 +273,8 @@ def randomisation_figure(numbers: dict) -> Figure:
             ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
             ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
             mean, (p10, p90) = n["labels"]["correlation"][method], n["labels"]["spread"][method]
-            ax.errorbar(apart + 0.08 * (k - 2), mean, yerr=[[mean - p10], [p90 - mean]], fmt="D", color=f"C{k}",
-                        ms=5, capsize=2)
+            ax.errorbar(apart + 0.08 * (k - 2), mean, yerr=[[max(0.0, mean - p10)], [max(0.0, p90 - mean)]],
+                        fmt="D", color=f"C{k}", ms=5, capsize=2)  # a mean outside its 10-90 band: no bar that side
         ax.axvline(len(x) - 0.2, color="black", lw=0.6)
         ax.axhline(0.5, color="gray", ls="--", lw=1)
         ax.axhline(0, color="black", lw=0.6)

@@ -10,7 +10,8 @@ from fmnist.core.data import CLASSES
 from fmnist.core.metrics import tap_correlation
 from fmnist.core.pages import Page
 
-SHOWN = 40  # templates drawn: the first units in order (no selection)
+SHOWN = 8  # templates drawn per row: the trained units most like a class, the first units in order (no
+#            selection), and the fresh network's units most like a class (the control)
 
 
 def class_likeness(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -38,13 +39,18 @@ def templates_part(model, x, y, seed: int = 0) -> tuple[dict, Page]:
         numbers[name] = {"smoothness": tap_correlation(w.reshape(-1, 28, 28)), "classes": classes.tolist(),
                          "correlation": np.round(corr, 4).tolist()}
     numbers["sentence"] = templates_words(numbers)
-    labels = [f"{i}: {CLASSES[c].split('/')[0]} {r:+.2f}" for i, (c, r) in
-              enumerate(zip(numbers["trained"]["classes"][:SHOWN], numbers["trained"]["correlation"][:SHOWN]))]
-    title = (f"fc1 units 0-{SHOWN - 1} of {len(trained):,} as 28 x 28 templates, each scaled to its own range; over "
-             "each, the class mean it correlates with most, and r")
+    rows = [("trained", trained, np.argsort(-np.abs(numbers["trained"]["correlation"]))[:SHOWN]),
+            ("trained", trained, np.arange(SHOWN)),
+            ("fresh", fresh, np.argsort(-np.abs(numbers["fresh"]["correlation"]))[:SHOWN])]
+    numbers["drawn"] = {"most_like": rows[0][2].tolist(), "fresh_most_like": rows[2][2].tolist()}
+    labels = [f"{i}: {CLASSES[numbers[name]['classes'][i]].split('/')[0]} {numbers[name]['correlation'][i]:+.2f}"
+              for name, _, units in rows for i in units]
+    title = (f"fc1 templates (28 x 28, each scaled to its own range; over each: unit, the class mean it correlates "
+             f"with most, r). Top row: the {SHOWN} of {len(trained):,} trained units most like a class; middle: units "
+             f"0-{SHOWN - 1} in order (no selection); bottom: a fresh FF_Net's {SHOWN} most like a class (the control)")
     return numbers, Page("ffn_templates", "Spec 004, the FFN's first-layer templates", numbers["sentence"],
-                         plotting.kernel_grid_figure(trained[:SHOWN].reshape(-1, 28, 28), title, labels,
-                                                     top=2.0))
+                         plotting.kernel_grid_figure(np.concatenate([w[units] for _, w, units in rows]).reshape(
+                             -1, 28, 28), title, labels, top=2.0, cols=SHOWN))
 
 
 def templates_words(numbers: dict) -> str:

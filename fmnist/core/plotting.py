@@ -70,13 +70,14 @@ def normalise(a: np.ndarray) -> np.ndarray:
     return np.full_like(a, 0.5, dtype=float) if hi == lo else (a - lo) / (hi - lo)
 
 
-def kernel_grid_figure(kernels: np.ndarray, title: str, labels: list[str] | None = None, top: float = 1.6) -> Figure:
-    """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, framed, in a near-square grid,
-    with one colour bar under the grid.
+def kernel_grid_figure(kernels: np.ndarray, title: str, labels: list[str] | None = None, top: float = 1.6,
+                       cols: int | None = None) -> Figure:
+    """Q5: each kernel (K, kh, kw) normalised to [0, 1] on its own, framed, in a near-square grid
+    (or rows of `cols`), with one colour bar under the grid.
 
     A fixed grid rather than constrained layout: with a hundred panels the layout solver
     would cost more than the drawing."""
-    rows, cols = grid_shape(len(kernels))
+    rows, cols = grid_shape(len(kernels)) if cols is None else (-(-len(kernels) // cols), cols)
     width, height = PAGE_INCHES  # top: inches of room for the titles
     fig = Figure(figsize=(width, height))
     grid = fig.add_gridspec(rows, cols, left=0.4 / width, right=1 - 0.4 / width, bottom=0.4 / height,

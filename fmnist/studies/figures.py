@@ -240,7 +240,7 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
                 ax.scatter([xf] * len(values[f]), values[f], s=10, color=f"C{k}", alpha=0.5, zorder=3)
         if not linear:
             ax.set_xscale("log")
-        ticks = every[3::4] if linear else every
+        ticks = (every[3::4] if len(every) > 12 else every[1::2]) if linear else every
         ax.set_xticks(ticks, [f"{f:g}" for f in ticks], fontsize=8)
         ax.minorticks_off()
         ax.set_title(label, fontsize=11)
