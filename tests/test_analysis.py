@@ -648,6 +648,20 @@ def test_the_explanation_sentence_says_which_method_cannot_credit_the_background
     assert words.endswith("within 0.4 % from either baseline.")
     other = saliency.explain_words({"FFN": net(0.2, 0.4), "CNN": net(0.3, 0.5)})
     assert "next to nothing" not in other and "IG from black FFN 20 %, CNN 30 %" in other
+    assert "Right against wrong" not in other  # no record of which were right
+
+
+def test_the_explanation_sentence_sets_wrong_predictions_beside_right_ones_both_ways():
+    def net(right_share: float, wrong_share: float) -> dict:
+        return {"background_area": 0.5, "right": [True] * 4 + [False] * 4,
+                "background_share": {"IG from black": [0.0] * 8, "occlusion": [right_share] * 4 + [wrong_share] * 4},
+                "completeness_error": {"IG from black": 0.002}}
+    words = saliency.explain_words({"FFN": net(0.2, 0.4), "CNN": net(0.3, 0.25)})
+    assert ("the wrong ones' maps put more on the background in 1 of the 2 network-method pairs (largest gap: FFN "
+            "occlusion, 40 % wrong against 20 % right; 4 and 4 images, too few for an interval, so no verdict)"
+            in words)
+    words = saliency.explain_words({"FFN": net(0.4, 0.2), "CNN": net(0.3, 0.25)})
+    assert "in 0 of the 2 network-method pairs (largest gap: FFN occlusion, 20 % wrong against 40 % right" in words
 
 
 def test_the_synthesis_reads_each_kind_of_evidence_both_ways():

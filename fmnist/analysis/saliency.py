@@ -124,8 +124,31 @@ def explain_words(numbers: dict) -> str:
             + (f" {listing(zero)[0].upper() + listing(zero)[1:]} credit{'s' if len(zero) == 1 else ''} the "
                "background next to nothing, by construction (a pixel equal to the baseline gets 0), so "
                f"{'its' if len(zero) == 1 else 'their'} maps cannot say whether a network uses it." if zero else "")
+            + right_wrong_words(numbers, [m for m in methods if m not in zero])
             + f" Integrated gradients add up to the change of the logit within {100 * complete:.1f} % from either "
             "baseline.")
+
+
+def right_wrong_words(numbers: dict, methods: list[str]) -> str:
+    """The right predictions' maps against the wrong ones': in how many (network, method) pairs the
+    wrong ones put more of |attribution| on the background, and the largest gap; a handful of images
+    a side, so a description, not a verdict."""
+    gaps = {}
+    for network, v in numbers.items():
+        right = np.asarray(v.get("right", []), dtype=bool)
+        if not right.any() or right.all():
+            continue
+        for m in methods:
+            share = np.asarray(v["background_share"][m])
+            gaps[(network, m)] = (float(share[right].mean()), float(share[~right].mean()), int(right.sum()),
+                                  int((~right).sum()))
+    if not gaps:
+        return ""
+    more = sum(w > r for r, w, _, _ in gaps.values())
+    (network, m), (r, w, n_r, n_w) = max(gaps.items(), key=lambda kv: abs(kv[1][1] - kv[1][0]))
+    return (f" Right against wrong predictions: the wrong ones' maps put more on the background in {more} of the "
+            f"{len(gaps)} network-method pairs (largest gap: {network} {m}, {100 * w:.0f} % wrong against "
+            f"{100 * r:.0f} % right; {n_w} and {n_r} images, too few for an interval, so no verdict).")
 
 
 SANITY_PER_CLASS = 1  # the sanity check: this many correctly classified test images of each class
