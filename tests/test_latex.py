@@ -158,3 +158,15 @@ def test_the_contents_give_the_page_each_item_is_on(tmp_path):
     found = {n: next(k for k, page in enumerate(pages, start=1) if f"Item {n}" in page) for n in "1234"}
     assert {n: int(listed[n]) for n in "1234"} == found and found["4"] > found["1"]
     assert "5 waits not yet: run python experiments.py mobilenet first" in " ".join(pages[0].split()), pages[0]
+
+
+def test_a_figure_that_says_its_column_height_gets_it_and_its_page_margins_go():
+    from fmnist.core.pages import Page
+    images = [[[0.0] * 14] * 14] * 5
+    fig = figures.feature_maps_figure("t", images, ["a", "b", "c", "d", "e"], "relu2",
+                                      [[[[1.0] * 14] * 14] * 8] * 5, [f"reading {c}" for c in range(8)])
+    fig = Page("maps", "h", "c", fig).fig  # on a page: its labels placed inside the page's margins
+    assert fig.column_inches == pytest.approx(0.5 * 5 + 0.14 * 8 + 0.9)
+    fig, _ = latex.for_column(fig)
+    assert tuple(fig.get_size_inches()) == pytest.approx((latex.TEXT_INCHES, fig.column_inches))
+    assert fig.get_layout_engine().get()["rect"] == (0, 0, 1, 1) and fig._supxlabel.get_in_layout()

@@ -189,12 +189,20 @@ def for_column(fig: Figure) -> tuple[Figure, str]:
     if fig._suptitle is not None:  # matplotlib keeps no public handle on it
         fig._suptitle.remove()
         fig._suptitle = None
-    if fig.get_layout_engine() is None and fig.axes and all(ax.get_subplotspec() for ax in fig.axes):
+    engine = fig.get_layout_engine()
+    if engine is None and fig.axes and all(ax.get_subplotspec() for ax in fig.axes):
         fig.set_layout_engine("constrained")  # margins set for the page do not hold at the column's size
         for label in (fig._supxlabel, fig._supylabel):  # placed for the page: let the layout place them
             if label is not None:
                 label._autopos = True
-    fig.set_size_inches(TEXT_INCHES, min(reflow(fig), TALLEST_INCHES))
+    elif getattr(fig, "column_inches", None) and hasattr(engine, "set"):  # its page margins (pages.inside_margins)
+        engine.set(rect=(0, 0, 1, 1))                                     # would not scale to its new height
+        for label in (fig._supxlabel, fig._supylabel):
+            if label is not None:
+                label.set_in_layout(True)
+                label._autopos = True
+    # a figure may say how tall it needs to be in the column (`column_inches`); any other is laid out again
+    fig.set_size_inches(TEXT_INCHES, min(getattr(fig, "column_inches", None) or reflow(fig), TALLEST_INCHES))
     pages.raise_small_text(fig)
     thin_ticks(fig)
     for ax in fig.axes:  # slanted names take a neighbour's room at the column's size: upright ones do not

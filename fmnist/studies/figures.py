@@ -466,4 +466,5 @@ def feature_maps_figure(
                   + "\n".join(f"channel {c}: {text}" for c, text in enumerate(readings)), fontsize=8, ha="left", x=0.02)
     fig.suptitle(f"{title}: {layer}, after its ReLU "
                  f"({np.asarray(maps[0][0]).shape[0]}x{np.asarray(maps[0][0]).shape[0]})")
+    fig.column_inches = 0.5 * rows + 0.14 * len(readings) + 0.9  # in a report: two layers' figures to a page
     return fig
