@@ -233,27 +233,34 @@ def targeted_figures(results: dict, classes: list[str], numbers: dict) -> list[F
     return figs
 
 
+def correlation_axes(axes, numbers: dict) -> None:
+    """The randomisation figures' panels, one per network ({network: {"images": n}}): the 0.5 line,
+    zero, the title, the shared y axis and one legend."""
+    for ax, (network, n) in zip(axes, numbers.items()):
+        ax.axhline(0.5, color="gray", ls="--", lw=1)
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
+    axes[0].set_ylim(-0.3, 1.05)
+    axes[-1].legend(fontsize=8, loc="upper right")
+
+
 def cascade_figure(numbers: dict) -> Figure:
     """Per network, each method's mean rank correlation with its trained map as the layers are
     re-drawn from the logits down (x: the lowest layer re-drawn so far), the band the 10th-90th
     percentile over the images."""
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
-    for ax, (network, n) in zip(axes, numbers.items()):
+    for ax, (_network, n) in zip(axes, numbers.items()):
         x = np.arange(len(n["layers"]))
         for k, (method, values) in enumerate(n["correlation"].items()):
             low, high = np.asarray(n["spread"][method]).T
             ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
             ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
-        ax.axhline(0.5, color="gray", ls="--", lw=1)
-        ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks(x, [f"{name}" for name in n["layers"]], rotation=90)
         ax.set_xlabel("re-drawn so far: from the logits down to this layer")
-        ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
-    axes[0].set_ylim(-0.3, 1.05)
-    axes[-1].legend(fontsize=8, loc="upper right")
+    correlation_axes(axes, numbers)
     fig.suptitle("Cascading randomisation (Adebayo et al. 2018): a map that keeps its ranking while the weights are "
                  "re-drawn shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
     return fig
@@ -265,7 +272,7 @@ def randomisation_figure(numbers: dict) -> Figure:
     labels; bands and bars: the 10th-90th percentile over the images."""
     fig = Figure(figsize=(12, 5.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
-    for ax, (network, n) in zip(axes, numbers.items()):
+    for ax, (_network, n) in zip(axes, numbers.items()):
         x = np.arange(len(n["layers"]))
         apart = len(x) + 0.6
         for k, (method, values) in enumerate(n["independent"]["correlation"].items()):
@@ -276,14 +283,8 @@ def randomisation_figure(numbers: dict) -> Figure:
             ax.errorbar(apart + 0.08 * (k - 2), mean, yerr=[[max(0.0, mean - p10)], [max(0.0, p90 - mean)]],
                         fmt="D", color=f"C{k}", ms=5, capsize=2)  # a mean outside its 10-90 band: no bar that side
         ax.axvline(len(x) - 0.2, color="black", lw=0.6)
-        ax.axhline(0.5, color="gray", ls="--", lw=1)
-        ax.axhline(0, color="black", lw=0.6)
         ax.set_xticks(list(x) + [apart], list(n["layers"]) + ["shuffled\nlabels"], rotation=90)
-        ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
-    axes[0].set_ylim(-0.3, 1.05)
-    axes[-1].legend(fontsize=8, loc="upper right")
+    correlation_axes(axes, numbers)
     fig.supxlabel("left of the line: the one layer re-drawn, every other as trained; right: the same architecture "
                   "trained on shuffled labels", fontsize=10)
     fig.suptitle("Independent-layer and data randomisation (Adebayo et al. 2018): a map that keeps its ranking "
