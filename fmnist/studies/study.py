@@ -71,6 +71,7 @@ class Study:
     title: str                        # what it compares, in a few words
     columns: tuple = ()               # the every-run table: Column(title, key of a `rows` entry, format)
     measure: str = "val_loss"         # what ranks the rows (groups.MEASURES)
+    classes: tuple | None = None      # a Fashion-MNIST half study's classes (None: all ten)
 
     def plan(self, ctx: Context) -> list[RunConfig]:
         """Every run of the study, each with a unique name; the seeds of one row share its `row`."""
@@ -123,8 +124,9 @@ class Study:
 
     def pool(self, splits: dict) -> int:
         """The training images the spec's own protocol would draw from (all of the training split;
-        a Fashion-MNIST half study its half's): what a budget line states its share of."""
-        return len(splits["train"][1])
+        a Fashion-MNIST half study those of its `classes`): what a budget line states its share of."""
+        y = splits["train"][1]
+        return len(y) if self.classes is None else int(torch.isin(y, torch.tensor(self.classes)).sum())
 
 
 def run_key(config: RunConfig | dict) -> str:

@@ -38,11 +38,6 @@ def half(split: tuple, classes: tuple) -> tuple:
     return x[keep], lookup[y[keep]]
 
 
-def half_pool(splits: dict, classes: tuple) -> int:
-    """The training images of `classes` in the full training split: a half's spec-sized pool."""
-    return int(torch.isin(splits["train"][1], torch.tensor(classes)).sum())
-
-
 def halves(ctx: Context, classes: tuple) -> dict:
     chosen = ({k: subset(ctx.splits[k], n) for k, n in QUICK_PER_CLASS.items()} if ctx.options.quick
               else ctx.splits)

@@ -22,7 +22,6 @@ from fmnist.studies.sweep import (
     HALF2,
     compared,
     describe,
-    half_pool,
     halves,
     rows,
     sweep_page,
@@ -232,13 +231,10 @@ class Sweep(Study):
     rows, files, networks = staticmethod(rows), staticmethod(_files), staticmethod(_networks)
     compared, describe = staticmethod(compared), staticmethod(describe)
     starts: tuple = ()
+    classes = HALF1
 
     def headline(self, results: dict) -> list[str]:
         return _headline(results, self.starts)
-
-    def pool(self, splits: dict) -> int:
-        return half_pool(splits, HALF1)
-
 
 class Pretrain(Sweep):
     name, spec, starts = "pretrain", "Spec 004 3.4", ("random", "pretrained")

@@ -8,7 +8,7 @@ from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.study import Column, Context, Study, planned, subset
-from fmnist.studies.sweep import HALF2, TRAINING, half_pool, halves
+from fmnist.studies.sweep import HALF2, TRAINING, halves
 
 TRAIN_PER_CLASS = 1000  # 5,000 of Fashion-MNIST-2's training images: 12 cells x 3 seeds in budget
 USUAL_LR = {"sgd": 0.05, "adam": 1e-3}  # each optimizer's usual peak learning rate; the grid scales it
@@ -117,16 +117,12 @@ def notes(results: dict) -> list[str]:
 class Tuning(Study):
     name, spec, measure = "tuning", "Spec 004 3.5.2", "val_loss"
     title = "Tuning the Fashion-MNIST-2 network: optimizer, learning rate, dropout"
-    columns = COLUMNS
+    columns, classes = COLUMNS, HALF2
     plan, run, rows = staticmethod(plan), staticmethod(run), staticmethod(rows)
     notes, headline = staticmethod(notes), staticmethod(answer)
 
     def networks(self, config) -> list:
         return [HalfCNN(len(HALF2), dropout=config["dropout"])]
-
-    def pool(self, splits: dict) -> int:
-        return half_pool(splits, HALF2)
-
     def describe(self, runs: list[dict], records: list[dict]) -> dict:
         c = runs[0]["config"]
         return {"optimizer": c["optimizer"], "lr": f"{c['lr']:g}", "dropout": f"{c['dropout']:g}"}

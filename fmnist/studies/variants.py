@@ -15,7 +15,7 @@ from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import VariantCNN
 from fmnist.studies.study import SCORE_COLUMNS, Column, Context, Study, planned, subset
-from fmnist.studies.sweep import HALF1, half_pool, halves
+from fmnist.studies.sweep import HALF1, halves
 
 # 500 training images per class of Fashion-MNIST-1 (2,500, drawn per seed): 15 rows x 3 seeds
 # converge within the budget; --budget spec takes every training image.
@@ -445,6 +445,7 @@ def kept_words(kept: int, clear: list[str], tried: int) -> str:
 
 class Variants(Study):
     name, spec, measure = "variants", "Spec 004 3.2", "val_loss"
+    classes = HALF1
     title = "A base CNN and nine or more variants made iteratively on Fashion-MNIST-1"
     columns = COLUMNS
     plan, extend, run, rows, pages = (staticmethod(plan), staticmethod(extend), staticmethod(run), staticmethod(rows),
@@ -455,9 +456,5 @@ class Variants(Study):
 
     def networks(self, config) -> list:
         return [build(config)]
-
-    def pool(self, splits: dict) -> int:
-        return half_pool(splits, HALF1)
-
 
 STUDY = Variants()
