@@ -139,7 +139,8 @@ def run(args) -> int:
         shas[key] = files.check_weights(metrics, out_dir / "metrics.json", key, out_dir / f"{key}.pth")
         models[key] = (assignment.NAMES[key], model.eval())
     device = pick_device(args.device)
-    x, y = data.load_test(args.data_dir)
+    splits = data.load(args.data_dir)  # the test split, and training images for the shuffled-label networks
+    x, y = splits["test"]
     print(f"analysing {out_dir}/ffn.pth and cnn.pth on {len(y):,} test images, device {device}", flush=True)
     timer = Timer()
     results, pages = {"networks": {}}, []
@@ -182,8 +183,8 @@ def run(args) -> int:
                                              device, settings)
     pages.append(page)
     visual = QUICK_VISUAL if args.quick else VisualSettings()
-    train = data.load(args.data_dir)["train"]  # the shuffled-label networks' images
-    seen = optimisation_pages(results, models, metrics, x, y, logits, train, device, visual, timer, settings)
+    seen = optimisation_pages(results, models, metrics, x, y, logits, splits["train"], device, visual, timer,
+                              settings)
     at = 1 + max(i for i, p in enumerate(pages) if p.stem.startswith("cnn_guided_backprop"))
     pages[at:at] = seen  # after guided backpropagation
     results["seconds"] = timer.seconds

@@ -10,10 +10,9 @@ import numpy as np
 import torch
 
 from fmnist.analysis import attribution, figures
-from fmnist.analysis.saliency import ALIKE, garment
+from fmnist.analysis.saliency import ALIKE, checked_images, garment
 from fmnist.core import data
 from fmnist.core.assignment import MODELS
-from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.core.training import TrainSettings, fit
 from fmnist.core.words import listing
@@ -68,14 +67,12 @@ def checks_part(models: dict, x, y, logits: dict, train: tuple, device, s) -> tu
         other[key] = {"images": len(idx), "layers": [name for name, _ in alone],
                       "independent": part(len(steps), len(steps) + len(alone)),
                       "labels": {**about, **{k: {m: v[-1] for m, v in compared[k].items()} for k in compared}}}
-    upper = lambda numbers: {k.upper(): v for k, v in numbers.items()}  # noqa: E731
-    cascaded["sentence"] = cascade_words(upper(cascaded))
-    other["sentence"] = randomisation_words(upper(other))
+    shown_cascade, shown_other = ({k.upper(): v for k, v in n.items()} for n in (cascaded, other))
+    cascaded["sentence"], other["sentence"] = cascade_words(shown_cascade), randomisation_words(shown_other)
     pages = [Page("sanity_cascade", "Sanity check, cascading (FFN, CNN)", cascaded["sentence"],
-                  figures.cascade_figure({k: v for k, v in upper(cascaded).items() if k != "SENTENCE"})),
+                  figures.cascade_figure(shown_cascade)),
              Page("sanity_randomisation", "Sanity check, each layer alone and shuffled labels (FFN, CNN)",
-                  other["sentence"], figures.randomisation_figure({k: v for k, v in upper(other).items()
-                                                                   if k != "SENTENCE"}))]
+                  other["sentence"], figures.randomisation_figure(shown_other))]
     return (cascaded, other), pages
 
 
@@ -88,12 +85,6 @@ def cascade_methods(samples: int) -> dict:
             "integrated gradients": lambda m, x, c: attribution.integrated_gradients(m, x, c, steps=16),
             "SmoothGrad": lambda m, x, c: attribution.smoothgrad(m, x, c, sigma=0.3, samples=samples),
             "occlusion": lambda m, x, c: attribution.occlusion(m, x, c)}
-
-
-def checked_images(logits: torch.Tensor, y: torch.Tensor, per_class: int) -> torch.Tensor:
-    """The randomisation checks' images: the first `per_class` correctly classified test images of each class."""
-    right = (logits.argmax(1) == y).nonzero().flatten()
-    return torch.cat([right[y[right] == k][:per_class] for k in range(len(CLASSES))])
 
 
 def against_trained(model, nets: list, methods: dict, xs: torch.Tensor, cs: torch.Tensor) -> dict:
@@ -116,8 +107,6 @@ def cascade_words(numbers: dict) -> str:
     re-drawn, and which methods' maps survive that (>= ALIKE: they show the image, not the weights)."""
     parts = []
     for network, n in numbers.items():
-        if network == "SENTENCE":
-            continue
         end = {m: v[-1] for m, v in n["correlation"].items()}
         deep = {m: max(k for k, c in enumerate(v) if c >= ALIKE) for m, v in n["correlation"].items()
                 if any(c >= ALIKE for c in v) and v[-1] < ALIKE}

@@ -40,15 +40,23 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, d
 SALIENCY_SAMPLE = 1000  # the first N test images: where the gradient falls, measured
 
 
+def garment_ratio(n: dict) -> tuple[dict, int]:
+    """Per image, the gradient's share on the garment over the garment's share of the pixels (1: an
+    even spread): the median with its interval, and which side of 1 it lies (+1 above, -1 below, 0
+    not told apart). `n`: {"saliency_on_garment": [...], "garment_area": [...]}."""
+    r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
+    side = (1 if r["low"] is not None and r["low"] > 1 else -1 if r["high"] is not None and r["high"] < 1 else 0)
+    return r, side
+
+
 def saliency_words(numbers: dict) -> str:
     """Where each network's gradient falls: its median share on the garment against the garment's
     median share of the pixels ({"FFN": {"saliency_on_garment": [...], "garment_area": [...]}})."""
     parts = []
     for network, n in numbers.items():
-        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
-        side = ("more on the garment than on the background" if r["low"] is not None and r["low"] > 1 else
-                "less on the garment than on the background" if r["high"] is not None and r["high"] < 1 else
-                "no difference detected between garment and background")
+        r, sign = garment_ratio(n)
+        side = {1: "more on the garment than on the background", -1: "less on the garment than on the background",
+                0: "no difference detected between garment and background"}[sign]
         span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
         parts.append(f"{network} {100 * float(np.median(n['saliency_on_garment'])):.0f} % on the garment, which covers "
                      f"{100 * float(np.median(n['garment_area'])):.0f} % of the pixels: a median {r['mean']:.2f} times "
@@ -185,13 +193,18 @@ def sanity_words(correlations: dict, completeness: dict, shares: dict | None = N
                                         f"against logit(x) - logit(black)): {errors}.")
 
 
+def checked_images(logits: torch.Tensor, y: torch.Tensor, per_class: int) -> torch.Tensor:
+    """The sanity checks' images: the first `per_class` correctly classified test images of each class."""
+    right = (logits.argmax(1) == y).nonzero().flatten()
+    return torch.cat([right[y[right] == k][:per_class] for k in range(len(CLASSES))])
+
+
 def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
     """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
     for each network trained and with its top layers re-drawn; the rank correlation between them."""
     shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
     for key, (_label, model) in models.items():
-        right = (logits[key].argmax(1) == y).nonzero().flatten()
-        idx = torch.cat([right[y[right] == k][:SANITY_PER_CLASS] for k in range(len(CLASSES))])
+        idx = checked_images(logits[key], y, SANITY_PER_CLASS)
         xs, cs = x[idx].to(device), y[idx].to(device)
         redrawn = attribution.randomised_top(model, seed=0)
         maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}

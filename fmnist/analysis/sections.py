@@ -182,10 +182,11 @@ def tsne_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Pa
     raw = {"plot": mean_purity(embeddings[RAW][0], labels), "features": mean_purity(pixels, labels)}
     shares = {key: {"plot": mean_purity(embeddings[label][0], labels), "features": mean_purity(features[label], labels)}
               for key, (label, _model) in models.items()}
-    sentence = " ".join(tsne_words(label, {"points": e[0], "labels": e[1], "layer": e[2]})
+    sentence = " ".join(tsne_words(label, {"points": embeddings[label][0], "labels": labels,
+                                           "layer": embeddings[label][2]})
                         + f" In the {features[label].shape[1]} features themselves (before t-SNE) the same share is "
                         f"{100 * shares[key]['features']:.0f} %."
-                        for key, (label, _model) in models.items() for e in [embeddings[label]])
+                        for key, (label, _model) in models.items())
     sentence += (f" The control, the same recipe on the raw pixels: {100 * raw['plot']:.0f} % in its plot, "
                  f"{100 * raw['features']:.0f} % in the {pixels.shape[1]} pixels themselves.")
     return ({"note": note, "indices": subset.tolist(), "raw_pixels": raw, "networks": shares, "sentence": sentence},

@@ -4,7 +4,7 @@ costs it, how far it is from being fooled, whether its maps pass the randomisati
 beside its control and read from analysis.json's numbers alone."""
 import numpy as np
 
-from fmnist.analysis.saliency import ALIKE
+from fmnist.analysis.saliency import ALIKE, garment_ratio
 from fmnist.core import stats
 from fmnist.core.words import listing
 
@@ -16,10 +16,8 @@ def evidence(saliency: dict) -> str:
     garment's share of the pixels (1 is what a map spread evenly gives), its median and interval."""
     parts = []
     for key, name in NETWORKS.items():
-        n = saliency[key]
-        r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
-        side = ("above 1" if r["low"] is not None and r["low"] > 1 else "below 1" if r["high"] is not None
-                and r["high"] < 1 else "not told apart from 1")
+        r, sign = garment_ratio(saliency[key])
+        side = {1: "above 1", -1: "below 1", 0: "not told apart from 1"}[sign]
         span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
         parts.append(f"{side} for the {name} (median {r['mean']:.2f}{span})")
     return ("Evidence: per image, the share of the predicted class's |gradient| on the garment over the garment's "

@@ -195,8 +195,8 @@ def for_column(fig: Figure) -> tuple[Figure, str]:
         for label in (fig._supxlabel, fig._supylabel):  # placed for the page: let the layout place them
             if label is not None:
                 label._autopos = True
-    elif getattr(fig, "column_inches", None) and hasattr(engine, "set"):  # its page margins (pages.inside_margins)
-        engine.set(rect=(0, 0, 1, 1))                                     # would not scale to its new height
+    elif hasattr(engine, "set"):  # constrained: the page margins of pages.inside_margins, shares of the page's
+        engine.set(rect=(0, 0, 1, 1))  # height, would not hold at the column's; the layout places the labels
         for label in (fig._supxlabel, fig._supylabel):
             if label is not None:
                 label.set_in_layout(True)
