@@ -681,10 +681,11 @@ def test_the_synthesis_reads_each_kind_of_evidence_both_ways():
     robust = {"epsilons": [0, 0.05, 0.2], "accuracy": {"FGSM": {"FFN": [0.9, 0.5, 0.1], "CNN": [0.95, 0.6, 0.2]},
                                                        "PGD": {"FFN": [0.9, 0.3, 0.0], "CNN": [0.95, 0.4, 0.1]}}}
     assert synthesis.attacks(robust).endswith("the FFN 30.0 % and the CNN 40.0 % (under FGSM 50.0 % and 60.0 %; "
-                                              "unchanged 90.0 % and 95.0 %): the CNN keeps more under the stronger "
-                                              "attack.")
+                                              "unchanged 90.0 % and 95.0 %): the CNN keeps the larger share under "
+                                              "the stronger attack (one trained network each: these two networks, "
+                                              "not a verdict on their architectures).")
     robust["accuracy"]["PGD"]["FFN"][1] = 0.5
-    assert "the FFN keeps more" in synthesis.attacks(robust)
+    assert "the FFN keeps the larger share" in synthesis.attacks(robust)
 
     def targeted(low, high):
         return {"cnn": {"median_l2": 1.0}, "ffn": {"median_l2": 1.6},

@@ -9,6 +9,7 @@ from fmnist.core import stats
 from fmnist.core.words import listing
 
 NETWORKS = {"ffn": "FFN", "cnn": "CNN"}
+ONE_EACH = "one trained network each: these two networks, not a verdict on their architectures"
 
 
 def evidence(saliency: dict) -> str:
@@ -55,8 +56,8 @@ def attacks(robustness: dict, eps: float = 0.05) -> str:
             + " and ".join(f"the {n} {100 * v:.1f} %" for n, v in kept.items())
             + " (under FGSM " + " and ".join(f"{100 * acc['FGSM'][n][k]:.1f} %" for n in kept)
             + "; unchanged " + " and ".join(f"{100 * acc['FGSM'][n][0]:.1f} %" for n in kept) + ")"
-            + (": the two keep the same share" if same else f": the {more} keeps more under the stronger attack")
-            + ".")
+            + (": the two keep the same share" if same else f": the {more} keeps the larger share under the stronger "
+               f"attack ({ONE_EACH})") + ".")
 
 
 def fooled(targeted: dict) -> str:
