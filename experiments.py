@@ -31,11 +31,12 @@ from ffn import FF_Net
 from fmnist.core import cli, data, files, storage
 from fmnist.core.device import pick_device
 from fmnist.studies import engine, locality, study, tables
-from fmnist.studies.factors import STUDY as SETTINGS
 from fmnist.studies.figures import table_figures
 from fmnist.studies.mobilenet import STUDY as MOBILENET
+from fmnist.studies.pretrain import STUDY as PRETRAIN
 from fmnist.studies.reference import STUDY as REFERENCE
-from fmnist.studies.transfer import PRETRAIN, TRANSFER
+from fmnist.studies.settings import STUDY as SETTINGS
+from fmnist.studies.transfer import STUDY as TRANSFER
 from fmnist.studies.tuning import STUDY as TUNING
 from fmnist.studies.variants import STUDY as VARIANTS
 

@@ -70,14 +70,14 @@ def _grown(losses) -> list[dict]:
     """The variants study run to its end on made-up records: each run's validation loss is
     `losses(config)`, the same for every seed but for a small per-seed wobble."""
     ctx = dataclasses.make_dataclass("Ctx", ["options"])(Options())
-    records, configs = [], variants.plan(ctx)
+    records, configs = [], variants.STUDY.plan(ctx)
     while configs:
         for c in configs:
             loss = losses(c) + c["seed"] / 1000
             records.append({"config": dict(c), "val": {"loss": loss, "accuracy": 0.9}, "history": [{}] * 12,
                             "test": {"loss": loss, "accuracy": 0.9}, "train": {"loss": 0.1, "accuracy": 0.95},
                             "best_epoch": 7, "seconds": 1.0})
-        configs = variants.extend(ctx, records)
+        configs = variants.STUDY.extend(ctx, records)
     return records
 
 
@@ -96,7 +96,7 @@ def test_variants_are_made_iteratively_each_change_kept_only_when_it_lowers_the_
     assert by["2. RMSprop"]["optimizer"] == "rmsprop" and by["10. dropout 0.5"]["optimizer"] == "adam"  # from the best
     assert by["14. mirroring"]["dropout"] == 0.25 and by["14. mirroring"]["flip"]
     assert all(c["patience"] == 5 and c["schedule"] == "plateau" for c in by.values())
-    headline = " ".join(variants.headline({"plan": list(range(len(records))),
+    headline = " ".join(variants.STUDY.headline({"plan": list(range(len(records))),
                                            "runs": dict(enumerate(records))}))
     assert ("changes tried in turn, 2 kept for lowering the mean validation loss (the spec's rule); each one's paired "
             "95 % interval excludes zero (2 of 12 changes tried, where chance alone gives 0.3 on that side (p = 0.035 "
@@ -109,7 +109,7 @@ def test_a_kept_change_within_the_seeds_spread_is_told_apart_from_one_beyond_it(
         return 0.5 - 0.1 * (c["optimizer"] == "adam") + noise
 
     records = _grown(losses)
-    headline = " ".join(variants.headline({"plan": list(range(len(records))), "runs": dict(enumerate(records))}))
+    headline = " ".join(variants.STUDY.headline({"plan": list(range(len(records))), "runs": dict(enumerate(records))}))
     assert "only 1. Adam's paired 95 % interval excludes zero (1 of 12 changes tried" in headline
     assert "the other 1 were kept on the mean alone (their intervals include zero: not shown to help)" in headline
     assert "no difference detected between 1. Adam and 9. dropout 0.25" in headline

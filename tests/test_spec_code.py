@@ -155,10 +155,10 @@ def test_the_mobilenet_studys_numbers_come_through_spec_003s_train_and_test(tmp_
         return torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1 + (y.float() / 10)[:, None, None, None], y
     ctx = Context(Options(quick=True), {"train": split(500), "val": split(300), "test": split(500)},
                   torch.device("cpu"), tmp_path)
-    config = dict(mobilenet.plan(ctx)[0])
+    config = dict(mobilenet.STUDY.plan(ctx)[0])
     config["extras"] = False
     torch.manual_seed(config["seed"])  # as the engine seeds every run: the network's default init draws from it
-    through_spec = mobilenet.run(config, ctx)
+    through_spec = mobilenet.STUDY.run(config, ctx)
     torch.manual_seed(config["seed"])
     engine, _ = measure.train_and_measure(init_network(config["conv_blocks"], config["mobilenet_blocks"]), config,
                                           measure.splits(ctx, config["train_per_class"], config["seed"]), ctx)

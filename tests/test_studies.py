@@ -165,12 +165,12 @@ def test_the_budget_line_says_what_share_of_the_spec_s_data_a_run_trains_on():
 
 
 def test_each_study_s_pool_is_the_training_split_or_its_half():
-    from fmnist.studies import transfer, tuning, variants
+    from fmnist.studies import pretrain, transfer, tuning, variants
     from fmnist.studies.sweep import HALF1, HALF2
     y = torch.arange(100) % 10  # 10 images a class
     splits = {"train": (torch.zeros(100, 1, 28, 28), y)}
     assert experiments.STUDIES["reference"].pool(splits) == 100
-    for study in (variants.STUDY, transfer.PRETRAIN, transfer.TRANSFER):
+    for study in (variants.STUDY, pretrain.STUDY, transfer.STUDY):
         assert study.pool(splits) == 10 * len(HALF1)
     assert tuning.STUDY.pool({"train": (None, y[y != 0])}) == 10 * len(HALF2)
     assert variants.STUDY.pool({"train": (None, y[y != 0])}) == 10 * (len(HALF1) - 1)
@@ -199,7 +199,7 @@ def test_a_reports_convergence_words_follow_the_runs_both_ways():
 
 
 def test_the_train_test_ratio_is_defined_from_the_rows_sizes():
-    from fmnist.studies.factors import ratio_words
+    from fmnist.studies.settings import ratio_words
 
     def run(factor, row, train):
         return {
@@ -229,14 +229,14 @@ def test_tunings_winner_and_its_sentences_follow_the_validation_losses():
     adam_wins = results({tuning.DEFAULT: ("sgd", 0.05, 0.30), "Adam lr 0.001 dropout 0.25": ("adam", 0.001, 0.20)})
     assert tuning.winner(adam_wins) == {"row": "Adam lr 0.001 dropout 0.25", "optimizer": "adam", "lr": 0.001,
                                         "momentum": 0.9, "dropout": 0.25}
-    first, source, against = tuning.answer(adam_wins)
+    first, source, against = tuning.STUDY.headline(adam_wins)
     assert first.startswith("Lowest mean validation loss of 2 rows: Adam lr 0.001 dropout 0.25")
     assert source == "The transfer study's source network trains with the winner, Adam lr 0.001 dropout 0.25."
     assert against.startswith(f"Against the default setting ({tuning.DEFAULT}, which the Fashion-MNIST-1 sweep "
                               f"runs keep): Adam lr 0.001 dropout 0.25 ahead of {tuning.DEFAULT}")
     default_wins = results({tuning.DEFAULT: ("sgd", 0.05, 0.20), "Adam lr 0.001 dropout 0.25": ("adam", 0.001, 0.30)})
     assert tuning.winner(default_wins)["row"] == tuning.DEFAULT
-    assert len(tuning.answer(default_wins)) == 2  # the winner is the default: nothing to set against it
+    assert len(tuning.STUDY.headline(default_wins)) == 2  # the winner is the default: nothing to set against it
     assert tuning.winner({**adam_wins, "finished": None}) is None
 
 

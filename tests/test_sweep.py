@@ -10,8 +10,9 @@ import experiments
 from fmnist.core import stats
 from fmnist.reports import sweeps
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
+from fmnist.studies.pretrain import copy_encoder
 from fmnist.studies.sweep import HALF1, HALF2, half, nested, seed_level, verdicts
-from fmnist.studies.transfer import copy_encoder, transfer_weights
+from fmnist.studies.transfer import transfer_weights
 from helpers import interrupt_study
 
 

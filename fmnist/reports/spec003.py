@@ -18,7 +18,7 @@ from fmnist.reports.build import (
     study_figures,
     study_lines,
 )
-from fmnist.studies import factors, figures, groups, mobilenet
+from fmnist.studies import figures, groups, mobilenet, settings
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
 from fmnist.studies.tables import summary_table, table_notes
@@ -262,9 +262,9 @@ def conclusion(src) -> str:
         out.append(f"Worth knowing: {wide}'s seeds disagree most (test accuracy {ci(acc[wide])}, against ± "
                    f"{acc[PLAIN]['half_width'] or 0:.2f} for the plain network), so one run of it could mislead by "
                    "several points; every verdict here pairs 3 seeds for that reason.")
-    settings = src.studies.get("settings")
-    if settings:
-        diffs = factors.differences(planned(settings))
+    found = src.studies.get("settings")
+    if found:
+        diffs = settings.differences(planned(found))
         told = [
             f"{d['row']} ({d['difference']['mean']:+.2f} points"
             + ("; not converged)" if "not converged" in d["verdict"] else ")")
@@ -323,7 +323,7 @@ def setup(src) -> list[str]:
 
 
 def settings_answer(src) -> str:
-    return "\n".join(factors.answer(src.studies["settings"]))
+    return "\n".join(settings.answer(src.studies["settings"]))
 
 
 def confusions(src) -> list:
@@ -432,7 +432,7 @@ ITEMS = [
         "accuracy by changing loss functions, batch size, learning rate, epochs, and the ratio of training and testing "
         "data, etc.",
         ("study:settings",),
-        lambda src: factors.factor_figures(src.studies["settings"]),
+        lambda src: settings.factor_figures(src.studies["settings"]),
         settings_answer,
         "5.0",
     ),

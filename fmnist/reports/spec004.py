@@ -13,9 +13,9 @@ from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise,
 from fmnist.reports.sweeps import best_each, on_average, sweep_answer, sweep_figures
 from fmnist.studies import figures, groups, sweep, tuning, variants
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
+from fmnist.studies.pretrain import STUDY as PRETRAIN
 from fmnist.studies.study import planned
 from fmnist.studies.tables import summary_table, table_notes
-from fmnist.studies.transfer import PRETRAIN
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
@@ -146,7 +146,7 @@ def base_info(src) -> str:
 
 def variants_answer(src) -> str:
     results = src.studies["variants"]
-    return "\n".join([groups.study_budget(results, planned(results))] + variants.headline(results)
+    return "\n".join([groups.study_budget(results, planned(results))] + variants.STUDY.headline(results)
                      + ["The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
                         "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
                         "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
@@ -322,7 +322,7 @@ def tuning_answer(src) -> str:
             "departure from the spec: it stays HalfCNN, the autoencoder's encoder of 3.4 with a two-layer classifier, "
             "so that 3.5.4's sweep trains the very network of 3.4.4's and the transferred start can be set beside the "
             "pretrained one; tuning the structure as well would multiply the grid by the structures tried.")
-    return "\n".join([groups.study_budget(results, planned(results)), grid] + tuning.answer(results))
+    return "\n".join([groups.study_budget(results, planned(results)), grid] + tuning.STUDY.headline(results))
 
 
 def tuning_figures(src):

@@ -115,7 +115,7 @@ def sweep_answer(name: str, starts: tuple):
 def ceiling_words(records: list[dict]) -> list[str]:
     """The sweep's rows with a run that reached the epoch ceiling, and what that does to the
     verdicts at their fractions."""
-    rows = {row: runs for row, runs in groups.by_row(records).items() if sweep.compared(runs[0]["config"])}
+    rows = {row: runs for row, runs in groups.by_row(records).items() if sweep.swept(runs[0]["config"])}
     names = groups.unconverged(rows)
     if not names:
         return []

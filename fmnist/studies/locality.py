@@ -43,14 +43,6 @@ def scramble(x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
     return x.flatten(1)[:, perm].reshape(x.shape)
 
 
-def plan(ctx: Context) -> list[RunConfig]:
-    return [RunConfig(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
-                          "row": f"{NETWORKS[net]} {pixels}", "network": net, "pixels": pixels,
-                          **TRAINING[net], **stop_rule(ctx), "seed": s, "permutation_seed": PERMUTATION_SEED,
-                          "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
-            for net in NETWORKS for pixels in PIXELS for s in seeds(ctx)]
-
-
 def run(builders: dict, config: dict, ctx: Context) -> dict:
     data = splits(ctx, config.get("train_per_class"), config["seed"])
     if config["pixels"] == "scrambled":
@@ -91,28 +83,6 @@ def comparisons(records: list[dict]) -> dict:
     return out
 
 
-def finish(results: dict, ctx: Context) -> dict:
-    records = planned(results)
-    x = splits(ctx, None)["test"][0][:1]
-    return {"comparisons": comparisons(records), "epochs": records[0]["config"]["epochs"] if records else None,
-            "quick": ctx.options.quick, "sizes": records[0].get("sizes") if records else None,
-            "example": {"images": x[0, 0].tolist(), "scrambled": scramble(x, permutation())[0, 0].tolist()}}
-
-
-def rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        c = r["config"]
-        row = {"name": c["name"], "network": NETWORKS[c["network"]], "pixels": c["pixels"], "seed": c["seed"],
-               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
-        if "test" in r:
-            row.update(best_epoch=r["best_epoch"], train_acc=100 * r["train"]["accuracy"],
-                       val_acc=100 * r["val"]["accuracy"], test_acc=100 * r["test"]["accuracy"],
-                       test_loss=r["test"]["loss"])
-        out.append(row)
-    return out
-
-
 COLUMNS = (
     Column("run", "name"),
     Column("network", "network"),
@@ -128,50 +98,73 @@ COLUMNS = (
 )
 
 
-def headline(results: dict) -> list[str]:
-    return [
-        c["verdict"][0].upper() + c["verdict"][1:] + "."
-        for c in results.get("finish", {}).get("comparisons", {}).values()
-    ]
-
-
-def notes(results: dict) -> list[str]:
-    f = results.get("finish", {})
-    sizes = f.get("sizes") or {}
-    first = {r["config"]["network"]: r["config"] for r in reversed(planned(results))}
-    configs = {k: first[k] for k in NETWORKS if k in first}
-    peaks = ", ".join(f"{NETWORKS[k]} {number_words(c['lr'])}" for k, c in configs.items())
-    trained = training_words(next(iter(configs.values())), varied=("lr",)) if configs else "-"
-    kind = "rates" if configs and next(iter(configs.values())).get("schedule") == "plateau" else "peaks"
-    return [
-        f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
-        f"{sizes.get('test', 0):,} test images; {trained} ({kind}: {peaks}); no flip averaging, no label "
-        "smoothing, the weights of the epoch with the lowest validation loss kept. Scrambled: every image's 784 "
-        "pixels reordered by one fixed "
-        f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
-        "Both inputs get the same budget and stop rule, and no mirroring (the hand-in's CNN trains mirrored and "
-        "scores flip-averaged), so accuracies differ from figures.pdf's. Runs with the same seed start from the same "
-        "weights "
-        "and see the batches in the same order; the verdicts use the 95 % t-interval of the per-seed differences.",
-    ]
-
-
-def pages(results: dict) -> list[Page]:
-    f = results.get("finish", {})
-    if not f.get("comparisons"):
-        return []
-    return [Page("locality", "Q8 (spec 001), locality", "test accuracy on images and on scrambled pixels",
-                 figures.locality_figure(f["comparisons"], f["example"], headline(results)))]
-
-
 class Locality(Study):
     """The study, training the networks that `builders` ("ffn", "cnn" -> a function returning a
     fresh network) make: the assignment's FF_Net and Conv_Net, passed in by experiments.py."""
     name, spec, measure = "locality", "Spec 001 Q8", "val_loss"
     title = "Locality: both networks on images and on scrambled pixels"
     columns = COLUMNS
-    plan, rows, pages = staticmethod(plan), staticmethod(rows), staticmethod(pages)
-    finish, notes, headline = staticmethod(finish), staticmethod(notes), staticmethod(headline)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        return [RunConfig(**{"study": "locality", "name": f"{NETWORKS[net]} {pixels} seed {s}",
+                              "row": f"{NETWORKS[net]} {pixels}", "network": net, "pixels": pixels,
+                              **TRAINING[net], **stop_rule(ctx), "seed": s, "permutation_seed": PERMUTATION_SEED,
+                              "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick})
+                for net in NETWORKS for pixels in PIXELS for s in seeds(ctx)]
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        out = []
+        for r in records:
+            c = r["config"]
+            row = {"name": c["name"], "network": NETWORKS[c["network"]], "pixels": c["pixels"], "seed": c["seed"],
+                   "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
+            if "test" in r:
+                row.update(best_epoch=r["best_epoch"], train_acc=100 * r["train"]["accuracy"],
+                           val_acc=100 * r["val"]["accuracy"], test_acc=100 * r["test"]["accuracy"],
+                           test_loss=r["test"]["loss"])
+            out.append(row)
+        return out
+
+    def pages(self, results: dict) -> list[Page]:
+        f = results.get("finish", {})
+        if not f.get("comparisons"):
+            return []
+        return [Page("locality", "Q8 (spec 001), locality", "test accuracy on images and on scrambled pixels",
+                     figures.locality_figure(f["comparisons"], f["example"], self.headline(results)))]
+
+    def finish(self, results: dict, ctx: Context) -> dict:
+        records = planned(results)
+        x = splits(ctx, None)["test"][0][:1]
+        return {"comparisons": comparisons(records), "epochs": records[0]["config"]["epochs"] if records else None,
+                "quick": ctx.options.quick, "sizes": records[0].get("sizes") if records else None,
+                "example": {"images": x[0, 0].tolist(), "scrambled": scramble(x, permutation())[0, 0].tolist()}}
+
+    def notes(self, results: dict) -> list[str]:
+        f = results.get("finish", {})
+        sizes = f.get("sizes") or {}
+        first = {r["config"]["network"]: r["config"] for r in reversed(planned(results))}
+        configs = {k: first[k] for k in NETWORKS if k in first}
+        peaks = ", ".join(f"{NETWORKS[k]} {number_words(c['lr'])}" for k, c in configs.items())
+        trained = training_words(next(iter(configs.values())), varied=("lr",)) if configs else "-"
+        kind = "rates" if configs and next(iter(configs.values())).get("schedule") == "plateau" else "peaks"
+        return [
+            f"Every run: {sizes.get('train', 0):,} training, {sizes.get('val', 0):,} validation and "
+            f"{sizes.get('test', 0):,} test images; {trained} ({kind}: {peaks}); no flip averaging, no label "
+            "smoothing, the weights of the epoch with the lowest validation loss kept. Scrambled: every image's 784 "
+            "pixels reordered by one fixed "
+            f"random permutation (seed {PERMUTATION_SEED}), the same in training and test.",
+            "Both inputs get the same budget and stop rule, and no mirroring (the hand-in's CNN trains mirrored and "
+            "scores flip-averaged), so accuracies differ from figures.pdf's. Runs with the same seed start from the "
+            "same "
+            "weights "
+            "and see the batches in the same order; the verdicts use the 95 % t-interval of the per-seed differences.",
+        ]
+
+    def headline(self, results: dict) -> list[str]:
+        return [
+            c["verdict"][0].upper() + c["verdict"][1:] + "."
+            for c in results.get("finish", {}).get("comparisons", {}).values()
+        ]
 
     def __init__(self, builders: dict):
         self.builders = builders

@@ -38,23 +38,6 @@ TRAIN_PER_CLASS = 500
 TRAINING = {"batch_size": 128, "lr": 0.1, "weight_decay": 5e-4, "optimizer": "sgd", "momentum": 0.9, "flip": True}
 
 
-def plan(ctx: Context) -> list[RunConfig]:
-    rows = [
-        RunConfig(
-            study="mobilenet",
-            name=f"conv {c} + mobile {m}",
-            conv_blocks=c,
-            mobilenet_blocks=m,
-            **stop_rule(ctx),
-            train_per_class=per_class(ctx, TRAIN_PER_CLASS),
-            **TRAINING,
-            quick=ctx.options.quick,
-        )
-        for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)
-    ]
-    return [c.but(extras=c.seed == seeds(ctx)[0]) for c in seeded(rows, ctx)]  # figures: the first seed
-
-
 def last_conv_filters(model) -> dict:
     """The last block's filters: a standard block's 3x3 kernels (the first 8 output channels x
     the first 16 input channels), or a MobileNet block's depthwise 3x3 kernels and its 1x1
@@ -76,21 +59,6 @@ def last_conv_filters(model) -> dict:
     return {"layer": name, "kernels": rounded(w[:8, :16]), "rows": "output channel", "columns": "input channel",
             "kernels_label": f"{name}.conv: 3x3 kernels of output channels 0-7 x input channels 0-15 "
                              f"(of {w.shape[0]} x {w.shape[1]})"}
-
-
-def run(config: dict, ctx: Context) -> dict:
-    """One run through spec 003's own train and test (mobilenet_assignment), with the study's recipe."""
-    model = init_network(config["conv_blocks"], config["mobilenet_blocks"])
-    data = splits(ctx, config["train_per_class"], config["seed"])
-    start(model, config)
-    net = assignment.train(model, *data["train"], *data["val"], config["lr"], config["epochs"],
-                           settings=as_config(config).settings(), device=ctx.device, seed=config["seed"],
-                           name=config["name"], log=lambda line: None)
-    logits = assignment.test(net, None, *data["test"], logits=True, device=ctx.device, log=lambda line: None)
-    record, logits = measured(net, config, net.fit_record, data, ctx, logits)
-    if config.get("extras"):
-        record["extras"] = {**test_extras(model, data, logits, ctx), "filters": last_conv_filters(model)}
-    return record
 
 
 def _seconds(module, x: torch.Tensor, repeats: int) -> float:
@@ -127,10 +95,6 @@ def cost_ratios(device, repeats: int) -> list[dict]:
     return layers
 
 
-def finish(results: dict, ctx: Context) -> dict:
-    return {"cost_ratios": cost_ratios(ctx.device, 2 if ctx.options.quick else 7)}
-
-
 def _combo(config: dict) -> tuple:
     return config["conv_blocks"], config["mobilenet_blocks"]
 
@@ -141,21 +105,6 @@ def _best_mobile(records: list[dict]) -> dict | None:
     same_depth = lambda c: c["mobilenet_blocks"] > 0 and c["conv_blocks"] + c["mobilenet_blocks"] == sum(PLAIN)  # noqa: E731
     best = groups.ranked(records, "val_acc", same_depth)[:1]
     return next((r for r in best[0][1] if "extras" in r), None) if best else None
-
-
-def rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        c = r["config"]
-        row = {"name": c["name"], "seed": c["seed"], "conv": c["conv_blocks"],
-               "mobile": c["mobilenet_blocks"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
-        if "diverged" not in r:
-            row.update(params=r["parameters"], macs=r["multiply_adds"] / 1e6, epoch_s=r["seconds_per_epoch"],
-                       train_loss=r["train"]["loss"], train_acc=100 * r["train"]["accuracy"],
-                       val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
-                       test_loss=r["test"]["loss"], test_acc=100 * r["test"]["accuracy"], f1=r["test"]["macro_f1"])
-        out.append(row)
-    return out
 
 
 COLUMNS = (
@@ -178,86 +127,10 @@ def _by_combo(records, combo):
     return next((r for r in runs if "extras" in r), runs[0] if runs else None)
 
 
-def describe(runs: list[dict], records: list[dict]) -> dict:
-    r = runs[0]
-    return {"parameters": f"{r['parameters']:,}", "mult-adds (M)": f"{r['multiply_adds'] / 1e6:.2f}",
-            "s / epoch": f"{sum(x['seconds_per_epoch'] for x in runs) / len(runs):.1f}"}
-
-
-def notes(results: dict) -> list[str]:
-    records = planned(results)
-    first = records[0] if records else {}
-    lines = [
-        "Channels and strides by block position (whatever the block's kind): "
-        + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
-        + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
-        "pooling and one linear layer.",
-        f"Every network: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
-        f"(each seed its own stratified {first.get('sizes', {}).get('train', 0):,} training images, the same for "
-        f"every network), {first.get('sizes', {}).get('val', 0):,} validation, "
-        f"{first.get('sizes', {}).get('test', 0):,} test; {training_words(first['config']) if first else '-'}; the "
-        "weights "
-        "of the lowest validation loss are kept. Losses are "
-        "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
-        "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
-        f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "
-        f"{first.get('config', {}).get('train_per_class')} per class of the training split, not all of it), so "
-        "that every network's seeds fit the budget.",
-    ]
-    plain, deep = _by_combo(records, PLAIN), _by_combo(records, (0, 4))
-    if plain and deep:
-        lines.append("Whole networks, (0, 4) over (4, 0): multiply-adds "
-                     f"x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "
-                     f"seconds per epoch x{deep['seconds_per_epoch'] / plain['seconds_per_epoch']:.2f}.")
-    ratios = results.get("finish", {}).get("cost_ratios", [])
-    if ratios:
-        lines.append("One block, depthwise-separable over standard: " + "; ".join(
-            f"{r['in']}->{r['out']} at {r['side']}x{r['side']}: theory {r['theory']:.3f}, FLOPs {r['flops']:.3f}, "
-            f"time {r['time']:.2f}" for r in ratios) + ".")
-        lines.append("Why time and FLOPs differ on a CPU: a depthwise conv does 9 multiply-adds per value it "
-                     "reads, so it waits on memory rather than arithmetic and its kernels vectorise poorly; the "
-                     "separable block also runs two batch norms and two ReLUs over full-size maps, work the FLOP "
-                     "count leaves out and that costs as much time per value as a cheap conv.")
-    return lines
-
-
 def shown(records: list[dict]) -> dict:
     """{row: its figures run} of the networks the figures show: the plain one and the best MobileNet one."""
     plain, best = _by_combo(records, PLAIN), _best_mobile(records)
     return {r["config"].get("row", r["config"]["name"]): r for r in (plain, best) if r is not None}
-
-
-def pages(results: dict) -> list[Page]:
-    records = planned(results)
-    chosen = shown(records)
-    out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
-                figures.cost_ratio_figure(results["finish"]["cost_ratios"]))]
-    out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",
-                    figures.curves_figure("Plain network and the best MobileNet network of its depth",
-                                         {n: r["history"] for n, r in chosen.items()})))
-    for i, (n, r) in enumerate(chosen.items()):
-        out.append(Page(f"mobilenet_confusion_{i}", f"Spec 003, confusion ({n})", "test set",
-                        plotting.confusion_figure(n, np.asarray(r["test"]["confusion"]), CLASSES)))
-    out.append(Page("mobilenet_roc", "Spec 003, ROC", "one-vs-rest, test set",
-                    plotting.roc_figure({n: r["extras"]["roc"] for n, r in chosen.items()}, CLASSES)))
-    embeddings = {n: (np.asarray(r["extras"]["tsne"]["points"]), np.asarray(r["extras"]["tsne"]["labels"]),
-                      r["extras"]["tsne"]["layer"]) for n, r in chosen.items()}
-    note = next(iter(chosen.values()))["extras"]["tsne"]["note"] if chosen else ""
-    out.append(
-        Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features", plotting.tsne_figure(embeddings, CLASSES, note))
-    )
-    for i, (n, r) in enumerate(chosen.items()):
-        out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
-                        figures.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
-        out.append(
-            Page(
-                f"mobilenet_right_wrong_{i}",
-                f"Spec 003, right and wrong ({n})",
-                "4 correct, the 4 most confident mistakes",
-                plotting.right_wrong_figure(n, r["extras"]["right_wrong"]),
-            )
-        )
-    return out
 
 
 def matched(records: list[dict]) -> list[dict]:
@@ -282,23 +155,140 @@ def matched(records: list[dict]) -> list[dict]:
     return out
 
 
-def headline(results: dict) -> list[str]:
-    """Matched depth first (the fair comparison); the best of all rows after it, named as picked."""
-    records = planned(results)
-    lines = [f"Same depth and block positions, test accuracy: {m['verdict']}; cost against the plain network: "
-             f"parameters x{m['parameters']:.2f}, mult-adds x{m['multiply_adds']:.2f}, seconds per epoch "
-             f"x{m['seconds_per_epoch']:.2f}" for m in matched(records)]
-    best = groups.best_line(records, "val_acc", digits=2)
-    return lines + ([f"Picked among every network (deeper ones included), {best}"] if best else [])
-
-
 class MobileNet(Study):
     name, spec, measure = "mobilenet", "Spec 003", "val_acc"
     title = "Standard against MobileNet (depthwise-separable) blocks"
     columns = COLUMNS
-    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
-    finish, notes, headline = staticmethod(finish), staticmethod(notes), staticmethod(headline)
-    describe = staticmethod(describe)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        rows = [
+            RunConfig(
+                study="mobilenet",
+                name=f"conv {c} + mobile {m}",
+                conv_blocks=c,
+                mobilenet_blocks=m,
+                **stop_rule(ctx),
+                train_per_class=per_class(ctx, TRAIN_PER_CLASS),
+                **TRAINING,
+                quick=ctx.options.quick,
+            )
+            for c, m in (QUICK_COMBINATIONS if ctx.options.quick else COMBINATIONS)
+        ]
+        return [c.but(extras=c.seed == seeds(ctx)[0]) for c in seeded(rows, ctx)]  # figures: the first seed
+
+    def run(self, config: dict, ctx: Context) -> dict:
+        """One run through spec 003's own train and test (mobilenet_assignment), with the study's recipe."""
+        model = init_network(config["conv_blocks"], config["mobilenet_blocks"])
+        data = splits(ctx, config["train_per_class"], config["seed"])
+        start(model, config)
+        net = assignment.train(model, *data["train"], *data["val"], config["lr"], config["epochs"],
+                               settings=as_config(config).settings(), device=ctx.device, seed=config["seed"],
+                               name=config["name"], log=lambda line: None)
+        logits = assignment.test(net, None, *data["test"], logits=True, device=ctx.device, log=lambda line: None)
+        record, logits = measured(net, config, net.fit_record, data, ctx, logits)
+        if config.get("extras"):
+            record["extras"] = {**test_extras(model, data, logits, ctx), "filters": last_conv_filters(model)}
+        return record
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        out = []
+        for r in records:
+            c = r["config"]
+            row = {"name": c["name"], "seed": c["seed"], "conv": c["conv_blocks"],
+                   "mobile": c["mobilenet_blocks"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
+            if "diverged" not in r:
+                row.update(params=r["parameters"], macs=r["multiply_adds"] / 1e6, epoch_s=r["seconds_per_epoch"],
+                           train_loss=r["train"]["loss"], train_acc=100 * r["train"]["accuracy"],
+                           val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                           test_loss=r["test"]["loss"], test_acc=100 * r["test"]["accuracy"], f1=r["test"]["macro_f1"])
+            out.append(row)
+        return out
+
+    def pages(self, results: dict) -> list[Page]:
+        records = planned(results)
+        chosen = shown(records)
+        out = [Page("mobilenet_costs", "Spec 003, cost", "depthwise-separable against standard blocks",
+                    figures.cost_ratio_figure(results["finish"]["cost_ratios"]))]
+        out.append(Page("mobilenet_curves", "Spec 003, curves", "loss and accuracy per epoch",
+                        figures.curves_figure("Plain network and the best MobileNet network of its depth",
+                                             {n: r["history"] for n, r in chosen.items()})))
+        for i, (n, r) in enumerate(chosen.items()):
+            out.append(Page(f"mobilenet_confusion_{i}", f"Spec 003, confusion ({n})", "test set",
+                            plotting.confusion_figure(n, np.asarray(r["test"]["confusion"]), CLASSES)))
+        out.append(Page("mobilenet_roc", "Spec 003, ROC", "one-vs-rest, test set",
+                        plotting.roc_figure({n: r["extras"]["roc"] for n, r in chosen.items()}, CLASSES)))
+        embeddings = {n: (np.asarray(r["extras"]["tsne"]["points"]), np.asarray(r["extras"]["tsne"]["labels"]),
+                          r["extras"]["tsne"]["layer"]) for n, r in chosen.items()}
+        note = next(iter(chosen.values()))["extras"]["tsne"]["note"] if chosen else ""
+        out.append(
+            Page("mobilenet_tsne", "Spec 003, t-SNE", "pooled features",
+                 plotting.tsne_figure(embeddings, CLASSES, note))
+        )
+        for i, (n, r) in enumerate(chosen.items()):
+            out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
+                            figures.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
+            out.append(
+                Page(
+                    f"mobilenet_right_wrong_{i}",
+                    f"Spec 003, right and wrong ({n})",
+                    "4 correct, the 4 most confident mistakes",
+                    plotting.right_wrong_figure(n, r["extras"]["right_wrong"]),
+                )
+            )
+        return out
+
+    def finish(self, results: dict, ctx: Context) -> dict:
+        return {"cost_ratios": cost_ratios(ctx.device, 2 if ctx.options.quick else 7)}
+
+    def notes(self, results: dict) -> list[str]:
+        records = planned(results)
+        first = records[0] if records else {}
+        lines = [
+            "Channels and strides by block position (whatever the block's kind): "
+            + ", ".join(f"{c}{'/2' if s == 2 else ''}" for c, s in SCHEDULE)
+            + " (/2: stride 2), so 28x28 -> 14x14 at block 2 and -> 7x7 at block 4; then global average "
+            "pooling and one linear layer.",
+            f"Every network: seeds {', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} "
+            f"(each seed its own stratified {first.get('sizes', {}).get('train', 0):,} training images, the same for "
+            f"every network), {first.get('sizes', {}).get('val', 0):,} validation, "
+            f"{first.get('sizes', {}).get('test', 0):,} test; {training_words(first['config']) if first else '-'}; the "
+            "weights "
+            "of the lowest validation loss are kept. Losses are "
+            "plain cross-entropy in evaluation mode. Cells: mean ± the 95 % t-interval's half-width over the seeds "
+            "(n); * = the best mean validation accuracy. The figures show each network's first seed.",
+            f"Traded for time: {first.get('sizes', {}).get('train', 0):,} training images a run (a stratified "
+            f"{first.get('config', {}).get('train_per_class')} per class of the training split, not all of it), so "
+            "that every network's seeds fit the budget.",
+        ]
+        plain, deep = _by_combo(records, PLAIN), _by_combo(records, (0, 4))
+        if plain and deep:
+            lines.append("Whole networks, (0, 4) over (4, 0): multiply-adds "
+                         f"x{deep['multiply_adds'] / plain['multiply_adds']:.2f}, "
+                         f"seconds per epoch x{deep['seconds_per_epoch'] / plain['seconds_per_epoch']:.2f}.")
+        ratios = results.get("finish", {}).get("cost_ratios", [])
+        if ratios:
+            lines.append("One block, depthwise-separable over standard: " + "; ".join(
+                f"{r['in']}->{r['out']} at {r['side']}x{r['side']}: theory {r['theory']:.3f}, FLOPs {r['flops']:.3f}, "
+                f"time {r['time']:.2f}" for r in ratios) + ".")
+            lines.append("Why time and FLOPs differ on a CPU: a depthwise conv does 9 multiply-adds per value it "
+                         "reads, so it waits on memory rather than arithmetic and its kernels vectorise poorly; the "
+                         "separable block also runs two batch norms and two ReLUs over full-size maps, work the FLOP "
+                         "count leaves out and that costs as much time per value as a cheap conv.")
+        return lines
+
+    def headline(self, results: dict) -> list[str]:
+        """Matched depth first (the fair comparison); the best of all rows after it, named as picked."""
+        records = planned(results)
+        lines = [f"Same depth and block positions, test accuracy: {m['verdict']}; cost against the plain network: "
+                 f"parameters x{m['parameters']:.2f}, mult-adds x{m['multiply_adds']:.2f}, seconds per epoch "
+                 f"x{m['seconds_per_epoch']:.2f}" for m in matched(records)]
+        best = groups.best_line(records, "val_acc", digits=2)
+        return lines + ([f"Picked among every network (deeper ones included), {best}"] if best else [])
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        r = runs[0]
+        return {"parameters": f"{r['parameters']:,}", "mult-adds (M)": f"{r['multiply_adds'] / 1e6:.2f}",
+                "s / epoch": f"{sum(x['seconds_per_epoch'] for x in runs) / len(runs):.1f}"}
 
     def networks(self, config) -> list:
         return [init_network(config["conv_blocks"], config["mobilenet_blocks"])]

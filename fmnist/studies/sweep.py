@@ -9,12 +9,13 @@ relabelled 0-4, filtered from the package's own training, validation and test sp
 import torch
 
 from fmnist.core import stats
+from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import QUICK_PER_CLASS, per_class, seeds, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
-from fmnist.studies.study import Column, Context, subset
+from fmnist.studies.study import Column, Context, Study, planned, subset
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
 FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
@@ -74,21 +75,6 @@ def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[
     return configs
 
 
-def compared(config: dict) -> bool:
-    return config["kind"] == "sweep"
-
-
-def describe(runs: list[dict], records: list[dict]) -> dict:
-    c = runs[0]["config"]
-    if c["kind"] != "sweep":
-        return {"start": "the upstream network", "training images": f"{runs[0]['sizes']['train']:,}"}
-    return {
-        "start": c["start"],
-        "fraction %": f"{100 * c['fraction']:g}",
-        "training images": f"{runs[0]['sizes']['train']:,}",
-    }
-
-
 def sweep_run(model: HalfCNN, config: dict, ctx: Context) -> dict:
     """Train `model` on the fraction of Fashion-MNIST-1 (drawn with the run's seed, the same for
     both starts) and measure it."""
@@ -109,7 +95,8 @@ METRICS = (("test_acc", "test accuracy (%)", True), ("lowest_val_loss", "lowest 
            ("lowest_train_loss", "lowest training loss", False))
 
 
-def rows(records: list[dict]) -> list[dict]:
+def run_rows(records: list[dict]) -> list[dict]:
+    """The every-run table's rows: one per sweep run (the upstream run has its own notes)."""
     out = []
     for r in records:
         c = r["config"]
@@ -129,7 +116,7 @@ def rows(records: list[dict]) -> list[dict]:
 def by_fraction(records: list[dict], starts: tuple) -> dict:
     """{metric: {start: {fraction: [value per seed]}}} from the finished sweep runs."""
     table = {m: {s: {} for s in starts} for m, _, _ in METRICS}
-    for row in rows(records):
+    for row in run_rows(records):
         for metric, _, _ in METRICS:
             if row.get(metric) is not None:
                 table[metric][row["start"]].setdefault(row["fraction"], []).append(row[metric])
@@ -231,3 +218,69 @@ def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> P
                                     "each run's lowest value over its epochs (dots: the seeds; lines: their mean; "
                                     "bars: their range)",
                                     [(label, values[m]) for m, label, _ in METRICS]))
+
+
+def common_notes(records: list[dict], first: str, second: str) -> list[str]:
+    sweep = [r for r in records if r["config"]["kind"] == "sweep" and "diverged" not in r]
+    sizes = sweep[0]["sizes"] if sweep else {}
+    return [f"Fashion-MNIST-1 = {', '.join(CLASSES[k] for k in HALF1)}; Fashion-MNIST-2 = "
+            f"{', '.join(CLASSES[k] for k in HALF2)}; each relabelled 0-4. Every sweep run: a fresh HalfCNN, "
+            f"the same {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; seeds "
+            f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in sweep}))} at every fraction, each seed "
+            "its own class-stratified, nested training subsets, the same for both starts (as are its batch order "
+            "and its new layers' initial weights).",
+            "Cells: mean ± the 95 % t-interval's half-width over the seeds (n); * = the lowest mean validation "
+            f"loss. {len({r['config']['fraction'] for r in sweep})} fractions of "
+            + (f"a pool of {sweep[0]['config']['train_per_class']} labelled images per class (drawn per seed)"
+               if sweep and sweep[0]["config"].get("train_per_class") else "every labelled image") + ".",
+            f"Starts: random = {first}; the other = {second}. Accuracies are at the epoch of the lowest validation "
+            "loss, counted over every image (no per-batch division); losses are plain cross-entropy."]
+
+
+def swept(config: dict) -> bool:
+    """Whether a run is one of the sweep's (not the upstream run every other starts from)."""
+    return config["kind"] == "sweep"
+
+
+class Sweep(Study):
+    """A fraction sweep: an upstream run (saved as `upstream_file`), then every fraction, seed
+    and start; a subclass names its starts and plans, runs and describes its upstream."""
+    columns, measure, classes = COLUMNS, "val_loss", HALF1
+    starts: tuple = ()
+    upstream_file: str = ""
+
+    def upstream_network(self, config) -> torch.nn.Module:
+        """A fresh upstream network: what the `networks` of a run that starts from it include."""
+        raise NotImplementedError
+
+    def compared(self, config) -> bool:
+        return swept(config)
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        c = runs[0]["config"]
+        if c["kind"] != "sweep":
+            return {"start": "the upstream network", "training images": f"{runs[0]['sizes']['train']:,}"}
+        return {
+            "start": c["start"],
+            "fraction %": f"{100 * c['fraction']:g}",
+            "training images": f"{runs[0]['sizes']['train']:,}",
+        }
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        return run_rows(records)
+
+    def headline(self, results: dict) -> list[str]:
+        """The summary's lines: each measure's claim across the sweep."""
+        return [v.strip() for v in verdicts(planned(results), self.starts)[1::2]]
+
+    def files(self, config) -> list[str]:
+        """A finished run counts only while the upstream weights it was started from are there."""
+        if config["kind"] == "upstream":
+            return [config["file"]]
+        return [] if config["start"] == "random" else [self.upstream_file]
+
+    def networks(self, config) -> list:
+        """A run's own network, then the network whose weights it starts from (if any)."""
+        if config["kind"] == "upstream":
+            return [self.upstream_network(config)]
+        return [HalfCNN(len(HALF1))] + ([] if config["start"] == "random" else [self.upstream_network(config)])

@@ -16,58 +16,6 @@ LR_FACTORS, DROPOUTS = (0.5, 1.0, 2.0), (0.25, 0.5)
 QUICK = (("sgd", 1.0, 0.25), ("adam", 1.0, 0.25))
 
 
-def plan(ctx: Context) -> list[RunConfig]:
-    cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
-    rows = [
-        RunConfig(
-            **{
-                **TRAINING,
-                "study": "tuning",
-                "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
-                "optimizer": opt,
-                "momentum": 0.9 if opt == "sgd" else 0.0,
-                "lr": USUAL_LR[opt] * f,
-                "dropout": d,
-                **stop_rule(ctx),
-                "train_per_class": per_class(ctx, TRAIN_PER_CLASS),
-                "quick": ctx.options.quick,
-            }
-        )
-        for opt, f, d in cells
-        if not ctx.options.quick or (opt, f, d) in QUICK
-    ]
-    return seeded(rows, ctx)
-
-
-def run(config: dict, ctx: Context) -> dict:
-    data = halves(ctx, HALF2)
-    if not ctx.options.quick:
-        data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
-    record, _ = train_and_measure(HalfCNN(len(HALF2), dropout=config["dropout"]), config, data, ctx,
-                                  num_classes=len(HALF2))
-    return record
-
-
-def rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        c = r["config"]
-        row = {
-            "name": c["name"],
-            "seed": c["seed"],
-            "optimizer": c["optimizer"],
-            "lr": c["lr"],
-            "dropout": c["dropout"],
-            "epochs": groups.epochs_run(r),
-            "seconds": r["seconds"],
-        }
-        if "test" in r:
-            row.update(best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
-                       test_acc=100 * r["test"]["accuracy"])
-        out.append(row)
-    return out
-
-
 COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("optimizer", "optimizer"), Column("lr", "lr", "{:g}"),
            Column("dropout", "dropout", "{:g}"), Column("epochs run", "epochs"), Column("best epoch", "best_epoch"),
            Column("val loss", "val_loss", "{:.4f}"), Column("val acc %", "val_acc", "{:.2f}"),
@@ -87,39 +35,84 @@ def winner(results: dict) -> dict | None:
     return {"row": ranked[0][0], **{k: c[k] for k in ("optimizer", "lr", "momentum", "dropout")}}
 
 
-def answer(results: dict) -> list[str]:
-    records = planned(results)
-    by = groups.by_row(records)
-    out = [words.sentence(groups.best_line(records, "val_loss")) + "."]
-    ranked = groups.ranked(records, "val_loss")
-    if ranked:
-        out.append(f"The transfer study's source network trains with the winner, {ranked[0][0]}.")
-    if ranked and DEFAULT in by and ranked[0][0] != DEFAULT:
-        d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")
-        out.append(f"Against the default setting ({DEFAULT}, which the Fashion-MNIST-1 sweep runs keep): "
-                   + stats.verdict(d, DEFAULT, ranked[0][0], unit="", higher_is_better=False, budget="this budget")
-                   + groups.caveat({DEFAULT: by[DEFAULT], ranked[0][0]: ranked[0][1]}) + ".")
-    return out
-
-
-def notes(results: dict) -> list[str]:
-    records = planned(results)
-    r = records[0] if records else {}
-    return [f"HalfCNN on Fashion-MNIST-2 (5 classes): {r.get('sizes', {}).get('train', 0):,} training images "
-            f"(stratified, drawn per seed), {r.get('sizes', {}).get('val', 0):,} validation and "
-            f"{r.get('sizes', {}).get('test', 0):,} test images; "
-            f"{training_words(r['config'], varied=('optimizer', 'lr')) if r else '-'}; each optimizer's learning rate "
-            f"at {words.listing([f'{f:g}' for f in LR_FACTORS])} times its usual value ("
-            + ", ".join(f"{OPTIMIZER_NAMES[o]} {number_words(lr)}" for o, lr in USUAL_LR.items())
-            + "). Chosen on the mean validation loss (*). Cells: mean ± the 95 % half-width over seeds (n)."]
-
-
 class Tuning(Study):
     name, spec, measure = "tuning", "Spec 004 3.5.2", "val_loss"
     title = "Tuning the Fashion-MNIST-2 network: optimizer, learning rate, dropout"
     columns, classes = COLUMNS, HALF2
-    plan, run, rows = staticmethod(plan), staticmethod(run), staticmethod(rows)
-    notes, headline = staticmethod(notes), staticmethod(answer)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        cells = [(opt, f, d) for opt in USUAL_LR for f in LR_FACTORS for d in DROPOUTS]
+        rows = [
+            RunConfig(
+                **{
+                    **TRAINING,
+                    "study": "tuning",
+                    "name": f"{'SGD' if opt == 'sgd' else 'Adam'} lr {USUAL_LR[opt] * f:g} dropout {d:g}",
+                    "optimizer": opt,
+                    "momentum": 0.9 if opt == "sgd" else 0.0,
+                    "lr": USUAL_LR[opt] * f,
+                    "dropout": d,
+                    **stop_rule(ctx),
+                    "train_per_class": per_class(ctx, TRAIN_PER_CLASS),
+                    "quick": ctx.options.quick,
+                }
+            )
+            for opt, f, d in cells
+            if not ctx.options.quick or (opt, f, d) in QUICK
+        ]
+        return seeded(rows, ctx)
+
+    def run(self, config: dict, ctx: Context) -> dict:
+        data = halves(ctx, HALF2)
+        if not ctx.options.quick:
+            data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
+        record, _ = train_and_measure(HalfCNN(len(HALF2), dropout=config["dropout"]), config, data, ctx,
+                                      num_classes=len(HALF2))
+        return record
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        out = []
+        for r in records:
+            c = r["config"]
+            row = {
+                "name": c["name"],
+                "seed": c["seed"],
+                "optimizer": c["optimizer"],
+                "lr": c["lr"],
+                "dropout": c["dropout"],
+                "epochs": groups.epochs_run(r),
+                "seconds": r["seconds"],
+            }
+            if "test" in r:
+                row.update(best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                           test_acc=100 * r["test"]["accuracy"])
+            out.append(row)
+        return out
+
+    def notes(self, results: dict) -> list[str]:
+        records = planned(results)
+        r = records[0] if records else {}
+        return [f"HalfCNN on Fashion-MNIST-2 (5 classes): {r.get('sizes', {}).get('train', 0):,} training images "
+                f"(stratified, drawn per seed), {r.get('sizes', {}).get('val', 0):,} validation and "
+                f"{r.get('sizes', {}).get('test', 0):,} test images; "
+                f"{training_words(r['config'], varied=('optimizer', 'lr')) if r else '-'}; each optimizer's learning "
+                f"rate at {words.listing([f'{f:g}' for f in LR_FACTORS])} times its usual value ("
+                + ", ".join(f"{OPTIMIZER_NAMES[o]} {number_words(lr)}" for o, lr in USUAL_LR.items())
+                + "). Chosen on the mean validation loss (*). Cells: mean ± the 95 % half-width over seeds (n)."]
+
+    def headline(self, results: dict) -> list[str]:
+        records = planned(results)
+        by = groups.by_row(records)
+        out = [words.sentence(groups.best_line(records, "val_loss")) + "."]
+        ranked = groups.ranked(records, "val_loss")
+        if ranked:
+            out.append(f"The transfer study's source network trains with the winner, {ranked[0][0]}.")
+        if ranked and DEFAULT in by and ranked[0][0] != DEFAULT:
+            d = groups.difference(by[DEFAULT], ranked[0][1], "val_loss")
+            out.append(f"Against the default setting ({DEFAULT}, which the Fashion-MNIST-1 sweep runs keep): "
+                       + stats.verdict(d, DEFAULT, ranked[0][0], unit="", higher_is_better=False, budget="this budget")
+                       + groups.caveat({DEFAULT: by[DEFAULT], ranked[0][0]: ranked[0][1]}) + ".")
+        return out
 
     def networks(self, config) -> list:
         return [HalfCNN(len(HALF2), dropout=config["dropout"])]

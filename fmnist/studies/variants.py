@@ -72,11 +72,6 @@ def _row(ctx: Context, index: int, name: str, change: str, settings: dict) -> Ru
                         "quick": ctx.options.quick})
 
 
-def plan(ctx: Context) -> list[RunConfig]:
-    """The base; `extend` adds each candidate in turn."""
-    return seeded([_row(ctx, 0, BASE_ROW.split(". ", 1)[1], "-", BASE)], ctx)
-
-
 def _settings(config: dict) -> dict:
     return {k: config[k] for k in BASE}
 
@@ -116,17 +111,6 @@ def _mean_loss(runs: list[dict]) -> float:
     return stats.interval(list(groups.per_seed(runs, "val_loss").values()))["mean"]
 
 
-def extend(ctx: Context, records: list[dict]) -> list[RunConfig]:
-    """The next candidate change applied to the best network so far, once every earlier one is in."""
-    steps = path(records)
-    if not steps or "next" not in steps[-1]:
-        return []
-    step = steps[-1]
-    if ctx.options.quick and step["index"] > QUICK_CANDIDATES:
-        return []
-    return seeded([_row(ctx, step["index"], step["name"], step["change"], step["next"])], ctx)
-
-
 # --- spec 004 3.3: the feature maps of the winner --------------------------------------------
 INSPECT_PER_CLASS = 100  # Fashion-MNIST-1 test images per class the channels are described on
 SHOWN_CHANNELS = 8       # channels of each conv layer drawn and described
@@ -138,44 +122,6 @@ def _data(config: dict, ctx: Context) -> dict:
     if not ctx.options.quick:
         data["train"] = subset(data["train"], config["train_per_class"], config["seed"])
     return data
-
-
-def finish(results: dict, ctx: Context) -> dict:
-    """Spec 004 3.3: the variant of the lowest mean validation loss is the network whose feature
-    maps are inspected. Its first seed's run is trained again (the same run: same seed, data and
-    batch order), then every conv layer's maps are drawn for one test image per class, and each
-    shown channel is described on INSPECT_PER_CLASS test images per class: where on the garment
-    its response falls and which class drives it most."""
-    ranked = groups.ranked(planned(results), "val_loss")
-    if not ranked:
-        return {}
-    row, runs = ranked[0]
-    run = min(runs, key=lambda r: r["config"]["seed"])
-    config = run["config"]
-    torch.manual_seed(config["seed"])  # as the engine seeds every run
-    model = build(config)
-    data = _data(config, ctx)
-    record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))
-    x, y = data["test"]
-    chosen = stratified(y, INSPECT_PER_CLASS, 0)
-    xs, ys = x[chosen], y[chosen]
-    examples = [int((ys == k).nonzero()[0, 0]) for k in range(len(HALF1)) if (ys == k).any()]
-    layers = []
-    for name, acts in stages(model, xs, ctx.device):
-        if name == "input" or acts.dim() != 4:
-            continue
-        shown = min(SHOWN_CHANNELS, acts.shape[1])
-        channels = [{"channel": c, "shares": response_shares(acts[:, c], xs[:, 0]),
-                     "zeros": float((acts[:, c] == 0).float().mean()),
-                     "per_class": [float(acts[ys == k, c].mean()) for k in range(len(HALF1))],
-                     "null_ratio": shuffled_ratio(acts[:, c].mean((1, 2)), ys, len(HALF1))} for c in range(shown)]
-        layers.append({"layer": name, "side": acts.shape[-1], "channels_in_layer": acts.shape[1],
-                       "zeros": float((acts == 0).float().mean()), "channels": channels,
-                       "maps": [rounded(acts[i, :shown], 3) for i in examples]})
-    return {"inspected": {"row": row, "seed": config["seed"], "images": len(chosen),
-                          "val_loss": record["val"]["loss"], "run_val_loss": run["val"]["loss"],
-                          "examples": [rounded(xs[i, 0], 3) for i in examples],
-                          "classes": [CLASSES[HALF1[int(ys[i])]] for i in examples], "layers": layers}}
 
 
 def channel_reading(channel: dict, classes: list[str]) -> str:
@@ -292,27 +238,6 @@ def build(config: dict):
                       num_classes=len(HALF1))
 
 
-def run(config: dict, ctx: Context) -> dict:
-    record, _ = train_and_measure(build(config), config, _data(config, ctx), ctx, num_classes=len(HALF1))
-    return record
-
-
-def rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        c = r["config"]
-        row = {"name": c["name"], "seed": c["seed"], "change": c["change"], "conv": len(c["widths"]),
-               "dropout": c["dropout"], "optimizer": OPTIMIZER_NAMES[c["optimizer"]],
-               "momentum": c["momentum"] if c["optimizer"] != "adam" else None, "l2": c["weight_decay"],
-               "lr": c["lr"], "bn": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no",
-               "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
-        if "diverged" not in r:
-            row.update({f"{s}_{m}": (100 if m == "acc" else 1) * r[s]["accuracy" if m == "acc" else "loss"]
-                        for s in ("train", "val", "test") for m in ("loss", "acc")})
-        out.append(row)
-    return out
-
-
 COLUMNS = (
     Column("name", "name"),
     Column("seed", "seed"),
@@ -338,21 +263,6 @@ def settings_words(c: dict) -> dict:
             "BN": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no"}
 
 
-def describe(runs: list[dict], records: list[dict]) -> dict:
-    """The spec's columns: the change, whether it was kept, the settings (in one cell, to fit the
-    page), epochs run, and the training and test losses beside the engine's validation and test columns."""
-    step = next((s for s in path(records) if s["row"] == groups.row_of(runs[0]["config"])), {})
-    ran = sorted(len(r["history"]) for r in runs)
-    mean = lambda key, scale=1: stats.interval([scale * r[key[0]][key[1]] for r in runs])["mean"]  # noqa: E731
-    w = settings_words(runs[0]["config"])
-    return {"change": runs[0]["config"]["change"], "kept": "yes" if step.get("kept") else "no",
-            "settings": (f"{w['conv']} conv, dropout {w['dropout']}, {w['optimizer']}, momentum {w['momentum']}, "
-                         f"L2 {w['L2']}, lr {w['lr']}, BN {w['BN']}, flip {w['flip']}"),
-            "epochs run": groups.span(ran),
-            "train loss / acc %": f"{mean(('train', 'loss')):.4f} / {mean(('train', 'accuracy'), 100):.2f}",
-            "test loss": f"{mean(('test', 'loss')):.4f}"}
-
-
 def network_words(config) -> str:
     """A variant's network in words computed from its configuration (VariantCNN's layers)."""
     pooled = "each" if len(config["widths"]) <= 3 else "each of the first three"  # VariantCNN pools three times at most
@@ -365,67 +275,6 @@ def base_words(records: list[dict]) -> str:
     """The base row's network and training, in words computed from its configuration."""
     base = [r["config"] for r in records if groups.row_of(r["config"]) == BASE_ROW]
     return f"Base: {network_words(base[0])}, {training_words(base[0])}." if base else "Base: not run."
-
-
-def notes(results: dict) -> list[str]:
-    records = planned(results)
-    sizes = records[0].get("sizes", {}) if records else {}
-    diverged = [r["config"]["name"] for r in records if "diverged" in r]
-    return ([f"Fashion-MNIST-1: {', '.join(CLASSES[k] for k in HALF1)}, relabelled 0-4. Every variant: seeds "
-             f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} (each seed its own "
-             f"stratified {sizes.get('train', 0):,} training images, the same in every row, and the same batch "
-             f"order); {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; the weights of "
-             "the epoch with the lowest validation loss kept.",
-             "Made iteratively (spec 004 3.2.2): each candidate change is applied to the best network so far and "
-             "kept when its mean validation loss over the seeds is lower than the best so far's; kept = yes marks "
-             "the changes that stayed. A change that does not apply to the best so far (momentum to Adam) is "
-             "skipped.",
-             base_words(records),
-             "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). Losses are plain cross-entropy in "
-             "evaluation mode, without the L2 term (which enters only the gradients), so rows with and without L2 "
-             "compare. * = the lowest mean validation loss."]
-            + ([f"Diverged (loss not finite): {', '.join(diverged)}."] if diverged else []))
-
-
-def pages(results: dict) -> list[Page]:
-    records = planned(results)
-    first = groups.first_seeds(records)
-    best = groups.ranked(records, "val_loss")[:1]
-    inspected = results.get("finish", {}).get("inspected")
-    maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of "
-                                                                                  f"{inspected['row']}",
-                 figures.feature_maps_figure(f"Feature maps of {inspected['row']} (seed {inspected['seed']})",
-                                             inspected["examples"], inspected["classes"], layer["layer"], layer["maps"],
-                                             [channel_reading(c, inspected["classes"]) for c in layer["channels"]]))
-            for layer in (inspected or {}).get("layers", [])]
-    return [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
-                 figures.small_multiples_figure(
-                     "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
-                     "every variant's first seed, shared axes", {row: r["history"] for row, r in first.items()},
-                     best[0][0] if best else None))] + maps
-
-
-def headline(results: dict) -> list[str]:
-    """The path the iterations took, with the verdict of each kept change against the best before it."""
-    records = planned(results)
-    steps = [s for s in path(records) if "runs" in s]
-    if not steps:
-        return []
-    out = [groups.best_line(records, "val_loss")]
-    kept, clear = [], []
-    for s in steps[1:]:
-        if s["kept"]:
-            before = next(x for x in steps if x["row"] == s["against"])
-            d = groups.difference(before["runs"], s["runs"], "val_loss")
-            if stats.excludes_zero(d) and d["high"] < 0:  # the kept row's loss is lower, interval and all
-                clear.append(s["row"])
-            kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
-                        + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
-                        + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
-    tried = len(steps) - 1
-    out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
-               + (kept_words(len(kept), clear, tried) + ": " + "; ".join(kept) if kept else "") + ".")
-    return out
 
 
 def kept_words(kept: int, clear: list[str], tried: int) -> str:
@@ -448,11 +297,149 @@ class Variants(Study):
     classes = HALF1
     title = "A base CNN and nine or more variants made iteratively on Fashion-MNIST-1"
     columns = COLUMNS
-    plan, extend, run, rows, pages = (staticmethod(plan), staticmethod(extend), staticmethod(run), staticmethod(rows),
-                                      staticmethod(pages))
-    finish = staticmethod(finish)
-    notes, headline = staticmethod(notes), staticmethod(headline)
-    describe = staticmethod(describe)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        """The base; `extend` adds each candidate in turn."""
+        return seeded([_row(ctx, 0, BASE_ROW.split(". ", 1)[1], "-", BASE)], ctx)
+
+    def extend(self, ctx: Context, records: list[dict]) -> list[RunConfig]:
+        """The next candidate change applied to the best network so far, once every earlier one is in."""
+        steps = path(records)
+        if not steps or "next" not in steps[-1]:
+            return []
+        step = steps[-1]
+        if ctx.options.quick and step["index"] > QUICK_CANDIDATES:
+            return []
+        return seeded([_row(ctx, step["index"], step["name"], step["change"], step["next"])], ctx)
+
+    def run(self, config: dict, ctx: Context) -> dict:
+        record, _ = train_and_measure(build(config), config, _data(config, ctx), ctx, num_classes=len(HALF1))
+        return record
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        out = []
+        for r in records:
+            c = r["config"]
+            row = {"name": c["name"], "seed": c["seed"], "change": c["change"], "conv": len(c["widths"]),
+                   "dropout": c["dropout"], "optimizer": OPTIMIZER_NAMES[c["optimizer"]],
+                   "momentum": c["momentum"] if c["optimizer"] != "adam" else None, "l2": c["weight_decay"],
+                   "lr": c["lr"], "bn": "yes" if c["batch_norm"] else "no", "flip": "yes" if c["flip"] else "no",
+                   "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
+            if "diverged" not in r:
+                row.update({f"{s}_{m}": (100 if m == "acc" else 1) * r[s]["accuracy" if m == "acc" else "loss"]
+                            for s in ("train", "val", "test") for m in ("loss", "acc")})
+            out.append(row)
+        return out
+
+    def pages(self, results: dict) -> list[Page]:
+        records = planned(results)
+        first = groups.first_seeds(records)
+        best = groups.ranked(records, "val_loss")[:1]
+        inspected = results.get("finish", {}).get("inspected")
+        maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of "
+                                                                                      f"{inspected['row']}",
+                     figures.feature_maps_figure(
+                         f"Feature maps of {inspected['row']} (seed {inspected['seed']})", inspected["examples"],
+                         inspected["classes"], layer["layer"], layer["maps"],
+                         [channel_reading(c, inspected["classes"]) for c in layer["channels"]]))
+                for layer in (inspected or {}).get("layers", [])]
+        return [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
+                     figures.small_multiples_figure(
+                         "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
+                         "every variant's first seed, shared axes", {row: r["history"] for row, r in first.items()},
+                         best[0][0] if best else None))] + maps
+
+    def finish(self, results: dict, ctx: Context) -> dict:
+        """Spec 004 3.3: the variant of the lowest mean validation loss is the network whose feature
+        maps are inspected. Its first seed's run is trained again (the same run: same seed, data and
+        batch order), then every conv layer's maps are drawn for one test image per class, and each
+        shown channel is described on INSPECT_PER_CLASS test images per class: where on the garment
+        its response falls and which class drives it most."""
+        ranked = groups.ranked(planned(results), "val_loss")
+        if not ranked:
+            return {}
+        row, runs = ranked[0]
+        run = min(runs, key=lambda r: r["config"]["seed"])
+        config = run["config"]
+        torch.manual_seed(config["seed"])  # as the engine seeds every run
+        model = build(config)
+        data = _data(config, ctx)
+        record, _ = train_and_measure(model, config, data, ctx, num_classes=len(HALF1))
+        x, y = data["test"]
+        chosen = stratified(y, INSPECT_PER_CLASS, 0)
+        xs, ys = x[chosen], y[chosen]
+        examples = [int((ys == k).nonzero()[0, 0]) for k in range(len(HALF1)) if (ys == k).any()]
+        layers = []
+        for name, acts in stages(model, xs, ctx.device):
+            if name == "input" or acts.dim() != 4:
+                continue
+            shown = min(SHOWN_CHANNELS, acts.shape[1])
+            channels = [{"channel": c, "shares": response_shares(acts[:, c], xs[:, 0]),
+                         "zeros": float((acts[:, c] == 0).float().mean()),
+                         "per_class": [float(acts[ys == k, c].mean()) for k in range(len(HALF1))],
+                         "null_ratio": shuffled_ratio(acts[:, c].mean((1, 2)), ys, len(HALF1))} for c in range(shown)]
+            layers.append({"layer": name, "side": acts.shape[-1], "channels_in_layer": acts.shape[1],
+                           "zeros": float((acts == 0).float().mean()), "channels": channels,
+                           "maps": [rounded(acts[i, :shown], 3) for i in examples]})
+        return {"inspected": {"row": row, "seed": config["seed"], "images": len(chosen),
+                              "val_loss": record["val"]["loss"], "run_val_loss": run["val"]["loss"],
+                              "examples": [rounded(xs[i, 0], 3) for i in examples],
+                              "classes": [CLASSES[HALF1[int(ys[i])]] for i in examples], "layers": layers}}
+
+    def notes(self, results: dict) -> list[str]:
+        records = planned(results)
+        sizes = records[0].get("sizes", {}) if records else {}
+        diverged = [r["config"]["name"] for r in records if "diverged" in r]
+        return ([f"Fashion-MNIST-1: {', '.join(CLASSES[k] for k in HALF1)}, relabelled 0-4. Every variant: seeds "
+                 f"{', '.join(str(s) for s in sorted({r['config']['seed'] for r in records}))} (each seed its own "
+                 f"stratified {sizes.get('train', 0):,} training images, the same in every row, and the same batch "
+                 f"order); {sizes.get('val', 0):,} validation and {sizes.get('test', 0):,} test images; the weights of "
+                 "the epoch with the lowest validation loss kept.",
+                 "Made iteratively (spec 004 3.2.2): each candidate change is applied to the best network so far and "
+                 "kept when its mean validation loss over the seeds is lower than the best so far's; kept = yes marks "
+                 "the changes that stayed. A change that does not apply to the best so far (momentum to Adam) is "
+                 "skipped.",
+                 base_words(records),
+                 "Cells: mean ± the 95 % t-interval's half-width over the seeds (n). Losses are plain cross-entropy in "
+                 "evaluation mode, without the L2 term (which enters only the gradients), so rows with and without L2 "
+                 "compare. * = the lowest mean validation loss."]
+                + ([f"Diverged (loss not finite): {', '.join(diverged)}."] if diverged else []))
+
+    def headline(self, results: dict) -> list[str]:
+        """The path the iterations took, with the verdict of each kept change against the best before it."""
+        records = planned(results)
+        steps = [s for s in path(records) if "runs" in s]
+        if not steps:
+            return []
+        out = [groups.best_line(records, "val_loss")]
+        kept, clear = [], []
+        for s in steps[1:]:
+            if s["kept"]:
+                before = next(x for x in steps if x["row"] == s["against"])
+                d = groups.difference(before["runs"], s["runs"], "val_loss")
+                if stats.excludes_zero(d) and d["high"] < 0:  # the kept row's loss is lower, interval and all
+                    clear.append(s["row"])
+                kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
+                            + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
+                            + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
+        tried = len(steps) - 1
+        out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
+                   + (kept_words(len(kept), clear, tried) + ": " + "; ".join(kept) if kept else "") + ".")
+        return out
+
+    def describe(self, runs: list[dict], records: list[dict]) -> dict:
+        """The spec's columns: the change, whether it was kept, the settings (in one cell, to fit the
+        page), epochs run, and the training and test losses beside the engine's validation and test columns."""
+        step = next((s for s in path(records) if s["row"] == groups.row_of(runs[0]["config"])), {})
+        ran = sorted(len(r["history"]) for r in runs)
+        mean = lambda key, scale=1: stats.interval([scale * r[key[0]][key[1]] for r in runs])["mean"]  # noqa: E731
+        w = settings_words(runs[0]["config"])
+        return {"change": runs[0]["config"]["change"], "kept": "yes" if step.get("kept") else "no",
+                "settings": (f"{w['conv']} conv, dropout {w['dropout']}, {w['optimizer']}, momentum {w['momentum']}, "
+                             f"L2 {w['L2']}, lr {w['lr']}, BN {w['BN']}, flip {w['flip']}"),
+                "epochs run": groups.span(ran),
+                "train loss / acc %": f"{mean(('train', 'loss')):.4f} / {mean(('train', 'accuracy'), 100):.2f}",
+                "test loss": f"{mean(('test', 'loss')):.4f}"}
 
     def networks(self, config) -> list:
         return [build(config)]

@@ -34,44 +34,7 @@ ROWS = (
 QUICK = ("base", "focal loss (gamma 2)", "2 epochs", "train 50%")
 
 
-def plan(ctx: Context) -> list[RunConfig]:
-    rows = []
-    for factor, name, change in ROWS:
-        if ctx.options.quick and name not in QUICK:
-            continue
-        rows.append(RunConfig(**{"study": "settings", "name": name, "factor": factor, **BASE,
-                                  **({"epochs": epochs(ctx, change["epochs"])} if "epochs" in change
-                                     else stop_rule(ctx)), **{k: v for k, v in change.items() if k != "epochs"},
-                                  "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick}))
-    return seeded(rows, ctx)
-
-
-def run(config: dict, ctx: Context) -> dict:
-    data = splits(ctx, config["train_per_class"], config["seed"])
-    if config["train_share"] < 1:  # a stratified share of the seed's training images (nested in them)
-        data["train"] = subset(data["train"], max(1, round(config["train_share"] * len(data["train"][1]) / 10)),
-                               config["seed"])
-    record, _ = train_and_measure(init_network(config["conv_blocks"], config["mobilenet_blocks"]), config, data, ctx)
-    return record
-
-
 LOSS_NAMES = {"cross-entropy": "cross-entropy", "focal": "focal (gamma 2)", "hinge": "multi-class hinge"}
-
-
-def rows(records: list[dict]) -> list[dict]:
-    out = []
-    for r in records:
-        c = r["config"]
-        loss = LOSS_NAMES[c.get("loss", "cross-entropy")]
-        row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": loss if not c["label_smoothing"]
-               else f"{loss}, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
-               "lr": c["lr"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
-        if "test" in r:
-            row.update(images=r["sizes"]["train"], ratio=r["sizes"]["train"] / r["sizes"]["test"],
-                       best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
-                       test_acc=100 * r["test"]["accuracy"])
-        out.append(row)
-    return out
 
 
 COLUMNS = (Column("run", "name"), Column("seed", "seed"), Column("factor", "factor"), Column("training loss", "loss"),
@@ -123,27 +86,6 @@ def factor_figures(results: dict) -> list:
                                  "dashed line is the base", bars)]
 
 
-def notes(results: dict) -> list[str]:
-    records = planned(results)
-    seeds = sorted({r["config"]["seed"] for r in records})
-    pool = records[0]["config"].get("train_per_class") if records else TRAIN_PER_CLASS
-    return [
-        f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
-        f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
-        f"{f'{pool:,} images per class' if pool else 'every training image'}), the same in every row; the full "
-        "validation and test splits; "
-        + (
-            training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
-            if records
-            else "-"
-        )
-        + ". Losses in the table are "
-        "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "
-        "(1 - p_true)^2; multi-class hinge: each wrong class's logit within 1 of the true one's costs the "
-        "shortfall). " + ratio_words(records) + " Cells: mean ± the 95 % half-width over seeds (n)."
-    ]
-
-
 def ratio_words(records: list[dict]) -> str:
     """The train/test ratio defined: training images against test images, for each row that sets it."""
     sizes = {}
@@ -160,21 +102,72 @@ def ratio_words(records: list[dict]) -> str:
     )
 
 
-def pages(results: dict) -> list[Page]:
-    return [Page("settings_factors", "Spec 003, settings", "test accuracy when one setting changes",
-                 factor_figures(results)[0])]
-
-
-def headline(results: dict) -> list[str]:
-    return answer(results)[1:]
-
-
 class Settings(Study):
     name, spec, measure = "settings", "Spec 003 (item 8)", "val_acc"
     title = "One training setting at a time: loss, batch, lr, epochs, train/test ratio"
     columns = COLUMNS
-    plan, run, rows, pages = staticmethod(plan), staticmethod(run), staticmethod(rows), staticmethod(pages)
-    notes, headline = staticmethod(notes), staticmethod(headline)
+
+    def plan(self, ctx: Context) -> list[RunConfig]:
+        rows = []
+        for factor, name, change in ROWS:
+            if ctx.options.quick and name not in QUICK:
+                continue
+            rows.append(RunConfig(**{"study": "settings", "name": name, "factor": factor, **BASE,
+                                      **({"epochs": epochs(ctx, change["epochs"])} if "epochs" in change
+                                         else stop_rule(ctx)), **{k: v for k, v in change.items() if k != "epochs"},
+                                      "train_per_class": per_class(ctx, TRAIN_PER_CLASS), "quick": ctx.options.quick}))
+        return seeded(rows, ctx)
+
+    def run(self, config: dict, ctx: Context) -> dict:
+        data = splits(ctx, config["train_per_class"], config["seed"])
+        if config["train_share"] < 1:  # a stratified share of the seed's training images (nested in them)
+            data["train"] = subset(data["train"], max(1, round(config["train_share"] * len(data["train"][1]) / 10)),
+                                   config["seed"])
+        network = init_network(config["conv_blocks"], config["mobilenet_blocks"])
+        record, _ = train_and_measure(network, config, data, ctx)
+        return record
+
+    def rows(self, records: list[dict]) -> list[dict]:
+        out = []
+        for r in records:
+            c = r["config"]
+            loss = LOSS_NAMES[c.get("loss", "cross-entropy")]
+            row = {"name": c["name"], "seed": c["seed"], "factor": c["factor"], "loss": loss if not c["label_smoothing"]
+                   else f"{loss}, smoothing {c['label_smoothing']:g}", "batch": c["batch_size"],
+                   "lr": c["lr"], "epochs": groups.epochs_run(r), "seconds": r["seconds"]}
+            if "test" in r:
+                row.update(images=r["sizes"]["train"], ratio=r["sizes"]["train"] / r["sizes"]["test"],
+                           best_epoch=r["best_epoch"], val_loss=r["val"]["loss"], val_acc=100 * r["val"]["accuracy"],
+                           test_acc=100 * r["test"]["accuracy"])
+            out.append(row)
+        return out
+
+    def pages(self, results: dict) -> list[Page]:
+        return [Page("settings_factors", "Spec 003, settings", "test accuracy when one setting changes",
+                     factor_figures(results)[0])]
+
+    def notes(self, results: dict) -> list[str]:
+        records = planned(results)
+        seeds = sorted({r["config"]["seed"] for r in records})
+        pool = records[0]["config"].get("train_per_class") if records else TRAIN_PER_CLASS
+        return [
+            f"The plain network of the mobilenet study (4 standard blocks, global average pooling, one linear layer); "
+            f"seeds {', '.join(map(str, seeds))}, each seed its own stratified training subset (a share of "
+            f"{f'{pool:,} images per class' if pool else 'every training image'}), the same in every row; the full "
+            "validation and test splits; "
+            + (
+                training_words(records[0]["config"], varied=("lr", "batch_size", "label_smoothing", "epochs"))
+                if records
+                else "-"
+            )
+            + ". Losses in the table are "
+            "plain cross-entropy whatever the row trained with (focal: cross-entropy with each image weighted by "
+            "(1 - p_true)^2; multi-class hinge: each wrong class's logit within 1 of the true one's costs the "
+            "shortfall). " + ratio_words(records) + " Cells: mean ± the 95 % half-width over seeds (n)."
+        ]
+
+    def headline(self, results: dict) -> list[str]:
+        return answer(results)[1:]
 
     def networks(self, config) -> list:
         return [init_network(config["conv_blocks"], config["mobilenet_blocks"])]
