@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from fmnist.core import cli, storage
-from fmnist.reports import build, latex, spec000, spec001, spec003, spec004
+from fmnist.reports import build, latex, spec000, spec001, spec003, spec004, submission
 
 HERE = Path(__file__).resolve().parent
 SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup, None),
@@ -78,7 +78,7 @@ def run(args) -> int:
         closing = closing if all(src.studies.values()) else None  # the discussion reads every study
         tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing)
         made = typeset(tex, path)
-        script = spec000.run_sh(src) if spec == "000" else None
+        script = submission.run_sh(src) if spec == "000" else None
         if script:
             (out_dir / "spec000").mkdir(exist_ok=True)
             storage.write_atomic(out_dir / "spec000" / "run.sh", lambda tmp: tmp.write_text(script))

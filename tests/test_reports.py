@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from fmnist.core import stats, words
-from fmnist.reports import build, spec000, spec003, spec004, sweeps
+from fmnist.reports import batch_norm, build, spec000, spec003, spec004, spec004_variants, submission, sweeps
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -82,7 +82,7 @@ def _sources(**studies):
 def test_the_lowest_test_loss_answer_follows_the_numbers(same):
     records = [_record("A", s, 0.30, 0.31 + s / 1000) for s in range(3)]
     records += [_record("B", s, 0.32, (0.33 if same else 0.29) + s / 1000) for s in range(3)]
-    answer = spec004.lowest_test_loss(_sources(variants=records))
+    answer = spec004_variants.lowest_test_loss(_sources(variants=records))
     if same:
         assert answer.startswith("Yes: A has both the lowest mean validation loss")
     else:
@@ -303,7 +303,7 @@ def test_curves_are_read_for_overfitting_both_ways():
     assert "no clear overfitting" in build.curve_words(flat, 3)
     records = [{"config": {"study": "v", "name": n, "seed": 0}, "history": h, "best_epoch": 3}
                for n, h in (("a", over), ("b", flat))]
-    words = spec004.variants_curve_words(records)
+    words = spec004_variants.variants_curve_words(records)
     assert "rose most past its lowest point in a (+50 % by its last epoch)" in words and "b (" not in words
 
 
@@ -340,7 +340,7 @@ def test_the_batch_norm_answer_counts_paired_seeds_and_names_a_collapse(collapse
     without = [81.0, 80.5, 20.1 if collapsed else 81.3]
     records = [run("He, lr 0.05", s, a) for s, a in enumerate((84.0, 84.2, 84.8))]
     records += [run("He, lr 0.05, no batch norm", s, a) for s, a in enumerate(without)]
-    answer = spec000.batch_norm(_sources(reference=records))
+    answer = batch_norm.batch_norm(_sources(reference=records))
     assert "Seed by seed, batch norm is ahead in 3 of 3 pairs on test accuracy." in answer
     if collapsed:
         assert ("Instability without batch norm: seed 2 (20.10%) collapsed, against 81.00% for its best seed" in answer
@@ -374,9 +374,9 @@ def test_the_committed_submission_is_described_by_the_run_that_wrote_it(tmp_path
     (tmp_path / "spec000" / "model" / "run.json").write_text(json.dumps({
         "flags": {"train_per_class": per_class}, "best_epoch": 18, "epochs": 23,
         "val": {"accuracy": 0.8588}, "test": {"accuracy": 0.8501}}))
-    line = " ".join(spec000.submission_lines(build.Sources(tmp_path)))
+    line = " ".join(submission.submission_lines(build.Sources(tmp_path)))
     assert words in line and "best epoch 18 of 23" in line and "test accuracy 85.01%" in line
-    assert spec000.submission_lines(build.Sources(tmp_path / "nowhere")) == []
+    assert submission.submission_lines(build.Sources(tmp_path / "nowhere")) == []
 
 
 def test_a_sweep_row_at_the_ceiling_is_named_with_its_seeds_and_a_converged_sweep_says_nothing():
@@ -400,7 +400,7 @@ def test_a_damaged_submission_record_is_one_line_naming_it(tmp_path):
     for text in ("{not json", '{"flags": {}, "best_epoch": 3}'):
         path.write_text(text)
         with pytest.raises(UserError, match="run.json.*run bash outputs/spec000/run.sh again"):
-            spec000.submission_lines(build.Sources(tmp_path))
+            submission.submission_lines(build.Sources(tmp_path))
 
 
 def test_the_batch_rule_is_said_only_when_run_sh_changes_the_batch():
@@ -443,10 +443,10 @@ def test_batch_norms_curves_are_read_both_ways():
         return [{"config": {"seed": s}, "history": history, "best_epoch": best} for s in range(3)]
     fast_tight = runs([1.0, 0.6, 0.4, 0.35, 0.3], [1.0, 0.7, 0.5, 0.45, 0.5], 4)   # gap +0.10 at epoch 4
     slow_loose = runs([2.0, 1.5, 1.2, 0.5, 0.2], [2.0, 1.6, 1.3, 0.9, 0.8], 5)    # gap +0.60 at epoch 5
-    words = spec000.batch_norm_curves(fast_tight, slow_loose)
+    words = batch_norm.batch_norm_curves(fast_tight, slow_loose)
     assert "epoch 4.0 with batch norm and 5.0 without" in words and "+0.100 from the training loss with it" in words
     assert "0.400 against 1.200 after epoch 3" in words and "The smaller gap fits a regularising effect" in words
-    words = spec000.batch_norm_curves(slow_loose, fast_tight)
+    words = batch_norm.batch_norm_curves(slow_loose, fast_tight)
     assert "falls faster" not in words and "do not pin down" in words and "no regularising effect" in words
 
 
@@ -456,11 +456,11 @@ def test_the_kaggle_file_to_upload_is_the_network_best_on_validation_both_ways(t
         "history": {"epochs": [{"val_acc": 0.90}, {"val_acc": 0.93}], "best_epoch": 2}, "test": {"accuracy": 0.935}}}}
     src = build.Sources(tmp_path, metrics=metrics)
     run = {"val": {"accuracy": 0.86}, "test": {"accuracy": 0.85}}
-    (line,) = spec000.best_submission(src, run)
+    (line,) = submission.best_submission(src, run)
     assert line.startswith("The file to upload is outputs/predictions_cnn.csv: it comes from the hand-in's Conv_Net "
                            "(cnn.py), trained on 55,000 images") and "(93.00% against 86.00%" in line
     run = {"val": {"accuracy": 0.95}, "test": {"accuracy": 0.94}}
-    assert spec000.best_submission(src, run)[0].startswith("The file to upload is outputs/spec000/model/test_sub")
+    assert submission.best_submission(src, run)[0].startswith("The file to upload is outputs/spec000/model/test_sub")
 
 
 def test_the_roc_curves_are_read_both_ways():

@@ -177,7 +177,7 @@ def test_each_study_s_pool_is_the_training_split_or_its_half():
 
 
 def test_a_reports_convergence_words_follow_the_runs_both_ways():
-    from fmnist.reports.spec004 import convergence_words
+    from fmnist.reports.build import convergence_words
     setting = {"optimizer": "sgd", "momentum": 0.9, "lr": 0.05, "schedule": "plateau", "weight_decay": 5e-4,
                "batch_size": 64, "flip": False}
     early = [_record("winner", s, 0.3, 90, 91, epochs=60, ran=ran, patience=5, best=ran - 5)

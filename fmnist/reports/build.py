@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from fmnist.core import files, stats
 from fmnist.core.metrics import random_tap_correlation, tap_correlation
+from fmnist.core.words import training_words
 from fmnist.studies import groups
 from fmnist.studies.study import planned
 
@@ -209,3 +210,15 @@ def rows(results: dict) -> dict:
 
 def mean_of(runs: list[dict], measure: str) -> dict:
     return stats.interval(list(groups.per_seed(runs, measure).values()))
+
+
+def convergence_words(runs: list[dict]) -> str:
+    """How a row's seeds trained and whether each stopped by early stopping (converged)."""
+    c = runs[0]["config"]
+    done = [groups.converged(r) for r in runs]
+    return (f"{len(runs)} seeds, {training_words(c)}; {groups.budget(runs)}; best epochs "
+            f"{', '.join(str(r['best_epoch']) for r in runs)}. "
+            + ("Every seed stopped by early stopping: its validation loss had not fallen for "
+               f"{c['patience']} epochs, so it was trained to convergence." if all(done) else
+               f"{done.count(False)} of {len(done)} seeds did not stop by early stopping ({groups.stopped(runs)}): "
+               "not trained to convergence."))

@@ -2,11 +2,11 @@
 from the `reference` study and analyze.py's analysis.json."""
 import numpy as np
 
-from fmnist.core import plotting, stats, storage
+from fmnist.core import plotting
 from fmnist.core.assignment import MODELS
 from fmnist.core.layers import summary_line
-from fmnist.core.storage import NULL, NUMBER
 from fmnist.core.words import ci, listing, sentence, training_words
+from fmnist.reports import batch_norm, submission
 from fmnist.reports.build import (
     Item,
     curve_words,
@@ -118,7 +118,7 @@ def test_performance(src) -> str:
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     beside = ""
     if cnn:
-        val = kept_val_acc(cnn)
+        val = submission.kept_val_acc(cnn)
         images = (src.metrics.get("sizes") or {}).get("train")
         beside = (" Of every network in the package, the one best on validation is the hand-in's Conv_Net "
                   f"({100 * val:.2f}% validation accuracy, {100 * cnn['test']['accuracy']:.2f}% on test"
@@ -159,95 +159,6 @@ def neurons(src) -> str:
     total = t["total"]["neurons"]
     return (f"Exactly {total:,} neurons: {t['convolutional']['neurons']:,} in the convolutional layers and "
             f"{t['fully connected']['neurons']:,} in the fully connected layers. Here {table['definition']}.")
-
-
-def batch_norm(src) -> str:
-    by = rows(src.studies["reference"])
-    out = []
-    on, off = (by.get(r) for r in BN_ROWS)
-    if on and off:
-        budget = groups.budget(on + off)  # the epochs both rows ran
-        for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
-            d = groups.difference(off, on, measure)
-            digits = 2 if unit else 4
-            seeds = lambda runs: ", ".join(f"{v:.{digits}f}" for v in groups.per_seed(runs, measure).values())  # noqa: E731
-            out.append(f"{groups.MEASURES[measure][0]} with batch norm on the logits (He, lr 0.05) "
-                       f"{ci(mean_of(on, measure), digits, '' if not unit else '%')} (per seed {seeds(on)}), without "
-                       f"{ci(mean_of(off, measure), digits, '' if not unit else '%')} (per seed {seeds(off)}): "
-                       + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher, budget=budget)
-                       + groups.caveat({"with": on, "without": off}) + ".")
-        a, b = groups.per_seed(off, "test_acc"), groups.per_seed(on, "test_acc")
-        wins = sum(b[s] > a[s] for s in a if s in b)
-        out.append(f"Seed by seed, batch norm is ahead in {wins} of {len(set(a) & set(b))} pairs on test accuracy."
-                   + collapse(on, "with batch norm") + collapse(off, "without batch norm"))
-        if all("val_loss" in e for r in on + off for e in r["history"]):  # curves recorded
-            out.append(batch_norm_curves(on, off))
-    elif on:
-        out.append("Every run without batch norm diverged.")
-    return "\n".join(out)
-
-
-BN_ROWS = ("He, lr 0.05", "He, lr 0.05, no batch norm")
-
-
-def batch_norm_figure(src) -> list:
-    """Both rows' training and validation curves, each row's first seed."""
-    by = rows(src.studies["reference"])
-    if not all(by.get(r) for r in BN_ROWS):
-        return []
-    first = lambda runs: min(runs, key=lambda r: r["config"]["seed"])  # noqa: E731
-    on, off = (first(by[r]) for r in BN_ROWS)
-    return [figures.curves_figure(f"Reference network, He, lr 0.05, seed {on['config']['seed']}: with and without "
-                                  "batch norm on the logits", {"with batch norm": on["history"],
-                                                               "without": off["history"]})]
-
-
-def batch_norm_curves(on: list[dict], off: list[dict]) -> str:
-    """The figure read: when each row reached its lowest validation loss and the gap to the training
-    loss there (means over seeds); then a mechanism, hedged, only where the gap points to one."""
-    def at_best(runs: list[dict]) -> tuple[float, float]:
-        best = [r["history"][r["best_epoch"] - 1] for r in runs]
-        return (float(np.mean([r["best_epoch"] for r in runs])),
-                float(np.mean([e["val_loss"] - e["train_loss"] for e in best])))
-    (epoch_on, gap_on), (epoch_off, gap_off) = at_best(on), at_best(off)
-    read = (f"The figure shows one seed's curves; over all {len(on)} seeds (means), the lowest validation loss comes "
-            f"at epoch {epoch_on:.1f} with batch norm and {epoch_off:.1f} without, where the validation loss sits "
-            f"{gap_on:+.3f} from the training loss with it and {gap_off:+.3f} without.")
-    early = min(EARLY, *(len(r["history"]) for r in on + off))
-    fall_on, fall_off = (float(np.mean([r["history"][early - 1]["train_loss"] for r in runs])) for runs in (on, off))
-    if fall_on < fall_off:
-        read += (f" The training loss falls faster with it: {fall_on:.3f} against {fall_off:.3f} after epoch {early}, "
-                 "the usual sign of an easier optimisation.")
-    if gap_on < gap_off:
-        return read + (" The smaller gap fits a regularising effect. A likely mechanism, not tested on its own here: "
-                       "normalising the 10 logits over each batch holds their scale, and so the softmax's confidence, "
-                       "in check while the weights grow.")
-    return read + (" The gap is not smaller with batch norm, so these curves show no regularising effect"
-                   + ("; a likely mechanism for the faster fall, not tested on its own here: rescaling the 10 logits "
-                      "over each batch keeps their gradients well scaled whatever the scale the weights have reached."
-                      if fall_on < fall_off else "; these curves do not pin down what batch norm on the logits does."))
-
-
-EARLY = 3  # the epoch after which the training losses are compared, for how fast each row starts
-
-
-COLLAPSE = 15.0  # points of test accuracy below a row's best seed that make a seed's run a collapse
-
-
-def collapse(runs: list[dict], name: str) -> str:
-    """A sentence when a seed of the row collapsed (COLLAPSE points or more below its best seed):
-    the spread of the row is then instability, not noise around one mean."""
-    acc = groups.per_seed(runs, "test_acc")
-    top = max(acc.values())
-    low = {s: v for s, v in acc.items() if v <= top - COLLAPSE}
-    if not low:
-        return ""
-    return (
-        f" Instability {name}: seed{'s' if len(low) > 1 else ''} "
-        + ", ".join(f"{s} ({v:.2f}%)" for s, v in low.items())
-        + f" collapsed, against {top:.2f}% for its best seed, so that row's interval measures the collapse more than "
-        "an average."
-    )
 
 
 def filter_patterns(filters: np.ndarray) -> dict:
@@ -316,7 +227,7 @@ def setup(src) -> list[str]:
             "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
             "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command."
         ]
-        + submission_lines(src)
+        + submission.submission_lines(src)
         + [
             "Departures from the spec, and why:",
             "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
@@ -338,70 +249,6 @@ def setup(src) -> list[str]:
             + " (stratified, drawn per seed), not on every image, so that its runs fit 2 cores; python experiments.py "
             "reference --budget spec runs the spec's protocol on every image (hours on 2 cores, a GPU job).",
         ]
-    )
-
-
-RUN_JSON = {"flags": {"train_per_class?": (str, int, NULL), "seed?": (str, int), "batch_size?": (str, int)},
-            "best_epoch": int, "epochs": int, "val": {"accuracy": NUMBER}, "test": {"accuracy": NUMBER}}  # train.py's
-
-
-def submission_lines(src) -> list[str]:
-    """What the committed submission is: the run.sh run that wrote it, its budget and its test accuracy."""
-    run = storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
-                               "delete it or run bash outputs/spec000/run.sh again")
-    if not run:
-        return []
-    flags = run["flags"]
-    subset = str(flags.get("train_per_class")).isdigit()
-    images = f"{10 * int(flags['train_per_class']):,} training images" if subset else "every training image"
-    return [
-        "The committed submission, outputs/spec000/model/test_submission.csv (and Kaggle_subs/submission_001.csv), "
-        "comes from bash outputs/spec000/run.sh"
-        + (f" --train_per_class {flags['train_per_class']}" if subset else "")
-        + f": {images}, seed {flags.get('seed', 0)}, batch {flags.get('batch_size')}, best epoch {run['best_epoch']} "
-        f"of {run['epochs']}, validation accuracy (the whole validation split) "
-        f"{100 * run['val']['accuracy']:.2f}%, test accuracy {100 * run['test']['accuracy']:.2f}% on Fashion-MNIST's "
-        "test labels (a Kaggle score needs Kaggle's site, which this package does not reach)."
-    ] + best_submission(src, run)
-
-
-def kept_val_acc(network: dict) -> float:
-    """A hand-in network's validation accuracy at the epoch whose weights it kept (metrics.json)."""
-    history = network["history"]
-    return history["epochs"][history["best_epoch"] - 1]["val_acc"]
-
-
-def best_submission(src, run: dict) -> list[str]:
-    """Which committed Kaggle file to upload: the network best on validation accuracy, of the
-    reference network's run.sh run and the hand-in's Conv_Net (whose predictions_cnn.csv has the
-    same id,label form)."""
-    cnn = (src.metrics or {}).get("networks", {}).get("cnn")
-    if not cnn or not src.png("predictions_cnn.csv").is_file():
-        return []
-    val = kept_val_acc(cnn)
-    images = (src.metrics.get("sizes") or {}).get("train")
-    handin = {"name": "the hand-in's Conv_Net (cnn.py)" + (f", trained on {images:,} images" if images else ""),
-              "val": val,
-              "test": cnn["test"]["accuracy"], "file": "outputs/predictions_cnn.csv"}
-    reference = {"name": "the reference network's run above", "val": run["val"]["accuracy"],
-                 "test": run["test"]["accuracy"], "file": "outputs/spec000/model/test_submission.csv"}
-    best, other = sorted((handin, reference), key=lambda n: -n["val"])
-    return [f"The file to upload is {best['file']}: it comes from {best['name']}, the better of the package's two "
-            f"networks on validation accuracy ({100 * best['val']:.2f}% against {100 * other['val']:.2f}% for "
-            f"{other['name']}; test {100 * best['test']:.2f}% against {100 * other['test']:.2f}%). Both files have "
-            "spec 000's id,label form, one row per test image."]
-
-
-def run_sh(src) -> str | None:
-    """The best setting of the reference study as spec 000's run.sh (None before the study ran)."""
-    if not src.studies.get("reference"):
-        return None
-    b = _best(src)
-    c = b["config"]
-    return reference_assignment.run_sh(
-        c,
-        f"{groups.row_of(c)}, the run of lowest validation loss ({b['val']['loss']:.4f}, "
-        f"seed {c['seed']}) of the {len(_records(src))} runs of python experiments.py reference",
     )
 
 
@@ -545,8 +392,8 @@ ITEMS = [
         "the effect of batch normalisation",
         "What was the effect of using batch normalization?",
         (R,),
-        batch_norm_figure,
-        batch_norm,
+        batch_norm.batch_norm_figure,
+        batch_norm.batch_norm,
     ),
     Item(
         "1.3.8",

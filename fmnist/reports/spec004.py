@@ -8,14 +8,41 @@ from fmnist.core import plotting, stats, words
 from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
 from fmnist.core.metrics import confusion_pair
-from fmnist.core.words import ci, number_words, training_words
-from fmnist.reports.build import Item, curve_words, handin_lines, mean_of, rise, rows, study_figures, study_lines
+from fmnist.core.words import ci, number_words
+from fmnist.reports.build import (
+    Item,
+    convergence_words,
+    curve_words,
+    handin_lines,
+    mean_of,
+    rows,
+    study_figures,
+    study_lines,
+)
+from fmnist.reports.spec004_upstream import (
+    autoencoder,
+    autoencoder_converged,
+    encoder_copy,
+    same_structure,
+    source,
+    tuning_answer,
+    tuning_figures,
+)
+from fmnist.reports.spec004_variants import (
+    base_info,
+    feature_maps_answer,
+    feature_maps_converged,
+    feature_maps_figures,
+    feature_maps_net,
+    lowest_test_loss,
+    variants_answer,
+    variants_table,
+)
 from fmnist.reports.sweeps import best_each, on_average, sweep_answer, sweep_figures
-from fmnist.studies import figures, groups, sweep, tuning, variants
+from fmnist.studies import figures, groups, sweep, variants
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN, VariantCNN
 from fmnist.studies.pretrain import STUDY as PRETRAIN
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_notes
 
 T, P, V = "study:transfer", "study:pretrain", "study:variants"
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
@@ -70,18 +97,6 @@ def converged(src) -> str:
     return convergence_words(_full(src))
 
 
-def convergence_words(runs: list[dict]) -> str:
-    """How a row's seeds trained and whether each stopped by early stopping (converged)."""
-    c = runs[0]["config"]
-    done = [groups.converged(r) for r in runs]
-    return (f"{len(runs)} seeds, {training_words(c)}; {groups.budget(runs)}; best epochs "
-            f"{', '.join(str(r['best_epoch']) for r in runs)}. "
-            + ("Every seed stopped by early stopping: its validation loss had not fallen for "
-               f"{c['patience']} epochs, so it was trained to convergence." if all(done) else
-               f"{done.count(False)} of {len(done)} seeds did not stop by early stopping ({groups.stopped(runs)}): "
-               "not trained to convergence."))
-
-
 def curves(src):
     r = _full(src)[0]
     return [figures.curves_figure(f"HalfCNN on Fashion-MNIST-1 ({r['sizes']['train']:,} training images, the whole "
@@ -128,150 +143,6 @@ def confused(src) -> str:
                "are more likely unusual images of either class than a systematic similarity."))
 
 
-def variants_table(src):
-    titles, body = summary_table(variants.STUDY, src.studies["variants"])
-    notes = table_notes(variants.STUDY, src.studies["variants"])
-    return figures.table_figures(variants.STUDY.title, titles, body, notes)
-
-
-def base_info(src) -> str:
-    base = rows(src.studies["variants"])[variants.BASE_ROW]
-    r = base[0]
-    return (f"The base CNN, on Fashion-MNIST-1: "
-            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters, "
-            f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; {training_words(r['config'])}, on "
-            f"{r['sizes']['train']:,} images. Over {len(base)} seeds: "
-            f"validation loss {ci(mean_of(base, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(base, 'test_acc'))}.")
-
-
-def variants_answer(src) -> str:
-    results = src.studies["variants"]
-    return "\n".join([groups.study_budget(results, planned(results))] + variants.STUDY.headline(results)
-                     + ["The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
-                        "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
-                        "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
-
-
-def variants_curve_words(records: list[dict]) -> str:
-    """3.2.2's curves read: which variants' validation loss turned up most past their best epoch, which ended flat."""
-    rises = {row: rise(r["history"], r["best_epoch"]) for row, r in groups.first_seeds(records).items()}
-    if not rises:
-        return ""
-    top = [row for row in sorted(rises, key=rises.get, reverse=True) if rises[row] > 0.1][:3]
-    flat = [row for row in rises if rises[row] <= 0.02]
-    return ("Read from the curves (each variant's first seed): " + (
-        "the validation loss rose most past its lowest point in "
-        + words.listing([f"{row} (+{100 * rises[row]:.0f} % by its last epoch)" for row in top])
-        + ": these turned up most once past their best epoch" if top else
-        "no variant's validation loss ended more than 10 % above its lowest point")
-        + f"; it ended within 2 % of its lowest in {len(flat)} of the {len(rises)} variants. Early stopping keeps "
-        "each run's best-epoch weights, so the table reads the lowest points, not the ends of the curves.")
-
-
-def lowest_test_loss(src) -> str:
-    records = planned(src.studies["variants"])
-    by = dict(groups.ranked(records, "val_loss"))
-    val = {row: mean_of(runs, "val_loss")["mean"] for row, runs in by.items()}
-    test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
-    best_val, best_test = min(val, key=val.get), min(test, key=test.get)
-    if best_val == best_test:
-        return (f"Yes: {best_val} has both the lowest mean validation loss ({val[best_val]:.4f}) and the lowest mean "
-                f"test loss ({test[best_test]:.4f}) of the {len(by)} rows.")
-    d = groups.difference(by[best_val], by[best_test], "test_loss")
-    return (f"No: the lowest mean validation loss is {best_val}'s ({val[best_val]:.4f}), the lowest mean test loss "
-            f"{best_test}'s ({test[best_test]:.4f}, against {test[best_val]:.4f} for {best_val}). Their test losses, "
-            "paired by seed: " + stats.verdict(d, best_val, best_test, unit="", higher_is_better=False) + ". Why: the "
-            "validation and test sets are different samples, and picking the best of "
-            f"{len(by)} rows on one of them favours a row that was lucky on it; "
-            + ("the gap is within the seeds' spread, so the two rows are not told apart." if not stats.excludes_zero(d)
-               else "here the gap is beyond the seeds' spread, so the validation set ranks these two rows differently "
-               "from the test set."))
-
-
-def _inspected(src) -> dict:
-    return src.studies["variants"].get("finish", {}).get("inspected") or {}
-
-
-def _winner_runs(src) -> list[dict]:
-    return rows(src.studies["variants"]).get(_inspected(src).get("row"), [])
-
-
-def feature_maps_net(src) -> str:
-    runs = _winner_runs(src)
-    if not runs:
-        return "The variants study has not inspected a network yet: run python experiments.py variants."
-    r = runs[0]
-    return (f"The network inspected is the variants study's best on Fashion-MNIST-1 (3.2): {_inspected(src)['row']}, "
-            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters; trained with cross-entropy, "
-            f"{training_words(r['config'])}. Over {len(runs)} seeds: validation loss "
-            f"{ci(mean_of(runs, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(runs, 'test_acc'))}.")
-
-
-def feature_maps_converged(src) -> str:
-    runs = _winner_runs(src)
-    return convergence_words(runs) if runs else feature_maps_net(src)
-
-
-def feature_maps_figures(src) -> list[str]:
-    stems = [f"variants_maps_{layer['layer']}" for layer in _inspected(src).get("layers", [])]
-    return study_figures(variants.STUDY, *stems)(src)
-
-
-def feature_maps_answer(src) -> str:
-    return "\n".join(variants.inspection_words(_inspected(src)))
-
-
-def autoencoder(src) -> str:
-    ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
-    best = ae["history"][ae["best_epoch"] - 1]
-    return (
-        f"A convolutional autoencoder whose encoder is the classifier's convolutional part (to an 8 x 7 x 7 "
-        f"bottleneck), two transposed convs back to 28 x 28, tanh; {ae['parameters']:,} parameters, mean squared "
-        f"error. Trained on {ae['images']:,} images ("
-        + (
-            f"a stratified {ae['config']['train_per_class']:,} per class of Fashion-MNIST-2's training, validation "
-            "and test images and of Fashion-MNIST-1's training images"
-            if ae["config"].get("train_per_class")
-            else "every Fashion-MNIST-2 image and the Fashion-MNIST-1 training images"
-        )
-        + f") for {len(ae['history'])} epochs: best epoch {ae['best_epoch']}, validation MSE "
-        f"{best['val_loss']:.4f} on held-out Fashion-MNIST-1 validation images; MSE on the test images "
-        + ", ".join(f"{k} {e['test_mse']:.4f}" for k, e in ae["examples"].items())
-        + (
-            " (Fashion-MNIST-2's test images were in the pool its sample was drawn from, as the spec asks, so a share "
-            "of them, not all, trained it; Fashion-MNIST-1's test images were held out)."
-            if ae["config"].get("train_per_class")
-            else " (Fashion-MNIST-2's test images were in its training set, as the spec "
-            "asks; Fashion-MNIST-1's were held out)."
-        )
-    )
-
-
-def autoencoder_converged(src) -> str:
-    """3.4.2: how the autoencoder trained and whether early stopping ended it."""
-    ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
-    c, ran = ae["config"], len(ae["history"])
-    losses = [e["val_loss"] for e in ae["history"]]
-    done = groups.converged(ae)
-    return (
-        f"{training_words(c)}; on the combined images of 3.4.1. It ran {ran} epochs, the validation MSE falling from "
-        f"{losses[0]:.4f} to {min(losses):.4f} at epoch {ae['best_epoch']}; "
-        + (
-            f"no lower validation MSE for the next {c['patience']} epochs stopped it, so it was trained to convergence."
-            if done
-            else f"it reached its ceiling of {c['epochs']} epochs before early stopping ended it: not "
-            "trained to convergence."
-        )
-    )
-
-
-def encoder_copy(src) -> str:
-    r = next(r for r in planned(src.studies["pretrain"]) if r["config"].get("start") == "pretrained")
-    return (f"The classifier (HalfCNN, {r['parameters']:,} parameters) has exactly the encoder's structure as its "
-            "convolutional part; a pretrained start copies the encoder's weights into it (nothing frozen, nothing "
-            "shared), then a hidden layer and the 5-class layer start random.")
-
-
 def discussion(src) -> list[str]:
     """What the studies found, item by item, in computed sentences; then what they leave open."""
     out = ["What the measurements say, in short:"]
@@ -300,40 +171,6 @@ def discussion(src) -> list[str]:
             "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "
             "shown to be absent."]
     return out
-
-
-def source(src) -> str:
-    s = next(r for r in planned(src.studies["transfer"]) if r["config"]["kind"] == "upstream")
-    return (
-        f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
-        f"{groups.budget([s])}, with the settings the tuning study (3.5.2) chose: {training_words(s['config'])}; "
-        "training "
-        f"{100 * s['train']['accuracy']:.2f}%, validation {100 * s['val']['accuracy']:.2f}%, test "
-        f"{100 * s['test']['accuracy']:.2f}%."
-    )
-
-
-def tuning_answer(src) -> str:
-    results = src.studies["tuning"]
-    by = groups.by_row(planned(results))
-    seeds = sorted({len(runs) for runs in by.values()})
-    grid = (f"The tuning is a grid search: {len(by)} settings (each optimiser at its own learning rates, each with "
-            f"every dropout in the table), {'-'.join(map(str, seeds))} seeds each. The structure is not tuned, a "
-            "departure from the spec: it stays HalfCNN, the autoencoder's encoder of 3.4 with a two-layer classifier, "
-            "so that 3.5.4's sweep trains the very network of 3.4.4's and the transferred start can be set beside the "
-            "pretrained one; tuning the structure as well would multiply the grid by the structures tried.")
-    return "\n".join([groups.study_budget(results, planned(results)), grid] + tuning.STUDY.headline(results))
-
-
-def tuning_figures(src):
-    titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return figures.table_figures(tuning.STUDY.title, titles, body, table_notes(tuning.STUDY, src.studies["tuning"]))
-
-
-def same_structure(src) -> str:
-    r = next(r for r in planned(src.studies["transfer"]) if r["config"].get("start") == "transferred")
-    return (f"The Fashion-MNIST-1 network is the same HalfCNN ({r['parameters']:,} parameters); a transferred start "
-            "reads every weight of the Fashion-MNIST-2 network except its classification layer, which starts random.")
 
 
 # Each item's text word for word as spec 004 heads it (its slips included: they are the spec's).

@@ -1,0 +1,102 @@
+"""Spec 004's items 3.2-3.3, answered from the `variants` study: the base CNN and the variants made
+from it in turn (their table, verdicts and curves), whether the best on validation is best on
+test, and the feature maps of the best network."""
+from fmnist.core import stats, words
+from fmnist.core.words import ci, training_words
+from fmnist.reports.build import convergence_words, mean_of, rise, rows, study_figures
+from fmnist.studies import figures, groups, variants
+from fmnist.studies.study import planned
+from fmnist.studies.tables import summary_table, table_notes
+
+
+def variants_table(src):
+    titles, body = summary_table(variants.STUDY, src.studies["variants"])
+    notes = table_notes(variants.STUDY, src.studies["variants"])
+    return figures.table_figures(variants.STUDY.title, titles, body, notes)
+
+
+def base_info(src) -> str:
+    base = rows(src.studies["variants"])[variants.BASE_ROW]
+    r = base[0]
+    return (f"The base CNN, on Fashion-MNIST-1: "
+            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters, "
+            f"{r['multiply_adds'] / 1e6:.2f} M multiply-adds per image; {training_words(r['config'])}, on "
+            f"{r['sizes']['train']:,} images. Over {len(base)} seeds: "
+            f"validation loss {ci(mean_of(base, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(base, 'test_acc'))}.")
+
+
+def variants_answer(src) -> str:
+    results = src.studies["variants"]
+    return "\n".join([groups.study_budget(results, planned(results))] + variants.STUDY.headline(results)
+                     + ["The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
+                        "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
+                        "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
+
+
+def variants_curve_words(records: list[dict]) -> str:
+    """3.2.2's curves read: which variants' validation loss turned up most past their best epoch, which ended flat."""
+    rises = {row: rise(r["history"], r["best_epoch"]) for row, r in groups.first_seeds(records).items()}
+    if not rises:
+        return ""
+    top = [row for row in sorted(rises, key=rises.get, reverse=True) if rises[row] > 0.1][:3]
+    flat = [row for row in rises if rises[row] <= 0.02]
+    return ("Read from the curves (each variant's first seed): " + (
+        "the validation loss rose most past its lowest point in "
+        + words.listing([f"{row} (+{100 * rises[row]:.0f} % by its last epoch)" for row in top])
+        + ": these turned up most once past their best epoch" if top else
+        "no variant's validation loss ended more than 10 % above its lowest point")
+        + f"; it ended within 2 % of its lowest in {len(flat)} of the {len(rises)} variants. Early stopping keeps "
+        "each run's best-epoch weights, so the table reads the lowest points, not the ends of the curves.")
+
+
+def lowest_test_loss(src) -> str:
+    records = planned(src.studies["variants"])
+    by = dict(groups.ranked(records, "val_loss"))
+    val = {row: mean_of(runs, "val_loss")["mean"] for row, runs in by.items()}
+    test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
+    best_val, best_test = min(val, key=val.get), min(test, key=test.get)
+    if best_val == best_test:
+        return (f"Yes: {best_val} has both the lowest mean validation loss ({val[best_val]:.4f}) and the lowest mean "
+                f"test loss ({test[best_test]:.4f}) of the {len(by)} rows.")
+    d = groups.difference(by[best_val], by[best_test], "test_loss")
+    return (f"No: the lowest mean validation loss is {best_val}'s ({val[best_val]:.4f}), the lowest mean test loss "
+            f"{best_test}'s ({test[best_test]:.4f}, against {test[best_val]:.4f} for {best_val}). Their test losses, "
+            "paired by seed: " + stats.verdict(d, best_val, best_test, unit="", higher_is_better=False) + ". Why: the "
+            "validation and test sets are different samples, and picking the best of "
+            f"{len(by)} rows on one of them favours a row that was lucky on it; "
+            + ("the gap is within the seeds' spread, so the two rows are not told apart." if not stats.excludes_zero(d)
+               else "here the gap is beyond the seeds' spread, so the validation set ranks these two rows differently "
+               "from the test set."))
+
+
+def _inspected(src) -> dict:
+    return src.studies["variants"].get("finish", {}).get("inspected") or {}
+
+
+def _winner_runs(src) -> list[dict]:
+    return rows(src.studies["variants"]).get(_inspected(src).get("row"), [])
+
+
+def feature_maps_net(src) -> str:
+    runs = _winner_runs(src)
+    if not runs:
+        return "The variants study has not inspected a network yet: run python experiments.py variants."
+    r = runs[0]
+    return (f"The network inspected is the variants study's best on Fashion-MNIST-1 (3.2): {_inspected(src)['row']}, "
+            f"{variants.network_words(r['config'])}; {r['parameters']:,} parameters; trained with cross-entropy, "
+            f"{training_words(r['config'])}. Over {len(runs)} seeds: validation loss "
+            f"{ci(mean_of(runs, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(runs, 'test_acc'))}.")
+
+
+def feature_maps_converged(src) -> str:
+    runs = _winner_runs(src)
+    return convergence_words(runs) if runs else feature_maps_net(src)
+
+
+def feature_maps_figures(src) -> list[str]:
+    stems = [f"variants_maps_{layer['layer']}" for layer in _inspected(src).get("layers", [])]
+    return study_figures(variants.STUDY, *stems)(src)
+
+
+def feature_maps_answer(src) -> str:
+    return "\n".join(variants.inspection_words(_inspected(src)))
