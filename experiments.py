@@ -31,7 +31,6 @@ from ffn import FF_Net
 from fmnist.core import cli, data, files, storage
 from fmnist.core.device import pick_device
 from fmnist.studies import engine, locality, study, tables
-from fmnist.studies.figures import table_figures
 from fmnist.studies.mobilenet import STUDY as MOBILENET
 from fmnist.studies.pretrain import STUDY as PRETRAIN
 from fmnist.studies.reference import STUDY as REFERENCE
@@ -106,7 +105,7 @@ def run(args) -> int:
         print(f"\n{tables.markdown(STUDIES[name], results)}\n{name}: done in "
               f"{study.clock(time.perf_counter() - began)}; "
               f"wrote results.json, table.md, table.csv and the figures to {folder}\n", flush=True)
-    included = tables.write_pdf(STUDIES, out_dir, table_figures, drawn)
+    included = tables.write_pdf(STUDIES, out_dir, drawn)
     print(f"wrote {out_dir / tables.PDF_NAME} ({', '.join(included)}) in {study.clock(time.perf_counter() - start)} "
           "in all")
     print(f"look at {out_dir / tables.PDF_NAME}; the tables are in {out_dir / 'experiments'}/*/table.md")
@@ -125,7 +124,7 @@ def redraw(names: list[str], out_dir: Path, start: float) -> int:
         quick = any(r["config"].get("quick") for r in results["runs"].values())
         drawn[name] = tables.write_outputs(STUDIES[name], results, folder, dpi=60 if quick else 110)
         print(f"{name}: redrew table.md, table.csv and the figures in {folder}", flush=True)
-    included = tables.write_pdf(STUDIES, out_dir, table_figures, drawn)
+    included = tables.write_pdf(STUDIES, out_dir, drawn)
     print(f"wrote {out_dir / tables.PDF_NAME} ({', '.join(included)}) in {study.clock(time.perf_counter() - start)}")
     return 0
 

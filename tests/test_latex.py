@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from fmnist.reports import build, latex
 from fmnist.studies import figures
+from fmnist.studies.tables import table_figures
 
 ROOT = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")
@@ -44,7 +45,7 @@ def _item(tmp_path):
     fig = Figure(figsize=(4, 3))
     fig.add_subplot().plot([0, 1], [1, 0])
     fig.savefig(png)
-    table = figures.table_figures(
+    table = table_figures(
         "A table_1", ["setting", "val loss"], [["lr 0.05 *", "0.48 ± 0.07"], ["50 % data", "1"]], ["Note: 95 % CI."]
     )
     return build.Item("1.1", "an item", "What is 5 % of a_b?", (), lambda src: table + [fig, "made.png"],

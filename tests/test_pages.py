@@ -122,7 +122,7 @@ def test_every_page_written_meets_the_standard(path):
 
 
 def test_a_table_flows_the_notes_that_do_not_fit_onto_text_pages():
-    from fmnist.studies.figures import table_figures
+    from fmnist.studies.tables import table_figures
     rows = [[f"row {i}", "a long setting " * 4, "1.00 ± 0.10"] for i in range(12)]
     notes = [f"note {i}: " + "words " * 30 for i in range(40)]
     figs = table_figures("A study", ["setting", "what changed", "val loss"], rows, notes)

@@ -21,7 +21,7 @@ from fmnist.reports.latex import TEXT_INCHES
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_notes
+from fmnist.studies.tables import summary_table, table_figures, table_notes
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -39,7 +39,7 @@ def _best(src) -> dict:
 def _table(src):
     titles, body = summary_table(reference.STUDY, src.studies["reference"])
     notes = table_notes(reference.STUDY, src.studies["reference"])
-    return figures.table_figures(reference.STUDY.title, titles, body, notes)
+    return table_figures(reference.STUDY.title, titles, body, notes)
 
 
 def configuration(src) -> str:

@@ -18,10 +18,10 @@ from fmnist.reports.build import (
     study_figures,
     study_lines,
 )
-from fmnist.studies import figures, groups, mobilenet, settings
+from fmnist.studies import groups, mobilenet, settings
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_notes
+from fmnist.studies.tables import summary_table, table_figures, table_notes
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -338,7 +338,7 @@ def _png(*names):
 
 def _table(src):
     titles, body = summary_table(mobilenet.STUDY, _mb(src))
-    return figures.table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, _mb(src)))
+    return table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, _mb(src)))
 
 
 ITEMS = [

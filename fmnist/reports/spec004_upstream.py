@@ -3,9 +3,9 @@
 (its training, the tuning that chose its settings, the structure it shares)."""
 from fmnist.core.data import CLASSES
 from fmnist.core.words import training_words
-from fmnist.studies import figures, groups, sweep, tuning
+from fmnist.studies import groups, sweep, tuning
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_notes
+from fmnist.studies.tables import summary_table, table_figures, table_notes
 
 
 def autoencoder(src) -> str:
@@ -84,7 +84,7 @@ def tuning_answer(src) -> str:
 
 def tuning_figures(src):
     titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return figures.table_figures(tuning.STUDY.title, titles, body, table_notes(tuning.STUDY, src.studies["tuning"]))
+    return table_figures(tuning.STUDY.title, titles, body, table_notes(tuning.STUDY, src.studies["tuning"]))
 
 
 def same_structure(src) -> str:

@@ -4,15 +4,15 @@ test, and the feature maps of the best network."""
 from fmnist.core import stats, words
 from fmnist.core.words import ci, training_words
 from fmnist.reports.build import convergence_words, mean_of, rise, rows, study_figures
-from fmnist.studies import figures, groups, variants
+from fmnist.studies import groups, variants
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_notes
+from fmnist.studies.tables import summary_table, table_figures, table_notes
 
 
 def variants_table(src):
     titles, body = summary_table(variants.STUDY, src.studies["variants"])
     notes = table_notes(variants.STUDY, src.studies["variants"])
-    return figures.table_figures(variants.STUDY.title, titles, body, notes)
+    return table_figures(variants.STUDY.title, titles, body, notes)
 
 
 def base_info(src) -> str:

@@ -6,89 +6,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
-from fmnist.core import pages
 from fmnist.core.pages import PAGE_INCHES
 from fmnist.core.plotting import grid_shape, scale_bar
-
-CELL_CHARS = 24  # a table cell's longest line before it wraps (shorter where the table would not fit)
-TABLE_CHARS = 165  # 8-pt characters across the page's width
-LINE = 0.16  # inches per line of 8-pt text in a cell
-
-
-NOTE_LINE = 8 * 1.2 / 72  # inches per line of the 8-pt notes
-
-
-def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> list[Figure]:
-    """A study's table across the page, each long cell wrapped, with its notes underneath; rows
-    that do not fit go on to further pages (the header repeated), and the notes that do not fit
-    flow onto text pages after the last."""
-    width, height = PAGE_INCHES
-    labels = [textwrap.fill(c, 11) for c in columns]
-    for limit in range(CELL_CHARS, 7, -1):  # a table too wide for the page wraps its cells shorter
-        cells = [[textwrap.fill(str(v), limit) for v in row] for row in rows]
-        chars = [max(len(line) for text in [label] + [r[i] for r in cells] for line in text.split("\n")) + 2
-                 for i, label in enumerate(labels)]  # each column as wide as its longest line
-        if sum(chars) <= TABLE_CHARS:
-            break
-    tall = lambda row: LINE * max(t.count("\n") + 1 for t in row) + 0.08  # noqa: E731  (inches)
-    axes_height = height - 1.4
-    parts, part, used = [], [], tall(labels)
-    for i, row in enumerate(cells):  # rows in runs that fit under the header
-        if part and used + tall(row) > axes_height - 0.3:
-            parts.append(part)
-            part, used = [], tall(labels)
-        part.append(i)
-        used += tall(row)
-    parts.append(part)
-    figs = []
-    for n, part in enumerate(parts, start=1):
-        last = n == len(parts)
-        fig, rest = _table_page(f"{title}" + (f" (rows {part[0] + 1}-{part[-1] + 1} of {len(rows)})" if len(parts) > 1
-                                                else ""), labels, [cells[i] for i in part], [rows[i] for i in part],
-                                chars, notes if last else [], tall, title)
-        figs += [fig] + rest
-    return figs
-
-
-def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: list[list[str]], chars: list[int],
-                notes: list[str], tall, table_title: str) -> tuple[Figure, list[Figure]]:
-    """One page of a table, its notes under it; returns it and the text pages the notes flow onto."""
-    width, height = PAGE_INCHES
-    wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
-    fig = Figure(figsize=PAGE_INCHES)
-    axes_height = height - 1.4
-    ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, axes_height / height])
-    ax.axis("off")
-    span = min(1.0, sum(chars) / TABLE_CHARS)  # narrow tables keep their 8-pt proportions
-    table = ax.table(cellText=cells, colLabels=labels, cellLoc="center", loc="upper center",
-                     colWidths=[span * c / sum(chars) for c in chars])
-    table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    heights = [tall(labels)] + [tall(row) for row in cells]
-    for (r, _c), cell in table.get_celld().items():
-        cell.set_height(heights[r] / axes_height)
-    for col in range(len(labels)):
-        table[0, col].set_text_props(fontweight="bold")
-        table[0, col].set_facecolor("#eeeeee")
-    for r, row in enumerate(rows, start=1):
-        if any(str(v).endswith(" *") for v in row):  # the marked row
-            for col in range(len(labels)):
-                table[r, col].set_facecolor("#fff3c4")
-    used = sum(heights) + 0.2  # inches, down to the notes
-    room = max(1, int((axes_height - used) / NOTE_LINE))
-    if len(wrapped) > room:  # the last line that fits says where the rest went
-        here, rest = wrapped[:room - 1] + ["(the notes continue on the next page)"], wrapped[room - 1:]
-    else:
-        here, rest = wrapped, []
-    ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8, family="monospace",
-            transform=ax.transAxes)
-    fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
-    fig.table_text = {"title": title, "columns": [label.replace("\n", " ") for label in labels],
-                      "rows": [[str(v) for v in row] for row in rows], "notes": notes}  # for a text copy (LaTeX)
-    rest = pages.text_pages(f"{table_title}: notes", rest) if rest else []
-    for page in rest:
-        page.table_text = None  # the notes are in the table's text copy already
-    return fig, rest
 
 
 def curves_figure(title: str, histories: dict) -> Figure:
