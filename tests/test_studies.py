@@ -9,7 +9,7 @@ from scipy import stats as scipy_stats
 
 import experiments
 from fmnist.core.words import number_words, share
-from fmnist.studies import groups
+from fmnist.studies import channels, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import seeded, splits
 from fmnist.studies.study import Context, Options, Study, as_config, run_key
@@ -352,33 +352,31 @@ def _channel(c, response, per_class):
 
 
 def test_the_feature_map_sentences_follow_the_measurements():
-    from fmnist.studies import variants
     classes = ["T-shirt/top", "Trouser", "Coat", "Sandal", "Bag"]
     outline = _channel(0, {"background": 0.3, "outline": 0.45, "interior": 0.25}, [1, 4, 1, 1, 1])  # Trouser 2.5x
     even = _channel(1, {"background": 0.55, "outline": 0.15, "interior": 0.30}, [1, 1, 1, 1, 1])
     dead = _channel(2, {"background": None, "outline": None, "interior": None}, [0, 0, 0, 0, 0])
     layer = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, even, dead]}
-    text = variants.layer_reading(layer, classes)
+    text = channels.layer_reading(layer, classes)
     assert text == (
         "relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
         "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
         "1.5 times its mean over the classes): channel 0 (Trouser, 2.50x)."
     )
-    assert variants.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.50x its mean"
-    assert variants.channel_reading(dead, classes) == "silent on every image"
+    assert channels.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.50x its mean"
+    assert channels.channel_reading(dead, classes) == "silent on every image"
     layer["channels"] = [even]
-    assert variants.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to "
+    assert channels.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to "
                                                            "one class.")
     first = {"layer": "relu1", "side": 28, "zeros": 0.5, "channels": [even, even]}
     deep = {"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [outline, outline]}
     inspected = {"row": "3. x", "seed": 0, "val_loss": 0.2, "run_val_loss": 0.2, "images": 500, "classes": classes}
-    assert variants.inspection_words({**inspected, "layers": [first, deep]})[-1].startswith(
+    assert channels.inspection_words({**inspected, "layers": [first, deep]})[-1].startswith(
         "From relu1 to relu2 the channels tied to one class go from 0 to 2 of 2: the deeper maps are more specific")
-    assert "are not more specific" in variants.inspection_words({**inspected, "layers": [deep, first]})[-1]
+    assert "are not more specific" in channels.inspection_words({**inspected, "layers": [deep, first]})[-1]
 
 
 def test_a_class_tie_must_beat_what_sparsity_gives_with_shuffled_labels():
-    from fmnist.studies import variants
     gen = torch.Generator().manual_seed(0)
     labels = torch.arange(500) % 5
     sparse = torch.zeros(500)  # silent on 490 images, strong on 10 drawn regardless of class
@@ -388,14 +386,14 @@ def test_a_class_tie_must_beat_what_sparsity_gives_with_shuffled_labels():
     for responses, is_tied in ((sparse, False), (dense, True)):
         per_class = [float(responses[labels == k].mean()) for k in range(5)]
         channel = {**_channel(0, {"background": 0.3, "outline": 0.45, "interior": 0.25}, per_class),
-                   "null_ratio": variants.shuffled_ratio(responses, labels, 5)}
-        top, ratio = variants.class_tie(channel)
-        assert variants.tied(channel) is is_tied
+                   "null_ratio": channels.shuffled_ratio(responses, labels, 5)}
+        top, ratio = channels.class_tie(channel)
+        assert channels.tied(channel) is is_tied
         if not is_tied:  # the ratio alone would have called it tied: sparsity alone makes it
-            assert ratio >= variants.CLASS_TIED and channel["null_ratio"] >= ratio
+            assert ratio >= channels.CLASS_TIED and channel["null_ratio"] >= ratio
         else:
-            assert top == 0 and channel["null_ratio"] < 1.2 < variants.CLASS_TIED <= ratio
-        text = variants.layer_reading({"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [channel]}, classes)
+            assert top == 0 and channel["null_ratio"] < 1.2 < channels.CLASS_TIED <= ratio
+        text = channels.layer_reading({"layer": "relu2", "side": 14, "zeros": 0.6, "channels": [channel]}, classes)
         assert ("above the 95th percentile of that ratio with the labels shuffled" in text) is is_tied
         assert ("by more than its sparsity gives with shuffled labels" in text) is not is_tied
 

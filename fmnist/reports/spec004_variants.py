@@ -4,7 +4,7 @@ test, and the feature maps of the best network."""
 from fmnist.core import stats, words
 from fmnist.core.words import ci, training_words
 from fmnist.reports.build import convergence_words, mean_of, rise, rows, study_figures
-from fmnist.studies import groups, variants
+from fmnist.studies import channels, groups, variants
 from fmnist.studies.study import planned
 from fmnist.studies.tables import summary_table, table_figures, table_notes
 
@@ -99,4 +99,4 @@ def feature_maps_figures(src) -> list[str]:
 
 
 def feature_maps_answer(src) -> str:
-    return "\n".join(variants.inspection_words(_inspected(src)))
+    return "\n".join(channels.inspection_words(_inspected(src)))
