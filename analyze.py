@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from fmnist.analysis import optimised, randomisation, saliency, sections, synthesis, templates
+from fmnist.analysis import averaged, from_noise, optimised, randomisation, saliency, sections, synthesis, templates
 from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
@@ -84,6 +84,7 @@ def settings_lines(results: dict, settings, visual) -> list[str]:
              f"fooling: random: {results['fooling']['random_note']}; greedy: {results['fooling']['greedy_note']}.",
              "FGSM and PGD: " + "; ".join(f"{k}: {v}" for k, v in results["robustness"]["notes"].items()) + ".",
              f"class models and channel visualisations: {results['class_models']['method']}.",
+             f"class images from noise: {results['from_noise']['method']}.",
              f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
              "", "time per part: " + ", ".join(f"{k} {v:.1f}s" for k, v in results["seconds"].items()),
              f"settings: {settings}", f"visual settings: {visual}", "",
@@ -100,6 +101,9 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
         "class models (both networks)", optimised.class_models_part, models, x, y, logits, vs, device
     )
     pages += more
+    results["from_noise"], page = timer.part("class images from noise (both networks)", from_noise.noise_part,
+                                             models, x, y, vs.noise, device)
+    pages.append(page)
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
         results["channel_visuals"], more = timer.part("CNN channel visualisations", optimised.channel_part,
@@ -108,6 +112,9 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
     results["saliency"], page = timer.part("saliency (both networks)", saliency.saliency_part, models, examples, x,
                                            logits, device)
+    pages.append(page)
+    results["averaged"], page = timer.part("class-averaged gradients (both networks)", averaged.averaged_part, models,
+                                           x, y, logits, device, settings.seed)
     pages.append(page)
     results["explain"], more = timer.part("explanations of right and wrong (both networks)", saliency.explain_part,
                                           models, examples, x, device, settings)

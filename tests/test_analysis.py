@@ -258,6 +258,8 @@ def test_quick_analysis_end_to_end_on_synthetic_data(analysed):
         "robustness",
         "class_models",
         "class_models_2",
+        "class_images_from_noise",
+        "class_averaged_gradients",
         "channel_visualisations",
         "saliency",
         "sanity_check",

@@ -3,6 +3,7 @@ and the optimised images' recipe; --quick's smaller values."""
 from dataclasses import dataclass
 
 from fmnist.analysis.ascent import Ascent
+from fmnist.analysis.from_noise import NoiseRecipe
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ QUICK = AnalysisSettings(tsne_per_class=10, random_images=100, random_draws=2, r
 @dataclass(frozen=True)
 class VisualSettings:
     ascent: Ascent = Ascent()    # class models and channel visualisations: one recipe
+    noise: NoiseRecipe = NoiseRecipe()  # class images from noise (Distill's recipe)
     fooling_steps: int = 200
     fooling_step: float = 0.1    # L2 length of one step on a 28 x 28 input in [-1, 1]
     fooling_per_class: int = 10  # targeted fooling: correctly classified test images per class (the first ones)
@@ -45,4 +47,5 @@ class VisualSettings:
                                  # test images is called a fooling image
 
 
-QUICK_VISUAL = VisualSettings(Ascent(strengths=(1.0, 0.1), max_steps=30), fooling_steps=20, fooling_per_class=2)
+QUICK_VISUAL = VisualSettings(Ascent(strengths=(1.0, 0.1), max_steps=30), NoiseRecipe(steps=8, starts=1),
+                              fooling_steps=20, fooling_per_class=2)

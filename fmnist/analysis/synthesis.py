@@ -104,10 +104,46 @@ def sanity(cascade: dict, randomisation: dict) -> str:
             f"randomisation test reads what the network learned; {'; '.join(parts)}.")
 
 
+def from_noise(numbers: dict) -> str:
+    """How many of each network's class images from noise look like their own class, beside an
+    untrained network's under the same recipe and noise and beside chance."""
+    nets = [(name, numbers[key]) for key, name in NETWORKS.items() if key in numbers]
+    if not nets:
+        return ""
+    chance = nets[0][1]["trained"]["chance"]
+    beyond = [name for name, n in nets if n["trained"]["p"] < 0.05 and n["trained"]["own"] > n["untrained"]["own"]]
+    return ("Optimised images: of the class images drawn from noise with no pull towards the data, "
+            + " and ".join(f"{n['trained']['own']} of {n['trained']['images']} for the {name} (untrained "
+                           f"{n['untrained']['own']})" for name, n in nets)
+            + f" look most like their own class, where chance gives {chance:.2g}: "
+            + (f"{listing(['the ' + n for n in beyond])} put{'s' * (len(beyond) == 1)} class structure in them "
+               "beyond chance and beyond the untrained network" if beyond else
+               "neither shows more class structure than chance or its untrained network")
+            + (f"; {listing(['the ' + n for n, _ in nets if n not in beyond])} no more than those"
+               if beyond and len(beyond) < len(nets) else "") + ".")
+
+
+def class_averaged(numbers: dict) -> str:
+    """How many classes' averaged gradient points at their own class's pattern, per network, beside
+    the copy with every layer re-drawn."""
+    nets = [(name, numbers[key]) for key, name in NETWORKS.items() if key in numbers]
+    if not nets:
+        return ""
+    return ("Class-averaged gradients: the gradient of a class's logit, averaged over its correctly classified test "
+            "images, correlates with its own class's pattern more than any other's for "
+            + " and ".join(f"{n['trained']['own']} of {len(n['trained']['classes'])} classes for the {name} "
+                           f"({n['re-drawn']['own']} with every layer re-drawn)" for name, n in nets)
+            + ", where chance gives 1.")
+
+
 def synthesis_lines(results: dict) -> list[str]:
     """The synthesis: one line per kind of evidence that analysis.json holds."""
     lines = [evidence(results["saliency"]), grouping(results["tsne"]), attacks(results["robustness"]),
              fooled(results["targeted"])]
+    if "averaged" in results:
+        lines.append(class_averaged(results["averaged"]))
+    if "from_noise" in results:
+        lines.append(from_noise(results["from_noise"]))
     if "randomisation" in results:
         lines.append(sanity(results["cascade"], results["randomisation"]))
     return [line for line in lines if line]

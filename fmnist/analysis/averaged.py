@@ -1,0 +1,80 @@
+"""Class-averaged gradient maps (analyze.py): for each class, the gradient of the class's logit
+with respect to the image, averaged over the class's correctly classified test images, beside the
+same average through a copy of the network with every layer re-drawn (the control: what the
+architecture and the images give without the training).
+
+One image's gradient is noisy and says little about a class; the average over a class says which
+pixels raise the class's logit on that class's images in general. It is read against the data:
+its correlation with the class's particular pattern (its mean test image minus the mean of every
+test image), and whether it correlates with its own class's pattern more than with any other's.
+"""
+import numpy as np
+import torch
+
+from fmnist.analysis import attribution, figures
+from fmnist.analysis.from_noise import resemblance
+from fmnist.core.data import CLASSES
+from fmnist.core.pages import Page
+
+PER_CLASS = 100  # correctly classified test images a class, the first ones
+
+
+def class_averaged(model, x: torch.Tensor, y: torch.Tensor, right: torch.Tensor, device,
+                   per_class: int = PER_CLASS) -> tuple[torch.Tensor, list[int]]:
+    """(classes, 1, H, W): each class's mean d logit(class) / d image over its first `per_class`
+    test images that `right` marks correctly classified; and how many images each mean took."""
+    maps, counts = [], []
+    for k in range(int(y.max()) + 1):
+        idx = ((y == k) & right).nonzero().flatten()[:per_class]
+        grads = attribution.logit_gradient(model, x[idx].to(device), torch.full((len(idx),), k, device=device))
+        maps.append(grads.mean(0).cpu())
+        counts.append(len(idx))
+    return torch.stack(maps), counts
+
+
+def read(maps: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Each class map's correlation with its own class's pattern, and with which class's pattern it
+    correlates most."""
+    r = resemblance(maps, x, y)
+    looks = r.argmax(1).tolist()
+    return {"own_correlation": [float(r[k, k]) for k in range(len(maps))], "looks_like": looks,
+            "own": sum(looks[k] == k for k in range(len(maps))), "classes": list(range(len(maps)))}
+
+
+def averaged_words(network: str, trained: dict, control: dict) -> str:
+    """The trained network's class-averaged maps beside the re-drawn copy's, from their numbers."""
+    med = lambda n: float(np.median(n["own_correlation"]))  # noqa: E731
+    ahead = med(trained) > med(control) and trained["own"] > control["own"]
+    return (f"Averaged over each class's correctly classified test images, the {network}'s gradient of the class's "
+            f"logit correlates with that class's particular pattern at a median r = {med(trained):.2f} "
+            f"({min(trained['own_correlation']):.2f} to {max(trained['own_correlation']):.2f}) and with its own "
+            f"class's pattern more than any other's for {trained['own']} of {len(trained['classes'])} classes "
+            "(chance: 1); "
+            f"the same {network} with every layer re-drawn: median r = {med(control):.2f}, {control['own']} of "
+            f"{len(control['classes'])}. "
+            + (f"The trained {network}'s average gradient points at what tells each class apart, beyond what the "
+               "architecture and the images alone give." if ahead else
+               f"The trained {network}'s averages point at each class's pattern no more than the re-drawn copy's: "
+               "they show the images' structure, not what the training added."))
+
+
+def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, device,
+                  seed: int = 0) -> tuple[dict, Page]:
+    """Both networks' class-averaged gradients beside their every-layer-re-drawn copies'; one page."""
+    numbers, rows = {"per_class": PER_CLASS}, []
+    for key, (_label, model) in models.items():
+        right = logits[key].argmax(1) == y
+        redrawn = attribution.cascade(model, seed)[-1][1]  # every layer re-drawn, from the top down
+        made = {}
+        for name, net in (("trained", model), ("re-drawn", redrawn)):
+            maps, counts = class_averaged(net, x, y, right, device)
+            made[name] = maps
+            numbers.setdefault(key, {})[name] = {**read(maps, x, y), "images": counts}
+        numbers[key]["sentence"] = averaged_words(key.upper(), numbers[key]["trained"], numbers[key]["re-drawn"])
+        rows += [(f"{key.upper()}\n{name}", maps[:, 0].numpy(), numbers[key][name]) for name, maps in made.items()]
+    grand = x.mean(0)
+    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
+    numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
+    return numbers, Page("class_averaged_gradients", "Class-averaged gradients (FFN, CNN)", numbers["sentence"],
+                         figures.averaged_figure(patterns, rows, CLASSES, PER_CLASS,
+                                                 getattr(models.get("cnn", (None, None))[1], "flip_tta", False)))

@@ -1,0 +1,166 @@
+"""Class images from noise (analyze.py), by the recipe of Olah, Mordvintsev and Schubert's
+Feature Visualization (Distill 2017), beside its control.
+
+The image is parameterised by its Fourier coefficients, each scaled by 1 / frequency (a
+decorrelated parameterisation: every frequency moves at a comparable rate, so the climb does
+not fill the image with pixel-sized noise first), squashed into [-1, 1] by tanh; the
+coefficients start as small random numbers; at every step the image is shifted by a random
+offset of up to `jitter` pixels before the network sees it (transformation robustness: what
+survives a shift is a feature, not one exact pattern of pixels). Adam raises the class's logit
+for a fixed number of steps. Nothing pulls the image towards the data, so whatever class
+structure it shows came from the network, and the control says how much: the same recipe, the
+same noise, on an untrained network of the same architecture.
+
+What an image shows is read against the data: its correlation with each class's mean test
+image minus the mean of every test image (what is particular to each class); an image
+"looks like" the class whose particular pattern it correlates with most. Chance: 1 in 10.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import stats
+from torch import nn
+
+from fmnist.analysis import figures
+from fmnist.core.assignment import MODELS
+from fmnist.core.data import CLASSES
+from fmnist.core.pages import Page
+from fmnist.core.words import listing
+
+
+@dataclass(frozen=True)
+class NoiseRecipe:
+    steps: int = 128       # Adam steps (a fixed number: the logit keeps rising, there is no goal to stop at)
+    lr: float = 0.05
+    jitter: int = 1        # pixels of random shift, each way, before every step
+    decay: float = 1.5     # the coefficients' scale: 1 / frequency ** decay
+    starts: int = 3        # images per class, each from its own noise
+    start: float = 0.01    # the standard deviation of the random coefficients it starts from
+    seed: int = 0
+
+    def describe(self) -> str:
+        return (f"Adam (lr {self.lr:g}, {self.steps} steps) on Fourier coefficients scaled by 1/frequency"
+                f"{f'^{self.decay:g}' if self.decay != 1 else ''}, through tanh into [-1, 1], from random "
+                f"coefficients (sd {self.start:g}, seed {self.seed}, {self.starts} starts a class); a random shift of "
+                f"up to {self.jitter} px each way before every step; objective: the class's logit, nothing else")
+
+
+def frequency_scale(h: int, w: int, decay: float) -> torch.Tensor:
+    """(h, w // 2 + 1): 1 / frequency ** decay of rfft2's coefficients, the constant term given the
+    lowest nonzero frequency's scale."""
+    f = (torch.fft.fftfreq(h)[:, None] ** 2 + torch.fft.rfftfreq(w)[None] ** 2).sqrt()
+    return f.clamp(min=1.0 / max(h, w)) ** -decay
+
+
+def to_image(spectrum: torch.Tensor, scale: torch.Tensor, size: tuple) -> torch.Tensor:
+    """(N, 1, H, W//2+1, 2) real and imaginary parts -> (N, 1, H, W) images in [-1, 1]."""
+    return torch.tanh(torch.fft.irfft2(torch.view_as_complex(spectrum) * scale, s=size, norm="ortho"))
+
+
+def shifted(x: torch.Tensor, dy: int, dx: int, k: int) -> torch.Tensor:
+    """x moved by (dy - k, dx - k) pixels, its edges replicated into the space it leaves."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (k, k, k, k), mode="replicate")[..., dy:dy + h, dx:dx + w]
+
+
+def class_images(model: nn.Module, classes: list[int], recipe: NoiseRecipe, device, size=(28, 28)) -> torch.Tensor:
+    """One image per class in `classes` (K, 1, H, W) that raises the model's logit of it, by the
+    recipe; the same noise and the same shifts for any model (seeded by the recipe)."""
+    model.eval()
+    gen = torch.Generator().manual_seed(recipe.seed)
+    scale = frequency_scale(*size, recipe.decay).to(device)
+    spectrum = (torch.randn(len(classes), 1, size[0], size[1] // 2 + 1, 2, generator=gen) * recipe.start)
+    spectrum = spectrum.to(device).requires_grad_(True)
+    wanted, rows = torch.tensor(classes, device=device), torch.arange(len(classes), device=device)
+    optimizer = torch.optim.Adam([spectrum], lr=recipe.lr)
+    offsets = torch.randint(0, 2 * recipe.jitter + 1, (recipe.steps, 2), generator=gen).tolist()
+    for dy, dx in offsets:
+        x = shifted(to_image(spectrum, scale, size), dy, dx, recipe.jitter)
+        optimizer.zero_grad()
+        (-model(x)[rows, wanted].sum()).backward()
+        optimizer.step()
+    with torch.no_grad():
+        return to_image(spectrum, scale, size).cpu()
+
+
+def resemblance(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """(K images, 10 classes): each image's Pearson correlation with each class's mean test image
+    minus the mean of every test image."""
+    grand = x.mean(0)
+    particular = torch.stack([x[y == k].mean(0) - grand for k in range(int(y.max()) + 1)]).flatten(1)
+    a = images.flatten(1).double()
+    a = a - a.mean(1, keepdim=True)
+    b = particular.double() - particular.double().mean(1, keepdim=True)
+    return ((a @ b.T) / (a.norm(dim=1, keepdim=True) * b.norm(dim=1)[None]).clamp(min=1e-12)).numpy()
+
+
+def read(images: torch.Tensor, model: nn.Module, x, y, classes: list[int], device) -> dict:
+    """What a set of class images (image k made for class classes[k]) shows: the model's
+    probability of each image's class, each image's correlation with its own class's pattern, the
+    class it looks like, and how many look like their own class against chance (1 in the number
+    of classes; the binomial p of that many or more)."""
+    with torch.no_grad():
+        p = model(images.to(device)).softmax(1).cpu()[torch.arange(len(classes)), torch.tensor(classes)]
+    r = resemblance(images, x, y)
+    looks = r.argmax(1).tolist()
+    own = sum(looks[k] == c for k, c in enumerate(classes))
+    return {"classes": list(classes), "probability": p.tolist(),
+            "own_correlation": [float(r[k, c]) for k, c in enumerate(classes)], "looks_like": looks, "own": own,
+            "images": len(classes), "chance": len(classes) / r.shape[1],
+            "p": float(stats.binom.sf(own - 1, len(classes), 1 / r.shape[1])) if own else 1.0}
+
+
+def noise_words(network: str, trained: dict, control: dict, names: list[str], goal: float = 0.9) -> str:
+    """The trained network's class images beside the untrained network's, from their numbers:
+    how many look like their own class (against chance and against the control), which classes
+    every start of drew, and how many the network believes."""
+    believed = sum(v >= goal for v in trained["probability"])
+    beyond = trained["p"] < 0.05 and trained["own"] > control["own"]
+    starts = trained["classes"].count(trained["classes"][0])
+    every = [names[c] for c in dict.fromkeys(trained["classes"])
+             if all(trained["looks_like"][k] == c for k, k_c in enumerate(trained["classes"]) if k_c == c)]
+    return (f"From noise ({starts} start{'s' if starts != 1 else ''} a class), {trained['own']} of the {network}'s "
+            f"{trained['images']} class images look most like their own class's particular pattern (chance: "
+            f"{trained['chance']:.2g}; binomial p = {trained['p']:.2g})"
+            + (f", every start for {listing(every)}" if every and starts > 1 else "")
+            + f"; the same recipe and noise on an untrained {network}: {control['own']} of {control['images']}. "
+            + ("The network, not the recipe, put the class structure there" if beyond else
+               "That is no more than chance or the untrained network gives: these images show no class structure "
+               "beyond the recipe's")
+            + f". The trained {network} gives {believed} of the {trained['images']} their class at {goal:g} or more; "
+            f"their correlation with their own class's pattern runs {min(trained['own_correlation']):.2f} to "
+            f"{max(trained['own_correlation']):.2f} (untrained: {min(control['own_correlation']):.2f} to "
+            f"{max(control['own_correlation']):.2f}).")
+
+
+def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, Page]:
+    """Both networks' class images from noise beside an untrained network's of the same
+    architecture (seeded by the recipe), with what each set shows; one page."""
+    classes = [k for k in range(len(CLASSES)) for _ in range(recipe.starts)]
+    numbers, rows = {"method": recipe.describe()}, []
+    for key, (_label, model) in models.items():
+        torch.manual_seed(recipe.seed)
+        untrained = MODELS[key]().to(device).eval()
+        made = {}
+        for name, net in (("trained", model), ("untrained", untrained)):
+            images = class_images(net, classes, recipe, device)
+            made[name] = images
+            numbers.setdefault(key, {})[name] = {**read(images, model, x, y, classes, device),
+                                                 "shown": [k * recipe.starts for k in range(len(CLASSES))]}
+        n = numbers[key]
+        n["sentence"] = noise_words(key.upper(), n["trained"], n["untrained"], CLASSES)
+        for name, images in made.items():
+            shown = n[name]["shown"]
+            rows.append((f"{key.upper()}\n{name}", images[shown, 0].numpy(), n[name]))
+        if recipe.starts > 1:  # the trained network's second start too: how much the noise changes
+            second = [k + 1 for k in n["trained"]["shown"]]
+            rows.insert(len(rows) - 1, (f"{key.upper()}\ntrained,\n2nd start", made["trained"][second, 0].numpy(),
+                                        {**n["trained"], "shown": second}))
+    grand = x.mean(0)
+    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
+    numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
+    return numbers, Page("class_images_from_noise", "Class images from noise", numbers["sentence"],
+                         figures.noise_figure(patterns, rows, CLASSES, numbers["method"],
+                                              getattr(models.get("cnn", (None, None))[1], "flip_tta", False)))
