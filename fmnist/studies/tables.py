@@ -159,6 +159,24 @@ def write_pdf(studies: dict, out_dir: Path, drawn: dict | None = None) -> list[s
     return included
 
 
+def timing_row(study: Study, results: dict, make_run: float) -> str:
+    """The README's row of a study, from its results.json: its runs and how each stopped, the
+    training images of its compared runs, the time its runs took on the machine that ran them, and
+    that time over `make_run` (seconds of a make run measured on the same machine)."""
+    records = planned(results)
+    early = sum(groups.converged(r) for r in records)
+    fixed = sum("patience" not in r["config"] for r in records)
+    sizes = sorted({r["sizes"]["train"] for r in records if study.compared(r["config"]) and r.get("sizes")})
+    images = f"{sizes[0]:,}" + (f"-{sizes[-1]:,}" if len(sizes) > 1 else "")
+    seconds = sum(r.get("seconds", 0) for r in records)
+    stops = (f"{len(records)}, every one stopped early" if early == len(records) else
+             f"{len(records)}: {early} stopped early" + (f", {fixed} of fixed epochs by design" if fixed else "")
+             + (f", {len(records) - early - fixed} at the ceiling" if len(records) - early - fixed else ""))
+    machine = results.get("provenance", {}).get("cpu", "?")
+    return (f"| `{study.name}` | {study.spec.replace('Spec ', '')} | {images} images a run | {stops} | "
+            f"{seconds / 60:.1f} min ({machine}, {results.get('finished', '?')[:10]}) | {seconds / make_run:.1f} |")
+
+
 CELL_CHARS = 24  # a table cell's longest line before it wraps (shorter where the table would not fit)
 TABLE_CHARS = 165  # 8-pt characters across the page's width
 LINE = 0.16  # inches per line of 8-pt text in a cell
