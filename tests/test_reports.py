@@ -284,6 +284,7 @@ def test_the_set_up_names_each_study_its_budget_and_machine_or_the_command():
 
 def test_a_count_of_intervals_is_set_against_what_chance_gives_both_ways():
     assert "no more than chance, so weak evidence" in stats.chance_words(1, 20, "fractions")
+    assert stats.chance_words(0, 20, "fractions") == "none of 20 fractions, where chance alone gives 1"
     assert "(p = 0.26 for 2 or more): no more" in stats.chance_words(2, 20)  # binom(20, 0.05), by scipy
     assert stats.chance_words(6, 20, "fractions") == (
         "6 of 20 fractions, where chance alone gives 1 (p = 0.00033 for 6 or more): more than chance")

@@ -116,6 +116,8 @@ def chance_words(hits: int, tests: int, what: str = "tests", one_side: bool = Fa
     """`hits` intervals excluding zero among `tests`, set against what chance gives for that many."""
     c = chance(hits, tests, one_side)
     side = " on that side" if one_side else ""
+    if not hits:
+        return f"none of {tests} {what}, where chance alone gives {c['expected']:.2g}{side}"
     return (f"{hits} of {tests} {what}, where chance alone gives {c['expected']:.2g}{side} (p = {c['p']:.2g} for "
             f"{hits} or more): {'more than chance' if c['beyond'] else 'no more than chance, so weak evidence'}")
 

@@ -163,9 +163,11 @@ def discussion(src) -> list[str]:
             diffs = sweep.differences(records, starts, "test_acc")
             ahead = sum(stats.excludes_zero(d) and d["low"] > 0 for d in diffs.values())
             behind = sum(stats.excludes_zero(d) and d["high"] < 0 for d in diffs.values())
-            out.append(f"- {item}: by test accuracy, {starts[1]} weights are ahead of random ones at {ahead} and "
-                       f"behind at {behind} of the {len(diffs)} fractions: "
-                       f"{stats.chance_words(ahead + behind, len(diffs), 'fractions')}. " + on_average(records, starts))
+            told = (f"{starts[1]} weights are ahead of random ones at {ahead} and behind at {behind} of the "
+                    f"{len(diffs)} fractions: {stats.chance_words(ahead + behind, len(diffs), 'fractions')}"
+                    if ahead + behind else f"no fraction's own interval tells {starts[1]} from random weights "
+                    f"({stats.chance_words(0, len(diffs), 'fractions')})")
+            out.append(f"- {item}: by test accuracy, {told}. " + on_average(records, starts))
     out += ["What they leave open: each study trained on a subset of the images (its budget line in the set-up), so "
             "these are findings at that size; python experiments.py NAME --budget spec measures them on every image. "
             "A verdict here needs 3 seeds and a 95 % interval that excludes zero, so a difference not detected is not "

@@ -171,11 +171,11 @@ def sweep_figure(title: str, metrics: list[tuple[str, dict]]) -> Figure:
 
 
 def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
-    """The autoencoder's loss per epoch above test images of each half, each over its reconstruction."""
+    """The autoencoder's loss per epoch above, for each half side by side, a test image of each
+    class over its reconstruction."""
     halves = list(examples.items())
-    cols = max(len(e["images"]) for _, e in halves)
-    fig = Figure(figsize=(8, 9.5), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 1.7])
+    fig = Figure(figsize=(8, 5.4), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1, 0.72])
     ax = top.subplots()
     epochs = [e["epoch"] for e in history]
     ax.plot(epochs, [e["train_loss"] for e in history], "o--", ms=3, label="training (mean over the epoch)")
@@ -186,28 +186,22 @@ def reconstructions_figure(history: list[dict], examples: dict) -> Figure:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("autoencoder loss per epoch", fontsize=10)
-    axes = np.asarray(bottom.subplots(2 * len(halves), cols, squeeze=False))
-    seen_in = {}
-    for h, (name, e) in enumerate(halves):
+    for part, (name, e) in zip(np.atleast_1d(bottom.subfigures(1, len(halves))), halves):
         seen = "held out" if e.get("held_out") else "in its training pool"  # 004 trains on Fashion-MNIST-2's test set
+        axes = np.asarray(part.subplots(2, len(e["images"]), squeeze=False))
         for r, key in enumerate(("images", "reconstructions")):
-            for j in range(cols):
-                a = axes[2 * h + r, j]
-                a.set_xticks([])
-                a.set_yticks([])
-                for spine in a.spines.values():
-                    spine.set_visible(False)
-                if j < len(e[key]):
-                    a.imshow(np.asarray(e[key][j]), cmap="gray", vmin=-1, vmax=1)
-                    if r == 0:
-                        a.set_title(e["classes"][j], fontsize=8, pad=2)
-            axes[2 * h + r, 0].set_ylabel(name if r == 0 else f"MSE {e['test_mse']:.4f}", fontsize=8)
-        seen_in[name] = seen
-    bottom.suptitle(textwrap.fill("one test image of each class above its reconstruction (MSE: over each half's test "
-                                  "images; " + ", ".join(f"{name}'s {seen}" for name, seen in seen_in.items()) + ")",
-                                  100), fontsize=9)
+            for j, pixels in enumerate(e[key]):
+                a = axes[r, j]
+                a.imshow(np.asarray(pixels), cmap="gray", vmin=-1, vmax=1)
+                a.set_axis_off()
+                if r == 0:
+                    a.set_title(e["classes"][j], fontsize=8, pad=2)
+        part.suptitle(f"{name} ({seen}): MSE {e['test_mse']:.4f}", fontsize=9)
+    bottom.suptitle("one test image of each class above its reconstruction (MSE: over each half's test images)",
+                    fontsize=9)
     fig.suptitle("Convolutional autoencoder (spec 004 3.4): mean squared error per epoch, and reconstructions",
                  fontsize=11)
+    fig.column_inches = 4.4  # in a report: the curve and one row of each half's images
     return fig
 
 
