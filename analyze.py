@@ -85,6 +85,9 @@ def settings_lines(results: dict, settings, visual) -> list[str]:
              "FGSM and PGD: " + "; ".join(f"{k}: {v}" for k, v in results["robustness"]["notes"].items()) + ".",
              f"class models and channel visualisations: {results['class_models']['method']}.",
              f"class images from noise: {results['from_noise']['method']}.",
+             f"class-averaged gradients: d logit / d pixel of each class over its first "
+             f"{results['averaged']['per_class']} correctly classified test images, beside a copy with every layer "
+             "re-drawn.",
              f"predictions_ffn.csv, predictions_cnn.csv: {results['csv_rows']:,} rows each (id = test index).",
              "", "time per part: " + ", ".join(f"{k} {v:.1f}s" for k, v in results["seconds"].items()),
              f"settings: {settings}", f"visual settings: {visual}", "",

@@ -2,7 +2,6 @@
 (fmnist/analysis/from_noise.py) and class-averaged gradients (averaged.py) through a linear
 network whose gradient is known and a network that ignores its input; their words and the
 synthesis line on made-up numbers both ways."""
-import numpy as np
 import torch
 from torch import nn
 
@@ -48,8 +47,8 @@ def test_a_linear_network_s_class_images_look_like_its_classes_and_a_blind_one_s
     classes = [k for k in range(10) for _ in range(recipe.starts)]
     linear = Linear(patterns)
     seen = read(class_images(linear, classes, recipe, CPU), linear, x, y, classes, CPU)
-    assert seen["own"] == len(classes) and seen["p"] < 1e-10  # each climbs its own class's gradient
-    assert min(seen["probability"]) > 0.9
+    assert seen["own"] == len(classes) and seen["p"] == 1 / (1 + from_noise.PERMUTATIONS)
+    assert min(seen["trained_probability"]) > 0.9
     blind = class_images(Blind(), classes, recipe, CPU)
     start = from_noise.to_image(  # the noise every climb starts from, by the recipe's seed
         torch.randn(len(classes), 1, 28, 15, 2, generator=torch.Generator().manual_seed(recipe.seed)) * recipe.start,
@@ -72,53 +71,72 @@ def test_the_constant_term_gets_the_lowest_frequency_s_scale_and_higher_frequenc
     assert s[0, 14] < s[0, 2] < s[0, 1]
 
 
-def _numbers(own: int, control: int, images: int = 30, p: float | None = None) -> dict:
-    classes = [k for k in range(10) for _ in range(images // 10)]
-    looks = [c if i < own else (c + 1) % 10 for i, c in enumerate(classes)]
-    from scipy import stats
-    return {"trained": {"classes": classes, "looks_like": looks, "own": own, "images": images, "chance": images / 10,
-                        "p": p if p is not None else float(stats.binom.sf(own - 1, images, 0.1)),
-                        "probability": [0.95] * images, "own_correlation": [0.1] * images},
-            "untrained": {"classes": classes, "looks_like": looks, "own": control, "images": images,
-                          "chance": images / 10, "p": 0.5, "probability": [0.1] * images,
-                          "own_correlation": [0.0] * images}}
+def _numbers(own_classes: int, control_classes: int, starts: int = 3, p: float = 0.001, paired: float = 0.01) -> dict:
+    """Made-up numbers: every start of the first `own_classes` classes looks like its class (and of
+    the first `control_classes` for the untrained network), the rest like the next class."""
+    classes = [k for k in range(10) for _ in range(starts)]
+
+    def side(n: int, chance_p: float) -> dict:
+        looks = [c if c < n else (c + 1) % 10 for c in classes]
+        return {"classes": classes, "looks_like": looks, "own": n * starts, "images": len(classes),
+                "chance": len(classes) / 10, "p": chance_p, "own_share": [1.0 if c < n else 0.0 for c in range(10)],
+                "trained_probability": [0.95] * len(classes), "own_correlation": [0.1] * len(classes)}
+    return {"trained": side(own_classes, p), "untrained": side(control_classes, 0.5), "paired_p": paired}
+
+
+def test_the_chance_p_takes_the_class_as_the_unit_and_the_paired_p_flips_classes():
+    x, y, _ = _planted()
+    classes = [k for k in range(10) for _ in range(3)]
+    images = torch.stack([x[y == c][0] for c in classes])  # each image its class's first: 30 of 30 look like theirs
+    seen = read(images, Blind(), x, y, classes, CPU)
+    assert seen["own"] == 30 and seen["own_share"] == [1.0] * 10
+    assert seen["p"] == 1 / (1 + from_noise.PERMUTATIONS)  # no relabelling of 10 classes does as well
+    three = {**seen, "own_share": [1.0, 1.0, 1.0] + [0.0] * 7}  # 3 whole classes: 9 images, 3 units
+    none = {**seen, "own_share": [0.0] * 10}
+    assert from_noise.paired_p(three, none) == 1 / 8  # exact: 3 classes of +1, 2^3 sign patterns of them
+    assert from_noise.paired_p(none, three) == 1.0
 
 
 def test_the_words_credit_the_network_only_beyond_chance_and_beyond_the_untrained_network():
-    strong = _numbers(own=12, control=3)
-    assert "The network, not the recipe, put the class structure there" in noise_words(
-        "CNN", strong["trained"], strong["untrained"], NAMES)
-    at_chance = _numbers(own=4, control=3)  # p of 4 or more of 30 at 0.1 is about 0.35
-    assert "no class structure beyond the recipe's" in noise_words("CNN", at_chance["trained"],
-                                                                  at_chance["untrained"], NAMES)
-    matched = _numbers(own=12, control=12)  # beyond chance, but the untrained network draws as many
-    assert "no class structure beyond the recipe's" in noise_words("CNN", matched["trained"], matched["untrained"],
-                                                                  NAMES)
+    strong = _numbers(own_classes=4, control_classes=1)
+    assert "The network, not the recipe, put the class structure there" in noise_words("CNN", strong, NAMES)
+    assert "every start for class 0, class 1, class 2 and class 3" in noise_words("CNN", strong, NAMES)
+    at_chance = _numbers(own_classes=1, control_classes=1, p=0.4, paired=0.5)
+    assert "no more than chance gives" in noise_words("CNN", at_chance, NAMES)
+    matched = _numbers(own_classes=4, control_classes=4, paired=0.6)  # beyond chance, the untrained one as far
+    assert "no verdict that the training put it there" in noise_words("CNN", matched, NAMES)
+    matched["untrained"]["p"] = 0.01
+    assert "and so are the untrained network's (p = 0.01)" in noise_words("CNN", matched, NAMES)
     line = synthesis.from_noise({"ffn": at_chance, "cnn": strong})
-    assert "the CNN puts class structure in them" in line and "the FFN no more than those" in line
-    assert "neither shows" in synthesis.from_noise({"ffn": at_chance, "cnn": matched})
-    assert np.isclose(strong["trained"]["chance"], 3.0)
+    assert "the CNN beyond chance and beyond the untrained network; the FFN no more than chance" in line
+    matched["untrained"]["p"] = 0.5
+    assert "the CNN beyond chance but not told apart" in synthesis.from_noise({"ffn": at_chance, "cnn": matched})
 
 
 def test_a_linear_network_s_class_averaged_gradient_is_its_weights_and_reads_as_its_classes():
     x, y, patterns = _planted()
     linear = Linear(patterns)
     right = torch.ones(len(y), dtype=torch.bool)
-    right[y == 3] = False  # a class with nothing correctly classified averages nothing
-    right[(y == 3).nonzero()[0]] = True
+    right[(y == 5).nonzero()[0]] = False  # one wrong image: the next right ones are taken
+    right[y == 3] = False  # a class with nothing correctly classified has no map
     maps, counts = averaged.class_averaged(linear, x, y, right, CPU, per_class=5)
-    assert counts == [5, 5, 5, 1, 5, 5, 5, 5, 5, 5]
-    assert torch.allclose(maps, patterns, atol=1e-5)  # d <w_k, x> / dx = w_k on every image
-    seen = averaged.read(maps, x, y)
-    assert seen["own"] == 10 and min(seen["own_correlation"]) > 0.5
+    assert counts == [5, 5, 5, 0, 5, 5, 5, 5, 5, 5]
+    keep = torch.arange(10) != 3
+    assert torch.allclose(maps[keep], patterns[keep], atol=1e-5)  # d <w_k, x> / dx = w_k on every image
+    seen = averaged.read(maps, x, y, counts)
+    assert seen["own"] == 9 and seen["measured"] == 9 and seen["own_correlation"][3] is None
+    assert min(v for v in seen["own_correlation"] if v is not None) > 0.5
+    words = averaged.averaged_words("FFN", seen, {**seen, "own": 0, "own_correlation": [0.0] * 3 + [None] + [0.0] * 6})
+    assert "9 of 9 classes (chance: 1) (1 with no correctly classified image left out)" in words
     blind, _ = averaged.class_averaged(Blind(), x, y, right, CPU, per_class=5)
     assert torch.count_nonzero(blind) == 0
 
 
 def test_the_averaged_words_credit_the_training_only_beyond_the_re_drawn_copy():
-    def n(own: int, r: float) -> dict:
-        return {"own_correlation": [r] * 10, "own": own, "classes": list(range(10)), "looks_like": [0] * 10}
-    assert "beyond what the architecture and the images alone give" in averaged.averaged_words("FFN", n(8, 0.2),
-                                                                                               n(0, 0.0))
+    def n(own: int, r: float) -> dict:  # the first `own` classes' maps point at their own class
+        return {"own_correlation": [r] * 10, "own": own, "classes": list(range(10)), "measured": 10,
+                "looks_like": [k if k < own else (k + 1) % 10 for k in range(10)]}
+    words = averaged.averaged_words("FFN", n(8, 0.2), n(0, 0.0))
+    assert "beyond what the architecture and the images alone give" in words and "p = 0.0039" in words  # 1/2^8
     assert "no more than the re-drawn copy's" in averaged.averaged_words("FFN", n(8, 0.2), n(8, 0.3))
-    assert "no more than the re-drawn copy's" in averaged.averaged_words("FFN", n(2, 0.2), n(3, 0.1))
+    assert "no more than the re-drawn copy's" in averaged.averaged_words("FFN", n(4, 0.2), n(0, 0.1))  # p 1/16

@@ -447,10 +447,10 @@ def test_batch_norms_curves_are_read_both_ways():
     words = batch_norm.batch_norm_curves(fast_tight, slow_loose)
     assert "epoch 4.0 with batch norm and 5.0 without" in words and "+0.100 from the training loss with it" in words
     assert "0.400 against 1.200 after epoch 3" in words and "The smaller gap fits a regularising effect" in words
-    assert "At one epoch for all, epoch 5" in words and "with ahead of without by 0.3000, lower is better" in words
+    assert "By one epoch for all, epoch 5" in words and "with ahead of without by 0.3500, lower is better" in words
     words = batch_norm.batch_norm_curves(slow_loose, fast_tight)
     assert "falls faster" not in words and "do not pin down" in words and "no regularising effect" in words
-    assert "without ahead of with by 0.3000, lower is better" in words  # at epoch 5: 0.80 with, 0.50 without
+    assert "without ahead of with by 0.3500, lower is better" in words  # by epoch 5: 0.80 with, 0.45 without
 
 
 def test_the_kaggle_file_to_upload_is_the_network_best_on_validation_both_ways(tmp_path):

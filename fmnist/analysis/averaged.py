@@ -10,6 +10,7 @@ test image), and whether it correlates with its own class's pattern more than wi
 """
 import numpy as np
 import torch
+from scipy import stats
 
 from fmnist.analysis import attribution, figures
 from fmnist.analysis.from_noise import resemblance
@@ -26,32 +27,51 @@ def class_averaged(model, x: torch.Tensor, y: torch.Tensor, right: torch.Tensor,
     maps, counts = [], []
     for k in range(int(y.max()) + 1):
         idx = ((y == k) & right).nonzero().flatten()[:per_class]
+        if not len(idx):  # nothing of the class classified correctly: no map (zeros, counted 0)
+            maps.append(torch.zeros_like(x[:1, ...]).squeeze(0))
+            counts.append(0)
+            continue
         grads = attribution.logit_gradient(model, x[idx].to(device), torch.full((len(idx),), k, device=device))
         maps.append(grads.mean(0).cpu())
         counts.append(len(idx))
     return torch.stack(maps), counts
 
 
-def read(maps: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> dict:
+def read(maps: torch.Tensor, x: torch.Tensor, y: torch.Tensor, counts: list[int]) -> dict:
     """Each class map's correlation with its own class's pattern, and with which class's pattern it
-    correlates most."""
+    correlates most; a class with no map (`counts` 0) is left out of both (None) and of the count."""
     r = resemblance(maps, x, y)
     looks = r.argmax(1).tolist()
-    return {"own_correlation": [float(r[k, k]) for k in range(len(maps))], "looks_like": looks,
-            "own": sum(looks[k] == k for k in range(len(maps))), "classes": list(range(len(maps)))}
+    have = [k for k in range(len(maps)) if counts[k]]
+    return {"own_correlation": [float(r[k, k]) if counts[k] else None for k in range(len(maps))],
+            "looks_like": [looks[k] if counts[k] else None for k in range(len(maps))],
+            "own": sum(looks[k] == k for k in have), "measured": len(have), "classes": list(range(len(maps)))}
+
+
+def sign_p(trained: dict, control: dict) -> float:
+    """One-sided exact sign test, the class as the unit: of the classes where one map points at its
+    own class's pattern and the other's does not, the chance of the trained map's winning as many
+    of them or more if each were a coin toss."""
+    pairs = [(a == k, b == k) for k, (a, b) in enumerate(zip(trained["looks_like"], control["looks_like"]))
+             if a is not None and b is not None]
+    wins, losses = sum(a and not b for a, b in pairs), sum(b and not a for a, b in pairs)
+    return float(stats.binom.sf(wins - 1, wins + losses, 0.5)) if wins else 1.0
 
 
 def averaged_words(network: str, trained: dict, control: dict) -> str:
     """The trained network's class-averaged maps beside the re-drawn copy's, from their numbers."""
-    med = lambda n: float(np.median(n["own_correlation"]))  # noqa: E731
-    ahead = med(trained) > med(control) and trained["own"] > control["own"]
+    values = lambda n: [v for v in n["own_correlation"] if v is not None]  # noqa: E731
+    med = lambda n: float(np.median(values(n)))  # noqa: E731
+    p = sign_p(trained, control)
+    ahead = p < 0.05
+    missing = len(trained["classes"]) - trained["measured"]
     return (f"Averaged over each class's correctly classified test images, the {network}'s gradient of the class's "
             f"logit correlates with that class's particular pattern at a median r = {med(trained):.2f} "
-            f"({min(trained['own_correlation']):.2f} to {max(trained['own_correlation']):.2f}) and with its own "
-            f"class's pattern more than any other's for {trained['own']} of {len(trained['classes'])} classes "
-            "(chance: 1); "
+            f"({min(values(trained)):.2f} to {max(values(trained)):.2f}) and with its own "
+            f"class's pattern more than any other's for {trained['own']} of {trained['measured']} classes "
+            "(chance: 1)" + (f" ({missing} with no correctly classified image left out)" if missing else "") + "; "
             f"the same {network} with every layer re-drawn: median r = {med(control):.2f}, {control['own']} of "
-            f"{len(control['classes'])}. "
+            f"{control['measured']} (paired by class, a sign test: p = {p:.2g}). "
             + (f"The trained {network}'s average gradient points at what tells each class apart, beyond what the "
                "architecture and the images alone give." if ahead else
                f"The trained {network}'s averages point at each class's pattern no more than the re-drawn copy's: "
@@ -69,7 +89,7 @@ def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, 
         for name, net in (("trained", model), ("re-drawn", redrawn)):
             maps, counts = class_averaged(net, x, y, right, device)
             made[name] = maps
-            numbers.setdefault(key, {})[name] = {**read(maps, x, y), "images": counts}
+            numbers.setdefault(key, {})[name] = {**read(maps, x, y, counts), "images": counts}
         numbers[key]["sentence"] = averaged_words(key.upper(), numbers[key]["trained"], numbers[key]["re-drawn"])
         rows += [(f"{key.upper()}\n{name}", maps[:, 0].numpy(), numbers[key][name]) for name, maps in made.items()]
     grand = x.mean(0)

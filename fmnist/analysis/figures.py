@@ -379,6 +379,10 @@ def pattern_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]
         axes[0, k].set_axis_off()
     for row, (label, maps, n) in enumerate(rows, start=1):
         for j, k in enumerate(n.get("shown", range(len(maps)))):
+            if n["own_correlation"][k] is None:  # no image to average
+                axes[row, j].set_axis_off()
+                axes[row, j].set_title("no images", fontsize=8, pad=2)
+                continue
             own = n["looks_like"][k] == n["classes"][k]
             colour, text = ("black" if own else "tab:red"), f"r {n['own_correlation'][k]:.2f}"
             if signed:

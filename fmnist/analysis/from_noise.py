@@ -13,14 +13,14 @@ same noise, on an untrained network of the same architecture.
 
 What an image shows is read against the data: its correlation with each class's mean test
 image minus the mean of every test image (what is particular to each class); an image
-"looks like" the class whose particular pattern it correlates with most. Chance: 1 in 10.
+"looks like" the class whose particular pattern it correlates with most. Chance: 1 in 10. The
+starts of one class share its objective, so the class, not the image, is the unit of every p.
 """
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import stats
 from torch import nn
 
 from fmnist.analysis import figures
@@ -96,40 +96,78 @@ def resemblance(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> np.nd
     return ((a @ b.T) / (a.norm(dim=1, keepdim=True) * b.norm(dim=1)[None]).clamp(min=1e-12)).numpy()
 
 
-def read(images: torch.Tensor, model: nn.Module, x, y, classes: list[int], device) -> dict:
-    """What a set of class images (image k made for class classes[k]) shows: the model's
+PERMUTATIONS = 2000  # class relabellings the chance p is taken from
+
+
+def own_shares(looks: list[int], classes: list[int], relabel=None) -> np.ndarray:
+    """Per class, the share of its images that look most like it (or, with `relabel`, like the
+    class it is relabelled to)."""
+    kinds = list(dict.fromkeys(classes))
+    target = dict(zip(kinds, relabel if relabel is not None else kinds))
+    return np.array([np.mean([looks[k] == target[c] for k, k_c in enumerate(classes) if k_c == c]) for c in kinds])
+
+
+def read(images: torch.Tensor, model: nn.Module, x, y, classes: list[int], device, seed: int = 0) -> dict:
+    """What a set of class images (image k made for class classes[k]) shows: the trained `model`'s
     probability of each image's class, each image's correlation with its own class's pattern, the
-    class it looks like, and how many look like their own class against chance (1 in the number
-    of classes; the binomial p of that many or more)."""
+    class it looks like, how many look like their own class, and the chance p of that many with
+    the class as the unit (the starts of one class are not independent draws): the share of
+    PERMUTATIONS relabellings of the classes under which as many images or more look like the
+    class they are relabelled to."""
     with torch.no_grad():
         p = model(images.to(device)).softmax(1).cpu()[torch.arange(len(classes)), torch.tensor(classes)]
     r = resemblance(images, x, y)
     looks = r.argmax(1).tolist()
     own = sum(looks[k] == c for k, c in enumerate(classes))
-    return {"classes": list(classes), "probability": p.tolist(),
+    kinds = list(dict.fromkeys(classes))
+    rng = np.random.default_rng(seed)
+    per = len(classes) / len(kinds)
+    hits = sum(per * own_shares(looks, classes, rng.permutation(kinds)).sum() >= own - 1e-9
+               for _ in range(PERMUTATIONS))
+    return {"classes": list(classes), "trained_probability": p.tolist(),
             "own_correlation": [float(r[k, c]) for k, c in enumerate(classes)], "looks_like": looks, "own": own,
-            "images": len(classes), "chance": len(classes) / r.shape[1],
-            "p": float(stats.binom.sf(own - 1, len(classes), 1 / r.shape[1])) if own else 1.0}
+            "own_share": own_shares(looks, classes).tolist(), "images": len(classes),
+            "chance": len(classes) / r.shape[1], "p": (1 + hits) / (1 + PERMUTATIONS)}
 
 
-def noise_words(network: str, trained: dict, control: dict, names: list[str], goal: float = 0.9) -> str:
-    """The trained network's class images beside the untrained network's, from their numbers:
-    how many look like their own class (against chance and against the control), which classes
-    every start of drew, and how many the network believes."""
-    believed = sum(v >= goal for v in trained["probability"])
-    beyond = trained["p"] < 0.05 and trained["own"] > control["own"]
+def paired_p(trained: dict, control: dict) -> float:
+    """One-sided p that the trained network's class images look like their own class more often
+    than the untrained network's from the same noise, the class as the unit: the exact sign-flip
+    test of the per-class differences in that share (every flip of 2^classes)."""
+    d = np.asarray(trained["own_share"]) - np.asarray(control["own_share"])
+    flips = np.array(np.meshgrid(*[[1, -1]] * len(d))).reshape(len(d), -1).T
+    return float(np.mean(flips @ d >= d.sum() - 1e-9))
+
+
+def beyond(n: dict) -> bool:
+    """The verdict on one network's class images: beyond chance and beyond its untrained copy, each
+    at 5 %."""
+    return n["trained"]["p"] < 0.05 and n["paired_p"] < 0.05
+
+
+def noise_words(network: str, n: dict, names: list[str], goal: float = 0.9) -> str:
+    """One network's class images beside its untrained copy's, from their numbers: how many look like
+    their own class, against chance and against the control (the class as the unit), which classes
+    every start drew, and how many the trained network believes."""
+    trained, control = n["trained"], n["untrained"]
+    believed = sum(v >= goal for v in trained["trained_probability"])
     starts = trained["classes"].count(trained["classes"][0])
-    every = [names[c] for c in dict.fromkeys(trained["classes"])
-             if all(trained["looks_like"][k] == c for k, k_c in enumerate(trained["classes"]) if k_c == c)]
+    every = [names[c] for c, share in zip(dict.fromkeys(trained["classes"]), trained["own_share"]) if share == 1]
+    chance_p, vs = trained["p"], n["paired_p"]
+    verdict = ("The network, not the recipe, put the class structure there" if beyond(n) else
+               f"That is beyond chance, and so are the untrained network's (p = {control['p']:.2g}): the recipe and "
+               "the architecture alone draw class structure" if chance_p < 0.05 and control["p"] < 0.05 else
+               f"That is beyond chance while the untrained network's is not (p = {control['p']:.2g}), but paired "
+               f"class by class the two are not told apart ({len(trained['own_share'])} classes): no verdict that the "
+               "training put it there" if chance_p < 0.05 else
+               "That is no more than chance gives: these images show no class structure beyond the recipe's")
     return (f"From noise ({starts} start{'s' if starts != 1 else ''} a class), {trained['own']} of the {network}'s "
             f"{trained['images']} class images look most like their own class's particular pattern (chance: "
-            f"{trained['chance']:.2g}; binomial p = {trained['p']:.2g})"
+            f"{trained['chance']:.2g}; p = {chance_p:.2g}, the class as the unit)"
             + (f", every start for {listing(every)}" if every and starts > 1 else "")
-            + f"; the same recipe and noise on an untrained {network}: {control['own']} of {control['images']}. "
-            + ("The network, not the recipe, put the class structure there" if beyond else
-               "That is no more than chance or the untrained network gives: these images show no class structure "
-               "beyond the recipe's")
-            + f". The trained {network} gives {believed} of the {trained['images']} their class at {goal:g} or more; "
+            + f"; the same recipe and noise on an untrained {network}: {control['own']} of {control['images']} "
+            f"(trained against untrained, paired by class: p = {vs:.2g}). {verdict}"
+            + f". The trained {network} gives {believed} of its {trained['images']} their class at {goal:g} or more; "
             f"their correlation with their own class's pattern runs {min(trained['own_correlation']):.2f} to "
             f"{max(trained['own_correlation']):.2f} (untrained: {min(control['own_correlation']):.2f} to "
             f"{max(control['own_correlation']):.2f}).")
@@ -147,10 +185,11 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, P
         for name, net in (("trained", model), ("untrained", untrained)):
             images = class_images(net, classes, recipe, device)
             made[name] = images
-            numbers.setdefault(key, {})[name] = {**read(images, model, x, y, classes, device),
+            numbers.setdefault(key, {})[name] = {**read(images, model, x, y, classes, device, recipe.seed),
                                                  "shown": [k * recipe.starts for k in range(len(CLASSES))]}
         n = numbers[key]
-        n["sentence"] = noise_words(key.upper(), n["trained"], n["untrained"], CLASSES)
+        n["paired_p"] = paired_p(n["trained"], n["untrained"])
+        n["sentence"] = noise_words(key.upper(), n, CLASSES)
         for name, images in made.items():
             shown = n[name]["shown"]
             rows.append((f"{key.upper()}\n{name}", images[shown, 0].numpy(), n[name]))

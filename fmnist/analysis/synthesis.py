@@ -4,6 +4,7 @@ costs it, how far it is from being fooled, whether its maps pass the randomisati
 beside its control and read from analysis.json's numbers alone."""
 import numpy as np
 
+from fmnist.analysis.from_noise import beyond as noise_beyond
 from fmnist.analysis.saliency import ALIKE, garment_ratio
 from fmnist.core import stats
 from fmnist.core.words import listing
@@ -106,21 +107,22 @@ def sanity(cascade: dict, randomisation: dict) -> str:
 
 def from_noise(numbers: dict) -> str:
     """How many of each network's class images from noise look like their own class, beside an
-    untrained network's under the same recipe and noise and beside chance."""
+    untrained network's under the same recipe and noise and beside chance (from_noise.beyond)."""
     nets = [(name, numbers[key]) for key, name in NETWORKS.items() if key in numbers]
     if not nets:
         return ""
     chance = nets[0][1]["trained"]["chance"]
-    beyond = [name for name, n in nets if n["trained"]["p"] < 0.05 and n["trained"]["own"] > n["untrained"]["own"]]
+    ahead = [f"the {name}" for name, n in nets if noise_beyond(n)]
+    only = [f"the {name}" for name, n in nets if not noise_beyond(n) and n["trained"]["p"] < 0.05]
+    none = [f"the {name}" for name, n in nets if n["trained"]["p"] >= 0.05]
+    said = ([f"{listing(ahead)} beyond chance and beyond the untrained network"] if ahead else []) + (
+        [f"{listing(only)} beyond chance but not told apart from the untrained network paired by class"] if only
+        else []) + ([f"{listing(none)} no more than chance"] if none else [])
     return ("Optimised images: of the class images drawn from noise with no pull towards the data, "
             + " and ".join(f"{n['trained']['own']} of {n['trained']['images']} for the {name} (untrained "
                            f"{n['untrained']['own']})" for name, n in nets)
-            + f" look most like their own class, where chance gives {chance:.2g}: "
-            + (f"{listing(['the ' + n for n in beyond])} put{'s' * (len(beyond) == 1)} class structure in them "
-               "beyond chance and beyond the untrained network" if beyond else
-               "neither shows more class structure than chance or its untrained network")
-            + (f"; {listing(['the ' + n for n, _ in nets if n not in beyond])} no more than those"
-               if beyond and len(beyond) < len(nets) else "") + ".")
+            + f" look most like their own class, where chance gives {chance:.2g} (each test at 5 %, the class as "
+            "the unit): " + "; ".join(said) + ".")
 
 
 def class_averaged(numbers: dict) -> str:
@@ -131,7 +133,7 @@ def class_averaged(numbers: dict) -> str:
         return ""
     return ("Class-averaged gradients: the gradient of a class's logit, averaged over its correctly classified test "
             "images, correlates with its own class's pattern more than any other's for "
-            + " and ".join(f"{n['trained']['own']} of {len(n['trained']['classes'])} classes for the {name} "
+            + " and ".join(f"{n['trained']['own']} of {n['trained']['measured']} classes for the {name} "
                            f"({n['re-drawn']['own']} with every layer re-drawn)" for name, n in nets)
             + ", where chance gives 1.")
 

@@ -62,9 +62,10 @@ def batch_norm_curves(on: list[dict], off: list[dict]) -> str:
             f"at epoch {epoch_on:.1f} with batch norm and {epoch_off:.1f} without, where the validation loss sits "
             f"{gap_on:+.3f} from the training loss with it and {gap_off:+.3f} without.")
     matched = min(len(r["history"]) for r in on + off)  # the last epoch every run of both rows trained
-    at = lambda runs: {r["config"]["seed"]: r["history"][matched - 1]["val_loss"] for r in runs}  # noqa: E731
-    read += (f" At one epoch for all, epoch {matched} (the last every run of both rows reached; the kept weights "
-             "above come from different epochs), the validation loss: "
+    at = lambda runs: {r["config"]["seed"]: min(e["val_loss"] for e in r["history"][:matched])  # noqa: E731
+                       for r in runs}
+    read += (f" By one epoch for all, epoch {matched} (the last every run of both rows reached; the kept weights "
+             "above come from different epochs), the lowest validation loss so far: "
              + stats.verdict(stats.paired(at(off), at(on)), "without", "with", unit="", higher_is_better=False,
                              budget=f"epoch {matched}") + ".")
     early = min(EARLY, *(len(r["history"]) for r in on + off))

@@ -161,8 +161,9 @@ def write_pdf(studies: dict, out_dir: Path, drawn: dict | None = None) -> list[s
 
 def timing_row(study: Study, results: dict, make_run: float) -> str:
     """The README's row of a study, from its results.json: its runs and how each stopped, the
-    training images of its compared runs, the time its runs took on the machine that ran them, and
-    that time over `make_run` (seconds of a make run measured on the same machine)."""
+    training images of its compared runs, the time its runs took with the machines and days they
+    ran on (each run's own record), and that time over `make_run` (seconds of a make run measured
+    on a machine of the same name)."""
     records = planned(results)
     early = sum(groups.converged(r) for r in records)
     fixed = sum("patience" not in r["config"] for r in records)
@@ -172,9 +173,11 @@ def timing_row(study: Study, results: dict, make_run: float) -> str:
     stops = (f"{len(records)}, every one stopped early" if early == len(records) else
              f"{len(records)}: {early} stopped early" + (f", {fixed} of fixed epochs by design" if fixed else "")
              + (f", {len(records) - early - fixed} at the ceiling" if len(records) - early - fixed else ""))
-    machine = results.get("provenance", {}).get("cpu", "?")
+    machines = ", ".join(sorted({(r.get("provenance") or {}).get("cpu", "?") for r in records}))
+    days = sorted({(r.get("finished_at") or "?")[:10] for r in records})
+    when = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
     return (f"| `{study.name}` | {study.spec.replace('Spec ', '')} | {images} images a run | {stops} | "
-            f"{seconds / 60:.1f} min ({machine}, {results.get('finished', '?')[:10]}) | {seconds / make_run:.1f} |")
+            f"{seconds / 60:.1f} min ({machines}, {when}) | {seconds / make_run:.1f} |")
 
 
 CELL_CHARS = 24  # a table cell's longest line before it wraps (shorter where the table would not fit)
