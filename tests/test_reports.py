@@ -7,7 +7,17 @@ import numpy as np
 import pytest
 
 from fmnist.core import stats, words
-from fmnist.reports import batch_norm, build, spec000, spec003, spec004, spec004_variants, submission, sweeps
+from fmnist.reports import (
+    batch_norm,
+    build,
+    spec000,
+    spec003,
+    spec003_figures,
+    spec004,
+    spec004_variants,
+    submission,
+    sweeps,
+)
 
 SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
@@ -360,11 +370,10 @@ def test_kernels_just_past_chance_are_not_read_as_blobs(monkeypatch, rho, words)
 
 
 def test_an_unsteady_stretch_of_validation_accuracy_is_named_both_ways():
-    assert spec003.dip_words([30, 60, 41, 70, 80]) == (" Validation accuracy falls from 60% (epoch 2) to 41% in epoch "
-                                                       "3 "
-                                                       "before it recovers: an unsteady stretch that early stopping's "
-                                                       "patience rides out.")
-    assert spec003.dip_words([30, 60, 55, 70, 80]) == ""
+    assert spec003_figures.dip_words([30, 60, 41, 70, 80]) == (
+        " Validation accuracy falls from 60% (epoch 2) to 41% in epoch 3 before it recovers: an unsteady stretch that "
+        "early stopping's patience rides out.")
+    assert spec003_figures.dip_words([30, 60, 55, 70, 80]) == ""
 
 
 @pytest.mark.parametrize("per_class, words", [("150", "run.sh --train_per_class 150: 1,500 training images"),
@@ -471,10 +480,10 @@ def test_the_roc_curves_are_read_both_ways():
         return {"extras": {"roc": {"classes": {k: {"auc": v} for k, v in aucs.items()}}}}
     a = run({"Shirt": 0.94, "Bag": 0.997, "Coat": 0.98})
     b = run({"Shirt": 0.95, "Bag": 0.996, "Coat": 0.93})
-    words = spec003.roc_words({"plain": a, "mobile": b})
+    words = spec003_figures.roc_words({"plain": a, "mobile": b})
     assert "differ most for Coat (0.9800 against 0.9300) and Shirt (0.9400 against 0.9500), plain first" in words
     assert "plain finds Shirt hardest and mobile Coat" in words
-    assert "both find Shirt hardest" in spec003.roc_words({"plain": a, "mobile": run({"Shirt": 0.9, "Bag": 1.0,
+    assert "both find Shirt hardest" in spec003_figures.roc_words({"plain": a, "mobile": run({"Shirt": 0.9, "Bag": 1.0,
                                                                                        "Coat": 0.99})})
 
 

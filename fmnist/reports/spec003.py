@@ -5,18 +5,25 @@ import numpy as np
 from fmnist.core import plotting, stats
 from fmnist.core.data import CLASSES
 from fmnist.core.layers import summary_line
-from fmnist.core.metrics import NEIGHBOURS, confusion_pair, neighbour_purity, recall
-from fmnist.core.words import ci, count, listing, pct, sentence, tsne_words
+from fmnist.core.metrics import confusion_pair, recall
+from fmnist.core.words import ci, listing, pct, sentence
 from fmnist.reports.build import (
     Item,
     handin_lines,
-    kernel_words,
     mean_of,
-    pointwise_words,
-    rows,
     spread,
     study_figures,
     study_lines,
+)
+from fmnist.reports.spec003_figures import (
+    PLAIN,
+    curves_answer,
+    figures_runs,
+    filters_answer,
+    mobilenet_results,
+    right_wrong_answer,
+    roc_answer,
+    runs_by_row,
 )
 from fmnist.studies import groups, mobilenet, settings
 from fmnist.studies.networks import init_network
@@ -25,25 +32,11 @@ from fmnist.studies.tables import summary_table, table_figures, table_notes
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
-PLAIN, MOBILE = "conv 4 + mobile 0", "conv 1 + mobile 3"  # the plain network, and the MobileNet one of its depth
-
-
-def _mb(src) -> dict:
-    return src.studies["mobilenet"]
-
-
-def _runs(src) -> dict:
-    return rows(_mb(src))
-
-
-def _figures_runs(src) -> dict:
-    """{row: its figures run (first seed)} for the rows whose figures the study drew."""
-    return {row: next((r for r in runs if "extras" in r), runs[0]) for row, runs in _runs(src).items()}
 
 
 def task(src) -> str:
     """Task 1: at least 60 % test accuracy with a MobileNet network."""
-    mobile = {row: mean_of(runs, "test_acc") for row, runs in _runs(src).items()
+    mobile = {row: mean_of(runs, "test_acc") for row, runs in runs_by_row(src).items()
               if runs[0]["config"]["mobilenet_blocks"] > 0}
     low = min(mobile, key=lambda k: mobile[k]["mean"])
     ok = all(v["mean"] >= 60 for v in mobile.values())
@@ -54,7 +47,7 @@ def task(src) -> str:
 
 def compare(src) -> str:
     """Report 1: plain against MobileNet blocks, results with reasons, from the measurements."""
-    records = [r for runs in _runs(src).values() for r in runs]
+    records = [r for runs in runs_by_row(src).values() for r in runs]
     out = []
     for m in mobilenet.matched(records):
         d = m["difference"]
@@ -73,7 +66,7 @@ def compare(src) -> str:
                 f"{'lower' if d['mean'] < 0 else 'higher'}, but the interval includes 0, so no difference is "
                 "claimed."
             )
-    ratios = _mb(src)["finish"]["cost_ratios"]
+    ratios = mobilenet_results(src)["finish"]["cost_ratios"]
     flops = [r["flops"] for r in ratios]
     times = [r["time"] for r in ratios]
     out.append(f"Reasons, measured per block: a depthwise-separable block needs {min(flops):.3f} to {max(flops):.3f} "
@@ -88,10 +81,10 @@ def compare(src) -> str:
 
 def counts(src) -> str:
     """Report 2: accuracy for different numbers of conv and MobileNet blocks."""
-    records = [r for runs in _runs(src).values() for r in runs]
-    four = [row for row, runs in _runs(src).items()
+    records = [r for runs in runs_by_row(src).values() for r in runs]
+    four = [row for row, runs in runs_by_row(src).items()
             if sum((runs[0]["config"]["conv_blocks"], runs[0]["config"]["mobilenet_blocks"])) == 4]
-    acc = {row: mean_of(runs, "test_acc") for row, runs in _runs(src).items()}
+    acc = {row: mean_of(runs, "test_acc") for row, runs in runs_by_row(src).items()}
     seq = ", ".join(f"{row} {acc[row]['mean']:.2f}%" for row in four)
     falls = all(acc[a]["mean"] >= acc[b]["mean"] for a, b in zip(four, four[1:]))
     return (f"Four blocks in all, a standard block traded for a MobileNet block one at a time: {seq} (mean test "
@@ -101,7 +94,7 @@ def counts(src) -> str:
 
 def confusion_answer(src) -> str:
     out = []
-    for row, r in _figures_runs(src).items():
+    for row, r in figures_runs(src).items():
         if "extras" not in r:
             continue
         rec = recall(r["test"]["confusion"])
@@ -114,115 +107,15 @@ def confusion_answer(src) -> str:
             f"and highest for {CLASSES[best]} ({pct(100 * rec[best], 1)}); the most frequent confusion is "
             f"{true} taken for {taken}, {n} of its {of} test images."
         )
-    sizes = np.asarray(next(iter(_figures_runs(src).values()))["test"]["confusion"]).sum(1)
+    sizes = np.asarray(next(iter(figures_runs(src).values()))["test"]["confusion"]).sum(1)
     if len(set(sizes.tolist())) == 1:
         out.append(f"Every class has {sizes[0]:,} test images, so macro recall equals accuracy.")
     return "\n".join(out)
 
 
-def curves_answer(src) -> str:
-    """V7: each shown network's curves read: where the validation loss started, peaked and ended."""
-    out = []
-    for row, r in mobilenet.shown(planned(_mb(src))).items():
-        h = r["history"]
-        val = [e["val_loss"] for e in h]
-        peak = int(np.argmax(val))
-        gap = h[r["best_epoch"] - 1]["val_loss"] - h[r["best_epoch"] - 1]["train_loss"]
-        unsteady = dip_words([100 * e["val_acc"] for e in h])
-        out.append(f"{row} (seed {r['config']['seed']}): validation loss {val[0]:.3f} after epoch 1"
-                   + (f", peaking at {val[peak]:.3f} in epoch {peak + 1} (an unstable start at the full learning rate)"
-                      if peak > 0 and val[peak] > 1.5 * val[0] else "")
-                   + f", lowest {min(val):.3f} in epoch {r['best_epoch']} of {len(h)}; there the validation loss is "
-                   f"{abs(gap):.3f} {'above' if gap > 0 else 'below'} the training loss (the training loss is the mean "
-                   "over the epoch, with mirroring, in training mode)." + unsteady)
-    return "\n".join(out)
-
-
-def dip_words(acc: list[float], points: float = 10.0) -> str:
-    """The largest fall of validation accuracy below its best so far, when it is `points` or more:
-    an unsteady stretch of training that the curves show."""
-    drops = [(max(acc[:i]) - acc[i], i) for i in range(1, len(acc))]
-    drop, i = max(drops, default=(0.0, 0))
-    if drop < points:
-        return ""
-    top = acc.index(max(acc[:i]))
-    return (f" Validation accuracy falls from {acc[top]:.0f}% (epoch {top + 1}) to {acc[i]:.0f}% in epoch {i + 1} "
-            "before it recovers: an unsteady stretch that early stopping's patience rides out.")
-
-
-def right_wrong_answer(src) -> str:
-    out = []
-    for row, r in _figures_runs(src).items():
-        if "extras" in r:
-            wrong = [e for e in r["extras"]["right_wrong"] if e["true"] != e["pred"]]
-            out.append(f"{row}: its most confident mistakes are " + "; ".join(
-                f"{e['true_name']} taken for {e['pred_name']} at {100 * e['confidence']:.0f}%" for e in wrong) + ".")
-    return "\n".join(out)
-
-
-def filters_answer(src) -> str:
-    """R5: the last conv layer's kernels of the networks the figures show, read by their measures."""
-    out = []
-    for row, r in mobilenet.shown(planned(_mb(src))).items():
-        f = r["extras"]["filters"]
-        out.append(f"{row}, {f['kernels_label']}: " + kernel_words(np.asarray(f["kernels"]))
-                   + (" " + pointwise_words(np.asarray(f["pointwise"])) if "pointwise" in f else ""))
-    return "\n".join(out)
-
-
-def roc_words(shown: dict) -> str:
-    """The ROC curves read: the classes where the two networks' areas differ most, and the class
-    both find hardest (one seed each: a reading, not a verdict)."""
-    (a, ra), (b, rb) = shown.items()
-    auc = {n: {k: v["auc"] for k, v in r["extras"]["roc"]["classes"].items()} for n, r in ((a, ra), (b, rb))}
-    gaps = sorted(auc[a], key=lambda k: -abs(auc[b][k] - auc[a][k]))[:2]
-    hardest = {n: min(v, key=v.get) for n, v in auc.items()}
-    said = " and ".join(f"{k} ({auc[a][k]:.4f} against {auc[b][k]:.4f})" for k in gaps)
-    return (f"Read from the ROC curves (each network's first seed): the areas differ most for {said}, {a} first; "
-            + (f"both find {hardest[a]} hardest" if hardest[a] == hardest[b] else
-               f"{a} finds {hardest[a]} hardest and {b} {hardest[b]}")
-            + ", whose curve rises latest.")
-
-
-def roc_answer(src) -> str:
-    out = []
-    for row, r in _figures_runs(src).items():
-        if "extras" in r:
-            aucs = r["extras"]["roc"]["classes"]
-            worst = min(aucs, key=lambda k: aucs[k]["auc"])
-            out.append(f"{row}: macro AUC {r['extras']['roc']['macro_auc']:.4f}, lowest for {worst} "
-                       f"({aucs[worst]['auc']:.4f}).")
-    runs = _runs(src)
-    if PLAIN in runs and MOBILE in runs:
-        d = groups.difference(runs[PLAIN], runs[MOBILE], "val_loss")
-        out.append("Without against with MobileNet blocks at the same depth, validation loss: " + stats.verdict(
-            d, PLAIN, MOBILE, unit="", higher_is_better=False) + ".")
-    shown = mobilenet.shown(planned(_mb(src)))
-    if len(shown) == 2 and all(row in runs for row in shown):
-        a, b = shown
-        d = groups.difference(runs[a], runs[b], "test_acc")
-        out.append(f"The figures of this item show {a} and {b}, of one depth, {b} the MobileNet network of that depth "
-                   f"with the best mean validation accuracy ({shown[b]['parameters']:,} parameters against "
-                   f"{shown[a]['parameters']:,}); their test accuracy, paired by seed: " + stats.verdict(d, a, b)
-                   + ". Their accuracy and loss curves are item V7's figure, their confusion matrices item R3's.")
-        out.append(roc_words(shown))
-    out += [tsne_words(row, r["extras"]["tsne"]) for row, r in shown.items()]
-    if len(shown) == 2:
-        (a, ra), (b, rb) = shown.items()
-        pa, pb = (np.mean([v["purity"] for v in neighbour_purity(r["extras"]["tsne"]["points"], r["extras"]["tsne"][
-            "labels"], NEIGHBOURS).values()]) for r in (ra, rb))
-        gap = abs(round(100 * pb) - round(100 * pa))  # as the two shares are printed
-        out.append(f"{b}'s plot keeps {count(gap, 'point')} {'more' if pb > pa else 'fewer'} per 100 of the "
-                   f"neighbours in their class than {a}'s" if round(100 * pa) != round(100 * pb) else
-                   f"{a}'s and {b}'s plots keep as many neighbours in their class")
-        out[-1] += (" (one seed's plot each, so no verdict). t-SNE keeps neighbours, not distances: the gaps between "
-                    "clusters and their sizes mean little.")
-    return "\n".join(out)
-
-
 def conclusion(src) -> str:
     """R7: what the measurements teach, every sentence computed from them."""
-    runs = _runs(src)
+    runs = runs_by_row(src)
     records = [r for rs in runs.values() for r in rs]
     acc = {row: mean_of(rs, "test_acc") for row, rs in runs.items()}
     best = max(acc, key=lambda k: acc[k]["mean"])
@@ -239,7 +132,7 @@ def conclusion(src) -> str:
     if swaps:
         out.append("Swapping standard blocks for MobileNet blocks at the same depth cut the cost against the plain "
                    "network: " + "; ".join(swaps) + ". An accuracy cost not detected is not shown to be absent.")
-    ratios = _mb(src)["finish"]["cost_ratios"]
+    ratios = mobilenet_results(src)["finish"]["cost_ratios"]
     flops, times = [r["flops"] for r in ratios], [r["time"] for r in ratios]
     out.append(f"FLOPs are not time: one separable block does {min(flops):.2f}-{max(flops):.2f} of a standard block's "
                f"arithmetic but takes {min(times):.2f}-{max(times):.2f} of its time here, so the saving in time is "
@@ -250,7 +143,7 @@ def conclusion(src) -> str:
         d = groups.difference(runs[PLAIN], runs[best], "test_acc")
         out.append(f"The highest mean test accuracy is {best}'s {acc[best]['mean']:.2f} %; against the plain network "
                    f"({acc[PLAIN]['mean']:.2f} %): " + stats.verdict(d, PLAIN, best) + ".")
-    hardest = [CLASSES[int(recall(r["test"]["confusion"]).argmin())] for r in _figures_runs(src).values()
+    hardest = [CLASSES[int(recall(r["test"]["confusion"]).argmin())] for r in figures_runs(src).values()
                if "confusion" in r["test"]]
     if hardest:
         top = max(set(hardest), key=hardest.count)
@@ -282,7 +175,7 @@ def conclusion(src) -> str:
 def setup(src) -> list[str]:
     """The report's set-up: data, the networks and the items each answers, the studies behind them,
     and where this differs from the spec, with why."""
-    params = [r["parameters"] for rs in _runs(src).values() for r in rs] if src.studies.get("mobilenet") else []
+    params = [r["parameters"] for rs in runs_by_row(src).values() for r in rs] if src.studies.get("mobilenet") else []
     return (
         handin_lines(src, with_cnn=False)
         + [
@@ -329,7 +222,7 @@ def settings_answer(src) -> str:
 def confusions(src) -> list:
     """The confusion matrix of each network the figures show, drawn for the column."""
     return [plotting.confusion_figure(row, np.asarray(r["test"]["confusion"]), CLASSES, column=True)
-            for row, r in mobilenet.shown(planned(_mb(src))).items()]
+            for row, r in mobilenet.shown(planned(mobilenet_results(src))).items()]
 
 
 def _png(*names):
@@ -337,8 +230,8 @@ def _png(*names):
 
 
 def _table(src):
-    titles, body = summary_table(mobilenet.STUDY, _mb(src))
-    return table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, _mb(src)))
+    titles, body = summary_table(mobilenet.STUDY, mobilenet_results(src))
+    return table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, mobilenet_results(src)))
 
 
 ITEMS = [
