@@ -104,9 +104,9 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
         "class models (both networks)", optimised.class_models_part, models, x, y, logits, vs, device
     )
     pages += more
-    results["from_noise"], page = timer.part("class images from noise (both networks)", from_noise.noise_part,
+    results["from_noise"], more = timer.part("class images from noise (both networks)", from_noise.noise_part,
                                              models, x, y, vs.noise, device)
-    pages.append(page)
+    pages += more
     q9 = (metrics.get("questions") or {}).get("q9")
     if q9:
         results["channel_visuals"], more = timer.part("CNN channel visualisations", optimised.channel_part,

@@ -137,6 +137,10 @@ def test_the_averaged_words_credit_the_training_only_beyond_the_re_drawn_copy():
         return {"own_correlation": [r] * 10, "own": own, "classes": list(range(10)), "measured": 10,
                 "looks_like": [k if k < own else (k + 1) % 10 for k in range(10)]}
     words = averaged.averaged_words("FFN", n(8, 0.2), n(0, 0.0))
-    assert "beyond what the architecture and the images alone give" in words and "p = 0.0039" in words  # 1/2^8
-    assert "no more than the re-drawn copy's" in averaged.averaged_words("FFN", n(8, 0.2), n(8, 0.3))
-    assert "no more than the re-drawn copy's" in averaged.averaged_words("FFN", n(4, 0.2), n(0, 0.1))  # p 1/16
+    assert "More of the trained FFN's class averages point at their own class's pattern" in words
+    assert "p = 0.0039" in words  # 1/2^8
+    assert "no more often than the re-drawn copy's" in averaged.averaged_words("FFN", n(8, 0.2), n(8, 0.3))
+    assert "no more often than the re-drawn copy's" in averaged.averaged_words("FFN", n(4, 0.2), n(0, 0.1))  # 1/16
+    assert "it correlates negatively with its own for class" not in words
+    assert "negatively with its own for T-shirt/top" in averaged.averaged_words("FFN", {**n(8, 0.2), "own_correlation":
+                                                                                     [-0.1] + [0.2] * 9}, n(0, 0.0))

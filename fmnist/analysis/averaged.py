@@ -16,6 +16,7 @@ from fmnist.analysis import attribution, figures
 from fmnist.analysis.from_noise import resemblance
 from fmnist.core.data import CLASSES
 from fmnist.core.pages import Page
+from fmnist.core.words import listing
 
 PER_CLASS = 100  # correctly classified test images a class, the first ones
 
@@ -63,19 +64,22 @@ def averaged_words(network: str, trained: dict, control: dict) -> str:
     values = lambda n: [v for v in n["own_correlation"] if v is not None]  # noqa: E731
     med = lambda n: float(np.median(values(n)))  # noqa: E731
     p = sign_p(trained, control)
-    ahead = p < 0.05
     missing = len(trained["classes"]) - trained["measured"]
+    against = [CLASSES[k] for k, v in enumerate(trained["own_correlation"]) if v is not None and v < 0]
     return (f"Averaged over each class's correctly classified test images, the {network}'s gradient of the class's "
-            f"logit correlates with that class's particular pattern at a median r = {med(trained):.2f} "
-            f"({min(values(trained)):.2f} to {max(values(trained)):.2f}) and with its own "
-            f"class's pattern more than any other's for {trained['own']} of {trained['measured']} classes "
-            "(chance: 1)" + (f" ({missing} with no correctly classified image left out)" if missing else "") + "; "
-            f"the same {network} with every layer re-drawn: median r = {med(control):.2f}, {control['own']} of "
-            f"{control['measured']} (paired by class, a sign test: p = {p:.2g}). "
-            + (f"The trained {network}'s average gradient points at what tells each class apart, beyond what the "
-               "architecture and the images alone give." if ahead else
-               f"The trained {network}'s averages point at each class's pattern no more than the re-drawn copy's: "
-               "they show the images' structure, not what the training added."))
+            f"logit correlates with its own class's particular pattern at a median r = {med(trained):.2f} (range "
+            f"{min(values(trained)):.2f} to {max(values(trained)):.2f}) and with it more than with any other class's "
+            f"for {trained['own']} of {trained['measured']} classes (chance: 1)"
+            + (f" ({missing} with no correctly classified image left out)" if missing else "")
+            + (f"; it correlates negatively with its own for {listing(against)}" if against else "")
+            + f". The same {network} with every layer re-drawn: median r = {med(control):.2f}, {control['own']} of "
+            f"{control['measured']}. "
+            + (f"More of the trained {network}'s class averages point at their own class's pattern than the re-drawn "
+               f"copy's (one-sided sign test over the classes where the two differ: p = {p:.2g}); a copy with random "
+               "weights is the weakest control, since its gradients are noise." if p < 0.05 else
+               f"The trained {network}'s class averages point at their own class's pattern no more often than the "
+               f"re-drawn copy's (one-sided sign test over the classes where the two differ: p = {p:.2g}).")
+            )
 
 
 def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, device,

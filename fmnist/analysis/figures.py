@@ -384,31 +384,32 @@ def pattern_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]
                 axes[row, j].set_title("no images", fontsize=8, pad=2)
                 continue
             own = n["looks_like"][k] == n["classes"][k]
-            colour, text = ("black" if own else "tab:red"), f"r {n['own_correlation'][k]:.2f}"
+            text = f"r {n['own_correlation'][k]:.2f}" + ("" if own else "*")
             if signed:
                 signed_map = maps[j] / (float(np.abs(maps[j]).max()) or 1.0)
                 axes[row, j].imshow(signed_map, cmap="bwr", vmin=-1, vmax=1)
-                axes[row, j].set_title(text, fontsize=8, color=colour, pad=2)
+                axes[row, j].set_title(text, fontsize=8, pad=2)
                 axes[row, j].set_axis_off()
             else:
-                draw_image(axes[row, j], maps[j], text, colour=colour)
+                draw_image(axes[row, j], maps[j], text)
         axes[row, 0].text(-0.2, 0.5, label, transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=8)
-    axes[0, 0].text(-0.2, 0.5, "class pattern\n(mean - mean\nof all)", transform=axes[0, 0].transAxes, ha="right",
-                    va="center", fontsize=8)
+    axes[0, 0].text(-0.35, 0.5, "class\npattern", transform=axes[0, 0].transAxes, ha="right", va="center",
+                    fontsize=8)
     bar = fig.colorbar(shown, ax=axes[0], ticks=[-1, 1], shrink=0.9, aspect=6)
     bar.ax.set_yticklabels([f"-{scale:.2f}", f"+{scale:.2f}"], fontsize=8)
     fig.suptitle(title, fontsize=9)
     return fig
 
 
-def noise_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]], classes: list[str],
-                 method: str, two_views: bool = False) -> Figure:
-    """Class images from noise under their classes' patterns (pattern_figure)."""
-    return pattern_figure(patterns, rows, classes, "\n".join((
-        "Class images from noise (Olah et al., Distill 2017): nothing pulls them towards the data, so any class "
-        "structure comes from the network; the control is the same recipe and noise on an untrained network of the "
-        "same architecture. Each image: its correlation r with its class's pattern (top row); red where it "
-        "correlates more with another class's." + (" " + CNN_TWO_VIEWS if two_views else ""), method + ".")))
+def noise_figure(network: str, patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]], classes: list[str],
+                 two_views: bool = False) -> Figure:
+    """One network's class images from noise under their classes' patterns (pattern_figure)."""
+    return pattern_figure(patterns, rows, classes, (
+        f"{network} class images from noise (Olah et al., Distill 2017; the recipe on the last page): every start of "
+        "the trained network, and the first of its untrained copy (the control: the same recipe and noise). Top row: "
+        "each class's pattern, its mean test image minus the mean of every test image. Each image: its correlation r "
+        "with its class's pattern; * where it correlates more with another class's."
+        + (" " + CNN_TWO_VIEWS if two_views else "")))
 
 
 def averaged_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]], classes: list[str],
@@ -418,5 +419,6 @@ def averaged_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict
         f"Class-averaged gradients: d logit(class) / d pixel averaged over up to {per_class} correctly classified test "
         "images of the class (red raises the logit, blue lowers it; each map on its own scale), for the trained "
         "network and for a copy with every layer re-drawn (the control). Each map: its correlation r with its class's "
-        "pattern (top row); red where it correlates more with another class's."
+        "pattern (top row: the class's mean test image minus the mean of every test image); * where it correlates "
+        "more with another class's."
         + (" " + CNN_TWO_VIEWS if two_views else "")), signed=True)

@@ -162,22 +162,25 @@ def noise_words(network: str, n: dict, names: list[str], goal: float = 0.9) -> s
                "training put it there" if chance_p < 0.05 else
                "That is no more than chance gives: these images show no class structure beyond the recipe's")
     return (f"From noise ({starts} start{'s' if starts != 1 else ''} a class), {trained['own']} of the {network}'s "
-            f"{trained['images']} class images look most like their own class's particular pattern (chance: "
-            f"{trained['chance']:.2g}; p = {chance_p:.2g}, the class as the unit)"
+            f"{trained['images']} class images correlate most with their own class's particular pattern (chance: "
+            f"{trained['chance']:.2g}; one-sided p = {chance_p:.2g}, the class as the unit)"
             + (f", every start for {listing(every)}" if every and starts > 1 else "")
             + f"; the same recipe and noise on an untrained {network}: {control['own']} of {control['images']} "
-            f"(trained against untrained, paired by class: p = {vs:.2g}). {verdict}"
-            + f". The trained {network} gives {believed} of its {trained['images']} their class at {goal:g} or more; "
+            f"(trained against untrained, paired by class, one-sided: p = {vs:.2g}). {verdict}"
+            + f". The trained {network} gives {believed} of its {trained['images']} their class at {goal:g} or more "
+            f"(of the untrained network's images: {sum(v >= goal for v in control['trained_probability'])}); "
             f"their correlation with their own class's pattern runs {min(trained['own_correlation']):.2f} to "
             f"{max(trained['own_correlation']):.2f} (untrained: {min(control['own_correlation']):.2f} to "
             f"{max(control['own_correlation']):.2f}).")
 
 
-def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, Page]:
-    """Both networks' class images from noise beside an untrained network's of the same
-    architecture (seeded by the recipe), with what each set shows; one page."""
+def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, list[Page]]:
+    """Each network's class images from noise beside its untrained copy's (seeded by the recipe),
+    with what each set shows; a page per network."""
     classes = [k for k in range(len(CLASSES)) for _ in range(recipe.starts)]
-    numbers, rows = {"method": recipe.describe()}, []
+    grand = x.mean(0)
+    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
+    numbers, pages = {"method": recipe.describe()}, []
     for key, (_label, model) in models.items():
         torch.manual_seed(recipe.seed)
         untrained = MODELS[key]().to(device).eval()
@@ -190,16 +193,14 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, P
         n = numbers[key]
         n["paired_p"] = paired_p(n["trained"], n["untrained"])
         n["sentence"] = noise_words(key.upper(), n, CLASSES)
-        for name, images in made.items():
-            shown = n[name]["shown"]
-            rows.append((f"{key.upper()}\n{name}", images[shown, 0].numpy(), n[name]))
-        if recipe.starts > 1:  # the trained network's second start too: how much the noise changes
-            second = [k + 1 for k in n["trained"]["shown"]]
-            rows.insert(len(rows) - 1, (f"{key.upper()}\ntrained,\n2nd start", made["trained"][second, 0].numpy(),
-                                        {**n["trained"], "shown": second}))
-    grand = x.mean(0)
-    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
+        rows = []
+        for start in range(recipe.starts):  # every start of the trained network: the counts can be checked
+            shown = [k + start for k in n["trained"]["shown"]]
+            rows.append((f"trained,\nstart {start + 1}", made["trained"][shown, 0].numpy(),
+                         {**n["trained"], "shown": shown}))
+        rows.append(("untrained,\nstart 1", made["untrained"][n["untrained"]["shown"], 0].numpy(), n["untrained"]))
+        stem = "class_images_from_noise" + ("_2" if pages else "")
+        figure = figures.noise_figure(key.upper(), patterns, rows, CLASSES, getattr(model, "flip_tta", False))
+        pages.append(Page(stem, f"Class images from noise ({key.upper()})", n["sentence"], figure))
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
-    return numbers, Page("class_images_from_noise", "Class images from noise", numbers["sentence"],
-                         figures.noise_figure(patterns, rows, CLASSES, numbers["method"],
-                                              getattr(models.get("cnn", (None, None))[1], "flip_tta", False)))
+    return numbers, pages

@@ -118,8 +118,9 @@ def cascade_words(numbers: dict) -> str:
                "no method loses the trained map's ranking")
             + (f"; {listing(kept)} keep{'s' if len(kept) == 1 else ''} rank correlation {ALIKE} or more with a "
                "network of random weights, so it shows the image more than what was learned" if kept else "")
-            + "".join(f"; {m} keeps {ALIKE} or more until {n['layers'][k]} is re-drawn too, so it reads the upper "
-                      "layers' weights little" for m, k in deep.items() if k > 0)
+            + "".join(f"; {m} keeps {ALIKE} or more with the layers down to {n['layers'][k]} re-drawn and falls "
+                      f"below once {n['layers'][k + 1]} is re-drawn too, so it reads the upper layers' weights little"
+                      for m, k in deep.items() if k > 0)
             + ".")
     return " ".join(parts) + (" Rank correlation of |map| over the garment's pixels, trained against re-drawn, "
                               "mean over the images; the CNN's maps without its test-time mirror averaging.")

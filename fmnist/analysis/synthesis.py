@@ -99,10 +99,12 @@ def sanity(cascade: dict, randomisation: dict) -> str:
                 why.append("shuffled labels")
             if why:
                 kept[m] = why
-        parts.append(f"for the {name} " + ("every method loses it under every test" if not kept else
-                                           "; ".join(f"{m} keeps it with {listing(why)}" for m, why in kept.items())))
+        passed = [m for m in c["correlation"] if m not in kept]
+        parts.append(f"for the {name}, " + (f"{listing(passed)} lose{'s' * (len(passed) == 1)} it under every test"
+                                            if passed else "no method loses it under every test")
+                     + "".join(f"; {m} keeps it with {listing(why)}" for m, why in kept.items()))
     return (f"Maps: a map that loses the trained map's ranking (rank correlation below {ALIKE}) under every "
-            f"randomisation test reads what the network learned; {'; '.join(parts)}.")
+            f"randomisation test reads what the network learned: {'. And '.join(parts)}.")
 
 
 def from_noise(numbers: dict) -> str:
@@ -121,8 +123,8 @@ def from_noise(numbers: dict) -> str:
     return ("Optimised images: of the class images drawn from noise with no pull towards the data, "
             + " and ".join(f"{n['trained']['own']} of {n['trained']['images']} for the {name} (untrained "
                            f"{n['untrained']['own']})" for name, n in nets)
-            + f" look most like their own class, where chance gives {chance:.2g} (each test at 5 %, the class as "
-            "the unit): " + "; ".join(said) + ".")
+            + f" correlate most with their own class's pattern, where chance gives {chance:.2g} (each test at 5 %, the "
+            "class as the unit): " + "; ".join(said) + ".")
 
 
 def class_averaged(numbers: dict) -> str:
