@@ -64,12 +64,11 @@ class Pretrain(Sweep):
     name, spec, starts = "pretrain", "Spec 004 3.4", ("random", "pretrained")
     title = "Autoencoder pre-training against random initialisation"
     upstream_file = "autoencoder.pth"
-    pool_per_class = 500  # the committed sweep's pool, until its rerun on sweep.POOL_PER_CLASS lands
 
     def plan(self, ctx: Context) -> list[dict]:
         return sweep_plan(ctx, "pretrain", ("random", "pretrained"),
                           {"name": "autoencoder", "objective": "reconstruct", "file": "autoencoder.pth",
-                           "train_per_class": per_class(ctx, AUTOENCODER_PER_CLASS)}, self.pool_per_class)
+                           "train_per_class": per_class(ctx, AUTOENCODER_PER_CLASS)})
 
     def run(self, config: dict, ctx: Context) -> dict:
         if config["kind"] == "upstream":

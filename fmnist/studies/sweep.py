@@ -63,8 +63,7 @@ def fractions(ctx: Context) -> tuple:
     return o.fractions or (QUICK_FRACTIONS if o.quick else FRACTIONS)
 
 
-def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict,
-               pool_per_class: int = POOL_PER_CLASS) -> list[RunConfig]:
+def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict) -> list[RunConfig]:
     configs = [RunConfig(**{"study": study, "name": upstream["name"], "kind": "upstream", **TRAINING, **upstream,
                              **stop_rule(ctx, UPSTREAM_CEILING), "seed": ctx.options.seed, "quick": ctx.options.quick})]
     for f in fractions(ctx):
@@ -73,7 +72,7 @@ def sweep_plan(ctx: Context, study: str, starts: tuple, upstream: dict,
                 configs.append(RunConfig(**{"study": study, "name": f"{start} {100 * f:g}% seed {s}",
                                              "row": f"{start} {100 * f:g}%", "kind": "sweep", "start": start,
                                              "fraction": f, **TRAINING, **stop_rule(ctx), "seed": s,
-                                             "train_per_class": per_class(ctx, pool_per_class),
+                                             "train_per_class": per_class(ctx, POOL_PER_CLASS),
                                              "quick": ctx.options.quick, "upstream": upstream["name"]}))
     return configs
 
