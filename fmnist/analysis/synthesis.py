@@ -15,15 +15,31 @@ ONE_EACH = "one trained network each: these two networks, not a verdict on their
 
 def evidence(saliency: dict) -> str:
     """Where each network's gradient falls: per image, the share of |gradient| on the garment over the
-    garment's share of the pixels (1 is what a map spread evenly gives), its median and interval."""
-    parts = []
+    garment's share of the pixels (1 is what a map spread evenly gives), its median and interval;
+    beside it the same through a copy with every layer re-drawn (the control), and the two networks
+    paired image by image (the median per-image difference and its interval)."""
+    parts, control = [], []
     for key, name in NETWORKS.items():
         r, sign = garment_ratio(saliency[key])
         side = {1: "above 1", -1: "below 1", 0: "not told apart from 1"}[sign]
         span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
         parts.append(f"{side} for the {name} (median {r['mean']:.2f}{span})")
-    return ("Evidence: per image, the share of the predicted class's |gradient| on the garment over the garment's "
-            f"share of the pixels (1: an even spread) is {' and '.join(parts)}.")
+        if "redrawn_on_garment" in saliency[key]:
+            c, _ = garment_ratio({**saliency[key], "saliency_on_garment": saliency[key]["redrawn_on_garment"]})
+            control.append(f"{name} {c['mean']:.2f}")
+    line = ("Sensitivity: per image, the share of the predicted class's |gradient| on the garment over the garment's "
+            f"share of the pixels (1: an even spread) is {' and '.join(parts)}")
+    if control:
+        line += f"; with every layer re-drawn (the control): {' and '.join(control)}"
+    ratios = {key: [a / max(b, 1e-12) for a, b in zip(saliency[key]["saliency_on_garment"],
+                                                      saliency[key]["garment_area"])] for key in NETWORKS}
+    if len(ratios["ffn"]) == len(ratios["cnn"]) > 2:
+        d = stats.median_interval([a - b for a, b in zip(ratios["ffn"], ratios["cnn"])])
+        who = ("the FFN's larger" if d["low"] > 0 else "the CNN's larger" if d["high"] < 0 else
+               "no difference detected")
+        line += (f"; FFN minus CNN, paired by image: median {d['mean']:+.2f} (95 % CI {d['low']:+.2f} to "
+                 f"{d['high']:+.2f}, {len(ratios['ffn']):,} images): {who}")
+    return line + "."
 
 
 def grouping(tsne: dict) -> str:
