@@ -172,3 +172,21 @@ def test_an_interrupted_sweep_keeps_its_finished_runs(data_dir, tmp_path, monkey
     assert "finished earlier" not in capsys.readouterr().out
     fourth = json.loads((folder / "results.json").read_text())
     assert all(fourth["runs"][k]["finished_at"] != third["runs"][k]["finished_at"] for k in fourth["plan"])
+
+
+def test_the_trend_sentence_follows_the_per_fraction_gains_both_ways(monkeypatch):
+    def diffs(means, ahead=()):
+        return {f"{5 * (k + 1)}%": {"mean": m, "low": m - 0.01 if k in ahead else -1.0, "high": m + 1.0, "n": 3}
+                for k, m in enumerate(means)}
+    shrinking = diffs([0.08, 0.06, 0.05, 0.03, 0.02, 0.01], ahead=(0, 1, 4))
+    monkeypatch.setattr(sweeps.sweep, "differences", lambda records, starts, measure: shrinking)
+    words = sweeps.trend_words([], ("random", "transferred"))
+    assert "+0.0800 at 5% and +0.0100 at 30%, and shrinks as the data grows" in words
+    assert "2 of the 3 fractions where its interval puts it ahead lie in the lower half, at or below 15%" in words
+    flat = diffs([0.01, -0.02, 0.03, -0.01, 0.02, 0.0])
+    monkeypatch.setattr(sweeps.sweep, "differences", lambda records, starts, measure: flat)
+    words = sweeps.trend_words([], ("random", "transferred"))
+    assert "shows no trend with the amount of data" in words and "lower half" not in words
+    growing = diffs([0.0, 0.01, 0.02, 0.03, 0.05, 0.08])
+    monkeypatch.setattr(sweeps.sweep, "differences", lambda records, starts, measure: growing)
+    assert "grows with the data" in sweeps.trend_words([], ("random", "transferred"))

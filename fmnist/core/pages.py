@@ -100,7 +100,8 @@ class Page:
     def __init__(self, stem: str, heading: str, caption: str, fig: Figure):
         self.stem, self.heading, self.caption, self.fig = stem, heading, caption, fig
         title = fig.get_suptitle()
-        text = f"{heading}: {caption}" + (f"\n{title}" if title else "")
+        stop = "." if title and caption and caption[-1] not in ".:;!?" else ""  # the caption ends before the title
+        text = f"{heading}: {caption}{stop}" + (f"\n{title}" if title else "")
         if fig.get_layout_engine() is None:  # a fixed layout left room where its title is, or at the top
             x, y = fig._suptitle.get_position() if title else (0.5, 1 - MARGIN / PAGE_INCHES[1])
             fig.suptitle(text, fontsize=12, x=x, y=y, va="top")

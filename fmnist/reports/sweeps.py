@@ -3,6 +3,7 @@ transferred ones at 5-100 % of Fashion-MNIST-1's labels, answered from the train
 validation losses the spec asks to plot, with each count of intervals beside what chance gives
 and the seed as the unit across the sweep."""
 import numpy as np
+from scipy.stats import spearmanr
 
 from fmnist.core import stats, words
 from fmnist.core.words import ci
@@ -84,6 +85,30 @@ def superior(records: list[dict], starts: tuple, measure: str) -> tuple[dict, in
     return ahead, len(diffs)
 
 
+def trend_words(records: list[dict], starts: tuple, measure: str = "val_loss",
+                label: str = "lowest validation loss") -> str:
+    """Where along the sweep the second start's gain lies: its mean at the smallest and the largest
+    fraction, the rank correlation of the per-fraction means with the fraction (the fractions share
+    seeds and images, so its p is a guide), and how many of the fractions whose interval puts it
+    ahead lie in the lower half of the sweep."""
+    diffs = sweep.differences(records, starts, measure)
+    if len(diffs) < 4:
+        return ""
+    keys = list(diffs)
+    means = [diffs[k]["mean"] for k in keys]
+    rho, p = spearmanr(range(len(keys)), means)
+    ahead = [k for k in keys if stats.excludes_zero(diffs[k]) and diffs[k]["low"] > 0]
+    low_half = [k for k in ahead if keys.index(k) < len(keys) / 2]
+    digits = 4 if groups.MEASURES[measure][2] is False else 2
+    shape = ("shrinks as the data grows" if p < 0.05 and rho < 0 else "grows with the data" if p < 0.05 and rho > 0
+             else "shows no trend with the amount of data")
+    return (f"Where it shows: the {starts[1]} start's gain in {label} is {means[0]:+.{digits}f} at {keys[0]} and "
+            f"{means[-1]:+.{digits}f} at {keys[-1]}, and {shape} (Spearman rank correlation with the fraction "
+            f"{rho:+.2f}, p = {p:.2g}, a guide only: the fractions share seeds and images)"
+            + (f"; {len(low_half)} of the {len(ahead)} fractions where its interval puts it ahead lie in the lower "
+               f"half, at or below {keys[len(keys) // 2 - 1]}" if ahead else "") + ".")
+
+
 def sweep_answer(name: str, starts: tuple):
     """The spec's two questions answered from the losses it asks to plot (each run's lowest
     validation and training loss, paired by seed at each fraction; the count of intervals that
@@ -108,7 +133,8 @@ def sweep_answer(name: str, starts: tuple):
                                          "Not at every fraction by its own interval.")
             + " Averaged over the fractions seed by seed (the seed is the unit: the fractions share seeds and images), "
             "by"] + always + [""]
-        return "\n".join(lines + ["The table after the figures gives each fraction's two differences."]
+        return "\n".join(lines + [trend_words(records, starts),
+                                   "The table after the figures gives each fraction's two differences."]
                          + ceiling_words(records) + [sweep_curve_words(records, starts)])
     return answer
 
