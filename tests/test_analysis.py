@@ -399,6 +399,9 @@ def test_the_cascade_redraws_one_more_layer_at_a_time_from_the_top():
         # batch norm's reset sets its scale to 1 and shift to 0: a scale already 1 shows no change
         assert changed <= set().union(*(drawn[name] for name, _ in steps[:k]))
         assert {"fc", "fc1", "conv3", "conv2", "conv1"}.intersection(changed) == {name for name, _ in steps[:k]}
+    from fmnist.analysis.attribution import redrawn
+    whole, last = redrawn(net, seed=0).state_dict(), steps[-1][1].state_dict()  # the cascade's last step, directly
+    assert whole.keys() == last.keys() and all(torch.equal(whole[k], last[k]) for k in whole)
 
 
 def test_the_cascade_sentence_follows_the_correlations_both_ways():

@@ -7,6 +7,7 @@ from torch import nn
 
 from fmnist.analysis import averaged, from_noise, synthesis
 from fmnist.analysis.from_noise import NoiseRecipe, class_images, frequency_scale, noise_words, read, shifted
+from fmnist.core.metrics import class_patterns
 
 CPU = torch.device("cpu")
 NAMES = [f"class {k}" for k in range(10)]
@@ -46,7 +47,7 @@ def test_a_linear_network_s_class_images_look_like_its_classes_and_a_blind_one_s
     recipe = NoiseRecipe(steps=60, starts=2)
     classes = [k for k in range(10) for _ in range(recipe.starts)]
     linear = Linear(patterns)
-    seen = read(class_images(linear, classes, recipe, CPU), linear, x, y, classes, CPU)
+    seen = read(class_images(linear, classes, recipe, CPU), linear, class_patterns(x, y), classes, CPU)
     assert seen["own"] == len(classes) and seen["p"] == 1 / (1 + from_noise.PERMUTATIONS)
     assert min(seen["trained_probability"]) > 0.9
     blind = class_images(Blind(), classes, recipe, CPU)
@@ -54,7 +55,7 @@ def test_a_linear_network_s_class_images_look_like_its_classes_and_a_blind_one_s
         torch.randn(len(classes), 1, 28, 15, 2, generator=torch.Generator().manual_seed(recipe.seed)) * recipe.start,
         frequency_scale(28, 28, recipe.decay), (28, 28))
     assert torch.allclose(blind, start, atol=1e-6)  # no gradient: the image is the noise it started from
-    assert read(blind, linear, x, y, classes, CPU)["own"] < len(classes) // 2
+    assert read(blind, linear, class_patterns(x, y), classes, CPU)["own"] < len(classes) // 2
 
 
 def test_a_shift_moves_the_image_and_the_middle_offset_leaves_it():
@@ -88,7 +89,7 @@ def test_the_chance_p_takes_the_class_as_the_unit_and_the_paired_p_flips_classes
     x, y, _ = _planted()
     classes = [k for k in range(10) for _ in range(3)]
     images = torch.stack([x[y == c][0] for c in classes])  # each image its class's first: 30 of 30 look like theirs
-    seen = read(images, Blind(), x, y, classes, CPU)
+    seen = read(images, Blind(), class_patterns(x, y), classes, CPU)
     assert seen["own"] == 30 and seen["own_share"] == [1.0] * 10
     assert seen["p"] == 1 / (1 + from_noise.PERMUTATIONS)  # no relabelling of 10 classes does as well
     three = {**seen, "own_share": [1.0, 1.0, 1.0] + [0.0] * 7}  # 3 whole classes: 9 images, 3 units
@@ -123,7 +124,7 @@ def test_a_linear_network_s_class_averaged_gradient_is_its_weights_and_reads_as_
     assert counts == [5, 5, 5, 0, 5, 5, 5, 5, 5, 5]
     keep = torch.arange(10) != 3
     assert torch.allclose(maps[keep], patterns[keep], atol=1e-5)  # d <w_k, x> / dx = w_k on every image
-    seen = averaged.read(maps, x, y, counts)
+    seen = averaged.read(maps, class_patterns(x, y), counts)
     assert seen["own"] == 9 and seen["measured"] == 9 and seen["own_correlation"][3] is None
     assert min(v for v in seen["own_correlation"] if v is not None) > 0.5
     words = averaged.averaged_words("FFN", seen, {**seen, "own": 0, "own_correlation": [0.0] * 3 + [None] + [0.0] * 6})

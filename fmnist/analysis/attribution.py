@@ -143,6 +143,17 @@ def cascade(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
     return out
 
 
+def redrawn(model: nn.Module, seed: int = 0) -> nn.Module:
+    """A copy of `model` with every layer re-drawn, as the cascade's last step draws them (each
+    layer from its own seed, from the logits down), without the cascade's intermediate copies."""
+    current = copy.deepcopy(model)
+    for k, (_, modules) in enumerate(reversed(layer_groups(current))):
+        torch.manual_seed(seed + k)
+        for module in modules:
+            module.reset_parameters()
+    return current.eval()
+
+
 def independent(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
     """The independent layer randomisation of Adebayo et al. (2018): one copy of `model` per layer,
     in forward order, with that layer alone re-initialised (from seed + its index) and every other

@@ -10,11 +10,11 @@ test image), and whether it correlates with its own class's pattern more than wi
 """
 import numpy as np
 import torch
-from scipy import stats
 
 from fmnist.analysis import attribution, figures
-from fmnist.analysis.from_noise import resemblance
+from fmnist.analysis.from_noise import paired_p
 from fmnist.core.data import CLASSES
+from fmnist.core.metrics import class_patterns, pattern_correlation
 from fmnist.core.pages import Page
 from fmnist.core.words import listing
 
@@ -38,10 +38,11 @@ def class_averaged(model, x: torch.Tensor, y: torch.Tensor, right: torch.Tensor,
     return torch.stack(maps), counts
 
 
-def read(maps: torch.Tensor, x: torch.Tensor, y: torch.Tensor, counts: list[int]) -> dict:
-    """Each class map's correlation with its own class's pattern, and with which class's pattern it
-    correlates most; a class with no map (`counts` 0) is left out of both (None) and of the count."""
-    r = resemblance(maps, x, y)
+def read(maps: torch.Tensor, patterns: np.ndarray, counts: list[int]) -> dict:
+    """Each class map's correlation with its own class's pattern (`patterns`: metrics.class_patterns
+    of the test images), and with which class's pattern it correlates most; a class with no map
+    (`counts` 0) is left out of both (None) and of the count."""
+    r = pattern_correlation(maps.double(), patterns)
     looks = r.argmax(1).tolist()
     have = [k for k in range(len(maps)) if counts[k]]
     return {"own_correlation": [float(r[k, k]) if counts[k] else None for k in range(len(maps))],
@@ -50,13 +51,13 @@ def read(maps: torch.Tensor, x: torch.Tensor, y: torch.Tensor, counts: list[int]
 
 
 def sign_p(trained: dict, control: dict) -> float:
-    """One-sided exact sign test, the class as the unit: of the classes where one map points at its
-    own class's pattern and the other's does not, the chance of the trained map's winning as many
-    of them or more if each were a coin toss."""
-    pairs = [(a == k, b == k) for k, (a, b) in enumerate(zip(trained["looks_like"], control["looks_like"]))
-             if a is not None and b is not None]
-    wins, losses = sum(a and not b for a, b in pairs), sum(b and not a for a, b in pairs)
-    return float(stats.binom.sf(wins - 1, wins + losses, 0.5)) if wins else 1.0
+    """One-sided p, the class as the unit, that more of the trained maps point at their own class's
+    pattern than the control's: from_noise.paired_p on each class's 0 or 1 (an exact sign test),
+    over the classes both have a map for."""
+    have = [k for k, (a, b) in enumerate(zip(trained["looks_like"], control["looks_like"]))
+            if a is not None and b is not None]
+    share = lambda n: [float(n["looks_like"][k] == k) for k in have]  # noqa: E731
+    return paired_p({"own_share": share(trained)}, {"own_share": share(control)})
 
 
 def averaged_words(network: str, trained: dict, control: dict) -> str:
@@ -86,19 +87,18 @@ def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, 
                   seed: int = 0) -> tuple[dict, Page]:
     """Both networks' class-averaged gradients beside their every-layer-re-drawn copies'; one page."""
     numbers, rows = {"per_class": PER_CLASS}, []
+    patterns = class_patterns(x.double(), y)  # once: every set of maps is read against them
     for key, (_label, model) in models.items():
         right = logits[key].argmax(1) == y
-        redrawn = attribution.cascade(model, seed)[-1][1]  # every layer re-drawn, from the top down
+        redrawn = attribution.redrawn(model, seed)  # every layer re-drawn, from the top down
         made = {}
         for name, net in (("trained", model), ("re-drawn", redrawn)):
             maps, counts = class_averaged(net, x, y, right, device)
             made[name] = maps
-            numbers.setdefault(key, {})[name] = {**read(maps, x, y, counts), "images": counts}
+            numbers.setdefault(key, {})[name] = {**read(maps, patterns, counts), "images": counts}
         numbers[key]["sentence"] = averaged_words(key.upper(), numbers[key]["trained"], numbers[key]["re-drawn"])
         rows += [(f"{key.upper()}\n{name}", maps[:, 0].numpy(), numbers[key][name]) for name, maps in made.items()]
-    grand = x.mean(0)
-    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
     return numbers, Page("class_averaged_gradients", "Class-averaged gradients (FFN, CNN)", numbers["sentence"],
-                         figures.averaged_figure(patterns, rows, CLASSES, PER_CLASS,
+                         figures.averaged_figure(patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES, PER_CLASS,
                                                  getattr(models.get("cnn", (None, None))[1], "flip_tta", False)))

@@ -26,6 +26,7 @@ from torch import nn
 from fmnist.analysis import figures
 from fmnist.core.assignment import MODELS
 from fmnist.core.data import CLASSES
+from fmnist.core.metrics import class_patterns, pattern_correlation
 from fmnist.core.pages import Page
 from fmnist.core.words import listing
 
@@ -85,17 +86,6 @@ def class_images(model: nn.Module, classes: list[int], recipe: NoiseRecipe, devi
         return to_image(spectrum, scale, size).cpu()
 
 
-def resemblance(images: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
-    """(K images, 10 classes): each image's Pearson correlation with each class's mean test image
-    minus the mean of every test image."""
-    grand = x.mean(0)
-    particular = torch.stack([x[y == k].mean(0) - grand for k in range(int(y.max()) + 1)]).flatten(1)
-    a = images.flatten(1).double()
-    a = a - a.mean(1, keepdim=True)
-    b = particular.double() - particular.double().mean(1, keepdim=True)
-    return ((a @ b.T) / (a.norm(dim=1, keepdim=True) * b.norm(dim=1)[None]).clamp(min=1e-12)).numpy()
-
-
 PERMUTATIONS = 2000  # class relabellings the chance p is taken from
 
 
@@ -107,8 +97,10 @@ def own_shares(looks: list[int], classes: list[int], relabel=None) -> np.ndarray
     return np.array([np.mean([looks[k] == target[c] for k, k_c in enumerate(classes) if k_c == c]) for c in kinds])
 
 
-def read(images: torch.Tensor, model: nn.Module, x, y, classes: list[int], device, seed: int = 0) -> dict:
-    """What a set of class images (image k made for class classes[k]) shows: the trained `model`'s
+def read(images: torch.Tensor, model: nn.Module, patterns: np.ndarray, classes: list[int], device,
+         seed: int = 0) -> dict:
+    """What a set of class images (image k made for class classes[k]) shows, against the classes'
+    `patterns` (metrics.class_patterns of the test images): the trained `model`'s
     probability of each image's class, each image's correlation with its own class's pattern, the
     class it looks like, how many look like their own class, and the chance p of that many with
     the class as the unit (the starts of one class are not independent draws): the share of
@@ -116,7 +108,7 @@ def read(images: torch.Tensor, model: nn.Module, x, y, classes: list[int], devic
     class they are relabelled to."""
     with torch.no_grad():
         p = model(images.to(device)).softmax(1).cpu()[torch.arange(len(classes)), torch.tensor(classes)]
-    r = resemblance(images, x, y)
+    r = pattern_correlation(images.double(), patterns)
     looks = r.argmax(1).tolist()
     own = sum(looks[k] == c for k, c in enumerate(classes))
     kinds = list(dict.fromkeys(classes))
@@ -178,8 +170,7 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, l
     """Each network's class images from noise beside its untrained copy's (seeded by the recipe),
     with what each set shows; a page per network."""
     classes = [k for k in range(len(CLASSES)) for _ in range(recipe.starts)]
-    grand = x.mean(0)
-    patterns = torch.stack([x[y == k].mean(0) - grand for k in range(len(CLASSES))])[:, 0].numpy()
+    patterns = class_patterns(x.double(), y)  # once: every set of images is read against them
     numbers, pages = {"method": recipe.describe()}, []
     for key, (_label, model) in models.items():
         torch.manual_seed(recipe.seed)
@@ -188,7 +179,7 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, l
         for name, net in (("trained", model), ("untrained", untrained)):
             images = class_images(net, classes, recipe, device)
             made[name] = images
-            numbers.setdefault(key, {})[name] = {**read(images, model, x, y, classes, device, recipe.seed),
+            numbers.setdefault(key, {})[name] = {**read(images, model, patterns, classes, device, recipe.seed),
                                                  "shown": [k * recipe.starts for k in range(len(CLASSES))]}
         n = numbers[key]
         n["paired_p"] = paired_p(n["trained"], n["untrained"])
@@ -200,7 +191,8 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, l
                          {**n["trained"], "shown": shown}))
         rows.append(("untrained,\nstart 1", made["untrained"][n["untrained"]["shown"], 0].numpy(), n["untrained"]))
         stem = "class_images_from_noise" + ("_2" if pages else "")
-        figure = figures.noise_figure(key.upper(), patterns, rows, CLASSES, getattr(model, "flip_tta", False))
+        figure = figures.noise_figure(key.upper(), patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES,
+                                      getattr(model, "flip_tta", False))
         pages.append(Page(stem, f"Class images from noise ({key.upper()})", n["sentence"], figure))
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
     return numbers, pages

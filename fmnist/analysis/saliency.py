@@ -31,7 +31,7 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, d
         grads = attribution.logit_gradient(model, sample.to(device), picked).cpu()[:, 0]
         inside = [share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
         area = [float(garment(image[0]).float().mean()) for image in sample]
-        redrawn = attribution.cascade(model)[-1][1]  # the control: every layer re-drawn, the same logits asked
+        redrawn = attribution.redrawn(model)  # the control: every layer re-drawn, the same logits asked
         noise = attribution.logit_gradient(redrawn, sample.to(device), picked).cpu()[:, 0]
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area,
                         "redrawn_on_garment": [share_on_garment(image[0], m.abs()) for image, m in zip(sample, noise)]}

@@ -7,7 +7,7 @@ import torch
 from ffn import FF_Net
 from fmnist.core import plotting
 from fmnist.core.data import CLASSES
-from fmnist.core.metrics import tap_correlation
+from fmnist.core.metrics import class_patterns, pattern_correlation, tap_correlation
 from fmnist.core.pages import Page
 
 SHOWN = 8  # templates drawn per row: the trained units most like a class, the first units in order (no
@@ -18,13 +18,9 @@ def class_likeness(weights: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[n
     """Per unit (rows of weights, (U, 784)): the class whose centred mean image (the class mean
     minus the mean of every image) its template correlates with most in absolute value, and that
     signed correlation. Returns (classes (U,), correlations (U,))."""
-    overall = x.mean(0)
-    means = np.stack([x[y == k].mean(0) - overall for k in range(len(CLASSES))])       # (10, 784)
-    w = weights - weights.mean(1, keepdims=True)
-    m = means - means.mean(1, keepdims=True)
-    corr = (w @ m.T) / (np.linalg.norm(w, axis=1)[:, None] * np.linalg.norm(m, axis=1)[None] + 1e-12)  # (U, 10)
+    corr = pattern_correlation(weights, class_patterns(x, y))                           # (U, 10)
     best = np.abs(corr).argmax(1)
-    return best, corr[np.arange(len(w)), best]
+    return best, corr[np.arange(len(weights)), best]
 
 
 def templates_part(model, x, y, seed: int = 0) -> tuple[dict, Page]:

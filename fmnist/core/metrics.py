@@ -153,3 +153,20 @@ def random_tap_correlation(count: int, shape=(3, 3), draws: int = 400, seed: int
     rng = np.random.default_rng(seed)
     values = [tap_correlation(rng.standard_normal((count, *shape))) for _ in range(draws)]
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def class_patterns(x, y) -> np.ndarray:
+    """(classes, pixels): each class's mean image minus the mean of every image, flattened: what is
+    particular to each class. `x` (N, ...) and `y` (N,), numpy arrays or tensors."""
+    x, y = np.asarray(x).reshape(len(x), -1), np.asarray(y)
+    overall = x.mean(0)
+    return np.stack([x[y == k].mean(0) - overall for k in range(int(y.max()) + 1)])
+
+
+def pattern_correlation(rows, patterns: np.ndarray) -> np.ndarray:
+    """(N, classes): the Pearson correlation of each row (an image, a map or a unit's weights,
+    flattened) with each class pattern (class_patterns)."""
+    w = np.asarray(rows).reshape(len(rows), -1)
+    w = w - w.mean(1, keepdims=True)
+    m = patterns - patterns.mean(1, keepdims=True)
+    return (w @ m.T) / (np.linalg.norm(w, axis=1)[:, None] * np.linalg.norm(m, axis=1)[None] + 1e-12)

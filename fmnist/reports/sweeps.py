@@ -54,7 +54,7 @@ def sweep_figures(name: str, starts: tuple):
                        "experiments.pdf)" if len(shown) < len(curves) else ""),
                     {f"{100 * f:g}%": curves[f] for f in shown}, one_row=True)]
                 + table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction",
-                                        *sweep.verdict_table(records, starts)))
+                                *sweep.verdict_table(records, starts)))
     return draw
 
 
@@ -78,11 +78,16 @@ SWEEP_MEASURES = (("val_loss", "lowest validation loss", ""), ("train_loss", "lo
 def superior(records: list[dict], starts: tuple, measure: str) -> tuple[dict, int]:
     """{start: the fractions where it is ahead by its paired 95 % interval}, and of how many fractions."""
     diffs = sweep.differences(records, starts, measure)
+    return ahead_at(diffs, starts), len(diffs)
+
+
+def ahead_at(diffs: dict, starts: tuple) -> dict:
+    """{start: the fractions of `diffs` (sweep.differences) where its paired 95 % interval puts it ahead}."""
     ahead = {s: [] for s in starts}
     for fraction, d in diffs.items():  # > 0: the second start ahead, for a loss too
         if stats.excludes_zero(d):
             ahead[starts[1] if d["low"] > 0 else starts[0]].append(fraction)
-    return ahead, len(diffs)
+    return ahead
 
 
 def trend_words(records: list[dict], starts: tuple, measure: str = "val_loss",
@@ -97,7 +102,7 @@ def trend_words(records: list[dict], starts: tuple, measure: str = "val_loss",
     keys = list(diffs)
     means = [diffs[k]["mean"] for k in keys]
     rho, p = spearmanr(range(len(keys)), means)
-    ahead = [k for k in keys if stats.excludes_zero(diffs[k]) and diffs[k]["low"] > 0]
+    ahead = ahead_at(diffs, starts)[starts[1]]
     low_half = [k for k in ahead if keys.index(k) < len(keys) / 2]
     digits = 4 if groups.MEASURES[measure][2] is False else 2
     shape = ("shrinks as the data grows" if p < 0.05 and rho < 0 else "grows with the data" if p < 0.05 and rho > 0

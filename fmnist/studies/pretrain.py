@@ -21,6 +21,8 @@ from fmnist.studies.sweep import HALF1, HALF2, Sweep, common_notes, halves, swee
 # --budget spec: every image the spec names (about 62,000, at about 35 s an epoch on 2 cores).
 AUTOENCODER_PER_CLASS = 1000
 
+UPSTREAM_FILE = "autoencoder.pth"  # the upstream network's weights, in the study folder
+
 
 def copy_encoder(model: HalfCNN, autoencoder: ConvAutoencoder) -> None:
     """The encoder's values into the classifier's convolutional part (same structure): copied
@@ -45,7 +47,7 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
     model = ConvAutoencoder()
     history = fit(model, (x, torch.zeros(len(x), dtype=torch.long)), one["val"], as_config(config).settings(),
                   ctx.device, config["seed"], name="autoencoder", log=lambda line: None)
-    storage.save_weights(model, ctx.folder / "autoencoder.pth")
+    storage.save_weights(model, ctx.folder / UPSTREAM_FILE)
     examples = {}
     for name, split, classes in (("Fashion-MNIST-1", one, HALF1), ("Fashion-MNIST-2", two, HALF2)):
         x_test, y_test = split["test"]
@@ -63,11 +65,11 @@ def autoencoder_run(config: dict, ctx: Context) -> dict:
 class Pretrain(Sweep):
     name, spec, starts = "pretrain", "Spec 004 3.4", ("random", "pretrained")
     title = "Autoencoder pre-training against random initialisation"
-    upstream_file = "autoencoder.pth"
+    upstream_file = UPSTREAM_FILE
 
     def plan(self, ctx: Context) -> list[dict]:
-        return sweep_plan(ctx, "pretrain", ("random", "pretrained"),
-                          {"name": "autoencoder", "objective": "reconstruct", "file": "autoencoder.pth",
+        return sweep_plan(ctx, self.name, self.starts,
+                          {"name": "autoencoder", "objective": "reconstruct", "file": UPSTREAM_FILE,
                            "train_per_class": per_class(ctx, AUTOENCODER_PER_CLASS)})
 
     def run(self, config: dict, ctx: Context) -> dict:
@@ -75,7 +77,7 @@ class Pretrain(Sweep):
             return autoencoder_run(config, ctx)
         model = HalfCNN(len(HALF1))
         if config["start"] == "pretrained":
-            copy_encoder(model, storage.load_weights(ConvAutoencoder(), ctx.folder / "autoencoder.pth", "autoencoder",
+            copy_encoder(model, storage.load_weights(ConvAutoencoder(), ctx.folder / UPSTREAM_FILE, "autoencoder",
                                                      "run the study again: its autoencoder run is redone first"))
         return sweep_run(model, config, ctx)
 
@@ -102,14 +104,14 @@ class Pretrain(Sweep):
                 )
                 + ".",
             )
-        return lines + verdicts(records, ("random", "pretrained"))
+        return lines + verdicts(records, self.starts)
 
     def pages(self, results: dict) -> list[Page]:
         records = planned(results)
         ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
         out = [Page("pretrain_autoencoder", "Spec 004 3.4, autoencoder", "its loss and reconstructions",
                     figures.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
-        return out + [sweep_page("pretrain_sweep", "Spec 004 3.4, pre-training", records, ("random", "pretrained"))]
+        return out + [sweep_page(f"{self.name}_sweep", "Spec 004 3.4, pre-training", records, self.starts)]
 
     def upstream_network(self, config) -> ConvAutoencoder:
         return ConvAutoencoder()

@@ -14,11 +14,13 @@ from fmnist.studies.networks import HalfCNN
 from fmnist.studies.study import Context, planned
 from fmnist.studies.sweep import HALF1, HALF2, Sweep, common_notes, halves, sweep_page, sweep_plan, sweep_run, verdicts
 
+UPSTREAM_FILE = "source.pth"  # the upstream network's weights, in the study folder
+
 
 def transfer_weights(model: HalfCNN, ctx: Context) -> None:
     """Everything but the classification layer from a fresh read of source.pth; that layer
     keeps its own new random weights."""
-    source = storage.load_weights(HalfCNN(len(HALF2)), ctx.folder / "source.pth", "Fashion-MNIST-2 network",
+    source = storage.load_weights(HalfCNN(len(HALF2)), ctx.folder / UPSTREAM_FILE, "Fashion-MNIST-2 network",
                                   "run the study again: its source run is redone first")
     state = {k: v for k, v in source.state_dict().items() if not k.startswith("classifier.fc.")}
     missing, _ = model.load_state_dict(state, strict=False)
@@ -28,7 +30,7 @@ def transfer_weights(model: HalfCNN, ctx: Context) -> None:
 class Transfer(Sweep):
     name, spec, starts = "transfer", "Spec 004 3.5", ("random", "transferred")
     title = "Transfer from Fashion-MNIST-2 against random initialisation"
-    upstream_file = "source.pth"
+    upstream_file = UPSTREAM_FILE
 
     def plan(self, ctx: Context) -> list[dict]:
         """The source network trains with the tuning study's winning settings (spec 004 3.5.2), so
@@ -37,15 +39,15 @@ class Transfer(Sweep):
         if best is None:
             raise storage.UserError("transfer trains its source network with the settings the tuning study chose: "
                                     "run python experiments.py tuning first (with the same --quick and --budget)")
-        return sweep_plan(ctx, "transfer", ("random", "transferred"),
-                          {"name": "source (Fashion-MNIST-2)", "file": "source.pth",
+        return sweep_plan(ctx, self.name, self.starts,
+                          {"name": "source (Fashion-MNIST-2)", "file": UPSTREAM_FILE,
                            **{k: best[k] for k in ("optimizer", "lr", "momentum", "dropout")}})
 
     def run(self, config: dict, ctx: Context) -> dict:
         if config["kind"] == "upstream":
             model = HalfCNN(len(HALF2), dropout=config["dropout"])
             record, _ = train_and_measure(model, config, halves(ctx, HALF2), ctx, num_classes=len(HALF2))
-            storage.save_weights(model, ctx.folder / "source.pth")
+            storage.save_weights(model, ctx.folder / UPSTREAM_FILE)
             return record
         model = HalfCNN(len(HALF1))
         if config["start"] == "transferred":
@@ -67,11 +69,11 @@ class Transfer(Sweep):
                 f"{100 * source['train']['accuracy']:.2f}%, "
                 f"validation {100 * source['val']['accuracy']:.2f}%, test {100 * source['test']['accuracy']:.2f}%.",
             )
-        return lines + verdicts(records, ("random", "transferred"))
+        return lines + verdicts(records, self.starts)
 
     def pages(self, results: dict) -> list[Page]:
         return [
-            sweep_page("transfer_sweep", "Spec 004 3.5, transfer learning", planned(results), ("random", "transferred"))
+            sweep_page(f"{self.name}_sweep", "Spec 004 3.5, transfer learning", planned(results), self.starts)
         ]
 
     def upstream_network(self, config) -> HalfCNN:
