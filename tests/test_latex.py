@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from fmnist.reports import build, latex
+from fmnist.reports import build, column, latex
 from fmnist.studies import figures
 from fmnist.studies.tables import table_figures
 
@@ -126,9 +126,9 @@ def test_a_figure_is_redrawn_for_the_column_with_its_title_as_the_caption():
         ax.set_title("a title much too long for a quarter of the column's width, which must wrap")
         ax.tick_params(labelsize=5)
     fig.suptitle("What the figure shows")
-    fig, caption = latex.for_column(fig)
+    fig, caption = column.for_column(fig)
     assert caption == "What the figure shows" and not fig.get_suptitle()
-    assert fig.get_size_inches()[0] == pytest.approx(latex.TEXT_INCHES)
+    assert fig.get_size_inches()[0] == pytest.approx(column.TEXT_INCHES)
     # four panels of 5 in would shrink below SHRINK of their width: two columns, two rows, reading order kept
     assert [(ax.get_subplotspec().rowspan.start, ax.get_subplotspec().colspan.start) for ax in axes] == [
         (0, 0), (0, 1), (1, 0), (1, 1)]
@@ -168,6 +168,6 @@ def test_a_figure_that_says_its_column_height_gets_it_and_its_page_margins_go():
                                       [[[[1.0] * 14] * 14] * 8] * 5, [f"reading {c}" for c in range(8)])
     fig = Page("maps", "h", "c", fig).fig  # on a page: its labels placed inside the page's margins
     assert fig.column_inches == pytest.approx(0.5 * 5 + 0.14 * 8 + 0.9)
-    fig, _ = latex.for_column(fig)
-    assert tuple(fig.get_size_inches()) == pytest.approx((latex.TEXT_INCHES, fig.column_inches))
+    fig, _ = column.for_column(fig)
+    assert tuple(fig.get_size_inches()) == pytest.approx((column.TEXT_INCHES, fig.column_inches))
     assert fig.get_layout_engine().get()["rect"] == (0, 0, 1, 1) and fig._supxlabel.get_in_layout()

@@ -142,3 +142,12 @@ def test_the_private_name_rule_catches_each_way_of_borrowing(tmp_path):
     finally:
         monkeypatch.undo()
     assert len(uses) == 4 and all("_fine" not in u for u in uses)
+
+
+LONGEST = 410  # lines: a module one reads in a sitting ("about 400")
+
+
+def test_every_module_is_short_enough_to_read_in_a_sitting():
+    files = package_files() + sorted(ROOT.glob("*.py"))
+    long = {str(p.relative_to(ROOT)): n for p in files if (n := len(p.read_text().splitlines())) > LONGEST}
+    assert not long, f"modules over {LONGEST} lines, to be cut along their seams: {long}"

@@ -11,6 +11,7 @@ from fmnist.reports import (
     batch_norm,
     build,
     spec000,
+    spec000_seeing,
     spec003,
     spec003_figures,
     spec004,
@@ -114,7 +115,7 @@ def test_the_fooling_answer_names_the_network_that_needs_fewer_pixels(cnn_zero):
         return [max(0.0, 0.9 - k / zero * 0.9) for k in range(61)]
     analysis = {"fooling": {"counts": [0, 250], "ffn": {"greedy_accuracy": curve(40), "random_accuracy": [0.9, 0.5]},
                             "cnn": {"greedy_accuracy": curve(cnn_zero), "random_accuracy": [0.9, 0.8]}}}
-    answer = spec000.fooling(build.Sources(Path("."), analysis=analysis))
+    answer = spec000_seeing.fooling(build.Sources(Path("."), analysis=analysis))
     fewer = "CNN" if cnn_zero < 40 else "FFN"
     # a straight fall: half the right images are wrong by zero / 2 pixels, 90 % by 0.9 zero
     assert f"the greedy attack turns half the {fewer}'s right images with fewer pixels" in answer
@@ -143,7 +144,7 @@ def test_filter_patterns_count_by_hand():
     blob = np.ones((3, 3))
     vertical = np.array([[-1, 0, 1]] * 3, float)
     horizontal = vertical.T
-    p = spec000.filter_patterns(np.stack([blob, vertical, vertical, horizontal]))
+    p = spec000_seeing.filter_patterns(np.stack([blob, vertical, vertical, horizontal]))
     assert (p["blob"], p["edge"], p["vertical"], p["horizontal"]) == (1, 3, 2, 1)
 
 
@@ -338,9 +339,9 @@ def test_the_conv1_filter_reading_sets_the_counts_against_random_kernels_both_wa
         run["extras"] = {"first_filters": kernels.tolist()}
         return _sources(reference=[run])
     smooth = np.abs(rng.normal(size=(64, 1, 1))) * np.ones((64, 3, 3)) + 0.05 * rng.normal(size=(64, 3, 3))
-    words = spec000.filters(sources(smooth))
+    words = spec000_seeing.filters(sources(smooth))
     assert "so 64 is more than random kernels give" in words and "they are smoother than random kernels" in words
-    noise = spec000.filters(sources(rng.normal(size=(64, 3, 3))))
+    noise = spec000_seeing.filters(sources(rng.normal(size=(64, 3, 3))))
     assert "is as many as random kernels give" in noise and "no more spatial structure than random kernels" in noise
 
 

@@ -11,7 +11,7 @@ test image), and whether it correlates with its own class's pattern more than wi
 import numpy as np
 import torch
 
-from fmnist.analysis import attribution, figures
+from fmnist.analysis import attribution, pattern_figures
 from fmnist.analysis.from_noise import paired_p
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import class_patterns, pattern_correlation
@@ -100,5 +100,5 @@ def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, 
         rows += [(f"{key.upper()}\n{name}", maps[:, 0].numpy(), numbers[key][name]) for name, maps in made.items()]
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
     return numbers, Page("class_averaged_gradients", "Class-averaged gradients (FFN, CNN)", numbers["sentence"],
-                         figures.averaged_figure(patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES, PER_CLASS,
+                         pattern_figures.averaged_figure(patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES, PER_CLASS,
                                                  getattr(models.get("cnn", (None, None))[1], "flip_tta", False)))

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fmnist.analysis import figures
+from fmnist.analysis import pattern_figures
 from fmnist.core.assignment import MODELS
 from fmnist.core.data import CLASSES
 from fmnist.core.metrics import class_patterns, pattern_correlation
@@ -191,7 +191,7 @@ def noise_part(models: dict, x, y, recipe: NoiseRecipe, device) -> tuple[dict, l
                          {**n["trained"], "shown": shown}))
         rows.append(("untrained,\nstart 1", made["untrained"][n["untrained"]["shown"], 0].numpy(), n["untrained"]))
         stem = "class_images_from_noise" + ("_2" if pages else "")
-        figure = figures.noise_figure(key.upper(), patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES,
+        figure = pattern_figures.noise_figure(key.upper(), patterns.reshape(-1, *x.shape[-2:]), rows, CLASSES,
                                       getattr(model, "flip_tta", False))
         pages.append(Page(stem, f"Class images from noise ({key.upper()})", n["sentence"], figure))
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
