@@ -24,7 +24,7 @@ from fmnist.analysis import averaged, from_noise, optimised, randomisation, sali
 from fmnist.analysis.settings import QUICK, QUICK_VISUAL, AnalysisSettings, VisualSettings
 from fmnist.core import assignment, cli, data, files, provenance, storage
 from fmnist.core.device import pick_device
-from fmnist.core.pages import series, text_pages, write_document
+from fmnist.core.pages import PngsAside, series, text_pages, write_document
 from fmnist.core.training import predict
 
 HERE = Path(__file__).resolve().parent
@@ -206,14 +206,14 @@ def run(args) -> int:
         (stage / "analysis").mkdir()
         for key in models:
             storage.write_predictions(logits[key].argmax(1), stage / f"predictions_{key}.csv")
-        for page in pages:
-            page.save_png(stage / "analysis" / f"{page.stem}.png", 110)
-        closing = series("settings", "Settings and provenance", "how each page was made, how long it took, on what",
-                         text_pages("Settings and provenance", settings_lines(results, settings, visual)))
-        count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
-                               summary_lines(results), pages + closing, "Fashion-MNIST analysis",
-                               "Findings, page by page (each page's sentence, computed from its numbers; settings, "
-                               "times and provenance on the last page):")
+        with PngsAside(pages, stage / "analysis", 110) as pngs:  # drawn beside the PDF
+            closing = series("settings", "Settings and provenance", "how each page was made, how long it took, on "
+                             "what", text_pages("Settings and provenance", settings_lines(results, settings, visual)))
+            count = write_document(stage / "analysis.pdf", "Fashion-MNIST: what the networks learned",
+                                   summary_lines(results), pages + closing, "Fashion-MNIST analysis",
+                                   "Findings, page by page (each page's sentence, computed from its numbers; "
+                                   "settings, times and provenance on the last page):")
+            pngs.wait()
         storage.write_json(results, stage / "analysis.json")
     for key, r in results["networks"].items():
         agree = "agrees with" if round(r["accuracy"] * len(y)) == round(r["metrics_json_accuracy"] * len(y)) \

@@ -5,12 +5,15 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.image import imread
 from matplotlib.text import Text
 
 from fmnist.core import pages
+from fmnist.core.device import cores
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_reader = pytest.mark.skipif(shutil.which("pdftotext") is None,
@@ -163,3 +166,46 @@ def test_the_epoch_curves_turn_logarithmic_only_for_a_spike():
     spike = [{**calm[0], "val_loss": 7.1}] + calm[1:]
     assert curves_figure("t", {"a": calm}).axes[0].get_yscale() == "linear"
     assert curves_figure("t", {"a": calm, "b": spike}).axes[0].get_yscale() == "log"
+
+
+def _small_pages(n: int) -> list[pages.Page]:
+    out = []
+    for k in range(n):
+        fig = Figure(layout="constrained")
+        fig.subplots().plot([0, 1], [k, 1 - k])
+        out.append(pages.Page(f"p{k}", f"page {k}", "a line", fig))
+    return out
+
+
+def test_pngs_drawn_aside_are_the_pngs_drawn_here(tmp_path):
+    here, aside = tmp_path / "here", tmp_path / "aside"
+    here.mkdir(), aside.mkdir()
+    for page in _small_pages(3):
+        page.fig.savefig(here / f"{page.stem}.png", dpi=40, format="png")
+    made = _small_pages(3)
+    with pages.PngsAside(made, aside, 40) as pngs:
+        assert pngs.process is not None or cores() < 2  # a second process where there are 2 cores
+        pages.write_pages(tmp_path / "doc.pdf", [p.fig for p in made], "t")  # the PDF meanwhile
+        pngs.wait()
+    assert sorted(p.name for p in aside.iterdir()) == ["p0.png", "p1.png", "p2.png"]
+    for name in ("p0.png", "p1.png", "p2.png"):  # the same picture as drawn in this process
+        assert np.array_equal(imread(here / name), imread(aside / name))
+
+
+def test_pngs_are_drawn_here_when_the_second_process_fails(tmp_path):
+    folder = tmp_path / "later"  # missing when the second process draws: it fails and exits 1
+    with pages.PngsAside(_small_pages(2), folder, 40) as pngs:
+        if pngs.process is not None:
+            pngs.process.join()
+            assert pngs.process.exitcode == 1
+        folder.mkdir()
+        pngs.wait()
+    assert sorted(p.name for p in folder.iterdir()) == ["p0.png", "p1.png"]
+
+
+def test_pngs_are_drawn_here_on_one_core(tmp_path, monkeypatch):
+    monkeypatch.setattr("fmnist.core.device.cores", lambda: 1)
+    with pages.PngsAside(_small_pages(2), tmp_path, 40) as pngs:
+        assert pngs.process is None
+        pngs.wait()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p0.png", "p1.png"]

@@ -51,7 +51,8 @@ def blurred(x: torch.Tensor, sigma: float = 4.0) -> torch.Tensor:
     return gaussian_blur(x, [size, size], [sigma, sigma])
 
 
-STACK = 2048  # images a pass when integrated gradients and SmoothGrad send many copies of a batch through
+STACK = 512  # images a pass when integrated gradients and SmoothGrad send many copies of a batch through
+# (on 2 cores the CNN's gradients run about 20 % faster at 512 than at 2,048, the FFN's as fast)
 
 
 def _parts(copies: int, batch: int) -> list[range]:

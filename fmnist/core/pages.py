@@ -3,9 +3,11 @@ hand-in, the analysis, the studies, the reports) is text pages followed by `Page
 every page goes through `fit`: US letter, landscape, no text under 8 pt, long text flowed
 onto further pages. `check_pdf` reads a written PDF back and lists what breaks the standard.
 """
+import multiprocessing
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -114,6 +116,54 @@ class Page:
         constrained layout would otherwise be solved again for every file the page goes to)."""
         self.fig.savefig(path, dpi=dpi, format="png")
         self.fig.set_layout_engine("none")
+
+
+def _draw_pngs(jobs: list[tuple[Figure, str]], dpi: int) -> None:
+    """Each figure saved as a PNG at its path: what a PngsAside's process runs. A failure is one
+    line on stderr and exit status 1 (the caller then draws them itself and meets the error there)."""
+    try:
+        for fig, path in jobs:
+            fig.savefig(path, dpi=dpi, format="png")
+    except Exception as error:  # any failure: the caller redraws and meets it
+        print(f"drawing the PNGs in a second process failed ({error}); drawing them in the first", file=sys.stderr)
+        sys.exit(1)
+
+
+class PngsAside:
+    """Pages saved as PNGs (folder/STEM.png) by a second process while this one writes the PDF of
+    the same pages: on 2 cores the drawing takes about the longer of the two instead of their sum.
+    The figures are copied to it when it starts, so the PDF may lay them out meanwhile. On one core,
+    or where the process cannot start or stops early, `wait` draws the PNGs here: none is lost.
+    Use as a context manager; leaving on an error stops the second process."""
+
+    def __init__(self, pages: list, folder: Path, dpi: int):
+        from fmnist.core.device import cores
+        self.jobs, self.dpi, self.process = [(p.fig, str(folder / f"{p.stem}.png")) for p in pages], dpi, None
+        if cores() < 2 or len(self.jobs) < 2:
+            return
+        try:
+            self.process = multiprocessing.get_context("spawn").Process(target=_draw_pngs, args=(self.jobs, dpi))
+            self.process.start()  # spawn pickles the figures here, before anything else draws on them
+        except Exception:  # a figure that will not pickle, no room for a process: draw here
+            self.process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, trace):
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join()
+        return False
+
+    def wait(self) -> None:
+        """Return once every PNG is written (drawn here if the second process did not)."""
+        if self.process is not None:
+            self.process.join()
+            if self.process.exitcode == 0:
+                return
+        for fig, path in self.jobs:
+            fig.savefig(path, dpi=self.dpi, format="png")
 
 
 def chunks(items: list, size: int) -> list[list]:
