@@ -96,6 +96,9 @@ def test_the_lowest_test_loss_answer_follows_the_numbers(same):
     answer = spec004_variants.lowest_test_loss(_sources(variants=records))
     if same:
         assert answer.startswith("Yes: A has both the lowest mean validation loss")
+        # each seed's test loss 0.02 below B's: an interval of zero width, so lowest beyond the seeds' spread
+        assert "Its test loss against the next lowest, B's (0.3310), paired by seed: A ahead of B by 0.0200" in answer
+        assert "not by more than the seeds vary" not in answer
     else:
         assert answer.startswith("No: the lowest mean validation loss is A's") and "B ahead of A by 0.02" in answer
         assert "beyond the seeds' spread" in answer
@@ -133,11 +136,23 @@ def test_the_confusion_hypothesis_follows_the_pair_confused():
         run["test"]["confusion"] = c.tolist()
         return _sources(transfer=[run])
     garments = spec004.confused(sources(0, 2))  # T-shirt/top taken for Coat: both upper-body garments
-    assert (
-        "T-shirt/top taken for Coat (10 of its 100 images)" in garments and "both are upper-body garments" in garments
-    )
+    assert "- T-shirt/top and Coat: 10 errors, 100 % of all (10 T-shirt/top taken for Coat, 0 the other way)" \
+        in garments
+    assert "both are upper-body garments" in garments and "The 1 pairs" not in garments
     unlike = spec004.confused(sources(3, 4))  # Sandal taken for Bag
-    assert "Sandal is a footwear and Bag a bag: these are not alike in kind" in unlike
+    assert "Sandal is footwear and Bag a bag: not alike in kind" in unlike
+
+
+def test_the_pairs_confused_most_are_counted_both_ways():
+    c = np.eye(5, dtype=int) * 50
+    c[0, 2], c[2, 0] = 3, 6   # 9 errors: Coat taken for T-shirt/top more often than the other way
+    c[1, 4], c[4, 1] = 5, 2   # 7
+    c[3, 4] = 8               # 8, one way only
+    c[1, 3] = 1               # 1: the fourth pair, not read
+    pairs = spec004.confused_pairs(c, spec004.HALF1_NAMES)
+    assert [(p["a"], p["b"], p["errors"], p["a_as_b"], p["b_as_a"]) for p in pairs] == [
+        ("Coat", "T-shirt/top", 9, 6, 3), ("Sandal", "Bag", 8, 8, 0), ("Trouser", "Bag", 7, 5, 2)]
+    assert spec004.confused_pairs(np.eye(5, dtype=int), spec004.HALF1_NAMES) == []
 
 
 def test_filter_patterns_count_by_hand():
@@ -492,3 +507,19 @@ def test_the_report_draws_the_smallest_middle_and_largest_fractions_curves():
     assert sweeps.shown_fractions([k / 20 for k in range(1, 21)]) == [0.05, 0.5, 1.0]
     assert sweeps.shown_fractions([0.1, 0.3, 0.4, 1.0]) == [0.1, 0.4, 1.0]  # 0.4 is nearest the middle, 0.55
     assert sweeps.shown_fractions([0.1, 1.0]) == [0.1, 1.0]  # --quick: all of them
+
+
+@pytest.mark.parametrize("per_class", [1000, 20000])
+def test_the_autoencoder_sample_is_a_departure_only_when_it_is_smaller_than_the_spec_data(per_class):
+    upstream = _record("autoencoder", 0, 0.01, 0.01, kind="upstream", train_per_class=per_class)
+    upstream["images"] = 10 * per_class
+    results = {**_results([upstream]), "pool": 27540}
+    lines = spec004.autoencoder_departure(build.Sources(Path("."), studies={"pretrain": results}))
+    spec = 27540 + 5 * 7000  # Fashion-MNIST-1's training pool and every image of Fashion-MNIST-2's 5 classes
+    if 10 * per_class < spec:
+        assert lines == [f"- The autoencoder (3.4.1-3.4.2) trains on 10,000 images, a stratified 1,000 a class of "
+                         f"each half: {100 * 10000 / spec:.0f} % of the 62,540 the spec's data holds "
+                         "(Fashion-MNIST-1's training images and all of Fashion-MNIST-2), so that it fits 2 "
+                         "cores; --budget spec trains it on all of them."]
+    else:
+        assert lines == []

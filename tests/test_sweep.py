@@ -129,12 +129,15 @@ def test_a_sweep_claim_takes_the_seed_as_its_unit_both_ways():
     overall = seed_level(records, ("random", "pretrained"), "test_acc")
     assert overall["n"] == 3 and overall["mean"] == pytest.approx(0.1 / 3)
     assert overall["low"] < 0 < overall["high"]
-    assert "no difference detected" in sweeps.on_average(records, ("random", "pretrained"))
+    short = sweeps.in_short(records, ("random", "pretrained"))
+    assert "by test accuracy, no difference detected (+0.03 points" in short
     steady = {0: 1.0, 1: 1.2, 2: 0.9}  # every seed ahead by about a point: the interval excludes zero
     records = [_sweep_record(start, f, seed, (80 + f + (steady[seed] if start == "pretrained" else 0)) / 100,
                              0.5 - (steady[seed] if start == "pretrained" else 0) / 100)
                for f in (0.05, 0.5, 1.0) for start in ("random", "pretrained") for seed in steady]
-    assert "pretrained ahead of random by 1.03 points" in sweeps.on_average(records, ("random", "pretrained"))
+    short = sweeps.in_short(records, ("random", "pretrained"))
+    assert "by test accuracy, pretrained ahead by 1.03 points" in short
+    assert "by lowest validation loss, pretrained ahead by 0.0103" in short  # its loss lower by a point, seed by seed
     # a loss reads the other way round: > 0 when the second start's loss is lower
     loss = seed_level(records, ("random", "pretrained"), "val_loss")
     assert loss["mean"] == pytest.approx((1.0 + 1.2 + 0.9) / 3 / 100) and loss["low"] > 0

@@ -25,12 +25,49 @@ def base_info(src) -> str:
             f"validation loss {ci(mean_of(base, 'val_loss'), 4, '')}, test accuracy {ci(mean_of(base, 'test_acc'))}.")
 
 
+KEPT_TITLE = "The changes kept, each against the best before it"
+
+
+def kept_table(src) -> list:
+    """3.2.2's path as a table: each change kept, the validation losses before and after (means
+    over the seeds), the fall paired by seed with its 95 % interval, and whether it is beyond the
+    seeds' spread; under it, the count of clear falls against what chance gives."""
+    tried, changes = variants.kept_changes(planned(src.studies["variants"]))
+    if not changes:
+        return []
+    rows_ = []
+    for c in changes:
+        d = stats.flipped(c["difference"])  # the best-before's loss minus the change's: > 0, the change lowered it
+        rows_.append([c["row"], c["against"], f"{c['before_loss']:.4f}", f"{c['loss']:.4f}",
+                      f"{d['mean']:+.4f}" + ("" if d["low"] is None else
+                                            f" ({stats.bound(d['low'], 4)} to {stats.bound(d['high'], 4)})"),
+                      ("lower" if c["clear"] else "no difference detected") + (" (not converged)" if c["caveat"]
+                                                                                else "")])
+    clear = [c["row"] for c in changes if c["clear"]]
+    notes = [f"Validation loss: mean over {changes[0]['difference']['n']} seeds; fall: the best-before's loss minus "
+             "the change's, paired by seed, with its 95 % interval (lower: the interval excludes zero). "
+             f"{stats.chance_words(len(clear), tried, 'changes tried', one_side=True).capitalize()}."]
+    notes += [f"Not converged: {c['row']}:{c['caveat'].split(':', 1)[1].rstrip(')')}." for c in changes if c["caveat"]]
+    return table_figures(KEPT_TITLE, ["change kept", "against", "before", "after", "fall (95 % CI)", "verdict"],
+                         rows_, notes)
+
+
 def variants_answer(src) -> str:
     results = src.studies["variants"]
-    return "\n".join([groups.study_budget(results, planned(results))] + variants.STUDY.headline(results)
-                     + ["The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
-                        "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
-                        "without L2 compare, as the spec asks.", variants_curve_words(planned(results))])
+    records = planned(results)
+    tried, changes = variants.kept_changes(records)
+    clear = [c["row"] for c in changes if c["clear"]]
+    kept = (f"{tried} changes were tried in turn, each on the best network so far, and {len(changes)} kept for "
+            "lowering the mean validation loss (the spec's rule; each in the table below). "
+            + (f"Only {words.listing(clear)} lowered it by more than the seeds vary" if clear else
+               "None lowered it by more than the seeds vary") + ": "
+            + stats.chance_words(len(clear), tried, "changes tried", one_side=True) + "."
+            + (" The others were kept on the mean alone." if 0 < len(clear) < len(changes) else "")) if tried else ""
+    return "\n".join([groups.study_budget(results, records), words.sentence(groups.best_line(records, "val_loss"))
+                       + ".", kept,
+                       "The table's losses are plain cross-entropy in evaluation mode, without the regulariser: L2 "
+                       "enters only the gradients (as the optimiser's weight decay), so the losses of rows with and "
+                       "without L2 compare, as the spec asks.", variants_curve_words(records)])
 
 
 def variants_curve_words(records: list[dict]) -> str:
@@ -56,8 +93,16 @@ def lowest_test_loss(src) -> str:
     test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in by.items()}
     best_val, best_test = min(val, key=val.get), min(test, key=test.get)
     if best_val == best_test:
+        second = min((row for row in test if row != best_test), key=test.get, default=None)
+        lead = ""
+        if second is not None:  # is it lowest beyond the seeds' spread? its test loss against the runner-up's
+            d = groups.difference(by[second], by[best_test], "test_loss")
+            lead = (f" Its test loss against the next lowest, {second}'s ({test[second]:.4f}), paired by seed: "
+                    + stats.verdict(d, second, best_test, unit="", higher_is_better=False)
+                    + ("; so it is lowest as a mean, not by more than the seeds vary." if not stats.excludes_zero(d)
+                       else "."))
         return (f"Yes: {best_val} has both the lowest mean validation loss ({val[best_val]:.4f}) and the lowest mean "
-                f"test loss ({test[best_test]:.4f}) of the {len(by)} rows.")
+                f"test loss ({test[best_test]:.4f}) of the {len(by)} rows." + lead)
     d = groups.difference(by[best_val], by[best_test], "test_loss")
     return (f"No: the lowest mean validation loss is {best_val}'s ({val[best_val]:.4f}), the lowest mean test loss "
             f"{best_test}'s ({test[best_test]:.4f}, against {test[best_val]:.4f} for {best_val}). Their test losses, "

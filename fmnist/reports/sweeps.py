@@ -160,15 +160,25 @@ def ceiling_words(records: list[dict]) -> list[str]:
             "fractions compare unfinished training."]
 
 
-def on_average(records: list[dict], starts: tuple) -> str:
-    """Across the sweep, with the seed as the unit: each seed's test-accuracy gain averaged over
-    the fractions, and the interval of those means over the seeds."""
+def in_short(records: list[dict], starts: tuple) -> str:
+    """A sweep in one line for the discussion: the second start against the first by lowest
+    validation loss (the spec's question) and by test accuracy, each averaged over the fractions
+    seed by seed (the seed is the unit: the fractions share seeds and images); each fraction's own
+    intervals are in its item."""
     first, second = starts
-    overall = sweep.seed_level(records, starts, "test_acc")
-    if overall is None:
-        return "Across the sweep: too few seeds at every fraction for an interval."
-    return ("Across the sweep, each seed's difference averaged over the fractions (the seed is the unit, since the "
-            f"fractions share seeds and images): {stats.verdict(overall, first, second, budget='this budget')}.")
+    parts = []
+    for measure, what, unit, digits in (("val_loss", "lowest validation loss", "", 4),
+                                        ("test_acc", "test accuracy", " points", 2)):
+        overall = sweep.seed_level(records, starts, measure)  # > 0: the second start ahead, for a loss too
+        if overall is None:
+            parts.append(f"by {what}, too few seeds for an interval")
+            continue
+        span = f"95 % CI {stats.bound(overall['low'], digits)} to {stats.bound(overall['high'], digits)}"
+        side = "ahead" if overall["low"] > 0 else "behind"
+        parts.append(f"by {what}, {second} {side} by {abs(overall['mean']):.{digits}f}{unit} ({span})"
+                     if stats.excludes_zero(overall) else
+                     f"by {what}, no difference detected ({overall['mean']:+.{digits}f}{unit}, {span})")
+    return f"{second} against {first} start, averaged over the fractions seed by seed: " + "; ".join(parts) + "."
 
 
 def best_each(name: str, starts: tuple):

@@ -169,6 +169,25 @@ def base_words(records: list[dict]) -> str:
     return f"Base: {network_words(base[0])}, {training_words(base[0])}." if base else "Base: not run."
 
 
+def kept_changes(records: list[dict]) -> tuple[int | None, list[dict]]:
+    """The changes tried in turn (None before the base is in) and each one kept, against the best
+    before it: {"row", "against", "before_loss", "loss" (mean validation losses), "difference" (its
+    validation loss minus the best-before's, paired by seed), "clear" (that interval below zero:
+    lower beyond the seeds' spread), "caveat" (words when either did not converge)}."""
+    steps = [s for s in path(records) if "runs" in s]
+    if not steps:
+        return None, []
+    out = []
+    for s in steps[1:]:
+        if s["kept"]:
+            before = next(x for x in steps if x["row"] == s["against"])
+            d = groups.difference(before["runs"], s["runs"], "val_loss")
+            out.append({"row": s["row"], "against": s["against"], "before_loss": s["best_loss"], "loss": s["loss"],
+                        "difference": d, "clear": bool(stats.excludes_zero(d) and d["high"] < 0),
+                        "caveat": groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]})})
+    return len(steps) - 1, out
+
+
 def kept_words(kept: int, clear: list[str], tried: int) -> str:
     """What the kept changes' verdicts add up to: the spec keeps a change that lowers the mean,
     and only a change whose 95 % interval excludes zero lowered it by more than the seeds vary;
@@ -300,24 +319,16 @@ class Variants(Study):
     def headline(self, results: dict) -> list[str]:
         """The path the iterations took, with the verdict of each kept change against the best before it."""
         records = planned(results)
-        steps = [s for s in path(records) if "runs" in s]
-        if not steps:
+        tried, changes = kept_changes(records)
+        if tried is None:
             return []
-        out = [groups.best_line(records, "val_loss")]
-        kept, clear = [], []
-        for s in steps[1:]:
-            if s["kept"]:
-                before = next(x for x in steps if x["row"] == s["against"])
-                d = groups.difference(before["runs"], s["runs"], "val_loss")
-                if stats.excludes_zero(d) and d["high"] < 0:  # the kept row's loss is lower, interval and all
-                    clear.append(s["row"])
-                kept.append(f"{s['row']} ({s['best_loss']:.4f} -> {s['loss']:.4f}; "
-                            + stats.verdict(d, s["against"], s["row"], unit="", higher_is_better=False)
-                            + groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]}) + ")")
-        tried = len(steps) - 1
-        out.append(f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
-                   + (kept_words(len(kept), clear, tried) + ": " + "; ".join(kept) if kept else "") + ".")
-        return out
+        kept = [f"{c['row']} ({c['before_loss']:.4f} -> {c['loss']:.4f}; "
+                + stats.verdict(c["difference"], c["against"], c["row"], unit="", higher_is_better=False)
+                + c["caveat"] + ")" for c in changes]
+        clear = [c["row"] for c in changes if c["clear"]]
+        return [groups.best_line(records, "val_loss"),
+                f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
+                + (kept_words(len(kept), clear, tried) + ": " + "; ".join(kept) if kept else "") + "."]
 
     def describe(self, runs: list[dict], records: list[dict]) -> dict:
         """The spec's columns: the change, whether it was kept, the settings (in one cell, to fit the
