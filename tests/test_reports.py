@@ -15,6 +15,7 @@ from fmnist.reports import (
     spec003,
     spec003_figures,
     spec004,
+    spec004_base,
     spec004_variants,
     submission,
     sweeps,
@@ -135,11 +136,11 @@ def test_the_confusion_hypothesis_follows_the_pair_confused():
         run = _record("random 100%", 0, 0.1, 0.1, kind="sweep", start="random", fraction=1.0)
         run["test"]["confusion"] = c.tolist()
         return _sources(transfer=[run])
-    garments = spec004.confused(sources(0, 2))  # T-shirt/top taken for Coat: both upper-body garments
+    garments = spec004_base.confused(sources(0, 2))  # T-shirt/top taken for Coat: both upper-body garments
     assert "- T-shirt/top and Coat: 10 errors, 100 % of all (10 T-shirt/top taken for Coat, 0 the other way)" \
         in garments
     assert "both are upper-body garments" in garments and "The 1 pairs" not in garments
-    unlike = spec004.confused(sources(3, 4))  # Sandal taken for Bag
+    unlike = spec004_base.confused(sources(3, 4))  # Sandal taken for Bag
     assert "Sandal is footwear and Bag a bag: not alike in kind" in unlike
 
 
@@ -149,10 +150,10 @@ def test_the_pairs_confused_most_are_counted_both_ways():
     c[1, 4], c[4, 1] = 5, 2   # 7
     c[3, 4] = 8               # 8, one way only
     c[1, 3] = 1               # 1: the fourth pair, not read
-    pairs = spec004.confused_pairs(c, spec004.HALF1_NAMES)
+    pairs = spec004_base.confused_pairs(c, spec004_base.HALF1_NAMES)
     assert [(p["a"], p["b"], p["errors"], p["a_as_b"], p["b_as_a"]) for p in pairs] == [
         ("Coat", "T-shirt/top", 9, 6, 3), ("Sandal", "Bag", 8, 8, 0), ("Trouser", "Bag", 7, 5, 2)]
-    assert spec004.confused_pairs(np.eye(5, dtype=int), spec004.HALF1_NAMES) == []
+    assert spec004_base.confused_pairs(np.eye(5, dtype=int), spec004_base.HALF1_NAMES) == []
 
 
 def test_filter_patterns_count_by_hand():
