@@ -131,37 +131,49 @@ def _draw_pngs(jobs: list[tuple[Figure, str]], dpi: int) -> None:
 
 class PngsAside:
     """Pages saved as PNGs (folder/STEM.png) by a second process while this one writes the PDF of
-    the same pages: on 2 cores the drawing takes about the longer of the two instead of their sum.
-    The figures are copied to it when it starts, so the PDF may lay them out meanwhile. On one core,
-    or where the process cannot start or stops early, `wait` draws the PNGs here: none is lost.
-    Use as a context manager; leaving on an error stops the second process."""
+    the same pages: on 2 cores the drawing takes about the longer of the two instead of their sum
+    (a third less for analyze.py's pages). The process is a fork, which has the figures as they are
+    when it starts without copying them through pickle (a spawned process would spend longer
+    importing and unpickling than it saves), so the PDF may lay them out meanwhile; it only draws,
+    with matplotlib. Where fork is missing (Windows, and macOS by choice), on one core, or where
+    the process cannot start, stops early or outlasts `patience`, `wait` draws the PNGs here: none
+    is lost and nothing hangs. Use as a context manager; leaving on an error stops the process."""
+
+    PATIENCE = (30.0, 20.0)  # seconds, and seconds a page: far beyond a page's drawing (about 1 s on 2 cores)
 
     def __init__(self, pages: list, folder: Path, dpi: int):
         from fmnist.core.device import cores
         self.jobs, self.dpi, self.process = [(p.fig, str(folder / f"{p.stem}.png")) for p in pages], dpi, None
-        if cores() < 2 or len(self.jobs) < 2:
+        self.patience = self.PATIENCE[0] + self.PATIENCE[1] * len(self.jobs)
+        if cores() < 2 or len(self.jobs) < 2 or sys.platform != "linux" or \
+                "fork" not in multiprocessing.get_all_start_methods():
             return
         try:
-            self.process = multiprocessing.get_context("spawn").Process(target=_draw_pngs, args=(self.jobs, dpi))
-            self.process.start()  # spawn pickles the figures here, before anything else draws on them
-        except Exception:  # a figure that will not pickle, no room for a process: draw here
+            self.process = multiprocessing.get_context("fork").Process(target=_draw_pngs, args=(self.jobs, dpi),
+                                                                       daemon=True)
+            self.process.start()
+        except OSError:  # no room for a process: draw here
             self.process = None
 
     def __enter__(self):
         return self
 
     def __exit__(self, kind, error, trace):
+        self._stop()
+        return False
+
+    def _stop(self) -> None:
         if self.process is not None and self.process.is_alive():
             self.process.terminate()
             self.process.join()
-        return False
 
     def wait(self) -> None:
         """Return once every PNG is written (drawn here if the second process did not)."""
         if self.process is not None:
-            self.process.join()
+            self.process.join(self.patience)
             if self.process.exitcode == 0:
                 return
+            self._stop()
         for fig, path in self.jobs:
             fig.savefig(path, dpi=self.dpi, format="png")
 
