@@ -3,7 +3,7 @@
 # make test-fast: every test not marked slow (no end-to-end run, real process or pdflatex; under a minute).
 # make lint: ruff, with pyproject.toml's rules.
 # make analyze: after make run, what the networks learned (analysis.pdf).
-# make experiments: every study of experiments.py (experiments.pdf; each converges within 10x make run's time on 2 cores).
+# make experiments: every study of experiments.py (experiments.pdf; each study's time against make run: README's studies table).
 # make reports: one report per spec (report_000/001/003/004.pdf) from what the others wrote; trains nothing.
 PYTHON ?= python3
 VENV := .venv

@@ -10,7 +10,7 @@ Writes ffn.pth, cnn.pth, metrics.json, the figures of questions 1-4, 8 and 9 and
 Run kernel_vis.py afterwards for 5-7.
 
 Collaborators and generative-AI tools must be declared here, in a code comment, as the
-assignment requires. Collaborators: none. Generative AI: (declare here if used).
+assignment requires. Collaborators: (declare here). Generative AI: (declare here if used).
 """
 from fmnist.core.python_version import require  # first, so an old Python gets one clear line
 
