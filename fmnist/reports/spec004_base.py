@@ -11,18 +11,20 @@ from fmnist.studies import figures, sweep
 from fmnist.studies.networks import HalfCNN
 
 HALF1_NAMES = [CLASSES[k] for k in sweep.HALF1]
-# what each class is, for the hypothesis of why two classes are confused: (one of them, several)
-GARMENT, FOOTWEAR = ("an upper-body garment", "upper-body garments"), ("footwear", "footwear")
+# what each class is, for the hypothesis of why two classes are confused: (one of them, several,
+# the details that tell two of them apart)
+GARMENT = ("an upper-body garment", "upper-body garments", "a collar, a zip, the length of a sleeve")
+FOOTWEAR = ("footwear", "footwear", "a strap, the height of the shaft, the sole")
 KIND = {
     "T-shirt/top": GARMENT,
-    "Trouser": ("legwear", "legwear"),
+    "Trouser": ("legwear", "legwear", "the gap between the legs"),
     "Pullover": GARMENT,
     "Dress": GARMENT,
     "Coat": GARMENT,
     "Sandal": FOOTWEAR,
     "Shirt": GARMENT,
     "Sneaker": FOOTWEAR,
-    "Bag": ("a bag", "bags"),
+    "Bag": ("a bag", "bags", "a handle, a strap, a clasp"),
     "Ankle boot": FOOTWEAR,
 }
 
@@ -112,10 +114,10 @@ def confused_pairs(c: np.ndarray, names: list[str], top: int = CONFUSED_PAIRS) -
 def why_confused(a: str, b: str) -> str:
     """A hypothesis for why two classes are confused, from what each is (KIND)."""
     if KIND[a] == KIND[b]:
-        return (f"both are {KIND[a][1]}, whose 28x28 silhouettes share their outline; what tells them apart (a "
-                "collar, a zip, a strap, the length of a sleeve or a shaft) is a few pixels of detail")
-    return (f"{a} is {KIND[a][0]} and {b} {KIND[b][0]}: not alike in kind, so these errors are more likely unusual "
-            "images of either class than a systematic likeness")
+        return (f"both are {KIND[a][1]}, whose 28x28 silhouettes share their outline; what tells them apart "
+                f"({KIND[a][2]}) is a few pixels of detail")
+    return (f"{a} is {KIND[a][0]} and {b} {KIND[b][0]}: not alike in kind, so these errors are more likely images "
+            "unusual for their class than a likeness of the two classes; the misclassified images would tell which")
 
 
 def confused(src) -> str:
