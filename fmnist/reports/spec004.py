@@ -220,7 +220,7 @@ ITEMS = [
         "variants that lower the validation loss, with their curves",
         SPEC_TEXT["3.2.2"],
         (V,),
-        lambda src: kept_table(src) + study_figures(variants.STUDY, "variants_curves")(src),
+        lambda src: study_figures(variants.STUDY, "variants_curves")(src) + kept_table(src),  # floats first, as 3.4.4
         variants_answer,
     ),
     Item(
