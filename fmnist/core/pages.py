@@ -118,12 +118,17 @@ class Page:
         self.fig.set_layout_engine("none")
 
 
+def save_pngs(jobs: list[tuple[Figure, str]], dpi: int) -> None:
+    """Each figure saved as a PNG at its path."""
+    for fig, path in jobs:
+        fig.savefig(path, dpi=dpi, format="png")
+
+
 def _draw_pngs(jobs: list[tuple[Figure, str]], dpi: int) -> None:
-    """Each figure saved as a PNG at its path: what a PngsAside's process runs. A failure is one
-    line on stderr and exit status 1 (the caller then draws them itself and meets the error there)."""
+    """save_pngs, as a PngsAside's process runs it: a failure is one line on stderr and exit status
+    1 (the caller then draws them itself and meets the error there)."""
     try:
-        for fig, path in jobs:
-            fig.savefig(path, dpi=dpi, format="png")
+        save_pngs(jobs, dpi)
     except Exception as error:  # any failure: the caller redraws and meets it
         print(f"drawing the PNGs in a second process failed ({error}); drawing them in the first", file=sys.stderr)
         sys.exit(1)
@@ -174,8 +179,7 @@ class PngsAside:
             if self.process.exitcode == 0:
                 return
             self._stop()
-        for fig, path in self.jobs:
-            fig.savefig(path, dpi=self.dpi, format="png")
+        save_pngs(self.jobs, self.dpi)
 
 
 def chunks(items: list, size: int) -> list[list]:

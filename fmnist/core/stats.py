@@ -79,6 +79,11 @@ def bound(value: float, digits: int, sign: str = "+") -> str:
     return f"{value:{sign}.{k}f}"
 
 
+def span(diff: dict, digits: int, unit: str = "") -> str:
+    """An interval's two ends, "low to high" (bound's digits), with the unit after the second."""
+    return f"{bound(diff['low'], digits)} to {bound(diff['high'], digits)}{unit}"
+
+
 def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "this budget",
             higher_is_better: bool = True) -> str:
     """One sentence for `paired(a_values, b_values)` (b minus a): who is ahead, or that nothing
@@ -93,7 +98,7 @@ def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "th
     if diff["low"] is None:
         return (f"{what}{lower}: {gain['mean']:+.{d}f}{unit} from a single seed: no interval, so no verdict "
                 "(run at least 3 seeds)")
-    ci = lambda x: f"95 % CI {bound(x['low'], d)} to {bound(x['high'], d)}{unit}, {n} seeds"  # noqa: E731
+    ci = lambda x: f"95 % CI {span(x, d, unit)}, {n} seeds"  # noqa: E731
     if gain["low"] > 0:
         return f"{b} ahead of {a} by {gain['mean']:.{d}f}{unit}{lower} ({ci(gain)})"
     if gain["high"] < 0:  # the interval turned round, so that it reads with the sentence

@@ -14,7 +14,6 @@ TEXT_INCHES = ROOM_PT / 72.27  # the text width a figure is drawn at (6.68 in)
 TALLEST_INCHES = 9.0  # a figure's height at most, leaving its caption room on the page
 
 
-
 def for_column(fig: Figure) -> tuple[Figure, str]:
     """A figure redrawn for the text column: as wide as the text (at most TALLEST_INCHES tall),
     every text at least pages.MIN_POINTS at print size, its title taken out to be the caption."""

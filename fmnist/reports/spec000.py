@@ -14,7 +14,7 @@ from fmnist.reports.build import (
     study_figures,
     study_lines,
 )
-from fmnist.reports.spec000_seeing import filters, fooling, fooling_figure, guided, guided_figure
+from fmnist.reports.spec000_seeing import best_model, filters, fooling, fooling_figure, guided, guided_figure
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
@@ -29,10 +29,6 @@ def _records(src) -> list[dict]:
     return planned(src.studies["reference"])
 
 
-def _best(src) -> dict:
-    return reference.best_run(_records(src))
-
-
 def _table(src):
     titles, body = summary_table(reference.STUDY, src.studies["reference"])
     notes = table_notes(reference.STUDY, src.studies["reference"])
@@ -41,7 +37,7 @@ def _table(src):
 
 def configuration(src) -> str:
     records = _records(src)
-    b = _best(src)
+    b = best_model(src)
     c = b["config"]
     by = rows(src.studies["reference"])
     trials = "; ".join(f"{row}: validation loss {mean_of(runs, 'val_loss')['mean']:.4f}, accuracy "
@@ -88,7 +84,7 @@ def conv_net_target(src) -> str:
 
 
 def curve(src) -> str:
-    b = _best(src)
+    b = best_model(src)
     h = b["history"]
     per = len(b["iterations"]) // len(h)
     val = [e["val_loss"] for e in h]
@@ -110,7 +106,7 @@ def curve(src) -> str:
 
 
 def test_performance(src) -> str:
-    b = _best(src)
+    b = best_model(src)
     runs = rows(src.studies["reference"])[groups.row_of(b["config"])]
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     beside = ""

@@ -10,6 +10,11 @@ from fmnist.studies import reference
 from fmnist.studies.study import planned
 
 
+def best_model(src) -> dict:
+    """The reference study's best run (reference.best_run), the model every item reads."""
+    return reference.best_run(planned(src.studies["reference"]))
+
+
 def filter_patterns(filters: np.ndarray) -> dict:
     """Counts of the 3x3 filters by pattern: same-sign blobs against mixed-sign (edge-like)
     ones, and each edge-like filter's orientation by its largest correlation with a vertical,
@@ -37,7 +42,7 @@ RANDOM_DRAWS = 200  # stacks of Gaussian kernels the filter counts are set again
 
 
 def filters(src) -> str:
-    kernels = np.asarray(reference.best_run(planned(src.studies["reference"]))["extras"]["first_filters"])
+    kernels = np.asarray(best_model(src)["extras"]["first_filters"])
     p = filter_patterns(kernels)
     kinds = sorted(("vertical", "horizontal", "diagonal /", "diagonal \\"), key=lambda k: -p[k])
     rng = np.random.default_rng(0)

@@ -59,10 +59,9 @@ def discussion(src) -> list[str]:
         test = {row: mean_of(runs, "test_loss")["mean"] for row, runs in best}
         base = rows(src.studies["variants"])[variants.BASE_ROW]
         fall = stats.flipped(groups.difference(base, best[0][1], "val_loss"))  # > 0: the best row's loss is lower
-        span = f"95 % CI {stats.bound(fall['low'], 4)} to {stats.bound(fall['high'], 4)}"
         out.append(f"- 3.2: tuning took the mean validation loss from {mean_of(base, 'val_loss')['mean']:.4f} "
                    f"({variants.BASE_ROW}) to {mean_of(best[0][1], 'val_loss')['mean']:.4f} ({best[0][0]}); paired by "
-                   f"seed the fall is {fall['mean']:+.4f} ({span}): "
+                   f"seed the fall is {fall['mean']:+.4f} (95 % CI {stats.span(fall, 4)}): "
                    + ("beyond the seeds' spread" if stats.excludes_zero(fall) and fall["low"] > 0 else
                       "not beyond the seeds' spread") + ". The row best on validation was "
                    + ("also" if min(test, key=test.get) == best[0][0] else "not") + " the best on test (3.2.3).")

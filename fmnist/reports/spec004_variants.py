@@ -39,15 +39,15 @@ def kept_table(src) -> list:
     for c in changes:
         d = stats.flipped(c["difference"])  # the best-before's loss minus the change's: > 0, the change lowered it
         rows_.append([c["row"], c["against"], f"{c['before_loss']:.4f}", f"{c['loss']:.4f}",
-                      f"{d['mean']:+.4f}" + ("" if d["low"] is None else
-                                            f" ({stats.bound(d['low'], 4)} to {stats.bound(d['high'], 4)})"),
-                      ("lower" if c["clear"] else "no difference detected") + (" (not converged)" if c["caveat"]
+                      f"{d['mean']:+.4f}" + ("" if d["low"] is None else f" ({stats.span(d, 4)})"),
+                      ("lower" if c["clear"] else "no difference detected") + (" (not converged)" if c["unconverged"]
                                                                                 else "")])
     clear = [c["row"] for c in changes if c["clear"]]
     notes = [f"Validation loss: mean over {changes[0]['difference']['n']} seeds; fall: the best-before's loss minus "
              "the change's, paired by seed, with its 95 % interval (lower: the interval excludes zero). "
              f"{stats.chance_words(len(clear), tried, 'changes tried', one_side=True).capitalize()}."]
-    notes += [f"Not converged: {c['row']}:{c['caveat'].split(':', 1)[1].rstrip(')')}." for c in changes if c["caveat"]]
+    notes += [f"Not converged: {c['row']}: {c['unconverged']}, so this compares unfinished training."
+              for c in changes if c["unconverged"]]
     return table_figures(KEPT_TITLE, ["change kept", "against", "before", "after", "fall (95 % CI)", "verdict"],
                          rows_, notes)
 

@@ -173,7 +173,7 @@ def in_short(records: list[dict], starts: tuple) -> str:
         if overall is None:
             parts.append(f"by {what}, too few seeds for an interval")
             continue
-        span = f"95 % CI {stats.bound(overall['low'], digits)} to {stats.bound(overall['high'], digits)}"
+        span = f"95 % CI {stats.span(overall, digits)}"
         side = "ahead" if overall["low"] > 0 else "behind"
         parts.append(f"by {what}, {second} {side} by {abs(overall['mean']):.{digits}f}{unit} ({span})"
                      if stats.excludes_zero(overall) else

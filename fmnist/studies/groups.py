@@ -100,17 +100,24 @@ def first_seeds(records: list[dict]) -> dict:
     return out
 
 
-def caveat(rows: dict) -> str:
-    """What a verdict over these rows ({name: runs}) must add when any did not converge."""
-    names = unconverged(rows)
-    if not names:
-        return ""
+def ceiling_words(rows: dict) -> str:
+    """Which of these rows ({name: runs}) did not converge, in words ("" when every run stopped early)."""
     def which(name: str) -> str:
         runs = rows[name]
         hit = sum(at_ceiling(r) for r in runs)
         return name + (f" ({hit} of its {len(runs)} seeds)" if hit < len(runs) else "")
-    return (f" (not converged: {' and '.join(which(n) for n in names)} reached the epoch ceiling before early "
-            "stopping, so this compares unfinished training)")
+    names = unconverged(rows)
+    return f"{' and '.join(which(n) for n in names)} reached the epoch ceiling before early stopping" if names else ""
+
+
+def unfinished(words: str) -> str:
+    """What a verdict must add when its rows did not converge (`words`: ceiling_words)."""
+    return f" (not converged: {words}, so this compares unfinished training)" if words else ""
+
+
+def caveat(rows: dict) -> str:
+    """What a verdict over these rows ({name: runs}) must add when any did not converge."""
+    return unfinished(ceiling_words(rows))
 
 
 def epoch_steps(record: dict) -> int | None:

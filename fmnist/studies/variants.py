@@ -173,7 +173,7 @@ def kept_changes(records: list[dict]) -> tuple[int | None, list[dict]]:
     """The changes tried in turn (None before the base is in) and each one kept, against the best
     before it: {"row", "against", "before_loss", "loss" (mean validation losses), "difference" (its
     validation loss minus the best-before's, paired by seed), "clear" (that interval below zero:
-    lower beyond the seeds' spread), "caveat" (words when either did not converge)}."""
+    lower beyond the seeds' spread), "unconverged" (groups.ceiling_words of the two rows)}."""
     steps = [s for s in path(records) if "runs" in s]
     if not steps:
         return None, []
@@ -184,7 +184,7 @@ def kept_changes(records: list[dict]) -> tuple[int | None, list[dict]]:
             d = groups.difference(before["runs"], s["runs"], "val_loss")
             out.append({"row": s["row"], "against": s["against"], "before_loss": s["best_loss"], "loss": s["loss"],
                         "difference": d, "clear": bool(stats.excludes_zero(d) and d["high"] < 0),
-                        "caveat": groups.caveat({s["against"]: before["runs"], s["row"]: s["runs"]})})
+                        "unconverged": groups.ceiling_words({s["against"]: before["runs"], s["row"]: s["runs"]})})
     return len(steps) - 1, out
 
 
@@ -324,7 +324,7 @@ class Variants(Study):
             return []
         kept = [f"{c['row']} ({c['before_loss']:.4f} -> {c['loss']:.4f}; "
                 + stats.verdict(c["difference"], c["against"], c["row"], unit="", higher_is_better=False)
-                + c["caveat"] + ")" for c in changes]
+                + groups.unfinished(c["unconverged"]) + ")" for c in changes]
         clear = [c["row"] for c in changes if c["clear"]]
         return [groups.best_line(records, "val_loss"),
                 f"{tried} changes tried in turn, {len(kept)} kept for lowering the mean validation loss"
