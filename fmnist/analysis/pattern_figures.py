@@ -9,11 +9,11 @@ from fmnist.core.plotting import draw_image
 
 
 def pattern_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]], classes: list[str], title: str,
-                   signed: bool = False) -> Figure:
+                   signed_maps: bool = False) -> Figure:
     """A column per class: the first row each class's particular pattern (its mean test image minus
     the mean of every test image, signed), then one row per (label, maps (n, 28, 28) in class
-    order, their numbers), each titled with its correlation r with its class's pattern, in red
-    where it correlates more with another class's. `signed`: the rows are signed maps, each on
+    order, their numbers), each titled with its correlation r with its class's pattern, marked *
+    where it correlates more with another class's. `signed_maps`: the rows are signed maps, each on
     its own symmetric scale (else images in [-1, 1])."""
     fig = Figure(figsize=PAGE_INCHES, layout="constrained")
     fig.get_layout_engine().set(rect=LABELS)
@@ -31,7 +31,7 @@ def pattern_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict]
                 continue
             own = n["looks_like"][k] == n["classes"][k]
             text = f"r {n['own_correlation'][k]:.2f}" + ("" if own else "*")
-            if signed:
+            if signed_maps:
                 signed_map = maps[j] / (float(np.abs(maps[j]).max()) or 1.0)
                 axes[row, j].imshow(signed_map, cmap="bwr", vmin=-1, vmax=1)
                 axes[row, j].set_title(text, fontsize=8, pad=2)
@@ -67,4 +67,4 @@ def averaged_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict
         "network and for a copy with every layer re-drawn (the control). Each map: its correlation r with its class's "
         "pattern (top row: the class's mean test image minus the mean of every test image); * where it correlates "
         "more with another class's."
-        + (" " + CNN_TWO_VIEWS if two_views else "")), signed=True)
+        + (" " + CNN_TWO_VIEWS if two_views else "")), signed_maps=True)

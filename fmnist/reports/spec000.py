@@ -18,7 +18,7 @@ from fmnist.reports.spec000_seeing import best_model, filters, fooling, fooling_
 from fmnist.studies import figures, groups, reference, reference_assignment
 from fmnist.studies.networks import ReferenceNet
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_figures, table_notes
+from fmnist.studies.tables import report_table
 
 R = "study:reference"
 FOLDER = "experiments/reference"
@@ -30,9 +30,7 @@ def _records(src) -> list[dict]:
 
 
 def _table(src):
-    titles, body = summary_table(reference.STUDY, src.studies["reference"])
-    notes = table_notes(reference.STUDY, src.studies["reference"])
-    return table_figures(reference.STUDY.title, titles, body, notes)
+    return report_table(reference.STUDY, src.studies["reference"])
 
 
 def configuration(src) -> str:

@@ -28,7 +28,7 @@ from fmnist.reports.spec003_figures import (
 from fmnist.studies import groups, mobilenet, settings
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_figures, table_notes
+from fmnist.studies.tables import report_table
 
 M = "study:mobilenet"
 FOLDER = "experiments/mobilenet"
@@ -230,8 +230,7 @@ def _png(*names):
 
 
 def _table(src):
-    titles, body = summary_table(mobilenet.STUDY, mobilenet_results(src))
-    return table_figures(mobilenet.STUDY.title, titles, body, table_notes(mobilenet.STUDY, mobilenet_results(src)))
+    return report_table(mobilenet.STUDY, mobilenet_results(src))
 
 
 ITEMS = [

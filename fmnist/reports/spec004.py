@@ -190,14 +190,14 @@ def autoencoder_departure(src) -> list[str]:
     """The autoencoder's sample against the spec's data (Fashion-MNIST-1's training pool and all of
     Fashion-MNIST-2), from the pretrain study's upstream run."""
     results = src.studies.get("pretrain")
-    upstream = [r for r in planned(results) if r["config"].get("kind") == "upstream"] if results else []
-    if not upstream or not results.get("pool"):
+    upstream = sweep.upstream_record(planned(results)) if results else None
+    if upstream is None or not results.get("pool"):
         return []
-    images, spec = upstream[0]["images"], results["pool"] + IMAGES_PER_CLASS * len(sweep.HALF2)
+    images, spec = upstream["images"], results["pool"] + IMAGES_PER_CLASS * len(sweep.HALF2)
     if images >= spec:
         return []
     return [f"- The autoencoder (3.4.1-3.4.2) trains on {images:,} images, a stratified "
-            f"{upstream[0]['config']['train_per_class']:,} a class of each half: {100 * images / spec:.0f} % of the "
+            f"{upstream['config']['train_per_class']:,} a class of each half: {100 * images / spec:.0f} % of the "
             f"{spec:,} the spec's data holds (Fashion-MNIST-1's training images and all of Fashion-MNIST-2), so that "
             "it fits 2 cores; --budget spec trains it on all of them."]
 ITEMS = [

@@ -5,11 +5,11 @@ from fmnist.core.data import CLASSES
 from fmnist.core.words import training_words
 from fmnist.studies import groups, sweep, tuning
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_figures, table_notes
+from fmnist.studies.tables import report_table
 
 
 def autoencoder(src) -> str:
-    ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
+    ae = sweep.upstream_record(planned(src.studies["pretrain"]))
     best = ae["history"][ae["best_epoch"] - 1]
     return (
         f"A convolutional autoencoder whose encoder is the classifier's convolutional part (to an 8 x 7 x 7 "
@@ -36,7 +36,7 @@ def autoencoder(src) -> str:
 
 def autoencoder_converged(src) -> str:
     """3.4.2: how the autoencoder trained and whether early stopping ended it."""
-    ae = next(r for r in planned(src.studies["pretrain"]) if r["config"]["kind"] == "upstream")
+    ae = sweep.upstream_record(planned(src.studies["pretrain"]))
     c, ran = ae["config"], len(ae["history"])
     losses = [e["val_loss"] for e in ae["history"]]
     done = groups.converged(ae)
@@ -60,7 +60,7 @@ def encoder_copy(src) -> str:
 
 
 def source(src) -> str:
-    s = next(r for r in planned(src.studies["transfer"]) if r["config"]["kind"] == "upstream")
+    s = sweep.upstream_record(planned(src.studies["transfer"]))
     return (
         f"The same HalfCNN with 5 outputs, trained on Fashion-MNIST-2 ({', '.join(CLASSES[k] for k in sweep.HALF2)}): "
         f"{groups.budget([s])}, with the settings the tuning study (3.5.2) chose: {training_words(s['config'])}; "
@@ -83,8 +83,7 @@ def tuning_answer(src) -> str:
 
 
 def tuning_figures(src):
-    titles, body = summary_table(tuning.STUDY, src.studies["tuning"])
-    return table_figures(tuning.STUDY.title, titles, body, table_notes(tuning.STUDY, src.studies["tuning"]))
+    return report_table(tuning.STUDY, src.studies["tuning"])
 
 
 def same_structure(src) -> str:

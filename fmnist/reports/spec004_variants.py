@@ -6,13 +6,11 @@ from fmnist.core.words import ci, training_words
 from fmnist.reports.build import convergence_words, mean_of, rise, rows, study_figures
 from fmnist.studies import channels, groups, variants
 from fmnist.studies.study import planned
-from fmnist.studies.tables import summary_table, table_figures, table_notes
+from fmnist.studies.tables import report_table, table_figures
 
 
 def variants_table(src):
-    titles, body = summary_table(variants.STUDY, src.studies["variants"])
-    notes = table_notes(variants.STUDY, src.studies["variants"])
-    return table_figures(variants.STUDY.title, titles, body, notes)
+    return report_table(variants.STUDY, src.studies["variants"])
 
 
 def base_info(src) -> str:

@@ -16,7 +16,7 @@ from fmnist.studies.tables import table_figures
 def sweep_curve_words(records: list[dict], starts: tuple) -> str:
     """3.4.4/3.5.4's curves read: when each start reaches its lowest validation loss, and how often
     its loss rises well past it."""
-    runs = {row: r for row, r in groups.first_seeds(records).items() if r["config"].get("kind") == "sweep"}
+    runs = {row: r for row, r in groups.first_seeds(records).items() if sweep.swept(r["config"])}
     parts = []
     for start in starts:
         mine = [r for r in runs.values() if r["config"]["start"] == start]
@@ -39,7 +39,7 @@ def sweep_figures(name: str, starts: tuple):
         curves = {}
         for _row, runs in by.items():
             c = runs[0]["config"]
-            if c["kind"] == "sweep":
+            if sweep.swept(c):
                 curves.setdefault(c["fraction"], {})[c["start"]] = runs[0]["history"]
         shown = shown_fractions(sorted(curves))
         values = sweep.by_fraction(records, starts)

@@ -14,7 +14,18 @@ from fmnist.studies import figures, groups
 from fmnist.studies.measure import per_class, rounded
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.study import Context, as_config, planned, subset
-from fmnist.studies.sweep import HALF1, HALF2, Sweep, common_notes, halves, sweep_page, sweep_plan, sweep_run, verdicts
+from fmnist.studies.sweep import (
+    HALF1,
+    HALF2,
+    Sweep,
+    common_notes,
+    halves,
+    sweep_page,
+    sweep_plan,
+    sweep_run,
+    upstream_record,
+    verdicts,
+)
 
 # The autoencoder's images under the default budget: a stratified 1,000 per class of each half
 # (Fashion-MNIST-2's from its training, validation and test images together), 10,000 in all;
@@ -83,7 +94,7 @@ class Pretrain(Sweep):
 
     def notes(self, results: dict) -> list[str]:
         records = planned(results)
-        ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
+        ae = upstream_record(records, "history")
         lines = common_notes(
             records, "random initialisation", "the autoencoder's encoder weights (copied; nothing frozen)"
         )
@@ -108,7 +119,7 @@ class Pretrain(Sweep):
 
     def pages(self, results: dict) -> list[Page]:
         records = planned(results)
-        ae = next((r for r in records if r["config"]["kind"] == "upstream" and "history" in r), None)
+        ae = upstream_record(records, "history")
         out = [Page("pretrain_autoencoder", "Spec 004 3.4, autoencoder", "its loss and reconstructions",
                     figures.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
         return out + [sweep_page(f"{self.name}_sweep", "Spec 004 3.4, pre-training", records, self.starts)]

@@ -130,7 +130,7 @@ def differences(records: list[dict], starts: tuple, measure: str) -> dict:
     by seed (same subset, batch order and new layers); > 0 means the second is ahead (for a
     loss the difference is turned round, so that lower is ahead)."""
     first, second = starts
-    rows = groups.by_row([r for r in records if r["config"]["kind"] == "sweep"])
+    rows = groups.by_row([r for r in records if swept(r["config"])])
     higher = groups.MEASURES[measure][2]
     out = {}
     for f in sorted({r[0]["config"]["fraction"] for r in rows.values()}):
@@ -148,7 +148,7 @@ def seed_level(records: list[dict], starts: tuple, measure: str) -> dict | None:
     seeds run at every fraction count; None without two of them."""
     diffs = differences(records, starts, measure)
     first, second = starts
-    rows = groups.by_row([r for r in records if r["config"]["kind"] == "sweep"])
+    rows = groups.by_row([r for r in records if swept(r["config"])])
     sign = 1 if groups.MEASURES[measure][2] else -1
     per_seed = {}
     for fraction in diffs:
@@ -223,7 +223,7 @@ def sweep_page(stem: str, heading: str, records: list[dict], starts: tuple) -> P
 
 
 def common_notes(records: list[dict], first: str, second: str) -> list[str]:
-    sweep = [r for r in records if r["config"]["kind"] == "sweep" and "diverged" not in r]
+    sweep = [r for r in records if swept(r["config"]) and "diverged" not in r]
     sizes = sweep[0]["sizes"] if sweep else {}
     return [f"Fashion-MNIST-1 = {', '.join(CLASSES[k] for k in HALF1)}; Fashion-MNIST-2 = "
             f"{', '.join(CLASSES[k] for k in HALF2)}; each relabelled 0-4. Every sweep run: a fresh HalfCNN, "
@@ -237,6 +237,12 @@ def common_notes(records: list[dict], first: str, second: str) -> list[str]:
                if sweep and sweep[0]["config"].get("train_per_class") else "every labelled image") + ".",
             f"Starts: random = {first}; the other = {second}. Accuracies are at the epoch of the lowest validation "
             "loss, counted over every image (no per-batch division); losses are plain cross-entropy."]
+
+
+def upstream_record(records: list[dict], needing: str | None = None) -> dict | None:
+    """The upstream run's record (the network every other run starts from), one with `needing`
+    among its keys when given; None when there is none."""
+    return next((r for r in records if r["config"]["kind"] == "upstream" and (needing is None or needing in r)), None)
 
 
 def swept(config: dict) -> bool:

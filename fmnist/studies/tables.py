@@ -186,6 +186,12 @@ LINE = 0.16  # inches per line of 8-pt text in a cell
 NOTE_LINE = 8 * 1.2 / 72  # inches per line of the 8-pt notes
 
 
+def report_table(study: Study, results: dict) -> list[Figure]:
+    """A study's summary table with its notes, as table_figures draws it (a report's visual)."""
+    titles, body = summary_table(study, results)
+    return table_figures(study.title, titles, body, table_notes(study, results))
+
+
 def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: list[str]) -> list[Figure]:
     """A study's table across the page, each long cell wrapped, with its notes underneath; rows
     that do not fit go on to further pages (the header repeated), and the notes that do not fit

@@ -12,7 +12,18 @@ from fmnist.studies import groups, tuning
 from fmnist.studies.measure import train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.study import Context, planned
-from fmnist.studies.sweep import HALF1, HALF2, Sweep, common_notes, halves, sweep_page, sweep_plan, sweep_run, verdicts
+from fmnist.studies.sweep import (
+    HALF1,
+    HALF2,
+    Sweep,
+    common_notes,
+    halves,
+    sweep_page,
+    sweep_plan,
+    sweep_run,
+    upstream_record,
+    verdicts,
+)
 
 UPSTREAM_FILE = "source.pth"  # the upstream network's weights, in the study folder
 
@@ -56,7 +67,7 @@ class Transfer(Sweep):
 
     def notes(self, results: dict) -> list[str]:
         records = planned(results)
-        source = next((r for r in records if r["config"]["kind"] == "upstream" and "test" in r), None)
+        source = upstream_record(records, "test")
         lines = common_notes(records, "random initialisation",
                               "the Fashion-MNIST-2 network's weights with a new classification layer (nothing frozen)")
         if source:
