@@ -40,22 +40,22 @@ def test_auto_rounds_get_their_own_columns_and_verdicts():
     # auto minus earlier: -33, -33, -41 (mean -35.7 of 186.0: 19.2 %); auto minus today fp32: -28, -25, -33
     assert "- The whole run with --precision auto, against a5c338f: auto faster than a5c338f by 35.7 s (19.2 %" in text
     assert (
-        "- The whole run with --precision auto, against today in fp32: auto faster than today in fp32 by 28.7 s" in text
+        "- The whole run with --precision auto, against current in fp32: auto faster than current in fp32 by 28.7 s" in text
     )
-    assert "The whole run: today faster than a5c338f by 7.0 s" in text  # fp32's verdict as before
+    assert "The whole run: current faster than a5c338f by 7.0 s" in text  # fp32's verdict as before
     assert "auto" not in "\n".join(against.markdown(pairs_of([(183, 178), (185, 177), (190, 182)])))
 
 
 def test_verdicts_follow_the_interval_of_the_per_pair_differences():
     faster = against.markdown(pairs_of([(183, 178), (185, 177), (190, 182)]))
     # 7.0 s of the earlier 186.0 s mean is 3.8 %
-    assert "- The whole run: today faster than a5c338f by 7.0 s (3.8 %; 95 % CI -11.3 to -2.7 s, 3 pairs)." in faster
+    assert "- The whole run: current faster than a5c338f by 7.0 s (3.8 %; 95 % CI -11.3 to -2.7 s, 3 pairs)." in faster
     mixed = "\n".join(against.markdown(pairs_of([(183, 190), (185, 177), (190, 188)])))
-    assert "no difference detected at 3 pairs (today minus a5c338f -1.0 s" in mixed
+    assert "no difference detected at 3 pairs (current minus a5c338f -1.0 s" in mixed
     # differences +7, -8, -2: sd 7.55, so the upper end is -1.0 + 4.303 x 7.55 / sqrt(3) = 17.8
-    assert "today is at most 17.8 s slower" in mixed
+    assert "current is at most 17.8 s slower" in mixed
     slower = "\n".join(against.markdown(pairs_of([(180, 190), (181, 190), (182, 193)])))
-    assert "today slower than a5c338f by 10.0 s" in slower
+    assert "current slower than a5c338f by 10.0 s" in slower
     single = "\n".join(against.markdown(pairs_of([(180, 170)])))
     assert "from a single pair: no interval, so no verdict" in single
     # outside training: the same walls with today's training 10 s shorter leave no gain outside it

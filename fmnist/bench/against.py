@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]  # the repository
 SIDES = ("earlier", "today")
 AUTO = "auto"  # with_auto: today's make run as shipped (--precision auto), a third run in each round
 PRECISION = {"today": "fp32", AUTO: "auto"}
+SHOWN = {"today": "current"}  # the words benchmark.md uses for a side: "today" is this checkout's key
 
 
 def _git(*args: str, cwd: Path = ROOT) -> str:
@@ -144,13 +145,14 @@ def markdown(results: dict) -> list[str]:
     pairs = results["pairs"]
     sides = tuple(results.get("sides", SIDES))  # against.json from before with_auto has no "sides"
     short = results["earlier"][:7]
-    head = ["earlier: whole run", "training", "today fp32: whole run", "training"]
+    head = ["earlier: whole run", "training", "current fp32: whole run", "training"]
     if AUTO in sides:
         head += ["auto: whole run", "training (precision)"]
     head += ["fp32 minus earlier"] + (["auto minus earlier"] if AUTO in sides else [])
-    lines = [f"### The default run: today ({results['today'][:7]}"
+    lines = [f"### The default run: this checkout ({results['today'][:7]}"
              f"{', with uncommitted changes' if results.get('today_dirty') else ''}) against {short}", "",
-             f"{results['machine']}; started {results['started']}; each round runs {' and '.join(sides)} in turn, "
+             f"{results['machine']}; started {results['started']}; each round runs "
+             f"{' and '.join(SHOWN.get(s, s) for s in sides)} in turn, "
              "the order rotating and reversing (for two: ABBA).", "",
              "| round | first | " + " | ".join(head) + " |", "|---" * (len(head) + 2) + "|"]
     for i, p in enumerate(pairs, start=1):
@@ -159,24 +161,24 @@ def markdown(results: dict) -> list[str]:
             a = p[AUTO]
             cells += [f"{a['wall_s']:.1f} s", f"{a['train_s']:.1f} s ({a.get('precision', '?')})"]
         cells += [f"{p[side]['wall_s'] - p['earlier']['wall_s']:+.1f} s" for side in sides[1:]]
-        lines.append(f"| {i} | {p['first']} | " + " | ".join(cells) + " |")
+        lines.append(f"| {i} | {SHOWN.get(p['first'], p['first'])} | " + " | ".join(cells) + " |")
     lines.append("")
     whole, outside = (lambda r: r["wall_s"]), (lambda r: r["wall_s"] - r["train_s"])
     compared = [("today", "earlier", short, "the whole run", whole),
                 ("today", "earlier", short, "the time outside training", outside)]
     if AUTO in sides:
         compared += [(AUTO, "earlier", short, "the whole run with --precision auto", whole),
-                     (AUTO, "today", "today in fp32", "the whole run with --precision auto", whole)]
+                     (AUTO, "today", "current in fp32", "the whole run with --precision auto", whole)]
     for who, base, name, what, measure in compared:
         diff = stats.paired({i: measure(p[base]) for i, p in enumerate(pairs)},
                             {i: measure(p[who]) for i, p in enumerate(pairs)})
         mean = statistics.mean(measure(p[base]) for p in pairs)
         label = f"{what}, against {name}" if who == AUTO else what
-        lines.append(f"- {words.sentence(label)}: {verdict(diff, name, mean, who)}.")
+        lines.append(f"- {words.sentence(label)}: {verdict(diff, name, mean, SHOWN.get(who, who))}.")
     return lines
 
 
-def verdict(diff: dict, earlier: str, base: float, who: str = "today") -> str:
+def verdict(diff: dict, earlier: str, base: float, who: str = "current") -> str:
     """One sentence for paired(earlier, who) seconds: faster, slower, or no difference detected
     (with the most the interval allows `who` to be slower)."""
     n = diff["n"]
