@@ -40,7 +40,8 @@ def test_auto_rounds_get_their_own_columns_and_verdicts():
     # auto minus earlier: -33, -33, -41 (mean -35.7 of 186.0: 19.2 %); auto minus today fp32: -28, -25, -33
     assert "- The whole run with --precision auto, against a5c338f: auto faster than a5c338f by 35.7 s (19.2 %" in text
     assert (
-        "- The whole run with --precision auto, against current in fp32: auto faster than current in fp32 by 28.7 s" in text
+        "- The whole run with --precision auto, against current in fp32: auto faster than current in fp32 by 28.7 s"
+        in text
     )
     assert "The whole run: current faster than a5c338f by 7.0 s" in text  # fp32's verdict as before
     assert "auto" not in "\n".join(against.markdown(pairs_of([(183, 178), (185, 177), (190, 182)])))

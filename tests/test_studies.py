@@ -3,6 +3,7 @@ stopping, or a ceiling that marks a run not converged, and the verdicts that say
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 import torch
 from scipy import stats as scipy_stats
@@ -361,10 +362,12 @@ def test_the_feature_map_sentences_follow_the_measurements():
     assert text == (
         "relu2 (14x14, 60% of its values zero): of its first 3 channels, 1 favours the garment's outline; "
         "1 favours no region; 1 never responds; tied to one class (its mean response on that class at least "
-        "1.5 times its mean over the classes): channel 0 (Trouser, 2.50x)."
+        "1.5 times its mean over the classes; each channel's numbers in the table below): 1, channel 0 (Trouser)."
     )
-    assert channels.channel_reading(outline, classes) == "outline 45% on 15% of pixels; Trouser 2.50x its mean"
-    assert channels.channel_reading(dead, classes) == "silent on every image"
+    assert channels.channel_cells(outline, classes) == ["50%", "outline (45% on 15%)", "Trouser", "2.50x",
+                                                        "not measured", "yes"]
+    assert channels.channel_cells(dead, classes)[1] == "silent on every image"
+    assert channels.channel_cells(even, classes)[1:] == ["none", "T-shirt/top", "1.00x", "not measured", "no"]
     layer["channels"] = [even]
     assert channels.layer_reading(layer, classes).endswith("1 favours no region; none responds 1.5 times its mean to "
                                                            "one class.")
@@ -458,3 +461,28 @@ def test_every_committed_study_finds_every_planned_run_in_its_results():
         planned = {run_key(as_config(c)): c["name"] for c in study.plan(ctx)}
         missing = [n for k, n in planned.items() if k not in results["runs"]]
         assert not missing, f"{name}: {len(missing)} planned runs not in its results.json ({missing[:3]})"
+
+
+def test_the_class_mean_maps_frame_the_class_each_channel_is_tied_to():
+    import matplotlib.colors as mcolors
+    classes = ["T-shirt/top", "Trouser", "Coat", "Sandal", "Bag"]
+    tied_to_coat = {**_channel(0, {"background": 0.3, "outline": 0.45, "interior": 0.25}, [1, 1, 4, 1, 1]),
+                    "null_ratio": 1.2}  # Coat 2.5x its mean, above its shuffled-label 1.2x
+    sparse = {**_channel(1, {"background": 0.3, "outline": 0.45, "interior": 0.25}, [1, 4, 1, 1, 1]),
+              "null_ratio": 3.0}  # Trouser 2.5x, but sparsity alone gives 3.0x: not tied
+    maps = [[np.full((4, 4), v[k]) for v in ([1, 1, 4, 1, 1], [1, 4, 1, 1, 1])] for k in range(5)]
+    layer = {"layer": "relu2", "side": 4, "zeros": 0.5, "channels": [tied_to_coat, sparse],
+             "maps": maps, "class_maps": maps}
+    inspected = {"row": "3. x", "seed": 0, "images": 500, "classes": classes, "examples": [np.zeros((4, 4))] * 5,
+                 "class_images": [np.zeros((4, 4))] * 5}
+    example, means = channels.maps_pages(inspected, layer)
+    assert (example.stem, means.stem) == ("variants_maps_relu2", "variants_classmaps_relu2")
+    axes = np.asarray(means.fig.axes[:5 * 3]).reshape(5, 3)
+    framed = {(i, c - 1) for i in range(5) for c in (1, 2)
+              if mcolors.to_hex(axes[i, c].spines["top"].get_edgecolor()) == "#00c8ff"}
+    assert framed == {(2, 0)}  # Coat's row, channel 0 only
+    assert [axes[0, c].get_title() for c in (1, 2)] == ["ch. 0\n2.50x\n(1.20x)", "ch. 1\n2.50x\n(3.00x)"]
+    rows = channels.channel_rows({**inspected, "layers": [layer]})
+    assert rows[1] == ["relu2", "1", "50%", "outline (45% on 15%)", "Trouser", "2.50x", "3.00x", "no"]
+    del layer["class_maps"]  # a record from before the class means were kept: the example page alone
+    assert [p.stem for p in channels.maps_pages(inspected, layer)] == ["variants_maps_relu2"]

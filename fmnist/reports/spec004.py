@@ -34,6 +34,7 @@ from fmnist.reports.spec004_upstream import (
 )
 from fmnist.reports.spec004_variants import (
     base_info,
+    class_maps_visuals,
     feature_maps_answer,
     feature_maps_converged,
     feature_maps_figures,
@@ -245,7 +246,7 @@ ITEMS = [
         "what the feature maps capture, associated with classes",
         SPEC_TEXT["3.3.4"],
         (V,),
-        lambda src: [],
+        class_maps_visuals,
         feature_maps_answer,
     ),
     Item(

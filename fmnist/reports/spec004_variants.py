@@ -141,5 +141,22 @@ def feature_maps_figures(src) -> list[str]:
     return study_figures(variants.STUDY, *stems)(src)
 
 
+def class_maps_visuals(src) -> list:
+    """3.3.4's evidence: the table of every shown channel's numbers beside the shuffled-label
+    control, then the deepest layer's mean maps per class with each channel's class tie (the spec's
+    "in particular for the deeper layers"; experiments.pdf has every layer's)."""
+    inspected = _inspected(src)
+    stems = [f"variants_classmaps_{layer['layer']}" for layer in inspected.get("layers", [])[-1:]]
+    rows_ = channels.channel_rows(inspected)
+    table = table_figures("What each channel shown responds to", channels.CHANNEL_COLUMNS, rows_, [
+        f"On {inspected['images']:,} Fashion-MNIST-1 test images. Zeros: the share of the channel's values that "
+        "are zero. Favoured region: the region (background, the garment's outline or its interior) whose share of "
+        f"the response is at least {channels.FAVOURED:g} times its share of the pixels, both given. Ratio: the "
+        "channel's mean response on its top class over its mean over the classes; shuffled labels: the 95th "
+        "percentile of that ratio over 200 random relabellings, what a channel this sparse reaches by chance. "
+        f"Tied: the ratio at least {channels.CLASS_TIED:g}x and above the shuffled labels'."]) if rows_ else []
+    return table + study_figures(variants.STUDY, *stems)(src)  # the table first: set while no float waits
+
+
 def feature_maps_answer(src) -> str:
     return "\n".join(channels.inspection_words(_inspected(src)))

@@ -5,21 +5,62 @@ alone), read per layer in words."""
 import torch
 
 from fmnist.core.activations import FAVOURED, REGION_WORDS, favoured
+from fmnist.core.pages import Page
 from fmnist.core.words import listing
+from fmnist.studies import figures
 
 
-def channel_reading(channel: dict, classes: list[str]) -> str:
-    """A few words on one channel: silent, or the region it favours (with its share of the
-    response against the region's share of the pixels) and the class that drives it most."""
+def channel_cells(channel: dict, classes: list[str]) -> list[str]:
+    """One channel's row of the table of 3.3.4: the share of its values that are zero, the region
+    it favours (its share of the response on the region's share of the pixels), the class that
+    drives it most, that class's mean response over the mean over classes, the same ratio's 95th
+    percentile with the labels shuffled, and whether it is tied to the class."""
+    zeros = f"{100 * channel['zeros']:.0f}%"
     shares = channel["shares"]
     if shares["response"]["background"] is None:
-        return "silent on every image"
+        return [zeros, "silent on every image", "", "", "", ""]
     region = favoured(shares)
-    where = (f"{region} {100 * shares['response'][region]:.0f}% on {100 * shares['area'][region]:.0f}% of pixels"
-             if region else "no region favoured")
+    where = (f"{region} ({100 * shares['response'][region]:.0f}% on {100 * shares['area'][region]:.0f}%)"
+             if region else "none")
     top, ratio = class_tie(channel)
-    null = f" (shuffled labels {channel['null_ratio']:.2f}x)" if "null_ratio" in channel else ""
-    return f"{where}; {classes[top]} {ratio:.2f}x its mean{null}" if top is not None else where
+    null = f"{channel['null_ratio']:.2f}x" if "null_ratio" in channel else "not measured"
+    return [zeros, where, classes[top] if top is not None else "", f"{ratio:.2f}x", null,
+            "yes" if tied(channel) else "no"]
+
+
+CHANNEL_COLUMNS = ["layer", "ch.", "zeros", "favoured region (response on pixels)", "top class", "ratio",
+                   "shuffled labels", "tied"]
+
+
+def channel_rows(inspected: dict) -> list[list[str]]:
+    """Every shown channel of every inspected layer as a row of CHANNEL_COLUMNS."""
+    return [[layer["layer"], str(c["channel"])] + channel_cells(c, inspected["classes"])
+            for layer in inspected.get("layers", []) for c in layer["channels"]]
+
+
+def maps_pages(inspected: dict, layer: dict) -> list[Page]:
+    """A layer's two pages: its maps on one test image per class (3.3.3), and each channel's mean
+    map over each class's test images, its class tie over the columns and framed (3.3.4)."""
+    title = f"{inspected['row']} (seed {inspected['seed']})"
+    name = layer["layer"]
+    pages = [Page(f"variants_maps_{name}", "Spec 004 3.3, feature maps", f"{name} of {inspected['row']}",
+                  figures.feature_maps_figure(f"Feature maps of {title}", inspected["examples"], inspected["classes"],
+                                              name, layer["maps"]))]
+    if "class_maps" not in layer:  # a record from before the class means were kept
+        return pages
+    heads = [f"ch. {c['channel']}" + ("" if tie is None else f"\n{ratio:.2f}x" + (
+        f"\n({c['null_ratio']:.2f}x)" if "null_ratio" in c else "")) for c in layer["channels"]
+        for tie, ratio in [class_tie(c)]]
+    framed = {(tie, k) for k, c in enumerate(layer["channels"]) for tie, _ in [class_tie(c)] if tie is not None
+              and tied(c)}
+    note = (f"Rows: the mean map over each class's {inspected['images'] // len(inspected['classes']):,} test images. "
+            "Over each column: the top class's mean response over the mean over the classes (in brackets: its 95th "
+            f"percentile with the labels shuffled). Framed: the class a channel is tied to (at least {CLASS_TIED:g}x "
+            "and above the bracket).")
+    return pages + [Page(f"variants_classmaps_{name}", "Spec 004 3.3, class means", f"{name} of {inspected['row']}",
+                         figures.feature_maps_figure(f"Mean feature maps per class of {title}",
+                                                     inspected["class_images"], inspected["classes"], name,
+                                                     layer["class_maps"], heads, framed, note))]
 
 
 def layer_reading(layer: dict, classes: list[str]) -> str:
@@ -35,9 +76,8 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
     where = "; ".join(f"{n} {verb(n)} {REGION_WORDS[r]}" if r != "none" else f"{n} {verb(n)} no region"
                       for r, n in sorted(counts.items(), key=lambda item: -item[1]))
     control = all("null_ratio" in c for c in live)
-    ties = [f"channel {c['channel']} ({classes[top]}, {ratio:.2f}x"
-            + (f" against {c['null_ratio']:.2f}x with shuffled labels)" if control else ")")
-            for c in live for top, ratio in [class_tie(c)] if top is not None and tied(c)]
+    ties = [f"channel {c['channel']} ({classes[top]})" for c in live for top, _ in [class_tie(c)]
+            if top is not None and tied(c)]
     silent = len(chans) - len(live)
     return (
         f"{layer['layer']} ({layer['side']}x{layer['side']}, {100 * layer['zeros']:.0f}% of its values zero): of "
@@ -47,7 +87,7 @@ def layer_reading(layer: dict, classes: list[str]) -> str:
             "; tied to one class (its mean response on that class at least "
             f"{CLASS_TIED:g} times its mean over the classes"
             + (" and above the 95th percentile of that ratio with the labels shuffled" if control else "")
-            + "): " + listing(ties)
+            + f"; each channel's numbers in the table below): {len(ties)}, " + listing(ties)
             if ties
             else f"; none responds {CLASS_TIED:g} times its mean to one class"
             + (" by more than its sparsity gives with shuffled labels" if control else "")

@@ -351,33 +351,38 @@ def fraction_curves_figure(title: str, curves: dict, one_row: bool = False) -> F
 
 
 def feature_maps_figure(
-    title: str, images: list, classes: list[str], layer: str, maps: list, readings: list[str]
+    title: str, images: list, labels: list[str], layer: str, maps: list, heads: list[str] | None = None,
+    framed: set | None = None, note: str | None = None,
 ) -> Figure:
-    """Spec 004 3.3.3: one layer's feature maps, a row per image (its class on the left, the image
-    first) and a column per channel; each channel scaled from 0 to its largest value over these
-    images, so rows compare within a column; under the maps what each channel responds to."""
+    """Spec 004 3.3: one layer's feature maps, a row per image (its label on the left, the image
+    first) and a column per channel; each channel scaled from 0 to its largest value in the figure,
+    so rows compare within a column. `heads` go over the columns (default "ch. c"), the (row,
+    channel) cells in `framed` are outlined, and `note` says under the maps what they show."""
     rows, cols = len(images), len(maps[0]) + 1
     fig = Figure(figsize=PAGE_INCHES, layout="constrained")
     axes = np.asarray(fig.subplots(rows, cols, squeeze=False))
     top = [max(float(np.max(m[c])) for m in maps) or 1.0 for c in range(cols - 1)]
+    heads = heads or [f"ch. {c}" for c in range(cols - 1)]  # "channel 0" runs into its neighbour in a column
     shown = None
     for i, (image, row) in enumerate(zip(images, maps)):
         axes[i, 0].imshow(np.asarray(image), cmap="gray", vmin=-1, vmax=1)
-        axes[i, 0].set_ylabel(classes[i], fontsize=8)
+        axes[i, 0].set_ylabel(labels[i], fontsize=8)
         for c, m in enumerate(row):
             shown = axes[i, c + 1].imshow(np.asarray(m) / top[c], cmap="magma", vmin=0, vmax=1)
+            if (i, c) in (framed or ()):
+                for spine in axes[i, c + 1].spines.values():
+                    spine.set(edgecolor="#00c8ff", linewidth=2.5)
             if i == 0:
-                axes[i, c + 1].set_title(f"ch. {c}", fontsize=8)  # "channel 0" runs into its neighbour in a column
+                axes[i, c + 1].set_title(heads[c], fontsize=8)
     axes[0, 0].set_title("image", fontsize=8)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
     if shown is not None:
         scale_bar(fig, shown, axes[:, 1:], "0", "channel's max")
-    fig.supxlabel("What each channel responds to, on the test images (region: its share of the response on that "
-                  "region's share of the pixels; class: its mean response on that class against its mean):\n"
-                  + "\n".join(f"channel {c}: {text}" for c, text in enumerate(readings)), fontsize=8, ha="left", x=0.02)
-    fig.suptitle(f"{title}: {layer}, after its ReLU "
-                 f"({np.asarray(maps[0][0]).shape[0]}x{np.asarray(maps[0][0]).shape[0]})")
-    fig.column_inches = 0.5 * rows + 0.14 * len(readings) + 0.9  # in a report: two layers' figures to a page
+    if note:
+        fig.supxlabel(textwrap.fill(note, int(13 * fig.get_figwidth())), fontsize=8)
+    side = np.asarray(maps[0][0]).shape[0]
+    fig.suptitle(f"{title}: {layer}, after its ReLU ({side}x{side})")
+    fig.column_inches = 0.5 * rows + 0.15 * max(h.count("\n") for h in heads) + (0.45 if note else 0) + 0.9
     return fig

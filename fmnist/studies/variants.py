@@ -11,7 +11,7 @@ from fmnist.core.data import CLASSES, stratified
 from fmnist.core.pages import Page
 from fmnist.core.words import OPTIMIZER_NAMES, listing, number_words, training_words
 from fmnist.studies import figures, groups
-from fmnist.studies.channels import channel_reading, shuffled_ratio
+from fmnist.studies.channels import maps_pages, shuffled_ratio
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import per_class, rounded, seeded, stop_rule, train_and_measure
 from fmnist.studies.networks import VariantCNN
@@ -247,13 +247,7 @@ class Variants(Study):
         first = groups.first_seeds(records)
         best = groups.ranked(records, "val_loss")[:1]
         inspected = results.get("finish", {}).get("inspected")
-        maps = [Page(f"variants_maps_{layer['layer']}", "Spec 004 3.3, feature maps", f"{layer['layer']} of "
-                                                                                      f"{inspected['row']}",
-                     figures.feature_maps_figure(
-                         f"Feature maps of {inspected['row']} (seed {inspected['seed']})", inspected["examples"],
-                         inspected["classes"], layer["layer"], layer["maps"],
-                         [channel_reading(c, inspected["classes"]) for c in layer["channels"]]))
-                for layer in (inspected or {}).get("layers", [])]
+        maps = [page for layer in (inspected or {}).get("layers", []) for page in maps_pages(inspected, layer)]
         return [Page("variants_curves", "Spec 004 3.2, curves", "training and validation loss of every variant",
                      figures.small_multiples_figure(
                          "Training loss (mean over each epoch, training mode) and validation loss per epoch, "
@@ -291,10 +285,12 @@ class Variants(Study):
                          "null_ratio": shuffled_ratio(acts[:, c].mean((1, 2)), ys, len(HALF1))} for c in range(shown)]
             layers.append({"layer": name, "side": acts.shape[-1], "channels_in_layer": acts.shape[1],
                            "zeros": float((acts == 0).float().mean()), "channels": channels,
-                           "maps": [rounded(acts[i, :shown], 3) for i in examples]})
+                           "maps": [rounded(acts[i, :shown], 3) for i in examples],
+                           "class_maps": [rounded(acts[ys == k, :shown].mean(0), 3) for k in range(len(HALF1))]})
         return {"inspected": {"row": row, "seed": config["seed"], "images": len(chosen),
                               "val_loss": record["val"]["loss"], "run_val_loss": run["val"]["loss"],
                               "examples": [rounded(xs[i, 0], 3) for i in examples],
+                              "class_images": [rounded(xs[ys == k, 0].mean(0), 3) for k in range(len(HALF1))],
                               "classes": [CLASSES[HALF1[int(ys[i])]] for i in examples], "layers": layers}}
 
     def notes(self, results: dict) -> list[str]:
