@@ -62,7 +62,8 @@ def parse_args(argv=None):
     p.add_argument("--redraw", action="store_true", help="rebuild the tables, figures and experiments.pdf from "
                    "results.json, training nothing (after editing a figure or a table)")
     p.add_argument("--epochs", type=cli.number(int, 1, "a whole number >= 1"),
-                   help="epochs of every run (default: the study's own)")
+                   help="the epoch ceiling of every converging run; early stopping (patience 5) ends a run "
+                        "first (default: the study's own ceiling, 60 in most; --quick 1)")
     p.add_argument("--seed", type=cli.number(int, 0, "a whole number >= 0"), default=0,
                    help="the first seed of every compared row")
     p.add_argument("--fractions", type=fractions, help="pretrain and transfer: comma-separated fractions of the "
