@@ -116,8 +116,10 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
     results["saliency"], page = timer.part("saliency (both networks)", saliency.saliency_part, models, examples, x,
                                            logits, device)
     pages.append(page)
+    shuffled = timer.part("networks on shuffled labels (controls)", randomisation.shuffled_networks,
+                          models, train, device, settings)
     results["averaged"], page = timer.part("class-averaged gradients (both networks)", averaged.averaged_part, models,
-                                           x, y, logits, device, settings.seed)
+                                           x, y, logits, device, settings.seed, shuffled)
     pages.append(page)
     results["explain"], more = timer.part("explanations of right and wrong (both networks)", saliency.explain_part,
                                           models, examples, x, device, settings)
@@ -126,7 +128,7 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
     pages.append(page)
     (results["cascade"], results["randomisation"]), more = timer.part(
         "randomisation tests of the maps (cascade, each layer alone, shuffled labels)", randomisation.checks_part,
-        models, x, y, logits, train, device, settings)
+        models, x, y, logits, shuffled, device, settings)
     pages += more
     results["targeted"], more = timer.part("targeted fooling (both networks)", sections.targeted_part, models, metrics,
                                            x, y, logits, vs, device)

@@ -741,12 +741,12 @@ def test_the_randomisation_checks_split_their_comparisons_into_cascade_layers_an
         return {"correlation": {m: [float(i) for i in range(len(nets))] for m in methods},
                 "spread": {m: [[float(i), float(i)] for i in range(len(nets))] for m in methods}}
     monkeypatch.setattr(randomisation, "against_trained", against)
-    monkeypatch.setattr(randomisation, "shuffled_labels", lambda key, *a: (FF_Net().eval(), {
-        "images": 0, "epochs": 0, "memorised": 1.0, "true_labels": 0.1, "labels_kept": 0.1}))
+    shuffled = {"ffn": (FF_Net().eval(), {"images": 0, "epochs": 0, "memorised": 1.0, "true_labels": 0.1,
+                                          "labels_kept": 0.1})}
     torch.manual_seed(0)
     x, y = torch.rand(20, 1, 28, 28) * 2 - 1, torch.arange(20) % 10
     logits = {"ffn": torch.nn.functional.one_hot(y, 10).float()}  # every image right
-    (cascaded, other), pages = randomisation.checks_part({"ffn": ("FFN", FF_Net().eval())}, x, y, logits, None,
+    (cascaded, other), pages = randomisation.checks_part({"ffn": ("FFN", FF_Net().eval())}, x, y, logits, shuffled,
                                                          torch.device("cpu"), QUICK)
     layers = 3  # fc1, fc2, classifier
     assert cascaded["ffn"]["correlation"]["gradient"] == [0.0, 1.0, 2.0]  # the cascade's steps come first

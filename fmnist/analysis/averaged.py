@@ -1,7 +1,8 @@
 """Class-averaged gradient maps (analyze.py): for each class, the gradient of the class's logit
 with respect to the image, averaged over the class's correctly classified test images, beside the
-same average through a copy of the network with every layer re-drawn (the control: what the
-architecture and the images give without the training).
+same average through a copy of the network with every layer re-drawn (what the architecture and
+the images give without the training) and through a network of the same architecture trained on
+shuffled labels (what training gives without the classes: the stronger control).
 
 One image's gradient is noisy and says little about a class; the average over a class says which
 pixels raise the class's logit on that class's images in general. It is read against the data:
@@ -60,43 +61,51 @@ def sign_p(trained: dict, control: dict) -> float:
     return paired_p({"own_share": share(trained)}, {"own_share": share(control)})
 
 
-def averaged_words(network: str, trained: dict, control: dict) -> str:
-    """The trained network's class-averaged maps beside the re-drawn copy's, from their numbers."""
+def averaged_words(network: str, trained: dict, control: dict, shuffled: dict | None = None) -> str:
+    """The trained network's class-averaged maps beside the re-drawn copy's and, where given, beside
+    those of the same architecture trained on shuffled labels (the stronger control: a network that
+    learned, but not the classes), each by a one-sided sign test over the classes, from their numbers."""
     values = lambda n: [v for v in n["own_correlation"] if v is not None]  # noqa: E731
     med = lambda n: float(np.median(values(n)))  # noqa: E731
-    p = sign_p(trained, control)
     missing = len(trained["classes"]) - trained["measured"]
     against = [CLASSES[k] for k, v in enumerate(trained["own_correlation"]) if v is not None and v < 0]
-    return (f"Averaged over each class's correctly classified test images, the {network}'s gradient of the class's "
-            f"logit correlates with its own class's particular pattern at a median r = {med(trained):.2f} (range "
-            f"{min(values(trained)):.2f} to {max(values(trained)):.2f}) and with it more than with any other class's "
-            f"for {trained['own']} of {trained['measured']} classes (chance: 1)"
+    controls = [("every layer re-drawn", control)]
+    if shuffled is not None:
+        controls.append((f"trained on {shuffled['trained_on']:,} images with shuffled labels", shuffled))
+    said = [f"{what}, {n['own']} of {n['measured']} (median r = {med(n):.2f}; "
+            + ("the trained network's ahead" if p < 0.05 else "no difference detected") + f", p = {p:.2g})"
+            for what, n in controls for p in [sign_p(trained, n)]]
+    return (f"{network}: averaged over each class's correctly classified test images, the gradient of the class's "
+            f"logit correlates with its own class's pattern at a median r = {med(trained):.2f} (range "
+            f"{min(values(trained)):.2f} to {max(values(trained)):.2f}), and with it more than with any other "
+            f"class's for {trained['own']} of {trained['measured']} classes (chance: 1)"
             + (f" ({missing} with no correctly classified image left out)" if missing else "")
-            + (f"; it correlates negatively with its own for {listing(against)}" if against else "")
-            + f". The same {network} with every layer re-drawn: median r = {med(control):.2f}, {control['own']} of "
-            f"{control['measured']}. "
-            + (f"More of the trained {network}'s class averages point at their own class's pattern than the re-drawn "
-               f"copy's (one-sided sign test over the classes where the two differ: p = {p:.2g}); a copy with random "
-               "weights is the weakest control, since its gradients are noise." if p < 0.05 else
-               f"The trained {network}'s class averages point at their own class's pattern no more often than the "
-               f"re-drawn copy's (one-sided sign test over the classes where the two differ: p = {p:.2g}).")
-            )
+            + (f"; negatively with its own for {listing(against)}" if against else "")
+            + ". The same architecture (one-sided sign test over the classes where the two differ): "
+            + "; ".join(said) + ".")
 
 
 def averaged_part(models: dict, x: torch.Tensor, y: torch.Tensor, logits: dict, device,
-                  seed: int = 0) -> tuple[dict, Page]:
-    """Both networks' class-averaged gradients beside their every-layer-re-drawn copies'; one page."""
+                  seed: int = 0, shuffled_nets: dict | None = None) -> tuple[dict, Page]:
+    """Both networks' class-averaged gradients beside their every-layer-re-drawn copies' and, where
+    `shuffled_nets` gives them (randomisation.shuffled_networks), beside those of networks trained
+    on shuffled labels, on the same images; one page."""
     numbers, rows = {"per_class": PER_CLASS}, []
     patterns = class_patterns(x.double(), y)  # once: every set of maps is read against them
     for key, (_label, model) in models.items():
         right = logits[key].argmax(1) == y
-        redrawn = attribution.redrawn(model, seed)  # every layer re-drawn, from the top down
+        nets = [("trained", model), ("re-drawn", attribution.redrawn(model, seed))]  # every layer re-drawn
+        if shuffled_nets and key in shuffled_nets:
+            nets.append(("shuffled labels", shuffled_nets[key][0]))
         made = {}
-        for name, net in (("trained", model), ("re-drawn", redrawn)):
+        for name, net in nets:
             maps, counts = class_averaged(net, x, y, right, device)
             made[name] = maps
             numbers.setdefault(key, {})[name] = {**read(maps, patterns, counts), "images": counts}
-        numbers[key]["sentence"] = averaged_words(key.upper(), numbers[key]["trained"], numbers[key]["re-drawn"])
+        if "shuffled labels" in made:
+            numbers[key]["shuffled labels"]["trained_on"] = shuffled_nets[key][1]["images"]
+        numbers[key]["sentence"] = averaged_words(key.upper(), numbers[key]["trained"], numbers[key]["re-drawn"],
+                                                  numbers[key].get("shuffled labels"))
         rows += [(f"{key.upper()}\n{name}", maps[:, 0].numpy(), numbers[key][name]) for name, maps in made.items()]
     numbers["sentence"] = " ".join(numbers[k]["sentence"] for k in models)
     return numbers, Page("class_averaged_gradients", "Class-averaged gradients (FFN, CNN)", numbers["sentence"],

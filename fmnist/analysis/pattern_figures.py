@@ -64,7 +64,8 @@ def averaged_figure(patterns: np.ndarray, rows: list[tuple[str, np.ndarray, dict
     return pattern_figure(patterns, rows, classes, (
         f"Class-averaged gradients: d logit(class) / d pixel averaged over up to {per_class} correctly classified test "
         "images of the class (red raises the logit, blue lowers it; each map on its own scale), for the trained "
-        "network and for a copy with every layer re-drawn (the control). Each map: its correlation r with its class's "
+        "network, a copy with every layer re-drawn and, where shown, a network trained on shuffled labels (the "
+        "controls). Each map: its correlation r with its class's "
         "pattern (top row: the class's mean test image minus the mean of every test image); * where it correlates "
         "more with another class's."
         + (" " + CNN_TWO_VIEWS if two_views else "")), signed_maps=True)

@@ -45,10 +45,24 @@ def shuffled_labels(key: str, train: tuple, per_class: int, epochs: int, seed: i
                    "labels_kept": float((shuffled == ys).float().mean())}
 
 
-def checks_part(models: dict, x, y, logits: dict, train: tuple, device, s) -> tuple[tuple[dict, dict], list[Page]]:
+def shuffled_networks(models: dict, train: tuple, device, s) -> dict:
+    """{key: (network, about)}: for each assignment network, a fresh one of its architecture
+    trained on shuffled labels (shuffled_labels), the data control of both the randomisation
+    tests and the class-averaged maps; evaluated one pass an image."""
+    out = {}
+    for key in models:
+        net, about = shuffled_labels(key, train, s.shuffled_per_class, s.shuffled_epochs, s.seed, device)
+        net.flip_tta = False
+        out[key] = (net, about)
+    return out
+
+
+def checks_part(models: dict, x, y, logits: dict, shuffled_nets: dict, device, s) -> tuple[tuple[dict, dict],
+                                                                                            list[Page]]:
     """The three randomisation tests on `s.cascade_per_class` correctly classified test images a class:
     each method's map of the trained network against its map as the layers are re-drawn from the logits
-    down (the cascade), with one layer re-drawn alone, and of the network trained on shuffled labels.
+    down (the cascade), with one layer re-drawn alone, and of the network trained on shuffled labels
+    (`shuffled_nets`: shuffled_networks).
     Returns (the cascade's numbers, the other two's), and a page for each."""
     cascaded, other, methods = {}, {}, cascade_methods(s.smoothgrad_samples)
     for key, (_label, model) in models.items():
@@ -57,8 +71,7 @@ def checks_part(models: dict, x, y, logits: dict, train: tuple, device, s) -> tu
         idx = checked_images(logits[key], y, s.cascade_per_class)
         xs, cs = x[idx].to(device), y[idx].to(device)
         steps, alone = attribution.cascade(model, seed=0), attribution.independent(model, seed=0)
-        shuffled, about = shuffled_labels(key, train, s.shuffled_per_class, s.shuffled_epochs, s.seed, device)
-        shuffled.flip_tta = False
+        shuffled, about = shuffled_nets[key]
         nets = [net for _, net in steps] + [net for _, net in alone] + [shuffled]
         compared = against_trained(model, nets, methods, xs, cs)
         part = lambda lo, hi: {k: {m: v[lo:hi] for m, v in compared[k].items()} for k in compared}  # noqa: E731

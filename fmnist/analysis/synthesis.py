@@ -145,14 +145,16 @@ def from_noise(numbers: dict) -> str:
 
 def class_averaged(numbers: dict) -> str:
     """How many classes' averaged gradient points at their own class's pattern, per network, beside
-    the copy with every layer re-drawn."""
+    the copy with every layer re-drawn and the network trained on shuffled labels."""
     nets = [(name, numbers[key]) for key, name in NETWORKS.items() if key in numbers]
     if not nets:
         return ""
     return ("Class-averaged gradients: the gradient of a class's logit, averaged over its correctly classified test "
             "images, correlates with its own class's pattern more than any other's for "
             + " and ".join(f"{n['trained']['own']} of {n['trained']['measured']} classes for the {name} "
-                           f"({n['re-drawn']['own']} with every layer re-drawn)" for name, n in nets)
+                           f"({n['re-drawn']['own']} with every layer re-drawn"
+                           + (f", {n['shuffled labels']['own']} trained on shuffled labels" if "shuffled labels" in n
+                              else "") + ")" for name, n in nets)
             + ", where chance gives 1.")
 
 
