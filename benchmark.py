@@ -6,10 +6,12 @@
     python benchmark.py --precision fp32 # the full runs in float32 (default: auto, as make run)
     python benchmark.py --device cuda    # the same on a GPU
     python benchmark.py --time-budgets   # accuracy against training time: 3 CNN families at 1, 1.5
-                                         # and 2x today's CNN training time, 3 seeds (about an hour)
-    python benchmark.py --against a5c338f  # today's default run against that commit's, in float32,
+                                         # and 2x the current CNN training time, 3 seeds (about an hour)
+    python benchmark.py --against a5c338f  # this checkout's default run against that commit's (the one
+                                         # before questions 8 and 9) in float32,
                                            # 3 pairs in turn (about 20 minutes on 2 cores)
-    python benchmark.py --against a5c338f --with-auto  # and today's as shipped (auto) in each round
+    python benchmark.py --against a5c338f --with-auto --pairs 6  # and this checkout's as shipped (auto),
+                                                             # 6 rounds
     python benchmark.py --jobs-ceiling   # the most experiments.py --jobs can gain here: runs side by side
                                          # at 1 thread against one run on every core (about 3 minutes)
 
@@ -232,22 +234,22 @@ def parse_args(argv=None):
                    help="the full runs' training precision (default auto, as make run)")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs", help="where the tables go (default outputs/)")
     p.add_argument("--time-budgets", action="store_true",
-                   help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x today's training time "
-                        "(the full default runs then happen only with --runs)")
+                   help="train the CNN families of fmnist/bench/budget.py at 1, 1.5 and 2x the current CNN's "
+                        "training time (the full default runs then happen only with --runs)")
     p.add_argument("--data-dir", type=Path, help="--time-budgets: " + cli.DATA_HELP)
     p.add_argument("--budget-seeds", type=cli.number(int, 1, "a whole number >= 1"), default=3,
                    help="seeds per family and budget (default 3)")
     p.add_argument("--fresh", action="store_true", help="--time-budgets, --against: redo the runs already saved")
     p.add_argument("--against", metavar="COMMIT",
-                   help="time today's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; float32) "
-                        "against COMMIT's, in turn, --pairs times")
+                   help="time this checkout's make run (each commit's own recipe: fashionmnist.py, kernel_vis.py; "
+                        "float32) against COMMIT's, in turn, --pairs times")
     p.add_argument("--pairs", type=cli.number(int, 1, "a whole number >= 1"), default=3,
                    help="--against: pairs of runs (default 3)")
     p.add_argument("--jobs-ceiling", action="store_true",
                    help="time training and scoring steps of the studies' networks in one process on every core "
                         "against a process per core at 1 thread each: the most experiments.py --jobs can gain here")
     p.add_argument("--with-auto", action="store_true",
-                   help="--against: a third run in each round, today's make run as shipped (--precision auto)")
+                   help="--against: a third run in each round, this checkout's make run as shipped (--precision auto)")
     p.add_renamed("--seeds", "--runs")  # experiments.py's --seeds is seeds per row, not runs
     p.add_renamed("--budgets", "--time-budgets")  # experiments.py's --budget is the data a study trains on
     args = p.parse_args(argv)

@@ -11,6 +11,9 @@
     python experiments.py all --quick   # every study on small subsets, one epoch: a smoke run
     python experiments.py NAME --fresh  # redo the runs already finished
     python experiments.py all --redraw  # rebuild tables, figures and the PDF from results.json, training nothing
+  python experiments.py tuning --jobs 2                          # two runs at once, one thread each
+  python experiments.py tuning --scheduler tcp://HOST:8786 --threads 2  # on a Dask cluster: docs/cluster.md
+  python experiments.py variants --budget spec                   # every training image the spec names
 
 Writes experiments/NAME/ under --out-dir (results.json with every run's configuration,
 per-epoch history and final metrics; table.md, table.csv and the figures), then rebuilds
@@ -70,8 +73,9 @@ def parse_args(argv=None):
                    "labelled training set, e.g. 0.05,0.5,1 (default spec 004's 0.05,0.1,...,1)")
     p.add_argument("--seeds", type=cli.number(int, 2, "a whole number >= 2"),
                    help="seeds of every compared row (default 3, --quick 2; seeds --seed, --seed + 1, ...)")
-    p.add_argument("--budget", choices=("default", "spec"), help="default: every run converges (early stopping) on "
-                   "stratified subsets sized for 2 cores; spec: each spec's protocol on all its training images")
+    p.add_argument("--budget", choices=("default", "spec"), default="default",
+                   help="default (the default): every run converges (early stopping) on stratified subsets sized for "
+                        "2 cores; spec: each spec's protocol on all its training images (hours a study on 2 cores)")
     p.add_argument("--jobs", type=cli.number(int, 1, "a whole number >= 1"),
                    help="runs at once, each in a worker process (default: one per two cores)")
     p.add_argument("--threads", type=cli.number(int, 1, "a whole number >= 1"),

@@ -40,7 +40,9 @@ def parse_args(argv=None):
                                "--batch-size and --init xavier|he; --epochs here is a ceiling that early stopping "
                                "usually ends first.")
     p.add_argument(
-        "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True, help="initial learning rate"
+        "--lr", type=cli.number(float, 1e-12, "a learning rate above 0"), required=True,
+        help="the learning rate reached after a one-epoch warm-up, divided by 10 after every 2 epochs without a "
+             "lower validation loss"
     )
     p.add_argument("--batch_size", type=batch_size, required=True, help=f"batch size: {VALID_BATCH}")
     p.add_argument("--init", type=int, choices=sorted(INITS), required=True,
