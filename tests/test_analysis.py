@@ -416,6 +416,30 @@ def test_the_cascade_sentence_follows_the_correlations_both_ways():
             "re-drawn too") in words  # 0.7 with fc and fc1 re-drawn, 0.3 once conv1 is
     numbers["CNN"]["correlation"] = {"gradient": [0.2, 0.1, 0.0]}
     assert "no method" not in cascade_words(numbers) and "keeps" not in cascade_words(numbers)
+    assert "SSIM" not in words  # a record without it says nothing of it
+    numbers["CNN"]["ssim"] = {"gradient": [0.4, 0.3, 0.12], "guided backprop": [0.9, 0.8, 0.71]}
+    said = cascade_words(numbers).split("SSIM of the maps scaled to [0, 1] with ")[1]
+    assert said == "every layer re-drawn (1: the same structure; lower row of the figure): CNN gradient 0.12, " \
+        "guided backprop 0.71."
+
+
+def test_ssim_is_one_for_a_map_against_itself_and_matches_the_formula_on_one_window():
+    from fmnist.analysis.attribution import ssim
+    torch.manual_seed(0)
+    a = torch.rand(3, 1, 28, 28)
+    assert np.allclose(ssim(a, a), 1.0) and np.allclose(ssim(a, -a), 1.0)  # |map|: the sign is not structure
+    assert np.allclose(ssim(a, 5 * a), 1.0)  # each map scaled by its own largest: the scale is not structure
+    # one 7 x 7 window: the index is Wang et al.'s formula on the maps' whole statistics (sample covariance)
+    p, q = torch.rand(1, 1, 7, 7), torch.rand(1, 1, 7, 7)
+    x, y = (m.double().flatten().numpy() for m in (p, q))
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    cov = np.cov(x, y)  # ddof 1
+    by_hand = ((2 * x.mean() * y.mean() + c1) * (2 * cov[0, 1] + c2)
+               / ((x.mean() ** 2 + y.mean() ** 2 + c1) * (cov[0, 0] + cov[1, 1] + c2)))
+    assert np.isclose(ssim(p, q, scaled=False)[0], by_hand)
+    # a map against a constant one: no shared structure, only the luminance term's share
+    flat = torch.ones(1, 1, 7, 7)
+    assert np.isclose(ssim(flat, torch.zeros(1, 1, 7, 7), scaled=False)[0], c1 / (1 + c1))
 
 
 def test_independent_randomisation_redraws_exactly_one_layer_a_copy():

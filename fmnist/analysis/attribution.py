@@ -169,6 +169,29 @@ def independent(model: nn.Module, seed: int = 0) -> list[tuple[str, nn.Module]]:
     return out
 
 
+SSIM_WINDOW = 7  # SSIM's uniform window (pixels a side), skimage's default
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor, window: int = SSIM_WINDOW, scaled: bool = True) -> list[float]:
+    """Per image, the mean structural similarity (Wang et al. 2004) of two maps' absolute values,
+    each divided by its own largest (`scaled`; Adebayo et al.'s normalisation): the statistics of a
+    uniform `window` x `window` window at every position where it fits, sample (co)variances,
+    K1 = 0.01 and K2 = 0.03 on the range [0, 1], as skimage's structural_similarity computes it."""
+    def ready(m: torch.Tensor) -> torch.Tensor:
+        m = m.abs().double().reshape(len(m), 1, *m.shape[-2:])
+        return m / m.amax((1, 2, 3), keepdim=True).clamp(min=1e-300) if scaled else m
+    a, b = ready(a), ready(b)
+    pool = lambda m: torch.nn.functional.avg_pool2d(m, window, stride=1)  # noqa: E731
+    n = window * window
+    mu_a, mu_b = pool(a), pool(b)
+    var_a = (pool(a * a) - mu_a ** 2) * n / (n - 1)
+    var_b = (pool(b * b) - mu_b ** 2) * n / (n - 1)
+    cov = (pool(a * b) - mu_a * mu_b) * n / (n - 1)
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))
+    return index.mean((1, 2, 3)).tolist()
+
+
 def rank_correlation(a: torch.Tensor, b: torch.Tensor, where: torch.Tensor | None = None,
                      signed: bool = False) -> list[float]:
     """Per image, the Spearman rank correlation of two maps' absolute values (or, `signed`, of the

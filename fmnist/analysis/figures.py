@@ -241,26 +241,42 @@ def correlation_axes(axes, numbers: dict) -> None:
         ax.axhline(0, color="black", lw=0.6)
         ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("rank correlation of |map| with the trained map\n(mean; band: 10th-90th percentile)")
+    axes[0].set_ylabel("rank correlation of |map|\nwith the trained map\n(mean; band: 10th-90th percentile)")
     axes[0].set_ylim(-0.3, 1.05)
     axes[-1].legend(fontsize=8, loc="upper right")
+
+
+def ssim_axes(axes) -> None:
+    """The randomisation figures' lower row: SSIM with the trained map, zero and a shared y axis."""
+    for ax in axes:
+        ax.axhline(0, color="black", lw=0.6)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("SSIM with the trained map\n(maps scaled to [0, 1];\nmean over the images)")
+    axes[0].set_ylim(-0.1, 1.05)
 
 
 def cascade_figure(numbers: dict) -> Figure:
     """Per network, each method's mean rank correlation with its trained map as the layers are
     re-drawn from the logits down (x: the lowest layer re-drawn so far), the band the 10th-90th
     percentile over the images."""
-    fig = Figure(figsize=(12, 5.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
-    for ax, (_network, n) in zip(axes, numbers.items()):
+    structure = all("ssim" in n for n in numbers.values())
+    fig = Figure(figsize=(12, 8.4 if structure else 5.2), layout="constrained")
+    grid = np.atleast_2d(fig.subplots(2 if structure else 1, len(numbers), sharey="row", sharex="col",
+                                      squeeze=False))
+    axes = grid[0]
+    for col, (_network, n) in enumerate(numbers.items()):
         x = np.arange(len(n["layers"]))
         for k, (method, values) in enumerate(n["correlation"].items()):
             low, high = np.asarray(n["spread"][method]).T
-            ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
-            ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
-        ax.set_xticks(x, [f"{name}" for name in n["layers"]], rotation=90)
-        ax.set_xlabel("re-drawn so far: from the logits down to this layer")
+            grid[0, col].plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
+            grid[0, col].fill_between(x, low, high, color=f"C{k}", alpha=0.12)
+            if structure:
+                grid[1, col].plot(x, n["ssim"][method], "s-", color=f"C{k}", ms=4)
+        grid[-1, col].set_xticks(x, [f"{name}" for name in n["layers"]], rotation=90)
+        grid[-1, col].set_xlabel("re-drawn so far: from the logits down to this layer")
     correlation_axes(axes, numbers)
+    if structure:
+        ssim_axes(grid[1])
     fig.suptitle("Cascading randomisation (Adebayo et al. 2018): a map that keeps its ranking while the weights are "
                  "re-drawn shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
     return fig
@@ -270,21 +286,30 @@ def randomisation_figure(numbers: dict) -> Figure:
     """Per network, each method's mean rank correlation with its trained map when one layer alone
     is re-drawn (x: that layer), and, apart on the right, for the network trained on shuffled
     labels; bands and bars: the 10th-90th percentile over the images."""
-    fig = Figure(figsize=(12, 5.2), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(numbers), sharey=True))
-    for ax, (_network, n) in zip(axes, numbers.items()):
+    structure = all("ssim" in n["independent"] for n in numbers.values())
+    fig = Figure(figsize=(12, 8.4 if structure else 5.2), layout="constrained")
+    grid = np.atleast_2d(fig.subplots(2 if structure else 1, len(numbers), sharey="row", sharex="col",
+                                      squeeze=False))
+    axes = grid[0]
+    for col, (_network, n) in enumerate(numbers.items()):
         x = np.arange(len(n["layers"]))
         apart = len(x) + 0.6
         for k, (method, values) in enumerate(n["independent"]["correlation"].items()):
             low, high = np.asarray(n["independent"]["spread"][method]).T
-            ax.plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
-            ax.fill_between(x, low, high, color=f"C{k}", alpha=0.12)
+            grid[0, col].plot(x, values, "o-", color=f"C{k}", label=method, ms=4)
+            grid[0, col].fill_between(x, low, high, color=f"C{k}", alpha=0.12)
             mean, (p10, p90) = n["labels"]["correlation"][method], n["labels"]["spread"][method]
-            ax.errorbar(apart + 0.08 * (k - 2), mean, yerr=[[max(0.0, mean - p10)], [max(0.0, p90 - mean)]],
-                        fmt="D", color=f"C{k}", ms=5, capsize=2)  # a mean outside its 10-90 band: no bar that side
-        ax.axvline(len(x) - 0.2, color="black", lw=0.6)
-        ax.set_xticks(list(x) + [apart], list(n["layers"]) + ["shuffled\nlabels"], rotation=90)
+            grid[0, col].errorbar(apart + 0.08 * (k - 2), mean, yerr=[[max(0.0, mean - p10)], [max(0.0, p90 - mean)]],
+                                  fmt="D", color=f"C{k}", ms=5, capsize=2)  # a mean outside its band: no bar that side
+            if structure:
+                grid[1, col].plot(x, n["independent"]["ssim"][method], "s-", color=f"C{k}", ms=4)
+                grid[1, col].plot([apart + 0.08 * (k - 2)], [n["labels"]["ssim"][method]], "D", color=f"C{k}", ms=5)
+        for ax in grid[:, col]:
+            ax.axvline(len(x) - 0.2, color="black", lw=0.6)
+        grid[-1, col].set_xticks(list(x) + [apart], list(n["layers"]) + ["shuffled\nlabels"], rotation=90)
     correlation_axes(axes, numbers)
+    if structure:
+        ssim_axes(grid[1])
     fig.supxlabel("left of the line: the one layer re-drawn, every other as trained; right: the same architecture "
                   "trained on shuffled labels", fontsize=10)
     fig.suptitle("Independent-layer and data randomisation (Adebayo et al. 2018): a map that keeps its ranking "

@@ -103,15 +103,18 @@ def cascade_methods(samples: int) -> dict:
 def against_trained(model, nets: list, methods: dict, xs: torch.Tensor, cs: torch.Tensor) -> dict:
     """Each method's map of `model` set against its map of each of `nets` on the images `xs`
     (classes `cs`): {"correlation": {method: [mean rank correlation of |map| over the garment, one
-    per net]}, "spread": {method: [[10th, 90th percentile over the images], ...]}}."""
+    per net]}, "spread": {method: [[10th, 90th percentile over the images], ...]}, "ssim": {method:
+    [mean SSIM of the maps each scaled to [0, 1], one per net]}} (Adebayo et al.'s two measures)."""
     on = garment(xs.cpu())
     trained = {m: f(model, xs, cs).cpu() for m, f in methods.items()}
-    out = {"correlation": {m: [] for m in methods}, "spread": {m: [] for m in methods}}
+    out = {key: {m: [] for m in methods} for key in ("correlation", "spread", "ssim")}
     for net in nets:
         for m, f in methods.items():
-            r = attribution.rank_correlation(trained[m], f(net, xs, cs).cpu(), on)
+            other = f(net, xs, cs).cpu()
+            r = attribution.rank_correlation(trained[m], other, on)
             out["correlation"][m].append(float(np.nanmean(r)))
             out["spread"][m].append([float(np.nanpercentile(r, 10)), float(np.nanpercentile(r, 90))])
+            out["ssim"][m].append(float(np.mean(attribution.ssim(trained[m], other))))
     return out
 
 
@@ -135,8 +138,12 @@ def cascade_words(numbers: dict) -> str:
                       f"below once {n['layers'][k + 1]} is re-drawn too, so it reads the upper layers' weights little"
                       for m, k in deep.items() if k > 0)
             + ".")
-    return " ".join(parts) + (" Rank correlation of |map| over the garment's pixels, trained against re-drawn, "
-                              "mean over the images; the CNN's maps without its test-time mirror averaging.")
+    structure = [f"{network} " + ", ".join(f"{m} {v[-1]:.2f}" for m, v in n["ssim"].items())
+                 for network, n in numbers.items() if "ssim" in n]
+    return (" ".join(parts) + (" Rank correlation of |map| over the garment's pixels, trained against re-drawn, "
+                               "mean over the images; the CNN's maps without its test-time mirror averaging.")
+            + (" SSIM of the maps scaled to [0, 1] with every layer re-drawn (1: the same structure; lower row of "
+               "the figure): " + "; ".join(structure) + "." if structure else ""))
 
 
 def randomisation_words(numbers: dict) -> str:
