@@ -123,7 +123,9 @@ def test_guided_channels_are_chosen_on_one_split_and_described_on_another():
     assert r["maps"][:, 6, 6].tolist() == [1.0] * 5 and np.abs(r["maps"]).sum() == 5  # d x[6,6] / d pixel
     words = guided_words(found, "relu", "A", "B")
     assert "in 10 of them over half of the 20 most exciting images are of that class (median 100 %, against 100 %" \
-        in words and "10 favour the garment's outline" in words
+        in words and "all 10 favour the garment's outline" in words
+    assert "The lines the maps trace (the structure tensor of their positive part): no single edge direction: " \
+        "channels 1 (Trouser), 2 (Pullover)" in words  # one lit pixel: no direction (but in the image's corner)
     assert "10 of them put over 60 % of it in one quarter of the image (channel 0: upper left" in words
     # the control network: the same one gives the same regions; one that reads other pixels, other regions
     same = guided_channels(Lit(), "relu", (x, labels), (x, labels), CPU, 10, 5, control=Lit())
@@ -136,12 +138,31 @@ def test_guided_channels_are_chosen_on_one_split_and_described_on_another():
     moved_control = guided_channels(Lit(), "relu", (x, labels), (x, labels), CPU, 10, 5, control=other)
     assert all(r["control_region"] != r["region"] for r in moved_control["rows"])
     assert "0 of the 10 channels' maps of the same images favour the same region: where the maps fall is the " \
-        "training's." in guided_words(moved_control, "relu", "A", "B")
+        "training's; 9 of 10 trace lines in the same direction" in guided_words(moved_control, "relu", "A", "B")
     # described on images whose labels name the next class: the choice still looks perfect, the description not
     moved = guided_channels(Lit(), "relu", (x, labels), (x, (labels + 1) % 10), CPU, 10, 5)
     assert all(r["chosen_share"] == 1.0 and r["share"] == 0.0 for r in moved["rows"])
     words = guided_words(moved, "relu", "A", "B")
     assert "in 0 of them over half" in words and "(median 0 %, against 100 % on the images they were chosen on" in words
+
+
+def test_the_lines_guided_maps_trace_are_read_beside_the_re_drawn_network_s():
+    from fmnist.core.guided import traced
+    vertical, horizontal = torch.zeros(2, 12, 12), torch.zeros(2, 12, 12)
+    vertical[:, :, 5], horizontal[:, 7, :] = 1.0, 1.0
+    assert (traced(vertical), traced(horizontal)) == ("vertical edges", "horizontal edges")
+    assert traced(-vertical) == "no single edge direction"  # only the part that raises the channel counts
+    rows = [{"channel": c, "picked_for": "Trouser", "share": 0.9, "chosen_share": 0.9, "region": "outline",
+             "edges": "vertical edges", "control_region": "outline", "control_edges": edges}
+            for c, edges in enumerate(["horizontal edges"] * 7 + ["vertical edges"] * 3)]
+    found = {"rows": rows, "channels_in_stage": 64, "median_best_share": 0.4, "random_share": 0.1}
+    words = guided_words(found, "relu", "A", "B")
+    assert "vertical edges: channels 0 (Trouser), 1 (Trouser)" in words
+    assert "; 3 of 10 trace lines in the same direction, so the direction is what training adds." in words
+    for r in rows:
+        r["control_edges"] = "vertical edges"
+    assert "10 of 10 trace lines in the same direction, so the direction is the images' too." in guided_words(
+        found, "relu", "A", "B")
 
 
 def test_roc_auc_agrees_with_sklearn():

@@ -365,9 +365,9 @@ ROWS, COLS = np.mgrid[0:8, 0:8]
                                           (COLS + ROWS > 7, 135.0)])    # an edge running up to the right
 def test_the_edge_direction_of_drawn_edges(bright, angle):
     patch = 255.0 * bright
-    o = evidence.orientation([patch, patch])
+    o = activations.orientation([patch, patch])
     assert o["angle"] == pytest.approx(angle, abs=1e-6) and o["coherence"] > 0.5
-    assert evidence.orientation([np.full((8, 8), 7.0)]) == {"angle": None, "coherence": 0.0}
+    assert activations.orientation([np.full((8, 8), 7.0)]) == {"angle": None, "coherence": 0.0}
 
 
 def made_up_stage(response: dict, area: dict, angle, coherence, classes: list[str]) -> dict:
@@ -399,8 +399,8 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     assert "no class holds more than 2 of a channel's 4 top patches" in even
     assert "the black background" in answers.stage_reading(made_up_stage(
         {"background": 0.9, "outline": 0.05, "interior": 0.05}, area, 170.0, 0.8, ["Bag"]))
-    assert answers.edge_words({"angle": 40.0, "coherence": 0.8}) == "diagonal edges (\\)"
-    assert answers.edge_words({"angle": 140.0, "coherence": 0.8}) == "diagonal edges (/)"
+    assert activations.edge_words({"angle": 40.0, "coherence": 0.8}) == "diagonal edges (\\)"
+    assert activations.edge_words({"angle": 140.0, "coherence": 0.8}) == "diagonal edges (/)"
 
 
 def test_question_7_maps_are_read_from_the_numbers():

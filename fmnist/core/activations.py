@@ -1,6 +1,7 @@
 """What a network's layers respond to: the output of every ReLU for a batch of images, and
 where on the garment a channel's response falls (the background, the garment's outline or
 its interior). Shared by the hand-in's question 9 and the studies' feature-map inspection."""
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -71,3 +72,34 @@ def shunned(shares: dict) -> str | None:
     response, area = shares["response"], shares["area"]
     region = min((r for r in area if area[r] > 0), key=lambda r: response[r] / area[r])
     return region if response[region] / area[region] <= SHUNNED else None
+
+
+def orientation(patches: list[np.ndarray]) -> dict:
+    """The dominant edge direction of some patches (each (s, s), pixels): from the summed
+    structure tensor of their gradients, the angle of the edges (0 = horizontal, 90 = vertical,
+    45 = running down to the right, in image coordinates) and its coherence (0: no direction,
+    1: every gradient parallel)."""
+    jxx = jyy = jxy = 0.0
+    for p in patches:
+        gy, gx = np.gradient(np.asarray(p, dtype=float))
+        jxx, jyy, jxy = jxx + float((gx * gx).sum()), jyy + float((gy * gy).sum()), jxy + float((gx * gy).sum())
+    if jxx + jyy == 0:
+        return {"angle": None, "coherence": 0.0}
+    gradient = 0.5 * np.degrees(np.arctan2(2 * jxy, jxx - jyy))  # the gradients' direction; edges run across it
+    coherence = float(np.hypot(jxx - jyy, 2 * jxy) / (jxx + jyy))
+    return {"angle": float((gradient + 90) % 180), "coherence": coherence}
+
+
+COHERENT = 0.3  # below this coherence some images (patches, maps) have no single edge direction
+
+
+def edge_words(o: dict) -> str:
+    """'vertical edges', 'diagonal edges (\\)', ... from `orientation`'s angle and coherence."""
+    if o["angle"] is None or o["coherence"] < COHERENT:
+        return "no single edge direction"
+    a = o["angle"]
+    if a < 22.5 or a >= 157.5:
+        return "horizontal edges"
+    if 67.5 <= a < 112.5:
+        return "vertical edges"
+    return "diagonal edges (\\)" if a < 67.5 else "diagonal edges (/)"

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from fmnist.core.activations import REGION_WORDS, favoured, response_shares
+from fmnist.core.activations import REGION_WORDS, edge_words, favoured, orientation, response_shares
 from fmnist.core.data import CLASSES
 from fmnist.core.training import EVAL_BATCH
 
@@ -105,7 +105,13 @@ def pick_channels(activations: torch.Tensor, labels: torch.Tensor, count: int = 
 
 CONTROL_SEED = 1000  # the re-drawn control network's seed: the run's (or the analysis's) seed plus this
 SAVED = ("channel", "picked_for", "chosen_share", "share", "indices", "activations", "classes", "region", "quadrant",
-         "quadrant_share", "control_region", "control_quadrant")  # what a channel's record keeps (no arrays)
+         "quadrant_share", "edges", "control_region", "control_quadrant", "control_edges")  # a record: no arrays
+
+
+def traced(maps: torch.Tensor) -> str:
+    """The direction of the lines a channel's maps (N, H, W) trace: edge_words of the structure
+    tensor of their positive parts (the pixels that raise the channel)."""
+    return edge_words(orientation([m.clamp(min=0).numpy() for m in maps]))
 
 
 def saved(row: dict) -> dict:
@@ -145,13 +151,14 @@ def guided_channels(model: nn.Module, stage: str, choose: tuple, describe: tuple
         if control is not None:
             redrawn = channel_gradient(control, xd[top].to(device), stage, [c] * len(top), guided_relu=True).cpu()[:, 0]
             cs = response_shares(redrawn, xd[top, 0])
-            extra = {"control_region": favoured(cs), "control_quadrant": quadrant(redrawn)[0]}
+            extra = {"control_region": favoured(cs), "control_quadrant": quadrant(redrawn)[0],
+                     "control_edges": traced(redrawn)}
         rows.append({"channel": c, "picked_for": CLASSES[k % 10],
                      "chosen_share": float(class_share(acts_c, yc, k % 10)[c]),
                      "share": float(class_share(acts_d, yd, k % 10)[c]), "indices": top.tolist(),
                      "images": xd[top, 0].numpy(), "maps": maps.numpy(), "activations": acts_d[top, c].tolist(),
                      "classes": [CLASSES[int(yd[i])] for i in top], "region": favoured(shares), "shares": shares,
-                     "quadrant": where, "quadrant_share": share, **extra})
+                     "quadrant": where, "quadrant_share": share, "edges": traced(maps), **extra})
     return {"rows": rows, "channels_in_stage": int(acts_d.shape[1]), "chosen_on": len(yc), "described_on": len(yd),
             "median_best_share": float(best_share.median()), "random_share": 1 / classes}
 
@@ -183,19 +190,32 @@ def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> 
     held = [r["share"] for r in rows]
     detectors = sum(v > 0.5 for v in held)
     regions = Counter(r["region"] for r in rows)
-    where = "; ".join(f"{n} favour {REGION_WORDS[r]}" if r else f"{n} favour no region"
+    where = "; ".join((f"all {n}" if n == len(rows) else str(n)) + " favour " + (REGION_WORDS[r] if r else "no region")
                       for r, n in sorted(regions.items(), key=lambda item: (-item[1], str(item[0]))))
+    lines = {}
+    for r in rows:
+        lines.setdefault(r.get("edges"), []).append(f"{r['channel']} ({r['picked_for']})")
+    traces = ("; ".join(f"{edges}: channel{'s' * (len(chans) > 1)} {', '.join(chans)}"
+                        for edges, chans in sorted(lines.items(), key=lambda item: -len(item[1])))
+              if None not in lines else "")
     local = [r for r in rows if r.get("quadrant")]
     corners = (f" {len(local)} of them put over {100 * CONCENTRATED:.0f} % of it in one quarter of the image ("
                + ", ".join(f"channel {r['channel']}: {r['quadrant']}" for r in local) + ")." if local else
                f" None puts {100 * CONCENTRATED:.0f} % of it in one quarter of the image.")
+    if traces:
+        corners += f" The lines the maps trace (the structure tensor of their positive part): {traces}."
     if rows and "control_region" in rows[0]:
         same = sum(r["control_region"] == r["region"] for r in rows)
         verdict = (": where the maps fall is the images' doing more than the training's (guided backpropagation "
-                   "shows edges whatever the weights, Adebayo et al. 2018)." if 2 * same > len(rows) else
-                   ": where the maps fall is the training's.")
+                   "shows edges whatever the weights, Adebayo et al. 2018)" if 2 * same > len(rows) else
+                   ": where the maps fall is the training's")
         corners += (f" With every weight re-drawn, {same} of the {len(rows)} channels' maps of the same images favour "
                     f"the same region{verdict}")
+        if traces and "control_edges" in rows[0]:
+            alike = sum(r["control_edges"] == r["edges"] for r in rows)
+            corners += (f"; {alike} of {len(rows)} trace lines in the same direction, so the direction is "
+                        + ("the images' too" if 2 * alike > len(rows) else "what training adds"))
+        corners += "."
     return (
         f"{len(rows)} of the {found['channels_in_stage']} channels of {stage}, one per class, chosen on the "
         f"{chosen_on} and described on the {described_on}: in {detectors} of them over half of the {PURITY_TOP} most "

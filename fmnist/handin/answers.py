@@ -5,7 +5,7 @@ from the numbers passed in, so other measurements give other sentences; the test
 made-up numbers both ways.
 """
 from fmnist.core import stats
-from fmnist.core.activations import REGION_WORDS, favoured, shunned
+from fmnist.core.activations import REGION_WORDS, edge_words, favoured, shunned
 from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
@@ -180,19 +180,6 @@ def q9_paragraph(q9: dict) -> str:
     out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
                else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
     return "\n".join(out)  # one paragraph per point
-
-
-COHERENT = 0.3  # below this coherence a channel's top patches have no single edge direction
-def edge_words(o: dict) -> str:
-    """'vertical edges', 'diagonal edges (\\)', ... from `evidence.orientation`'s angle and coherence."""
-    if o["angle"] is None or o["coherence"] < COHERENT:
-        return "no single edge direction"
-    a = o["angle"]
-    if a < 22.5 or a >= 157.5:
-        return "horizontal edges"
-    if 67.5 <= a < 112.5:
-        return "vertical edges"
-    return "diagonal edges (\\)" if a < 67.5 else "diagonal edges (/)"
 
 
 def stage_reading(stage: dict) -> str | None:

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from fmnist.core.activations import response_shares, stages
+from fmnist.core.activations import orientation, response_shares, stages
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from fmnist.core.layers import crop, field_window, layer_table, receptive_fields
 from fmnist.core.training import predict
@@ -133,22 +133,6 @@ def top_patches(acts: torch.Tensor, x: torch.Tensor, y: torch.Tensor, field: dic
                             "pixels": to_uint8(crop(x[i, 0], top, left, size)).flatten().tolist()})
         out.append({"channel": c, "mean_strongest": float(scores[:, c].mean()), "patches": patches})
     return out
-
-
-def orientation(patches: list[np.ndarray]) -> dict:
-    """The dominant edge direction of some patches (each (s, s), pixels): from the summed
-    structure tensor of their gradients, the angle of the edges (0 = horizontal, 90 = vertical,
-    45 = running down to the right, in image coordinates) and its coherence (0: no direction,
-    1: every gradient parallel)."""
-    jxx = jyy = jxy = 0.0
-    for p in patches:
-        gy, gx = np.gradient(np.asarray(p, dtype=float))
-        jxx, jyy, jxy = jxx + float((gx * gx).sum()), jyy + float((gy * gy).sum()), jxy + float((gx * gy).sum())
-    if jxx + jyy == 0:
-        return {"angle": None, "coherence": 0.0}
-    gradient = 0.5 * np.degrees(np.arctan2(2 * jxy, jxx - jyy))  # the gradients' direction; edges run across it
-    coherence = float(np.hypot(jxx - jyy, 2 * jxy) / (jxx + jyy))
-    return {"angle": float((gradient + 90) % 180), "coherence": coherence}
 
 
 def class_share(patches: list[dict]) -> dict:
