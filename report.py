@@ -84,6 +84,12 @@ def run(args) -> int:
             storage.write_atomic(out_dir / "spec000" / "run.sh", lambda tmp: tmp.write_text(script))
             (out_dir / "spec000" / "run.sh").chmod(0o755)
             print(f"wrote {out_dir / 'spec000' / 'run.sh'} (spec 000's best setting)")
+        upload = submission.upload_source(src) if spec == "000" else None
+        if upload:
+            target = out_dir / submission.HANDIN_UPLOAD
+            target.parent.mkdir(parents=True, exist_ok=True)
+            storage.write_atomic(target, lambda tmp: shutil.copyfile(out_dir / upload, tmp))
+            print(f"wrote {target} (the Kaggle file to upload: a copy of {upload})")
         waiting = [i for i in items if i.missing(src)]
         print(f"wrote {path if made else tex}: {len(items) - len(waiting)} of {len(items)} items answered" + (
             "; waiting for " + ", ".join(sorted({build.command(n) for i in waiting for n in i.missing(src)}))

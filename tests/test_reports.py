@@ -1,5 +1,6 @@
 """report.py: every item of each spec once and in the spec's order, and answers that follow
 the numbers (made-up measurements both ways)."""
+import json
 import re
 from pathlib import Path
 
@@ -329,6 +330,10 @@ def test_curves_are_read_for_overfitting_both_ways():
     flat = [{"val_loss": v, "train_loss": t} for v, t in zip([1.0, 0.5, 0.4, 0.41, 0.405], [1.2, 0.6, 0.4, 0.35, 0.3])]
     assert "overfits after epoch 3" in build.curve_words(over, 3) and "+50 %" in build.curve_words(over, 3)
     assert "no clear overfitting" in build.curve_words(flat, 3)
+    gap = [{"val_loss": v, "train_loss": t} for v, t in zip([1.0, 0.5, 0.46, 0.47, 0.46], [1.2, 0.3, 0.2, 0.1, 0.05])]
+    words = build.curve_words(gap, 3)  # the validation loss flat at 2.3 times a training loss still falling
+    assert "2.3 times the training loss" in words and "overfitting as a gap" in words
+    assert "no clear overfitting" not in words and "overfits after" not in words
     records = [{"config": {"study": "v", "name": n, "seed": 0}, "history": h, "best_epoch": 3}
                for n, h in (("a", over), ("b", flat))]
     words = spec004_variants.variants_curve_words(records)
@@ -486,10 +491,27 @@ def test_the_kaggle_file_to_upload_is_the_network_best_on_validation_both_ways(t
     src = build.Sources(tmp_path, metrics=metrics)
     run = {"val": {"accuracy": 0.86}, "test": {"accuracy": 0.85}}
     (line,) = submission.best_submission(src, run)
-    assert line.startswith("The file to upload is outputs/predictions_cnn.csv: it comes from the hand-in's Conv_Net "
+    assert line.startswith("The file to upload is outputs/spec000/Kaggle_subs/conv_net_submission.csv (report.py 000 "
+                           "copies it from outputs/predictions_cnn.csv): it comes from the hand-in's Conv_Net "
                            "(cnn.py), trained on 55,000 images") and "(93.00% against 86.00%" in line
     run = {"val": {"accuracy": 0.95}, "test": {"accuracy": 0.94}}
-    assert submission.best_submission(src, run)[0].startswith("The file to upload is outputs/spec000/model/test_sub")
+    assert submission.best_submission(src, run)[0].startswith(
+        "The file to upload is outputs/spec000/Kaggle_subs/submission_001.csv: it comes from the reference network")
+
+
+def test_the_kaggle_file_report_000_copies_is_the_network_it_names(tmp_path):
+    (tmp_path / "predictions_cnn.csv").write_text("id,label\n0,9\n")
+    (tmp_path / "spec000" / "model").mkdir(parents=True)
+    (tmp_path / "spec000" / "model" / "run.json").write_text(json.dumps({
+        "flags": {"train_per_class": 150, "seed": 0, "batch_size": 130}, "best_epoch": 3, "epochs": 5,
+        "val": {"accuracy": 0.86}, "test": {"accuracy": 0.85}}))
+    metrics = {"sizes": {"train": 55000}, "networks": {"cnn": {
+        "history": {"epochs": [{"val_acc": 0.93}], "best_epoch": 1}, "test": {"accuracy": 0.935}}}}
+    src = build.Sources(tmp_path, metrics=metrics)
+    assert submission.upload_source(src) == "predictions_cnn.csv"
+    (tmp_path / "spec000" / "model" / "run.json").write_text(json.dumps({
+        "flags": {}, "best_epoch": 3, "epochs": 5, "val": {"accuracy": 0.99}, "test": {"accuracy": 0.98}}))
+    assert submission.upload_source(src) is None  # the reference run is the better: Kaggle_subs has it already
 
 
 def test_the_roc_curves_are_read_both_ways():

@@ -228,8 +228,7 @@ def fooling_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict,
     numbers["sentence"] = fooling_words(list(s.random_counts), random_acc, greedy_acc)
     return numbers, Page("fooling", "Spec 000, fooling curve", numbers["sentence"],
                          plotting.fooling_figure(list(s.random_counts), random_acc, greedy_acc, greedy_note,
-                                               random_note, fooled, f"accuracy (%) on the first {n_r:,} (random) or "
-                                               f"{n_g:,} (greedy) test images"))
+                                               random_note, fooled))
 
 
 def robustness_part(models: dict, x, y, device, s: AnalysisSettings) -> tuple[dict, Page]:

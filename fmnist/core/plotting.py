@@ -266,9 +266,10 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
 
 
 def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str, random_note: str,
-                   fooled: dict, sample: str = "test accuracy (%)") -> Figure:
-    """Accuracy against pixels changed (both attacks, both networks) and, where `fooled` has them,
-    the image fooled with the fewest pixels, before and after."""
+                   fooled: dict) -> Figure:
+    """Accuracy against pixels changed (both attacks, both networks; the notes above the axes say on
+    which images) and, where `fooled` has them, the image fooled with the fewest pixels, before and
+    after."""
     fig = Figure(figsize=(13, 6) if fooled else (8, 6), layout="constrained")
     left, right = fig.subfigures(1, 2, width_ratios=[1.6, 1]) if fooled else (fig, None)
     ax = left.subplots()
@@ -288,7 +289,7 @@ def fooling_figure(counts, random_acc: dict, greedy_acc: dict, greedy_note: str,
         if zero is not None:
             ax.plot([zero], [0], "v", color=styles[network], ms=9)
     ax.set_xlabel("pixels changed per image (of 784)")
-    ax.set_ylabel(sample)
+    ax.set_ylabel("accuracy (%)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend()

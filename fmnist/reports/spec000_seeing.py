@@ -96,8 +96,7 @@ def fooling_figure(src) -> list:
     f = src.analysis["fooling"]
     return [plotting.fooling_figure(f["counts"], {k.upper(): f[k]["random_accuracy"] for k in ("ffn", "cnn")},
                                     {k.upper(): f[k]["greedy_accuracy"] for k in ("ffn", "cnn")}, f["greedy_note"],
-                                    f["random_note"], {}, f"accuracy (%) on the first {f['random_images']:,} (random) "
-                                    f"or {f['greedy_images']:,} (greedy) test images")]
+                                    f["random_note"], {})]
 
 
 def fooling(src) -> str:

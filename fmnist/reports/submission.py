@@ -36,25 +36,46 @@ def kept_val_acc(network: dict) -> float:
     return history["epochs"][history["best_epoch"] - 1]["val_acc"]
 
 
-def best_submission(src, run: dict) -> list[str]:
-    """Which committed Kaggle file to upload: the network best on validation accuracy, of the
-    reference network's run.sh run and the hand-in's Conv_Net (whose predictions_cnn.csv has the
-    same id,label form)."""
+HANDIN_UPLOAD = "spec000/Kaggle_subs/conv_net_submission.csv"  # under the output folder: report.py 000 copies it
+
+
+def ranked_networks(src, run: dict) -> list[dict]:
+    """The reference network's run.sh run and the hand-in's Conv_Net (whose predictions_cnn.csv has
+    the same id,label form), best on validation accuracy first; [] before fashionmnist.py ran."""
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     if not cnn or not src.png("predictions_cnn.csv").is_file():
         return []
-    val = kept_val_acc(cnn)
     images = (src.metrics.get("sizes") or {}).get("train")
     handin = {"name": "the hand-in's Conv_Net (cnn.py)" + (f", trained on {images:,} images" if images else ""),
-              "val": val,
-              "test": cnn["test"]["accuracy"], "file": "outputs/predictions_cnn.csv"}
+              "val": kept_val_acc(cnn), "test": cnn["test"]["accuracy"], "file": f"outputs/{HANDIN_UPLOAD}",
+              "copied_from": "predictions_cnn.csv"}
     reference = {"name": "the reference network's run above", "val": run["val"]["accuracy"],
-                 "test": run["test"]["accuracy"], "file": "outputs/spec000/model/test_submission.csv"}
-    best, other = sorted((handin, reference), key=lambda n: -n["val"])
-    return [f"The file to upload is {best['file']}: it comes from {best['name']}, the better of the package's two "
-            f"networks on validation accuracy ({100 * best['val']:.2f}% against {100 * other['val']:.2f}% for "
-            f"{other['name']}; test {100 * best['test']:.2f}% against {100 * other['test']:.2f}%). Both files have "
-            "spec 000's id,label form, one row per test image."]
+                 "test": run["test"]["accuracy"], "file": "outputs/spec000/Kaggle_subs/submission_001.csv"}
+    return sorted((handin, reference), key=lambda n: -n["val"])
+
+
+def upload_source(src) -> str | None:
+    """The file report.py 000 copies to HANDIN_UPLOAD (the output folder's name for it), when the
+    hand-in's Conv_Net is the network to upload; None otherwise."""
+    run = storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
+                               "delete it or run bash outputs/spec000/run.sh again")
+    ranked = ranked_networks(src, run) if run else []
+    return ranked[0].get("copied_from") if ranked else None
+
+
+def best_submission(src, run: dict) -> list[str]:
+    """Which committed Kaggle file to upload: the network best on validation accuracy (the spec
+    allows any network within its limits for the Kaggle score), and where Kaggle_subs/ keeps both."""
+    ranked = ranked_networks(src, run)
+    if not ranked:
+        return []
+    best, other = ranked
+    copy = f" (report.py 000 copies it from outputs/{best['copied_from']})" if "copied_from" in best else ""
+    return [f"The file to upload is {best['file']}{copy}: it comes from {best['name']}, the better of the package's "
+            f"two networks on validation accuracy ({100 * best['val']:.2f}% against {100 * other['val']:.2f}% for "
+            f"{other['name']}; test {100 * best['test']:.2f}% against {100 * other['test']:.2f}%). "
+            "outputs/spec000/Kaggle_subs/ holds both submissions, each in spec 000's id,label form, one row per test "
+            "image."]
 
 
 def run_sh(src) -> str | None:

@@ -29,9 +29,8 @@ def curves_figure(title: str, histories: dict) -> Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{title}\ntraining: mean over the epoch in training mode (with the run's augmentation and any "
-                 "dropout); "
-                 "validation: the end-of-epoch weights in evaluation mode", fontsize=10)
+    fig.suptitle(f"{title}.\nTraining: mean over the epoch in training mode (with the run's augmentation and any "
+                 "dropout); validation: the end-of-epoch weights in evaluation mode.", fontsize=10)
     return fig
 
 
@@ -262,7 +261,8 @@ def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("test accuracy (%)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center",
+               ncols=3)  # under the axes: inside, it hid the longest bars' numbers
     fig.suptitle(textwrap.fill(title, 110), fontsize=11)
     return fig
 
