@@ -364,6 +364,10 @@ def test_the_conv1_filter_reading_sets_the_counts_against_random_kernels_both_wa
     assert "so 64 is more than random kernels give" in words and "they are smoother than random kernels" in words
     noise = spec000_seeing.filters(sources(rng.normal(size=(64, 3, 3))))
     assert "is as many as random kernels give" in noise and "no more spatial structure than random kernels" in noise
+    assert "every direction's count is within what random kernels give it, so no direction is preferred" in noise
+    vertical = np.tile(np.array([[-1.0, 0.0, 1.0]] * 3), (64, 1, 1)) + 0.1 * rng.normal(size=(64, 3, 3))
+    planted = spec000_seeing.filters(sources(vertical))  # every edge-like filter vertical: far beyond chance
+    assert "outside their range: vertical (" in planted and "no direction is preferred" not in planted
 
 
 @pytest.mark.parametrize("collapsed", [False, True])

@@ -46,15 +46,21 @@ def filters(src) -> str:
     p = filter_patterns(kernels)
     kinds = sorted(("vertical", "horizontal", "diagonal /", "diagonal \\"), key=lambda k: -p[k])
     rng = np.random.default_rng(0)
-    blobs = [filter_patterns(rng.standard_normal(kernels.shape))["blob"] for _ in range(RANDOM_DRAWS)]
-    low, high = np.percentile(blobs, [2.5, 97.5])
+    drawn = [filter_patterns(rng.standard_normal(kernels.shape)) for _ in range(RANDOM_DRAWS)]
+    span = {k: np.percentile([d[k] for d in drawn], [2.5, 97.5]) for k in ("blob", *kinds)}
+    low, high = span["blob"]
     where = "more than" if p["blob"] > high else "fewer than" if p["blob"] < low else "as many as"
+    beyond = [f"{k} ({p[k]}, random {span[k][0]:.0f}-{span[k][1]:.0f})" for k in kinds
+              if not span[k][0] <= p[k] <= span[k][1]]
     return (f"Of the {p['filters']} CONV1 filters, {p['blob']} are same-signed blobs (the sum of the weights is more "
             f"than half the sum of their sizes: they respond to brightness) and {p['edge']} mix signs, like edge "
             f"detectors. By their closest edge template the edge-like ones are " + ", ".join(
-                f"{p[k]} {k}" for k in kinds) + f": {kinds[0]} edges are the most common. Against chance: "
-            f"{len(kernels)} kernels of independent Gaussian taps give {low:.0f}-{high:.0f} blobs (95 % of "
-            f"{RANDOM_DRAWS} draws), so {p['blob']} is {where} random kernels give. In the filters, "
+                f"{p[k]} {k}" for k in kinds) + ". Against chance, "
+            f"{len(kernels)} kernels of independent Gaussian taps ({RANDOM_DRAWS} draws, 95 % ranges) give "
+            f"{low:.0f}-{high:.0f} blobs, so {p['blob']} is {where} random kernels give; "
+            + (f"outside their range: {listing(beyond)}" if beyond else
+               "every direction's count is within what random kernels give it, so no direction is preferred") + ". "
+            "In the filters, "
             + kernel_words(kernels) + " (Measured on the best model's filters; the grid shows each scaled to its own "
             "range.)")
 
