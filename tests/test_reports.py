@@ -382,8 +382,11 @@ def test_the_batch_norm_answer_counts_paired_seeds_and_names_a_collapse(collapse
     if collapsed:
         assert ("Instability without batch norm: seed 2 (20.10%) collapsed, against 81.00% for its best seed" in answer
                 and "no difference detected" in answer)
+        assert "The two measures disagree" not in answer  # neither tells them apart
     else:
         assert "Instability" not in answer and "with ahead of without by" in answer
+        assert "The two measures disagree: the test accuracy tells the rows apart and the validation loss does " \
+            "not." in answer  # the losses are equal by construction
 
 
 @pytest.mark.parametrize("rho, words", [(0.08, "only just smoother than random kernels, close to chance"),

@@ -4,7 +4,7 @@ to one."""
 import numpy as np
 
 from fmnist.core import stats
-from fmnist.core.words import ci
+from fmnist.core.words import ci, sentence
 from fmnist.reports.build import mean_of, rows
 from fmnist.studies import figures, groups
 
@@ -15,15 +15,24 @@ def batch_norm(src) -> str:
     on, off = (by.get(r) for r in BN_ROWS)
     if on and off:
         budget = groups.budget(on + off)  # the epochs both rows ran
+        clear = {}
         for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
             d = groups.difference(off, on, measure)
+            clear[measure] = d["low"] is not None and (d["low"] > 0 or d["high"] < 0)
             digits = 2 if unit else 4
             seeds = lambda runs: ", ".join(f"{v:.{digits}f}" for v in groups.per_seed(runs, measure).values())  # noqa: E731
-            out.append(f"{groups.MEASURES[measure][0]} with batch norm on the logits (He, lr 0.05) "
+            out.append(f"{sentence(groups.MEASURES[measure][0])} with batch norm on the logits (He, lr 0.05) "
                        f"{ci(mean_of(on, measure), digits, '' if not unit else '%')} (per seed {seeds(on)}), without "
                        f"{ci(mean_of(off, measure), digits, '' if not unit else '%')} (per seed {seeds(off)}): "
                        + stats.verdict(d, "without", "with", unit=unit, higher_is_better=higher, budget=budget)
                        + groups.caveat({"with": on, "without": off}) + ".")
+        if clear["test_acc"] != clear["val_loss"]:
+            told, untold = ("test accuracy", "validation loss") if clear["test_acc"] else ("validation loss",
+                                                                                          "test accuracy")
+            out.append(f"The two measures disagree: the {told} tells the rows apart and the {untold} does not. "
+                       "Accuracy counts only each image's top answer, while the loss also weighs how sure every "
+                       "answer is, so a network can get more answers right and still be as unsure on the rest; with "
+                       "3 seeds the measure whose seeds spread more is the one that cannot tell them apart.")
         a, b = groups.per_seed(off, "test_acc"), groups.per_seed(on, "test_acc")
         wins = sum(b[s] > a[s] for s in a if s in b)
         out.append(f"Seed by seed, batch norm is ahead in {wins} of {len(set(a) & set(b))} pairs on test accuracy."
