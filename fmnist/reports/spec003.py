@@ -186,8 +186,8 @@ def setup(src) -> list[str]:
             f"- the plain network (4, 0): {summary_line(init_network(4, 0))}; the spec's second architecture (4 "
             "convolution layers, then GAP and an FC layer); it answers R8 (the settings study) and is the base of "
             "R1-R6.",
-            f"- the MobileNet network of its depth (1, 3): {summary_line(init_network(1, 3))}; with (0, 4) and the "
-            "deeper (3, 1), (2, 2), (1, 5) and (1, 7) it answers T1 and R1-R7"
+            f"- a MobileNet network of its depth, (1, 3): {summary_line(init_network(1, 3))}; with (0, 4), (2, 2) "
+            "and (3, 1) of the same depth and the deeper (1, 5) and (1, 7) it answers T1 and R1-R7"
             + (f" ({spread(params)} parameters among the seven)." if params else "."),
             "Studies:",
         ]
