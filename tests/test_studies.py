@@ -102,8 +102,14 @@ def test_a_verdict_over_a_row_that_did_not_converge_says_so():
     cut = [r if r["config"]["row"] == "base" else _record("fast", r["config"]["seed"], r["val"]["loss"], 90, 91,
                                                            epochs=8, ran=8, patience=5, best=8) for r in converged]
     line = groups.best_line(cut, "val_loss")
-    assert line.endswith("(not converged: fast reached the epoch ceiling before early stopping, so this compares "
-                         "unfinished training)")
+    assert line.endswith("(not converged: fast reached the epoch ceiling before early stopping: their validation loss "
+                         "was still falling at the ceiling (lowest in the last epoch), so this compares unfinished "
+                         "training)")
+    cut = [r if r["config"]["row"] == "base" else _record("fast", r["config"]["seed"], r["val"]["loss"], 90, 91,
+                                                           epochs=8, ran=8, patience=5, best=6) for r in converged]
+    assert groups.best_line(cut, "val_loss").endswith("before early stopping: their validation loss had not yet "
+                                                      "stopped falling for 5 epochs, so this compares unfinished "
+                                                      "training)")
     (note,) = unfinished(cut)
     assert note.startswith("Not converged: fast (ceiling 8: not converged) reached the epoch ceiling")
     assert groups.budget_line(cut, "default") == (

@@ -104,10 +104,21 @@ def ceiling_words(rows: dict) -> str:
     """Which of these rows ({name: runs}) did not converge, in words ("" when every run stopped early)."""
     def which(name: str) -> str:
         runs = rows[name]
-        hit = sum(at_ceiling(r) for r in runs)
-        return name + (f" ({hit} of its {len(runs)} seeds)" if hit < len(runs) else "")
+        hit = [r for r in runs if at_ceiling(r)]
+        return name + (f" ({len(hit)} of its {len(runs)} seeds)" if len(hit) < len(runs) else "")
     names = unconverged(rows)
-    return f"{' and '.join(which(n) for n in names)} reached the epoch ceiling before early stopping" if names else ""
+    if not names:
+        return ""
+    hit = [r for n in names for r in rows[n] if at_ceiling(r)]
+    last = [r for r in hit if r["best_epoch"] == len(r["history"])]
+    whose = "its" if len(hit) == 1 else "their"
+    if len(last) == len(hit):
+        why = f": {whose} validation loss was still falling at the ceiling (lowest in the last epoch)"
+    elif last:
+        why = f": {len(last)} of the {len(hit)} were still falling at the ceiling (lowest in their last epoch)"
+    else:
+        why = f": {whose} validation loss had not yet stopped falling for {hit[0]['config']['patience']} epochs"
+    return f"{' and '.join(which(n) for n in names)} reached the epoch ceiling before early stopping{why}"
 
 
 def unfinished(words: str) -> str:
