@@ -124,8 +124,8 @@ def test_guided_channels_are_chosen_on_one_split_and_described_on_another():
     words = guided_words(found, "relu", "A", "B")
     assert "in 10 of them over half of the 20 most exciting images are of that class (median 100 %, against 100 %" \
         in words and "all 10 favour the garment's outline" in words
-    assert "The lines the maps trace (the structure tensor of their positive part): no single edge direction: " \
-        "channels 1 (Trouser), 2 (Pullover)" in words  # one lit pixel: no direction (but in the image's corner)
+    assert "The lines they trace (each row's label): 9 no single edge direction, 1 diagonal edges (/)." in words
+    # one lit pixel: no direction (but in the image's corner)
     assert "10 of them put over 60 % of it in one quarter of the image (channel 0: upper left" in words
     # the control network: the same one gives the same regions; one that reads other pixels, other regions
     same = guided_channels(Lit(), "relu", (x, labels), (x, labels), CPU, 10, 5, control=Lit())
@@ -157,7 +157,7 @@ def test_the_lines_guided_maps_trace_are_read_beside_the_re_drawn_network_s():
             for c, edges in enumerate(["horizontal edges"] * 7 + ["vertical edges"] * 3)]
     found = {"rows": rows, "channels_in_stage": 64, "median_best_share": 0.4, "random_share": 0.1}
     words = guided_words(found, "relu", "A", "B")
-    assert "vertical edges: channels 0 (Trouser), 1 (Trouser)" in words
+    assert "The lines they trace (each row's label): 10 vertical edges." in words
     assert "; 3 of 10 trace lines in the same direction, so the direction is what training adds." in words
     for r in rows:
         r["control_edges"] = "vertical edges"

@@ -165,9 +165,10 @@ def test_a_figure_that_says_its_column_height_gets_it_and_its_page_margins_go():
     from fmnist.core.pages import Page
     images = [[[0.0] * 14] * 14] * 5
     fig = figures.feature_maps_figure("t", images, ["a", "b", "c", "d", "e"], "relu2",
-                                      [[[[1.0] * 14] * 14] * 8] * 5, [f"reading {c}" for c in range(8)])
+                                      [[[[1.0] * 14] * 14] * 8] * 5, [f"ch. {c}\n2.00x" for c in range(8)],
+                                      {(0, 1)}, "a note under the maps")
     fig = Page("maps", "h", "c", fig).fig  # on a page: its labels placed inside the page's margins
-    assert fig.column_inches == pytest.approx(0.5 * 5 + 0.14 * 8 + 0.9)
+    assert fig.column_inches == pytest.approx(0.5 * 5 + 0.15 * 1 + 0.45 + 0.9)  # rows, a head's 2nd line, the note
     fig, _ = column.for_column(fig)
     assert tuple(fig.get_size_inches()) == pytest.approx((column.TEXT_INCHES, fig.column_inches))
     assert fig.get_layout_engine().get()["rect"] == (0, 0, 1, 1) and fig._supxlabel.get_in_layout()

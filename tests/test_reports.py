@@ -334,6 +334,9 @@ def test_curves_are_read_for_overfitting_both_ways():
     words = build.curve_words(gap, 3)  # the validation loss flat at 2.3 times a training loss still falling
     assert "2.3 times the training loss" in words and "overfitting as a gap" in words
     assert "no clear overfitting" not in words and "overfits after" not in words
+    small = [{"val_loss": v / 10, "train_loss": t / 10} for v, t in zip([1.0, 0.5, 0.46, 0.47, 0.46],
+                                                                       [1.2, 0.3, 0.2, 0.1, 0.05])]
+    assert "no clear overfitting" in build.curve_words(small, 3)  # 2.3 times, but 0.026 apart: no gap worth the name
     records = [{"config": {"study": "v", "name": n, "seed": 0}, "history": h, "best_epoch": 3}
                for n, h in (("a", over), ("b", flat))]
     words = spec004_variants.variants_curve_words(records)

@@ -241,7 +241,7 @@ def correlation_axes(axes, numbers: dict) -> None:
         ax.axhline(0, color="black", lw=0.6)
         ax.set_title(f"{network}: {n['images']} test images", fontsize=10)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("rank correlation of |map|\nwith the trained map\n(mean; band: 10th-90th percentile)")
+    axes[0].set_ylabel("rank correlation")
     axes[0].set_ylim(-0.3, 1.05)
     axes[-1].legend(fontsize=8, loc="upper right")
 
@@ -251,7 +251,7 @@ def ssim_axes(axes) -> None:
     for ax in axes:
         ax.axhline(0, color="black", lw=0.6)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("SSIM with the trained map\n(maps scaled to [0, 1];\nmean over the images)")
+    axes[0].set_ylabel("SSIM")
     axes[0].set_ylim(-0.1, 1.05)
 
 
@@ -278,7 +278,9 @@ def cascade_figure(numbers: dict) -> Figure:
     if structure:
         ssim_axes(grid[1])
     fig.suptitle("Cascading randomisation (Adebayo et al. 2018): a map that keeps its ranking while the weights are "
-                 "re-drawn shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
+                 "re-drawn shows the image, not what the network learned (dashed: 0.5)"
+                 + ("; above: rank correlation of |map| (mean; band: 10th-90th percentile over the images); below: "
+                    "SSIM of the maps, each scaled to [0, 1] (mean)" if structure else ""), fontsize=11)
     return fig
 
 
@@ -313,7 +315,9 @@ def randomisation_figure(numbers: dict) -> Figure:
     fig.supxlabel("left of the line: the one layer re-drawn, every other as trained; right: the same architecture "
                   "trained on shuffled labels", fontsize=10)
     fig.suptitle("Independent-layer and data randomisation (Adebayo et al. 2018): a map that keeps its ranking "
-                 "shows the image, not what the network learned (dashed: 0.5)", fontsize=11)
+                 "shows the image, not what the network learned (dashed: 0.5)"
+                 + ("; above: rank correlation of |map| (mean; band: 10th-90th percentile over the images); below: "
+                    "SSIM of the maps, each scaled to [0, 1] (mean)" if structure else ""), fontsize=11)
     return fig
 
 

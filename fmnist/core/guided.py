@@ -192,22 +192,18 @@ def guided_words(found: dict, stage: str, chosen_on: str, described_on: str) -> 
     regions = Counter(r["region"] for r in rows)
     where = "; ".join((f"all {n}" if n == len(rows) else str(n)) + " favour " + (REGION_WORDS[r] if r else "no region")
                       for r, n in sorted(regions.items(), key=lambda item: (-item[1], str(item[0]))))
-    lines = {}
-    for r in rows:
-        lines.setdefault(r.get("edges"), []).append(f"{r['channel']} ({r['picked_for']})")
-    traces = ("; ".join(f"{edges}: channel{'s' * (len(chans) > 1)} {', '.join(chans)}"
-                        for edges, chans in sorted(lines.items(), key=lambda item: -len(item[1])))
+    lines = Counter(r.get("edges") for r in rows)
+    traces = (", ".join(f"{n} {edges}" for edges, n in sorted(lines.items(), key=lambda item: (-item[1], item[0])))
               if None not in lines else "")
     local = [r for r in rows if r.get("quadrant")]
     corners = (f" {len(local)} of them put over {100 * CONCENTRATED:.0f} % of it in one quarter of the image ("
                + ", ".join(f"channel {r['channel']}: {r['quadrant']}" for r in local) + ")." if local else
                f" None puts {100 * CONCENTRATED:.0f} % of it in one quarter of the image.")
     if traces:
-        corners += f" The lines the maps trace (the structure tensor of their positive part): {traces}."
+        corners += f" The lines they trace (each row's label): {traces}."
     if rows and "control_region" in rows[0]:
         same = sum(r["control_region"] == r["region"] for r in rows)
-        verdict = (": where the maps fall is the images' doing more than the training's (guided backpropagation "
-                   "shows edges whatever the weights, Adebayo et al. 2018)" if 2 * same > len(rows) else
+        verdict = (": where the maps fall is the images' doing more than the training's" if 2 * same > len(rows) else
                    ": where the maps fall is the training's")
         corners += (f" With every weight re-drawn, {same} of the {len(rows)} channels' maps of the same images favour "
                     f"the same region{verdict}")

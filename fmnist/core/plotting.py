@@ -210,6 +210,9 @@ def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
 GUIDED_ROWS = 6  # channels to a page of guided backpropagation
 
 
+LINES = {"vertical edges": "|", "horizontal edges": "-", "diagonal edges (\\)": "\\", "diagonal edges (/)": "/"}
+
+
 def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, per_page: int = GUIDED_ROWS,
                    width: float | None = None) -> list[Figure]:
     """Guided backpropagation, one channel a row: its 5 most exciting images, each beside its
@@ -230,7 +233,7 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
         if compact:
             w, h, top, bottom = width, 0.74 * len(chunk) + 0.75, 0.2, 0.6
         else:
-            (w, h), top, bottom = PAGE_INCHES, 3.7, 0.9  # room for the page heading, its caption and this title
+            (w, h), top, bottom = PAGE_INCHES, 3.9, 0.9  # room for the page heading, its caption and this title
         fig, rows_drawn = Figure(figsize=(w, h)), len(chunk) if compact else per_page
         grid = fig.add_gridspec(rows_drawn, 10, left=1.3 / w, right=1 - 0.3 / w, top=1 - top / h, bottom=bottom / h,
                                 wspace=0.1, hspace=0.45 if compact else 0.6)
@@ -247,7 +250,8 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
                 shown = axes[r, 2 * j + 1].imshow(maps[j], cmap="bwr", vmin=-1, vmax=1)
                 if not compact:
                     axes[r, 2 * j + 1].set_title(kind, fontsize=8, pad=2, color=colour)
-            label = f"channel {row['channel']}\n{row['picked_for']}"
+            label = (f"channel {row['channel']}\n{row['picked_for']}" if not row.get("edges") or compact else
+                     f"ch. {row['channel']}: {row['picked_for']}")  # a line saved for the lines' direction
             if "share" in row:
                 label += (f"\n{100 * row['share']:.0f}% ({100 * row['chosen_share']:.0f}%)" if "chosen_share" in row
                           else f"\n{100 * row['share']:.0f}% of top 20")
@@ -255,6 +259,8 @@ def guided_figures(rows: list[dict], title: str, saliency: dict | None = None, p
                 label += f"\n{row['quadrant']} {100 * row['quadrant_share']:.0f}%"
             elif "region" in row and not compact:
                 label += f"\n{row['region'] or 'no region'}"
+            if row.get("edges") and not compact:
+                label += f"\nlines {LINES.get(row['edges'], 'mixed')}"
             axes[r, 0].text(-0.12, 0.5, label, color=colour, transform=axes[r, 0].transAxes, ha="right",
                             va="center", fontsize=8, linespacing=1.1)
         bar = fig.colorbar(shown, cax=fig.add_axes((0.35, (bottom - 0.38) / h, 0.45, 0.1 / h)), ticks=[-1, 0, 1],

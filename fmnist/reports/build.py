@@ -134,13 +134,14 @@ def rise(history: list[dict], best_epoch: int) -> float:
     return (history[-1]["val_loss"] - low) / low if low > 0 else 0.0
 
 
-GAP_TIMES = 2.0  # a validation loss this many times the training loss at the best epoch: overfitting as a gap
+GAP_TIMES, GAP_LOSS = 2.0, 0.1  # a validation loss this many times the training loss at the best epoch and this
+                                # far above it (cross-entropy): overfitting as a gap
 
 
 def curve_words(history: list[dict], best_epoch: int) -> str:
     """A training run's loss curves read: where the validation loss bottomed out, what it did
     after, and the training loss beside it (overfitting when one rises as the other falls, or when
-    the validation loss stays GAP_TIMES the training loss or more)."""
+    the validation loss stays GAP_TIMES the training loss or more, and GAP_LOSS above it)."""
     val = [e["val_loss"] for e in history]
     train = [e["train_loss"] for e in history]
     low, last, up = val[best_epoch - 1], val[-1], rise(history, best_epoch)
@@ -149,7 +150,7 @@ def curve_words(history: list[dict], best_epoch: int) -> str:
         after = (f"then rises to {last:.3f} by epoch {len(val)} (+{100 * up:.0f} %) while the training loss falls from "
                  f"{train[best_epoch - 1]:.3f} to {train[-1]:.3f}: the network overfits after epoch {best_epoch}, and "
                  "early stopping keeps that epoch's weights")
-    elif times >= GAP_TIMES:
+    elif times >= GAP_TIMES and low - train[best_epoch - 1] >= GAP_LOSS:
         after = (f"and ends {last:.3f} at epoch {len(val)} ({100 * up:+.1f} %) without rising much, while the training "
                  f"loss goes on falling to {train[-1]:.3f}; at the best epoch the validation loss is {times:.1f} times "
                  "the training loss: the network fits its training images far better than unseen ones (overfitting "

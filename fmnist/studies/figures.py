@@ -256,13 +256,12 @@ def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
     if base is not None:
         ax.axvline(base, ls="--", color="grey")
     lows = [iv["low"] if iv["low"] is not None else iv["mean"] for _, _, iv in bars]
-    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 3)
+    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 9)  # room for the legend
     ax.set_yticks(range(len(bars)), [row for _, row, _ in bars])
     ax.invert_yaxis()
     ax.set_xlabel("test accuracy (%)")
     ax.grid(axis="x", alpha=0.3)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=8, loc="outside lower center",
-               ncols=3)  # under the axes: inside, it hid the longest bars' numbers
+    ax.legend(fontsize=8, loc="lower right")  # right of every bar's number (the axis runs on for it)
     fig.suptitle(textwrap.fill(title, 110), fontsize=11)
     return fig
 
