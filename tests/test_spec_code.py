@@ -183,3 +183,5 @@ def test_visualize_plots_f1_and_accuracy_from_sklearn(tmp_path):
     assert f"macro F1 {f1_score(y, logits.argmax(1), average='macro'):.4f}" in title
     bars = [p.get_height() for p in fig.axes[0].patches][:10]
     assert bars == pytest.approx(f1_score(y, logits.argmax(1), average=None).tolist())
+    (line,) = fig.axes[0].get_lines()  # the accuracy across the classes, drawn as well as written
+    assert line.get_ydata()[0] == pytest.approx(0.75) and "75.00%" in line.get_label()
