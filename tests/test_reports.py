@@ -556,3 +556,27 @@ def test_the_autoencoder_sample_is_a_departure_only_when_it_is_smaller_than_the_
                          "cores; --budget spec trains it on all of them."]
     else:
         assert lines == []
+
+
+def test_the_layer_dimensions_sentence_reads_the_table_it_stands_over():
+    from torch import nn
+
+    from fmnist.core.layers import layer_table
+    from fmnist.studies.networks import ReferenceNet
+
+    def src(model):
+        run = {**_record("Xavier, lr 0.05", 0, 0.3, 0.3), "extras": {"layer_table": layer_table(model)}}
+        return _sources(reference=[run])
+    words = spec000.dimensions(src(ReferenceNet()))
+    assert "The image enters conv1 as 1 x 28 x 28; the 4 conv layers keep its height and width and the 3 poolings " \
+        "halve them (rounding down), so fc1 takes 2,304 values (256 x 3 x 3 flattened), and bn_logits gives the 10 " \
+        "outputs." in words  # 28 -> 14 -> 7 -> 3 by hand
+    small = nn.Sequential()
+    small.features = nn.Sequential()
+    small.features.add_module("conv1", nn.Conv2d(1, 4, 3))  # no padding: 28 -> 26
+    small.features.add_module("pool1", nn.MaxPool2d(2))   # 26 -> 13
+    small.classifier = nn.Sequential()
+    small.classifier.add_module("flatten", nn.Flatten())
+    small.classifier.add_module("fc", nn.Linear(4 * 13 * 13, 10))
+    words = spec000.dimensions(src(small))
+    assert "keep its height" not in words and "fc takes 676 values (4 x 13 x 13 flattened)" in words

@@ -128,11 +128,22 @@ def _layer_table(src) -> dict:
 
 
 def dimensions(src) -> str:
-    t = _layer_table(src)
+    """1.3.4 in a sentence that reads the table under it: where the image enters, what the
+    convolutions and poolings make of it, what the fully connected layers take and give."""
+    layers = _layer_table(src)["layers"]
     shape = lambda s: " x ".join(map(str, s))  # noqa: E731
-    steps = [f"input {shape(t['layers'][0]['input'])}"] + [f"{layer['name'].split('.')[-1]} {shape(layer['output'])}"
-                                                            for layer in t["layers"]]
-    return "Input and output of each layer, channels x height x width: " + " -> ".join(steps) + "."
+    name = lambda layer: layer["name"].split(".")[-1]  # noqa: E731
+    convs = [layer for layer in layers if layer.get("kind") == "conv"]
+    pools = [layer for layer in layers if layer.get("kind") == "pool"]
+    flat = next((layer for layer in layers if len(layer["input"]) == 1), None)
+    same = all(c["input"][1:] == c["output"][1:] for c in convs)
+    return (f"The table gives every layer's input and output (channels x height x width, per image). The image enters "
+            f"{name(layers[0])} as {shape(layers[0]['input'])}; the {len(convs)} conv layers "
+            + ("keep its height and width " if same else "")
+            + f"and the {len(pools)} poolings halve them (rounding down)"
+            + (f", so {name(flat)} takes {flat['input'][0]:,} values ({shape(pools[-1]['output'])} flattened)"
+               if flat and pools else "")
+            + f", and {name(layers[-1])} gives the {shape(layers[-1]['output'])} outputs.")
 
 
 def parameters(src) -> str:
