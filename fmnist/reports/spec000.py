@@ -38,8 +38,6 @@ def configuration(src) -> str:
     b = best_model(src)
     c = b["config"]
     by = rows(src.studies["reference"])
-    trials = "; ".join(f"{row}: validation loss {mean_of(runs, 'val_loss')['mean']:.4f}, accuracy "
-                       f"{mean_of(runs, 'val_acc')['mean']:.2f}%" for row, runs in by.items())
     acc = 100 * b["test"]["accuracy"]
     gap = acc - TARGET
     return (
@@ -48,7 +46,8 @@ def configuration(src) -> str:
         f"{b['best_epoch']} of "
         f"{len(b['history'])} run), batch norm on the logits {'on' if c['batch_norm'] else 'off'}, "
         f"{b['sizes']['train']:,} training images." + batch_rule(c["batch_size"]) + "\n"
-        f"The learning-rate and initialisation trials, mean over seeds: {trials}.\n"
+        f"The {len(by)} learning-rate, initialisation and batch-norm settings tried are in the table below, "
+        "each over its seeds.\n"
         f"{sentence(groups.best_line(records, 'val_loss'))}.\n"
         f"The 96 % target: this model reaches {acc:.2f}% on the test set, {abs(gap):.2f} points "
         f"{'above' if gap >= 0 else 'below'} it, after {len(b['history'])} epochs on {b['sizes']['train']:,} images "
