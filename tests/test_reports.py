@@ -268,7 +268,7 @@ def test_the_mobilenet_conclusion_follows_the_numbers_both_ways():
     assert ("conv 1 + mobile 3, 0.14 times the multiply-adds and 0.15 times the parameters, at no accuracy cost that 3 "
             "seeds can detect (+0.00 points, 95 % CI +0.00 to +0.00)") in cheap
     assert "so the saving in time is smaller than the FLOP count promises" in cheap
-    assert "Shirt is the hardest class (the lowest recall) for 3 of the 3 networks, whatever the blocks" in cheap
+    assert "Shirt is the hardest class (the lowest recall) for 3 of the 3 networks, whatever their blocks" in cheap
     assert "conv 0 + mobile 4's seeds disagree most" in cheap
     assert (
         "only batch 32 (+2.02 points) changed test accuracy detectably against the base; the other 1 did not" in cheap
