@@ -148,9 +148,10 @@ def conclusion(src) -> str:
                if "confusion" in r["test"]]
     if hardest:
         top = max(set(hardest), key=hardest.count)
+        every = hardest.count(top) == len(hardest)
         out.append(f"{top} is the hardest class (the lowest recall) for {hardest.count(top)} of the {len(hardest)} "
                    "networks" + (", whatever their blocks: among these networks, which class is hard does not "
-                                 "depend on the blocks (one seed each)." if hardest.count(top) == len(hardest) else "."))
+                                 "depend on the blocks (one seed each)." if every else "."))
     wide = max(acc, key=lambda k: acc[k]["half_width"] or 0)
     if wide != PLAIN and PLAIN in acc and acc[wide]["half_width"]:
         out.append(f"Worth knowing: {wide}'s seeds disagree most (test accuracy {ci(acc[wide])}, against ± "
