@@ -114,7 +114,7 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
         pages += more
     examples = {k: results["networks"][k]["right_wrong"] for k in models}
     results["saliency"], page = timer.part("saliency (both networks)", saliency.saliency_part, models, examples, x,
-                                           logits, device)
+                                           logits, device, settings.seed)
     pages.append(page)
     shuffled = timer.part("networks on shuffled labels (controls)", randomisation.shuffled_networks,
                           models, train, device, settings)
@@ -124,7 +124,8 @@ def optimisation_pages(results, models, metrics, x, y, logits, train, device, vs
     results["explain"], more = timer.part("explanations of right and wrong (both networks)", saliency.explain_part,
                                           models, examples, x, device, settings)
     pages += more
-    results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device)
+    results["sanity"], page = timer.part("sanity check of the maps", saliency.sanity_part, models, x, y, logits, device,
+                                         settings.seed)
     pages.append(page)
     (results["cascade"], results["randomisation"]), more = timer.part(
         "randomisation tests of the maps (cascade, each layer alone, shuffled labels)", randomisation.checks_part,

@@ -246,13 +246,25 @@ def correlation_axes(axes, numbers: dict) -> None:
     axes[-1].legend(fontsize=8, loc="upper right")
 
 
-def ssim_axes(axes) -> None:
-    """The randomisation figures' lower row: SSIM with the trained map, zero and a shared y axis."""
-    for ax in axes:
-        ax.axhline(0, color="black", lw=0.6)
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("SSIM")
-    axes[0].set_ylim(-0.1, 1.05)
+def randomisation_grid(numbers: dict, structure: bool) -> tuple[Figure, np.ndarray]:
+    """The randomisation figures' panels: a column per network, rank correlations above and, with
+    `structure`, SSIM in a row below (its axes: zero, grid, a shared y axis)."""
+    fig = Figure(figsize=(12, 8.4 if structure else 5.2), layout="constrained")
+    grid = np.atleast_2d(fig.subplots(2 if structure else 1, len(numbers), sharey="row", sharex="col",
+                                      squeeze=False))
+    if structure:
+        for ax in grid[1]:
+            ax.axhline(0, color="black", lw=0.6)
+            ax.grid(alpha=0.3)
+        grid[1, 0].set_ylabel("SSIM")
+        grid[1, 0].set_ylim(-0.1, 1.05)
+    return fig, grid
+
+
+def measures_note(structure: bool) -> str:
+    """What the rows of a randomisation figure show, for its title (nothing to add without SSIM)."""
+    return ("; above: rank correlation of |map| (mean; band: 10th-90th percentile over the images); below: SSIM of "
+            "the maps, each scaled to [0, 1] (mean)" if structure else "")
 
 
 def cascade_figure(numbers: dict) -> Figure:
@@ -260,10 +272,7 @@ def cascade_figure(numbers: dict) -> Figure:
     re-drawn from the logits down (x: the lowest layer re-drawn so far), the band the 10th-90th
     percentile over the images."""
     structure = all("ssim" in n for n in numbers.values())
-    fig = Figure(figsize=(12, 8.4 if structure else 5.2), layout="constrained")
-    grid = np.atleast_2d(fig.subplots(2 if structure else 1, len(numbers), sharey="row", sharex="col",
-                                      squeeze=False))
-    axes = grid[0]
+    fig, grid = randomisation_grid(numbers, structure)
     for col, (_network, n) in enumerate(numbers.items()):
         x = np.arange(len(n["layers"]))
         for k, (method, values) in enumerate(n["correlation"].items()):
@@ -274,13 +283,10 @@ def cascade_figure(numbers: dict) -> Figure:
                 grid[1, col].plot(x, n["ssim"][method], "s-", color=f"C{k}", ms=4)
         grid[-1, col].set_xticks(x, [f"{name}" for name in n["layers"]], rotation=90)
         grid[-1, col].set_xlabel("re-drawn so far: from the logits down to this layer")
-    correlation_axes(axes, numbers)
-    if structure:
-        ssim_axes(grid[1])
+    correlation_axes(grid[0], numbers)
     fig.suptitle("Cascading randomisation (Adebayo et al. 2018): a map that keeps its ranking while the weights are "
-                 "re-drawn shows the image, not what the network learned (dashed: 0.5)"
-                 + ("; above: rank correlation of |map| (mean; band: 10th-90th percentile over the images); below: "
-                    "SSIM of the maps, each scaled to [0, 1] (mean)" if structure else ""), fontsize=11)
+                 "re-drawn shows the image, not what the network learned (dashed: 0.5)" + measures_note(structure),
+                 fontsize=11)
     return fig
 
 
@@ -289,10 +295,7 @@ def randomisation_figure(numbers: dict) -> Figure:
     is re-drawn (x: that layer), and, apart on the right, for the network trained on shuffled
     labels; bands and bars: the 10th-90th percentile over the images."""
     structure = all("ssim" in n["independent"] for n in numbers.values())
-    fig = Figure(figsize=(12, 8.4 if structure else 5.2), layout="constrained")
-    grid = np.atleast_2d(fig.subplots(2 if structure else 1, len(numbers), sharey="row", sharex="col",
-                                      squeeze=False))
-    axes = grid[0]
+    fig, grid = randomisation_grid(numbers, structure)
     for col, (_network, n) in enumerate(numbers.items()):
         x = np.arange(len(n["layers"]))
         apart = len(x) + 0.6
@@ -309,15 +312,11 @@ def randomisation_figure(numbers: dict) -> Figure:
         for ax in grid[:, col]:
             ax.axvline(len(x) - 0.2, color="black", lw=0.6)
         grid[-1, col].set_xticks(list(x) + [apart], list(n["layers"]) + ["shuffled\nlabels"], rotation=90)
-    correlation_axes(axes, numbers)
-    if structure:
-        ssim_axes(grid[1])
+    correlation_axes(grid[0], numbers)
     fig.supxlabel("left of the line: the one layer re-drawn, every other as trained; right: the same architecture "
                   "trained on shuffled labels", fontsize=10)
     fig.suptitle("Independent-layer and data randomisation (Adebayo et al. 2018): a map that keeps its ranking "
-                 "shows the image, not what the network learned (dashed: 0.5)"
-                 + ("; above: rank correlation of |map| (mean; band: 10th-90th percentile over the images); below: "
-                    "SSIM of the maps, each scaled to [0, 1] (mean)" if structure else ""), fontsize=11)
+                 "shows the image, not what the network learned (dashed: 0.5)" + measures_note(structure), fontsize=11)
     return fig
 
 

@@ -70,7 +70,7 @@ def checks_part(models: dict, x, y, logits: dict, shuffled_nets: dict, device, s
         model.flip_tta = False  # one pass an image (the CNN's test-time mirror averaging would double the cost)
         idx = checked_images(logits[key], y, s.cascade_per_class)
         xs, cs = x[idx].to(device), y[idx].to(device)
-        steps, alone = attribution.cascade(model, seed=0), attribution.independent(model, seed=0)
+        steps, alone = attribution.cascade(model, seed=s.seed), attribution.independent(model, seed=s.seed)
         shuffled, about = shuffled_nets[key]
         nets = [net for _, net in steps] + [net for _, net in alone] + [shuffled]
         compared = against_trained(model, nets, methods, xs, cs)

@@ -12,7 +12,8 @@ from fmnist.core.pages import Page, series
 from fmnist.core.words import listing
 
 
-def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, device) -> tuple[dict, Page]:
+def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, device,
+                  seed: int = 0) -> tuple[dict, Page]:
     """d score / d input (signed) and guided backpropagation of the predicted class's logit, for
     each network's right and wrong examples; for the wrong ones also d score / d input of the
     true class."""
@@ -31,7 +32,7 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, d
         grads = attribution.logit_gradient(model, sample.to(device), picked).cpu()[:, 0]
         inside = [share_on_garment(image[0], m.abs()) for image, m in zip(sample, grads)]
         area = [float(garment(image[0]).float().mean()) for image in sample]
-        redrawn = attribution.redrawn(model)  # the control: every layer re-drawn, the same logits asked
+        redrawn = attribution.redrawn(model, seed)  # the control: every layer re-drawn, the same logits asked
         noise = attribution.logit_gradient(redrawn, sample.to(device), picked).cpu()[:, 0]
         numbers[key] = {"indices": idx.tolist(), "saliency_on_garment": inside, "garment_area": area,
                         "redrawn_on_garment": [share_on_garment(image[0], m.abs()) for image, m in zip(sample, noise)]}
@@ -43,11 +44,16 @@ def saliency_part(models: dict, examples: dict, x: torch.Tensor, logits: dict, d
 SALIENCY_SAMPLE = 1000  # the first N test images: where the gradient falls, measured
 
 
-def garment_ratio(n: dict) -> tuple[dict, int]:
+def garment_ratios(n: dict, on: str = "saliency_on_garment") -> list[float]:
     """Per image, the gradient's share on the garment over the garment's share of the pixels (1: an
-    even spread): the median with its interval, and which side of 1 it lies (+1 above, -1 below, 0
+    even spread); `on`: the shares to use ("redrawn_on_garment": the re-drawn copy's)."""
+    return [a / max(b, 1e-12) for a, b in zip(n[on], n["garment_area"])]
+
+
+def garment_ratio(n: dict, on: str = "saliency_on_garment") -> tuple[dict, int]:
+    """garment_ratios' median with its interval, and which side of 1 it lies (+1 above, -1 below, 0
     not told apart). `n`: {"saliency_on_garment": [...], "garment_area": [...]}."""
-    r = stats.median_interval([a / max(b, 1e-12) for a, b in zip(n["saliency_on_garment"], n["garment_area"])])
+    r = stats.median_interval(garment_ratios(n, on))
     side = (1 if r["low"] is not None and r["low"] > 1 else -1 if r["high"] is not None and r["high"] < 1 else 0)
     return r, side
 
@@ -202,14 +208,14 @@ def checked_images(logits: torch.Tensor, y: torch.Tensor, per_class: int) -> tor
     return torch.cat([right[y[right] == k][:per_class] for k in range(len(CLASSES))])
 
 
-def sanity_part(models: dict, x, y, logits: dict, device) -> tuple[dict, Page]:
+def sanity_part(models: dict, x, y, logits: dict, device, seed: int = 0) -> tuple[dict, Page]:
     """Every attribution method on correctly classified test images (SANITY_PER_CLASS a class),
     for each network trained and with its top layers re-drawn; the rank correlation between them."""
     shown, correlations, completeness, numbers, shares, floors = {}, {}, {}, {}, {}, {}
     for key, (_label, model) in models.items():
         idx = checked_images(logits[key], y, SANITY_PER_CLASS)
         xs, cs = x[idx].to(device), y[idx].to(device)
-        redrawn = attribution.randomised_top(model, seed=0)
+        redrawn = attribution.randomised_top(model, seed=seed)
         maps = {k: {m: f(net, xs, cs).cpu() for m, f in attribution.METHODS.items()}
                 for k, net in (("trained", model), ("redrawn", redrawn))}
         on = garment(xs.cpu())  # background pixels are 0 in integrated gradients and occlusion, trained or not

@@ -5,7 +5,7 @@ beside its control and read from analysis.json's numbers alone."""
 import numpy as np
 
 from fmnist.analysis.from_noise import beyond as noise_beyond
-from fmnist.analysis.saliency import ALIKE, garment_ratio
+from fmnist.analysis.saliency import ALIKE, garment_ratio, garment_ratios
 from fmnist.core import stats
 from fmnist.core.words import listing
 
@@ -25,14 +25,13 @@ def evidence(saliency: dict) -> str:
         span = "" if r["low"] is None else f", 95 % interval {r['low']:.2f}-{r['high']:.2f}"
         parts.append(f"{side} for the {name} (median {r['mean']:.2f}{span})")
         if "redrawn_on_garment" in saliency[key]:
-            c, _ = garment_ratio({**saliency[key], "saliency_on_garment": saliency[key]["redrawn_on_garment"]})
+            c, _ = garment_ratio(saliency[key], on="redrawn_on_garment")
             control.append(f"{name} {c['mean']:.2f}")
     line = ("Sensitivity: per image, the share of the predicted class's |gradient| on the garment over the garment's "
             f"share of the pixels (1: an even spread) is {' and '.join(parts)}")
     if control:
         line += f"; with every layer re-drawn (the control): {' and '.join(control)}"
-    ratios = {key: [a / max(b, 1e-12) for a, b in zip(saliency[key]["saliency_on_garment"],
-                                                      saliency[key]["garment_area"])] for key in NETWORKS}
+    ratios = {key: garment_ratios(saliency[key]) for key in NETWORKS}
     if len(ratios["ffn"]) == len(ratios["cnn"]) > 2:
         d = stats.median_interval([a - b for a, b in zip(ratios["ffn"], ratios["cnn"])])
         who = ("the FFN's larger" if d["low"] > 0 else "the CNN's larger" if d["high"] < 0 else

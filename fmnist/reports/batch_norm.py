@@ -18,7 +18,7 @@ def batch_norm(src) -> str:
         clear = {}
         for measure, unit, higher in (("test_acc", " points", True), ("val_loss", "", False)):
             d = groups.difference(off, on, measure)
-            clear[measure] = d["low"] is not None and (d["low"] > 0 or d["high"] < 0)
+            clear[measure] = stats.excludes_zero(d)
             digits = 2 if unit else 4
             seeds = lambda runs: ", ".join(f"{v:.{digits}f}" for v in groups.per_seed(runs, measure).values())  # noqa: E731
             out.append(f"{sentence(groups.MEASURES[measure][0])} with batch norm on the logits (He, lr 0.05) "

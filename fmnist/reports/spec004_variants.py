@@ -153,7 +153,8 @@ def class_maps_visuals(src) -> list:
         "are zero. Favoured region: the region (background, the garment's outline or its interior) whose share of "
         f"the response is at least {channels.FAVOURED:g} times its share of the pixels, both given. Ratio: the "
         "channel's mean response on its top class over its mean over the classes; shuffled labels: the 95th "
-        "percentile of that ratio over 200 random relabellings, what a channel this sparse reaches by chance. "
+        f"percentile of that ratio over {channels.SHUFFLES} random relabellings, what a channel this sparse reaches by "
+        "chance. "
         f"Tied: the ratio at least {channels.CLASS_TIED:g}x and above the shuffled labels'."]) if rows_ else []
     return table + study_figures(variants.STUDY, *stems)(src)  # the table first: set while no float waits
 

@@ -10,10 +10,15 @@ RUN_JSON = {"flags": {"train_per_class?": (str, int, NULL), "seed?": (str, int),
             "best_epoch": int, "epochs": int, "val": {"accuracy": NUMBER}, "test": {"accuracy": NUMBER}}  # train.py's
 
 
+def committed_run(src) -> dict | None:
+    """train.py's record of the run.sh run that wrote the committed submission (None before it ran)."""
+    return storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
+                                "delete it or run bash outputs/spec000/run.sh again")
+
+
 def submission_lines(src) -> list[str]:
     """What the committed submission is: the run.sh run that wrote it, its budget and its test accuracy."""
-    run = storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
-                               "delete it or run bash outputs/spec000/run.sh again")
+    run = committed_run(src)
     if not run:
         return []
     flags = run["flags"]
@@ -57,8 +62,7 @@ def ranked_networks(src, run: dict) -> list[dict]:
 def upload_source(src) -> str | None:
     """The file report.py 000 copies to HANDIN_UPLOAD (the output folder's name for it), when the
     hand-in's Conv_Net is the network to upload; None otherwise."""
-    run = storage.load_checked(src.png("spec000/model/run.json"), RUN_JSON,
-                               "delete it or run bash outputs/spec000/run.sh again")
+    run = committed_run(src)
     ranked = ranked_networks(src, run) if run else []
     return ranked[0].get("copied_from") if ranked else None
 

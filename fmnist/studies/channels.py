@@ -48,11 +48,11 @@ def maps_pages(inspected: dict, layer: dict) -> list[Page]:
                                               name, layer["maps"]))]
     if "class_maps" not in layer:  # a record from before the class means were kept
         return pages
+    chans = layer["channels"]
+    ties = [class_tie(c) for c in chans]
     heads = [f"ch. {c['channel']}" + ("" if tie is None else f"\n{ratio:.2f}x" + (
-        f"\n({c['null_ratio']:.2f}x)" if "null_ratio" in c else "")) for c in layer["channels"]
-        for tie, ratio in [class_tie(c)]]
-    framed = {(tie, k) for k, c in enumerate(layer["channels"]) for tie, _ in [class_tie(c)] if tie is not None
-              and tied(c)}
+        f"\n({c['null_ratio']:.2f}x)" if "null_ratio" in c else "")) for c, (tie, ratio) in zip(chans, ties)]
+    framed = {(tie, k) for k, (c, (tie, _)) in enumerate(zip(chans, ties)) if tie is not None and tied(c)}
     note = (f"Rows: the mean map over each class's {inspected['images'] // len(inspected['classes']):,} test images. "
             "Over each column: the top class's mean response over the mean over the classes (in brackets: its 95th "
             f"percentile with the labels shuffled). Framed: the class a channel is tied to (at least {CLASS_TIED:g}x "
