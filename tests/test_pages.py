@@ -46,6 +46,25 @@ def test_fit_sets_the_page_size_and_raises_small_text():
     assert max(len(line) for line in fig.get_suptitle().split("\n")) <= pages.TITLE_CHARS
 
 
+def test_the_texts_raised_are_findobjs_but_for_hidden_axes_ticks():
+    fig = Figure()
+    shown, hidden = fig.subplots(1, 2)
+    shown.plot([0, 1], [0, 1])
+    shown.set_title("shown")
+    hidden.imshow(np.zeros((4, 4)))
+    hidden.set_title("hidden's title")
+    hidden.text(1, 1, "a label on the image", fontsize=5)
+    hidden.set_axis_off()
+    legend = shown.legend(["line"])
+    fig.suptitle("a page")
+    hidden_axis_texts = set(hidden.xaxis.findobj(Text) + hidden.yaxis.findobj(Text))
+    oracle = [t for t in fig.findobj(Text) if t not in hidden_axis_texts]
+    assert set(pages.texts(fig)) == set(oracle) and len(pages.texts(fig)) == len(oracle)
+    assert legend.get_texts()[0] in pages.texts(fig) and hidden.texts[0] in pages.texts(fig)
+    pages.raise_small_text(fig)
+    assert hidden.texts[0].get_fontsize() == pages.MIN_POINTS
+
+
 def test_text_flows_onto_as_many_pages_as_it_needs():
     lines = [f"line {i} " + "x" * 200 for i in range(60)]  # each wraps onto two lines
     figs = pages.text_pages("Title", lines)
@@ -55,6 +74,18 @@ def test_text_flows_onto_as_many_pages_as_it_needs():
     assert all(f"line {i} " in shown for i in range(60))
     assert max(len(line) for line in shown.split("\n")) <= chars
     assert [f.texts[0].get_text() for f in figs][-1] == f"Title ({len(figs)} of {len(figs)})"
+
+
+@pytest.mark.parametrize("n, size", [(0, 5), (1, 5), (5, 5), (23, 20), (43, 42), (100, 7), (6, 1)])
+def test_chunks_are_as_few_as_the_size_allows_and_as_even_as_can_be(n, size):
+    items = list(range(n))
+    runs = pages.chunks(items, size)
+    assert [i for run in runs for i in run] == items
+    assert len(runs) == -(-n // size)  # as few as runs of `size` need
+    lengths = [len(r) for r in runs]
+    assert all(0 < k <= size for k in lengths) and lengths == sorted(lengths, reverse=True)
+    assert not lengths or max(lengths) - min(lengths) <= 1
+    assert pages.chunks(list(range(23)), 20) == [list(range(12)), list(range(12, 23))]
 
 
 def test_series_numbers_the_pages_of_one_figure():
@@ -136,6 +167,34 @@ def test_a_table_flows_the_notes_that_do_not_fit_onto_text_pages():
     assert all(f"note {i}:" in shown for i in range(40))
     assert "(the notes continue on the next page)" in shown
     assert len(table_figures("A study", ["setting"], [["base"]], ["one note"])) == 1
+
+
+def test_a_short_table_page_is_set_larger_to_cover_half_the_page_and_a_long_one_is_not():
+    from fmnist.studies.tables import LARGEST, TABLE_CHARS, largest_scale, table_figures
+    assert largest_scale(4.0, 7.0, 100) == 1.0  # already more than half
+    assert largest_scale(3.4, 7.1, 100) == pytest.approx(0.55 * 7.1 / 3.4)  # just enough for FILL
+    assert largest_scale(1.0, 7.1, 100) == LARGEST  # at most LARGEST
+    assert largest_scale(1.0, 7.1, TABLE_CHARS) == 1.0  # a table as wide as the page stays at 8 pt
+    rows = [[f"row {i}", "a setting", "1.00 ± 0.10"] for i in range(4)]
+    (short,) = table_figures("A study", ["setting", "what changed", "val loss"], rows, ["one note"] * 5)
+    assert short.table_scale == LARGEST
+    table = short.axes[0].tables[0]
+    assert table[1, 0].get_text().get_fontsize() == 8 * LARGEST
+    long = table_figures("A study", ["setting", "what changed", "val loss"], rows * 8, ["one note"] * 30)
+    assert long[0].table_scale == 1.0
+
+
+def test_a_long_table_shares_its_rows_evenly_and_its_notes_go_on_as_flowing_text():
+    from fmnist.studies.tables import table_figures
+    rows = [[f"row {i}", "a setting", "1.00 ± 0.10"] for i in range(40)]
+    notes = [f"note {i}" for i in range(40)]
+    figs = table_figures("A study", ["setting", "what changed", "val loss"], rows, notes)
+    tables = [f for f in figs if getattr(f, "table_text", None)]
+    assert [len(f.table_text["rows"]) for f in tables] == [20, 20]  # not 26 and 14
+    shown = "\n".join(t.get_text() for f in figs for t in f.findobj(Text))
+    assert all(f"note {i}\n" in shown + "\n" for i in range(40))
+    (extra,) = [f for f in figs if getattr(f, "table_text", 0) is None]  # the notes that did not fit: flowing text
+    assert extra.texts[1].get_fontfamily() != ["monospace"] and extra.texts[1].get_text().startswith("note ")
 
 
 def test_the_contents_give_a_series_one_line_and_every_other_page_its_own():

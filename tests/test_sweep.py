@@ -11,7 +11,7 @@ from fmnist.core import stats
 from fmnist.reports import sweeps
 from fmnist.studies.networks import ConvAutoencoder, HalfCNN
 from fmnist.studies.pretrain import copy_encoder
-from fmnist.studies.sweep import HALF1, HALF2, half, nested, seed_level, verdicts
+from fmnist.studies.sweep import HALF1, HALF2, half, nested, seed_level, verdict_figures, verdict_table, verdicts
 from fmnist.studies.transfer import transfer_weights
 from helpers import interrupt_study
 
@@ -85,13 +85,20 @@ def test_verdicts_follow_the_numbers():
     records += [_sweep_record("pretrained", 0.05, s, a, 0.8 + s / 50) for s, a in enumerate((0.80, 0.81, 0.79))]
     records += [_sweep_record("random", 1.0, s, a, 0.3) for s, a in enumerate((0.90, 0.91, 0.905))]
     records += [_sweep_record("pretrained", 1.0, s, a, 0.3) for s, a in enumerate((0.905, 0.905, 0.91))]
-    acc_line, acc_summary, loss_line, loss_summary = verdicts(records, ("random", "pretrained"))
-    assert acc_line.startswith("test accuracy (%), pretrained minus random") and "5%: +9 (" in acc_line
-    assert acc_line.count("excludes 0") == 1 and "100%: +0.167 (" in acc_line  # +0.5, -0.5, +0.5
+    acc_summary, loss_summary = verdicts(records, ("random", "pretrained"))
+    assert acc_summary.startswith("test accuracy (%): ") and loss_summary.startswith("validation loss: ")
     assert "pretrained ahead at 1 and random ahead at 0 of 2 settings" in acc_summary
     # seed by seed over the two fractions: (10 + 0.5) / 2, (9 - 0.5) / 2, (8 + 0.5) / 2 points
     assert "seed by seed, pretrained ahead of random by 4.58 points (95 % CI +3.15 to +6.02 points" in acc_summary
-    assert "random minus pretrained (lower is better)" in loss_line and "5%: +0.19" in loss_line
+    # each fraction's interval is a table row: [fraction, test acc, val loss], * where it excludes 0
+    columns, rows, _notes = verdict_table(records, ("random", "pretrained"))
+    assert columns[1] == "test acc %, pretrained - random" and columns[2] == "val loss, random - pretrained"
+    assert [r[0] for r in rows] == ["5%", "100%"]
+    assert rows[0][1].startswith("+9.00 (") and rows[0][1].endswith(" *")
+    assert rows[1][1].startswith("+0.17 (") and not rows[1][1].endswith("*")  # +0.5, -0.5, +0.5
+    assert rows[0][2].startswith("+0.1900 (")  # random's loss minus pretrained's: 0.2, 0.19, 0.18
+    (page,) = verdict_figures(records, ("random", "pretrained"))
+    assert page.table_text["rows"] == rows
     # the same numbers with the starts' roles swapped give the mirrored sentence
     swapped = [
         {
@@ -107,7 +114,7 @@ def test_verdicts_follow_the_numbers():
         }
         for r in records
     ]
-    assert "pretrained ahead at 0 and random ahead at 1" in verdicts(swapped, ("random", "pretrained"))[1]
+    assert "pretrained ahead at 0 and random ahead at 1" in verdicts(swapped, ("random", "pretrained"))[0]
 
 
 def test_a_claim_across_every_setting_needs_every_interval():

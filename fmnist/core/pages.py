@@ -13,6 +13,9 @@ import textwrap
 from pathlib import Path
 
 import matplotlib
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.text import Text
@@ -45,15 +48,29 @@ def fit(fig: Figure) -> Figure:
 
 def raise_small_text(fig: Figure) -> Figure:
     """Every text of the figure at least MIN_POINTS, its ticks' labels included."""
-    for text in fig.findobj(Text):
+    for text in texts(fig):
         if text.get_fontsize() < MIN_POINTS:
             text.set_fontsize(MIN_POINTS)
     for ax in fig.axes:  # ticks made at drawing time take their size from the axis's settings
+        if not ax.axison:  # an axes drawn without its axes never draws their ticks
+            continue
         for which, ticks in (("major", ax.xaxis.get_major_ticks() + ax.yaxis.get_major_ticks()),
                              ("minor", ax.xaxis.get_minor_ticks() + ax.yaxis.get_minor_ticks())):
             if ticks and min(t.label1.get_fontsize() for t in ticks) < MIN_POINTS:
                 ax.tick_params(which=which, labelsize=MIN_POINTS)
     return fig
+
+
+def texts(artist: Artist) -> list[Text]:
+    """Every text an artist draws, as findobj(Text) finds them, but for the x and y axes of an
+    axes drawn without them (set_axis_off): findobj would make those axes' ticks, which are never
+    drawn, and on a page of a hundred image panels making them costs seconds."""
+    found = [artist] if isinstance(artist, Text) else []
+    hidden = isinstance(artist, Axes) and not artist.axison
+    for child in artist.get_children():
+        if not (hidden and isinstance(child, Axis)):
+            found += texts(child)
+    return found
 
 
 def inside_margins(fig: Figure) -> None:
@@ -183,8 +200,13 @@ class PngsAside:
 
 
 def chunks(items: list, size: int) -> list[list]:
-    """`items` in runs of `size`, the last shorter: what one page holds of something longer."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    """`items` in as few runs of at most `size` as they need, the runs as even as can be (23 of
+    size 20 give 12 and 11, not 20 and 3): what each page holds of something longer, so that no
+    page of a series is left nearly empty."""
+    runs = -(-len(items) // size)
+    each, longer = divmod(len(items), max(runs, 1))  # the first `longer` runs take one more
+    cut = [k * each + min(k, longer) for k in range(runs + 1)]
+    return [items[a:b] for a, b in zip(cut, cut[1:])]
 
 
 def series(stem: str, heading: str, caption: str, figs: list[Figure]) -> list[Page]:

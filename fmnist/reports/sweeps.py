@@ -10,7 +10,6 @@ from fmnist.core.words import ci
 from fmnist.reports.build import mean_of, rise, rows
 from fmnist.studies import figures, groups, sweep
 from fmnist.studies.study import planned
-from fmnist.studies.tables import table_figures
 
 
 def sweep_curve_words(records: list[dict], starts: tuple) -> str:
@@ -53,8 +52,7 @@ def sweep_figures(name: str, starts: tuple):
                     + (f" ({len(shown)} of the {len(curves)} fractions; every fraction's curves are in "
                        "experiments.pdf)" if len(shown) < len(curves) else ""),
                     {f"{100 * f:g}%": curves[f] for f in shown}, one_row=True)]
-                + table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction",
-                                *sweep.verdict_table(records, starts)))
+                + sweep.verdict_figures(records, starts))
     return draw
 
 

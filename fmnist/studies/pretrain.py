@@ -24,6 +24,7 @@ from fmnist.studies.sweep import (
     sweep_plan,
     sweep_run,
     upstream_record,
+    verdict_pages,
     verdicts,
 )
 
@@ -122,7 +123,8 @@ class Pretrain(Sweep):
         ae = upstream_record(records, "history")
         out = [Page("pretrain_autoencoder", "Spec 004 3.4, autoencoder", "its loss and reconstructions",
                     figures.reconstructions_figure(ae["history"], ae["examples"]))] if ae else []
-        return out + [sweep_page(f"{self.name}_sweep", "Spec 004 3.4, pre-training", records, self.starts)]
+        return (out + [sweep_page(f"{self.name}_sweep", "Spec 004 3.4, pre-training", records, self.starts)]
+                + verdict_pages(f"{self.name}_verdicts", "Spec 004 3.4, pre-training", records, self.starts))
 
     def upstream_network(self, config) -> ConvAutoencoder:
         return ConvAutoencoder()

@@ -10,12 +10,13 @@ import torch
 
 from fmnist.core import stats
 from fmnist.core.data import CLASSES
-from fmnist.core.pages import Page
+from fmnist.core.pages import Page, series
 from fmnist.studies import figures, groups
 from fmnist.studies.configs import RunConfig
 from fmnist.studies.measure import QUICK_PER_CLASS, per_class, seeds, stop_rule, train_and_measure
 from fmnist.studies.networks import HalfCNN
 from fmnist.studies.study import Column, Context, Study, planned, subset
+from fmnist.studies.tables import table_figures
 
 HALF1, HALF2 = (0, 1, 4, 5, 8), (2, 3, 6, 7, 9)
 FRACTIONS = tuple(k / 20 for k in range(1, 21))   # spec 004: 5, 10, 15, ..., 100%
@@ -160,24 +161,30 @@ def seed_level(records: list[dict], starts: tuple, measure: str) -> dict | None:
 
 
 def verdicts(records: list[dict], starts: tuple) -> list[str]:
-    """For test accuracy and the lowest validation loss: each fraction's paired difference,
-    then the claim across the sweep (stats.across)."""
+    """For test accuracy and the lowest validation loss, the claim across the sweep (stats.across);
+    each fraction's paired difference is in verdict_table."""
     first, second = starts
     lines = []
     for measure, unit in (("test_acc", " points"), ("val_loss", "")):
         label, _, higher = groups.MEASURES[measure]
         diffs = differences(records, starts, measure)
-        if not diffs:
-            continue
-        parts = [f"{k}: {d['mean']:+.3g}" + ("" if d["low"] is None else f" ({d['low']:+.3g} to {d['high']:+.3g})"
-                 + (" excludes 0" if stats.excludes_zero(d) else "")) for k, d in diffs.items()]
-        ns = sorted({d["n"] for d in diffs.values()})
-        n = f"{ns[0]}" if len(ns) == 1 else f"{ns[0]}-{ns[-1]}"
-        direction = f"{second} minus {first}" if higher else f"{first} minus {second} (lower is better)"
-        lines.append(f"{label}, {direction}, mean and 95 % CI over {n} seeds per fraction: " + "; ".join(parts) + ".")
-        lines.append(f"  {label}: " + stats.across(diffs, first, second, unit, seed_level(records, starts, measure),
-                                                   higher_is_better=higher) + ".")
+        if diffs:
+            lines.append(f"{label}: " + stats.across(diffs, first, second, unit, seed_level(records, starts, measure),
+                                                     higher_is_better=higher) + ".")
     return lines
+
+
+def verdict_figures(records: list[dict], starts: tuple) -> list:
+    """verdict_table drawn as a table page (experiments.pdf and the reports draw the same): every
+    fraction's interval in a table rather than a sentence; none without a difference to show."""
+    columns, rows, notes = verdict_table(records, starts)
+    return table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction", columns, rows,
+                         notes) if rows else []
+
+
+def verdict_pages(stem: str, heading: str, records: list[dict], starts: tuple) -> list[Page]:
+    return series(stem, heading, "each fraction's seed-paired difference (mean, 95 % interval)",
+                  verdict_figures(records, starts))
 
 
 def verdict_table(records: list[dict], starts: tuple) -> tuple[list[str], list[list[str]], list[str]]:
@@ -279,7 +286,7 @@ class Sweep(Study):
 
     def headline(self, results: dict) -> list[str]:
         """The summary's lines: each measure's claim across the sweep."""
-        return [v.strip() for v in verdicts(planned(results), self.starts)[1::2]]
+        return verdicts(planned(results), self.starts)
 
     def files(self, config) -> list[str]:
         """A finished run counts only while the upstream weights it was started from are there."""

@@ -214,6 +214,9 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
         part.append(i)
         used += tall(row)
     parts.append(part)
+    even = pages.chunks(list(range(len(cells))), -(-len(cells) // len(parts)))  # as many pages, rows shared evenly
+    if all(tall(labels) + sum(tall(cells[i]) for i in run) <= axes_height - 0.3 for run in even):
+        parts = even  # the last page keeps room for the notes
     figs = []
     for n, part in enumerate(parts, start=1):
         last = n == len(parts)
@@ -222,6 +225,19 @@ def table_figures(title: str, columns: list[str], rows: list[list[str]], notes: 
                                 chars, notes if last else [], tall, title)
         figs += [fig] + rest
     return figs
+
+
+FILL = 0.55  # a table page whose table and notes would cover less than half its height is set larger, to this
+LARGEST = 1.25  # ... but at most this much larger (10-pt cells)
+
+
+def largest_scale(natural: float, room: float, chars: int) -> float:
+    """How much larger than 8 pt a table page is set: 1 where its table and notes (`natural`
+    inches tall at 8 pt) cover half of `room` or more; otherwise enough to cover FILL of it, at most
+    LARGEST, and never wider than the page (`chars` 8-pt characters across, TABLE_CHARS fit)."""
+    if natural >= room / 2:
+        return 1.0
+    return max(1.0, min(LARGEST, FILL * room / natural, TABLE_CHARS / chars))
 
 
 def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: list[list[str]], chars: list[int],
@@ -233,12 +249,15 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
     axes_height = height - 1.4
     ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, axes_height / height])
     ax.axis("off")
-    span = min(1.0, sum(chars) / TABLE_CHARS)  # narrow tables keep their 8-pt proportions
+    heights = [tall(labels)] + [tall(row) for row in cells]
+    natural = sum(heights) + 0.2 + len(wrapped) * NOTE_LINE  # inches, at 8 pt
+    scale = largest_scale(natural, axes_height, sum(chars))
+    heights = [scale * h for h in heights]
+    span = min(1.0, scale * sum(chars) / TABLE_CHARS)  # narrow tables keep their proportions
     table = ax.table(cellText=cells, colLabels=labels, cellLoc="center", loc="upper center",
                      colWidths=[span * c / sum(chars) for c in chars])
     table.auto_set_font_size(False)
-    table.set_fontsize(8)
-    heights = [tall(labels)] + [tall(row) for row in cells]
+    table.set_fontsize(8 * scale)
     for (r, _c), cell in table.get_celld().items():
         cell.set_height(heights[r] / axes_height)
     for col in range(len(labels)):
@@ -249,17 +268,25 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
             for col in range(len(labels)):
                 table[r, col].set_facecolor("#fff3c4")
     used = sum(heights) + 0.2  # inches, down to the notes
-    room = max(1, int((axes_height - used) / NOTE_LINE))
-    if len(wrapped) > room:  # the last line that fits says where the rest went
-        here, rest = wrapped[:room - 1] + ["(the notes continue on the next page)"], wrapped[room - 1:]
+    room = max(1, int((axes_height - used) / (scale * NOTE_LINE)))
+    if len(wrapped) > room:  # whole notes while they fit, the last line saying where the rest went
+        lines = [len(pages.wrap(note, pages.TEXT[False][0]).split("\n")) for note in notes]
+        shown = max([k for k in range(len(notes) + 1) if sum(lines[:k]) <= room - 1])
+        prose = lambda k: len(pages.wrap("\n".join(notes[k:]), pages.TEXT[True][0]).split("\n"))  # noqa: E731
+        while (shown > 0 and prose(shown) < pages.TEXT[True][1] // 2  # the next page half empty: give it a note
+               and used + sum(lines[:shown - 1]) * scale * NOTE_LINE >= axes_height / 2):  # while this stays half full
+            shown -= 1
+        here = [line for note in notes[:shown] for line in pages.wrap(note, pages.TEXT[False][0]).split("\n")]
+        here, rest = here + ["(the notes continue on the next page)"], notes[shown:]
     else:
         here, rest = wrapped, []
-    ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8, family="monospace",
+    ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8 * scale, family="monospace",
             transform=ax.transAxes)
+    fig.table_scale = scale
     fig.suptitle(title, fontsize=12, y=1 - 0.35 / height, va="top")
     fig.table_text = {"title": title, "columns": [label.replace("\n", " ") for label in labels],
                       "rows": [[str(v) for v in row] for row in rows], "notes": notes}  # for a text copy (LaTeX)
-    rest = pages.text_pages(f"{table_title}: notes", rest) if rest else []
+    rest = pages.text_pages(f"{table_title}: notes", rest, prose=True) if rest else []  # flowing text
     for page in rest:
         page.table_text = None  # the notes are in the table's text copy already
     return fig, rest

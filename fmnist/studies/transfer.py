@@ -22,6 +22,7 @@ from fmnist.studies.sweep import (
     sweep_plan,
     sweep_run,
     upstream_record,
+    verdict_pages,
     verdicts,
 )
 
@@ -83,9 +84,9 @@ class Transfer(Sweep):
         return lines + verdicts(records, self.starts)
 
     def pages(self, results: dict) -> list[Page]:
-        return [
-            sweep_page(f"{self.name}_sweep", "Spec 004 3.5, transfer learning", planned(results), self.starts)
-        ]
+        records = planned(results)
+        return ([sweep_page(f"{self.name}_sweep", "Spec 004 3.5, transfer learning", records, self.starts)]
+                + verdict_pages(f"{self.name}_verdicts", "Spec 004 3.5, transfer learning", records, self.starts))
 
     def upstream_network(self, config) -> HalfCNN:
         return HalfCNN(len(HALF2), dropout=config.get("dropout", 0.25))
