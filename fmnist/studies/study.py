@@ -102,6 +102,11 @@ class Study:
         """The lines under the summary table: the set-up, in sentences computed from the configurations."""
         return []
 
+    def tables(self, results: dict) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
+        """Tables beside the summary table, each (title, columns, rows, notes): table.md prints them
+        after it, and the study's pages draw them."""
+        return []
+
     def headline(self, results: dict) -> list[str]:
         """The summary page's lines: what the study found."""
         return []

@@ -177,9 +177,14 @@ def verdicts(records: list[dict], starts: tuple) -> list[str]:
 def verdict_figures(records: list[dict], starts: tuple) -> list:
     """verdict_table drawn as a table page (experiments.pdf and the reports draw the same): every
     fraction's interval in a table rather than a sentence; none without a difference to show."""
+    return [fig for table in verdict_tables(records, starts) for fig in table_figures(*table)]
+
+
+def verdict_tables(records: list[dict], starts: tuple) -> list[tuple[str, list[str], list[list[str]], list[str]]]:
+    """[(title, columns, rows, notes)] of verdict_table; none without a difference to show."""
     columns, rows, notes = verdict_table(records, starts)
-    return table_figures(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction", columns, rows,
-                         notes) if rows else []
+    return [(f"{starts[1].capitalize()} against {starts[0]} start, fraction by fraction", columns, rows,
+             notes)] if rows else []
 
 
 def verdict_pages(stem: str, heading: str, records: list[dict], starts: tuple) -> list[Page]:
@@ -287,6 +292,9 @@ class Sweep(Study):
     def headline(self, results: dict) -> list[str]:
         """The summary's lines: each measure's claim across the sweep."""
         return verdicts(planned(results), self.starts)
+
+    def tables(self, results: dict) -> list:
+        return verdict_tables(planned(results), self.starts)
 
     def files(self, config) -> list[str]:
         """A finished run counts only while the upstream weights it was started from are there."""

@@ -101,6 +101,8 @@ def _markdown_table(titles: list[str], rows: list[list[str]]) -> list[str]:
 def markdown(study: Study, results: dict) -> str:
     """The summary over seeds (mean ± 95 % half-width), its notes, then every run."""
     lines = _markdown_table(*summary_table(study, results)) + [""] + [f"{n}  " for n in notes(study, results)]
+    for title, columns, rows, below in study.tables(results):
+        lines += ["", f"{title}:", ""] + _markdown_table(columns, rows) + [""] + [f"{n}  " for n in below]
     lines += ["", "Every run:", ""] + _markdown_table(*formatted(study, results))
     return "\n".join(lines) + "\n"
 
