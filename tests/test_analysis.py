@@ -1,6 +1,7 @@
 """analyze.py and its parts against oracles: hand derivations, scikit-learn, invariants."""
 import csv
 import json
+import math
 import shutil
 from collections import OrderedDict
 from pathlib import Path
@@ -798,3 +799,13 @@ def test_the_randomisation_checks_split_their_comparisons_into_cascade_layers_an
     assert other["ffn"]["independent"]["correlation"]["gradient"] == [3.0, 4.0, 5.0]  # then each layer alone
     assert other["ffn"]["labels"]["correlation"]["gradient"] == 2.0 * layers  # the shuffled-label network last
     assert other["ffn"]["labels"]["spread"]["gradient"] == [6.0, 6.0] and len(pages) == 2
+
+
+@pytest.mark.parametrize("sigma", [0.7, 2.0, 4.0])
+def test_the_blurred_baseline_is_torchvisions_gaussian_blur(sigma):
+    from torchvision.transforms.functional import gaussian_blur
+
+    from fmnist.analysis.attribution import blurred
+    x = torch.rand(3, 2, 28, 28) * 2 - 1
+    size = min(2 * math.ceil(3 * sigma) + 1, 27)
+    assert torch.allclose(blurred(x, sigma), gaussian_blur(x, [size, size], [sigma, sigma]), atol=1e-6)

@@ -7,7 +7,7 @@ import math
 
 import torch
 from torch import nn
-from torchvision.transforms.functional import gaussian_blur
+from torch.nn import functional as F
 
 from fmnist.core.guided import guided
 
@@ -44,11 +44,18 @@ def integrated_gradients(model: nn.Module, x: torch.Tensor, classes: torch.Tenso
 
 
 def blurred(x: torch.Tensor, sigma: float = 4.0) -> torch.Tensor:
-    """x (N, 1, H, W) through a Gaussian blur of `sigma` pixels (reflected at the border): the
+    """x (N, C, H, W) through a Gaussian blur of `sigma` pixels (reflected at the border): the
     blurred baseline of Sturmfels et al. (2020), which keeps the garment's rough mass but not its
-    edges or texture."""
+    edges or texture. torchvision's gaussian_blur, computed here as two 1-D passes: importing
+    torchvision would cost analyze.py about 1.5 s (tests check the two agree)."""
     size = min(2 * math.ceil(3 * sigma) + 1, 2 * (min(x.shape[-2:]) // 2) - 1)
-    return gaussian_blur(x, [size, size], [sigma, sigma])
+    t = torch.linspace(-(size - 1) / 2, (size - 1) / 2, size, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    out = F.pad(x, [size // 2] * 4, mode="reflect")
+    out = F.conv2d(out, k.view(1, 1, 1, size).expand(c, 1, 1, size), groups=c)  # along rows
+    return F.conv2d(out, k.view(1, 1, size, 1).expand(c, 1, size, 1), groups=c)  # along columns
 
 
 STACK = 512  # images a pass when integrated gradients and SmoothGrad send many copies of a batch through
