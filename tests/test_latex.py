@@ -63,6 +63,10 @@ def test_a_report_source_holds_the_question_answer_table_and_figures(tmp_path):
     assert "lr 0.05 * & 0.48 \\textpm{} 0.07 \\\\" in source
     assert sorted(p.name for p in (tmp_path / "report_x_figures").iterdir()) == ["item-1-1-2.pdf", "item-1-1-3.png"]
     assert "\\caption{Item 1.1: an item.}" in source  # a figure without a title of its own
+    # the figures go into the float queue under the question, before the answer; the table after it
+    question, figure, answer, table = (source.index(t) for t in ("\\emph{What is", "\\begin{figure}[!tbp]",
+                                                                 "0.25 \\textpm{}", "\\begin{longtable}{ll}"))
+    assert question < figure < answer < table and source.count("\\begin{figure}[!tbp]") == 2
     if PDFLATEX:
         text = compile_tex(tex)
         assert "What is 5 % of a_b?" in text and "0.48 ± 0.07" in text

@@ -189,7 +189,7 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
         write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}))
     caption = caption or f"Item {item.number}: {item.short}."
     size = "width=\\linewidth,height=0.8\\textheight,keepaspectratio" if name.endswith(".png") else "scale=1"
-    return (f"\\begin{{figure}}[htbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
+    return (f"\\begin{{figure}}[!tbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
             f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
 
 
@@ -256,12 +256,16 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         head = (f"\\subsection*{{Item {escape(item.number)}" + (f" ({escape(item.points)} points)" if item.points
                                                                   else "")
                 + f"}}\\label{{{label(item)}}}\n")
-        text = [f"\\emph{{{escape(item.question)}}}\n"]
+        safe = item.number.replace(".", "-")
+        shown = [visual(v, src, folder, f"item-{safe}-{k}", item)
+                 for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
+        floats = [v for v in shown if v.startswith("\\begin{figure}")]
+        # the figures right under the question, before the answer that reads them: set into the queue
+        # there, each lands at the top of this page or the next rather than pages after its item
+        text = [f"\\emph{{{escape(item.question)}}}\n"] + floats
         if item.answer:
             text.append(paragraphs(item.answer(src).split("\n")))
-        safe = item.number.replace(".", "-")
-        text += [visual(v, src, folder, f"item-{safe}-{k}", item)
-                 for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
+        text += [v for v in shown if v not in floats]  # the tables after the answer
         body.append(head + "\n".join(text))
     if closing is not None:
         body.append("\\section*{Discussion}\n" + paragraphs(closing(src)))
