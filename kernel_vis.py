@@ -24,7 +24,7 @@ from PIL import Image
 from cnn import Conv_Net
 from fmnist.core import cli, data, files, storage
 from fmnist.handin import document
-from fmnist.handin.kernels import kernel_pages, load_image
+from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image
 
 HERE = Path(__file__).resolve().parent
 
@@ -37,8 +37,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     source.add_argument("--image", type=Path, help="a PNG or JPEG to use as the sample image")
     source.add_argument("--index", type=cli.number(int, 0, "a whole number >= 0"), default=0,
                         help="the test image to use instead (default 0)")
-    p.add_argument("--channels", type=cli.number(int, 1, "a whole number >= 1"), default=4,
-                   help="channels shown per stage in the feature-map progression (default 4)")
+    p.add_argument("--channels", type=cli.number(int, 1, "a whole number >= 1"), default=CHANNELS,
+                   help=f"channels shown per stage in the feature-map progression (default {CHANNELS})")
     p.add_argument("--out-dir", type=Path, default=HERE / "outputs",
                    help="where fashionmnist.py wrote (metrics.json) and the figures go (default outputs/)")
     p.add_argument("--data-dir", type=Path, help="for --index: " + cli.DATA_HELP)

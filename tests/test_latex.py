@@ -176,3 +176,27 @@ def test_a_figure_that_says_its_column_height_gets_it_and_its_page_margins_go():
     fig, _ = column.for_column(fig)
     assert tuple(fig.get_size_inches()) == pytest.approx((column.TEXT_INCHES, fig.column_inches))
     assert fig.get_layout_engine().get()["rect"] == (0, 0, 1, 1) and fig._supxlabel.get_in_layout()
+
+
+def test_a_paragraph_over_120_words_is_cut_between_sentences_into_even_parts():
+    sentence = lambda k, n: f"Sentence {k} has " + " ".join(["word"] * (n - 4)) + " 93.6 %."  # noqa: E731
+    short = " ".join(sentence(k, 20) for k in range(5))  # 100 words: one paragraph
+    assert latex.split_long(short) == [short]
+    long = " ".join(sentence(k, 25) for k in range(10))  # 250 words: three parts of 75-100
+    parts = latex.split_long(long)
+    assert " ".join(parts) == long and len(parts) == 3
+    assert all(p.startswith("Sentence ") and p.endswith(" %.") for p in parts)
+    assert all(len(p.split()) <= latex.LONGEST for p in parts)
+    one = " ".join(["word"] * 150) + "."  # a single sentence stays whole
+    assert latex.split_long(one) == [one]
+    source = latex.paragraphs([long, "- an item", "  its continuation"])
+    assert source.count("\n\n") >= 3 and "\\item an item its continuation" in source
+
+
+def test_a_title_wrapped_for_a_narrow_panel_keeps_its_words_whole():
+    from fmnist.reports import column
+    fig = Figure(figsize=(6.68, 2))
+    axes = fig.subplots(1, 8)
+    axes[0].set_title("T-shirt/top, predicted Pullover", fontsize=8)  # a panel under an inch wide
+    column.wrap_titles(fig)
+    assert axes[0].get_title().split("\n") == ["T-shirt/top,", "predicted", "Pullover"]  # centred: no indents

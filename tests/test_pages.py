@@ -88,6 +88,15 @@ def test_chunks_are_as_few_as_the_size_allows_and_as_even_as_can_be(n, size):
     assert pages.chunks(list(range(23)), 20) == [list(range(12)), list(range(12, 23))]
 
 
+def test_unwrap_undoes_wrap_so_text_can_be_wrapped_to_another_width():
+    text = "\n".join(["first paragraph " + " ".join(["word"] * 30), "- a point " + " ".join(["more"] * 25), "",
+                      "a short line"])
+    for narrow in (30, 50, 70):
+        assert pages.unwrap(pages.wrap(text, narrow)) == pages.unwrap(text) == text
+        assert pages.wrap(pages.unwrap(pages.wrap(text, narrow)), 90) == pages.wrap(text, 90)
+    assert pages.unwrap("a title\nconv1\n24 x 28") == "a title\nconv1\n24 x 28"  # lines of their own stay
+
+
 def test_series_numbers_the_pages_of_one_figure():
     out = pages.series("stem", "Heading", "caption", [chart(), chart()])
     assert [p.stem for p in out] == ["stem", "stem_2"]

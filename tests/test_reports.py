@@ -580,3 +580,18 @@ def test_the_layer_dimensions_sentence_reads_the_table_it_stands_over():
     small.classifier.add_module("fc", nn.Linear(4 * 13 * 13, 10))
     words = spec000.dimensions(src(small))
     assert "keep its height" not in words and "fc takes 676 values (4 x 13 x 13 flattened)" in words
+
+
+def test_the_handin_report_draws_questions_1_to_7_for_the_column_and_places_8_and_9_as_pages():
+    from matplotlib.figure import Figure
+
+    from fmnist.core import files
+    from fmnist.reports import build, spec001
+    out = Path(__file__).resolve().parent.parent / "outputs"
+    src = build.Sources(out, files.load_metrics(out))
+    shown = {item.number: item.visuals(src) for item in spec001.ITEMS}
+    assert [len(shown[n]) for n in "1234567"] == [2, 2, 2, 2, 1, 1, 1]
+    assert all(isinstance(v, Figure) for n in "1234567" for v in shown[n])
+    assert shown["8"] == ["q8_gains.png", "q8_why.png"] and shown["9"][0] == "q9_stages.png"
+    assert shown["1"][0].column_inches == spec001.COLUMN_INCHES["examples"]
+    assert len(shown["4"][0].axes) == 2  # one matrix and its colour bar, not figures.pdf's two matrices

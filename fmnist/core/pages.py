@@ -104,12 +104,28 @@ def inside_margins(fig: Figure) -> None:
     engine.set(rect=(left + x * (right - left), bottom + y * (top - bottom), w * (right - left), h * (top - bottom)))
 
 
-def wrap(text: str, width: int) -> str:
-    """Each line of `text` wrapped to `width` characters, its indentation kept."""
+def unwrap(text: str) -> str:
+    """`wrap` undone: each line indented two spaces more than the line that starts its paragraph
+    (wrap's continuation) joined back onto it, so that the text can be wrapped to another width."""
+    out, start = [], None
+    for line in text.split("\n"):
+        indent = len(line) - len(line.lstrip(" "))
+        if out and start is not None and line.strip() and indent == start + 2:
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line)
+            start = indent if line.strip() else None
+    return "\n".join(out)
+
+
+def wrap(text: str, width: int, whole_words: bool = False) -> str:
+    """Each line of `text` wrapped to `width` characters, its indentation kept; with `whole_words`
+    a word longer than the width (a class name over a narrow panel) is not cut."""
     out = []
     for line in text.split("\n"):
         indent = " " * (len(line) - len(line.lstrip(" ")))
-        out += textwrap.wrap(line, width, subsequent_indent=indent + "  ", drop_whitespace=True) or [""]
+        out += textwrap.wrap(line, width, subsequent_indent=indent + "  ", drop_whitespace=True,
+                             break_long_words=not whole_words, break_on_hyphens=not whole_words) or [""]
     return "\n".join(out)
 
 

@@ -66,8 +66,10 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     ax.set_xlabel("test accuracy of the class: CNN minus FFN (points)")
     ax.set_xlim(min(0, min(points)) - 1, max(0, max(points)) * 1.35 + 1)
     ax.grid(axis="x", alpha=0.3)
-    ax.set_title("Where the CNN gains (blue) and loses (red)\nlabels: FFN -> CNN accuracy on the class's "
-                 f"{rows[0]['images']:,} test images", fontsize=10)
+    legs = ([f"gains (blue) on {sum(p > 0 for p in points)}"] if any(p > 0 for p in points) else []) + \
+        ([f"loses (red) on {sum(p < 0 for p in points)}"] if any(p < 0 for p in points) else [])
+    ax.set_title(f"Where the CNN {' and '.join(legs) or 'neither gains nor loses'} of {len(points)} classes\n"
+                 f"labels: FFN -> CNN accuracy on the class's {rows[0]['images']:,} test images", fontsize=10)
     upper, lower = right.subplots(2, 1, height_ratios=[1, 2.2])
     nets = q8["networks"]
     _table(upper, [[n.upper(), f"{v['parameters']:,}", f"{v['accuracy']:.2f}%", f"{v['loss']:.4f}"]

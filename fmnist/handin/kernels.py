@@ -19,6 +19,9 @@ from fmnist.handin.answers import q7_reading
 SIDE = 28
 
 
+CHANNELS = 4  # channels a stage in question 7's progression, by default
+
+
 def load_image(path: Path) -> tuple[torch.Tensor, str]:
     """Any PNG/JPEG -> (1, 28, 28) in [-1, 1] through the training preprocessing, and a note
     saying what was done to it (resized, inverted to light-on-dark)."""

@@ -1,8 +1,6 @@
 """A figure redrawn for a report's text column: as wide as the text, laid out again in fewer
 columns where its panels would be drawn too narrow, no text under 8 pt at print size, fewer ticks
 on narrow axes, titles wrapped to their axes, its title taken out to be the caption."""
-import textwrap
-
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import AutoLocator, MaxNLocator
@@ -112,4 +110,5 @@ def _wrap(text, room: float) -> None:
     chars = max(10, int(room / (0.55 * text.get_fontsize())))
     words = text.get_text()
     if words and max(len(line) for line in words.split("\n")) > chars and "$" not in words:
-        text.set_text("\n".join(textwrap.fill(line, chars) for line in words.split("\n")))
+        lines = pages.wrap(pages.unwrap(words), chars, whole_words=True).split("\n")  # paragraphs anew, words whole
+        text.set_text("\n".join(line.strip() if text.get_ha() == "center" else line for line in lines))

@@ -7,11 +7,14 @@ size. pdflatex (Debian: texlive-latex-base and texlive-latex-recommended) typese
 report_SPEC.pdf; without it the source and figures are still written, for a TeX installation or
 Overleaf.
 """
+import re
 import shutil
 import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
+
+from PIL import Image
 
 from fmnist.core.storage import write_atomic, write_text
 from fmnist.reports.build import Item, Sources, command
@@ -69,22 +72,46 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+LONGEST = 120  # words: a longer paragraph is split at its sentences into paragraphs about as long as each other
+SENTENCE_END = re.compile(r"(?<=[a-z0-9%)][.!?])\s+(?=[A-Z])")
+
+
+def split_long(text: str, longest: int = LONGEST) -> list[str]:
+    """A paragraph of more than `longest` words as several, cut only between sentences, each about
+    as long as the others (one sentence longer than that stays whole)."""
+    total = len(text.split())
+    if total <= longest:
+        return [text]
+    parts = -(-total // longest)
+    out, before = [[] for _ in range(parts)], 0
+    for sentence in SENTENCE_END.split(text):  # each to the part its middle word falls in
+        size = len(sentence.split())
+        out[min(parts - 1, int((before + size / 2) * parts // total))].append(sentence)
+        before += size
+    return [" ".join(part) for part in out if part]
+
+
 def paragraphs(lines: list[str]) -> str:
     """Lines of computed text: a line starting '- ' an item of a list, an indented line the
-    continuation of the one before, every other line a paragraph."""
-    out, in_list = [], False
+    continuation of the one before, every other line a paragraph (split_long cuts a long one)."""
+    blocks = []  # [kind, text]: "item", "paragraph" or "blank"
     for line in lines:
         if line.startswith("- "):
-            out.append(("" if in_list else "\\begin{itemize}\n") + f"\\item {escape(line[2:])}")
+            blocks.append(["item", line[2:]])
+        elif line.startswith("  ") and blocks:
+            blocks[-1][1] += " " + line.strip()
+        else:
+            blocks.append(["paragraph", line] if line.strip() else ["blank", ""])
+    out, in_list = [], False
+    for kind, text in blocks:
+        if kind == "item":
+            out.append(("" if in_list else "\\begin{itemize}\n") + f"\\item {escape(text)}")
             in_list = True
-            continue
-        if line.startswith("  ") and out:
-            out[-1] += " " + escape(line.strip())
             continue
         if in_list:
             out.append("\\end{itemize}")
             in_list = False
-        out.append(escape(line) + "\n" if line.strip() else "")
+        out += [escape(part) + "\n" for part in split_long(text)] if kind == "paragraph" else [""]
     if in_list:
         out.append("\\end{itemize}")
     return "\n".join(out) + "\n"
@@ -188,7 +215,11 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
         name = f"{stem}.pdf"
         write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}))
     caption = caption or f"Item {item.number}: {item.short}."
-    size = "width=\\linewidth,height=0.8\\textheight,keepaspectratio" if name.endswith(".png") else "scale=1"
+    size = "scale=1"  # drawn for the column
+    if name.endswith(".png"):  # a page drawn for figures.pdf: a landscape one turned to fill the portrait page
+        with Image.open(folder / name) as png:
+            turn = "angle=90," if png.width > png.height else ""
+        size = turn + "width=\\linewidth,height=0.9\\textheight,keepaspectratio"
     return (f"\\begin{{figure}}[!tbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
             f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
 

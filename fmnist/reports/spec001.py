@@ -1,7 +1,9 @@
 """Spec 001 (the hand-in): questions 1-9 in the assignment's order, from what fashionmnist.py
 and kernel_vis.py wrote (metrics.json and the PNGs of figures.pdf). The PDF of the hand-in is
 figures.pdf itself; these items give its LaTeX source."""
-from fmnist.core.assignment import NAMES
+from fmnist.core import plotting, storage
+from fmnist.core.assignment import MODELS, NAMES
+from fmnist.core.data import CLASSES
 from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
 from fmnist.reports.build import Item, handin_lines
@@ -11,6 +13,41 @@ H = "metrics"
 
 def _png(*stems):
     return lambda src: [f"{s}.png" for s in stems if src.png(f"{s}.png").is_file()]
+
+
+COLUMN_INCHES = {"examples": 3.4, "loss": 4.6}  # figures with room to spare at the column's default height
+_DRAWN: dict = {}
+
+
+def drawn(src) -> dict:
+    """The hand-in's question 1-7 figures drawn again for the column ({stem: Figure}), from
+    metrics.json, cnn.pth and sample_image.png, as fashionmnist.py and kernel_vis.py draw them for
+    figures.pdf; questions 5-7 are left out where the weights or the sample image are missing."""
+    key = (str(src.out_dir), id(src.metrics))
+    if key not in _DRAWN:
+        from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image  # torch: only for this report
+        figs = {p.stem: p.fig for p in document.training_pages(src.metrics)}
+        for net_key, net in src.metrics["networks"].items():  # one matrix, counts shaded by the row's fraction
+            figs[f"{net_key}_confusion"] = plotting.confusion_figure(NAMES[net_key], net["test"]["confusion"],
+                                                                     CLASSES, column=True)
+        weights, sample = src.out_dir / "cnn.pth", src.out_dir / "sample_image.png"
+        if weights.is_file() and sample.is_file():
+            model = storage.load_weights(MODELS["cnn"](), weights, "CNN (Conv_Net)", "run python fashionmnist.py first")
+            image, note = load_image(sample)
+            figs.update({p.stem: p.fig for p in kernel_pages(model.eval(), image, note, CHANNELS)})
+        for stem, fig in figs.items():
+            fig.column_inches = COLUMN_INCHES.get(stem.split("_", 1)[-1])
+        _DRAWN.clear()
+        _DRAWN[key] = (src.metrics, figs)  # the metrics held, so that their id is not another's
+    return _DRAWN[key][1]
+
+
+def _figures(*stems):
+    """An item's figures drawn for the column (drawn), each stem's PNG where it could not be drawn."""
+    def visuals(src) -> list:
+        figs = drawn(src)
+        return [figs[s] if s in figs else f"{s}.png" for s in stems if s in figs or src.png(f"{s}.png").is_file()]
+    return visuals
 
 
 def parameters(src) -> str:
@@ -44,7 +81,7 @@ ITEMS = [
         "containing one image that is classified incorrectly by the model, and one image classified correctly by the "
         "model, with the network, the predicted and the true classes.",
         (H,),
-        _png("ffn_examples", "cnn_examples"),
+        _figures("ffn_examples", "cnn_examples"),
         None,
         "3",
     ),
@@ -53,7 +90,7 @@ ITEMS = [
         "training loss over time per network",
         "For each neural network, submit one plot showing your training loss over time.",
         (H,),
-        _png("ffn_loss", "cnn_loss"),
+        _figures("ffn_loss", "cnn_loss"),
         None,
         "2",
     ),
@@ -62,7 +99,7 @@ ITEMS = [
         "parameters per network",
         "For each neural network, submit its total number of parameters.",
         (H,),
-        _png("ffn_parameters", "cnn_parameters"),
+        _figures("ffn_parameters", "cnn_parameters"),
         parameters,
         "1",
     ),
@@ -72,7 +109,7 @@ ITEMS = [
         "For each neural network, submit a confusion matrix plot on the "
         "test data, with predicted and true classes labelled.",
         (H,),
-        _png("ffn_confusion", "cnn_confusion"),
+        _figures("ffn_confusion", "cnn_confusion"),
         None,
         "2",
     ),
@@ -81,7 +118,7 @@ ITEMS = [
         "first-layer kernels",
         "Submit a plot of the kernels your model learns at the first convolutional layer, arranged in a grid.",
         (H,),
-        _png("cnn_kernels"),
+        _figures("cnn_kernels"),
         None,
         "4",
     ),
@@ -91,7 +128,7 @@ ITEMS = [
         "Submit a plot of the features extracted from the "
         "sample image by each of the kernels at the first convolutional layer, arranged in a grid.",
         (H,),
-        _png("cnn_kernel_responses"),
+        _figures("cnn_kernel_responses"),
         None,
         "4",
     ),
@@ -101,7 +138,7 @@ ITEMS = [
         "Process the provided sample image through each layer of your CNN and "
         "visualize the feature maps at each stage, labelled by the layer that produced them.",
         (H,),
-        _png("cnn_feature_maps"),
+        _figures("cnn_feature_maps"),
         None,
         "4",
     ),
