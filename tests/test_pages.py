@@ -154,6 +154,24 @@ def test_the_check_takes_a4_reports_and_finds_small_text_and_mixed_sizes(tmp_pat
     assert not any(p.startswith("report.pdf page 1") for p in problems)
 
 
+@needs_reader
+def test_a_page_left_nearly_empty_is_found_but_the_last_is_not(tmp_path):
+    path = tmp_path / "doc.pdf"
+    with PdfPages(path) as pdf:
+        for lines in (3, 40, 30, 2):  # text from the top: 3 lines is thin, 30 of 9-pt lines over half
+            fig = Figure(figsize=pages.PAGE_INCHES)
+            fig.text(0.05, 0.95, "\n".join(f"line {i} " + "word " * 20 for i in range(lines)), va="top",
+                     fontsize=9, linespacing=1.6)
+            pdf.savefig(fig)
+    assert pages.thin_pages(path) == [1]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm missing: apt-get install poppler-utils")
+@pytest.mark.parametrize("path", sorted((ROOT / "outputs").glob("*.pdf")), ids=lambda p: p.name)
+def test_no_committed_page_but_a_documents_last_is_less_than_half_used(path):
+    assert pages.thin_pages(path) == []
+
+
 def written_pdfs() -> list[Path]:
     """The PDFs of a run: $PRINT_DIR's (CI sets it to its quick run's folder), else the committed ones."""
     folder = Path(os.environ.get("PRINT_DIR", ROOT / "outputs"))

@@ -358,6 +358,31 @@ def small_text(path: Path) -> list[str]:
                    if sizes.get(k, MIN_POINTS) < MIN_POINTS - 0.5 and len(re.sub("<[^>]+>", "", text).strip()) >= 2})
 
 
+HALF = 0.5  # a page whose ink spans less than this share of its height (its page number aside) is thin
+FOOT = 0.07  # the bottom share of a page where a typeset page number sits, not counted as its content
+
+
+def thin_pages(path: Path) -> list[int]:
+    """The pages (numbered from 1) of a PDF, but its last, whose content spans less than HALF of the
+    page's height from its first ink to its last (read from poppler's pdftoppm at 20 dpi): a page
+    left nearly empty, where the rest of its item or its table could have gone."""
+    if shutil.which("pdftoppm") is None:
+        raise RuntimeError("pdftoppm is not installed: apt-get install poppler-utils")
+    import numpy as np
+    from PIL import Image
+    thin = []
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", "20", "-gray", str(path), f"{tmp}/p"], check=True, capture_output=True)
+        shots = sorted(Path(tmp).glob("p-*.pgm"), key=lambda f: int(f.stem.split("-")[-1]))
+        for number, shot in enumerate(shots[:-1], start=1):
+            with Image.open(shot) as page:
+                ink = np.asarray(page) < 200
+            rows = np.flatnonzero(ink[:int(len(ink) * (1 - FOOT))].any(axis=1))
+            if len(rows) == 0 or (rows[-1] - rows[0]) / len(ink) < HALF:
+                thin.append(number)
+    return thin
+
+
 def check_pdf(path: Path) -> list[str]:
     """What breaks the standard in a written PDF, one line each: pages of more than one size or of
     another size than the two standard ones (US letter landscape, or A4 portrait for a typeset
