@@ -11,7 +11,7 @@ from sklearn.metrics import f1_score
 
 import experiments
 import report
-from fmnist.core import pages
+from fmnist.core import readback
 from fmnist.core.device import to_device
 from fmnist.core.layers import layer_table
 from fmnist.core.metrics import confusion_matrix, macro_f1
@@ -193,7 +193,7 @@ def test_quick_all_end_to_end_after_an_interrupted_study(data_dir, tmp_path, mon
     assert f"report_003.{made}: 10 of 10 items answered" in said
     assert f"report_000.{made}: 9 of 10 items answered; waiting for python analyze.py" in said
     if made == "pdf":  # typeset: A4, and every page on the standard
-        assert all(pages.check_pdf(out / f"report_{spec}.pdf") == [] for spec in ("000", "003"))
+        assert all(readback.check_pdf(out / f"report_{spec}.pdf") == [] for spec in ("000", "003"))
 
 
 def test_bad_study_name_is_one_line_with_the_choices(capsys):

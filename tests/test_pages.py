@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 from matplotlib.text import Text
 
-from fmnist.core import pages
+from fmnist.core import pages, readback
 from fmnist.core.device import cores
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,8 +109,8 @@ def test_a_standard_document_passes_the_check(tmp_path):
     path = tmp_path / "good.pdf"
     count = pages.write_document(path, "A document", ["a summary line"] * 50,
                                  [pages.Page("p", "Page", "a caption", chart())], "good")
-    assert count == 3 and pages.check_pdf(path) == []
-    assert [(round(w), round(h)) for w, h, _ in pages.read_words(path)] == [(792, 612)] * 3
+    assert count == 3 and readback.check_pdf(path) == []
+    assert [(round(w), round(h)) for w, h, _ in readback.read_words(path)] == [(792, 612)] * 3
 
 
 @needs_reader
@@ -127,7 +127,7 @@ def test_the_check_finds_each_kind_of_fault(tmp_path):
         pdf.savefig(chart())  # matplotlib's default size, 6.4 x 4.8 in
         pdf.savefig(off)
         pdf.savefig(overlap)
-    problems = pages.check_pdf(path)
+    problems = readback.check_pdf(path)
     on = {n: sorted(p for p in problems if p.startswith(f"bad.pdf page {n}: ")) for n in (1, 2, 3)}
     assert "bad.pdf page 1: 460.8 x 345.6 pt, not 792 x 612" in on[1]
     assert on[2][0] == "bad.pdf page 2: 'Below' lies outside the page"
@@ -140,7 +140,7 @@ def test_the_check_finds_each_kind_of_fault(tmp_path):
 @needs_reader
 def test_the_check_takes_a4_reports_and_finds_small_text_and_mixed_sizes(tmp_path):
     path = tmp_path / "report.pdf"
-    a4 = tuple(v / 72 for v in pages.A4_POINTS)
+    a4 = tuple(v / 72 for v in readback.A4_POINTS)
     small = Figure(figsize=a4)
     small.text(0.3, 0.5, "tiny words", fontsize=6)
     small.text(0.3, 0.4, "x", fontsize=5)  # a lone character (a power's exponent) is left alone
@@ -148,7 +148,7 @@ def test_the_check_takes_a4_reports_and_finds_small_text_and_mixed_sizes(tmp_pat
     with PdfPages(path) as pdf:
         pdf.savefig(small)
         pdf.savefig(chart())  # 6.4 x 4.8 in: neither standard size, and not the document's
-    problems = pages.check_pdf(path)
+    problems = readback.check_pdf(path)
     assert problems[0] == "report.pdf: text under 8 pt: 'tiny words'" and len([p for p in problems if "pt:" in p]) == 1
     assert "report.pdf page 2: 460.8 x 345.6 pt, not 595.276 x 841.89" in problems
     assert not any(p.startswith("report.pdf page 1") for p in problems)
@@ -163,13 +163,13 @@ def test_a_page_left_nearly_empty_is_found_but_the_last_is_not(tmp_path):
             fig.text(0.05, 0.95, "\n".join(f"line {i} " + "word " * 20 for i in range(lines)), va="top",
                      fontsize=9, linespacing=1.6)
             pdf.savefig(fig)
-    assert pages.thin_pages(path) == [1]
+    assert readback.thin_pages(path) == [1]
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm missing: apt-get install poppler-utils")
 @pytest.mark.parametrize("path", sorted((ROOT / "outputs").glob("*.pdf")), ids=lambda p: p.name)
 def test_no_committed_page_but_a_documents_last_is_less_than_half_used(path):
-    assert pages.thin_pages(path) == []
+    assert readback.thin_pages(path) == []
 
 
 def written_pdfs() -> list[Path]:
@@ -181,7 +181,7 @@ def written_pdfs() -> list[Path]:
 @needs_reader
 @pytest.mark.parametrize("path", written_pdfs(), ids=lambda p: p.name)
 def test_every_page_written_meets_the_standard(path):
-    assert pages.check_pdf(path) == []
+    assert readback.check_pdf(path) == []
 
 
 def test_a_table_flows_the_notes_that_do_not_fit_onto_text_pages():
