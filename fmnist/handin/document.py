@@ -10,7 +10,7 @@ import torch
 from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
-from fmnist.core.pages import Page, contents, cover_page, write_document, write_pages
+from fmnist.core.pages import Page, contents, cover_page, series, text_pages, write_document, write_pages
 from fmnist.core.words import listing, share, span, training_words
 from fmnist.handin import figures
 from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
@@ -167,16 +167,22 @@ def summary_lines(metrics: dict) -> list[str]:
         lines += ["", f"The CNN classifies {abs(gap):.2f} percentage points {'more' if gap >= 0 else 'fewer'} of the "
                       f"test images correctly than the FFN, with {ratio if ratio >= 1 else 1 / ratio:.1f} times "
                       f"{'fewer' if ratio >= 1 else 'more'} parameters (question 8 asks why)."]
-    lines += ["", "How each was trained and scored (from its configuration in metrics.json):"]
-    for key, _, net in nets:
-        cfg = net["config"]
-        lines.append(f"{key.upper()}: {training_words(cfg)}; {cfg.get('precision', 'fp32')}, seed {net['seed']}, "
-                     f"the weights of the epoch of lowest validation loss kept; {evaluation_words(cfg)}; trained "
-                     f"{net['finished']} on {net['device']} in {net['train_seconds']:.1f} s.")
     lines += ["", "Leaderboard accuracy (the course's): the mean of test accuracy and accuracy on a random "
                   "10,000-image subset of the 60,000 training images: " + "; ".join(
                       f"{key.upper()} {100 * net['test']['leaderboard']:.2f}%" for key, _, net in nets) + ".", ""]
     return lines
+
+
+def method_lines(metrics: dict) -> list[str]:
+    """The last page: how each network was trained and scored, from its configuration in
+    metrics.json."""
+    lines = ["How each was trained and scored (from its configuration in metrics.json):"]
+    for key, _, net in _present(metrics):
+        cfg = net["config"]
+        lines.append(f"{key.upper()}: {training_words(cfg)}; {cfg.get('precision', 'fp32')}, seed {net['seed']}, "
+                     f"the weights of the epoch of lowest validation loss kept; {evaluation_words(cfg)}; trained "
+                     f"{net['finished']} on {net['device']} in {net['train_seconds']:.1f} s.")
+    return lines + [""]
 
 
 def provenance_lines(metrics: dict) -> list[str]:
@@ -197,11 +203,15 @@ TITLE = "Fashion-MNIST: feed-forward and convolutional networks"
 
 
 def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> int:
-    """The hand-in: a cover page (the summary of `metrics` beside the contents and the provenance),
-    then `pages` in order; return the page count. A summary too long for one page flows onto
-    text pages instead."""
-    prose = summary_lines(metrics) + ([note, ""] if note else [])
-    cover = cover_page(TITLE, prose, ["Contents:"] + contents(pages, 2) + [""] + provenance_lines(metrics))
+    """The hand-in: a cover page (the summary of `metrics` beside the contents), then `pages` in
+    order, then how they were made (the training recipes, `note`, the provenance) on the last
+    page; return the page count. A summary too long for one page flows onto text pages instead."""
+    made = series("made", "How these pages were made", "training, scoring and provenance",
+                  text_pages("How these pages were made", method_lines(metrics) + ([note, ""] if note else [])
+                             + provenance_lines(metrics), prose=True))
+    pages = pages + made
+    prose = summary_lines(metrics)
+    cover = cover_page(TITLE, prose, ["Contents:"] + contents(pages, 2))
     if cover is None:
-        return write_document(path, TITLE, prose + provenance_lines(metrics), pages, "Fashion-MNIST coursework figures")
+        return write_document(path, TITLE, prose, pages, "Fashion-MNIST coursework figures")
     return write_pages(path, [cover] + [p.fig for p in pages], "Fashion-MNIST coursework figures")
