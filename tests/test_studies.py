@@ -492,3 +492,21 @@ def test_the_class_mean_maps_frame_the_class_each_channel_is_tied_to():
     assert rows[1] == ["relu2", "1", "50%", "outline (45% on 15%)", "Trouser", "2.50x", "3.00x", "no"]
     del layer["class_maps"]  # a record from before the class means were kept: the example page alone
     assert [p.stem for p in channels.maps_pages(inspected, layer)] == ["variants_maps_relu2"]
+
+
+def test_the_settings_figure_sets_each_paired_difference_against_zero_filled_where_it_excludes_it():
+    from fmnist.core import stats
+    from fmnist.studies.figures import factor_figure
+    base = stats.interval([85.0, 85.5, 86.0])
+    bars = [("base", "base", base), ("epochs", "2 epochs", stats.interval([73.0, 72.0, 74.0])),
+            ("train/test ratio", "train 50%", stats.interval([84.0, 86.5, 84.2]))]
+    paired = {"2 epochs": stats.paired({0: 85.0, 1: 85.5, 2: 86.0}, {0: 73.0, 1: 72.0, 2: 74.0}),
+              "train 50%": stats.paired({0: 85.0, 1: 85.5, 2: 86.0}, {0: 84.0, 1: 86.5, 2: 84.2})}
+    fig = factor_figure("a title", bars, paired)
+    right = fig.axes[1]
+    points = [line for line in right.lines if line.get_marker() == "o"]
+    means = [paired["2 epochs"]["mean"], paired["train 50%"]["mean"]]
+    assert [p.get_xdata()[0] for p in points] == pytest.approx(means)
+    assert stats.excludes_zero(paired["2 epochs"]) and not stats.excludes_zero(paired["train 50%"])
+    assert points[0].get_markerfacecolor() != "white" and points[1].get_markerfacecolor() == "white"
+    assert len(factor_figure("a title", bars).axes) == 1  # without the paired differences: one panel

@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from fmnist.core import stats
 from fmnist.core.pages import PAGE_INCHES
 from fmnist.core.plotting import grid_shape, scale_bar
 
@@ -239,29 +240,39 @@ def locality_figure(comparisons: dict, example: dict, verdicts: list[str]) -> Fi
     return fig
 
 
-def factor_figure(title: str, bars: list[tuple[str, str, dict]]) -> Figure:
-    """Horizontal bars, one per row (factor, row name, interval of its test accuracy), grouped
-    by factor, each with its 95 % interval; a dashed line at the base row's mean."""
+def factor_figure(title: str, bars: list[tuple[str, str, dict]], paired: dict | None = None) -> Figure:
+    """One row per setting (factor, row name, interval of its test accuracy), a colour a factor:
+    left, its test accuracy with its 95 % interval, a dashed line at the base row's mean; right,
+    where `paired` ({row: interval of its difference from the base, paired by seed}) is given, that
+    difference and its interval against 0, what the verdicts read (filled: the interval excludes 0)."""
     fig = Figure(figsize=(10, 0.42 * len(bars) + 1.6), layout="constrained")
-    ax = fig.subplots()
+    axes = fig.subplots(1, 2, sharey=True, width_ratios=[1.2, 1]) if paired else [fig.subplots()]
     colours = {}
-    for i, (factor, _row, iv) in enumerate(bars):
+    for i, (factor, row, iv) in enumerate(bars):
         colour = colours.setdefault(factor, f"C{len(colours)}")
         err = [[iv["mean"] - iv["low"]], [iv["high"] - iv["mean"]]] if iv["low"] is not None else None
-        ax.barh(i, iv["mean"], color=colour, alpha=0.75, xerr=err, capsize=3, label=factor if factor not in
-                [b[0] for b in bars[:i]] else None)
-        ax.text(iv["high"] if iv["high"] is not None else iv["mean"], i, f"  {iv['mean']:.2f}", va="center",
-                fontsize=8)  # beyond the error bar's end, not struck through by it
+        axes[0].errorbar(iv["mean"], i, xerr=err, fmt="o", color=colour, capsize=3)  # a colour a factor: its
+        # rows' names say what changed, so no legend is needed
+        axes[0].text(iv["high"] if iv["high"] is not None else iv["mean"], i, f"  {iv['mean']:.2f}", va="center",
+                     fontsize=8)  # beyond the error bar's end, not struck through by it
+        d = (paired or {}).get(row)
+        if d is not None:
+            derr = [[d["mean"] - d["low"]], [d["high"] - d["mean"]]] if d["low"] is not None else None
+            axes[1].errorbar(d["mean"], i, xerr=derr, fmt="o", color=colour, capsize=3,
+                             mfc=colour if stats.excludes_zero(d) else "white")
     base = next((iv["mean"] for factor, _, iv in bars if factor == "base"), None)
     if base is not None:
-        ax.axvline(base, ls="--", color="grey")
+        axes[0].axvline(base, ls="--", color="grey")
     lows = [iv["low"] if iv["low"] is not None else iv["mean"] for _, _, iv in bars]
-    ax.set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 9)  # room for the legend
-    ax.set_yticks(range(len(bars)), [row for _, row, _ in bars])
-    ax.invert_yaxis()
-    ax.set_xlabel("test accuracy (%)")
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")  # right of every bar's number (the axis runs on for it)
+    axes[0].set_xlim(min(lows) - 2, max(iv["high"] or iv["mean"] for _, _, iv in bars) + 4)  # room for the numbers
+    axes[0].set_yticks(range(len(bars)), [row for _, row, _ in bars])
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("test accuracy (%)")
+    if paired:
+        axes[1].axvline(0, color="black", lw=0.8)
+        axes[1].set_xlabel("minus the base's, paired by seed (points);\nfilled: the 95 % interval excludes 0")
+    for ax in axes:
+        ax.grid(axis="x", alpha=0.3)
     fig.suptitle(textwrap.fill(title, 110), fontsize=11)
     return fig
 

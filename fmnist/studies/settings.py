@@ -82,8 +82,10 @@ def factor_figures(results: dict) -> list:
     by = groups.by_row(records)
     bars = [(runs[0]["config"]["factor"], row, stats.interval(list(groups.per_seed(runs, "test_acc").values())))
             for row, runs in by.items()]
-    return [figures.factor_figure("Test accuracy when one setting changes (mean and 95 % interval over seeds); the "
-                                 "dashed line is the base", bars)]
+    paired = {d["row"]: d["difference"] for d in differences(records)}
+    return [figures.factor_figure("Test accuracy when one setting changes: each row's mean and 95 % interval over "
+                                 "seeds, the dashed line the base's (left), and its difference from the base paired "
+                                 "by seed, which the verdicts read (right)", bars, paired)]
 
 
 def ratio_words(records: list[dict]) -> str:
