@@ -27,9 +27,12 @@ from fmnist.core import cli, storage
 from fmnist.reports import build, latex, spec000, spec001, spec003, spec004, submission
 
 HERE = Path(__file__).resolve().parent
-SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup, None),
-         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS, spec003.setup, None),
-         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS, spec004.setup, spec004.discussion)}
+# (title, items, set-up, [(heading, lines) after the items], whether those need every study finished)
+SPECS = {"000": ("Spec 000: a reference CNN", spec000.ITEMS, spec000.setup,
+                 [("Code and submissions", spec000.code_lines)], False),
+         "003": ("Spec 003: MobileNet blocks", spec003.ITEMS, spec003.setup, [], False),
+         "004": ("Spec 004: Fashion-MNIST-1 and -2", spec004.ITEMS, spec004.setup, [("Discussion", spec004.discussion)],
+                 True)}
 
 
 def parse_args(argv=None):
@@ -58,7 +61,7 @@ def typeset(tex: Path, pdf: Path) -> bool:
 def run(args) -> int:
     start = time.perf_counter()
     out_dir = storage.check_out_dir(args.out_dir)
-    src = build.load(out_dir, build.studies([i for _, items, _, _ in SPECS.values() for i in items]))
+    src = build.load(out_dir, build.studies([i for _, items, _, _, _ in SPECS.values() for i in items]))
     for spec in (["000", "001", "003", "004"] if args.spec == "all" else [args.spec]):
         path = out_dir / f"report_{spec}.pdf"
         if spec == "001":
@@ -74,8 +77,8 @@ def run(args) -> int:
                 if typeset(tex, path.with_name("report_001_latex.pdf")):
                     print(f"wrote {tex} and report_001_latex.pdf (its text, typeset)")
             continue
-        title, items, setup, closing = SPECS[spec]
-        closing = closing if all(src.studies.values()) else None  # the discussion reads every study
+        title, items, setup, closing, every = SPECS[spec]
+        closing = closing if all(src.studies.values()) or not every else []  # a discussion reads every study
         tex = latex.write(path.with_suffix(".tex"), spec, title, items, src, setup, closing)
         made = typeset(tex, path)
         script = submission.run_sh(src) if spec == "000" else None

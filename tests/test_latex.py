@@ -55,8 +55,11 @@ def _item(tmp_path):
 def test_a_report_source_holds_the_question_answer_table_and_figures(tmp_path):
     src = build.Sources(tmp_path)
     tex = latex.write(tmp_path / "report_x.tex", "x", "Spec x: a test", [_item(tmp_path)], src,
-                      lambda src: ["Data: 10 images.", "- a network"])
+                      lambda src: ["Data: 10 images.", "- a network"],
+                      [("Code and submissions", lambda src: ["train.py writes model.pth."])])
     source = tex.read_text()
+    assert source.index("\\section*{Code and submissions}\ntrain.py writes model.pth.") > source.index("Item 1.1")
+    assert "Made by python report.py" not in source.split("\\begin{document}")[1]  # the source's header says it
     assert "\\section*{Set-up}" in source and "\\subsection*{Item 1.1 (2.5 points)}\\label{item-1-1}" in source
     assert "\\emph{What is 5 \\% of a\\_\\allowbreak{}b?}" in source and "0.25 \\textpm{} 0.01" in source
     assert "\\begin{longtable}{ll}" in source and "\\toprule" in source

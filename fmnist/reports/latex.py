@@ -271,9 +271,7 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
     folder = path.with_name(path.stem + "_figures")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    body = ["\\section*{Items}\n" + contents(spec, items, src)
-            + escape(f"Made by python report.py {spec} from what fashionmnist.py, analyze.py and experiments.py "
-                     "wrote; it trains nothing, and every number here comes from those files.") + "\n"]
+    body = ["\\section*{Items}\n" + contents(spec, items, src)]
     quick = sorted(name for name, results in src.studies.items() if results and any(
         r["config"].get("quick") for r in results["runs"].values()))
     if quick:
@@ -298,12 +296,13 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
             text.append(paragraphs(item.answer(src).split("\n")))
         text += [v for v in shown if v not in floats]  # the tables after the answer
         body.append(head + "\n".join(text))
-    if closing is not None:
-        body.append("\\section*{Discussion}\n" + paragraphs(closing(src)))
+    for heading, lines in closing or []:  # (heading, its lines) after the items: a discussion, the code's files
+        body.append(f"\\section*{{{escape(heading)}}}\n" + paragraphs(lines(src)))
     write_text(
         path,
-        "% " + escape(title) + ": written by report.py from the measurements. Before you hand it in, put every\n"
-        "% sentence in your own words; the numbers and figures are what your runs measured.\n"
+        "% " + escape(title) + f": written by python report.py {spec} from what fashionmnist.py, analyze.py and\n"
+        "% experiments.py wrote; it trains nothing, and every number comes from those files. Before you hand it\n"
+        "% in, put every sentence in your own words; the numbers and figures are what your runs measured.\n"
         + PREAMBLE
         + f"\\title{{{escape(title)}}}\n\\author{{}}  % your name and roll number\n\\date{{\\today}}\n"
         "\\begin{document}\n\\maketitle\n" + "\n".join(body) + "\\end{document}\n")

@@ -162,6 +162,14 @@ def neurons(src) -> str:
             f"{t['fully connected']['neurons']:,} in the fully connected layers. Here {table['definition']}.")
 
 
+def code_lines(src) -> list[str]:
+    """The report's last section: spec 000's code and the Kaggle files it and report.py wrote."""
+    return (["python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference network with the "
+             "spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered copy in "
+             "Kaggle_subs/; outputs/spec000/run.sh holds the best setting of 1.3.1, as a command."]
+            + submission.submission_lines(src))
+
+
 def setup(src) -> list[str]:
     """The report's set-up: data, the networks and the items each answers, the study behind them,
     and where this differs from the spec, with why."""
@@ -171,7 +179,7 @@ def setup(src) -> list[str]:
         handin_lines(src)
         + [
             "Networks:",
-            "- the spec's reference network (ReferenceNet, fmnist/studies/networks.py): "
+            "- the spec's reference network: "
             f"{summary_line(ReferenceNet())}, "
             "the 10 logits through batch norm before the softmax; it answers 1.3.1-1.3.9.",
             f"- the hand-in's Conv_Net (cnn.py): {summary_line(MODELS['cnn']())}, trained by fashionmnist.py; it "
@@ -179,12 +187,6 @@ def setup(src) -> list[str]:
             "Study:",
         ]
         + study_lines(src, "reference")
-        + [
-            "Spec 000's code: python train.py --lr LR --batch_size B --init 1|2 --save_dir DIR trains the reference "
-            "network with the spec's flags and writes DIR/model.pth, DIR/test_submission.csv (id,label) and a numbered "
-            "copy in Kaggle_subs/; outputs/spec000/run.sh holds the best setting below, as a command."
-        ]
-        + submission.submission_lines(src)
         + [
             "Departures from the spec, and why:",
             "- PyTorch, not TensorFlow: the package is PyTorch throughout; the layers, their sizes, the batch norm "
