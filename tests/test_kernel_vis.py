@@ -86,11 +86,12 @@ def test_image_loader_rejects_a_non_image(tmp_path):
 @pytest.mark.slow
 def test_make_runs_no_pdf_leaves_the_pdf_to_kernel_vis_which_has_every_page(data_dir, earlier_run):
     out, _ = earlier_run  # an earlier run's figures.pdf, which would show that run's numbers
-    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 6  # a cover page, Q1-4, Q8-9 (Q9's patches a page per stage)
+    # a cover page, Q1-4, Q8-9 (Q9's patches a page per stage), how they were made
+    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 6 + 1
     assert fashionmnist.main(["--data-dir", str(data_dir), "--out-dir", str(out), "--skip-train", "--no-pdf"]) == 0
     assert not (out / "figures.pdf").exists() and (out / "cnn_confusion.png").stat().st_size > 0
     assert kernel_vis.main(["--out-dir", str(out), "--data-dir", str(data_dir), "--index", "3"]) == 0  # OUT/cnn.pth
-    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 6 + 4  # and Q5-7 with the last conv's kernels
+    assert pdf_pages(out / "figures.pdf") == 1 + 4 * 2 + 6 + 1 + 4  # and Q5-7 with the last conv's kernels
     for name in ("cnn_kernels.png", "cnn_kernel_responses.png", "cnn_feature_maps.png",
                  "cnn_last_kernels.png", "sample_image.png"):
         assert (out / name).stat().st_size > 0
