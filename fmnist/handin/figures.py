@@ -69,7 +69,8 @@ def q8_gains_figure(q8: dict, answer: str, question: str) -> Figure:
     legs = ([f"gains (blue) on {sum(p > 0 for p in points)}"] if any(p > 0 for p in points) else []) + \
         ([f"loses (red) on {sum(p < 0 for p in points)}"] if any(p < 0 for p in points) else [])
     ax.set_title(f"Where the CNN {' and '.join(legs) or 'neither gains nor loses'} of {len(points)} classes\n"
-                 f"labels: FFN -> CNN accuracy on the class's {rows[0]['images']:,} test images", fontsize=10)
+                 f"labels: FFN -> CNN accuracy\non the class's {rows[0]['images']:,} test images", fontsize=10)
+    # three lines: two ran past the axes into the table beside them
     upper, lower = right.subplots(2, 1, height_ratios=[1, 2.2])
     nets = q8["networks"]
     _table(upper, [[n.upper(), f"{v['parameters']:,}", f"{v['accuracy']:.2f}%", f"{v['loss']:.4f}"]
