@@ -7,6 +7,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
+
 from fmnist.core.pages import EDGE, MIN_POINTS, PAGE_INCHES
 
 # Reading a PDF back: poppler's pdftotext gives each word's box, in points from the top left.
@@ -72,8 +75,6 @@ def thin_pages(path: Path) -> list[int]:
     left nearly empty, where the rest of its item or its table could have gone."""
     if shutil.which("pdftoppm") is None:
         raise RuntimeError("pdftoppm is not installed: apt-get install poppler-utils")
-    import numpy as np
-    from PIL import Image
     thin = []
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["pdftoppm", "-r", "20", "-gray", str(path), f"{tmp}/p"], check=True, capture_output=True)

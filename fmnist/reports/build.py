@@ -26,6 +26,7 @@ class Sources:
     metrics: dict | None = None
     analysis: dict | None = None
     studies: dict = field(default_factory=dict)
+    drawn: dict = field(default_factory=dict)  # figures several items share, drawn once (spec001.drawn)
 
     def has(self, need: str) -> bool:
         if need in ("metrics", "analysis"):

@@ -16,20 +16,19 @@ def _png(*stems):
 
 
 COLUMN_INCHES = {"examples": 3.4, "loss": 4.6}  # figures with room to spare at the column's default height
-_DRAWN: dict = {}
 
 
 def drawn(src) -> dict:
     """The hand-in's question 1-7 figures drawn again for the column ({stem: Figure}), from
     metrics.json, cnn.pth and sample_image.png, as fashionmnist.py and kernel_vis.py draw them for
-    figures.pdf; questions 5-7 are left out where the weights or the sample image are missing."""
-    key = (str(src.out_dir), id(src.metrics))
-    if key not in _DRAWN:
+    figures.pdf; questions 5-7 are left out where the weights or the sample image are missing.
+    Drawn once for the items that share them (kept in src.drawn)."""
+    if not src.drawn:
         from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image  # torch: only for this report
         figs = {p.stem: p.fig for p in document.training_pages(src.metrics)}
-        for net_key, net in src.metrics["networks"].items():  # one matrix, counts shaded by the row's fraction
-            figs[f"{net_key}_confusion"] = plotting.confusion_figure(NAMES[net_key], net["test"]["confusion"],
-                                                                     CLASSES, column=True)
+        for key, net in src.metrics["networks"].items():  # one matrix, counts shaded by the row's fraction
+            figs[f"{key}_confusion"] = plotting.confusion_figure(NAMES[key], net["test"]["confusion"], CLASSES,
+                                                                 column=True)
         weights, sample = src.out_dir / "cnn.pth", src.out_dir / "sample_image.png"
         if weights.is_file() and sample.is_file():
             model = storage.load_weights(MODELS["cnn"](), weights, "CNN (Conv_Net)", "run python fashionmnist.py first")
@@ -37,9 +36,8 @@ def drawn(src) -> dict:
             figs.update({p.stem: p.fig for p in kernel_pages(model.eval(), image, note, CHANNELS)})
         for stem, fig in figs.items():
             fig.column_inches = COLUMN_INCHES.get(stem.split("_", 1)[-1])
-        _DRAWN.clear()
-        _DRAWN[key] = (src.metrics, figs)  # the metrics held, so that their id is not another's
-    return _DRAWN[key][1]
+        src.drawn.update(figs)
+    return src.drawn
 
 
 def _figures(*stems):

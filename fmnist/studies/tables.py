@@ -246,7 +246,8 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
                 notes: list[str], tall, table_title: str) -> tuple[Figure, list[Figure]]:
     """One page of a table, its notes under it; returns it and the text pages the notes flow onto."""
     width, height = PAGE_INCHES
-    wrapped = pages.wrap("\n".join(notes), pages.TEXT[False][0]).split("\n") if notes else []  # as text pages set them
+    per_note = [pages.wrap(note, pages.TEXT[False][0]).split("\n") for note in notes]  # as text pages set them
+    wrapped = [line for lines in per_note for line in lines]
     fig = Figure(figsize=PAGE_INCHES)
     axes_height = height - 1.4
     ax = fig.add_axes([0.4 / width, 0.4 / height, 1 - 0.8 / width, axes_height / height])
@@ -272,14 +273,14 @@ def _table_page(title: str, labels: list[str], cells: list[list[str]], rows: lis
     used = sum(heights) + 0.2  # inches, down to the notes
     room = max(1, int((axes_height - used) / (scale * NOTE_LINE)))
     if len(wrapped) > room:  # whole notes while they fit, the last line saying where the rest went
-        lines = [len(pages.wrap(note, pages.TEXT[False][0]).split("\n")) for note in notes]
+        lines = [len(note) for note in per_note]
         shown = max([k for k in range(len(notes) + 1) if sum(lines[:k]) <= room - 1])
         prose = lambda k: len(pages.wrap("\n".join(notes[k:]), pages.TEXT[True][0]).split("\n"))  # noqa: E731
         while (shown > 0 and prose(shown) < pages.TEXT[True][1] // 2  # the next page half empty: give it a note
                and used + sum(lines[:shown - 1]) * scale * NOTE_LINE >= axes_height / 2):  # while this stays half full
             shown -= 1
-        here = [line for note in notes[:shown] for line in pages.wrap(note, pages.TEXT[False][0]).split("\n")]
-        here, rest = here + ["(the notes continue on the next page)"], notes[shown:]
+        here = [line for note in per_note[:shown] for line in note] + ["(the notes continue on the next page)"]
+        rest = notes[shown:]
     else:
         here, rest = wrapped, []
     ax.text(0, 1 - used / axes_height, "\n".join(here), va="top", fontsize=8 * scale, family="monospace",
