@@ -73,7 +73,7 @@ def run(args) -> int:
             print(f"wrote {path} (the hand-in, figures.pdf: questions 1-9)")
             if src.metrics:
                 tex = latex.write(path.with_suffix(".tex"), spec, "Spec 001: the hand-in, questions 1-9", spec001.ITEMS,
-                                  src, spec001.setup)
+                                  src, spec001.setup, place="H")
                 if typeset(tex, path.with_name("report_001_latex.pdf")):
                     print(f"wrote {tex} and report_001_latex.pdf (its text, typeset)")
             continue

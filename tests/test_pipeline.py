@@ -12,7 +12,7 @@ from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core import data, metrics
 from fmnist.handin import answers, document
-from fmnist.handin.figures import answer_text
+from fmnist.handin.questions import answer_text
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
     f"{net}_{kind}.png" for net in ("ffn", "cnn") for kind in ("examples", "loss", "parameters", "confusion")] + [

@@ -444,7 +444,7 @@ def test_a_row_of_patches_is_read_both_ways():
 
 
 def test_q8_gains_title_names_the_colours_its_bars_have():
-    from fmnist.handin.figures import q8_gains_figure
+    from fmnist.handin.questions import q8_gains_figure
 
     def title(q8):
         fig = q8_gains_figure(q8, "an answer", "a question")

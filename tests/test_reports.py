@@ -582,7 +582,7 @@ def test_the_layer_dimensions_sentence_reads_the_table_it_stands_over():
     assert "keep its height" not in words and "fc takes 676 values (4 x 13 x 13 flattened)" in words
 
 
-def test_the_handin_report_draws_questions_1_to_7_for_the_column_and_places_8_and_9_as_pages():
+def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_numbers_as_tables():
     from matplotlib.figure import Figure
 
     from fmnist.core import files
@@ -592,6 +592,20 @@ def test_the_handin_report_draws_questions_1_to_7_for_the_column_and_places_8_an
     shown = {item.number: item.visuals(src) for item in spec001.ITEMS}
     assert [len(shown[n]) for n in "1234567"] == [2, 2, 2, 2, 1, 1, 1]
     assert all(isinstance(v, Figure) for n in "1234567" for v in shown[n])
-    assert shown["8"] == ["q8_gains.png", "q8_why.png"] and shown["9"][0] == "q9_stages.png"
+    q8, q9 = src.metrics["questions"]["q8"], src.metrics["questions"]["q9"]
+    tables = {n: [v.table_text for v in shown[n] if not isinstance(v, Figure)] for n in "89"}
+    assert [isinstance(v, Figure) for v in shown["8"]] == [True] * 3 + [False] * 2
+    assert [isinstance(v, Figure) for v in shown["9"]] == [True] * (1 + len(q9["patches"])) + [False] * 2
+    side, sharing = tables["8"]
+    assert [r[2] for r in side["rows"]] == [f"{v['accuracy']:.2f}%" for v in q8["networks"].values()]
+    assert [r[3:] for r in sharing["rows"]] == [[f"{r['shared']:,}", f"{r['local']:,}", f"{r['dense']:,}"]
+                                                for r in q8["weight_sharing"]]
+    stages, readings = tables["9"]
+    assert [r[0] for r in stages["rows"]] == [r["stage"] for r in q9["stages"]]
+    assert [(r[0], int(r[1])) for r in readings["rows"]] == [(st["stage"], ch["channel"]) for st in q9["patches"]
+                                                             for ch in st["channels"]]
+    patches = shown["9"][1]  # conv1's channels: a row of patches each, named on its left
+    assert [ax.get_ylabel().split("\n")[1] for ax in patches.axes] == [
+        f"ch {ch['channel']}" for ch in q9["patches"][0]["channels"]]
     assert shown["1"][0].column_inches == spec001.COLUMN_INCHES["examples"]
     assert len(shown["4"][0].axes) == 2  # one matrix and its colour bar, not figures.pdf's two matrices

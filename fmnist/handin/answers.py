@@ -231,13 +231,19 @@ def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
     return sentence("On this image: " + "; ".join(out) + ".")
 
 
-def channel_words(ch: dict) -> str:
-    """A row of question 9's patches, read in three short lines: the region the channel favours,
-    its top patches' edges, their class share."""
+def channel_parts(ch: dict) -> tuple[str, str, str] | None:
+    """What a row of question 9's patches shows, measured over the test images: the region the
+    channel favours, its top patches' edges, their class share (None for an older metrics.json)."""
     if "where" not in ch or ch["where"]["response"]["outline"] is None:
-        return ""
+        return None
     region = favoured(ch["where"])
-    where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}%\nof its response, "
+    where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}% of its response, "
              f"{100 * ch['where']['area'][region]:.0f}% of pixels)" if region else "no favoured region")
     cs = ch["class_share"]
-    return f"{where}\n{edge_words(ch['orientation'])}\n{cs['count']} of {cs['of']}: {cs['class']}"
+    return where, edge_words(ch["orientation"]), f"{cs['count']} of {cs['of']}: {cs['class']}"
+
+
+def channel_words(ch: dict) -> str:
+    """channel_parts in three short lines beside a row of patches, the first broken after its share."""
+    parts = channel_parts(ch)
+    return "" if parts is None else "\n".join(parts).replace("% of its response", "%\nof its response", 1)

@@ -12,8 +12,8 @@ from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, contents, cover_page, series, text_pages, write_document, write_pages
 from fmnist.core.words import listing, share, span, training_words
-from fmnist.handin import figures
-from fmnist.handin.answers import channel_words, q8_paragraph, q9_paragraph, translation_words
+from fmnist.handin import figures, questions
+from fmnist.handin.answers import channel_parts, channel_words, q8_paragraph, q9_paragraph, translation_words
 
 
 def _present(metrics: dict) -> list[tuple[str, str, dict]]:
@@ -80,6 +80,28 @@ def read_locality(out_dir: Path) -> dict | None:
     return files.load_results(path, "locality") or None
 
 
+def shifted_example(metrics: dict) -> list:
+    """Question 8's picture of the translation test: the CNN's correctly classified example moved
+    right by each shift, the border filled as the test fills it."""
+    t = metrics["questions"]["q8"]["translation"]
+    example = metrics["networks"]["cnn"]["examples"]["correct"]
+    pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
+    return [shift(pixels, s, 0, t["fill"]).numpy() for s in t["shifts"]]
+
+
+def question_column(metrics: dict, locality: dict | None = None) -> dict:
+    """Questions 8 and 9 for a text column ({"q8": [...], "q9": [...]}, figures and table dicts,
+    questions.q8_column and q9_column); empty when metrics.json has no such entry."""
+    q = metrics.get("questions") or {}
+    if "q8" not in q:
+        return {}
+    comparisons, note = locality_note(locality)
+    readings = {(st["stage"], ch["channel"]): channel_parts(ch) for st in q["q9"]["patches"] for ch in st["channels"]}
+    return {"q8": questions.q8_column(q["q8"], shifted_example(metrics), comparisons, note,
+                                      translation_words(q["q8"])),
+            "q9": questions.q9_column(q["q9"], {k: v for k, v in readings.items() if v})}
+
+
 def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     """Questions 8 and 9 from metrics.json's "questions" (and the locality study's results,
     when it has run); none when metrics.json has no such entry."""
@@ -88,30 +110,27 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
         return []
     comparisons, note = locality_note(locality)
     configs = {k: net.get("config", {}) for k, net in metrics["networks"].items()}
-    example = metrics["networks"]["cnn"]["examples"]["correct"]
-    pixels = torch.tensor(example["pixels"], dtype=torch.float32).reshape(28, 28) / 127.5 - 1
-    shifted = [shift(pixels, s, 0, q["q8"]["translation"]["fill"]).numpy() for s in q["q8"]["translation"]["shifts"]]
-    patches = figures.q9_patches_figures(q["q9"], {(st["stage"], ch["channel"]): channel_words(ch)
-                                                   for st in q["q9"]["patches"] for ch in st["channels"]})
+    patches = questions.q9_patches_figures(q["q9"], {(st["stage"], ch["channel"]): channel_words(ch)
+                                                     for st in q["q9"]["patches"] for ch in st["channels"]})
     q9 = 1 + len(patches)
     return [
         Page(
             "q8_gains",
             "Question 8 (1 of 2)",
             Q8,
-            figures.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT),
+            questions.q8_gains_figure(q["q8"], q8_paragraph(q["q8"], comparisons, shift=2, configs=configs), Q8_TEXT),
         ),
         Page(
             "q8_why",
             "Question 8 (2 of 2)",
             "translation and locality",
-            figures.q8_why_figure(q["q8"], shifted, comparisons, note, translation_words(q["q8"])),
+            questions.q8_why_figure(q["q8"], shifted_example(metrics), comparisons, note, translation_words(q["q8"])),
         ),
         Page(
             "q9_stages",
             f"Question 9 (1 of {q9})",
             Q9,
-            figures.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT),
+            questions.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT),
         ),
     ] + [
         Page(

@@ -190,20 +190,23 @@ def merged(visuals: list) -> list:
         title = table["title"].split(" (rows ")[0] if table else None
         last = getattr(out[-1], "table_text", None) if out else None
         if table and last and last["title"].split(" (rows ")[0] == title:
-            out[-1] = _Table({**last, "title": title, "rows": last["rows"] + table["rows"], "notes": table["notes"]})
+            out[-1] = Table({**last, "title": title, "rows": last["rows"] + table["rows"], "notes": table["notes"]})
         else:
-            out.append(_Table({**table, "title": title}) if table else v)
+            out.append(Table({**table, "title": title}) if table else v)
     return out
 
 
-class _Table:
+class Table:
+    """A table dict ({title, columns, rows, notes}) as a visual of an item: set as a longtable."""
+
     def __init__(self, table_text: dict):
         self.table_text = table_text
 
 
-def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
-    """A visual of an item: a table as a longtable, a figure as a float, drawn for the column as a
-    vector PDF (a PNG another script wrote is placed as it is)."""
+def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!tbp") -> str:
+    """A visual of an item: a table as a longtable, a figure as a float placed by `place` (H: where
+    it stands in the text), drawn for the column as a vector PDF (a PNG another script wrote is
+    placed as it is)."""
     table = getattr(v, "table_text", False)
     if table:
         return tabular(table)
@@ -220,7 +223,7 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item) -> str:
         with Image.open(folder / name) as png:
             turn = "angle=90," if png.width > png.height else ""
         size = turn + "width=\\linewidth,height=0.9\\textheight,keepaspectratio"
-    return (f"\\begin{{figure}}[!tbp]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
+    return (f"\\begin{{figure}}[{place}]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
             f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
 
 
@@ -248,6 +251,7 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \usepackage{textcomp}
 \usepackage{microtype}
 \usepackage{graphicx}
+\usepackage{float}
 \usepackage{array}
 \usepackage{booktabs}
 \usepackage{longtable}
@@ -265,9 +269,12 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 """
 
 
-def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None, closing=None) -> Path:
+def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None, closing=None,
+          place: str = "!tbp") -> Path:
     """report_SPEC.tex and its figures folder (report_SPEC_figures/): the items and where each is
-    answered, the set-up, each answered item with its figures and tables, the discussion."""
+    answered, the set-up, each answered item with its figures and tables, the discussion. Figures
+    float (`place`); "H" keeps each where it stands, for a document whose figures are the answers
+    (the hand-in), where floating would carry them pages past their question."""
     folder = path.with_name(path.stem + "_figures")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -286,7 +293,7 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
                                                                   else "")
                 + f"}}\\label{{{label(item)}}}\n")
         safe = item.number.replace(".", "-")
-        shown = [visual(v, src, folder, f"item-{safe}-{k}", item)
+        shown = [visual(v, src, folder, f"item-{safe}-{k}", item, place)
                  for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
         floats = [v for v in shown if v.startswith("\\begin{figure}")]
         # the figures right under the question, before the answer that reads them: set into the queue

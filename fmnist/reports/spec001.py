@@ -7,6 +7,7 @@ from fmnist.core.data import CLASSES
 from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
 from fmnist.reports.build import Item, handin_lines
+from fmnist.reports.latex import Table
 
 H = "metrics"
 
@@ -19,10 +20,11 @@ COLUMN_INCHES = {"examples": 3.4, "loss": 4.6}  # figures with room to spare at 
 
 
 def drawn(src) -> dict:
-    """The hand-in's question 1-7 figures drawn again for the column ({stem: Figure}), from
-    metrics.json, cnn.pth and sample_image.png, as fashionmnist.py and kernel_vis.py draw them for
-    figures.pdf; questions 5-7 are left out where the weights or the sample image are missing.
-    Drawn once for the items that share them (kept in src.drawn)."""
+    """The hand-in's figures drawn again for the column, from metrics.json, cnn.pth and
+    sample_image.png, as fashionmnist.py and kernel_vis.py draw them for figures.pdf: questions
+    1-7 as {stem: Figure} (5-7 left out where the weights or the sample image are missing),
+    questions 8 and 9 as {"q8"/"q9": [figures and table dicts]} (document.question_column). Drawn
+    once for the items that share them (kept in src.drawn)."""
     if not src.drawn:
         from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image  # torch: only for this report
         figs = {p.stem: p.fig for p in document.training_pages(src.metrics)}
@@ -37,6 +39,7 @@ def drawn(src) -> dict:
         for stem, fig in figs.items():
             fig.column_inches = COLUMN_INCHES.get(stem.split("_", 1)[-1])
         src.drawn.update(figs)
+        src.drawn.update(document.question_column(src.metrics, document.read_locality(src.out_dir)))
     return src.drawn
 
 
@@ -45,6 +48,15 @@ def _figures(*stems):
     def visuals(src) -> list:
         figs = drawn(src)
         return [figs[s] if s in figs else f"{s}.png" for s in stems if s in figs or src.png(f"{s}.png").is_file()]
+    return visuals
+
+
+def _question(key: str, *stems):
+    """Question 8's or 9's figures and tables drawn for the column, figures.pdf's pages (`stems`'
+    PNGs) where metrics.json has no such entry."""
+    def visuals(src) -> list:
+        shown = drawn(src).get(key)
+        return [Table(v) if isinstance(v, dict) else v for v in shown] if shown else _png(*stems)(src)
     return visuals
 
 
@@ -140,13 +152,13 @@ ITEMS = [
         None,
         "4",
     ),
-    Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _png("q8_gains", "q8_why"), q8, "2"),
+    Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _question("q8", "q8_gains", "q8_why"), q8, "2"),
     Item(
         "9",
         "how the features evolve through the CNN",
         document.Q9_TEXT,
         (H,),
-        _png("q9_stages", "q9_patches", "q9_patches_2", "q9_patches_3"),
+        _question("q9", "q9_stages", "q9_patches", "q9_patches_2", "q9_patches_3"),
         q9,
         "3",
     ),
