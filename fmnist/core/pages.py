@@ -256,9 +256,9 @@ def write_pages(path: Path, figs: list[Figure], pdf_title: str) -> int:
 SERIES = re.compile(r" \(\d+ of \d+\)$")  # the numbering `series` gives a heading
 
 
-def contents(pages: list[Page], first: int) -> list[str]:
-    """One line per page, numbered from `first`; the pages of one series (one heading but for its
-    numbering, one caption) share a line."""
+def contents_rows(pages: list[Page], first: int) -> list[tuple[str, str]]:
+    """(page label, what it shows) per page, numbered from `first`; the pages of one series (one
+    heading but for its numbering, one caption) share a row."""
     runs = []
     for i, p in enumerate(pages, start=first):
         key = (SERIES.sub("", p.heading), p.caption)
@@ -266,27 +266,39 @@ def contents(pages: list[Page], first: int) -> list[str]:
             runs[-1][2] = i
         else:
             runs.append([key, i, i])
-    labels = [f"page {a}" if a == b else f"pages {a}-{b}" for _, a, b in runs]
-    width = max(map(len, labels), default=0)
-    return [f"  {label:>{width}}: {h}: {c}" for label, ((h, c), _, _) in zip(labels, runs)]
+    return [(f"page {a}" if a == b else f"pages {a}-{b}", f"{h}: {c}") for (h, c), a, b in runs]
 
 
-# A cover page: (characters per line, lines) of its prose column and of its side column
-COVER = {"prose": (84, 34), "side": (60, 52)}
+def contents(pages: list[Page], first: int) -> list[str]:
+    """contents_rows as lines of a fixed-width text page, the page labels aligned."""
+    rows = contents_rows(pages, first)
+    width = max((len(label) for label, _ in rows), default=0)
+    return [f"  {label:>{width}}: {entry}" for label, entry in rows]
 
 
-def cover_page(title: str, prose: list[str], side: list[str]) -> Figure | None:
-    """One page: the title, the summary as prose (proportional, 10 pt) on the left, and the side
-    column (contents and provenance, fixed width, 8 pt) on the right; None when either does not
-    fit on one page."""
+# A cover page: (characters per line, lines) of its prose column and of its contents column
+COVER = {"prose": (78, 34), "side": (52, 50)}
+
+
+def cover_page(title: str, prose: list[str], rows: list[tuple[str, str]]) -> Figure | None:
+    """One page: the title, the summary as prose (10 pt) on the left, and the contents on the right
+    (8.5 pt): each row's page label right-aligned in a column of its own, what the pages show wrapped
+    beside it; None when either does not fit on one page."""
     left = wrap("\n".join(prose), COVER["prose"][0]).split("\n")
-    right = wrap("\n".join(side), COVER["side"][0]).split("\n")
-    if len(left) > COVER["prose"][1] or len(right) > COVER["side"][1]:
+    labels, entries = [], []
+    for label, entry in rows:
+        lines = textwrap.wrap(entry, COVER["side"][0]) or [""]
+        labels += [label] + [""] * (len(lines) - 1)
+        entries += lines
+    if len(left) > COVER["prose"][1] or len(entries) + 1 > COVER["side"][1]:
         return None
     fig = Figure(figsize=PAGE_INCHES)
     fig.text(0.05, 0.92, title, fontsize=15, fontweight="bold", va="top")
     fig.text(0.05, 0.86, "\n".join(left), va="top", fontsize=10, linespacing=1.45)
-    fig.text(0.585, 0.86, "\n".join(right), va="top", fontsize=8, family="monospace", linespacing=1.3)
+    fig.text(0.585, 0.86, "Contents", va="top", fontsize=10, fontweight="bold")
+    style = dict(va="top", fontsize=8.5, linespacing=1.4)  # one line height: the two columns' lines stay level
+    fig.text(0.665, 0.83, "\n".join(labels), ha="right", **style)
+    fig.text(0.675, 0.83, "\n".join(entries), ha="left", **style)
     return fig
 
 

@@ -10,7 +10,7 @@ import torch
 from fmnist.core import files, plotting, provenance
 from fmnist.core.assignment import NAMES as NETWORKS
 from fmnist.core.data import CLASSES, shift
-from fmnist.core.pages import Page, contents, cover_page, series, text_pages, write_document, write_pages
+from fmnist.core.pages import Page, contents_rows, cover_page, series, text_pages, write_document, write_pages
 from fmnist.core.words import listing, share, span, training_words
 from fmnist.handin import figures, questions
 from fmnist.handin.answers import channel_parts, channel_words, q8_paragraph, q9_paragraph, translation_words
@@ -230,7 +230,7 @@ def write_pdf(path: Path, metrics: dict, pages: list[Page], note: str = "") -> i
                              + provenance_lines(metrics), prose=True))
     pages = pages + made
     prose = summary_lines(metrics)
-    cover = cover_page(TITLE, prose, ["Contents:"] + contents(pages, 2))
+    cover = cover_page(TITLE, prose, contents_rows(pages, 2))
     if cover is None:
         return write_document(path, TITLE, prose, pages, "Fashion-MNIST coursework figures")
     return write_pages(path, [cover] + [p.fig for p in pages], "Fashion-MNIST coursework figures")
