@@ -308,3 +308,14 @@ def test_pngs_are_drawn_here_on_one_core(tmp_path, monkeypatch):
         assert pngs.process is None
         pngs.wait()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p0.png", "p1.png"]
+
+
+def test_the_cover_pages_contents_keep_each_page_label_level_with_its_wrapped_entry():
+    rows = [("page 2", "Q1 (FFN): short"), ("pages 3-5", "Question 9: " + "a long entry " * 10), ("page 6", "last")]
+    fig = pages.cover_page("Title", ["a summary"], rows)
+    labels, entries = (t.get_text().split("\n") for t in fig.texts[-2:])
+    assert len(labels) == len(entries) and labels.index("pages 3-5") == entries.index(next(
+        e for e in entries if e.startswith("Question 9")))
+    assert labels[labels.index("pages 3-5") + 1] == "" and labels[-1] == "page 6" and entries[-1] == "last"
+    assert all("monospace" not in t.get_fontfamily() for t in fig.texts)
+    assert pages.cover_page("Title", ["a summary"], [(f"page {i}", "an entry") for i in range(60)]) is None
