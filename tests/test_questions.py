@@ -454,3 +454,18 @@ def test_q8_gains_title_names_the_colours_its_bars_have():
     mixed = copy.deepcopy(gains)
     mixed["classes"].append({**mixed["classes"][0], "class": "Coat", "points": -1.5, "gained_images": -15})
     assert title(mixed).startswith("Where the CNN gains (blue) on 1 and loses (red) on 1 of 2 classes")
+
+
+def test_a_channels_edges_are_the_direction_most_of_its_patches_show_each_read_alone():
+    vertical, horizontal = 255.0 * (COLS > 3), 255.0 * (ROWS > 3)
+    cross = 255.0 * ((COLS == ROWS) | (COLS + ROWS == 7))  # an X of straps: no direction of its own
+    mixed = [cross, cross, vertical, horizontal, 255.0 * (COLS > ROWS), 255.0 * (COLS + ROWS > 7)]
+    assert activations.shared_edges(mixed) == {"direction": None, "count": 1, "of": 6}
+    most = activations.shared_edges([vertical] * 4 + [horizontal] * 2)
+    assert most == {"direction": "vertical edges", "count": 4, "of": 6}
+    assert activations.shared_edges([vertical] * 3 + [horizontal] * 3)["direction"] is None  # half is not most
+    channel = {"edges": most}
+    assert answers.edges_of(channel) == "vertical edges in 4 of 6" and answers.edges_of(channel, counted=False) == (
+        "vertical edges")
+    assert answers.edges_of({"edges": {"direction": None, "count": 2, "of": 6}}) == (
+        "no edge direction in most patches (2 of 6 at most alike)")

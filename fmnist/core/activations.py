@@ -93,13 +93,29 @@ def orientation(patches: list[np.ndarray]) -> dict:
 COHERENT = 0.3  # below this coherence some images (patches, maps) have no single edge direction
 
 
-def edge_words(o: dict) -> str:
-    """'vertical edges', 'diagonal edges (\\)', ... from `orientation`'s angle and coherence."""
+def edge_direction(o: dict) -> str | None:
+    """'vertical edges', 'diagonal edges (\\)', ... from `orientation`'s angle and coherence; None
+    when no direction is coherent enough."""
     if o["angle"] is None or o["coherence"] < COHERENT:
-        return "no single edge direction"
+        return None
     a = o["angle"]
     if a < 22.5 or a >= 157.5:
         return "horizontal edges"
     if 67.5 <= a < 112.5:
         return "vertical edges"
     return "diagonal edges (\\)" if a < 67.5 else "diagonal edges (/)"
+
+
+def edge_words(o: dict) -> str:
+    return edge_direction(o) or "no single edge direction"
+
+
+def shared_edges(patches: list[np.ndarray]) -> dict:
+    """The edge direction that most of some patches show, each patch read on its own: {"direction":
+    edge_direction's words, or None where no direction holds in more than half of them, "count":
+    the patches showing the commonest direction, "of": the patches}. Summing the patches first
+    would let an X of straps, a vertical and a horizontal edge average out to a diagonal."""
+    named = [d for d in (edge_direction(orientation([p])) for p in patches) if d]
+    top = max(dict.fromkeys(named), key=named.count) if named else None
+    count = named.count(top) if top else 0
+    return {"direction": top if count > len(patches) / 2 else None, "count": count, "of": len(patches)}

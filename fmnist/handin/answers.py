@@ -194,7 +194,7 @@ def stage_reading(stage: dict) -> str | None:
         regions.setdefault(favoured(c["where"]), []).append(str(c["channel"]))
     groups: dict[str, list[str]] = {}
     for c in chans:
-        groups.setdefault(edge_words(c["orientation"]), []).append(str(c["channel"]))
+        groups.setdefault(edges_of(c, counted=False), []).append(str(c["channel"]))
     edges = listing([f"{words} (channel{'s' if len(chs) > 1 else ''} {listing(chs)})" for words, chs in groups.items()])
     best = max(chans, key=lambda c: c["class_share"]["count"])
     cs = best["class_share"]
@@ -231,6 +231,19 @@ def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
     return sentence("On this image: " + "; ".join(out) + ".")
 
 
+def edges_of(ch: dict, counted: bool = True) -> str:
+    """The edges of a channel's top patches: the direction most of them show, each read on its own
+    (`activations.shared_edges`), with how many (`counted`); an older metrics.json's one direction
+    of the patches summed."""
+    if "edges" not in ch:
+        return edge_words(ch["orientation"])
+    e = ch["edges"]
+    if e["direction"] is None:
+        return "no edge direction in most patches" + (f" ({e['count']} of {e['of']} at most alike)"
+                                                      if counted and e["count"] else "")
+    return e["direction"] + (f" in {e['count']} of {e['of']}" if counted else "")
+
+
 def channel_parts(ch: dict) -> tuple[str, str, str] | None:
     """What a row of question 9's patches shows, measured over the test images: the region the
     channel favours, its top patches' edges, their class share (None for an older metrics.json)."""
@@ -240,7 +253,7 @@ def channel_parts(ch: dict) -> tuple[str, str, str] | None:
     where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}% of its response, "
              f"{100 * ch['where']['area'][region]:.0f}% of pixels)" if region else "no favoured region")
     cs = ch["class_share"]
-    return where, edge_words(ch["orientation"]), f"{cs['count']} of {cs['of']}: {cs['class']}"
+    return where, edges_of(ch), f"{cs['count']} of {cs['of']}: {cs['class']}"
 
 
 def channel_words(ch: dict) -> str:

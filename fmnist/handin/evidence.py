@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from fmnist.core.activations import orientation, response_shares, stages
+from fmnist.core.activations import response_shares, shared_edges, stages
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from fmnist.core.layers import crop, field_window, layer_table, receptive_fields
 from fmnist.core.training import predict
@@ -148,7 +148,7 @@ def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor) -> 
     for ch in stage["channels"]:
         size = stage["receptive_field"]
         ch["where"] = response_shares(acts[:, ch["channel"]], images)
-        ch["orientation"] = orientation([np.asarray(p["pixels"]).reshape(size, size) for p in ch["patches"]])
+        ch["edges"] = shared_edges([np.asarray(p["pixels"]).reshape(size, size) for p in ch["patches"]])
         ch["class_share"] = class_share(ch["patches"])
 
 

@@ -338,10 +338,10 @@ def q9_column(q9: dict, readings: dict) -> list:
     cols = max(len(ch["patches"]) for st in q9["patches"] for ch in st["channels"])
     for st in q9["patches"]:
         rows = [(st, ch) for ch in st["channels"]]
-        fig = patches_figure(rows, cols, (6.7, 1.35 * len(rows) + 0.3), (0.95, 0.05, 0.05, 0.3), {})
+        fig = patches_figure(rows, cols, (6.7, 1.25 * len(rows) + 0.3), (0.95, 0.05, 0.05, 0.3), {})
         fig.suptitle("Question 9. " + PATCH_TITLE.format(stage=st["stage"], which=f"its {len(rows)}",
                                                          test=q9["sizes"]["probe_test"]) + ".")
-        fig.column_inches = 1.35 * len(rows) + 0.3
+        fig.column_inches = 1.25 * len(rows) + 0.3
         figs.append(fig)
     read = {"title": "What each channel of the figures favours, measured over the test images",
             "columns": ["stage", "channel", "region of the garment", "edges of its top patches",
