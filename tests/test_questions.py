@@ -436,7 +436,7 @@ def test_a_row_of_patches_is_read_both_ways():
     stage = made_up_stage(
         {"background": 0.1, "outline": 0.7, "interior": 0.2}, area, 90.0, 0.8, ["Bag"] * 4 + ["Coat"] * 2
     )
-    assert answers.channel_words(stage["channels"][0]) == ("favours the outline (70%\nof its response, 20% of pixels)\n"
+    assert answers.channel_words(stage["channels"][0]) == ("favours the outline (70% of\nits response, 20% of pixels)\n"
                                                            "vertical edges\n4 of 6: Bag")
     even = made_up_stage(dict(area), area, 0.0, 0.1, ["Bag", "Coat"])["channels"][0]
     assert answers.channel_words(even) == "no favoured region\nno single edge direction\n1 of 2: Bag"
@@ -468,4 +468,4 @@ def test_a_channels_edges_are_the_direction_most_of_its_patches_show_each_read_a
     assert answers.edges_of(channel) == "vertical edges in 4 of 6" and answers.edges_of(channel, counted=False) == (
         "vertical edges")
     assert answers.edges_of({"edges": {"direction": None, "count": 2, "of": 6}}) == (
-        "no edge direction in most patches (2 of 6 at most alike)")
+        "mixed edge directions (at most 2 of 6 alike)")

@@ -4,6 +4,8 @@ Every number and every word of direction (higher, lower, more, fewer, rises, fal
 from the numbers passed in, so other measurements give other sentences; the tests feed
 made-up numbers both ways.
 """
+import textwrap
+
 from fmnist.core import stats
 from fmnist.core.activations import REGION_WORDS, edge_words, favoured, shunned
 from fmnist.core.words import change, compare, listing, sentence, trend
@@ -233,14 +235,14 @@ def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
 
 def edges_of(ch: dict, counted: bool = True) -> str:
     """The edges of a channel's top patches: the direction most of them show, each read on its own
-    (`activations.shared_edges`), with how many (`counted`); an older metrics.json's one direction
-    of the patches summed."""
+    (`activations.shared_edges`), with how many (`counted`), or "mixed edge directions" where none
+    holds in more than half; an older metrics.json's one direction of the patches summed."""
     if "edges" not in ch:
         return edge_words(ch["orientation"])
     e = ch["edges"]
     if e["direction"] is None:
-        return "no edge direction in most patches" + (f" ({e['count']} of {e['of']} at most alike)"
-                                                      if counted and e["count"] else "")
+        return "mixed edge directions" + (f" (at most {e['count']} of {e['of']} alike)" if counted and e["count"]
+                                          else "")
     return e["direction"] + (f" in {e['count']} of {e['of']}" if counted else "")
 
 
@@ -257,6 +259,9 @@ def channel_parts(ch: dict) -> tuple[str, str, str] | None:
 
 
 def channel_words(ch: dict) -> str:
-    """channel_parts in three short lines beside a row of patches, the first broken after its share."""
+    """channel_parts beside a row of patches, each wrapped to PART_WIDTH characters."""
     parts = channel_parts(ch)
-    return "" if parts is None else "\n".join(parts).replace("% of its response", "%\nof its response", 1)
+    return "" if parts is None else "\n".join(textwrap.fill(p, PART_WIDTH) for p in parts)
+
+
+PART_WIDTH = 28  # characters: the room right of a row of question 9's patches on a page
