@@ -609,3 +609,16 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
         f"ch {ch['channel']}" for ch in q9["patches"][0]["channels"]]
     assert shown["1"][0].column_inches == spec001.COLUMN_INCHES["examples"]
     assert len(shown["4"][0].axes) == 2  # one matrix and its colour bar, not figures.pdf's two matrices
+
+
+@pytest.mark.parametrize("accuracy,side", [(0.9365, "2.35 points below"), (0.9712, "1.12 points above")])
+def test_item_1_3_1_leads_with_the_packages_best_model_against_the_target_both_ways(accuracy, side):
+    from fmnist.reports import spec000
+    cnn = {"test": {"accuracy": accuracy}, "parameters": {"total": 276914},
+           "config": {"optimizer": "sgd", "momentum": 0.9, "lr": 0.2, "batch_size": 256, "weight_decay": 5e-4,
+                      "label_smoothing": 0.1, "flip": True, "patience": 5, "epochs": 11}}
+    src = build.Sources(Path("."), {"networks": {"cnn": cnn}, "sizes": {"train": 55000}})
+    lead = spec000.conv_net_target(src)
+    assert lead.startswith("Best performing model: the hand-in's Conv_Net") and f"{side} the 96 % target" in lead
+    assert "276,914 parameters" in lead and "batch 256" in lead
+    assert spec000.conv_net_target(build.Sources(Path("."), {})) == ""  # before fashionmnist.py has run
