@@ -443,14 +443,14 @@ def test_a_row_of_patches_is_read_both_ways():
     assert answers.channel_words({"channel": 1, "patches": []}) == ""  # an older metrics.json
 
 
-def test_q8_gains_title_names_the_colours_its_bars_have():
+def test_q8_gains_title_names_the_colours_only_where_both_show():
     from fmnist.handin.questions import q8_gains_figure
 
     def title(q8):
         fig = q8_gains_figure(q8, "an answer", "a question")
         return next(t.get_text() for ax in fig.get_axes() for t in [ax.title] if "Where the CNN" in t.get_text())
     gains = _q8(90, 93, 0.2, 0.05)
-    assert title(gains).startswith("Where the CNN gains (blue) on 1 of 1 classes") and "red" not in title(gains)
+    assert title(gains).startswith("Where the CNN gains on 1 of 1 classes") and "red" not in title(gains)
     mixed = copy.deepcopy(gains)
     mixed["classes"].append({**mixed["classes"][0], "class": "Coat", "points": -1.5, "gained_images": -15})
     assert title(mixed).startswith("Where the CNN gains (blue) on 1 and loses (red) on 1 of 2 classes")

@@ -1,7 +1,6 @@
 """Pure figure functions of the hand-in (questions 1-3, 6 and 7; the confusion matrix and kernel
 grids, which the studies draw too, are in core/plotting.py; questions 8 and 9 in questions.py):
 data in, a matplotlib Figure out."""
-import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -122,13 +121,13 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
         ax.set_axis_off()
         if row == 0:
             ax.imshow(image, cmap=GRAY, vmin=-1, vmax=1)
-            ax.set_title(f"input\n1 x 28 x 28\n{textwrap.fill(image_note, 22)}", fontsize=8)
+            ax.set_title("input\n1x28x28", fontsize=8)
         for col, (label, maps) in enumerate(stages, start=1):
             ax = axes[row, col]
             ax.set_axis_off()
             if row < len(maps):
                 shown = ax.imshow(normalise(maps[row]), cmap="viridis", vmin=0, vmax=1)
-                shape = " x ".join(map(str, maps.shape))
+                shape = "x".join(map(str, maps.shape))  # no spaces: a title wrapped to its panel keeps it whole
                 lo, hi = float(maps[row].min()), float(maps[row].max())
                 values = " (constant)" if lo == hi else f": {lo:.2g} to {hi:.2g}"
                 ax.set_title(f"{label}\n{shape}\nchannel {row}{values}" if row == 0 else f"channel {row}{values}",
@@ -136,6 +135,6 @@ def progression_figure(image: np.ndarray, stages: list, channels: int, image_not
     scale_bar(fig, shown, axes, "0: the map's\nlowest value", "1: the map's\nhighest value")
     if reading:
         fig.supxlabel(reading, fontsize=9, x=0.04, ha="left")  # the page wraps it
-    fig.suptitle("Feature maps of the sample image through the CNN, in forward order: each map scaled to [0, 1] "
-                 "between its own lowest and highest value, which its title gives", fontsize=11)
+    fig.suptitle(f"Feature maps of the sample image ({image_note}) through the CNN, in forward order: each map "
+                 "scaled to [0, 1] between its own lowest and highest value, which its title gives", fontsize=11)
     return fig

@@ -67,7 +67,15 @@ def reading(stages: list, image: torch.Tensor, channels: int) -> list:
     return out
 
 
-def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int) -> list[Page]:
+def q7_words(model: nn.Module, image: torch.Tensor, channels: int) -> str:
+    """Question 7's reading of the sample image's maps, stage by stage (answers.q7_reading)."""
+    return q7_reading(reading(feature_stages(model, image[None]), image, channels))
+
+
+def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int,
+                 read_in_figure: bool = True) -> list[Page]:
+    """Questions 5-7 and the last conv layer's kernels; question 7's reading drawn under its maps
+    (`read_in_figure`; a report sets it as text instead, kernels.q7_words)."""
     conv1 = model.conv1
     k = conv1.weight.shape[0]
     kh, kw = conv1.kernel_size
@@ -109,7 +117,8 @@ def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int
             "cnn_feature_maps",
             "Q7",
             "feature maps of the sample image through every layer",
-            figures.progression_figure(shown, stages, channels, note, q7_reading(reading(stages, image, channels))),
+            figures.progression_figure(shown, stages, channels, note,
+                                       q7_reading(reading(stages, image, channels)) if read_in_figure else ""),
         ),
         Page(
             "cnn_last_kernels",

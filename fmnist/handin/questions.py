@@ -89,10 +89,12 @@ def gains_axes(ax, q8: dict, sep: str = "\n") -> None:
     ax.set_xlabel("test accuracy of the class: CNN minus FFN (points)")
     ax.set_xlim(min(0, min(points)) - 1, max(0, max(points)) * 1.35 + 1)
     ax.grid(axis="x", alpha=0.3)
-    legs = ([f"gains (blue) on {sum(p > 0 for p in points)}"] if any(p > 0 for p in points) else []) + \
-        ([f"loses (red) on {sum(p < 0 for p in points)}"] if any(p < 0 for p in points) else [])
+    up, down = sum(p > 0 for p in points), sum(p < 0 for p in points)
+    both = up and down  # the colours named only where both show
+    legs = ([f"gains{' (blue)' if both else ''} on {up}"] if up else []) + \
+        ([f"loses{' (red)' if both else ''} on {down}"] if down else [])
     ax.set_title(f"Where the CNN {' and '.join(legs) or 'neither gains nor loses'} of {len(points)} classes\n"
-                 f"labels: FFN -> CNN accuracy\non the class's {rows[0]['images']:,} test images", fontsize=10)
+                 f"labels: FFN -> CNN accuracy\non each class's {rows[0]['images']:,} test images", fontsize=10)
     # three lines: two ran past the axes into the table beside them
 
 
@@ -119,8 +121,8 @@ def shifted_axes(axes, t: dict, shifted: list[np.ndarray]) -> None:
         ax.set_axis_off()
 
 
-SHIFT_WORDS = "A test image moved right; the uncovered border is filled with {fill:g}, the black background " \
-              "(0 would be a grey bar no training image has)"
+SHIFT_WORDS = "Above: a test image moved right (the curve averages moves right, left, down and up); the uncovered " \
+              "border is filled with {fill:g}, the black background (0 would be a grey bar no training image has)"
 
 
 def translation_axes(curve, t: dict, shift_note: str = "") -> None:
@@ -195,8 +197,9 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
 
 def q8_column(q8: dict, shifted: list[np.ndarray], locality: dict | None, locality_note: str,
               shift_note: str) -> list:
-    """Question 8 for a text column: the gains, translation and locality figures (each one's
-    reading its title, which becomes the caption), then the two tables."""
+    """Question 8 for a text column: the gains, locality and translation figures (each one's
+    reading its title, which becomes the caption; the two shorter first, to share a page), then
+    the two tables."""
     t = q8["translation"]
     gains = Figure(figsize=(6.7, 4.6))
     gains_axes(gains.subplots(), q8, sep="  ")
@@ -209,9 +212,9 @@ def q8_column(q8: dict, shifted: list[np.ndarray], locality: dict | None, locali
     local = Figure(figsize=(6.7, 3.4))
     locality_axes(local.subplots(), locality, "")
     local.suptitle(f"Question 8: locality. {locality_note}")
-    for fig, inches in ((gains, 3.5), (moved, 4.3), (local, 3.2)):
+    for fig, inches in ((gains, 3.3), (moved, 4.0), (local, 3.0)):
         fig.column_inches = inches
-    return [gains, moved, local, networks_table(q8), sharing_table(q8)]
+    return [gains, local, moved, networks_table(q8), sharing_table(q8)]
 
 
 def stages_table(q9: dict) -> dict:
@@ -272,9 +275,10 @@ PATCH_TITLE = ("What {stage} detects: {which} channels with the highest mean str
 
 
 def patches_figure(rows: list[tuple[dict, dict]], cols: int, size: tuple[float, float], margins: tuple,
-                   readings: dict) -> Figure:
+                   readings: dict, sep: str = " ") -> Figure:
     """Rows of (stage, channel): the channel's top patches, each framed, its name to the left and
-    its reading (`readings`, (stage, channel) -> words) to the right, placed by `margins` (left,
+    its reading (`readings`, (stage, channel) -> words) to the right, above each patch its image's
+    class and the channel's response `sep` apart, placed by `margins` (left,
     right, bottom, top, in inches; a fixed layout: with one axes per patch the layout solver and
     the drawing would cost a second more)."""
     width, height = size
@@ -290,7 +294,7 @@ def patches_figure(rows: list[tuple[dict, dict]], cols: int, size: tuple[float, 
             at = j * (side + gap)
             mosaic[:, at:at + side] = np.asarray(p["pixels"], dtype=float).reshape(side, side)
             ax.add_patch(Rectangle((at - 0.5, -0.5), side, side, fill=False, edgecolor="#1f4e9a", lw=1.2))
-            ax.text(at + side / 2 - 0.5, -0.9, f"{p['class']} {p['activation']:.1f}", ha="center", va="bottom",
+            ax.text(at + side / 2 - 0.5, -0.9, f"{p['class']}{sep}{p['activation']:.1f}", ha="center", va="bottom",
                     fontsize=8)
         ax.imshow(np.ma.masked_invalid(mosaic), cmap=GAPPED, vmin=0, vmax=255, interpolation="nearest")
         ax.set_xticks([])
@@ -333,15 +337,15 @@ def q9_column(q9: dict, readings: dict) -> list:
     curves = Figure(figsize=(6.7, 3.4))
     stages_axes(curves.subplots(), q9["stages"])
     curves.suptitle("Question 9: what each stage of the CNN holds, from the pixels to the hidden layer.")
-    curves.column_inches = 3.0
+    curves.column_inches = 2.7
     figs = [curves]
     cols = max(len(ch["patches"]) for st in q9["patches"] for ch in st["channels"])
     for st in q9["patches"]:
         rows = [(st, ch) for ch in st["channels"]]
-        fig = patches_figure(rows, cols, (6.7, 1.25 * len(rows) + 0.3), (0.95, 0.05, 0.05, 0.3), {})
+        fig = patches_figure(rows, cols, (6.7, 1.4 * len(rows) + 0.3), (0.95, 0.05, 0.05, 0.3), {}, sep="\n")
         fig.suptitle("Question 9. " + PATCH_TITLE.format(stage=st["stage"], which=f"its {len(rows)}",
                                                          test=q9["sizes"]["probe_test"]) + ".")
-        fig.column_inches = 1.25 * len(rows) + 0.3
+        fig.column_inches = 1.4 * len(rows) + 0.3
         figs.append(fig)
     read = {"title": "What each channel of the figures favours, measured over the test images",
             "columns": ["stage", "channel", "region of the garment", "edges of its top patches",

@@ -194,22 +194,27 @@ def pointwise_words(matrix: np.ndarray, seed: int = 0) -> str:
     )
 
 
-def handin_lines(src: Sources, with_cnn: bool = True) -> list[str]:
-    """The data every report shares, and the hand-in CNN's training run where the report quotes it."""
+PRECISION = {"bf16": "bfloat16 mixed precision", "fp16": "float16 mixed precision", "fp32": "32-bit floats"}
+
+
+def handin_lines(src: Sources, with_cnn: bool = True, studies: bool = True) -> list[str]:
+    """The data every report shares, what a study trains on (`studies`), and the hand-in CNN's
+    training run where the report quotes it."""
     sizes = (src.metrics or {}).get("sizes") or {"train": 55000, "val": 5000, "test": 10000}
     lines = [
         f"Data: Fashion-MNIST (28x28 grey images of 10 kinds of clothing) from the local IDX files: "
         f"{sizes['train']:,} training and {sizes['val']:,} validation images (a fixed split of the 60,000, seed 0) "
-        f"and the {sizes['test']:,} test images. A study trains on a stratified subset of the training split "
-        "(its budget line says how many) and scores all its runs on the same validation and test images."
+        f"and the {sizes['test']:,} test images." + (" A study trains on a stratified subset of the training split "
+                                                      "(its budget line says how many) and scores all its runs on the "
+                                                      "same validation and test images." if studies else "")
     ]
     cnn = (src.metrics or {}).get("networks", {}).get("cnn")
     if cnn and with_cnn:
+        precision = cnn["config"].get("precision", "fp32")
         lines.append(
             f"The hand-in CNN trained on all {sizes['train']:,} training images in {cnn['train_seconds']:.0f} s on "
-            f"{cnn.get('device', 'cpu')} ({cnn['config'].get('precision', 'fp32')}), finished "
-            f"{cnn.get('finished', '?')}; "
-            f"test accuracy {100 * cnn['test']['accuracy']:.2f}%."
+            f"the {cnn.get('device', 'cpu').upper()} in {PRECISION.get(precision, precision)}, finished "
+            f"{cnn.get('finished', '?')}; test accuracy {100 * cnn['test']['accuracy']:.2f}%."
         )
     return lines
 

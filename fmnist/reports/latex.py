@@ -219,11 +219,13 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!
         write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}))
     caption = caption or f"Item {item.number}: {item.short}."
     size = "scale=1"  # drawn for the column
+    tall = f"{fig.get_size_inches()[1] * 72.27:.0f}pt" if name.endswith(".pdf") else "0.9\\textheight"
     if name.endswith(".png"):  # a page drawn for figures.pdf: a landscape one turned to fill the portrait page
         with Image.open(folder / name) as png:
             turn = "angle=90," if png.width > png.height else ""
         size = turn + "width=\\linewidth,height=0.9\\textheight,keepaspectratio"
-    return (f"\\begin{{figure}}[{place}]\n\\centering\n\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
+    return (f"% {tall} tall\n\\begin{{figure}}[{place}]\n\\centering\n"
+            f"\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
             f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
 
 
@@ -266,7 +268,12 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \renewcommand{\floatpagefraction}{0.75}
 \setcounter{topnumber}{3}
 \setcounter{totalnumber}{4}
+\makeatletter  % \needspace{length}: a new page unless that much room is left on this one (needspace.sty's)
+\newcommand{\needspace}[1]{\par\penalty-100\begingroup\setlength{\dimen@}{#1}\dimen@ii\pagegoal
+  \advance\dimen@ii-\pagetotal\ifdim\dimen@>\dimen@ii\ifdim\dimen@ii>\z@\vfil\fi\break\fi\endgroup}
+\makeatother
 """
+QUESTION_ROOM = "7\\baselineskip"  # an item's heading, its question and a figure's caption
 
 
 def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, setup=None, closing=None,
@@ -289,19 +296,21 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
     for item in items:
         if item.missing(src):
             continue
-        head = (f"\\subsection*{{Item {escape(item.number)}" + (f" ({escape(item.points)} points)" if item.points
-                                                                  else "")
-                + f"}}\\label{{{label(item)}}}\n")
+        points = f" ({escape(item.points)} point{'' if item.points == '1' else 's'})" if item.points else ""
+        head = f"\\subsection*{{Item {escape(item.number)}{points}}}\\label{{{label(item)}}}\n"
         safe = item.number.replace(".", "-")
         shown = [visual(v, src, folder, f"item-{safe}-{k}", item, place)
                  for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
-        floats = [v for v in shown if v.startswith("\\begin{figure}")]
-        # the figures right under the question, before the answer that reads them: set into the queue
-        # there, each lands at the top of this page or the next rather than pages after its item
-        text = [f"\\emph{{{escape(item.question)}}}\n"] + floats
-        if item.answer:
-            text.append(paragraphs(item.answer(src).split("\n")))
-        text += [v for v in shown if v not in floats]  # the tables after the answer
+        floats = [v for v in shown if "\\begin{figure}" in v]
+        answer = [paragraphs(item.answer(src).split("\n"))] if item.answer else []
+        tables = [v for v in shown if v not in floats]
+        if place == "H":  # figures kept where they stand, then their tables, then the answer reading them
+            text = [f"\\emph{{{escape(item.question)}}}\n"] + floats + tables + answer
+            if floats:  # the heading and question kept on the page of the first figure
+                head = f"\\needspace{{\\dimexpr {floats[0].split()[1]}+{QUESTION_ROOM}\\relax}}\n" + head
+        else:  # floating figures set right under the question, before the answer that reads them: they
+            # land at the top of this page or the next rather than pages after their item; tables last
+            text = [f"\\emph{{{escape(item.question)}}}\n"] + floats + answer + tables
         body.append(head + "\n".join(text))
     for heading, lines in closing or []:  # (heading, its lines) after the items: a discussion, the code's files
         body.append(f"\\section*{{{escape(heading)}}}\n" + paragraphs(lines(src)))

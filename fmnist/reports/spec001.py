@@ -4,6 +4,7 @@ figures.pdf itself; these items give its LaTeX source."""
 from fmnist.core import plotting, storage
 from fmnist.core.assignment import MODELS, NAMES
 from fmnist.core.data import CLASSES
+from fmnist.core.words import training_words
 from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
 from fmnist.reports.build import Item, handin_lines
@@ -16,7 +17,7 @@ def _png(*stems):
     return lambda src: [f"{s}.png" for s in stems if src.png(f"{s}.png").is_file()]
 
 
-COLUMN_INCHES = {"examples": 3.4, "loss": 4.6}  # figures with room to spare at the column's default height
+COLUMN_INCHES = {"examples": 3.4, "loss": 4.2}  # figures with room to spare at the column's default height
 
 
 def drawn(src) -> dict:
@@ -26,7 +27,7 @@ def drawn(src) -> dict:
     questions 8 and 9 as {"q8"/"q9": [figures and table dicts]} (document.question_column). Drawn
     once for the items that share them (kept in src.drawn)."""
     if not src.drawn:
-        from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image  # torch: only for this report
+        from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image, q7_words  # torch: this report only
         figs = {p.stem: p.fig for p in document.training_pages(src.metrics)}
         for key, net in src.metrics["networks"].items():  # one matrix, counts shaded by the row's fraction
             figs[f"{key}_confusion"] = plotting.confusion_figure(NAMES[key], net["test"]["confusion"], CLASSES,
@@ -35,7 +36,9 @@ def drawn(src) -> dict:
         if weights.is_file() and sample.is_file():
             model = storage.load_weights(MODELS["cnn"](), weights, "CNN (Conv_Net)", "run python fashionmnist.py first")
             image, note = load_image(sample)
-            figs.update({p.stem: p.fig for p in kernel_pages(model.eval(), image, note, CHANNELS)})
+            pages = kernel_pages(model.eval(), image, note, CHANNELS, read_in_figure=False)
+            figs.update({p.stem: p.fig for p in pages})
+            src.drawn["q7_reading"] = q7_words(model, image, CHANNELS)
         for stem, fig in figs.items():
             fig.column_inches = COLUMN_INCHES.get(stem.split("_", 1)[-1])
         src.drawn.update(figs)
@@ -77,8 +80,9 @@ def q9(src) -> str:
 
 
 def setup(src) -> list[str]:
-    return handin_lines(src) + [
-        f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; {net['parameters']['total']:,} parameters."
+    return handin_lines(src, studies=False) + [
+        f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; {net['parameters']['total']:,} parameters"
+        + (f"; {training_words(net['config'])}." if net.get("config") else ".")
         for k, net in src.metrics["networks"].items()
     ]
 
@@ -149,7 +153,7 @@ ITEMS = [
         "visualize the feature maps at each stage, labelled by the layer that produced them.",
         (H,),
         _figures("cnn_feature_maps"),
-        None,
+        lambda src: drawn(src).get("q7_reading", ""),  # what the maps show, read under them in figures.pdf
         "4",
     ),
     Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _question("q8", "q8_gains", "q8_why"), q8, "2"),
