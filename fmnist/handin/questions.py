@@ -121,8 +121,8 @@ def shifted_axes(axes, t: dict, shifted: list[np.ndarray]) -> None:
         ax.set_axis_off()
 
 
-SHIFT_WORDS = "Above: a test image moved right (the curve averages moves right, left, down and up); the uncovered " \
-              "border is filled with {fill:g}, the black background (0 would be a grey bar no training image has)"
+SHIFT_WORDS = "a test image moved right (the curve averages moves right, left, down and up); the uncovered border " \
+              "is filled with {fill:g}, the black background (0 would be a grey bar no training image has)"
 
 
 def translation_axes(curve, t: dict, shift_note: str = "") -> None:
@@ -188,7 +188,7 @@ def q8_why_figure(q8: dict, shifted: list[np.ndarray], locality: dict | None, lo
     fig = Figure(figsize=PAGE, layout="constrained")
     top, bottom = fig.subfigures(2, 1, height_ratios=[1, 2.2])
     shifted_axes(np.atleast_1d(top.subplots(1, len(t["shifts"]))), t, shifted)
-    top.suptitle(SHIFT_WORDS.format(fill=t["fill"]), fontsize=9)
+    top.suptitle(textwrap.fill("Top row: " + SHIFT_WORDS.format(fill=t["fill"]), 150), fontsize=9)
     curve, study = bottom.subplots(1, 2)
     translation_axes(curve, t, shift_note)
     locality_axes(study, locality, locality_note)
@@ -208,7 +208,7 @@ def q8_column(q8: dict, shifted: list[np.ndarray], locality: dict | None, locali
     grid = moved.add_gridspec(2, len(t["shifts"]), height_ratios=[1, 2.4])
     shifted_axes([moved.add_subplot(grid[0, k]) for k in range(len(t["shifts"]))], t, shifted)
     translation_axes(moved.add_subplot(grid[1, :]), t)
-    moved.suptitle(f"Question 8: translation. {SHIFT_WORDS.format(fill=t['fill'])}. {shift_note}")
+    moved.suptitle(f"Question 8: translation. Top: {SHIFT_WORDS.format(fill=t['fill'])}. {shift_note}")
     local = Figure(figsize=(6.7, 3.4))
     locality_axes(local.subplots(), locality, "")
     local.suptitle(f"Question 8: locality. {locality_note}")
