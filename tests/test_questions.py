@@ -469,3 +469,24 @@ def test_a_channels_edges_are_the_direction_most_of_its_patches_show_each_read_a
         "vertical edges")
     assert answers.edges_of({"edges": {"direction": None, "count": 2, "of": 6}}) == (
         "mixed edge directions (at most 2 of 6 alike)")
+
+
+def test_q9_reads_its_probes_against_the_untrained_control_both_ways():
+    q9 = _q9([0.78, 0.83, 0.86, 0.9, 0.92], [0.3, 0.4, 0.5, 0.7], [0.4, 0.5, 0.55, 0.6])
+    for row, control in zip(q9["stages"][1:], [0.80, 0.82, 0.81, 0.79]):
+        row["probe_random"] = control
+    some = answers.q9_paragraph(q9)
+    assert "gives 80.0% at conv stage 1, 82.0% at conv stage 2, 81.0% at conv stage 3 and 79.0% at" in some
+    assert "its best stage reads 4.0 points more than the pixels, so part of the rise" in some
+    assert "Training adds 3.0 to 13.0 points, most at" in some
+    for row in q9["stages"][1:]:
+        row["probe_random"] = row["probe"] + 0.01  # untrained reads better everywhere
+    assert "Training adds nothing at any stage" in answers.q9_paragraph(q9)
+    for row in q9["stages"][1:]:
+        row["probe_random"] = 0.5
+    assert "no stage reads better than the pixels, so the rise is learned" in answers.q9_paragraph(q9)
+    from fmnist.handin.questions import stages_table
+    table = stages_table(q9)
+    assert table["columns"][6] == "probe, untrained" and [r[6] for r in table["rows"]][:2] == ["-", "50.0%"]
+    assert "probe_random" not in _q9([0.8] * 5, [0.3] * 4, [0.4] * 4)["stages"][1]
+    assert "control" not in answers.q9_paragraph(_q9([0.8] * 5, [0.3] * 4, [0.4] * 4))  # an older metrics.json

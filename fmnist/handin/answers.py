@@ -161,6 +161,7 @@ def q9_paragraph(q9: dict) -> str:
                f"{sizes['probe_test']:,} test images) reads the class off "
                + listing([f"{stage_name(r['stage'])} with {p:.1f}%" for r, p in zip(rows, probes)])
                + f" accuracy: class information that a linear rule can use {trend(probes)}.")
+    out += control_reading(rows)
     zeros = [r for r in rows if r["zeros"] is not None]
     out.append("The activations get "
                f"{compare(zeros[-1]['zeros'], zeros[0]['zeros'], 'sparser', 'denser', 'no sparser')}"
@@ -182,6 +183,30 @@ def q9_paragraph(q9: dict) -> str:
     out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
                else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
     return "\n".join(out)  # one paragraph per point
+
+
+def control_reading(rows: list[dict]) -> list[str]:
+    """The probes against their control, the same architecture untrained (the random weights it
+    starts from): how much of the rise over the pixels the architecture gives by itself, and how
+    much training adds at each stage (nothing for an older metrics.json)."""
+    pairs = [(r, 100 * r["probe"], 100 * r["probe_random"]) for r in rows if r.get("probe_random") is not None]
+    if not pairs:
+        return []
+    pixels = 100 * rows[0]["probe"]
+    gains = [a - b for _, a, b in pairs]
+    top = max(range(len(pairs)), key=lambda k: gains[k])
+    best_random = max(b for _, _, b in pairs)
+    head = ("The control, the same architecture with the random weights it starts from, gives "
+            + listing([f"{b:.1f}% at {stage_name(r['stage'])}" for r, _, b in pairs]) + ": "
+            + (f"untrained, its best stage reads {best_random - pixels:.1f} points more than the pixels, so part of "
+               "the rise comes from the architecture (random local filters and pooling), not from learning."
+               if best_random > pixels else
+               "untrained, no stage reads better than the pixels, so the rise is learned."))
+    where = stage_name(pairs[top][0]["stage"])
+    tail = (f" Training adds {min(gains):.1f} to {max(gains):.1f} points, most at {where}." if min(gains) > 0 else
+            f" Training adds {max(gains):.1f} points at most (at {where}), and not at every stage."
+            if max(gains) > 0 else " Training adds nothing at any stage: the untrained features read as well.")
+    return [head + tail]
 
 
 def stage_reading(stage: dict) -> str | None:

@@ -165,12 +165,19 @@ def question8(models: dict, records: dict, x: torch.Tensor, y: torch.Tensor, dev
 
 def question9(model: nn.Module, train: tuple, test: tuple, device, s: EvidenceSettings) -> dict:
     """Per stage of the CNN (the input, each conv stage after its pool, norm and ReLU, each
-    hidden fully connected layer): size, receptive field, zeros, probe, class purity; and the
-    top patches of each conv stage."""
+    hidden fully connected layer): size, receptive field, zeros, probe, the probe of the same
+    architecture untrained (its control: how much of the probe random features give), class
+    purity; and the top patches of each conv stage."""
     tr = stratified(train[1], s.probe_train_per_class, s.seed)
     te = stratified(test[1], s.probe_test_per_class, s.seed)
     x_tr, y_tr, x_te, y_te = train[0][tr], train[1][tr], test[0][te], test[1][te]
     fields = receptive_fields(model.features)
+    with torch.random.fork_rng():  # the control: the same architecture with the weights it starts from
+        torch.manual_seed(s.seed)
+        untrained = type(model)().to(device).eval()
+    control = {name: probe(r_tr.flatten(1).numpy(), y_tr.numpy(), r_te.flatten(1).numpy(), y_te.numpy(), s.seed)
+               for (name, r_tr), (_, r_te) in zip(stages(untrained, x_tr, device), stages(untrained, x_te, device))
+               if name != "input"}
     rows, patches = [], []
     for (name, a_tr), (_, a_te) in zip(stages(model, x_tr, device), stages(model, x_te, device)):
         spatial = a_te.dim() == 4
@@ -179,6 +186,7 @@ def question9(model: nn.Module, train: tuple, test: tuple, device, s: EvidenceSe
                "receptive_field": field,
                "zeros": None if name == "input" else float((a_te == 0).float().mean()),
                "probe": probe(a_tr.flatten(1).numpy(), y_tr.numpy(), a_te.flatten(1).numpy(), y_te.numpy(), s.seed),
+               "probe_random": control.get(name),
                "purity": None if name == "input" else purity(channel_scores(a_te), y_te, s.purity_top)}
         rows.append(row)
         if spatial and name in fields:

@@ -222,17 +222,21 @@ def stages_table(q9: dict) -> dict:
     with what each column means as its note."""
     pct = lambda v: "-" if v is None else f"{100 * v:.1f}%"  # noqa: E731
     s = q9["sizes"]
+    control = any(r.get("probe_random") is not None for r in q9["stages"])  # an older metrics.json has none
     return {"title": "Each stage of the CNN (conv stages after pool, batch norm and ReLU)",
-            "columns": ["stage", "shape", "values", "field (px)", "zeros", "linear probe", "class purity"],
+            "columns": ["stage", "shape", "values", "field (px)", "zeros", "linear probe"]
+            + (["probe, untrained"] if control else []) + ["class purity"],
             "rows": [[r["stage"], " x ".join(map(str, r["shape"])), f"{r['values']:,}",
-                      f"{r['receptive_field']}x{r['receptive_field']}", pct(r["zeros"]), pct(r["probe"]),
-                      pct(r["purity"])] for r in q9["stages"]],
+                      f"{r['receptive_field']}x{r['receptive_field']}", pct(r["zeros"]), pct(r["probe"])]
+                     + ([pct(r.get("probe_random"))] if control else []) + [pct(r["purity"])] for r in q9["stages"]],
             "notes": [
                 "values: the numbers the stage passes on per image (channels x height x width). field: the receptive "
                 "field, the input pixels that one value depends on (from kernel sizes, strides and pools). zeros: "
                 f"share of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test "
                 f"accuracy of a logistic regression on the stage's values ({s['probe_train']:,} training images, "
-                f"{s['probe_test']:,} test images, 100 per class, standardised). class purity: per channel, the share "
+                f"{s['probe_test']:,} test images, 100 per class, standardised)"
+                + ("; probe, untrained: the same on the same architecture with the random weights it starts from, "
+                   "the control" if control else "") + ". class purity: per channel, the share "
                 f"of its {s['purity_top']} most exciting test images that come from one class, averaged over live "
                 "channels" + (f" ({100 * s['purity_chance']:.0f}% for random responses)." if s.get("purity_chance")
                               else ".")]}
@@ -241,9 +245,12 @@ def stages_table(q9: dict) -> dict:
 def stages_axes(ax, rows: list[dict]) -> None:
     """Linear probe accuracy, class purity and sparsity from the pixels to the hidden layer."""
     x = np.arange(len(rows))
-    for key, label, style in (("probe", "linear probe accuracy", "o-"), ("purity", "class purity of top images", "s--"),
-                              ("zeros", "zeros (sparsity)", "^:")):
-        ax.plot(x, [np.nan if r[key] is None else 100 * r[key] for r in rows], style, label=label)
+    for key, label, style in (("probe", "linear probe accuracy", "o-"),
+                              ("probe_random", "linear probe, untrained network (control)", "o:"),
+                              ("purity", "class purity of top images", "s--"), ("zeros", "zeros (sparsity)", "^:")):
+        values = [np.nan if r.get(key) is None else 100 * r[key] for r in rows]
+        if not all(np.isnan(values)):  # an older metrics.json has no control
+            ax.plot(x, values, style, label=label, **({"color": "0.5"} if key == "probe_random" else {}))
     short = {"input": "pixels", "relu_fc1": "fc1"}
     ax.set_xticks(x, [f"{short.get(r['stage'], r['stage'].replace('relu', 'conv '))}\nfield {r['receptive_field']}"
                       for r in rows], fontsize=8)
@@ -260,7 +267,8 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1])
     left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
     table = stages_table(q9)
-    _table(left, table, [0.13, 0.17, 0.1, 0.14, 0.12, 0.17, 0.17])
+    widths = [0.13, 0.17, 0.1, 0.14, 0.12, 0.17] + [0.17] * (len(table["columns"]) - 6)  # the control's column too
+    _table(left, table, [w / sum(widths) for w in widths], fontsize=8)
     left.text(0.0, 0.5, textwrap.fill(table["notes"][0], 80), fontsize=8, va="top", transform=left.transAxes)
     stages_axes(right, q9["stages"])
     _answer(bottom, answer, question)
