@@ -225,7 +225,7 @@ def stages_table(q9: dict) -> dict:
     control = any(r.get("probe_random") is not None for r in q9["stages"])  # an older metrics.json has none
     return {"title": "Each stage of the CNN (conv stages after pool, batch norm and ReLU)",
             "columns": ["stage", "shape", "values", "field (px)", "zeros", "linear probe"]
-            + (["probe, untrained"] if control else []) + ["class purity"],
+            + (["untrained"] if control else []) + ["class purity"],
             "rows": [[r["stage"], " x ".join(map(str, r["shape"])), f"{r['values']:,}",
                       f"{r['receptive_field']}x{r['receptive_field']}", pct(r["zeros"]), pct(r["probe"])]
                      + ([pct(r.get("probe_random"))] if control else []) + [pct(r["purity"])] for r in q9["stages"]],
@@ -235,7 +235,7 @@ def stages_table(q9: dict) -> dict:
                 f"share of the stage's values that are 0 on {s['probe_test']:,} test images. linear probe: test "
                 f"accuracy of a logistic regression on the stage's values ({s['probe_train']:,} training images, "
                 f"{s['probe_test']:,} test images, 100 per class, standardised)"
-                + ("; probe, untrained: the same on the same architecture with the random weights it starts from, "
+                + ("; untrained: the same probe on the same architecture with the random weights it starts from, "
                    "the control" if control else "") + ". class purity: per channel, the share "
                 f"of its {s['purity_top']} most exciting test images that come from one class, averaged over live "
                 "channels" + (f" ({100 * s['purity_chance']:.0f}% for random responses)." if s.get("purity_chance")
@@ -264,12 +264,12 @@ def stages_axes(ax, rows: list[dict]) -> None:
 def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     """The stage table and the probe, purity and sparsity curves, with the answer."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1])
-    left, right = top.subplots(1, 2, width_ratios=[1.25, 1])
+    top, bottom = fig.subfigures(2, 1, height_ratios=[0.74, 1])  # the answer: nine points, some of two lines
+    left, right = top.subplots(1, 2, width_ratios=[1.6, 1])
     table = stages_table(q9)
-    widths = [0.13, 0.17, 0.1, 0.14, 0.12, 0.17] + [0.17] * (len(table["columns"]) - 6)  # the control's column too
+    widths = [0.1, 0.16, 0.1, 0.13, 0.09, 0.17] + [0.14] * (len(table["columns"]) - 7) + [0.16]  # the control's
     _table(left, table, [w / sum(widths) for w in widths], fontsize=8)
-    left.text(0.0, 0.5, textwrap.fill(table["notes"][0], 80), fontsize=8, va="top", transform=left.transAxes)
+    left.text(0.0, 0.48, textwrap.fill(table["notes"][0], 110), fontsize=8, va="top", transform=left.transAxes)
     stages_axes(right, q9["stages"])
     _answer(bottom, answer, question)
     return fig
