@@ -490,3 +490,21 @@ def test_q9_reads_its_probes_against_the_untrained_control_both_ways():
     assert table["columns"][6] == "untrained" and [r[6] for r in table["rows"]][:2] == ["-", "50.0%"]
     assert "probe_random" not in _q9([0.8] * 5, [0.3] * 4, [0.4] * 4)["stages"][1]
     assert "control" not in answers.q9_paragraph(_q9([0.8] * 5, [0.3] * 4, [0.4] * 4))  # an older metrics.json
+
+
+def test_how_busy_a_channels_patches_are_is_read_against_its_stages_median_both_ways():
+    step = np.array([[0, 0, 255, 255]] * 4, dtype=float)  # np.gradient: 127.5 in the two middle columns
+    assert activations.edge_density([step]) == pytest.approx(63.75)
+    assert activations.edge_density([np.zeros((4, 4)), step]) == pytest.approx(31.875)
+    assert answers.busy_words({"density": 30.0, "stage_median": 20.0}) == "busier (1.5x stage median)"
+    assert answers.busy_words({"density": 10.0, "stage_median": 20.0}) == "smoother (0.5x stage median)"
+    assert answers.busy_words({"density": 21.0, "stage_median": 20.0}) == "as busy (1.1x stage median)"
+    area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
+    stage = made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9, ["Bag"] * 6)
+    stage["channels"][0]["busy"] = {"density": 40.0, "stage_median": 20.0}
+    assert "the patches of channel 5 are busier than those of the stage's median channel" in answers.stage_reading(
+        stage)
+    stage["channels"][0]["busy"]["density"] = 20.0
+    assert "median channel" not in answers.stage_reading(stage)
+    ch = {"patches": [{"class": c} for c in ["Bag", "Sandal", "Sandal", "Shirt", "Sandal", "Bag"]]}
+    assert answers.classes_of(ch) == "Sandal 3, Bag 2, Shirt 1"

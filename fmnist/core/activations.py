@@ -110,6 +110,12 @@ def edge_words(o: dict) -> str:
     return edge_direction(o) or "no single edge direction"
 
 
+def edge_density(patches: list[np.ndarray]) -> float:
+    """How busy some patches are: the mean gradient magnitude per pixel (intensity units a pixel),
+    over the patches: 0 for flat ones, high for stripes, straps and plaid."""
+    return float(np.mean([np.hypot(*np.gradient(np.asarray(p, dtype=float))).mean() for p in patches]))
+
+
 def shared_edges(patches: list[np.ndarray]) -> dict:
     """The edge direction that most of some patches show, each patch read on its own: {"direction":
     edge_direction's words, or None where no direction holds in more than half of them, "count":

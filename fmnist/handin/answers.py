@@ -223,6 +223,12 @@ def stage_reading(stage: dict) -> str | None:
     for c in chans:
         groups.setdefault(edges_of(c, counted=False), []).append(str(c["channel"]))
     edges = listing([f"{words} (channel{'s' if len(chs) > 1 else ''} {listing(chs)})" for words, chs in groups.items()])
+    texture = {}  # channels whose patches are busier or smoother than the stage's median channel's
+    for c in chans:
+        if "busy" in c and busy(c["busy"]):
+            texture.setdefault(busy(c["busy"]), []).append(str(c["channel"]))
+    edges += "".join(f"; the patches of channel{'s' if len(chs) > 1 else ''} {listing(chs)} are {kind} than those of "
+                     "the stage's median channel" for kind, chs in texture.items())
     best = max(chans, key=lambda c: c["class_share"]["count"])
     cs = best["class_share"]
     classes = (f"channel {best['channel']}'s top patches are {cs['count']} of {cs['of']} from {cs['class']}"
@@ -271,16 +277,40 @@ def edges_of(ch: dict, counted: bool = True) -> str:
     return e["direction"] + (f" in {e['count']} of {e['of']}" if counted else "")
 
 
-def channel_parts(ch: dict) -> tuple[str, str, str] | None:
+BUSY, SMOOTH = 1.25, 0.8  # edge density against the stage's median channel: busier above, smoother below
+
+
+def busy(b: dict) -> str | None:
+    """"busier" or "smoother" than the stage's median channel, or None when within BUSY and SMOOTH."""
+    ratio = b["density"] / b["stage_median"] if b["stage_median"] else 1.0
+    return "busier" if ratio >= BUSY else "smoother" if ratio <= SMOOTH else None
+
+
+def busy_words(b: dict) -> str:
+    """How busy a channel's top patches are (`activations.edge_density`) against its stage's median channel."""
+    ratio = b["density"] / b["stage_median"] if b["stage_median"] else 1.0
+    return f"{busy(b) or 'as busy'} ({ratio:.1f}x stage median)"
+
+
+def classes_of(ch: dict) -> str:
+    """The classes of a channel's top patches, the commonest first: 'Sandal 3, Bag 2, Shirt 1'."""
+    names = [p["class"] for p in ch.get("patches", [])]
+    if not names:
+        cs = ch["class_share"]
+        return f"{cs['count']} of {cs['of']}: {cs['class']}"
+    return ", ".join(f"{c} {names.count(c)}" for c in sorted(dict.fromkeys(names), key=lambda c: -names.count(c)))
+
+
+def channel_parts(ch: dict) -> tuple[str, ...] | None:
     """What a row of question 9's patches shows, measured over the test images: the region the
-    channel favours, its top patches' edges, their class share (None for an older metrics.json)."""
+    channel favours, its top patches' edges, how busy they are against the stage's other channels
+    (where metrics.json has it), their classes (None for an older metrics.json)."""
     if "where" not in ch or ch["where"]["response"]["outline"] is None:
         return None
     region = favoured(ch["where"])
     where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}% of its response, "
              f"{100 * ch['where']['area'][region]:.0f}% of pixels)" if region else "no favoured region")
-    cs = ch["class_share"]
-    return where, edges_of(ch), f"{cs['count']} of {cs['of']}: {cs['class']}"
+    return (where, edges_of(ch)) + ((busy_words(ch["busy"]),) if "busy" in ch else ()) + (classes_of(ch),)
 
 
 def channel_words(ch: dict) -> str:

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from fmnist.core.activations import response_shares, shared_edges, stages
+from fmnist.core.activations import edge_density, response_shares, shared_edges, stages
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from fmnist.core.layers import crop, field_window, layer_table, receptive_fields
 from fmnist.core.training import predict
@@ -142,13 +142,20 @@ def class_share(patches: list[dict]) -> dict:
     return {"class": top, "count": names.count(top), "of": len(names)}
 
 
-def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor) -> None:
+def _pixels(ch: dict, size: int) -> list[np.ndarray]:
+    return [np.asarray(p["pixels"]).reshape(size, size) for p in ch["patches"]]
+
+
+def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor, peers: list[dict]) -> None:
     """Add to each channel of a stage's top patches (`top_patches`) where it responds, the
-    direction of its top patches' edges and their class share."""
+    direction of its top patches' edges, how busy they are against the median of the stage's
+    live channels (`peers`: top_patches of every channel, the control), and their class share."""
+    size = stage["receptive_field"]
+    median = float(np.median([edge_density(_pixels(ch, size)) for ch in peers if ch["mean_strongest"] > 0]))
     for ch in stage["channels"]:
-        size = stage["receptive_field"]
         ch["where"] = response_shares(acts[:, ch["channel"]], images)
-        ch["edges"] = shared_edges([np.asarray(p["pixels"]).reshape(size, size) for p in ch["patches"]])
+        ch["edges"] = shared_edges(_pixels(ch, size))
+        ch["busy"] = {"density": edge_density(_pixels(ch, size)), "stage_median": median}
         ch["class_share"] = class_share(ch["patches"])
 
 
@@ -189,11 +196,10 @@ def question9(model: nn.Module, train: tuple, test: tuple, device, s: EvidenceSe
                "probe_random": control.get(name),
                "purity": None if name == "input" else purity(channel_scores(a_te), y_te, s.purity_top)}
         rows.append(row)
-        if spatial and name in fields:
-            patches.append({"stage": name, "receptive_field": field,
-                            "channels": top_patches(a_te, x_te, y_te, fields[name], s.patch_channels,
-                                                    s.patch_images)})
-            describe_channels(patches[-1], a_te, x_te[:, 0])
+        if spatial and name in fields:  # every channel's top patches, the most active first
+            every = top_patches(a_te, x_te, y_te, fields[name], a_te.shape[1], s.patch_images)
+            patches.append({"stage": name, "receptive_field": field, "channels": every[:s.patch_channels]})
+            describe_channels(patches[-1], a_te, x_te[:, 0], every)
     random_scores = torch.rand(len(y_te), 256, generator=torch.Generator().manual_seed(s.seed))
     return {"stages": rows, "patches": patches,
             "sizes": {"probe_train": len(y_tr), "probe_test": len(y_te), "purity_top": s.purity_top,

@@ -331,9 +331,10 @@ def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
         fig = patches_figure(chunk, cols, PAGE, (1.3, 2.6, 0.4, 1.9), readings or {})
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
-                     + "; right of each row, measured over the "
-                     "test images: the region of the garment the channel favours, its patches' edges and how many of "
-                     "them come from one class", fontsize=9, y=1 - 0.35 / PAGE[1], va="top")  # the page wraps it
+                     + "; right of each row, measured over the test images: the region of the garment the channel "
+                     "favours, its patches' edges, how busy they are (mean gradient per pixel against the median of "
+                     "the stage's channels) and their classes",
+                     fontsize=9, y=1 - 0.35 / PAGE[1], va="top")  # the page wraps it
         figs.append(fig)
     return figs
 
@@ -356,8 +357,9 @@ def q9_column(q9: dict, readings: dict) -> list:
         fig.column_inches = 1.4 * len(rows) + 0.3
         figs.append(fig)
     read = {"title": "What each channel of the figures favours, measured over the test images",
-            "columns": ["stage", "channel", "region of the garment", "edges of its top patches",
-                        "top patches from one class"],
+            "columns": ["stage", "channel", "region of the garment", "edges of its top patches"]
+            + (["edge density against the stage"] if any(len(v) == 4 for v in readings.values()) else [])
+            + ["classes of its top patches"],
             "rows": [[st["stage"], str(ch["channel"]), *readings[(st["stage"], ch["channel"])]]
                      for st in q9["patches"] for ch in st["channels"] if (st["stage"], ch["channel"]) in readings],
             "notes": []}
