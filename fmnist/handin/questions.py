@@ -264,12 +264,12 @@ def stages_axes(ax, rows: list[dict]) -> None:
 def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
     """The stage table and the probe, purity and sparsity curves, with the answer."""
     fig = Figure(figsize=PAGE, layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[0.74, 1])  # the answer: nine points, some of two lines
+    top, bottom = fig.subfigures(2, 1, height_ratios=[0.66, 1])  # the answer: nine points, some of three lines
     left, right = top.subplots(1, 2, width_ratios=[1.6, 1])
     table = stages_table(q9)
     widths = [0.1, 0.16, 0.1, 0.13, 0.09, 0.17] + [0.14] * (len(table["columns"]) - 7) + [0.16]  # the control's
     _table(left, table, [w / sum(widths) for w in widths], fontsize=8)
-    left.text(0.0, 0.48, textwrap.fill(table["notes"][0], 110), fontsize=8, va="top", transform=left.transAxes)
+    left.text(0.0, 0.4, textwrap.fill(table["notes"][0], 110), fontsize=8, va="top", transform=left.transAxes)
     stages_axes(right, q9["stages"])
     _answer(bottom, answer, question)
     return fig
