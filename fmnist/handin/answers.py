@@ -171,9 +171,11 @@ def q9_paragraph(q9: dict) -> str:
     chance = sizes.get("purity_chance")
     share = listing([f"{100 * r['purity']:.0f}% ({stage_name(r['stage'])})" for r in pure])
     rising = pure[-1]["purity"] > pure[0]["purity"]
-    out.append(f"Of the {sizes['purity_top']} test images that excite a channel most, the share from a single class is "
-               f"{share}" + (f", against {100 * chance:.0f}% for a channel blind to the class" if chance else "") + ": "
-               + ("the channels become more class-specific with depth." if rising else
+    out.append(f"Of the {sizes['purity_top']} test images that excite a channel most, the share from a single class, "
+               f"averaged over every live channel of the stage, is {share}"
+               + (f", against {100 * chance:.0f}% for a channel blind to the class" if chance else "") + ": "
+               + ("on average the channels become more class-specific with depth (the few channels drawn below are "
+                  "a sample, not the average)." if rising else
                   "the channels do not become more class-specific with depth here."))
     out += [r for r in (stage_reading(st) for st in q9.get("patches", [])) if r]
     top = convs[-1]

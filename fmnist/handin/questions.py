@@ -254,7 +254,7 @@ def stages_axes(ax, rows: list[dict]) -> None:
     short = {"input": "pixels", "relu_fc1": "fc1"}
     ax.set_xticks(x, [f"{short.get(r['stage'], r['stage'].replace('relu', 'conv '))}\nfield {r['receptive_field']}"
                       for r in rows], fontsize=8)
-    ax.set_ylabel("accuracy, purity or share of zeros (%)")
+    ax.set_ylabel("percent (see the legend)")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

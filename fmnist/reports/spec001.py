@@ -82,7 +82,9 @@ def q9(src) -> str:
 def setup(src) -> list[str]:
     return handin_lines(src, studies=False) + [
         f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; {net['parameters']['total']:,} parameters"
-        + (f"; {training_words(net['config'])}." if net.get("config") else ".")
+        + (f"; {training_words(net['config'])}" if net.get("config") else "")
+        + ("; scored on each test image and its mirror image, their logits averaged."
+           if net.get("config", {}).get("test_time_flip") else ".")
         for k, net in src.metrics["networks"].items()
     ]
 
