@@ -357,7 +357,7 @@ def q9_column(q9: dict, readings: dict) -> list:
         fig.column_inches = 1.4 * len(rows) + 0.3
         figs.append(fig)
     read = {"title": "What each channel of the figures favours, measured over the test images",
-            "columns": ["stage", "channel", "region of the garment", "edges of its top patches"]
+            "columns": ["stage", "channel", "region it favours over all test images", "edges of its top patches"]
             + (["edge density against the stage"] if any(len(v) == 4 for v in readings.values()) else [])
             + ["classes of its top patches"],
             "rows": [[st["stage"], str(ch["channel"]), *readings[(st["stage"], ch["channel"])]]
