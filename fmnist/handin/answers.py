@@ -282,16 +282,20 @@ def edges_of(ch: dict, counted: bool = True) -> str:
 BUSY, SMOOTH = 1.25, 0.8  # edge density against the stage's median channel: busier above, smoother below
 
 
+def busy_ratio(b: dict) -> float:
+    """A channel's top patches' edge density (`activations.edge_density`) over its stage's median channel's."""
+    return b["density"] / b["stage_median"] if b["stage_median"] else 1.0
+
+
 def busy(b: dict) -> str | None:
     """"busier" or "smoother" than the stage's median channel, or None when within BUSY and SMOOTH."""
-    ratio = b["density"] / b["stage_median"] if b["stage_median"] else 1.0
+    ratio = busy_ratio(b)
     return "busier" if ratio >= BUSY else "smoother" if ratio <= SMOOTH else None
 
 
 def busy_words(b: dict) -> str:
-    """How busy a channel's top patches are (`activations.edge_density`) against its stage's median channel."""
-    ratio = b["density"] / b["stage_median"] if b["stage_median"] else 1.0
-    return f"{busy(b) or 'as busy'} ({ratio:.1f}x stage median)"
+    """How busy a channel's top patches are against its stage's median channel."""
+    return f"{busy(b) or 'as busy'} ({busy_ratio(b):.1f}x stage median)"
 
 
 def classes_of(ch: dict) -> str:

@@ -22,8 +22,9 @@ def _present(metrics: dict) -> list[tuple[str, str, dict]]:
             if key in metrics.get("networks", {})]
 
 
-def training_pages(metrics: dict) -> list[Page]:
-    """Questions 1-4 for each network in metrics.json, in question order."""
+def training_pages(metrics: dict, column: bool = False) -> list[Page]:
+    """Questions 1-4 for each network in metrics.json, in question order; `column`: the confusion
+    matrices as one matrix each, for a report's text column."""
     nets = _present(metrics)
     pages = []
     for key, label, net in nets:
@@ -39,7 +40,7 @@ def training_pages(metrics: dict) -> list[Page]:
     for key, label, net in nets:
         pages.append(Page(f"{key}_confusion", f"Q4 ({key.upper()})",
                           "confusion matrices on the test set, predicted vs true class",
-                          plotting.confusion_figure(label, net["test"]["confusion"], CLASSES)))
+                          plotting.confusion_figure(label, net["test"]["confusion"], CLASSES, column=column)))
     return pages
 
 

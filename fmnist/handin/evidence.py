@@ -151,11 +151,12 @@ def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor, pee
     direction of its top patches' edges, how busy they are against the median of the stage's
     live channels (`peers`: top_patches of every channel, the control), and their class share."""
     size = stage["receptive_field"]
-    median = float(np.median([edge_density(_pixels(ch, size)) for ch in peers if ch["mean_strongest"] > 0]))
+    density = {ch["channel"]: edge_density(_pixels(ch, size)) for ch in peers if ch["mean_strongest"] > 0}
+    median = float(np.median(list(density.values())))
     for ch in stage["channels"]:
         ch["where"] = response_shares(acts[:, ch["channel"]], images)
         ch["edges"] = shared_edges(_pixels(ch, size))
-        ch["busy"] = {"density": edge_density(_pixels(ch, size)), "stage_median": median}
+        ch["busy"] = {"density": density.get(ch["channel"], 0.0), "stage_median": median}
         ch["class_share"] = class_share(ch["patches"])
 
 

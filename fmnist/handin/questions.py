@@ -201,20 +201,25 @@ def q8_column(q8: dict, shifted: list[np.ndarray], locality: dict | None, locali
     reading its title, which becomes the caption; the two shorter first, to share a page), then
     the two tables."""
     t = q8["translation"]
-    gains = Figure(figsize=(6.7, 4.6))
+    gains = _column_figure(3.3)
     gains_axes(gains.subplots(), q8, sep="  ")
     gains.suptitle("Question 8: per-class test accuracy of the two networks.")
-    moved = Figure(figsize=(6.7, 5.0))
+    moved = _column_figure(4.0)
     grid = moved.add_gridspec(2, len(t["shifts"]), height_ratios=[1, 2.4])
     shifted_axes([moved.add_subplot(grid[0, k]) for k in range(len(t["shifts"]))], t, shifted)
     translation_axes(moved.add_subplot(grid[1, :]), t)
     moved.suptitle(f"Question 8: translation. Top: {SHIFT_WORDS.format(fill=t['fill'])}. {shift_note}")
-    local = Figure(figsize=(6.7, 3.4))
+    local = _column_figure(3.0)
     locality_axes(local.subplots(), locality, "")
     local.suptitle(f"Question 8: locality. {locality_note}")
-    for fig, inches in ((gains, 3.3), (moved, 4.0), (local, 3.0)):
-        fig.column_inches = inches
     return [gains, local, moved, networks_table(q8), sharing_table(q8)]
+
+
+def _column_figure(inches: float) -> Figure:
+    """A figure for a report's text column, `inches` tall there (reports.column.for_column sets its width)."""
+    fig = Figure(figsize=(6.7, inches))
+    fig.column_inches = inches
+    return fig
 
 
 def stages_table(q9: dict) -> dict:
@@ -315,12 +320,16 @@ def patches_figure(rows: list[tuple[dict, dict]], cols: int, size: tuple[float, 
     return fig
 
 
+def _most_patches(q9: dict) -> int:
+    """The patches of the channel with the most: the columns of every row of question 9's patches."""
+    return max(len(ch["patches"]) for st in q9["patches"] for ch in st["channels"])
+
+
 def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
     """For each conv stage, a few channels and the test-image patches that excite them most: one
     row per channel, the row's reading to its right, at most PATCH_ROWS rows to a page and a stage
     on one page where it fits."""
-    lines = [(st, ch) for st in q9["patches"] for ch in st["channels"]]
-    cols = max(len(ch["patches"]) for _, ch in lines)
+    cols = _most_patches(q9)
     pages = [[]]
     for st in q9["patches"]:  # a stage's rows kept on one page, unless they fill more than one
         rows = [(st, ch) for ch in st["channels"]]
@@ -343,18 +352,17 @@ def q9_column(q9: dict, readings: dict) -> list:
     """Question 9 for a text column: the stage curves, one figure of patches per conv stage, then
     the stage table and a table of the channels' readings (`readings`, (stage, channel) -> the
     region, edge and class words)."""
-    curves = Figure(figsize=(6.7, 3.4))
+    curves = _column_figure(2.7)
     stages_axes(curves.subplots(), q9["stages"])
     curves.suptitle("Question 9: what each stage of the CNN holds, from the pixels to the hidden layer.")
-    curves.column_inches = 2.7
     figs = [curves]
-    cols = max(len(ch["patches"]) for st in q9["patches"] for ch in st["channels"])
     for st in q9["patches"]:
         rows = [(st, ch) for ch in st["channels"]]
-        fig = patches_figure(rows, cols, (6.7, 1.4 * len(rows) + 0.3), (0.95, 0.05, 0.05, 0.3), {}, sep="\n")
+        inches = 1.4 * len(rows) + 0.3
+        fig = patches_figure(rows, _most_patches(q9), (6.7, inches), (0.95, 0.05, 0.05, 0.3), {}, sep="\n")
         fig.suptitle("Question 9. " + PATCH_TITLE.format(stage=st["stage"], which=f"its {len(rows)}",
                                                          test=q9["sizes"]["probe_test"]) + ".")
-        fig.column_inches = 1.4 * len(rows) + 0.3
+        fig.column_inches = inches
         figs.append(fig)
     read = {"title": "What each channel of the figures favours, measured over the test images",
             "columns": ["stage", "channel", "region it favours over all test images", "edges of its top patches"]

@@ -219,14 +219,19 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!
         write_atomic(folder / name, lambda tmp: fig.savefig(tmp, format="pdf", metadata={"CreationDate": None}))
     caption = caption or f"Item {item.number}: {item.short}."
     size = "scale=1"  # drawn for the column
-    tall = f"{fig.get_size_inches()[1] * 72.27:.0f}pt" if name.endswith(".pdf") else "0.9\\textheight"
     if name.endswith(".png"):  # a page drawn for figures.pdf: a landscape one turned to fill the portrait page
         with Image.open(folder / name) as png:
             turn = "angle=90," if png.width > png.height else ""
         size = turn + "width=\\linewidth,height=0.9\\textheight,keepaspectratio"
-    return (f"% {tall} tall\n\\begin{{figure}}[{place}]\n\\centering\n"
+    return (f"\\begin{{figure}}[{place}]\n\\centering\n"
             f"\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
             f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
+
+
+def tall(v) -> str:
+    """How tall a figure visual is set (after `visual` drew it): a figure as for_column sized it, a PNG
+    page at most 0.9 of the text's height."""
+    return "0.9\\textheight" if isinstance(v, (str, Path)) else f"{v.get_size_inches()[1] * 72.27:.0f}pt"
 
 
 def label(item: Item) -> str:
@@ -299,15 +304,16 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         points = f" ({escape(item.points)} point{'' if item.points == '1' else 's'})" if item.points else ""
         head = f"\\subsection*{{Item {escape(item.number)}{points}}}\\label{{{label(item)}}}\n"
         safe = item.number.replace(".", "-")
-        shown = [visual(v, src, folder, f"item-{safe}-{k}", item, place)
-                 for k, v in enumerate(merged(list(item.visuals(src))), start=1)]
-        floats = [v for v in shown if "\\begin{figure}" in v]
+        visuals = merged(list(item.visuals(src)))
+        shown = [visual(v, src, folder, f"item-{safe}-{k}", item, place) for k, v in enumerate(visuals, start=1)]
+        floats = [v for v in shown if v.startswith("\\begin{figure}")]
         answer = [paragraphs(item.answer(src).split("\n"))] if item.answer else []
         tables = [v for v in shown if v not in floats]
         if place == "H":  # figures kept where they stand, then their tables, then the answer reading them
             text = [f"\\emph{{{escape(item.question)}}}\n"] + floats + tables + answer
             if floats:  # the heading and question kept on the page of the first figure
-                head = f"\\needspace{{\\dimexpr {floats[0].split()[1]}+{QUESTION_ROOM}\\relax}}\n" + head
+                first = next(v for v in visuals if not getattr(v, "table_text", False))
+                head = f"\\needspace{{\\dimexpr {tall(first)}+{QUESTION_ROOM}\\relax}}\n" + head
         else:  # floating figures set right under the question, before the answer that reads them: they
             # land at the top of this page or the next rather than pages after their item; tables last
             text = [f"\\emph{{{escape(item.question)}}}\n"] + floats + answer + tables

@@ -1,9 +1,8 @@
 """Spec 001 (the hand-in): questions 1-9 in the assignment's order, from what fashionmnist.py
 and kernel_vis.py wrote (metrics.json and the PNGs of figures.pdf). The PDF of the hand-in is
 figures.pdf itself; these items give its LaTeX source."""
-from fmnist.core import plotting, storage
+from fmnist.core import storage
 from fmnist.core.assignment import MODELS, NAMES
-from fmnist.core.data import CLASSES
 from fmnist.core.words import training_words
 from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
@@ -28,10 +27,7 @@ def drawn(src) -> dict:
     once for the items that share them (kept in src.drawn)."""
     if not src.drawn:
         from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image, q7_words  # torch: this report only
-        figs = {p.stem: p.fig for p in document.training_pages(src.metrics)}
-        for key, net in src.metrics["networks"].items():  # one matrix, counts shaded by the row's fraction
-            figs[f"{key}_confusion"] = plotting.confusion_figure(NAMES[key], net["test"]["confusion"], CLASSES,
-                                                                 column=True)
+        figs = {p.stem: p.fig for p in document.training_pages(src.metrics, column=True)}
         weights, sample = src.out_dir / "cnn.pth", src.out_dir / "sample_image.png"
         if weights.is_file() and sample.is_file():
             model = storage.load_weights(MODELS["cnn"](), weights, "CNN (Conv_Net)", "run python fashionmnist.py first")
@@ -82,9 +78,8 @@ def q9(src) -> str:
 def setup(src) -> list[str]:
     return handin_lines(src, studies=False) + [
         f"- {NAMES[k]}: {document.architecture_words(net['parameters'])}; {net['parameters']['total']:,} parameters"
-        + (f"; {training_words(net['config'])}" if net.get("config") else "")
-        + ("; scored on each test image and its mirror image, their logits averaged."
-           if net.get("config", {}).get("test_time_flip") else ".")
+        + (f"; {training_words(net['config'])}; {document.evaluation_words(net['config'])}." if net.get("config")
+           else ".")
         for k, net in src.metrics["networks"].items()
     ]
 
