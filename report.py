@@ -44,7 +44,8 @@ def parse_args(argv=None):
 
 
 def typeset(tex: Path, pdf: Path) -> bool:
-    """Typeset the source into `pdf` where pdflatex is installed; else say, in one line, how to."""
+    """Typeset the source into `pdf` where pdflatex is installed, saying how far its figures float
+    from their items; else say, in one line, how to."""
     try:
         done = latex.typeset(tex, pdf)
     except RuntimeError as err:  # the source is kept, and any PDF written before
@@ -55,6 +56,10 @@ def typeset(tex: Path, pdf: Path) -> bool:
         print(f"{tex.name}: pdflatex is not installed, so {pdf.name} is not typeset here; install TeX Live (Debian: "
               f"apt-get install {latex.TEX_PACKAGES}) and run this again, or upload {tex.name} and "
               f"{tex.stem}_figures/ to Overleaf")
+    elif done.drift:
+        most = max(done.drift.values())
+        print(f"{pdf.name}: {len(done.drift)} figures, each at most {most} page{'' if most == 1 else 's'} after its "
+              f"item's heading ({sum(v == 0 for v in done.drift.values())} on its page)")
     return done is not None
 
 

@@ -17,12 +17,14 @@ ROOT = Path(__file__).resolve().parent.parent
 PDFLATEX = shutil.which("pdflatex")
 
 
-def compile_tex(tex: Path) -> str:
-    """Typeset the source as report.py does (latex.typeset); return the PDF's text."""
-    pdf = latex.typeset(tex)
+def compile_tex(tex: Path) -> tuple[str, dict]:
+    """Typeset the source as report.py does (latex.typeset); return the PDF's text and how far
+    each figure floated from its item."""
+    pdf, drift = latex.typeset(tex)
     assert pdf == tex.with_suffix(".pdf") and pdf.is_file()
     assert not tex.with_suffix(".aux").exists() and not tex.with_suffix(".log").exists()  # left in a scratch folder
-    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout, drift
 
 
 def test_escape_keeps_what_pdflatex_would_misread():
@@ -71,7 +73,7 @@ def test_a_report_source_holds_the_question_answer_table_and_figures(tmp_path):
                                                                  "0.25 \\textpm{}", "\\begin{longtable}{ll}"))
     assert question < figure < answer < table and source.count("\\begin{figure}[!tbp]") == 2
     if PDFLATEX:
-        text = compile_tex(tex)
+        text, _ = compile_tex(tex)
         assert "What is 5 % of a_b?" in text and "0.48 ± 0.07" in text
 
 
@@ -82,8 +84,11 @@ def test_the_committed_report_sources_compile(spec, tmp_path):
     for name in (f"report_{spec}.tex", f"report_{spec}_figures"):
         source = ROOT / "outputs" / name
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, tmp_path / name)
-    text = compile_tex(tmp_path / f"report_{spec}.tex")
+    text, drift = compile_tex(tmp_path / f"report_{spec}.tex")
     assert "Set-up" in text and "Item " in text
+    # each figure near its item: floated at most 2 pages on (the hand-in's stay where they stand, its
+    # longest item spanning 4 pages)
+    assert drift and 0 <= min(drift.values()) and max(drift.values()) <= (3 if spec == "001" else 2), drift
 
 
 def test_typeset_is_skipped_without_pdflatex_and_a_broken_source_is_one_error(tmp_path, monkeypatch):
@@ -158,7 +163,7 @@ def test_the_contents_give_the_page_each_item_is_on(tmp_path):
     items = [item("1", 3), item("2", 30, figures=2), item("3", 40), item("4", 3)]
     tex = latex.write(tmp_path / "report_x.tex", "x", "Spec x", items + [
         build.Item("5", "waits", "Question 5?", ("study:mobilenet",))], build.Sources(tmp_path))
-    pdf = latex.typeset(tex)
+    pdf, drift = latex.typeset(tex)
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                            check=True).stdout.split("\f")
     listed = {line.split()[0]: line.split()[-1] for line in pages[0].splitlines()
@@ -166,6 +171,10 @@ def test_the_contents_give_the_page_each_item_is_on(tmp_path):
     found = {n: next(k for k, page in enumerate(pages, start=1) if f"Item {n}" in page) for n in "1234"}
     assert {n: int(listed[n]) for n in "1234"} == found and found["4"] > found["1"]
     assert "5 waits not yet: run python experiments.py mobilenet first" in " ".join(pages[0].split()), pages[0]
+    # how far each figure floated: the page its caption is on, less its item's
+    captions = {f"item-2-{k}": next(p for p, page in enumerate(pages, start=1) if f"Figure {k}:" in page)
+                for k in (1, 2)}
+    assert drift == {stem: page - found["2"] for stem, page in captions.items()}
 
 
 def test_a_figure_that_says_its_column_height_gets_it_and_its_page_margins_go():

@@ -26,25 +26,56 @@ def grid_shape(n: int) -> tuple[int, int]:
 def confusion_figure(network: str, confusion: np.ndarray, classes, column: bool = False) -> Figure:
     """Q4: test-set confusion matrix, as counts and normalised by true class; `column`: one matrix
     for a report's text column, its counts shaded by the fraction of the true class."""
+    if column:
+        return column_confusion_figure({network: confusion}, classes)
     confusion = np.asarray(confusion)
     rates = confusion / confusion.sum(axis=1, keepdims=True).clip(min=1)
-    fractions = "fraction of each true class (rows sum to 1)"
-    panels = ([(confusion, rates, "d", "counts, shaded by the fraction of each true class")] if column else
-              [(confusion, confusion, "d", "counts"), (rates, rates, ".2f", fractions)])
-    fig = Figure(figsize=(6.7, 6.6) if column else (16, 7), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    for ax, (values, shade, fmt, title) in zip(axes, panels):
-        sns.heatmap(shade, annot=values, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
-                    cbar_kws={"shrink": 0.6}, xticklabels=classes, yticklabels=classes, annot_kws={"fontsize": 8})
-        ax.set_xlabel("Predicted class")
-        ax.set_ylabel("True class")
-        ax.set_title(title)
-        ax.tick_params(axis="x", rotation=90 if column else 45)
-        ax.tick_params(axis="y", rotation=0)
-    accuracy = np.trace(confusion) / max(1, confusion.sum())
-    fig.suptitle(f"{network}: confusion matrix on the {confusion.sum():,} test images "
-                 f"(accuracy {100 * accuracy:.2f}%)", fontsize=13)
+    fig = Figure(figsize=(16, 7), layout="constrained")
+    for ax, (values, fmt, title) in zip(fig.subplots(1, 2), ((confusion, "d", "counts"), (
+            rates, ".2f", "fraction of each true class (rows sum to 1)"))):
+        _heatmap(ax, values, values, fmt, classes, title, rotation=45)
+    fig.suptitle(_confusion_title(network, confusion), fontsize=13)
     return fig
+
+
+def column_confusion_figure(matrices: dict, classes) -> Figure:
+    """Confusion matrices for a report's text column, side by side, each cell the count shaded by
+    its share of the true class (one colour scale for all); the class names once, on the left."""
+    matrices = {network: np.asarray(confusion) for network, confusion in matrices.items()}
+    one = len(matrices) == 1
+    fig = Figure(figsize=(6.7, 6.6) if one else (6.7, 4.3), layout="constrained")
+    for k, (ax, (network, confusion)) in enumerate(zip(np.atleast_1d(fig.subplots(1, len(matrices))),
+                                                       matrices.items())):
+        rates = confusion / confusion.sum(axis=1, keepdims=True).clip(min=1)
+        _heatmap(ax, rates, confusion, "d", classes, "counts, shaded by the fraction of each true class" if one
+                 else _confusion_title(network, confusion, short=True), rotation=90, bar=k == len(matrices) - 1,
+                 names=k == 0)
+    if one:
+        fig.suptitle(_confusion_title(*next(iter(matrices.items()))), fontsize=13)
+    else:
+        fig.column_inches = 4.3
+        fig.suptitle("Confusion matrices on the test set: counts, shaded by the fraction of each true class",
+                     fontsize=11)
+    return fig
+
+
+def _confusion_title(network: str, confusion: np.ndarray, short: bool = False) -> str:
+    accuracy = np.trace(confusion) / max(1, confusion.sum())
+    if short:
+        return f"{network}\n(accuracy {100 * accuracy:.2f}%)"
+    return f"{network}: confusion matrix on the {confusion.sum():,} test images (accuracy {100 * accuracy:.2f}%)"
+
+
+def _heatmap(ax, shade, values, fmt: str, classes, title: str, rotation: int, bar: bool = True,
+             names: bool = True) -> None:
+    sns.heatmap(shade, annot=values, fmt=fmt, cmap="Blues", square=True, cbar=bar, ax=ax, vmin=0,
+                vmax=None if fmt == "d" and shade is values else 1, cbar_kws={"shrink": 0.6},
+                xticklabels=classes, yticklabels=classes if names else False, annot_kws={"fontsize": 8})
+    ax.set_xlabel("Predicted class")
+    ax.set_ylabel("True class" if names else "")
+    ax.set_title(title)
+    ax.tick_params(axis="x", rotation=rotation)
+    ax.tick_params(axis="y", rotation=0)
 
 
 def scale_bar(fig, image, axes, low: str, high: str, across: bool = False, middle: str | None = None) -> None:
@@ -145,22 +176,40 @@ def layer_table_figure(network: str, table: dict,
 
 def right_wrong_figure(network: str, examples: list[dict]) -> Figure:
     """4 correct predictions, then the 4 most confident mistakes."""
-    fig = Figure(figsize=(10, 5.6), layout="constrained")
-    axes = fig.subplots(2, 4)
-    for ax, ex in zip(axes.ravel(), examples):
-        ok = ex["pred"] == ex["true"]
-        draw_image(ax, np.asarray(ex["pixels"]) / 127.5 - 1,
-               f"#{ex['index']}  {'correct' if ok else 'WRONG'}\npredicted {ex['pred_name']} "
-               f"({100 * ex['confidence']:.0f}%)\ntrue {ex['true_name']}",
-               colour="tab:green" if ok else "tab:red", fontsize=9)
-    fig.suptitle(f"{network}\ntop: 4 correct test predictions (random, seeded); bottom: its 4 most confident "
-                 "mistakes", fontsize=11)
+    return right_wrong_rows_figure({network: examples})
+
+
+def right_wrong_rows_figure(examples: dict[str, list[dict]]) -> Figure:
+    """Each network's 4 correct predictions, then its 4 most confident mistakes: one network in two
+    rows, several in one row each (a report's column holds two networks in one figure)."""
+    several = len(examples) > 1
+    fig = Figure(figsize=(10, 5.6) if not several else (10, 2.3 * len(examples)), layout="constrained")
+    rows = fig.subfigures(len(examples), 1) if several else [fig]
+    for row, (network, chosen) in zip(np.atleast_1d(rows), examples.items()):
+        axes = row.subplots(1, 8) if several else row.subplots(2, 4)
+        for ax, ex in zip(np.ravel(axes), chosen):
+            ok = ex["pred"] == ex["true"]
+            title = (f"#{ex['index']}  {'correct' if ok else 'WRONG'}\npredicted {ex['pred_name']} "
+                     f"({100 * ex['confidence']:.0f}%)\ntrue {ex['true_name']}") if not several else (
+                f"#{ex['index']}\n{ex['pred_name']}\n{100 * ex['confidence']:.0f}%" + ("" if ok else
+                                                                                   f"\ntrue {ex['true_name']}"))
+            draw_image(ax, np.asarray(ex["pixels"]) / 127.5 - 1, title, colour="tab:green" if ok else "tab:red",
+                       fontsize=9 if not several else 8)
+        if several:
+            fig.column_inches = 1.9 * len(examples)  # a row of images and their titles each
+            row.suptitle(f"{network}: 4 correct (green), its 4 most confident mistakes (red, with the true class)",
+                         fontsize=9)
+    fig.suptitle((next(iter(examples)) + "\ntop: 4 correct test predictions (random, seeded); bottom: its 4 most "
+                  "confident mistakes") if not several else "Correct predictions (random, seeded) and the most "
+                 "confident mistakes: predicted class and confidence", fontsize=11)
     return fig
 
 
 def roc_figure(curves: dict, classes) -> Figure:
     """One-vs-rest ROC curves per class, a panel per network; AUCs in the legend."""
     fig = Figure(figsize=(13, 6.2), layout="constrained")
+    if len(curves) <= 2:
+        fig.column_inches = 4.6  # in a report: each panel half the text's width, about as tall
     axes = np.atleast_1d(fig.subplots(1, len(curves)))
     for ax, (network, roc) in zip(axes, curves.items()):
         for k, name in enumerate(classes):
@@ -188,6 +237,8 @@ def roc_figure(curves: dict, classes) -> Figure:
 def tsne_figure(embeddings: dict, classes, note: str) -> Figure:
     """2-D t-SNE of penultimate features, a panel per network, coloured by true class."""
     fig = Figure(figsize=PAGE_INCHES if len(embeddings) > 2 else (14, 7), layout="constrained")
+    if len(embeddings) <= 2:
+        fig.column_inches = 5.2  # in a report: square panels half the text's width, their titles and legend
     axes = np.atleast_1d(fig.subplots(1, len(embeddings)))
     for ax, (network, (points, labels, layer)) in zip(axes, embeddings.items()):
         for k, name in enumerate(classes):

@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import NamedTuple
 
 from PIL import Image
 
@@ -225,7 +226,7 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!
         size = turn + "width=\\linewidth,height=0.9\\textheight,keepaspectratio"
     return (f"\\begin{{figure}}[{place}]\n\\centering\n"
             f"\\includegraphics[{size}]{{{folder.name}/{name}}}\n"
-            f"\\caption{{{escape(caption)}}}\n\\end{{figure}}\n")
+            f"\\caption{{{escape(caption)}}}\\label{{fig:{stem}}}\n\\end{{figure}}\n")
 
 
 def tall(v) -> str:
@@ -334,11 +335,16 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
 TEX_PACKAGES = "texlive-latex-base texlive-latex-recommended"  # Debian's: pdflatex and the packages above
 
 
-def typeset(tex: Path, out: Path | None = None) -> Path | None:
+class Typeset(NamedTuple):
+    pdf: Path
+    drift: dict[str, int]  # {figure: the pages it stands after its item's heading}
+
+
+def typeset(tex: Path, out: Path | None = None) -> Typeset | None:
     """pdflatex the source twice (the contents' page numbers come from the first pass) into `out`
-    (default: the .tex's own name as .pdf), its auxiliary files left in a scratch folder; None where
-    pdflatex is not installed. A source that does not compile raises RuntimeError with the end of
-    pdflatex's log."""
+    (default: the .tex's own name as .pdf), its auxiliary files left in a scratch folder, with how
+    far each figure floated from its item; None where pdflatex is not installed. A source that does
+    not compile raises RuntimeError with the end of pdflatex's log."""
     if shutil.which("pdflatex") is None:
         return None
     out = out or tex.with_suffix(".pdf")
@@ -351,4 +357,13 @@ def typeset(tex: Path, out: Path | None = None) -> Path | None:
                 raise RuntimeError(f"pdflatex could not typeset {tex.name}: " + done.stdout[-1500:])
         made = Path(scratch) / tex.with_suffix(".pdf").name  # copied in whole: a reader never sees half of it
         write_atomic(out, lambda tmp: shutil.copyfile(made, tmp))
-    return out
+        aux = (Path(scratch) / tex.with_suffix(".aux").name).read_text(errors="replace")
+    return Typeset(out, drift(aux))
+
+
+def drift(aux: str) -> dict[str, int]:
+    """{figure stem: pages from its item's heading to the figure} read from pdflatex's .aux, where
+    `visual` labels each figure fig:item-N-k and `write` each item item-N."""
+    pages = dict(re.findall(r"\\newlabel\{([^}]*)\}\{\{[^}]*\}\{(\d+)\}", aux))
+    return {key[4:]: int(page) - int(pages[key[4:].rsplit("-", 1)[0]])
+            for key, page in pages.items() if key.startswith("fig:") and key[4:].rsplit("-", 1)[0] in pages}

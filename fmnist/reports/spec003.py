@@ -25,7 +25,7 @@ from fmnist.reports.spec003_figures import (
     roc_answer,
     runs_by_row,
 )
-from fmnist.studies import groups, mobilenet, settings
+from fmnist.studies import figures, groups, mobilenet, settings
 from fmnist.studies.networks import init_network
 from fmnist.studies.study import planned
 from fmnist.studies.tables import report_table
@@ -222,9 +222,21 @@ def settings_answer(src) -> str:
 
 
 def confusions(src) -> list:
-    """The confusion matrix of each network the figures show, drawn for the column."""
-    return [plotting.confusion_figure(row, np.asarray(r["test"]["confusion"]), CLASSES, column=True)
-            for row, r in mobilenet.shown(planned(mobilenet_results(src))).items()]
+    """The confusion matrices of the networks the figures show, side by side in one figure."""
+    shown = mobilenet.shown(planned(mobilenet_results(src)))
+    return [plotting.column_confusion_figure({row: r["test"]["confusion"] for row, r in shown.items()}, CLASSES)]
+
+
+def right_wrong(src) -> list:
+    """The shown networks' right and wrong predictions, a row each in one figure."""
+    shown = mobilenet.shown(planned(mobilenet_results(src)))
+    return [plotting.right_wrong_rows_figure({row: r["extras"]["right_wrong"] for row, r in shown.items()})]
+
+
+def filters(src) -> list:
+    """Each shown network's last-layer filters, a row each in one figure."""
+    shown = mobilenet.shown(planned(mobilenet_results(src)))
+    return [figures.filters_figure({row: r["extras"]["filters"] for row, r in shown.items()})]
 
 
 def _png(*names):
@@ -285,7 +297,7 @@ ITEMS = [
         "correct and wrong predictions with labels",
         "Figures along with labels for correct predictions and wrong ones.",
         (M,),
-        _png("mobilenet_right_wrong_0", "mobilenet_right_wrong_1"),
+        right_wrong,
         right_wrong_answer,
         "2.5",
     ),
@@ -294,7 +306,7 @@ ITEMS = [
         "learned filters of the last conv layer",
         "Plot learned filters of your last convolution layer using matplotlib.",
         (M,),
-        _png("mobilenet_filters_0", "mobilenet_filters_1"),
+        filters,
         filters_answer,
         "5.0",
     ),

@@ -14,6 +14,7 @@ from fmnist.core.plotting import grid_shape, scale_bar
 def curves_figure(title: str, histories: dict) -> Figure:
     """Loss and accuracy per epoch, training and validation, for a few runs (name -> epochs)."""
     fig = Figure(figsize=(12, 4.8), layout="constrained")
+    fig.column_inches = 4.2  # in a report: two panels at half the text's width, their legends inside
     loss_ax, acc_ax = fig.subplots(1, 2)
     for k, (name, epochs) in enumerate(histories.items()):
         colour = f"C{k}"
@@ -79,44 +80,53 @@ def small_multiples_figure(title: str, runs: dict, best: str | None) -> Figure:
     return fig
 
 
-def filters_figure(title: str, filters: dict) -> Figure:
-    """The last conv layer's filters: a grid of 3x3 kernels (rows: output channels, columns:
-    input channels, or one row of depthwise kernels), plus a 1x1 pointwise matrix if any.
-    One symmetric colour scale per panel: red positive, blue negative, white 0."""
-    kernels = np.asarray(filters["kernels"])                 # (R, C, 3, 3)
-    pointwise = np.asarray(filters["pointwise"]) if filters.get("pointwise") is not None else None
-    fig = Figure(figsize=(13 if pointwise is not None else 10, 7), layout="constrained")
-    left, right = fig.subfigures(1, 2, width_ratios=[1.5, 1]) if pointwise is not None else (fig, None)
-    r, c = kernels.shape[:2]
-    mosaic = np.full((r * 4 - 1, c * 4 - 1), np.nan)           # 3x3 tiles with a 1-pixel gap
-    for i in range(r):
-        for j in range(c):
-            mosaic[4 * i:4 * i + 3, 4 * j:4 * j + 3] = kernels[i, j]
-    lim = float(np.nanmax(np.abs(mosaic))) or 1.0
-    ax = left.subplots()
-    image = ax.imshow(mosaic, cmap="RdBu_r", vmin=-lim, vmax=lim)
+def filters_figure(filters: dict[str, dict]) -> Figure:
+    """Each network's last conv layer, a row each: a grid of 3x3 kernels (rows: output channels,
+    columns: input channels, or one row of depthwise kernels), plus a 1x1 pointwise matrix if any.
+    Drawn for a report's column; a page lays it out again at its own size."""
+    tall = [3.0 if f.get("pointwise") is None else 3.6 for f in filters.values()]  # a pointwise matrix beside
+    fig = Figure(figsize=(6.7, sum(tall)), layout="constrained")
+    fig.column_inches = sum(tall)
+    rows = fig.subfigures(len(filters), 1, height_ratios=tall)
+    for row, (network, f) in zip(np.atleast_1d(rows), filters.items()):
+        _filters(row, f)
+        row.suptitle(network, fontsize=10, fontweight="bold")
+    fig.suptitle("Filters of the last conv layer (red positive, blue negative, white 0; one scale per panel)",
+                 fontsize=11)
+    return fig
+
+
+def _filters(fig, filters: dict) -> None:
+    kernels = np.asarray(filters["kernels"], dtype=float)    # (R, C, 3, 3)
+    pointwise = filters.get("pointwise")
+    left, right = fig.subfigures(1, 2, width_ratios=[1.1, 1]) if pointwise is not None else (fig, None)
+    r, c = kernels.shape[:2]  # 3x3 tiles with a 1-pixel gap
+    mosaic = np.pad(kernels, ((0, 0), (0, 0), (0, 1), (0, 1)), constant_values=np.nan)
+    ax = _weights(left, mosaic.transpose(0, 2, 1, 3).reshape(4 * r, 4 * c)[:-1, :-1], filters["columns"],
+                  filters["rows"], textwrap.fill(filters["kernels_label"], 38))
     ax.set_xticks(4 * np.arange(c) + 1, [str(j) for j in range(c)], fontsize=7)
     ax.set_yticks(4 * np.arange(r) + 1, [str(i) for i in range(r)], fontsize=7)
-    ax.set_xlabel(filters["columns"])
-    ax.set_ylabel(filters["rows"])
-    ax.set_title(textwrap.fill(filters["kernels_label"], 50), fontsize=10)
-    left.colorbar(image, ax=ax, shrink=0.6, label="weight")
     if pointwise is not None:
-        ax = right.subplots()
-        lim = float(np.abs(pointwise).max()) or 1.0
-        image = ax.imshow(pointwise, cmap="RdBu_r", vmin=-lim, vmax=lim)
-        ax.set_xlabel("input channel")
-        ax.set_ylabel("output channel")
-        ax.set_title(textwrap.fill(filters["pointwise_label"], 50), fontsize=10)
-        right.colorbar(image, ax=ax, shrink=0.6, label="weight")
-    fig.suptitle(title, fontsize=11)
-    return fig
+        _weights(right, np.asarray(pointwise), "input channel", "output channel",
+                 textwrap.fill(filters["pointwise_label"], 24))
+
+
+def _weights(fig, weights: np.ndarray, xlabel: str, ylabel: str, title: str):
+    """Weights on one symmetric colour scale (red positive, blue negative, white 0), with its bar."""
+    lim = float(np.nanmax(np.abs(weights))) or 1.0
+    ax = fig.subplots()
+    image = ax.imshow(weights, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, shrink=0.6, label="weight")
+    return ax
 
 
 def cost_ratio_figure(layers: list[dict]) -> Figure:
     """Per layer shape: a depthwise-separable block's cost relative to a standard block, in
     theory (1/N + 1/9), in counted FLOPs and in measured time on this machine."""
     fig = Figure(figsize=(11, 5), layout="constrained")
+    fig.column_inches = 4.0  # in a report: one bar chart at the text's width
     ax = fig.subplots()
     x = np.arange(len(layers))
     for k, (key, label) in enumerate((("theory", "theory: 1/N + 1/9"), ("flops", "counted FLOPs"),

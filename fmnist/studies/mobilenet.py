@@ -226,7 +226,7 @@ class MobileNet(Study):
         )
         for i, (n, r) in enumerate(chosen.items()):
             out.append(Page(f"mobilenet_filters_{i}", f"Spec 003, last conv layer ({n})", "its filters",
-                            figures.filters_figure(f"{n}: filters of the last conv layer", r["extras"]["filters"])))
+                            figures.filters_figure({n: r["extras"]["filters"]})))
             out.append(
                 Page(
                     f"mobilenet_right_wrong_{i}",
