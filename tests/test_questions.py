@@ -384,7 +384,8 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     outline = answers.stage_reading(made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9,
                                                   ["Bag"] * 5 + ["Coat"]))
     assert outline == (
-        "Conv stage 1 (4x4-pixel fields): of its 1 most active channels, 1 favours the garment's outline (channel "
+        "Conv stage 1 (4x4-pixel fields): of its 1 most active channels, over all test images 1 favours the "
+        "garment's outline (channel "
         "5); their top patches show vertical edges (channel 5); channel 5's top patches are 5 of 6 from Bag."
     )
     even = answers.stage_reading(made_up_stage({"background": 0.5, "outline": 0.2, "interior": 0.3}, area, 10.0, 0.1,
@@ -395,7 +396,8 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     background = {"response": {"background": 0.8, "outline": 0.1, "interior": 0.1}, "area": area}
     mixed["channels"].append({**mixed["channels"][0], "channel": 7, "where": background})
     words = answers.stage_reading(mixed)
-    assert "of its 2 most active channels, 1 favours the garment's outline (channel 5) and 1 favours" in words
+    assert "of its 2 most active channels, over all test images 1 favours the garment's outline (channel 5) and 1 " \
+        "favours" in words
     assert "background (channel 7)" in words and answers.channel_words(mixed["channels"][1]).startswith(
         "favours the background")
     assert "no class holds more than 2 of a channel's 4 top patches" in even
@@ -403,6 +405,46 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
         {"background": 0.9, "outline": 0.05, "interior": 0.05}, area, 170.0, 0.8, ["Bag"]))
     assert activations.edge_words({"angle": 40.0, "coherence": 0.8}) == "diagonal edges (\\)"
     assert activations.edge_words({"angle": 140.0, "coherence": 0.8}) == "diagonal edges (/)"
+
+
+def test_the_third_of_the_garment_a_row_sits_in_counts_from_the_garments_own_rows():
+    image = np.full((28, 28), -1.0)
+    image[4:28, 10:18] = 0.5  # the garment: rows 4-27, 24 rows, 8 to a third
+    assert [activations.garment_third(image, r) for r in (3.0, 4.0, 11.0, 12.0, 19.0, 20.0, 27.0, 27.5)] == [
+        None, "top third", "top third", "middle third", "middle third", "bottom third", "bottom third", "bottom third"]
+    assert activations.garment_third(np.full((28, 28), -1.0), 14.0) is None  # no garment at all
+    assert activations.majority(["a", None, "a", "b"], 4) == {"value": None, "count": 2, "of": 4}  # half is no majority
+    assert activations.majority(["a", "a", "a", None], 4)["value"] == "a"
+
+
+def test_the_chance_of_a_majority_third_is_the_count_over_every_draw():
+    import itertools
+    pool = ["top third", "top third", "middle third", None]
+    for n in (3, 4, 6):
+        draws = list(itertools.product(pool, repeat=n))  # every draw, each as likely
+        hits = sum(activations.majority(list(d), n)["value"] is not None for d in draws)
+        assert activations.majority_chance(pool, n) == pytest.approx(hits / len(draws))
+
+
+def test_where_a_stages_top_patches_sit_is_read_both_ways_against_its_control():
+    area = {"background": 0.5, "outline": 0.2, "interior": 0.3}
+    stage = made_up_stage({"background": 0.2, "outline": 0.6, "interior": 0.2}, area, 92.0, 0.9, ["Bag"] * 6)
+    low = {**stage["channels"][0], "third": {"value": "bottom third", "count": 5, "of": 6}}
+    spread = {**low, "channel": 9, "third": {"value": None, "count": 3, "of": 6}}
+    stage["channels"] = [low, spread]
+    stage["thirds"] = {"channels": 40, "one_third": 30, "chance": 0.3, "patches": 6}
+    words = answers.stage_reading(stage)
+    assert ("the top patches lie in the garment's bottom third (channel 5) and spread over the garment's height "
+            "(channel 9)") in words
+    assert ("At conv stage 1, 30 of 40 live channels keep most of their 6 top patches in one third of the garment's "
+            "height (the control: each channel's patches drawn at random from all the stage's top patches), where "
+            "chance alone gives 12") in words and words.endswith(": more than chance.")
+    stage["thirds"]["one_third"] = 13  # about what chance gives
+    assert answers.stage_reading(stage).endswith("no more than chance, so weak evidence.")
+    assert answers.channel_parts(low)["where on the garment its top patches sit"] == (
+        "the garment's bottom third in 5 of 6")
+    assert answers.channel_parts(spread)["where on the garment its top patches sit"] == (
+        "spread over the garment's height (at most 3 of 6 in one third)")
 
 
 def test_question_7_maps_are_read_from_the_numbers():

@@ -1,9 +1,10 @@
 """What a network's layers respond to: the output of every ReLU for a batch of images, and
 where on the garment a channel's response falls (the background, the garment's outline or
-its interior). Shared by the hand-in's question 9 and the studies' feature-map inspection."""
+its interior; the third of its height). Shared by the hand-in's question 9 and the studies' feature-map inspection."""
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.stats import binom
 from torch import nn
 
 from fmnist.core.device import to_device
@@ -116,12 +117,40 @@ def edge_density(patches: list[np.ndarray]) -> float:
     return float(np.mean([np.hypot(*np.gradient(np.asarray(p, dtype=float))).mean() for p in patches]))
 
 
+def majority(labels: list, of: int) -> dict:
+    """The label that most of `of` things carry (None labels count as things without one):
+    {"value": it, or None where it holds no more than half, "count": how many carry the commonest,
+    "of": of}."""
+    named = [label for label in labels if label]
+    top = max(dict.fromkeys(named), key=named.count) if named else None
+    count = named.count(top) if top else 0
+    return {"value": top if count > of / 2 else None, "count": count, "of": of}
+
+
 def shared_edges(patches: list[np.ndarray]) -> dict:
     """The edge direction that most of some patches show, each patch read on its own: {"direction":
     edge_direction's words, or None where no direction holds in more than half of them, "count":
     the patches showing the commonest direction, "of": the patches}. Summing the patches first
     would let an X of straps, a vertical and a horizontal edge average out to a diagonal."""
-    named = [d for d in (edge_direction(orientation([p])) for p in patches) if d]
-    top = max(dict.fromkeys(named), key=named.count) if named else None
-    count = named.count(top) if top else 0
-    return {"direction": top if count > len(patches) / 2 else None, "count": count, "of": len(patches)}
+    m = majority([edge_direction(orientation([p])) for p in patches], len(patches))
+    return {"direction": m["value"], "count": m["count"], "of": m["of"]}
+
+
+THIRDS = ("top third", "middle third", "bottom third")  # of the garment's height: collar or shaft, body, hem or sole
+
+
+def garment_third(image, row: float) -> str | None:
+    """Which third of the garment's height, top to bottom, holds row `row` of an image (28, 28)
+    (the garment's rows: those with a pixel above GARMENT); None above or below the garment."""
+    rows = np.flatnonzero((np.asarray(image) > GARMENT).any(axis=1))
+    if rows.size == 0 or not rows[0] - 0.5 <= row <= rows[-1] + 0.5:
+        return None
+    return THIRDS[min(2, int(3 * (row - rows[0] + 0.5) / (rows[-1] - rows[0] + 1)))]
+
+
+def majority_chance(pool: list, n: int) -> float:
+    """The chance that n labels drawn at random from `pool` (with replacement) give one label a
+    majority (more than n/2 of them): the control for `majority` over a channel's n top patches,
+    drawn from its stage's patches of every channel. Exact: at most one label can hold a majority."""
+    named = [label for label in pool if label]
+    return float(sum(binom.sf(n // 2, n, named.count(label) / len(pool)) for label in dict.fromkeys(named)))

@@ -107,19 +107,20 @@ def verdict(diff: dict, a: str, b: str, unit: str = " points", budget: str = "th
             f"{ci(gain)})")
 
 
-def chance(hits: int, tests: int, one_side: bool = False) -> dict:
+def chance(hits: int, tests: int, one_side: bool = False, rate: float | None = None) -> dict:
     """What chance gives: of `tests` 95 % intervals where nothing differs, 5 % exclude zero (2.5 %
-    on one named side); `expected` such hits and `p`, the binomial chance of at least `hits`.
-    `beyond` when that chance is under 5 %. (Tests that share seeds are not independent, so p is
-    a guide, not a test.)"""
-    rate = (1 - CONFIDENCE) / (2 if one_side else 1)
+    on one named side), or `rate` of them for another null; `expected` such hits and `p`, the
+    binomial chance of at least `hits`. `beyond` when that chance is under 5 %. (Tests that share
+    seeds are not independent, so p is a guide, not a test.)"""
+    rate = (1 - CONFIDENCE) / (2 if one_side else 1) if rate is None else rate
     p = float(stats.binom.sf(hits - 1, tests, rate)) if hits else 1.0
     return {"hits": hits, "tests": tests, "expected": rate * tests, "p": p, "beyond": p < 0.05}
 
 
-def chance_words(hits: int, tests: int, what: str = "tests", one_side: bool = False) -> str:
-    """`hits` intervals excluding zero among `tests`, set against what chance gives for that many."""
-    c = chance(hits, tests, one_side)
+def chance_words(hits: int, tests: int, what: str = "tests", one_side: bool = False, rate: float | None = None) -> str:
+    """`hits` intervals excluding zero among `tests` (or hits at `rate` under another null), set
+    against what chance gives for that many."""
+    c = chance(hits, tests, one_side, rate)
     side = " on that side" if one_side else ""
     if not hits:
         return f"none of {tests} {what}, where chance alone gives {c['expected']:.2g}{side}"

@@ -231,6 +231,13 @@ def stage_reading(stage: dict) -> str | None:
             texture.setdefault(busy(c["busy"]), []).append(str(c["channel"]))
     edges += "".join(f"; the patches of channel{'s' if len(chs) > 1 else ''} {listing(chs)} are {kind} than those of "
                      "the stage's median channel" for kind, chs in texture.items())
+    thirds: dict[str, list[str]] = {}
+    for c in chans:
+        if "third" in c:
+            thirds.setdefault(third_of(c, counted=False), []).append(str(c["channel"]))
+    edges += ("; the top patches lie " + listing([
+        f"{words if words.startswith('spread') else 'in ' + words} (channel{'s' if len(chs) > 1 else ''} "
+        f"{listing(chs)})" for words, chs in thirds.items()]) if thirds else "")
     best = max(chans, key=lambda c: c["class_share"]["count"])
     cs = best["class_share"]
     classes = (f"channel {best['channel']}'s top patches are {cs['count']} of {cs['of']} from {cs['class']}"
@@ -241,7 +248,8 @@ def stage_reading(stage: dict) -> str | None:
             + (REGION_WORDS[r] if r else "no region") + f" (channel{'s' if len(chs) > 1 else ''} {listing(chs)})"
             for r, chs in sorted(regions.items(), key=lambda item: -len(item[1]))]
     return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): of its {len(chans)} most active "
-            f"channels, {listing(said)}; their top patches show {edges}; {classes}.")
+            f"channels, over all test images {listing(said)}; their top patches show {edges}; {classes}."
+            + (" " + thirds_control(stage) if "thirds" in stage else ""))
 
 
 def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
@@ -307,22 +315,46 @@ def classes_of(ch: dict) -> str:
     return ", ".join(f"{c} {names.count(c)}" for c in sorted(dict.fromkeys(names), key=lambda c: -names.count(c)))
 
 
-def channel_parts(ch: dict) -> tuple[str, ...] | None:
-    """What a row of question 9's patches shows, measured over the test images: the region the
-    channel favours, its top patches' edges, how busy they are against the stage's other channels
-    (where metrics.json has it), their classes (None for an older metrics.json)."""
+def channel_parts(ch: dict) -> dict[str, str] | None:
+    """What a row of question 9's patches shows, measured over the test images, as {column: words}:
+    the region the channel favours, its top patches' edges, how busy they are against the stage's
+    other channels and the third of the garment they sit in (where metrics.json has them), their
+    classes (None for an older metrics.json)."""
     if "where" not in ch or ch["where"]["response"]["outline"] is None:
         return None
     region = favoured(ch["where"])
     where = (f"favours the {region} ({100 * ch['where']['response'][region]:.0f}% of its response, "
              f"{100 * ch['where']['area'][region]:.0f}% of pixels)" if region else "no favoured region")
-    return (where, edges_of(ch)) + ((busy_words(ch["busy"]),) if "busy" in ch else ()) + (classes_of(ch),)
+    return {"region it favours over all test images": where, "edges of its top patches": edges_of(ch),
+            **({"edge density against the stage": busy_words(ch["busy"])} if "busy" in ch else {}),
+            **({"where on the garment its top patches sit": third_of(ch)} if "third" in ch else {}),
+            "classes of its top patches": classes_of(ch)}
+
+
+def third_of(ch: dict, counted: bool = True) -> str:
+    """The third of the garment's height that most of a channel's top patches sit in
+    (`activations.garment_third`), with how many (`counted`), or "spread over the garment's height"."""
+    t = ch["third"]
+    if t["value"] is None:
+        return "spread over the garment's height" + (f" (at most {t['count']} of {t['of']} in one third)"
+                                                      if counted and t["count"] else "")
+    return f"the garment's {t['value']}" + (f" in {t['count']} of {t['of']}" if counted else "")
+
+
+def thirds_control(stage: dict) -> str:
+    """How many of a stage's live channels keep most of their top patches in one third of the
+    garment's height, against channels drawing their patches at random from the stage's pool."""
+    t = stage["thirds"]
+    return sentence(f"at {stage_name(stage['stage'])}, " + stats.chance_words(
+        t["one_third"], t["channels"], f"live channels keep most of their {t['patches']} top patches in one third of "
+        "the garment's height (the control: each channel's patches drawn at random from all the stage's top "
+        "patches)", rate=t["chance"]) + ".")
 
 
 def channel_words(ch: dict) -> str:
     """channel_parts beside a row of patches, each wrapped to PART_WIDTH characters."""
     parts = channel_parts(ch)
-    return "" if parts is None else "\n".join(textwrap.fill(p, PART_WIDTH) for p in parts)
+    return "" if parts is None else "\n".join(textwrap.fill(p, PART_WIDTH) for p in parts.values())
 
 
 PART_WIDTH = 28  # characters: the room right of a row of question 9's patches on a page

@@ -15,7 +15,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from fmnist.core.activations import edge_density, response_shares, shared_edges, stages
+from fmnist.core.activations import (
+    edge_density,
+    garment_third,
+    majority,
+    majority_chance,
+    response_shares,
+    shared_edges,
+    stages,
+)
 from fmnist.core.data import BACKGROUND, CLASSES, SIDE, shift, stratified, to_uint8
 from fmnist.core.layers import crop, field_window, layer_table, receptive_fields
 from fmnist.core.training import predict
@@ -149,15 +157,27 @@ def _pixels(ch: dict, size: int) -> list[np.ndarray]:
 def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor, peers: list[dict]) -> None:
     """Add to each channel of a stage's top patches (`top_patches`) where it responds, the
     direction of its top patches' edges, how busy they are against the median of the stage's
-    live channels (`peers`: top_patches of every channel, the control), and their class share."""
+    live channels (`peers`: top_patches of every channel, the control), their class share and
+    the third of the garment's height they sit in; and to the stage how many live channels keep
+    most of their top patches in one third, against channels drawing theirs from the stage's pool."""
     size = stage["receptive_field"]
-    density = {ch["channel"]: edge_density(_pixels(ch, size)) for ch in peers if ch["mean_strongest"] > 0}
+    live = [ch for ch in peers if ch["mean_strongest"] > 0]
+    density = {ch["channel"]: edge_density(_pixels(ch, size)) for ch in live}
     median = float(np.median(list(density.values())))
+    pictures = images.numpy()
+    thirds = {ch["channel"]: [garment_third(pictures[p["index"]], p["row"] + (size - 1) / 2) for p in ch["patches"]]
+              for ch in live}
     for ch in stage["channels"]:
         ch["where"] = response_shares(acts[:, ch["channel"]], images)
         ch["edges"] = shared_edges(_pixels(ch, size))
         ch["busy"] = {"density": density.get(ch["channel"], 0.0), "stage_median": median}
         ch["class_share"] = class_share(ch["patches"])
+        ch["third"] = majority(thirds.get(ch["channel"], []), len(ch["patches"]))
+    n = len(stage["channels"][0]["patches"]) if stage["channels"] else 0
+    stage["thirds"] = {"channels": len(live), "one_third": sum(majority(t, len(t))["value"] is not None
+                                                               for t in thirds.values()),
+                       "chance": majority_chance([t for ts in thirds.values() for t in ts], n) if n else 0.0,
+                       "patches": n}
 
 
 def question8(models: dict, records: dict, x: torch.Tensor, y: torch.Tensor, device, s: EvidenceSettings) -> dict:

@@ -364,11 +364,11 @@ def q9_column(q9: dict, readings: dict) -> list:
                                                          test=q9["sizes"]["probe_test"]) + ".")
         fig.column_inches = inches
         figs.append(fig)
+    said = [readings[(st["stage"], ch["channel"])] for st in q9["patches"] for ch in st["channels"]
+            if (st["stage"], ch["channel"]) in readings]
     read = {"title": "What each channel of the figures favours, measured over the test images",
-            "columns": ["stage", "channel", "region it favours over all test images", "edges of its top patches"]
-            + (["edge density against the stage"] if any(len(v) == 4 for v in readings.values()) else [])
-            + ["classes of its top patches"],
-            "rows": [[st["stage"], str(ch["channel"]), *readings[(st["stage"], ch["channel"])]]
+            "columns": ["stage", "channel", *(said[0] if said else [])],
+            "rows": [[st["stage"], str(ch["channel"]), *readings[(st["stage"], ch["channel"])].values()]
                      for st in q9["patches"] for ch in st["channels"] if (st["stage"], ch["channel"]) in readings],
             "notes": []}
     return figs + [stages_table(q9)] + ([read] if read["rows"] else [])
