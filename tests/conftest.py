@@ -41,6 +41,17 @@ def _pristine(tmp_path_factory) -> tuple[Path, Path]:
     return data, out
 
 
+@pytest.fixture(scope="session")
+def quick_locality(_pristine, tmp_path_factory) -> Path:
+    """The quick locality study (experiments.py), finished on the synthetic dataset at one job of
+    one thread: an output directory to copy, not to change."""
+    import experiments
+    out = tmp_path_factory.mktemp("locality")
+    assert experiments.main(["locality", "--quick", "--jobs", "1", "--threads", "1", "--data-dir", str(_pristine[0]),
+                             "--out-dir", str(out)]) == 0
+    return out
+
+
 @pytest.fixture
 def data_dir(_pristine, tmp_path) -> Path:
     """A private copy of the synthetic dataset, free to damage."""

@@ -39,10 +39,8 @@ def _quick(out: Path, data_dir: Path, *flags) -> int:
 
 
 @pytest.fixture(scope="module")
-def one_by_one(tmp_path_factory, data_dir_module):
-    out = tmp_path_factory.mktemp("jobs1")
-    assert _quick(out, data_dir_module, "--jobs", "1") == 0
-    return _measured(out)
+def one_by_one(quick_locality):
+    return _measured(quick_locality)
 
 
 KILLER = """

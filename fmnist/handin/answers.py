@@ -139,8 +139,9 @@ def translation_words(q8: dict) -> str:
                     "not make the CNN the steadier of the two.")
 
 
-def q9_paragraph(q9: dict) -> str:
-    """The answer to question 9 from `evidence.question9`."""
+def q9_paragraph(q9: dict, stages: bool = True) -> str:
+    """The answer to question 9 from `evidence.question9`; `stages`: with each conv stage's reading
+    (`stage_reading`), which a page of that stage's patches may carry instead."""
     rows = q9["stages"]
     convs = [r for r in rows if len(r["shape"]) == 3 and r["stage"] != "input"]
     first, last = rows[0], rows[-1]
@@ -177,7 +178,11 @@ def q9_paragraph(q9: dict) -> str:
                + ("on average the channels become more class-specific with depth (the few channels drawn below are "
                   "a sample, not the average)." if rising else
                   "the channels do not become more class-specific with depth here."))
-    out += [r for r in (stage_reading(st) for st in q9.get("patches", [])) if r]
+    out += [r for r in (stage_reading(st) for st in q9.get("patches", []) if stages) if r]
+    if not stages and q9.get("patches"):
+        out.append(f"The next pages read the {len(q9['patches'])} conv stages' most active channels from their top "
+                   "patches: the region they favour, their edges and texture, where on the garment they sit and their "
+                   "classes, each against its control.")
     top = convs[-1]
     gap = 100 * (top["probe"] - first["probe"])
     said = (f"a linear rule gets {100 * top['probe']:.1f}% right from the last conv stage, {abs(gap):.1f} points "

@@ -13,7 +13,14 @@ from fmnist.core.data import CLASSES, shift
 from fmnist.core.pages import Page, contents_rows, cover_page, series, text_pages, write_document, write_pages
 from fmnist.core.words import listing, share, span, training_words
 from fmnist.handin import figures, questions
-from fmnist.handin.answers import channel_parts, channel_words, q8_paragraph, q9_paragraph, translation_words
+from fmnist.handin.answers import (
+    channel_parts,
+    channel_words,
+    q8_paragraph,
+    q9_paragraph,
+    stage_reading,
+    translation_words,
+)
 
 
 def _present(metrics: dict) -> list[tuple[str, str, dict]]:
@@ -112,7 +119,8 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
     comparisons, note = locality_note(locality)
     configs = {k: net.get("config", {}) for k, net in metrics["networks"].items()}
     patches = questions.q9_patches_figures(q["q9"], {(st["stage"], ch["channel"]): channel_words(ch)
-                                                     for st in q["q9"]["patches"] for ch in st["channels"]})
+                                                     for st in q["q9"]["patches"] for ch in st["channels"]},
+                                           {st["stage"]: stage_reading(st) for st in q["q9"]["patches"]})
     q9 = 1 + len(patches)
     return [
         Page(
@@ -131,7 +139,7 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
             "q9_stages",
             f"Question 9 (1 of {q9})",
             Q9,
-            questions.q9_stages_figure(q["q9"], q9_paragraph(q["q9"]), Q9_TEXT),
+            questions.q9_stages_figure(q["q9"], q9_paragraph(q["q9"], stages=False), Q9_TEXT),
         ),
     ] + [
         Page(

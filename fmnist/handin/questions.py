@@ -325,10 +325,11 @@ def _most_patches(q9: dict) -> int:
     return max(len(ch["patches"]) for st in q9["patches"] for ch in st["channels"])
 
 
-def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
+def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | None = None) -> list[Figure]:
     """For each conv stage, a few channels and the test-image patches that excite them most: one
     row per channel, the row's reading to its right, at most PATCH_ROWS rows to a page and a stage
-    on one page where it fits."""
+    on one page where it fits; under the rows, each stage's reading on the page (`notes`, stage ->
+    words)."""
     cols = _most_patches(q9)
     pages = [[]]
     for st in q9["patches"]:  # a stage's rows kept on one page, unless they fill more than one
@@ -338,11 +339,15 @@ def q9_patches_figures(q9: dict, readings: dict | None = None) -> list[Figure]:
         pages[-1] += rows
     figs = []
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
-        fig = patches_figure(chunk, cols, PAGE, (1.3, 2.6, 0.4, 1.9), readings or {})
+        said = [notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk) if (notes or {}).get(st)]
+        fig = patches_figure(chunk, cols, PAGE, (1.3, 2.6, 1.75 if said else 0.4, 1.9), readings or {})
+        if said:  # wrapped to the page's width at 8.5 pt (an average character: 0.55 em)
+            fig.text(0.6 / PAGE[0], 1.45 / PAGE[1], textwrap.fill(" ".join(said), int(9.8 * 72 / (0.55 * 8.5))),
+                     fontsize=8.5, va="top")
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
                      + "; right of each row, measured over the test images: the region of the garment the channel "
                      "favours, its patches' edges, how busy they are (mean gradient per pixel against the median of "
-                     "the stage's channels) and their classes",
+                     "the stage's channels), the third of the garment's height they sit in and their classes",
                      fontsize=9, y=1 - 0.35 / PAGE[1], va="top")  # the page wraps it
         figs.append(fig)
     return figs
