@@ -399,7 +399,7 @@ def test_each_stage_gets_a_sentence_computed_both_ways():
     assert "of its 2 most active channels, over all test images 1 favours the garment's outline (channel 5) and 1 " \
         "favours" in words
     assert "background (channel 7)" in words and answers.channel_words(mixed["channels"][1]).startswith(
-        "favours the background")
+        "background 80% of response, 50% of pixels\n")
     assert "no class holds more than 2 of a channel's 4 top patches" in even
     assert "the black background" in answers.stage_reading(made_up_stage(
         {"background": 0.9, "outline": 0.05, "interior": 0.05}, area, 170.0, 0.8, ["Bag"]))
@@ -478,11 +478,22 @@ def test_a_row_of_patches_is_read_both_ways():
     stage = made_up_stage(
         {"background": 0.1, "outline": 0.7, "interior": 0.2}, area, 90.0, 0.8, ["Bag"] * 4 + ["Coat"] * 2
     )
-    assert answers.channel_words(stage["channels"][0]) == ("favours the outline (70% of\nits response, 20% of pixels)\n"
+    assert answers.channel_words(stage["channels"][0]) == ("outline 70% of response, 20% of pixels\n"
                                                            "vertical edges\n4 of 6: Bag")
     even = made_up_stage(dict(area), area, 0.0, 0.1, ["Bag", "Coat"])["channels"][0]
     assert answers.channel_words(even) == "no favoured region\nno single edge direction\n1 of 2: Bag"
     assert answers.channel_words({"channel": 1, "patches": []}) == ""  # an older metrics.json
+    patches = [{"class": c} for c in ["Sandal"] * 4 + ["Bag"] * 2]  # as metrics.json has them now
+    now = {**stage["channels"][0], "patches": patches,
+           "edges": {"direction": "diagonal edges (/)", "count": 5, "of": 6},
+           "busy": {"density": 6.0, "stage_median": 4.0}, "third": {"value": "bottom third", "count": 6, "of": 6}}
+    assert answers.channel_words(now) == ("outline 70% of response, 20% of pixels\ndiagonal edges (/) 5 of 6\n"
+                                          "busier 1.5x stage median\nbottom third 6 of 6\nSandal 4, Bag 2")
+    mixed = {**now, "edges": {"direction": None, "count": 2, "of": 6}, "busy": {"density": 3.0, "stage_median": 4.0},
+             "third": {"value": None, "count": 3, "of": 6}}
+    assert answers.channel_words(mixed).split("\n")[1:4] == [
+        "mixed edges (at most 2 of 6 alike)", "smoother 0.8x stage median",
+        "height spread: at most 3 of 6 in one third"]
 
 
 def test_q8_gains_title_names_the_colours_only_where_both_show():

@@ -357,9 +357,27 @@ def thirds_control(stage: dict) -> str:
 
 
 def channel_words(ch: dict) -> str:
-    """channel_parts beside a row of patches, each wrapped to PART_WIDTH characters."""
-    parts = channel_parts(ch)
-    return "" if parts is None else "\n".join(textwrap.fill(p, PART_WIDTH) for p in parts.values())
+    """channel_parts in short beside a row of patches, a line each (the page's title names them),
+    wrapped to PART_WIDTH characters."""
+    if channel_parts(ch) is None:
+        return ""
+    region = favoured(ch["where"])
+    lines = [f"{region} {100 * ch['where']['response'][region]:.0f}% of response, "
+             f"{100 * ch['where']['area'][region]:.0f}% of pixels" if region else "no favoured region"]
+    if "edges" in ch:
+        e = ch["edges"]
+        lines.append(f"{e['direction']} {e['count']} of {e['of']}" if e["direction"] else
+                     f"mixed edges (at most {e['count']} of {e['of']} alike)")
+    else:  # an older metrics.json: the patches' one direction
+        lines.append(edges_of(ch))
+    if "busy" in ch:
+        lines.append(f"{busy(ch['busy']) or 'as busy'} {busy_ratio(ch['busy']):.1f}x stage median")
+    if "third" in ch:
+        t = ch["third"]
+        lines.append(f"{t['value']} {t['count']} of {t['of']}" if t["value"] else
+                     f"height spread: at most {t['count']} of {t['of']} in one third")
+    lines.append(classes_of(ch))
+    return "\n".join(textwrap.fill(line, PART_WIDTH) for line in lines)
 
 
-PART_WIDTH = 28  # characters: the room right of a row of question 9's patches on a page
+PART_WIDTH = 42  # characters: the room right of a row of question 9's patches on a page

@@ -340,14 +340,15 @@ def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | Non
     figs = []
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
         said = [notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk) if (notes or {}).get(st)]
-        fig = patches_figure(chunk, cols, PAGE, (1.3, 2.6, 1.75 if said else 0.4, 1.9), readings or {})
+        fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 1.45 if said else 0.4, 2.15), readings or {})
         if said:  # wrapped to the page's width at 8.5 pt (an average character: 0.55 em)
-            fig.text(0.6 / PAGE[0], 1.45 / PAGE[1], textwrap.fill(" ".join(said), int(9.8 * 72 / (0.55 * 8.5))),
+            fig.text(0.6 / PAGE[0], 1.2 / PAGE[1], textwrap.fill(" ".join(said), int(9.8 * 72 / (0.55 * 8.5))),
                      fontsize=8.5, va="top")
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
                      + "; right of each row, measured over the test images: the region of the garment the channel "
-                     "favours, its patches' edges, how busy they are (mean gradient per pixel against the median of "
-                     "the stage's channels), the third of the garment's height they sit in and their classes",
+                     "favours (its share of the response and of the pixels), its patches' edges, how busy they are "
+                     "(mean gradient per pixel against the stage's median channel), the third of the garment's height "
+                     "they sit in and their classes",
                      fontsize=9, y=1 - 0.35 / PAGE[1], va="top")  # the page wraps it
         figs.append(fig)
     return figs
