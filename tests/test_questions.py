@@ -15,7 +15,7 @@ from ffn import FF_Net
 from fmnist.core import activations, stats, words
 from fmnist.core.layers import receptive_fields
 from fmnist.core.training import predict
-from fmnist.handin import answers, document, evidence
+from fmnist.handin import answers, document, evidence, readings
 from fmnist.studies.locality import permutation, scramble
 from helpers import interrupt_study
 
@@ -447,17 +447,60 @@ def test_where_a_stages_top_patches_sit_is_read_both_ways_against_its_control():
         "spread over the garment's height (at most 3 of 6 in one third)")
 
 
+def test_a_map_lit_on_its_frame_is_read_as_padding_not_as_the_garment():
+    image = torch.full((1, 28, 28), -1.0)
+    image[0, 6:22, 8:20] = 1.0
+    rim = torch.zeros(1, 14, 14)
+    rim[0, -1, :] = 2.0  # only the bottom row: where the zero padding meets the black background
+    shares = activations.response_shares(rim, image)
+    assert shares["frame"] == {"response": pytest.approx(1.0), "area": pytest.approx(52 / 196),
+                               "against_background": None}  # the rest of the background silent
+    assert activations.on_frame(shares)
+    inside = torch.zeros(1, 14, 14)
+    inside[0, 5:9, 5:9] = 1.0
+    small = activations.response_shares(torch.ones(1, 3, 3), image)
+    assert small["frame"] is None and not activations.on_frame(small)  # 3x3: 8 of 9 values are frame
+    middle = activations.response_shares(inside, image)
+    assert middle["frame"]["response"] == 0.0 and not activations.on_frame(middle)
+    stages = [("relu1", 0.25, [(0, shares), (1, middle)]), ("relu2", 0.5, [(0, {**middle, "response": {
+        "background": None, "outline": None, "interior": None}})])]
+    assert readings.map_reading(shares)[0] == "frame" and readings.map_reading(middle)[0] == "interior"
+    table = readings.q7_table(stages)
+    assert [row[:3] for row in table["rows"]] == [["relu1", "25%", "0"], ["relu1", "25%", "1"], ["relu2", "50%", "0"]]
+    assert middle["frame"]["against_background"] is None  # no response on the background at all
+    assert table["rows"][0][3].startswith("the map's frame (100% of its response, 27% of the pixels;")
+    summary = readings.q7_summary(stages)
+    assert summary.startswith("On the sample image, 25% of the values are 0 after relu1 and 50% after relu2. Of the 3 "
+                              "activated maps shown, these respond most: 1 on its interior and 1 along the map's "
+                              "frame; 1 is 0 everywhere. A map lit along its frame")
+    # the control: a channel that merely favours the background lights the frame's background as much as the rest
+    flat = torch.where(image[0] < 0, 1.0, 0.0)[::2, ::2][None]  # 1 on every background cell of a 14x14 map
+    plain = activations.response_shares(flat, image)
+    assert plain["frame"]["against_background"] == pytest.approx(1.0) and not activations.on_frame(plain)
+    assert readings.map_reading(plain)[0] == "background"
+    padded = flat.clone()
+    padded[0, [0, -1], :] += 3.0  # and the top and bottom rows 4 times as bright: the padding's edge
+    padded[0, :, [0, -1]] += 3.0
+    shares = activations.response_shares(padded.clamp(max=4.0), image)
+    assert shares["frame"]["against_background"] == pytest.approx(4.0) and activations.on_frame(shares)
+    assert "there the background responds 4.0 times as much as elsewhere." in readings.q7_summary(
+        [("relu1", 0.1, [(0, shares)])])
+    assert "1 about evenly" in readings.q7_summary([("relu1", 0.1, [(0, {**middle, "frame": None, "response": {
+        "background": 0.5, "outline": 0.2, "interior": 0.3}, "area": {"background": 0.5, "outline": 0.2,
+                                                                      "interior": 0.3}})])])
+
+
 def test_question_7_maps_are_read_from_the_numbers():
     area = {"background": 0.6, "outline": 0.15, "interior": 0.25}
     on_outline = {"response": {"background": 0.3, "outline": 0.5, "interior": 0.2}, "area": area}
     even = {"response": {"background": 0.6, "outline": 0.15, "interior": 0.25}, "area": area}
     dead = {"response": {"background": None, "outline": None, "interior": None}, "area": area}
-    text = answers.q7_reading([("relu1", 0.4, [(0, on_outline), (1, even)]), ("relu3", 0.9, [(0, dead)])])
+    text = readings.q7_reading([("relu1", 0.4, [(0, on_outline), (1, even)]), ("relu3", 0.9, [(0, dead)])])
     assert text == ("On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the garment's "
                     "outline (50% of its response, 15% of the pixels) and channel 1 responds about evenly over the "
                     "image; after relu3, 90% of the values are 0 and channel 0 is 0 everywhere.")
     hollow = {"response": {"background": 0.8, "outline": 0.18, "interior": 0.02}, "area": area}
-    assert answers.q7_reading([("relu1", 0.4, [(0, hollow)])]) == (
+    assert readings.q7_reading([("relu1", 0.4, [(0, hollow)])]) == (
         "On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the black background (80% "
         "of its response, 60% of the pixels) and is nearly silent on the garment's interior (2% of its response, 25% "
         "of the pixels).")

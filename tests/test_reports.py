@@ -590,8 +590,11 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
     out = Path(__file__).resolve().parent.parent / "outputs"
     src = build.Sources(out, files.load_metrics(out))
     shown = {item.number: item.visuals(src) for item in spec001.ITEMS}
-    assert [len(shown[n]) for n in "1234567"] == [2, 2, 2, 2, 1, 1, 1]
-    assert all(isinstance(v, Figure) for n in "1234567" for v in shown[n])
+    assert [len(shown[n]) for n in "1234567"] == [2, 2, 2, 2, 1, 1, 2]
+    assert all(isinstance(v, Figure) for n in "123456" for v in shown[n])
+    maps, read = shown["7"]  # question 7: the maps, then where each activated map responds, a row each
+    assert isinstance(maps, Figure) and [r[0] for r in read.table_text["rows"]] == ["relu1"] * 4 + ["relu2"] * 4 + [
+        "relu3"] * 4
     q8, q9 = src.metrics["questions"]["q8"], src.metrics["questions"]["q9"]
     tables = {n: [v.table_text for v in shown[n] if not isinstance(v, Figure)] for n in "89"}
     assert [isinstance(v, Figure) for v in shown["8"]] == [True] * 3 + [False] * 2

@@ -43,13 +43,45 @@ def regions(images: torch.Tensor) -> torch.Tensor:
 def response_shares(maps: torch.Tensor, images: torch.Tensor) -> dict:
     """Where a channel responds: maps (N, h, w) of one channel, each value spread over the
     pixels it stands for, against the REGIONS of images (N, 28, 28). Returns each region's
-    share of the total response and of the pixels (None where the channel never responds)."""
+    share of the total response and of the pixels (None where the channel never responds), and
+    the maps' frame's share of the response and of the pixels ("frame": their outermost rows and
+    columns, where a convolution's zero padding acts; None for maps under FRAMED wide), with the
+    control: its response per background pixel against the other background pixels' (a channel
+    that merely favours the background, which the frame mostly is, gives about 1)."""
     up = F.interpolate(maps[:, None].float().clamp(min=0), size=images.shape[-2:], mode="nearest")  # (N, 1, 28, 28)
     masks = regions(images)
     total = float(up.sum())
     response = {r: float((up * masks[:, k:k + 1]).sum()) / total if total > 0 else None for k, r in enumerate(REGIONS)}
     area = {r: float(masks[:, k].mean()) for k, r in enumerate(REGIONS)}
-    return {"response": response, "area": area}
+    frame = None
+    if min(maps.shape[-2:]) >= FRAMED:
+        ring = torch.ones(maps.shape[-2:])
+        ring[1:-1, 1:-1] = 0
+        ring = F.interpolate(ring[None, None], size=images.shape[-2:], mode="nearest")[0, 0]  # (28, 28): pixels
+        background = masks[:, 0]
+        density = [float((up[:, 0] * background * part).sum() / (background * part).sum().clamp(min=1))
+                   for part in (ring, 1 - ring)]  # on the frame's background pixels, on the other background pixels
+        frame = {"response": float((up[:, 0] * ring).sum()) / total if total > 0 else None,
+                 "area": float(ring.mean()),
+                 "against_background": density[0] / density[1] if density[1] > 0 else None}
+    return {"response": response, "area": area, "frame": frame}
+
+
+FRAMED = 7  # maps at least this wide have a frame to tell from their inside (on a 3x3 map 8 of 9 values are frame)
+
+
+PADDED = 2.0  # a frame whose background pixels get this multiple of the other background pixels' response
+
+
+def on_frame(shares: dict) -> bool:
+    """Whether a response is mostly on its maps' frame: at least FAVOURED times the frame's share of
+    the pixels, and PADDED times as strong on the frame's background as on the rest of the
+    background. There the zero padding (0, mid-grey in [-1, 1] units) meets the black background
+    (-1): an edge the image does not have."""
+    frame = shares.get("frame")
+    ratio = frame.get("against_background") if frame else None  # None: the rest of the background is silent
+    return bool(frame and frame["response"] is not None and frame["response"] >= FAVOURED * frame["area"]
+                and (ratio is None or ratio >= PADDED))
 
 
 FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels

@@ -7,7 +7,7 @@ made-up numbers both ways.
 import textwrap
 
 from fmnist.core import stats
-from fmnist.core.activations import REGION_WORDS, edge_words, favoured, shunned
+from fmnist.core.activations import REGION_WORDS, edge_words, favoured
 from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
@@ -255,28 +255,6 @@ def stage_reading(stage: dict) -> str | None:
     return (f"{sentence(stage_name(stage['stage']))} ({field}x{field}-pixel fields): of its {len(chans)} most active "
             f"channels, over all test images {listing(said)}; their top patches show {edges}; {classes}."
             + (" " + thirds_control(stage) if "thirds" in stage else ""))
-
-
-def q7_reading(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
-    """What question 7's maps show on the sample image, stage by stage: (stage, share of its
-    values that are 0, [(channel, `activations.response_shares` on the image)])."""
-    out = []
-    for stage, zeros, channels in stages:
-        said = []
-        for c, shares in channels:
-            if shares["response"]["outline"] is None:
-                said.append(f"channel {c} is 0 everywhere")
-                continue
-            region, quiet = favoured(shares), shunned(shares)
-            words = (f"responds most on {REGION_WORDS[region]} ({100 * shares['response'][region]:.0f}% of its "
-                     f"response, {100 * shares['area'][region]:.0f}% of the pixels)" if region else "")
-            if quiet:
-                words += (" and " if words else "") + (f"is nearly silent on {REGION_WORDS[quiet]} "
-                                                       f"({100 * shares['response'][quiet]:.0f}% of its response, "
-                                                       f"{100 * shares['area'][quiet]:.0f}% of the pixels)")
-            said.append(f"channel {c} " + (words or "responds about evenly over the image"))
-        out.append(f"after {stage}, {100 * zeros:.0f}% of the values are 0 and {listing(said)}")
-    return sentence("On this image: " + "; ".join(out) + ".")
 
 
 def edges_of(ch: dict, counted: bool = True) -> str:

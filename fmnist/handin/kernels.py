@@ -14,7 +14,7 @@ from fmnist.core.layers import feature_stages
 from fmnist.core.pages import Page
 from fmnist.core.storage import UserError
 from fmnist.handin import figures
-from fmnist.handin.answers import q7_reading
+from fmnist.handin.readings import q7_reading
 
 SIDE = 28
 
@@ -67,15 +67,16 @@ def reading(stages: list, image: torch.Tensor, channels: int) -> list:
     return out
 
 
-def q7_words(model: nn.Module, image: torch.Tensor, channels: int) -> str:
-    """Question 7's reading of the sample image's maps, stage by stage (answers.q7_reading)."""
-    return q7_reading(reading(feature_stages(model, image[None]), image, channels))
+def q7_stages(model: nn.Module, image: torch.Tensor, channels: int) -> list:
+    """Question 7's activated maps of the sample image, as readings.q7_reading, q7_table and
+    q7_summary read them (`reading`)."""
+    return reading(feature_stages(model, image[None]), image, channels)
 
 
 def kernel_pages(model: nn.Module, image: torch.Tensor, note: str, channels: int,
                  read_in_figure: bool = True) -> list[Page]:
     """Questions 5-7 and the last conv layer's kernels; question 7's reading drawn under its maps
-    (`read_in_figure`; a report sets it as text instead, kernels.q7_words)."""
+    (`read_in_figure`; a report sets it as a table and words instead, q7_stages)."""
     conv1 = model.conv1
     k = conv1.weight.shape[0]
     kh, kw = conv1.kernel_size

@@ -6,6 +6,7 @@ from fmnist.core.assignment import MODELS, NAMES
 from fmnist.core.words import training_words
 from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
+from fmnist.handin.readings import q7_summary, q7_table
 from fmnist.reports.build import Item, handin_lines
 from fmnist.reports.latex import Table
 
@@ -26,7 +27,7 @@ def drawn(src) -> dict:
     questions 8 and 9 as {"q8"/"q9": [figures and table dicts]} (document.question_column). Drawn
     once for the items that share them (kept in src.drawn)."""
     if not src.drawn:
-        from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image, q7_words  # torch: this report only
+        from fmnist.handin.kernels import CHANNELS, kernel_pages, load_image, q7_stages  # torch: this report only
         figs = {p.stem: p.fig for p in document.training_pages(src.metrics, column=True)}
         weights, sample = src.out_dir / "cnn.pth", src.out_dir / "sample_image.png"
         if weights.is_file() and sample.is_file():
@@ -34,7 +35,7 @@ def drawn(src) -> dict:
             image, note = load_image(sample)
             pages = kernel_pages(model.eval(), image, note, CHANNELS, read_in_figure=False)
             figs.update({p.stem: p.fig for p in pages})
-            src.drawn["q7_reading"] = q7_words(model, image, CHANNELS)
+            src.drawn["q7"] = q7_stages(model, image, CHANNELS)
         for stem, fig in figs.items():
             fig.column_inches = COLUMN_INCHES.get(stem.split("_", 1)[-1])
         src.drawn.update(figs)
@@ -149,8 +150,9 @@ ITEMS = [
         "Process the provided sample image through each layer of your CNN and "
         "visualize the feature maps at each stage, labelled by the layer that produced them.",
         (H,),
-        _figures("cnn_feature_maps"),
-        lambda src: drawn(src).get("q7_reading", ""),  # what the maps show, read under them in figures.pdf
+        lambda src: _figures("cnn_feature_maps")(src) + ([Table(q7_table(drawn(src)["q7"]))] if "q7" in drawn(src)
+                                                         else []),
+        lambda src: q7_summary(drawn(src)["q7"]) if "q7" in drawn(src) else "",  # figures.pdf: under its maps
         "4",
     ),
     Item("8", "why the CNN does better", document.Q8_TEXT, (H,), _question("q8", "q8_gains", "q8_why"), q8, "2"),
