@@ -598,7 +598,8 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
     q8, q9 = src.metrics["questions"]["q8"], src.metrics["questions"]["q9"]
     tables = {n: [v.table_text for v in shown[n] if not isinstance(v, Figure)] for n in "89"}
     assert [isinstance(v, Figure) for v in shown["8"]] == [True] * 3 + [False] * 2
-    assert [isinstance(v, Figure) for v in shown["9"]] == [True] * (1 + len(q9["patches"])) + [False] * 2
+    k = len(q9["patches"])  # the curves, each stage's patches with the stage table before the last, the channels
+    assert [isinstance(v, Figure) for v in shown["9"]] == [True] * k + [False] + [True, False]
     side, sharing = tables["8"]
     assert [r[2] for r in side["rows"]] == [f"{v['accuracy']:.2f}%" for v in q8["networks"].values()]
     assert [r[3:] for r in sharing["rows"]] == [[f"{r['shared']:,}", f"{r['local']:,}", f"{r['dense']:,}"]

@@ -364,7 +364,7 @@ def q9_column(q9: dict, readings: dict) -> list:
     figs = [curves]
     for st in q9["patches"]:
         rows = [(st, ch) for ch in st["channels"]]
-        inches = 1.4 * len(rows) + 0.3
+        inches = 1.15 * len(rows) + 0.35
         fig = patches_figure(rows, _most_patches(q9), (6.7, inches), (0.95, 0.05, 0.05, 0.3), {}, sep="\n")
         fig.suptitle("Question 9. " + PATCH_TITLE.format(stage=st["stage"], which=f"its {len(rows)}",
                                                          test=q9["sizes"]["probe_test"]) + ".")
@@ -377,4 +377,5 @@ def q9_column(q9: dict, readings: dict) -> list:
             "rows": [[st["stage"], str(ch["channel"]), *readings[(st["stage"], ch["channel"])].values()]
                      for st in q9["patches"] for ch in st["channels"] if (st["stage"], ch["channel"]) in readings],
             "notes": []}
-    return figs + [stages_table(q9)] + ([read] if read["rows"] else [])
+    # the stage table before the last stage's patches: in the column it fills the page the stage before leaves
+    return figs[:-1] + [stages_table(q9)] + figs[-1:] + ([read] if read["rows"] else [])

@@ -310,8 +310,8 @@ def write(path: Path, spec: str, title: str, items: list[Item], src: Sources, se
         floats = [v for v in shown if v.startswith("\\begin{figure}")]
         answer = [paragraphs(item.answer(src).split("\n"))] if item.answer else []
         tables = [v for v in shown if v not in floats]
-        if place == "H":  # figures kept where they stand, then their tables, then the answer reading them
-            text = [f"\\emph{{{escape(item.question)}}}\n"] + floats + tables + answer
+        if place == "H":  # figures and tables kept where they stand, in the item's order, then the answer
+            text = [f"\\emph{{{escape(item.question)}}}\n"] + shown + answer
             if floats:  # the heading and question kept on the page of the first figure
                 first = next(v for v in visuals if not getattr(v, "table_text", False))
                 head = f"\\needspace{{\\dimexpr {tall(first)}+{QUESTION_ROOM}\\relax}}\n" + head
