@@ -591,7 +591,10 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
     src = build.Sources(out, files.load_metrics(out))
     shown = {item.number: item.visuals(src) for item in spec001.ITEMS}
     assert [len(shown[n]) for n in "1234567"] == [2, 2, 2, 2, 1, 1, 2]
-    assert all(isinstance(v, Figure) for n in "123456" for v in shown[n])
+    assert all(isinstance(v, Figure) for n in "12456" for v in shown[n])
+    ffn, cnn = (v.table_text for v in shown["3"])  # question 3 as booktabs tables: each tensor, then the total
+    totals = [f"{src.metrics['networks'][k]['parameters']['total']:,}" for k in ("ffn", "cnn")]
+    assert [ffn["rows"][-1], cnn["rows"][-1]] == [["Total", "", total] for total in totals]
     maps, read = shown["7"]  # question 7: the maps, then where each activated map responds, a row each
     assert isinstance(maps, Figure) and [r[0] for r in read.table_text["rows"]] == ["relu1"] * 4 + ["relu2"] * 4 + [
         "relu3"] * 4

@@ -85,6 +85,8 @@ def params_figure(network: str, params: dict) -> Figure:
         table[0, col].set_text_props(fontweight="bold")
     split = ", ".join(f"{kind}: {n:,}" for kind, n in params["by_kind"].items())
     ax.set_title(f"{network}: {params['total']:,} trainable parameters\n({split})", fontsize=12)
+    fig.table_text = {"title": f"{network}: {params['total']:,} trainable parameters ({split})",  # a report's table
+                      "columns": ["parameter tensor", "shape", "parameters"], "rows": rows, "notes": []}
     return fig
 
 
