@@ -212,3 +212,9 @@ def test_a_title_wrapped_for_a_narrow_panel_keeps_its_words_whole():
     axes[0].set_title("T-shirt/top, predicted Pullover", fontsize=8)  # a panel under an inch wide
     column.wrap_titles(fig)
     assert axes[0].get_title().split("\n") == ["T-shirt/top,", "predicted", "Pullover"]  # centred: no indents
+
+
+def test_text_among_an_items_visuals_is_set_as_its_paragraphs_where_it_stands(tmp_path):
+    item = build.Item("9", "q", "Question?", (), lambda src: [latex.Text(["A reading of 5 % of it.", "- a point"])])
+    v = latex.visual(item.visuals(None)[0], build.Sources(tmp_path), tmp_path, "item-9-1", item, "H")
+    assert v == latex.paragraphs(["A reading of 5 % of it.", "- a point"]) and "5 \\%" in v and "\\item a point" in v

@@ -11,7 +11,7 @@ import fashionmnist
 from cnn import Conv_Net
 from ffn import FF_Net
 from fmnist.core import data, metrics
-from fmnist.handin import answers, document
+from fmnist.handin import answers, document, questions
 from fmnist.handin.questions import answer_text
 
 TRAINING_FILES = ["ffn.pth", "cnn.pth", "metrics.json", "figures.pdf"] + [
@@ -105,7 +105,9 @@ def test_question_pages_state_the_numbers_in_metrics_json(earlier_run):
     assert answer_text(answers.q8_paragraph(q8, None, shift=2, configs=configs)) in texts(pages[0].fig)
     curve = next(ax for ax in pages[1].fig.axes if ax.get_title().startswith("Translation"))
     assert textwrap.fill(answers.translation_words(q8), 80) in curve.get_xlabel()  # beside the shift curve
-    assert answer_text(answers.q9_paragraph(q9)) in texts(pages[2].fig)
+    assert answer_text(answers.q9_paragraph(q9, stages=False)) in texts(pages[2].fig)
+    for stage, page in zip(q9["patches"], pages[3:]):  # each conv stage's reading under its own patches
+        assert textwrap.fill(answers.stage_reading(stage), questions.NOTE_CHARS) in texts(page.fig)
 
 
 @pytest.mark.slow

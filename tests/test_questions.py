@@ -453,41 +453,48 @@ def test_a_map_lit_on_its_frame_is_read_as_padding_not_as_the_garment():
     rim = torch.zeros(1, 14, 14)
     rim[0, -1, :] = 2.0  # only the bottom row: where the zero padding meets the black background
     shares = activations.response_shares(rim, image)
-    assert shares["frame"] == {"response": pytest.approx(1.0), "area": pytest.approx(52 / 196),
-                               "against_background": None}  # the rest of the background silent
-    assert activations.on_frame(shares)
+    frame = shares["frame"]
+    assert (frame["response"], frame["area"], frame["against_background"]) == (
+        pytest.approx(1.0), pytest.approx(52 / 196), None)  # the rest of the background silent
+    assert frame["sides"]["bottom row"]["response"] == pytest.approx(1.0) and frame["sides"]["top row"]["response"] == 0
+    assert activations.lit_frame(shares) == "bottom row" and shares["map_side"] == 14  # one side holds it all
     inside = torch.zeros(1, 14, 14)
     inside[0, 5:9, 5:9] = 1.0
     small = activations.response_shares(torch.ones(1, 3, 3), image)
     assert small["frame"] is None and not activations.on_frame(small)  # 3x3: 8 of 9 values are frame
     middle = activations.response_shares(inside, image)
     assert middle["frame"]["response"] == 0.0 and not activations.on_frame(middle)
-    stages = [("relu1", 0.25, [(0, shares), (1, middle)]), ("relu2", 0.5, [(0, {**middle, "response": {
-        "background": None, "outline": None, "interior": None}})])]
+    dead = {**middle, "response": {"background": None, "outline": None, "interior": None}}
+    stages = [("relu1", 0.25, [(0, shares), (1, middle)]), ("relu3", 0.5, [(0, {**dead, "map_side": 3})])]
     assert readings.map_reading(shares)[0] == "frame" and readings.map_reading(middle)[0] == "interior"
     table = readings.q7_table(stages)
-    assert [row[:3] for row in table["rows"]] == [["relu1", "25%", "0"], ["relu1", "25%", "1"], ["relu2", "50%", "0"]]
+    assert [row[:3] for row in table["rows"]] == [["relu1", "25%", "0"], ["relu1", "25%", "1"], ["relu3", "50%", "0"]]
     assert middle["frame"]["against_background"] is None  # no response on the background at all
-    assert table["rows"][0][3].startswith("the map's frame (100% of its response, 27% of the pixels;")
+    assert table["rows"][0][3] == ("the map's bottom row (100% of its response, 7% of the pixels; the rest of the "
+                                   "background silent)")
+    assert table["notes"][0].endswith("relu3's maps are 3x3: each value stands for 9x9 pixels and 8 of 9 touch the "
+                                      "padded frame, so their readings are coarse.")
     summary = readings.q7_summary(stages)
-    assert summary.startswith("On the sample image, 25% of the values are 0 after relu1 and 50% after relu2. Of the 3 "
+    assert summary.startswith("On the sample image, 25% of the values are 0 after relu1 and 50% after relu3. Of the 3 "
                               "activated maps shown, these respond most: 1 on its interior and 1 along the map's "
-                              "frame; 1 is 0 everywhere. A map lit along its frame")
+                              "frame or one side of it; 1 is 0 everywhere. A map lit along its frame")
     # the control: a channel that merely favours the background lights the frame's background as much as the rest
     flat = torch.where(image[0] < 0, 1.0, 0.0)[::2, ::2][None]  # 1 on every background cell of a 14x14 map
     plain = activations.response_shares(flat, image)
     assert plain["frame"]["against_background"] == pytest.approx(1.0) and not activations.on_frame(plain)
     assert readings.map_reading(plain)[0] == "background"
     padded = flat.clone()
-    padded[0, [0, -1], :] += 3.0  # and the top and bottom rows 4 times as bright: the padding's edge
+    padded[0, [0, -1], :] += 3.0  # and the whole frame 4 times as bright: the padding's edge, no one side most
     padded[0, :, [0, -1]] += 3.0
     shares = activations.response_shares(padded.clamp(max=4.0), image)
-    assert shares["frame"]["against_background"] == pytest.approx(4.0) and activations.on_frame(shares)
+    assert shares["frame"]["against_background"] == pytest.approx(4.0) and activations.lit_frame(shares) == "frame"
     assert "there the background responds 4.0 times as much as elsewhere." in readings.q7_summary(
         [("relu1", 0.1, [(0, shares)])])
-    assert "1 about evenly" in readings.q7_summary([("relu1", 0.1, [(0, {**middle, "frame": None, "response": {
-        "background": 0.5, "outline": 0.2, "interior": 0.3}, "area": {"background": 0.5, "outline": 0.2,
-                                                                      "interior": 0.3}})])])
+    even = {**middle, "frame": None, "response": {"background": 0.5, "outline": 0.2, "interior": 0.3},
+            "area": {"background": 0.5, "outline": 0.2, "interior": 0.3}}
+    assert readings.q7_summary([("relu1", 0.1, [(0, even)])]).startswith(
+        "On the sample image, 10% of the values are 0 after relu1. Of the 1 activated maps shown, 1 favours no one "
+        "region. Each map")
 
 
 def test_question_7_maps_are_read_from_the_numbers():
@@ -497,8 +504,8 @@ def test_question_7_maps_are_read_from_the_numbers():
     dead = {"response": {"background": None, "outline": None, "interior": None}, "area": area}
     text = readings.q7_reading([("relu1", 0.4, [(0, on_outline), (1, even)]), ("relu3", 0.9, [(0, dead)])])
     assert text == ("On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the garment's "
-                    "outline (50% of its response, 15% of the pixels) and channel 1 responds about evenly over the "
-                    "image; after relu3, 90% of the values are 0 and channel 0 is 0 everywhere.")
+                    "outline (50% of its response, 15% of the pixels) and channel 1 favours no one region; after "
+                    "relu3, 90% of the values are 0 and channel 0 is 0 everywhere.")
     hollow = {"response": {"background": 0.8, "outline": 0.18, "interior": 0.02}, "area": area}
     assert readings.q7_reading([("relu1", 0.4, [(0, hollow)])]) == (
         "On this image: after relu1, 40% of the values are 0 and channel 0 responds most on the black background (80% "
@@ -604,3 +611,14 @@ def test_how_busy_a_channels_patches_are_is_read_against_its_stages_median_both_
     assert "median channel" not in answers.stage_reading(stage)
     ch = {"patches": [{"class": c} for c in ["Bag", "Sandal", "Sandal", "Shirt", "Sandal", "Bag"]]}
     assert answers.classes_of(ch) == "Sandal 3, Bag 2, Shirt 1"
+
+
+def test_the_hierarchy_sentence_sets_the_gain_against_the_pixels_and_the_untrained_network():
+    helps = answers.hierarchy_words({"probe": 0.783}, {"probe": 0.902, "probe_random": 0.817})
+    assert helps == ("This hierarchy helps classification: a linear rule gets 90.2% right from the last conv stage, "
+                     "11.9 points higher than from the raw pixels, so the classifier on top has an easier job. Against "
+                     "the control, the untrained network's last conv stage (81.7%), training adds 8.5 points.")
+    level = answers.hierarchy_words({"probe": 0.9}, {"probe": 0.9, "probe_random": 0.95})
+    assert level.startswith("Here the hierarchy does not make the class easier to read linearly") and (
+        "as much as from the raw pixels" in level and level.endswith("training adds nothing there."))
+    assert "5.0 points lower than from the raw pixels." in answers.hierarchy_words({"probe": 0.9}, {"probe": 0.85})

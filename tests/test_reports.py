@@ -586,7 +586,9 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
     from matplotlib.figure import Figure
 
     from fmnist.core import files
+    from fmnist.handin import answers
     from fmnist.reports import build, spec001
+    from fmnist.reports.latex import Text
     out = Path(__file__).resolve().parent.parent / "outputs"
     src = build.Sources(out, files.load_metrics(out))
     shown = {item.number: item.visuals(src) for item in spec001.ITEMS}
@@ -599,10 +601,14 @@ def test_the_handin_report_draws_every_question_for_the_column_with_8_and_9s_num
     assert isinstance(maps, Figure) and [r[0] for r in read.table_text["rows"]] == ["relu1"] * 4 + ["relu2"] * 4 + [
         "relu3"] * 4
     q8, q9 = src.metrics["questions"]["q8"], src.metrics["questions"]["q9"]
-    tables = {n: [v.table_text for v in shown[n] if not isinstance(v, Figure)] for n in "89"}
+    tables = {n: [v.table_text for v in shown[n] if hasattr(v, "table_text") and not isinstance(v, Figure)]
+              for n in "89"}
     assert [isinstance(v, Figure) for v in shown["8"]] == [True] * 3 + [False] * 2
-    k = len(q9["patches"])  # the curves, each stage's patches with the stage table before the last, the channels
-    assert [isinstance(v, Figure) for v in shown["9"]] == [True] * k + [False] + [True, False]
+    kinds = ["figure" if isinstance(v, Figure) else "text" if isinstance(v, Text) else "table" for v in shown["9"]]
+    k = len(q9["patches"])  # the curves; each stage's patches and its reading, the stage table before the last's
+    assert kinds == ["figure"] + ["figure", "text"] * (k - 1) + ["table", "figure", "text", "table"]
+    read = [v.lines[0] for v in shown["9"] if isinstance(v, Text)]
+    assert read == [answers.stage_reading(st) for st in q9["patches"]]
     side, sharing = tables["8"]
     assert [r[2] for r in side["rows"]] == [f"{v['accuracy']:.2f}%" for v in q8["networks"].values()]
     assert [r[3:] for r in sharing["rows"]] == [[f"{r['shared']:,}", f"{r['local']:,}", f"{r['dense']:,}"]

@@ -55,33 +55,60 @@ def response_shares(maps: torch.Tensor, images: torch.Tensor) -> dict:
     area = {r: float(masks[:, k].mean()) for k, r in enumerate(REGIONS)}
     frame = None
     if min(maps.shape[-2:]) >= FRAMED:
+        background = masks[:, 0]
+
+        def part(mask: torch.Tensor) -> tuple[torch.Tensor, dict]:  # map cells -> pixels, their shares
+            px = F.interpolate(mask[None, None], size=images.shape[-2:], mode="nearest")[0, 0]
+            return px, {"response": float((up[:, 0] * px).sum()) / total if total > 0 else None,
+                        "area": float(px.mean())}
+
+        def density(px: torch.Tensor) -> float:  # the response per background pixel under px
+            return float((up[:, 0] * background * px).sum() / (background * px).sum().clamp(min=1))
+
         ring = torch.ones(maps.shape[-2:])
         ring[1:-1, 1:-1] = 0
-        ring = F.interpolate(ring[None, None], size=images.shape[-2:], mode="nearest")[0, 0]  # (28, 28): pixels
-        background = masks[:, 0]
-        density = [float((up[:, 0] * background * part).sum() / (background * part).sum().clamp(min=1))
-                   for part in (ring, 1 - ring)]  # on the frame's background pixels, on the other background pixels
-        frame = {"response": float((up[:, 0] * ring).sum()) / total if total > 0 else None,
-                 "area": float(ring.mean()),
-                 "against_background": density[0] / density[1] if density[1] > 0 else None}
-    return {"response": response, "area": area, "frame": frame}
+        ring_px, frame = part(ring)
+        inside = density(1 - ring_px)  # the control: the background pixels off the frame
+        frame["against_background"] = density(ring_px) / inside if inside > 0 else None
+        frame["sides"] = {}
+        for name, at in SIDES.items():
+            edge = torch.zeros(maps.shape[-2:])
+            edge[at] = 1
+            px, frame["sides"][name] = part(edge)
+            frame["sides"][name]["against_background"] = density(px) / inside if inside > 0 else None
+    return {"response": response, "area": area, "frame": frame, "map_side": int(min(maps.shape[-2:]))}
 
 
+SIDES = {"top row": (0, slice(None)), "bottom row": (-1, slice(None)), "left column": (slice(None), 0),
+         "right column": (slice(None), -1)}  # a map's frame, side by side
 FRAMED = 7  # maps at least this wide have a frame to tell from their inside (on a 3x3 map 8 of 9 values are frame)
 
 
 PADDED = 2.0  # a frame whose background pixels get this multiple of the other background pixels' response
 
 
-def on_frame(shares: dict) -> bool:
-    """Whether a response is mostly on its maps' frame: at least FAVOURED times the frame's share of
-    the pixels, and PADDED times as strong on the frame's background as on the rest of the
-    background. There the zero padding (0, mid-grey in [-1, 1] units) meets the black background
-    (-1): an edge the image does not have."""
+def lit_frame(shares: dict) -> str | None:
+    """The part of its maps' frame a response is mostly on: "frame" where the whole frame gets at
+    least FAVOURED times its share of the pixels and its background pixels PADDED times the rest of
+    the background's response and no one side holds half of it; else the side ("bottom row", ...)
+    that does so most; None where none does. There the zero padding (0, mid-grey in [-1, 1] units)
+    meets the black background (-1): an edge the image does not have."""
     frame = shares.get("frame")
-    ratio = frame.get("against_background") if frame else None  # None: the rest of the background is silent
-    return bool(frame and frame["response"] is not None and frame["response"] >= FAVOURED * frame["area"]
-                and (ratio is None or ratio >= PADDED))
+    if not frame or frame["response"] is None:
+        return None
+
+    def lit(p: dict) -> bool:  # None: the rest of the background is silent
+        return p["response"] >= FAVOURED * p["area"] and (p["against_background"] is None
+                                                          or p["against_background"] >= PADDED)
+    sides = {name: p for name, p in frame.get("sides", {}).items() if lit(p)}
+    side = max(sides, key=lambda name: sides[name]["response"] / sides[name]["area"]) if sides else None
+    if lit(frame) and (side is None or sides[side]["response"] < frame["response"] / 2):
+        return "frame"  # no one side holds half of it
+    return side
+
+
+def on_frame(shares: dict) -> bool:
+    return lit_frame(shares) is not None
 
 
 FAVOURED = 1.25  # a region the channels favour gets at least this multiple of its share of the pixels

@@ -179,17 +179,32 @@ def q9_paragraph(q9: dict, stages: bool = True) -> str:
                   "a sample, not the average)." if rising else
                   "the channels do not become more class-specific with depth here."))
     out += [r for r in (stage_reading(st) for st in q9.get("patches", []) if stages) if r]
-    if not stages and q9.get("patches"):
-        out.append(f"The next pages read the {len(q9['patches'])} conv stages' most active channels from their top "
-                   "patches: the region they favour, their edges and texture, where on the garment they sit and their "
-                   "classes, each against its control.")
-    top = convs[-1]
-    gap = 100 * (top["probe"] - first["probe"])
-    said = (f"a linear rule gets {100 * top['probe']:.1f}% right from the last conv stage, {abs(gap):.1f} points "
-            f"{compare(gap, 0)} than from the raw pixels")
-    out.append(f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
-               else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
+    out.append(hierarchy_words(first, convs[-1]))
     return "\n".join(out)  # one paragraph per point
+
+
+def stages_note(q9: dict, where: str) -> str:
+    """Where the conv stages' readings (stage_reading) stand, when not in the answer."""
+    return (f"{where} read the {len(q9['patches'])} conv stages' most active channels from their top patches: the "
+            "region they favour, their edges and texture, where on the garment they sit and their classes, each "
+            "against its control.") if q9.get("patches") else ""
+
+
+def hierarchy_words(pixels: dict, top: dict) -> str:
+    """Whether the conv stages make the class easier to read linearly: the last conv stage's probe
+    against the pixels', and the part of that gap training made, against the untrained network's
+    probe of the same stage (the control), where metrics.json has it."""
+    gap = 100 * (top["probe"] - pixels["probe"])
+    said = (f"a linear rule gets {100 * top['probe']:.1f}% right from the last conv stage, "
+            + (f"{abs(gap):.1f} points {compare(gap, 0)} than from the raw pixels" if round(gap, 1) else
+               "as much as from the raw pixels"))
+    out = (f"This hierarchy helps classification: {said}, so the classifier on top has an easier job." if gap > 0
+           else f"Here the hierarchy does not make the class easier to read linearly: {said}.")
+    if top.get("probe_random") is not None:
+        learned = 100 * (top["probe"] - top["probe_random"])
+        out += (f" Against the control, the untrained network's last conv stage ({100 * top['probe_random']:.1f}%), "
+                + (f"training adds {learned:.1f} points." if learned > 0 else "training adds nothing there."))
+    return out
 
 
 def control_reading(rows: list[dict]) -> list[str]:

@@ -19,6 +19,7 @@ from fmnist.handin.answers import (
     q8_paragraph,
     q9_paragraph,
     stage_reading,
+    stages_note,
     translation_words,
 )
 
@@ -107,7 +108,8 @@ def question_column(metrics: dict, locality: dict | None = None) -> dict:
     readings = {(st["stage"], ch["channel"]): channel_parts(ch) for st in q["q9"]["patches"] for ch in st["channels"]}
     return {"q8": questions.q8_column(q["q8"], shifted_example(metrics), comparisons, note,
                                       translation_words(q["q8"])),
-            "q9": questions.q9_column(q["q9"], {k: v for k, v in readings.items() if v})}
+            "q9": questions.q9_column(q["q9"], {k: v for k, v in readings.items() if v},
+                                      {st["stage"]: stage_reading(st) for st in q["q9"]["patches"]})}
 
 
 def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
@@ -139,7 +141,8 @@ def question_pages(metrics: dict, locality: dict | None = None) -> list[Page]:
             "q9_stages",
             f"Question 9 (1 of {q9})",
             Q9,
-            questions.q9_stages_figure(q["q9"], q9_paragraph(q["q9"], stages=False), Q9_TEXT),
+            questions.q9_stages_figure(q["q9"], q9_paragraph(q["q9"], stages=False) + "\n"
+                                       + stages_note(q["q9"], "The next pages"), Q9_TEXT),
         ),
     ] + [
         Page(

@@ -281,6 +281,7 @@ def q9_stages_figure(q9: dict, answer: str, question: str) -> Figure:
 
 
 PATCH_ROWS = 6  # channels at most per page of question 9's patches
+NOTE_CHARS = int(9.8 * 72 / (0.55 * 8.5))  # a stage's reading under its patches: 9.8 in at 8.5 pt (a character 0.55 em)
 PATCH_TITLE = ("What {stage} detects: {which} channels with the highest mean strongest response on {test:,} test "
                "images; for each, the test images that excite it most, cropped to the stage's receptive "
                "field around the strongest position (above each framed patch: the image's class and the channel's "
@@ -300,7 +301,7 @@ def patches_figure(rows: list[tuple[dict, dict]], cols: int, size: tuple[float, 
     grid = fig.add_gridspec(max(len(rows), PATCH_ROWS - 2), 1, left=left / width, right=1 - right / width,
                             bottom=bottom / height, top=1 - top / height, hspace=0.5)
     for r, (st, ch) in enumerate(rows):
-        side, gap = st["receptive_field"], max(1, st["receptive_field"] // 4)
+        side, gap = st["receptive_field"], max(1, st["receptive_field"] // 2)  # room for a class name over each
         mosaic = np.full((side, cols * (side + gap) - gap), np.nan)
         ax = fig.add_subplot(grid[r])
         for j, p in enumerate(ch["patches"]):
@@ -341,9 +342,8 @@ def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | Non
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
         said = [notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk) if (notes or {}).get(st)]
         fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 1.45 if said else 0.4, 2.15), readings or {})
-        if said:  # wrapped to the page's width at 8.5 pt (an average character: 0.55 em)
-            fig.text(0.6 / PAGE[0], 1.2 / PAGE[1], textwrap.fill(" ".join(said), int(9.8 * 72 / (0.55 * 8.5))),
-                     fontsize=8.5, va="top")
+        if said:
+            fig.text(0.6 / PAGE[0], 1.2 / PAGE[1], textwrap.fill(" ".join(said), NOTE_CHARS), fontsize=8.5, va="top")
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
                      + "; right of each row, measured over the test images: the region of the garment the channel "
                      "favours (its share of the response and of the pixels), its patches' edges, how busy they are "
@@ -354,14 +354,14 @@ def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | Non
     return figs
 
 
-def q9_column(q9: dict, readings: dict) -> list:
-    """Question 9 for a text column: the stage curves, one figure of patches per conv stage, then
-    the stage table and a table of the channels' readings (`readings`, (stage, channel) -> the
-    region, edge and class words)."""
+def q9_column(q9: dict, readings: dict, notes: dict | None = None) -> list:
+    """Question 9 for a text column: the stage curves, one figure of patches per conv stage, each
+    followed by its stage's reading ({"text": notes[stage]}), then the stage table and a table of
+    the channels' readings (`readings`, (stage, channel) -> the region, edge and class words)."""
     curves = _column_figure(2.7)
     stages_axes(curves.subplots(), q9["stages"])
     curves.suptitle("Question 9: what each stage of the CNN holds, from the pixels to the hidden layer.")
-    figs = [curves]
+    blocks = []  # per conv stage: its patches, then its reading
     for st in q9["patches"]:
         rows = [(st, ch) for ch in st["channels"]]
         inches = 1.15 * len(rows) + 0.35
@@ -369,7 +369,7 @@ def q9_column(q9: dict, readings: dict) -> list:
         fig.suptitle("Question 9. " + PATCH_TITLE.format(stage=st["stage"], which=f"its {len(rows)}",
                                                          test=q9["sizes"]["probe_test"]) + ".")
         fig.column_inches = inches
-        figs.append(fig)
+        blocks.append([fig] + ([{"text": [notes[st["stage"]]]}] if (notes or {}).get(st["stage"]) else []))
     said = [readings[(st["stage"], ch["channel"])] for st in q9["patches"] for ch in st["channels"]
             if (st["stage"], ch["channel"]) in readings]
     read = {"title": "What each channel of the figures favours, measured over the test images",
@@ -378,4 +378,5 @@ def q9_column(q9: dict, readings: dict) -> list:
                      for st in q9["patches"] for ch in st["channels"] if (st["stage"], ch["channel"]) in readings],
             "notes": []}
     # the stage table before the last stage's patches: in the column it fills the page the stage before leaves
-    return figs[:-1] + [stages_table(q9)] + figs[-1:] + ([read] if read["rows"] else [])
+    return ([curves] + [v for block in blocks[:-1] for v in block] + [stages_table(q9)] + (blocks[-1] if blocks else [])
+            + ([read] if read["rows"] else []))

@@ -204,6 +204,14 @@ class Table:
         self.table_text = table_text
 
 
+class Text:
+    """Lines of computed text as a visual of an item: read where it stands, beside the figure it
+    reads (in the hand-in, whose figures and tables keep the item's order)."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+
+
 def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!tbp") -> str:
     """A visual of an item: a table as a longtable, a figure as a float placed by `place` (H: where
     it stands in the text), drawn for the column as a vector PDF (a PNG another script wrote is
@@ -211,6 +219,8 @@ def visual(v, src: Sources, folder: Path, stem: str, item: Item, place: str = "!
     table = getattr(v, "table_text", False)
     if table:
         return tabular(table)
+    if isinstance(v, Text):
+        return paragraphs(v.lines)
     if isinstance(v, (str, Path)):
         shutil.copyfile(src.png(str(v)), folder / f"{stem}.png")
         name, caption = f"{stem}.png", ""

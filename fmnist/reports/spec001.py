@@ -8,7 +8,7 @@ from fmnist.handin import document
 from fmnist.handin.answers import q8_paragraph, q9_paragraph
 from fmnist.handin.readings import q7_summary, q7_table
 from fmnist.reports.build import Item, handin_lines
-from fmnist.reports.latex import Table
+from fmnist.reports.latex import Table, Text
 
 H = "metrics"
 
@@ -56,7 +56,8 @@ def _question(key: str, *stems):
     PNGs) where metrics.json has no such entry."""
     def visuals(src) -> list:
         shown = drawn(src).get(key)
-        return [Table(v) if isinstance(v, dict) else v for v in shown] if shown else _png(*stems)(src)
+        return ([Text(v["text"]) if isinstance(v, dict) and "text" in v else Table(v) if isinstance(v, dict) else v
+                 for v in shown] if shown else _png(*stems)(src))
     return visuals
 
 
@@ -73,7 +74,7 @@ def q8(src) -> str:
 
 
 def q9(src) -> str:
-    return q9_paragraph(src.metrics["questions"]["q9"])
+    return q9_paragraph(src.metrics["questions"]["q9"], stages=False)  # each stage's reading under its patches
 
 
 def setup(src) -> list[str]:
