@@ -441,6 +441,11 @@ def test_where_a_stages_top_patches_sit_is_read_both_ways_against_its_control():
             "chance alone gives 12") in words and words.endswith(": more than chance.")
     stage["thirds"]["one_third"] = 13  # about what chance gives
     assert answers.stage_reading(stage).endswith("no more than chance, so weak evidence.")
+    stage["thirds"]["map_side"] = 3  # a stage of 3x3 maps: its heights read with care
+    assert answers.stage_reading(stage).endswith("no more than chance, so weak evidence. Its maps are 3x3, so a patch "
+                                                 "stands at one of 3 heights, and a channel's place may come from its "
+                                                 "classes (whose garments sit at different heights) or the padded "
+                                                 "frame as much as from one part of a garment.")
     assert answers.channel_parts(low)["where on the garment its top patches sit"] == (
         "the garment's bottom third in 5 of 6")
     assert answers.channel_parts(spread)["where on the garment its top patches sit"] == (

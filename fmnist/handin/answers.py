@@ -7,7 +7,7 @@ made-up numbers both ways.
 import textwrap
 
 from fmnist.core import stats
-from fmnist.core.activations import REGION_WORDS, edge_words, favoured
+from fmnist.core.activations import FRAMED, REGION_WORDS, edge_words, favoured
 from fmnist.core.words import change, compare, listing, sentence, trend
 
 STAGE_NAMES = {"input": "the pixels", "relu_fc1": "the hidden fully connected layer"}
@@ -343,10 +343,14 @@ def thirds_control(stage: dict) -> str:
     """How many of a stage's live channels keep most of their top patches in one third of the
     garment's height, against channels drawing their patches at random from the stage's pool."""
     t = stage["thirds"]
+    side = t.get("map_side")
     return sentence(f"at {stage_name(stage['stage'])}, " + stats.chance_words(
         t["one_third"], t["channels"], f"live channels keep most of their {t['patches']} top patches in one third of "
         "the garment's height (the control: each channel's patches drawn at random from all the stage's top "
-        "patches)", rate=t["chance"]) + ".")
+        "patches)", rate=t["chance"]) + ".") + (
+        f" Its maps are {side}x{side}, so a patch stands at one of {side} heights, and a channel's place may come from "
+        "its classes (whose garments sit at different heights) or the padded frame as much as from one part of a "
+        "garment." if side and side < FRAMED else "")
 
 
 def channel_words(ch: dict) -> str:

@@ -177,7 +177,7 @@ def describe_channels(stage: dict, acts: torch.Tensor, images: torch.Tensor, pee
     stage["thirds"] = {"channels": len(live), "one_third": sum(majority(t, len(t))["value"] is not None
                                                                for t in thirds.values()),
                        "chance": majority_chance([t for ts in thirds.values() for t in ts], n) if n else 0.0,
-                       "patches": n}
+                       "patches": n, "map_side": int(acts.shape[-1])}
 
 
 def question8(models: dict, records: dict, x: torch.Tensor, y: torch.Tensor, device, s: EvidenceSettings) -> dict:
