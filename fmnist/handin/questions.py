@@ -341,9 +341,9 @@ def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | Non
     figs = []
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
         said = [notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk) if (notes or {}).get(st)]
-        fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 1.45 if said else 0.4, 2.15), readings or {})
+        fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 1.65 if said else 0.4, 2.15), readings or {})
         if said:
-            fig.text(0.6 / PAGE[0], 1.2 / PAGE[1], textwrap.fill(" ".join(said), NOTE_CHARS), fontsize=8.5, va="top")
+            fig.text(0.6 / PAGE[0], 1.4 / PAGE[1], textwrap.fill(" ".join(said), NOTE_CHARS), fontsize=8.5, va="top")
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
                      + "; right of each row, measured over the test images: the region of the garment the channel "
                      "favours (its share of the response and of the pixels), its patches' edges, how busy they are "
