@@ -627,3 +627,11 @@ def test_the_hierarchy_sentence_sets_the_gain_against_the_pixels_and_the_untrain
     assert level.startswith("Here the hierarchy does not make the class easier to read linearly") and (
         "as much as from the raw pixels" in level and level.endswith("training adds nothing there."))
     assert "5.0 points lower than from the raw pixels." in answers.hierarchy_words({"probe": 0.9}, {"probe": 0.85})
+
+
+def test_a_channels_classes_wrap_between_classes_never_inside_one():
+    items = ["Dress 2", "Sandal 1", "T-shirt/top 1", "Shirt 1", "Ankle boot 1", "Bag 1"]
+    lines = answers.pack(items, 42)
+    assert lines == ["Dress 2, Sandal 1, T-shirt/top 1, Shirt 1,", "Ankle boot 1, Bag 1"]
+    assert ", ".join(lines).replace(",,", ",") == ", ".join(items) and all(len(line) <= 42 for line in lines)
+    assert answers.pack(items, 12) == ["Dress 2,", "Sandal 1,", "T-shirt/top 1,", "Shirt 1,", "Ankle boot 1,", "Bag 1"]

@@ -175,7 +175,7 @@ def q9_paragraph(q9: dict, stages: bool = True) -> str:
     out.append(f"Of the {sizes['purity_top']} test images that excite a channel most, the share from a single class, "
                f"averaged over every live channel of the stage, is {share}"
                + (f", against {100 * chance:.0f}% for a channel blind to the class" if chance else "") + ": "
-               + ("on average the channels become more class-specific with depth (the few channels drawn below are "
+               + ("on average the channels become more class-specific with depth (the few channels drawn are "
                   "a sample, not the average)." if rising else
                   "the channels do not become more class-specific with depth here."))
     out += [r for r in (stage_reading(st) for st in q9.get("patches", []) if stages) if r]
@@ -373,8 +373,20 @@ def channel_words(ch: dict) -> str:
         t = ch["third"]
         lines.append(f"{t['value']} {t['count']} of {t['of']}" if t["value"] else
                      f"height spread: at most {t['count']} of {t['of']} in one third")
-    lines.append(classes_of(ch))
-    return "\n".join(textwrap.fill(line, PART_WIDTH) for line in lines)
+    return "\n".join([textwrap.fill(line, PART_WIDTH) for line in lines] + pack(classes_of(ch).split(", "), PART_WIDTH))
+
+
+def pack(items: list[str], width: int) -> list[str]:
+    """Items joined by ", " into lines of at most `width` characters, never breaking an item."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += ", " + item
+        else:
+            if lines:
+                lines[-1] += ","
+            lines.append(item)
+    return lines
 
 
 PART_WIDTH = 42  # characters: the room right of a row of question 9's patches on a page

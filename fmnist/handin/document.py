@@ -47,7 +47,7 @@ def training_pages(metrics: dict, column: bool = False) -> list[Page]:
                           figures.params_figure(label, net["parameters"])))
     for key, label, net in nets:
         pages.append(Page(f"{key}_confusion", f"Q4 ({key.upper()})",
-                          "confusion matrices on the test set, predicted vs true class",
+                          "confusion matrix on the test set, predicted vs true class",
                           plotting.confusion_figure(label, net["test"]["confusion"], CLASSES, column=column)))
     return pages
 

@@ -51,7 +51,8 @@ def load_image(path: Path) -> tuple[torch.Tensor, str]:
         square.paste(gray, ((side - size[0]) // 2, (side - size[1]) // 2))
         gray = square.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
         notes.append(f"resized from {size[0]}x{size[1]}")
-    note = f"{path.name} ({mode})" + ("".join(f"\n{n}" for n in notes))
+    kind = {"L": "greyscale", "RGB": "colour", "RGBA": "colour with transparency", "P": "palette"}.get(mode, mode)
+    note = f"{path.name} ({kind})" + ("".join(f"\n{n}" for n in notes))
     return data.preprocess(gray), note
 
 

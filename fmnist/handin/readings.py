@@ -90,7 +90,5 @@ def q7_summary(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
                    f"{ratios[0]:.1f} times as much as elsewhere" if ratios else "where the rest of it is silent")
                 + (f" ({len(framed) - len(ratios)} with the rest of it silent)" if ratios and len(ratios) < len(framed)
                    else "") + ".")
-    coarse = coarse_words(stages)
-    return out + (" " + coarse if coarse else "") + (" Each map is scaled to its own range, so the figure shows where "
-                                                     "a channel responds, not how strongly; the table gives each "
-                                                     "map's shares.")
+    return out + (" Each map is scaled to its own range, so the figure shows where a channel responds, not how "
+                  "strongly; the table gives each map's shares (and says which maps are too coarse to place).")
