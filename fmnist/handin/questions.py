@@ -340,10 +340,12 @@ def q9_patches_figures(q9: dict, readings: dict | None = None, notes: dict | Non
         pages[-1] += rows
     figs = []
     for chunk in [part for stage in pages for part in chunks(stage, PATCH_ROWS)]:
-        said = [notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk) if (notes or {}).get(st)]
-        fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 1.65 if said else 0.4, 2.15), readings or {})
-        if said:
-            fig.text(0.6 / PAGE[0], 1.4 / PAGE[1], textwrap.fill(" ".join(said), NOTE_CHARS), fontsize=8.5, va="top")
+        said = textwrap.fill(" ".join(notes[st] for st in dict.fromkeys(st["stage"] for st, _ in chunk)
+                                      if (notes or {}).get(st)), NOTE_CHARS)
+        tall = (said.count("\n") + 1) * 8.5 * 1.25 / 72 if said else 0.0  # inches: its lines at 8.5 pt
+        fig = patches_figure(chunk, cols, PAGE, (1.3, 3.1, 0.4 + (tall + 0.3 if said else 0), 2.15), readings or {})
+        if said:  # under the rows, as tall as its lines, 0.4 in above the page's edge
+            fig.text(0.6 / PAGE[0], (0.4 + tall) / PAGE[1], said, fontsize=8.5, va="top")
         fig.suptitle(PATCH_TITLE.format(stage="each conv stage", which="per stage, the", test=q9["sizes"]["probe_test"])
                      + "; right of each row, measured over the test images: the region of the garment the channel "
                      "favours (its share of the response and of the pixels), its patches' edges, how busy they are "
