@@ -30,8 +30,9 @@ def compile_tex(tex: Path) -> tuple[str, dict]:
 def test_escape_keeps_what_pdflatex_would_misread():
     assert (
         latex.escape("95 % CI, a_b & c $5 #1 {x} ~ ^")
-        == r"95 \% CI, a\_\allowbreak{}b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
+        == r"95 \% CI, a\_b \& c \$5 \#1 \{x\} \textasciitilde{} \textasciicircum{}"
     )
+    assert latex.escape("(FF_Net) mobilenet_assignment.py") == r"(FF\_Net) mobilenet\_\allowbreak{}assignment.py"
     assert latex.escape("python train.py --lr 0.01") == "python train.py -{}-lr 0.01"
     assert latex.escape("0.48 ± 0.07, 4 × 4, 12–18 — é") == r"0.48 \textpm{} 0.07, 4 \texttimes{} 4, 12--18 --- e"
     assert latex.escape(r"C:\path") == r"C:\textbackslash{}path"

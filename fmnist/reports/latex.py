@@ -62,8 +62,8 @@ def escape(text: str) -> str:
     for i, ch in enumerate(text):
         if ch == "-" and text[i + 1:i + 2] == "-":  # a flag's --: not an en dash
             out.append("-{}")
-        elif ch in SPECIAL:
-            out.append(SPECIAL[ch] + (r"\allowbreak{}" if ch == "_" else ""))
+        elif ch in SPECIAL:  # a long identifier may break after an underscore, a short name (FF_Net) not
+            out.append(SPECIAL[ch] + (r"\allowbreak{}" if ch == "_" and len(_word(text, i)) > SHORT else ""))
         elif ch == "/":  # a path may break after a slash
             out.append(r"/\allowbreak{}")
         elif ord(ch) < 128:
@@ -71,6 +71,14 @@ def escape(text: str) -> str:
         else:
             out.append(unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode() or "?")
     return "".join(out)
+
+
+SHORT = 12  # characters: a word this long or shorter is kept whole at its underscores
+
+
+def _word(text: str, i: int) -> str:
+    """The whitespace-delimited word of `text` that holds position i."""
+    return text[text.rfind(" ", 0, i) + 1:(text.find(" ", i) + 1 or len(text) + 1) - 1]
 
 
 LONGEST = 120  # words: a longer paragraph is split at its sentences into paragraphs about as long as each other
