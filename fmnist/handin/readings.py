@@ -5,15 +5,20 @@ from fmnist.core.activations import FRAMED, REGION_WORDS, favoured, lit_frame, s
 from fmnist.core.words import listing, sentence
 
 
+def lit_part(shares: dict) -> tuple[str | None, dict | None]:
+    """The part of a map's frame it is lit on (activations.lit_frame) and that part's shares."""
+    lit = lit_frame(shares)
+    return (lit, shares["frame"] if lit == "frame" else shares["frame"]["sides"][lit]) if lit else (None, None)
+
+
 def map_reading(shares: dict) -> tuple[str | None, str, str]:
     """Where one map of question 7 responds (`activations.response_shares` on the image): (its kind:
     a region, "frame" (on its frame or one side of it), "none" (no one region) or "dead"; where it
     responds most; where it is nearly silent)."""
     if shares["response"]["outline"] is None:
         return "dead", "0 everywhere", ""
-    lit = lit_frame(shares)
+    lit, f = lit_part(shares)
     if lit:
-        f = shares["frame"] if lit == "frame" else shares["frame"]["sides"][lit]
         against = (f"{f['against_background']:.1f}x the rest of the background" if f["against_background"] is not None
                    else "the rest of the background silent")
         return "frame", (f"the map's {lit} ({100 * f['response']:.0f}% of its response, {100 * f['area']:.0f}% of "
@@ -80,8 +85,7 @@ def q7_summary(stages: list[tuple[str, float, list[tuple[int, dict]]]]) -> str:
            + (f" and {100 * last[1]:.0f}% after {last[0]}" if len(stages) > 1 else "")
            + f". Of the {len(kinds)} activated maps shown, "
            + "; ".join(([f"these respond most: {listing(counted)}"] if counted else []) + rest) + ".")
-    framed = [(shares["frame"] if lit_frame(shares) == "frame" else shares["frame"]["sides"][lit_frame(shares)])[
-        "against_background"] for shares, kind in zip(maps, kinds) if kind == "frame"]
+    framed = [lit_part(shares)[1]["against_background"] for shares, kind in zip(maps, kinds) if kind == "frame"]
     if framed:
         ratios = [r for r in framed if r is not None]
         out += (" A map lit along its frame shows where the zero padding (0, mid-grey) meets the black background "
